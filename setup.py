@@ -1,0 +1,44 @@
+"""Jinbao Exchange: cross-department data exchange and code-translation hub.
+
+The user's top-level folders (connectors/, mappings/, schemas/, quality/,
+exchange_zone/) are installed as sub-packages of `jinbao` so that nothing
+generic like `schemas` lands at the top of site-packages.
+"""
+from setuptools import setup
+
+SUBPACKAGES = ["connectors", "mappings", "schemas", "quality", "exchange_zone"]
+
+setup(
+    name="jinbao-exchange",
+    version="0.1.0",
+    description="Cross-department data exchange and code-translation hub for social security",
+    python_requires=">=3.11,<3.12",
+    packages=["jinbao", "jinbao.generator"]
+    + [f"jinbao.{p}" for p in SUBPACKAGES]
+    + ["jinbao.schemas.migrations", "jinbao.schemas.migrations.versions"],
+    package_dir={"jinbao": "jinbao", **{f"jinbao.{p}": p for p in SUBPACKAGES}},
+    package_data={
+        "jinbao.mappings": ["feeds/*.yaml", "reference/*.csv", "*.yaml"],
+        "jinbao.schemas": ["partners/*.yaml", "*.yaml", "migrations/*.ini", "migrations/*.mako"],
+        "jinbao.quality": ["suites/*.json"],
+    },
+    # Loose ranges here; exact pins live in constraints.txt (Airflow's style).
+    install_requires=[
+        "apache-airflow>=3.3,<3.4",
+        "pyarrow>=20",
+        "pandas>=2.2",
+        "numpy>=2",
+        "SQLAlchemy>=2.0,<2.2",
+        "alembic>=1.13",
+        "psycopg[binary]>=3.2",
+        "PyMySQL>=1.1",
+        "paramiko>=3.4",
+        "cryptography>=42",
+        "PyYAML>=6",
+    ],
+    extras_require={
+        "quality": ["great-expectations>=1.3,<2"],
+        "test": ["pytest>=8", "hypothesis>=6", "python-stdnum>=1.20"],
+    },
+    entry_points={"console_scripts": ["jinbao=jinbao.cli:main"]},
+)
