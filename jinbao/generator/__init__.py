@@ -1,0 +1,1 @@
+"""Synthetic partner data: realistic, seeded, never real personal data."""
