@@ -1,0 +1,66 @@
+"""Stable reason codes with the bilingual messages partners read in receipts.
+
+Codes are part of the interface with the partners (they match on them), so a
+code is never renamed; new ones are only added.
+"""
+from __future__ import annotations
+
+REASONS: dict[str, tuple[str, str]] = {
+    "REQUIRED": ("必填字段为空：{field}", "required field {field} is empty"),
+    "UNMAPPED_CODE": ("代码值无对照：{field}={value}", "code {value} of {field} has no mapping"),
+    "DATE_INVALID": ("日期不存在或格式错误：{field}={value}", "{field}={value} is not a valid date"),
+    "DATE_IN_FUTURE": ("日期晚于业务日期：{field}={value}", "{field}={value} is in the future"),
+    "DEATH_BEFORE_BIRTH": ("死亡日期早于出生日期：{field}={value}", "death date {field}={value} is before birth"),
+    "CREMATION_BEFORE_DEATH": ("火化日期早于死亡日期：{field}={value}",
+                               "cremation date {field}={value} is before death"),
+    "BEFORE_START": ("终止日期早于开始日期：{field}={value}", "{field}={value} is before the start date"),
+    "ID_FORMAT": ("身份号码格式错误：{field}", "{field} is not an 18-character citizen ID"),
+    "ID_CHECKSUM": ("身份号码校验位错误：{field}", "{field} fails the GB 11643 check digit"),
+    "ID_BIRTHDATE_INVALID": ("身份号码中的出生日期不存在：{field}", "the birth date inside {field} does not exist"),
+    "ID_BIRTHDATE_MISMATCH": ("出生日期与身份号码不符：{field}={value}",
+                              "{field}={value} differs from the birth date inside the ID"),
+    "ID_GENDER_MISMATCH": ("性别与身份号码第17位不符：{field}={value}",
+                           "{field}={value} contradicts the 17th digit of the ID"),
+    "DIVISION_UNKNOWN": ("行政区划代码无效：{field}={value}",
+                         "{field}={value} is not a GB/T 2260 division code on that date"),
+    "USCC_CHECKSUM": ("统一社会信用代码校验位错误：{field}={value}",
+                      "{field}={value} fails the GB 32100 check character"),
+    "AMOUNT_INVALID": ("金额须为非负且最多两位小数：{field}={value}",
+                       "{field}={value} must be non-negative with at most 2 decimals"),
+    "NAME_INVALID": ("姓名含数字或过长：{field}", "{field} holds digits or is too long"),
+    "TEXT_TOO_LONG": ("字段过长：{field}", "{field} is too long"),
+    "BAD_ENCODING": ("字符编码错误（乱码）：{field}", "{field} holds characters of a wrong encoding"),
+    "FORMAT_INVALID": ("格式错误：{field}={value}", "{field}={value} has the wrong format"),
+}
+
+#: Batch-level refusals (whole delivery), written to the receipt and the batch row.
+BATCH_REASONS: dict[str, tuple[str, str]] = {
+    "HEADER_MISMATCH": ("表头缺少约定字段", "the header lacks agreed columns"),
+    "UNREADABLE": ("文件无法解析", "the file cannot be parsed"),
+    "DUPLICATE_FILE": ("重复报送：与已接收文件内容相同", "duplicate: same content as an accepted delivery"),
+    "SEQUENCE_REPLAYED": ("批次序号未递增", "sequence number not greater than the last accepted"),
+    "NO_MAPPING": ("业务日期无生效的代码对照表", "no mapping version in force on the business date"),
+    "HELD": ("拒绝比例超过阈值，整批暂停发布", "rejected share above the threshold: batch held"),
+}
+
+
+def message(code: str, field: str, value: str | None = None) -> str:
+    zh, en = REASONS[code]
+    shown = "" if value is None else value
+    return f"{zh.format(field=field, value=shown)} / {en.format(field=field, value=shown)}"
+
+
+def messages(code: str, field: str, values):
+    """The same message for a whole column of failing values, without a per-row loop."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    template = message(code, field, "\x00")
+    if "\x00" not in template:
+        return pa.array([template] * len(values), pa.string())
+    parts = template.split("\x00")
+    shown = pc.fill_null(values.cast(pa.string()), "")
+    pieces = [pa.scalar(parts[0])]
+    for part in parts[1:]:
+        pieces += [shown, pa.scalar(part)]
+    return pc.binary_join_element_wise(*pieces, "")

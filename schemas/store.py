@@ -1,0 +1,119 @@
+"""Tables of the shared social security store.
+
+Column names are the hub dictionary codes in lower case (aac002, aac060, ...)
+so a record translated by the engine maps onto a table without a second
+renaming layer.  The same metadata drives Alembic migrations and tests, and
+works unchanged on SQLite, PostgreSQL and MariaDB.
+"""
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger, Boolean, Column, Date, DateTime, ForeignKey, Index, Integer, MetaData,
+    Numeric, String, Table, Text,
+)
+
+# Stable constraint names so migrations are identical on every backend.
+metadata = MetaData(naming_convention={
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+})
+
+# SQLite only auto-increments INTEGER PRIMARY KEY; elsewhere we want 64 bits.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def _provenance() -> list[Column]:
+    """Where a row came from: which feed, which delivery, which line, when."""
+    return [
+        Column("source_feed", String(64), nullable=False),
+        Column("batch_id", BigId, ForeignKey("batch.id"), nullable=True),
+        Column("line_no", Integer, nullable=True),
+        Column("updated_at", DateTime(timezone=True), nullable=False),
+    ]
+
+
+batch = Table(
+    "batch", metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("feed", String(64), nullable=False),
+    Column("file_name", String(255), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("sequence", BigInteger, nullable=False),
+    Column("business_date", Date, nullable=False),
+    Column("encoding", String(16), nullable=False),
+    Column("mapping_version", String(255), nullable=True),
+    Column("received", Integer, nullable=True),
+    Column("accepted", Integer, nullable=True),
+    Column("rejected", Integer, nullable=True),
+    Column("published", Integer, nullable=True),
+    # received -> judged -> published | held -> (released) published ; refused | failed
+    Column("status", String(16), nullable=False),
+    Column("reason_code", String(32), nullable=True),
+    Column("message", Text, nullable=True),
+    Column("staging_dir", String(500), nullable=True),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("published_at", DateTime(timezone=True), nullable=True),
+    Column("receipt_at", DateTime(timezone=True), nullable=True),
+    Column("acked_at", DateTime(timezone=True), nullable=True),
+    Index(None, "feed", "sha256"),
+    Index(None, "feed", "sequence"),
+    Index(None, "status"),
+)
+
+rejection = Table(
+    "rejection", metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("batch_id", BigId, ForeignKey("batch.id"), nullable=False),
+    Column("line_no", Integer, nullable=False),
+    Column("masked_id", String(32), nullable=True),
+    Column("field", String(64), nullable=False),
+    Column("value", String(200), nullable=True),  # as sent, only when not personal
+    Column("reason_code", String(32), nullable=False),
+    Column("message", Text, nullable=False),
+    Index(None, "batch_id", "line_no"),
+)
+
+person = Table(
+    "person", metadata,
+    Column("aac002", String(18), primary_key=True),
+    Column("aac003", String(50), nullable=True),
+    Column("aaa002", String(1), nullable=True),
+    Column("aac006", Date, nullable=True),
+    Column("aac005", String(2), nullable=True),
+    Column("aab301", String(6), nullable=True),
+    Column("aab998", String(18), nullable=True),
+    Column("id_upgraded", Boolean, nullable=False, default=False),
+    *_provenance(),
+)
+
+death_record = Table(
+    "death_record", metadata,
+    Column("aac002", String(18), primary_key=True),
+    Column("source_feed", String(64), primary_key=True),  # one death per person per source
+    Column("aac003", String(50), nullable=True),
+    Column("aaa002", String(1), nullable=True),
+    Column("aac060", Date, nullable=False),
+    Column("aab301", String(6), nullable=True),
+    Column("dereg_date", Date, nullable=True),
+    Column("dereg_reason", String(16), nullable=True),
+    Column("cremation_date", Date, nullable=True),
+    Column("funeral_home", String(200), nullable=True),
+    Column("issuer_uscc", String(18), nullable=True),
+    Column("id_upgraded", Boolean, nullable=False, default=False),
+    Column("batch_id", BigId, ForeignKey("batch.id"), nullable=True),
+    Column("line_no", Integer, nullable=True),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+pension_payment = Table(
+    "pension_payment", metadata,
+    Column("aac002", String(18), primary_key=True),
+    Column("month", Date, primary_key=True),  # first day of the benefit month
+    Column("amount", Numeric(12, 2), nullable=False),
+    *_provenance(),
+)
+
+#: Tables a feed may publish into, by the name used in feed declarations.
+TARGETS = {t.name: t for t in (person, death_record, pension_payment)}
