@@ -1,0 +1,94 @@
+"""Partner record batch -> hub record batch, through one pinned FeedMapping.
+
+Everything is whole-column Arrow compute: code values through `index_in` +
+`take` against the table's keys, dates through `strptime`.  A value that
+cannot be translated never silently becomes null: it is recorded as a failed
+field (UNMAPPED_CODE, DATE_INVALID) on the partner's column, which rejects the
+record, and the receipt names the column the partner knows.
+"""
+from __future__ import annotations
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from jinbao.mappings.tables import CodeTable, FeedMapping
+from jinbao.quality import citizen_id
+from jinbao.quality.failures import Failures
+
+def normalise(col: pa.Array) -> pa.Array:
+    """Trim whitespace (incl. full-width spaces) and turn empty strings into nulls."""
+    col = pc.utf8_trim(col, " \t\r\u3000\ufeff")
+    return pc.if_else(pc.equal(pc.utf8_length(col), 0), pa.scalar(None, pa.string()), col)
+
+
+def translate_codes(col: pa.Array, table: CodeTable, reverse: bool = False) -> tuple[pa.Array, pa.Array]:
+    """Return (translated, unmapped mask); unmapped = had a value but no entry in the table."""
+    mapping = table.reverse if reverse else table.forward
+    keys = pa.array(list(mapping.keys()), pa.string())
+    values = pa.array(list(mapping.values()), pa.string())
+    idx = pc.index_in(col, value_set=keys)
+    out = pc.take(values, idx)
+    unmapped = pc.and_(pc.is_valid(col), pc.is_null(idx))
+    return out, unmapped
+
+
+def parse_dates(col: pa.Array, fmt: str) -> tuple[pa.Array, pa.Array]:
+    """Return (date32 column, invalid mask) for values in `fmt`; 2023-02-30 is invalid."""
+    parsed = pc.strptime(col, format=fmt, unit="s", error_is_null=True)
+    # Arrow's strptime rolls 2023-02-30 over to 2023-03-02; formatting the
+    # result back and comparing with the input catches that and stray widths.
+    same = pc.equal(pc.strftime(parsed, format=fmt), col)
+    parsed = pc.if_else(pc.fill_null(same, False), parsed, pa.scalar(None, parsed.type))
+    dates = pc.cast(parsed, pa.date32())
+    invalid = pc.and_(pc.is_valid(col), pc.is_null(dates))
+    return dates, invalid
+
+
+def translate(batch: pa.RecordBatch, mapping: FeedMapping, failures: Failures) -> pa.Table:
+    """Translate one batch to hub codes; failed fields go into `failures`.
+
+    The result has one column per hub code of the mapping (dates as date32,
+    everything else as strings) plus `id_upgraded`.
+    """
+    out: dict[str, pa.Array] = {}
+    upgraded = pa.array([False] * batch.num_rows)
+    for rule in mapping.fields:
+        if rule.partner not in batch.schema.names:
+            out[rule.hub] = pa.nulls(batch.num_rows, pa.string())
+            continue
+        col = normalise(batch.column(rule.partner))
+        if rule.hub == "AAC002":
+            col = pc.utf8_upper(col)
+            if mapping.upgrade_15_digit_ids:
+                col, mask = citizen_id.upgrade_15(col)
+                upgraded = pa.array(mask)
+        if rule.codes:
+            col, unmapped = translate_codes(col, mapping.code_tables[rule.codes])
+            failures.add(unmapped, rule.partner, "UNMAPPED_CODE", batch.column(rule.partner))
+        elif rule.date_format:
+            col, invalid = parse_dates(col, rule.date_format)
+            failures.add(invalid, rule.partner, "DATE_INVALID", batch.column(rule.partner))
+        out[rule.hub] = col
+    out["id_upgraded"] = upgraded
+    return pa.table(out)
+
+
+def to_partner(hub: pa.Table, mapping: FeedMapping) -> tuple[pa.Table, pa.Array]:
+    """Outbound: hub codes back to partner names and codes.
+
+    Returns (partner table, blocked mask).  A hub value with no reverse
+    mapping blocks its record rather than sending something wrong.
+    """
+    cols: dict[str, pa.Array] = {}
+    blocked = pa.array([False] * hub.num_rows)
+    for rule in mapping.fields:
+        if rule.hub not in hub.column_names:
+            continue
+        col = hub.column(rule.hub).combine_chunks()
+        if rule.codes:
+            col, unmapped = translate_codes(col, mapping.code_tables[rule.codes], reverse=True)
+            blocked = pc.or_(blocked, unmapped)
+        elif rule.date_format:
+            col = pc.strftime(pc.cast(col, pa.timestamp("s")), format=rule.date_format)
+        cols[rule.partner] = col
+    return pa.table(cols), blocked

@@ -1,0 +1,100 @@
+"""Field rules that follow from the hub dictionary's types, as column masks.
+
+Each check looks at one hub column (already translated) and adds a failure on
+the partner's column name, because the receipt speaks to the partner.  Checks
+only judge values that are present; an absent required value is REQUIRED and
+nothing else, so a record's reasons are not a cascade of one mistake.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from jinbao.mappings.translator import parse_dates
+from jinbao.quality import citizen_id
+from jinbao.quality.encoding import looks_mojibake
+from jinbao.quality.failures import Failures
+
+ID_PATTERN = r"^[0-9]{17}[0-9X]$"
+AMOUNT_PATTERN = r"^[0-9]{1,10}(\.[0-9]{1,2})?$"
+NAME_FORBIDDEN = r"[0-9０-９]"
+
+
+def _np(mask) -> np.ndarray:
+    if isinstance(mask, np.ndarray):
+        return mask
+    return pc.fill_null(mask, False).to_numpy(zero_copy_only=False)
+
+
+def check_citizen_id(ids: pa.Array, field: str, on: dt.date, f: Failures) -> np.ndarray:
+    """Format, GB 11643 check digit, and a real birth date inside; returns the valid mask."""
+    present = _np(pc.is_valid(ids))
+    fmt = present & _np(pc.match_substring_regex(ids, ID_PATTERN))
+    f.add(present & ~fmt, field, "ID_FORMAT")
+    checksum = fmt & citizen_id.valid_checksum(ids)
+    f.add(fmt & ~checksum, field, "ID_CHECKSUM")
+    births, bad = parse_dates(pc.if_else(pa.array(checksum), citizen_id.birth_date_string(ids), None), "%Y%m%d")
+    too_late = _np(pc.greater(births, pa.scalar(on, pa.date32())))
+    birth_ok = checksum & ~_np(bad) & ~too_late
+    f.add(checksum & ~birth_ok, field, "ID_BIRTHDATE_INVALID")
+    return birth_ok
+
+
+def check_name(names: pa.Array, field: str, max_length: int, f: Failures) -> None:
+    present = _np(pc.is_valid(names))
+    moji = present & _np(looks_mojibake(names))
+    f.add(moji, field, "BAD_ENCODING")
+    bad = present & ~moji & (_np(pc.match_substring_regex(names, NAME_FORBIDDEN))
+                             | _np(pc.greater(pc.utf8_length(names), max_length)))
+    f.add(bad, field, "NAME_INVALID")
+
+
+def check_text(values: pa.Array, field: str, max_length: int | None, f: Failures, raw: pa.Array) -> None:
+    present = _np(pc.is_valid(values))
+    moji = present & _np(looks_mojibake(values))
+    f.add(moji, field, "BAD_ENCODING")
+    if max_length:
+        f.add(present & ~moji & _np(pc.greater(pc.utf8_length(values), max_length)), field, "TEXT_TOO_LONG")
+
+
+def check_in_set(values: pa.Array, allowed: set[str], field: str, f: Failures, raw: pa.Array) -> None:
+    present = _np(pc.is_valid(values))
+    known = _np(pc.is_in(values, value_set=pa.array(sorted(allowed), pa.string())))
+    f.add(present & ~known, field, "UNMAPPED_CODE", raw)
+
+
+def check_pattern(values: pa.Array, pattern: str, reason: str, field: str, f: Failures, raw: pa.Array) -> None:
+    present = _np(pc.is_valid(values))
+    f.add(present & ~_np(pc.match_substring_regex(values, pattern)), field, reason, raw)
+
+
+def check_not_future(dates: pa.Array, on: dt.date, field: str, f: Failures, raw: pa.Array) -> None:
+    f.add(_np(pc.greater(dates, pa.scalar(on, pa.date32()))), field, "DATE_IN_FUTURE", raw)
+
+
+def check_not_before(later: pa.Array, earlier: pa.Array, reason: str, field: str, f: Failures,
+                     raw: pa.Array) -> None:
+    f.add(_np(pc.less(later, earlier)), field, reason, raw)
+
+
+def check_gender(genders: pa.Array, ids: pa.Array, id_ok: np.ndarray, field: str, f: Failures,
+                 raw: pa.Array) -> None:
+    """Hub 1/2 must agree with the 17th digit's parity; 9 (unspecified) is not a contradiction."""
+    stated = _np(pc.is_in(genders, value_set=pa.array(["1", "2"])))
+    differs = _np(pc.not_equal(genders, citizen_id.gender_from_id(ids)))
+    f.add(id_ok & stated & differs, field, "ID_GENDER_MISMATCH", raw)
+
+
+def id_birth_dates(ids: pa.Array, id_ok: np.ndarray) -> pa.Array:
+    """Birth date inside each valid ID (null elsewhere)."""
+    inside, _ = parse_dates(pc.if_else(pa.array(id_ok), citizen_id.birth_date_string(ids), None), "%Y%m%d")
+    return inside
+
+
+def check_birth_date(births: pa.Array, ids: pa.Array, id_ok: np.ndarray, field: str, f: Failures,
+                     raw: pa.Array) -> None:
+    inside = id_birth_dates(ids, id_ok)
+    f.add(id_ok & _np(pc.not_equal(births, inside)), field, "ID_BIRTHDATE_MISMATCH", raw)
