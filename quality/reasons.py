@@ -31,6 +31,7 @@ REASONS: dict[str, tuple[str, str]] = {
     "TEXT_TOO_LONG": ("字段过长：{field}", "{field} is too long"),
     "BAD_ENCODING": ("字符编码错误（乱码）：{field}", "{field} holds characters of a wrong encoding"),
     "FORMAT_INVALID": ("格式错误：{field}={value}", "{field}={value} has the wrong format"),
+    "FIELD_COUNT": ("字段个数与表头不符：{value}", "the line does not match the header: {value}"),
 }
 
 #: Batch-level refusals (whole delivery), written to the receipt and the batch row.
