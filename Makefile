@@ -1,0 +1,39 @@
+# Two commands for a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3.11
+VENV := $(CURDIR)/.venv
+BIN := $(VENV)/bin
+
+export JINBAO_HOME ?= $(CURDIR)/var
+export JINBAO_REPO := $(CURDIR)
+export AIRFLOW_HOME ?= $(JINBAO_HOME)/airflow
+export AIRFLOW_CONFIG := $(CURDIR)/airflow.cfg
+
+.PHONY: demo test bench airflow clean install
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: setup.py constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade "pip>=24"
+	$(BIN)/pip install --quiet -c constraints.txt -e ".[quality,test]"
+	touch $@
+
+## Fresh JINBAO_HOME, a generated day of partner drops, every feed, a summary.
+demo: install
+	$(BIN)/jinbao demo
+
+## The whole test suite (PostgreSQL, MariaDB and sshd required when CI=true).
+test: install
+	$(BIN)/pytest -q tests
+
+## Benchmarks (not tests): throughput and peak memory, recorded in BENCHMARKS.md.
+bench: install
+	$(BIN)/python bench/run_all.py
+
+## Airflow UI + scheduler on the embedded SQLite metadata DB (http://localhost:8080).
+airflow: install
+	$(BIN)/airflow db migrate
+	$(BIN)/airflow standalone
+
+clean:
+	rm -rf $(JINBAO_HOME)
