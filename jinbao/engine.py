@@ -86,6 +86,8 @@ class Engine:
         self.cfg = cfg or settings()
         self.transport = transport or transport_for(spec, self.cfg)
         self.db = upgrade(self.cfg.store_url)
+        #: Deliveries refused by this engine instance (for summaries; the store has them all).
+        self.refused: list[Outcome] = []
 
     # ---------------------------------------------------------------- receive
     def receive(self, up_to: dt.date | None = None) -> list[int]:
@@ -149,6 +151,7 @@ class Engine:
         self.transport.ack(delivery)
         with self.db.begin() as conn:
             batches.update(conn, batch_id, acked_at=batches.now())
+            self.refused.append(self._outcome(batches.get(conn, batch_id)))
 
     # ------------------------------------------------------------------ judge
     def judge(self, batch_id: int) -> Outcome:
@@ -306,19 +309,13 @@ class Engine:
                 self.judge(batch_id)
                 self.publish(batch_id)
                 outcomes.append(self.finish(batch_id))
-            except (BatchHeld, DeliveryRefused) as exc:
+            except BatchHeld as exc:
                 log.warning("%s", exc)
                 with self.db.begin() as conn:
                     outcomes.append(self._outcome(batches.get(conn, batch_id)))
-        return outcomes
-
-    def refused_since(self, since: dt.datetime) -> list[Outcome]:
-        from jinbao.schemas.store import batch
-        with self.db.begin() as conn:
-            rows = conn.execute(sa.select(batch).where(batch.c.feed == self.spec.name,
-                                                       batch.c.status == "refused",
-                                                       batch.c.received_at >= since)).mappings().all()
-        return [self._outcome(dict(r)) for r in rows]
+            except DeliveryRefused:
+                pass  # recorded in self.refused by _quarantine
+        return sorted(outcomes + self.refused, key=lambda o: o.batch_id)
 
     @staticmethod
     def _outcome(row: dict) -> Outcome:

@@ -1,0 +1,83 @@
+"""Shared fixtures: a private JINBAO_HOME per test and the store on every backend.
+
+PostgreSQL and MariaDB are real servers (127.0.0.1); each test gets its own
+fresh database and drops it afterwards.  With CI=true a missing server fails
+the test instead of skipping it, so CI can never go green by skipping.
+"""
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+import sqlalchemy as sa
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PG_ADMIN = os.environ.get("JINBAO_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+MARIA_ADMIN = os.environ.get("JINBAO_TEST_MARIADB", "mysql+pymysql://root@127.0.0.1:3306/mysql")
+
+
+def unavailable(what: str, exc: Exception | None = None):
+    msg = f"{what} not available" + (f": {exc}" if exc else "")
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"{msg} (CI=true: required)")
+    pytest.skip(msg)
+
+
+def _server_db(admin_url: str, kind: str):
+    name = f"jinbao_t_{uuid.uuid4().hex[:10]}"
+    try:
+        admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(sa.text(f"CREATE DATABASE {name}"))
+    except Exception as exc:  # noqa: BLE001 - any connection problem means "not available"
+        unavailable(kind, exc)
+    url = admin_url.rsplit("/", 1)[0] + "/" + name
+    if kind == "MariaDB":
+        url += "?charset=utf8mb4"
+    return admin, name, url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request, tmp_path):
+    """The store on SQLite and on PostgreSQL (a fresh database per test)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'store.db'}"
+        return
+    admin, name, url = _server_db(PG_ADMIN, "PostgreSQL")
+    yield url
+    from jinbao.store import _engine
+    _engine.cache_clear()
+    with admin.connect() as conn:
+        conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+
+
+@pytest.fixture
+def mariadb_url():
+    admin, name, url = _server_db(MARIA_ADMIN, "MariaDB")
+    yield url
+    from jinbao.store import _engine
+    _engine.cache_clear()
+    with admin.connect() as conn:
+        conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name}"))
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch, store_url):
+    """A private JINBAO_HOME on each store backend."""
+    h = tmp_path / "home"
+    h.mkdir()
+    monkeypatch.setenv("JINBAO_HOME", str(h))
+    monkeypatch.setenv("JINBAO_STORE_URL", store_url)
+    from jinbao.config import settings
+    return settings()
+
+
+@pytest.fixture
+def sqlite_home(tmp_path, monkeypatch):
+    h = tmp_path / "home"
+    h.mkdir()
+    monkeypatch.setenv("JINBAO_HOME", str(h))
+    monkeypatch.delenv("JINBAO_STORE_URL", raising=False)
+    from jinbao.config import settings
+    return settings()

@@ -1,0 +1,78 @@
+"""Every DAG loads quickly and without heavy imports; a real `airflow dags test` publishes."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import sqlalchemy as sa
+
+from jinbao.cli import main
+from jinbao.store import engine
+from tests.airflow_env import REPO, airflow, airflow_env
+from tests.deliveries import death_row, write_delivery
+
+PARSE_PROBE = """
+import json, sys, time
+from airflow.dag_processing.dagbag import DagBag
+bag = DagBag(dag_folder=sys.argv[1])
+print(json.dumps({
+    "errors": {k: v for k, v in bag.import_errors.items()},
+    "dags": sorted(bag.dags),
+    "durations": [s.duration.total_seconds() for s in bag.dagbag_stats],
+    "heavy": [m for m in ("great_expectations", "pyarrow", "pandas", "paramiko") if m in sys.modules],
+    "tags": {d: sorted(bag.dags[d].tags) for d in bag.dags},
+    "retries": {d: bag.dags[d].default_args.get("retries") for d in bag.dags},
+    "doc": {d: bool(bag.dags[d].doc_md) for d in bag.dags},
+    "tz": {d: str(bag.dags[d].timetable.timezone) for d in bag.dags},
+}))
+"""
+
+
+def test_every_dag_imports_fast_without_heavy_modules(sqlite_home):
+    out = subprocess.run([sys.executable, "-c", PARSE_PROBE, str(REPO / "dags")], env=airflow_env(sqlite_home),
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    info = json.loads(out.stdout.strip().splitlines()[-1])
+    assert info["errors"] == {}
+    from jinbao.feeds import load_feeds
+    assert info["dags"] == sorted(n for n, s in load_feeds().items() if s.direction == "inbound")
+    assert all(d < 3.0 for d in info["durations"]), info["durations"]
+    assert info["heavy"] == []                       # GE, pyarrow... only inside tasks
+    assert "police" in info["tags"]["police.death"]
+    assert info["retries"]["police.death"] == 2 and info["doc"]["police.death"]
+    assert info["tz"]["police.death"] == "Asia/Shanghai"
+
+
+def _published(cfg):
+    with engine(cfg.store_url).connect() as conn:
+        deaths = conn.execute(sa.text(
+            "select aac002, aac003, aaa002, aac060, aab301, dereg_date, dereg_reason, id_upgraded, line_no "
+            "from death_record order by aac002")).all()
+        batch = conn.execute(sa.text(
+            "select status, received, accepted, rejected, published, mapping_version from batch")).all()
+        rej = conn.execute(sa.text("select line_no, field, reason_code from rejection order by line_no")).all()
+    return [tuple(r) for r in deaths], [tuple(b) for b in batch], [tuple(r) for r in rej]
+
+
+def test_airflow_dags_test_publishes_like_the_cli(home, tmp_path, monkeypatch):
+    rows = [death_row(i) for i in range(15)] + [death_row(99, XB="5")]
+    rows[3]["GMSFHM"] = rows[3]["GMSFHM"][:6] + rows[3]["GMSFHM"][8:17]  # a 15-digit first-generation ID
+    write_delivery(home.inbound("police"), "police.death", rows)
+    assert airflow(home, "db", "migrate").returncode == 0
+    run = airflow(home, "dags", "test", "police.death", "2026-11-22")
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    via_airflow = _published(home)
+    assert via_airflow[1] == [("published", 16, 15, 1, 15, via_airflow[1][0][5])]
+    assert any(d[7] for d in via_airflow[0])      # the upgraded 15-digit ID is flagged
+
+    # The same delivery through `jinbao run` in another home gives the same store content.
+    other = tmp_path / "cli-home"
+    other.mkdir()
+    monkeypatch.setenv("JINBAO_HOME", str(other))
+    monkeypatch.setenv("JINBAO_STORE_URL", f"sqlite:///{other / 'store.db'}")
+    from jinbao.config import settings
+    cfg2 = settings()
+    write_delivery(cfg2.inbound("police"), "police.death", rows)
+    assert main(["run", "police.death", "--date", "2026-11-22"]) == 0
+    assert _published(cfg2) == via_airflow
