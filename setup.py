@@ -18,7 +18,7 @@ setup(
     + ["jinbao.schemas.migrations", "jinbao.schemas.migrations.versions"],
     package_dir={"jinbao": "jinbao", **{f"jinbao.{p}": p for p in SUBPACKAGES}},
     package_data={
-        "jinbao.mappings": ["feeds/*.yaml", "reference/*.csv", "*.yaml"],
+        "jinbao.mappings": ["feeds/*.yaml", "codes/*.yaml", "reference/*.csv", "reference/*.py"],
         "jinbao.schemas": ["partners/*.yaml", "*.yaml", "migrations/*.ini", "migrations/*.mako"],
         "jinbao.quality": ["suites/*.json"],
     },

@@ -40,7 +40,12 @@ def check_citizen_id(ids: pa.Array, field: str, on: dt.date, f: Failures) -> np.
     too_late = _np(pc.greater(births, pa.scalar(on, pa.date32())))
     birth_ok = checksum & ~_np(bad) & ~too_late
     f.add(checksum & ~birth_ok, field, "ID_BIRTHDATE_INVALID")
-    return birth_ok
+    # The address code must be a real county code of SOME year, not of the birth
+    # year: IDs were issued decades after birth (docs/reference-data.md).
+    from jinbao.mappings.reference import division_ever_existed
+    address_ok = division_ever_existed(pc.utf8_slice_codeunits(ids, 0, 6))
+    f.add(birth_ok & ~address_ok, field, "ID_ADDRESS_UNKNOWN")
+    return birth_ok & address_ok
 
 
 def check_name(names: pa.Array, field: str, max_length: int, f: Failures) -> None:

@@ -17,6 +17,8 @@ REASONS: dict[str, tuple[str, str]] = {
     "ID_FORMAT": ("身份号码格式错误：{field}", "{field} is not an 18-character citizen ID"),
     "ID_CHECKSUM": ("身份号码校验位错误：{field}", "{field} fails the GB 11643 check digit"),
     "ID_BIRTHDATE_INVALID": ("身份号码中的出生日期不存在：{field}", "the birth date inside {field} does not exist"),
+    "ID_ADDRESS_UNKNOWN": ("身份号码地址码不是行政区划代码：{field}",
+                           "the address code of {field} was never a GB/T 2260 code"),
     "ID_BIRTHDATE_MISMATCH": ("出生日期与身份号码不符：{field}={value}",
                               "{field}={value} differs from the birth date inside the ID"),
     "ID_GENDER_MISMATCH": ("性别与身份号码第17位不符：{field}={value}",

@@ -1,0 +1,101 @@
+"""National reference code lists shipped as data (mappings/reference/*.csv).
+
+Division codes change every year (counties merge, districts are renamed), so a
+code is judged against the list as it stood on a date, not against today's
+list: a 2009 record from 南汇区 (310119, merged into 浦东 in 2009) is valid.
+The lookup is a sorted-array interval search, vectorised over whole columns.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pcsv
+
+HERE = Path(__file__).resolve().parent / "reference"
+_FAR_FUTURE = np.iinfo(np.int32).max
+
+
+def _read(name: str) -> pa.Table:
+    return pcsv.read_csv(HERE / name, convert_options=pcsv.ConvertOptions(
+        column_types={"code": pa.string(), "valid_from": pa.date32(), "valid_to": pa.date32()}))
+
+
+@functools.lru_cache(maxsize=1)
+def divisions() -> pa.Table:
+    """GB/T 2260 codes with validity intervals (several rows when a code was reused)."""
+    return _read("gbt2260.csv")
+
+
+@functools.lru_cache(maxsize=1)
+def _county_intervals() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    t = divisions().filter(pc.equal(divisions().column("level"), "county"))
+    codes = t.column("code").cast(pa.int64()).to_numpy()
+    start = t.column("valid_from").cast(pa.int32()).to_numpy()
+    end = pc.fill_null(t.column("valid_to").cast(pa.int32()), _FAR_FUTURE).to_numpy()
+    order = np.lexsort((start, codes))
+    return codes[order], start[order], end[order]
+
+
+def _code_ints(codes: pa.Array) -> np.ndarray:
+    six = pc.fill_null(pc.match_substring_regex(codes, r"^[0-9]{6}$"), False)
+    ints = pc.cast(pc.if_else(six, codes, "-1"), pa.int64())
+    return ints.to_numpy(zero_copy_only=False)
+
+
+def _days(on, n: int) -> np.ndarray:
+    if isinstance(on, dt.date):
+        return np.full(n, (on - dt.date(1970, 1, 1)).days, dtype=np.int64)
+    if isinstance(on, pa.ChunkedArray):
+        on = on.combine_chunks()
+    return pc.fill_null(on.cast(pa.int32()), -(10 ** 9)).to_numpy(zero_copy_only=False).astype(np.int64)
+
+
+def division_valid(codes: pa.Array, on) -> np.ndarray:
+    """True where the code was a county-level GB/T 2260 code on that date (date or date32 column)."""
+    if isinstance(codes, pa.ChunkedArray):
+        codes = codes.combine_chunks()
+    ref_codes, ref_start, ref_end = _county_intervals()
+    wanted = _code_ints(codes)
+    days = _days(on, len(wanted))
+    lo = np.searchsorted(ref_codes, wanted, side="left")
+    hi = np.searchsorted(ref_codes, wanted, side="right")
+    ok = np.zeros(len(wanted), dtype=bool)
+    for j in range(int((hi - lo).max(initial=0))):   # at most a handful of intervals per code
+        idx = lo + j
+        live = idx < hi
+        safe = np.where(live, idx, 0)
+        ok |= live & (ref_start[safe] <= days) & (days <= ref_end[safe])
+    return ok
+
+
+def division_ever_existed(codes: pa.Array) -> np.ndarray:
+    """True where the code was a county-level code at any time (the policy for ID address codes)."""
+    if isinstance(codes, pa.ChunkedArray):
+        codes = codes.combine_chunks()
+    ref_codes = _county_intervals()[0]
+    return np.isin(_code_ints(codes), ref_codes)
+
+
+@functools.lru_cache(maxsize=1)
+def current_counties() -> list[tuple[str, str]]:
+    """(code, name) of county-level codes still in force at the list's last edition."""
+    t = divisions().filter(pc.and_(pc.equal(divisions().column("level"), "county"),
+                                   pc.is_null(divisions().column("valid_to"))))
+    names = t.column("name").to_pylist()
+    return [(c, n) for c, n in zip(t.column("code").to_pylist(), names)
+            if n not in ("市辖区", "县") and not n.startswith("省直辖")]
+
+
+@functools.lru_cache(maxsize=1)
+def ethnicity_codes() -> frozenset[str]:
+    return frozenset(_read("gbt3304.csv").column("code").to_pylist())
+
+
+@functools.lru_cache(maxsize=1)
+def gender_codes() -> frozenset[str]:
+    return frozenset(_read("gbt2261_1.csv").column("code").to_pylist())
