@@ -11,7 +11,7 @@ import datetime as dt
 
 import pendulum
 from airflow.sdk import DAG, CronTriggerTimetable, task
-from airflow.exceptions import AirflowFailException
+from airflow.sdk.exceptions import AirflowFailException
 
 from jinbao.config import TIMEZONE
 from jinbao.feeds import FeedSpec, load_feeds

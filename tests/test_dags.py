@@ -52,7 +52,12 @@ def _published(cfg):
         batch = conn.execute(sa.text(
             "select status, received, accepted, rejected, published, mapping_version from batch")).all()
         rej = conn.execute(sa.text("select line_no, field, reason_code from rejection order by line_no")).all()
-    return [tuple(r) for r in deaths], [tuple(b) for b in batch], [tuple(r) for r in rej]
+    return [_plain(r) for r in deaths], [_plain(b) for b in batch], [_plain(r) for r in rej]
+
+
+def _plain(row) -> tuple:
+    """Backend-neutral values (SQLite gives '2026-11-01' and 0 where PostgreSQL gives date and False)."""
+    return tuple(None if v is None else str(int(v)) if isinstance(v, bool) else str(v) for v in row)
 
 
 def test_airflow_dags_test_publishes_like_the_cli(home, tmp_path, monkeypatch):
@@ -63,8 +68,8 @@ def test_airflow_dags_test_publishes_like_the_cli(home, tmp_path, monkeypatch):
     run = airflow(home, "dags", "test", "police.death", "2026-11-22")
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     via_airflow = _published(home)
-    assert via_airflow[1] == [("published", 16, 15, 1, 15, via_airflow[1][0][5])]
-    assert any(d[7] for d in via_airflow[0])      # the upgraded 15-digit ID is flagged
+    assert via_airflow[1] == [("published", "16", "15", "1", "15", via_airflow[1][0][5])]
+    assert any(d[7] == "1" for d in via_airflow[0])      # the upgraded 15-digit ID is flagged
 
     # The same delivery through `jinbao run` in another home gives the same store content.
     other = tmp_path / "cli-home"
