@@ -13,6 +13,7 @@ as `malformed` (line, text) so the engine rejects them with FORMAT_INVALID.
 from __future__ import annotations
 
 import codecs
+import csv
 import io
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -103,7 +104,8 @@ def open_csv(path: Path, encoding: str, expected: list[str], required: list[str]
     stream = raw if enc == "utf-8" else io.BufferedReader(_Transcoder(raw, enc), buffer_size=READ_CHUNK)
     first = stream.peek(64 << 10)[: 64 << 10] if hasattr(stream, "peek") else b""
     header_line = first.split(b"\n", 1)[0].rstrip(b"\r").decode("utf-8", errors="replace").lstrip("\ufeff")
-    header = [h.strip() for h in header_line.split(",")] if header_line else []
+    # csv handles a quoted header ("GMSFHM",...) as some exporters write it.
+    header = [h.strip() for h in next(csv.reader([header_line]))] if header_line else []
     missing = [c for c in required if c not in header]
     if not header or missing:
         raw.close()

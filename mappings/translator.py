@@ -8,6 +8,8 @@ record, and the receipt names the column the partner knows.
 """
 from __future__ import annotations
 
+import datetime as dt
+
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -35,9 +37,16 @@ def translate_codes(col: pa.Array, table: CodeTable, reverse: bool = False) -> t
 def parse_dates(col: pa.Array, fmt: str) -> tuple[pa.Array, pa.Array]:
     """Return (date32 column, invalid mask) for values in `fmt`; 2023-02-30 is invalid."""
     parsed = pc.strptime(col, format=fmt, unit="s", error_is_null=True)
-    # Arrow's strptime rolls 2023-02-30 over to 2023-03-02; formatting the
-    # result back and comparing with the input catches that and stray widths.
-    same = pc.equal(pc.strftime(parsed, format=fmt), col)
+    # Arrow's strptime rolls 2023-02-30 over to 2023-03-02.  For formats ending
+    # in a zero-padded day the check is cheap: exact width and the same day back.
+    # Other formats fall back to formatting the result and comparing (slower).
+    width = len(dt.date(2000, 1, 1).strftime(fmt))
+    if fmt.endswith("%d"):
+        day = pc.cast(pc.if_else(pc.utf8_is_digit(pc.utf8_slice_codeunits(col, -2)),
+                                 pc.utf8_slice_codeunits(col, -2), None), pa.int64())
+        same = pc.and_(pc.equal(pc.utf8_length(col), width), pc.equal(pc.day(parsed), day))
+    else:
+        same = pc.equal(pc.strftime(parsed, format=fmt), col)
     parsed = pc.if_else(pc.fill_null(same, False), parsed, pa.scalar(None, parsed.type))
     dates = pc.cast(parsed, pa.date32())
     invalid = pc.and_(pc.is_valid(col), pc.is_null(dates))
