@@ -1,0 +1,76 @@
+"""The insured population and its pension roll: the bureau's own side of the story.
+
+IDs are built the way GB 11643 defines them (county code, birth date, sequence
+with gender parity, check character), so everything a partner later sends
+about these people can be checked against them.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from jinbao.generator.names import draw_names
+from jinbao.quality.citizen_id import with_check_char
+
+EPOCH = np.datetime64("1970-01-01", "D")
+
+
+def _counties() -> np.ndarray:
+    from jinbao.mappings.reference import current_counties
+    return np.array([c for c, _ in current_counties()])
+
+
+def population(rng: np.random.Generator, n: int) -> pa.Table:
+    counties = _counties()
+    m = int(n * 1.05) + 10                      # oversample, then drop colliding IDs
+    birth = np.datetime64("1935-01-01") + rng.integers(0, (np.datetime64("2005-12-31") -
+                                                           np.datetime64("1935-01-01")).astype(int), m)
+    male = rng.random(m) < 0.5
+    seq = rng.integers(0, 500, m) * 2 + male.astype(int)
+    county = counties[rng.integers(0, len(counties), m)]
+    first17 = pc.binary_join_element_wise(pa.array(county), pa.array(np.char.replace(
+        birth.astype("datetime64[D]").astype(str), "-", "")), pa.array(np.char.zfill(seq.astype(str), 3)), "")
+    ids = with_check_char(first17).to_numpy(zero_copy_only=False).astype(str)
+    _, first = np.unique(ids, return_index=True)
+    keep = np.sort(first)[:n]
+    male, birth, county, ids = male[keep], birth[keep], county[keep], ids[keep]
+    ethnic = np.where(rng.random(n) < 0.91, "01", np.char.zfill(rng.integers(2, 57, n).astype(str), 2))
+    return pa.table({
+        "aac002": pa.array(ids, pa.string()),
+        "aac003": pa.array(draw_names(rng, male), pa.string()),
+        "aaa002": pa.array(np.where(male, "1", "2"), pa.string()),
+        "aac006": pa.array(birth.astype("datetime64[D]"), pa.date32()),
+        "aac005": pa.array(ethnic, pa.string()),
+        "aab301": pa.array(county, pa.string()),
+    })
+
+
+def months_back(on: dt.date, k: int) -> np.ndarray:
+    """First days of the k months up to and including on's month, oldest first."""
+    this = np.datetime64(on.strftime("%Y-%m"), "M")
+    return (this - np.arange(k)[::-1]).astype("datetime64[D]")
+
+
+def pension_roll(rng: np.random.Generator, people: pa.Table, on: dt.date, stop_after: np.ndarray) -> pa.Table:
+    """Monthly payments for the last 12 months to everyone aged 60+.
+
+    `stop_after` holds, per person, the last month still paid (NaT = paid to
+    this day); the bureau stops paying in the month of a reported death.
+    """
+    birth = people.column("aac006").to_numpy().astype("datetime64[D]")
+    age_days = (np.datetime64(on) - birth).astype(int)
+    retired = np.flatnonzero(age_days >= 60 * 365.25)
+    months = months_back(on, 12)
+    amount = np.round(rng.uniform(1500, 6000, len(retired)), 2)
+    who = np.repeat(retired, len(months))
+    month = np.tile(months, len(retired))
+    last = stop_after[who]
+    paid = np.isnat(last) | (month <= last)
+    return pa.table({
+        "aac002": pc.take(people.column("aac002"), pa.array(who[paid])),
+        "month": pa.array(month[paid], pa.date32()),
+        "amount": pa.array(np.repeat(amount, len(months))[paid], pa.float64()),
+    })
