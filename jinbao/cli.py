@@ -94,6 +94,32 @@ def cmd_batches(args) -> int:
     return 0
 
 
+def cmd_mappings(args) -> int:
+    if args.action == "check":
+        from jinbao.mappings.check import check_all
+        problems = check_all()
+        for p in problems:
+            print(p)
+        print(f"{len(problems)} problem(s)" if problems else "all mapping tables are well-formed")
+        return 1 if problems else 0
+    from jinbao.config import settings
+    from jinbao.feeds import get_feed
+    from jinbao.store import upgrade
+    db = upgrade(settings().store_url)
+    spec = get_feed(args.feed)
+    if args.action == "coverage":
+        from jinbao.mappings.coverage import unmapped_values
+        gaps = unmapped_values(db, spec.name, args.days)
+        if gaps.empty:
+            print(f"{spec.name}: every value received in the last {args.days} days had a mapping")
+            return 0
+        print(gaps.to_string(index=False))
+        return 1
+    from jinbao.mappings.suggest import render, suggest
+    print(render(spec, args.field, suggest(db, spec, args.field, args.days), args.min_support))
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="jinbao", description="Jinbao Exchange 金保交换 hub")
     p.add_argument("-v", "--verbose", action="store_true")
@@ -130,6 +156,19 @@ def parser() -> argparse.ArgumentParser:
     br = bs.add_parser("release", help="publish a held batch after review")
     br.add_argument("batch", type=int)
     b.set_defaults(func=cmd_batches)
+
+    m = sub.add_parser("mappings", help="check mapping tables, find unmapped values, suggest maps")
+    ms = m.add_subparsers(dest="action", required=True)
+    ms.add_parser("check", help="every table well-formed (exit 1 otherwise; fit for CI)")
+    mc = ms.add_parser("coverage", help="values seen in recent batches with no mapping (exit 1 if any)")
+    mc.add_argument("feed")
+    mc.add_argument("--days", type=int, default=30)
+    mg = ms.add_parser("suggest", help="propose a value map by linking records to the register on AAC002")
+    mg.add_argument("feed")
+    mg.add_argument("field")
+    mg.add_argument("--days", type=int, default=90)
+    mg.add_argument("--min-support", type=int, default=5)
+    m.set_defaults(func=cmd_mappings)
     return p
 
 

@@ -92,11 +92,42 @@ def _reverse(forward: dict[str, str], prefer: dict[str, str], what: str) -> dict
     return rev
 
 
-@functools.lru_cache(maxsize=256)
-def _load(path: Path) -> dict:
+class _StrictLoader(yaml.SafeLoader):
+    """YAML loader that refuses duplicate keys: PyYAML would silently keep the last
+    one, and a partner code mapped twice is exactly the mistake we must catch."""
+
+
+def _no_duplicates(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
+    seen = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise MappingError(f"{loader.name}:{key_node.start_mark.line + 1}: key {key!r} appears twice "
+                               f"(first on line {seen[key]})")
+        seen[key] = key_node.start_mark.line + 1
+    return loader.construct_mapping(node, deep=deep)
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _no_duplicates)
+
+
+def load_yaml(path: Path) -> dict:
     if not path.exists():
         raise MappingError(f"no mapping file {path}")
-    return yaml.safe_load(path.read_text(encoding="utf-8"))
+    with open(path, encoding="utf-8") as fh:
+        loader = _StrictLoader(fh)
+        loader.name = str(path)
+        try:
+            return loader.get_single_data()
+        except yaml.YAMLError as exc:
+            raise MappingError(f"{path}: not valid YAML: {exc}") from exc
+        finally:
+            loader.dispose()
+
+
+@functools.lru_cache(maxsize=256)
+def _load(path: Path) -> dict:
+    return load_yaml(path)
 
 
 def code_table(name: str, on: dt.date) -> CodeTable:

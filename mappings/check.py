@@ -1,0 +1,147 @@
+"""`jinbao mappings check`: everything that can be wrong in a mapping table, before it ships.
+
+Run in CI and before every table change: a gap between versions would leave a
+business date with no translation (deliveries refused), an overlap would make
+the translation ambiguous, and a hub code missing from the dictionary would
+publish a value the store does not know.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from jinbao.mappings.tables import CODES_DIR, FEEDS_DIR, MappingError, _date, _reverse, load_yaml
+from jinbao.schemas.dictionary import HERE as SCHEMAS_DIR, hub_dictionary, partner_schema
+
+ONE_DAY = dt.timedelta(days=1)
+
+
+def _versions(what: str, versions, problems: list[str]) -> list[dict]:
+    if not isinstance(versions, list) or not versions:
+        problems.append(f"{what}: no versions")
+        return []
+    ok = []
+    for v in versions:
+        missing = [k for k in ("version", "valid_from") if k not in v]
+        if missing:
+            problems.append(f"{what}: a version lacks {', '.join(missing)}")
+            continue
+        start, end = _date(v["valid_from"]), _date(v.get("valid_to"))
+        if end is not None and end < start:
+            problems.append(f"{what}@{v['version']}: valid_to {end} before valid_from {start}")
+        ok.append(v)
+    ok.sort(key=lambda v: _date(v["valid_from"]))
+    for prev, nxt in zip(ok, ok[1:]):
+        prev_end, nxt_start = _date(prev.get("valid_to")), _date(nxt["valid_from"])
+        if prev_end is None or nxt_start <= prev_end:
+            problems.append(f"{what}: versions {prev['version']} and {nxt['version']} overlap")
+        elif nxt_start != prev_end + ONE_DAY:
+            problems.append(f"{what}: gap between {prev['version']} (to {prev_end}) and "
+                            f"{nxt['version']} (from {nxt_start})")
+    return ok
+
+
+def _allowed(hub_field: str) -> set[str] | None:
+    spec = hub_dictionary().get(hub_field)
+    if spec is None:
+        return None
+    if spec.codes:
+        return set(spec.codes)
+    if spec.reference == "gbt3304":
+        from jinbao.mappings.reference import ethnicity_codes
+        return set(ethnicity_codes())
+    return None
+
+
+def check_code_table(path: Path) -> list[str]:
+    problems: list[str] = []
+    try:
+        raw = load_yaml(path)
+    except MappingError as exc:
+        return [str(exc)]
+    what = f"codes/{path.name}"
+    if raw.get("name") != path.stem:
+        problems.append(f"{what}: name {raw.get('name')!r} differs from the file name")
+    hub_field = raw.get("hub_field")
+    if hub_field not in hub_dictionary():
+        problems.append(f"{what}: hub_field {hub_field!r} is not in the hub dictionary")
+    allowed = _allowed(hub_field) if hub_field else None
+    for v in _versions(what, raw.get("versions"), problems):
+        label = f"{what}@{v['version']}"
+        forward = {str(k): str(x) for k, x in (v.get("map") or {}).items()}
+        if not forward:
+            problems.append(f"{label}: empty map")
+        if allowed is not None:
+            for k, h in forward.items():
+                if h not in allowed:
+                    problems.append(f"{label}: {k!r} -> {h!r}, but {h!r} is not a {hub_field} code")
+        prefer = {str(k): str(x) for k, x in (v.get("reverse_prefer") or {}).items()}
+        for h, p in prefer.items():
+            if forward.get(p) != h:
+                problems.append(f"{label}: reverse_prefer {h!r} -> {p!r}, but {p!r} does not map to {h!r}")
+        try:
+            _reverse(forward, prefer, label)
+        except MappingError as exc:
+            problems.append(str(exc))
+    return problems
+
+
+def _covers(table: str, start: dt.date, end: dt.date | None) -> bool:
+    raw = load_yaml(CODES_DIR / f"{table}.yaml")
+    vs = sorted(raw["versions"], key=lambda v: _date(v["valid_from"]))
+    last_end = _date(vs[-1].get("valid_to"))
+    return _date(vs[0]["valid_from"]) <= start and (last_end is None or (end is not None and end <= last_end))
+
+
+def check_feed_mapping(path: Path) -> list[str]:
+    problems: list[str] = []
+    try:
+        raw = load_yaml(path)
+    except MappingError as exc:
+        return [str(exc)]
+    what = f"feeds/{path.name}"
+    feed = raw.get("feed")
+    if feed != path.stem:
+        problems.append(f"{what}: feed {feed!r} differs from the file name")
+    schema_file = SCHEMAS_DIR / "partners" / f"{path.stem}.yaml"
+    columns = set(partner_schema(path.stem).names) if schema_file.exists() else None
+    for v in _versions(what, raw.get("versions"), problems):
+        label = f"{what}@{v['version']}"
+        hubs = []
+        for partner, spec in (v.get("fields") or {}).items():
+            hub = spec.get("to")
+            hubs.append(hub)
+            if hub not in hub_dictionary():
+                problems.append(f"{label}: {partner} -> {hub!r}, not a hub dictionary code")
+            if columns is not None and partner not in columns:
+                problems.append(f"{label}: {partner} is not a column of schemas/partners/{path.stem}.yaml")
+            table = spec.get("codes")
+            if table:
+                if not (CODES_DIR / f"{table}.yaml").exists():
+                    problems.append(f"{label}: {partner} uses missing code table {table}")
+                    continue
+                t = load_yaml(CODES_DIR / f"{table}.yaml")
+                if t.get("hub_field") != hub:
+                    problems.append(f"{label}: {partner} -> {hub} uses {table}, which maps to {t.get('hub_field')}")
+                if not _covers(table, _date(v["valid_from"]), _date(v.get("valid_to"))):
+                    problems.append(f"{label}: code table {table} has no version for part of "
+                                    f"{v['valid_from']}..{v.get('valid_to') or 'open'}")
+            fmt = spec.get("date_format")
+            if fmt:
+                try:
+                    dt.datetime.strptime(dt.date(2001, 2, 3).strftime(fmt), fmt)
+                except ValueError:
+                    problems.append(f"{label}: {partner} has an unusable date_format {fmt!r}")
+        dup = {h for h in hubs if hubs.count(h) > 1}
+        if dup:
+            problems.append(f"{label}: hub code(s) {sorted(dup)} fed by two partner columns")
+    return problems
+
+
+def check_all(codes_dir: Path = CODES_DIR, feeds_dir: Path = FEEDS_DIR) -> list[str]:
+    problems: list[str] = []
+    for path in sorted(codes_dir.glob("*.yaml")):
+        problems += check_code_table(path)
+    for path in sorted(feeds_dir.glob("*.yaml")):
+        problems += check_feed_mapping(path)
+    return problems

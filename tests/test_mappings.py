@@ -1,0 +1,121 @@
+"""Mapping tables: well-formed, versioned by business date, reversible, maintained with tools."""
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+from stdnum.cn import ric
+
+from jinbao.mappings.check import check_all, check_code_table
+from jinbao.mappings.tables import CODES_DIR, FEEDS_DIR, MappingError, code_table, feed_mapping, load_yaml
+from jinbao.mappings.translator import translate, translate_codes, to_partner
+from jinbao.quality.failures import Failures
+
+
+def test_shipped_tables_pass_the_check():
+    assert check_all() == []
+
+
+@pytest.mark.parametrize("body, expected", [
+    ('name: t\nhub_field: AAA002\nversions:\n  - {version: "1", valid_from: 2020-01-01, valid_to: null,'
+     ' map: {"1": "1", "1": "2"}}\n', "appears twice"),
+    ('name: t\nhub_field: AAA002\nversions:\n  - {version: "1", valid_from: 2020-01-01, valid_to: 2020-12-31,'
+     ' map: {"1": "1"}}\n  - {version: "2", valid_from: 2021-02-01, valid_to: null, map: {"1": "1"}}\n', "gap"),
+    ('name: t\nhub_field: AAA002\nversions:\n  - {version: "1", valid_from: 2020-01-01, valid_to: 2021-06-30,'
+     ' map: {"1": "1"}}\n  - {version: "2", valid_from: 2021-01-01, valid_to: null, map: {"1": "1"}}\n', "overlap"),
+    ('name: t\nhub_field: AAA002\nversions:\n  - {version: "1", valid_from: 2020-01-01, valid_to: null,'
+     ' map: {"1": "3"}}\n', "not a AAA002 code"),
+    ('name: t\nhub_field: AAA002\nversions:\n  - {version: "1", valid_from: 2020-01-01, valid_to: null,'
+     ' map: {"1": "1", "M": "1"}}\n', "add reverse_prefer"),
+    ('name: t\nhub_field: NOPE\nversions:\n  - {version: "1", valid_from: 2020-01-01, map: {"1": "1"}}\n',
+     "not in the hub dictionary"),
+])
+def test_check_finds_broken_tables(tmp_path, body, expected):
+    path = tmp_path / "t.yaml"
+    path.write_text(body, encoding="utf-8")
+    problems = check_code_table(path)
+    assert any(expected in p for p in problems), problems
+
+
+def _all_versions():
+    for path in sorted(CODES_DIR.glob("*.yaml")):
+        raw = load_yaml(path)
+        for v in raw["versions"]:
+            yield path.stem, dt.date.fromisoformat(str(v["valid_from"]))
+
+
+@pytest.mark.parametrize("name, on", list(_all_versions()))
+def test_round_trip_partner_hub_partner(name, on):
+    table = code_table(name, on)
+    sent = pa.array(list(table.forward), pa.string())
+    hub, unmapped = translate_codes(sent, table)
+    back, blocked = translate_codes(hub, table, reverse=True)
+    assert not any(unmapped.to_pylist()) and not any(blocked.to_pylist())
+    for p, b in zip(sent.to_pylist(), back.to_pylist()):
+        # Identity, except where the partner has two codes for one hub code (police 0 and 9
+        # are both "unspecified" in the hub): those go back as the declared preferred code.
+        assert b == p or (table.forward[p] in table.reverse and b == table.reverse[table.forward[p]]
+                          and list(table.forward.values()).count(table.forward[p]) > 1)
+
+
+def test_civil_affairs_gender_is_reversed():
+    hub, _ = translate_codes(pa.array(["1", "2"]), code_table("civil_affairs.gender", dt.date(2026, 1, 1)))
+    assert hub.to_pylist() == ["2", "1"]
+
+
+def _assistance(jzlb: str) -> pa.RecordBatch:
+    return pa.record_batch({"SFZH": ["11010519491231002X"], "XM": ["张三"], "SEX": ["2"], "JZLB": [jzlb],
+                            "XZQH": ["110105"], "KSRQ": ["2023-06-01"], "ZZRQ": [""]})
+
+
+def test_mapping_change_between_two_business_dates():
+    before = feed_mapping("civil_affairs.assistance", dt.date(2023, 12, 31))
+    after = feed_mapping("civil_affairs.assistance", dt.date(2024, 1, 1))
+    assert "civil_affairs.assistance_category@2018.1" in before.label
+    assert "civil_affairs.assistance_category@2024.1" in after.label
+    f = Failures(1)
+    translate(_assistance("04"), before, f)
+    assert f.table().to_pylist()[0]["reason_code"] == "UNMAPPED_CODE"
+    f = Failures(1)
+    out = translate(_assistance("04"), after, f)
+    assert f.table().num_rows == 0 and out.column("assistance_category").to_pylist() == ["04"]
+
+
+def test_code_in_no_version_fails_naming_field_and_value():
+    f = Failures(1)
+    out = translate(_assistance("09"), feed_mapping("civil_affairs.assistance", dt.date(2026, 1, 1)), f)
+    row = f.table().to_pylist()[0]
+    assert (row["field"], row["reason_code"], row["value"]) == ("JZLB", "UNMAPPED_CODE", "09")
+    assert "JZLB=09" in row["message"]
+    assert out.column("assistance_category").to_pylist() == [None]   # never a silent value
+
+
+def test_no_version_in_force_is_an_error():
+    with pytest.raises(MappingError, match="0 versions in force"):
+        feed_mapping("civil_affairs.assistance", dt.date(2017, 1, 1))
+
+
+def test_fifteen_digit_ids_are_upgraded_and_flagged():
+    mapping = feed_mapping("police.death", dt.date(2026, 11, 22))
+    batch = pa.record_batch({"GMSFHM": ["110105491231002", "11010519491231002x"], "XM": ["张三", "李四"],
+                             "XB": ["2", "2"], "SWRQ": ["20261101"] * 2, "ZXRQ": [""] * 2, "ZXYY": ["1"] * 2,
+                             "HJDZ_XZQH": ["110105"] * 2})
+    out = translate(batch, mapping, Failures(2))
+    upgraded = out.column("AAC002").to_pylist()[0]
+    assert upgraded == "11010519491231002" + ric.calc_check_digit("11010519491231002?")  # stdnum wants a placeholder check char
+    assert out.column("id_upgraded").to_pylist() == [True, False]
+    assert out.column("AAC002").to_pylist()[1] == "11010519491231002X"       # x normalised to X
+
+
+def test_outbound_blocks_values_without_reverse_mapping():
+    mapping = feed_mapping("police.insured_status", dt.date(2026, 11, 1))
+    hub = pa.table({"AAC002": ["11010519491231002X"] * 3, "AAC003": ["张三"] * 3, "AAA002": ["1", "9", "7"],
+                    "insured_flag": ["1", "0", "1"], "AAB998": ["91350100M000100Y43"] * 3,
+                    "last_contribution_month": pa.array([dt.date(2026, 10, 1)] * 3, pa.date32()),
+                    "secret_field": ["never leaves"] * 3})
+    out, blocked = to_partner(hub, mapping)
+    assert out.column_names == ["GMSFHM", "XM", "XB", "CBBZ", "DWTYSHXYDM", "ZHJFNY"]   # agreed fields only
+    assert out.column("XB").to_pylist()[:2] == ["1", "9"] and out.column("ZHJFNY").to_pylist()[0] == "202610"
+    assert blocked.to_pylist() == [False, False, True]
