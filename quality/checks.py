@@ -23,83 +23,81 @@ AMOUNT_PATTERN = r"^[0-9]{1,10}(\.[0-9]{1,2})?$"
 NAME_FORBIDDEN = r"[0-9０-９]"
 
 
-def _np(mask) -> np.ndarray:
+def as_mask(mask) -> np.ndarray:
     if isinstance(mask, np.ndarray):
         return mask
     return pc.fill_null(mask, False).to_numpy(zero_copy_only=False)
 
 
-def check_citizen_id(ids: pa.Array, field: str, on: dt.date, f: Failures) -> np.ndarray:
-    """Format, GB 11643 check digit, and a real birth date inside; returns the valid mask."""
-    present = _np(pc.is_valid(ids))
-    fmt = present & _np(pc.match_substring_regex(ids, ID_PATTERN))
+def check_citizen_id(ids: pa.Array, field: str, on: dt.date, f: Failures) -> tuple[np.ndarray, pa.Array]:
+    """Format, GB 11643 check digit, real birth date and address code inside.
+
+    Returns (valid mask, birth dates inside the valid IDs) so the birth-date
+    rules downstream need not parse the IDs a second time.
+    """
+    present = as_mask(pc.is_valid(ids))
+    fmt = present & as_mask(pc.match_substring_regex(ids, ID_PATTERN))
     f.add(present & ~fmt, field, "ID_FORMAT")
     checksum = fmt & citizen_id.valid_checksum(ids)
     f.add(fmt & ~checksum, field, "ID_CHECKSUM")
     births, bad = parse_dates(pc.if_else(pa.array(checksum), citizen_id.birth_date_string(ids), None), "%Y%m%d")
-    too_late = _np(pc.greater(births, pa.scalar(on, pa.date32())))
-    birth_ok = checksum & ~_np(bad) & ~too_late
+    too_late = as_mask(pc.greater(births, pa.scalar(on, pa.date32())))
+    birth_ok = checksum & ~as_mask(bad) & ~too_late
     f.add(checksum & ~birth_ok, field, "ID_BIRTHDATE_INVALID")
     # The address code must be a real county code of SOME year, not of the birth
     # year: IDs were issued decades after birth (docs/reference-data.md).
     from jinbao.mappings.reference import division_ever_existed
     address_ok = division_ever_existed(pc.utf8_slice_codeunits(ids, 0, 6))
     f.add(birth_ok & ~address_ok, field, "ID_ADDRESS_UNKNOWN")
-    return birth_ok & address_ok
+    valid = birth_ok & address_ok
+    return valid, pc.if_else(pa.array(valid), births, pa.scalar(None, pa.date32()))
 
 
 def check_name(names: pa.Array, field: str, max_length: int, f: Failures) -> None:
-    present = _np(pc.is_valid(names))
-    moji = present & _np(looks_mojibake(names))
+    present = as_mask(pc.is_valid(names))
+    moji = present & as_mask(looks_mojibake(names))
     f.add(moji, field, "BAD_ENCODING")
-    bad = present & ~moji & (_np(pc.match_substring_regex(names, NAME_FORBIDDEN))
-                             | _np(pc.greater(pc.utf8_length(names), max_length)))
+    bad = present & ~moji & (as_mask(pc.match_substring_regex(names, NAME_FORBIDDEN))
+                             | as_mask(pc.greater(pc.utf8_length(names), max_length)))
     f.add(bad, field, "NAME_INVALID")
 
 
 def check_text(values: pa.Array, field: str, max_length: int | None, f: Failures, raw: pa.Array) -> None:
-    present = _np(pc.is_valid(values))
-    moji = present & _np(looks_mojibake(values))
+    present = as_mask(pc.is_valid(values))
+    moji = present & as_mask(looks_mojibake(values))
     f.add(moji, field, "BAD_ENCODING")
     if max_length:
-        f.add(present & ~moji & _np(pc.greater(pc.utf8_length(values), max_length)), field, "TEXT_TOO_LONG")
+        f.add(present & ~moji & as_mask(pc.greater(pc.utf8_length(values), max_length)), field, "TEXT_TOO_LONG")
 
 
 def check_in_set(values: pa.Array, allowed: set[str], field: str, f: Failures, raw: pa.Array) -> None:
-    present = _np(pc.is_valid(values))
-    known = _np(pc.is_in(values, value_set=pa.array(sorted(allowed), pa.string())))
+    present = as_mask(pc.is_valid(values))
+    known = as_mask(pc.is_in(values, value_set=pa.array(sorted(allowed), pa.string())))
     f.add(present & ~known, field, "UNMAPPED_CODE", raw)
 
 
 def check_pattern(values: pa.Array, pattern: str, reason: str, field: str, f: Failures, raw: pa.Array) -> None:
-    present = _np(pc.is_valid(values))
-    f.add(present & ~_np(pc.match_substring_regex(values, pattern)), field, reason, raw)
+    present = as_mask(pc.is_valid(values))
+    f.add(present & ~as_mask(pc.match_substring_regex(values, pattern)), field, reason, raw)
 
 
 def check_not_future(dates: pa.Array, on: dt.date, field: str, f: Failures, raw: pa.Array) -> None:
-    f.add(_np(pc.greater(dates, pa.scalar(on, pa.date32()))), field, "DATE_IN_FUTURE", raw)
+    f.add(as_mask(pc.greater(dates, pa.scalar(on, pa.date32()))), field, "DATE_IN_FUTURE", raw)
 
 
 def check_not_before(later: pa.Array, earlier: pa.Array, reason: str, field: str, f: Failures,
                      raw: pa.Array) -> None:
-    f.add(_np(pc.less(later, earlier)), field, reason, raw)
+    f.add(as_mask(pc.less(later, earlier)), field, reason, raw)
 
 
 def check_gender(genders: pa.Array, ids: pa.Array, id_ok: np.ndarray, field: str, f: Failures,
                  raw: pa.Array) -> None:
     """Hub 1/2 must agree with the 17th digit's parity; 9 (unspecified) is not a contradiction."""
-    stated = _np(pc.is_in(genders, value_set=pa.array(["1", "2"])))
-    differs = _np(pc.not_equal(genders, citizen_id.gender_from_id(ids)))
+    stated = as_mask(pc.is_in(genders, value_set=pa.array(["1", "2"])))
+    differs = as_mask(pc.not_equal(genders, citizen_id.gender_from_id(ids)))
     f.add(id_ok & stated & differs, field, "ID_GENDER_MISMATCH", raw)
 
 
-def id_birth_dates(ids: pa.Array, id_ok: np.ndarray) -> pa.Array:
-    """Birth date inside each valid ID (null elsewhere)."""
-    inside, _ = parse_dates(pc.if_else(pa.array(id_ok), citizen_id.birth_date_string(ids), None), "%Y%m%d")
-    return inside
-
-
-def check_birth_date(births: pa.Array, ids: pa.Array, id_ok: np.ndarray, field: str, f: Failures,
-                     raw: pa.Array) -> None:
-    inside = id_birth_dates(ids, id_ok)
-    f.add(id_ok & _np(pc.not_equal(births, inside)), field, "ID_BIRTHDATE_MISMATCH", raw)
+def check_birth_date(births: pa.Array, id_births: pa.Array, field: str, f: Failures, raw: pa.Array) -> None:
+    """The birth date field must equal the one inside the ID (null where the ID is invalid)."""
+    f.add(as_mask(pc.not_equal(births, id_births)), field, "ID_BIRTHDATE_MISMATCH", raw)

@@ -91,11 +91,11 @@ def _field_rules(hub: pa.Table, raw: pa.RecordBatch, gate: Gate, f: Failures) ->
 
     id_ok = np.zeros(hub.num_rows, dtype=bool)
     if "AAC002" in hub.column_names:
-        id_ok = checks.check_citizen_id(col("AAC002"), partner["AAC002"], on, f)
+        id_ok, id_births = checks.check_citizen_id(col("AAC002"), partner["AAC002"], on, f)
         if "AAC006" in hub.column_names:
-            checks.check_birth_date(col("AAC006"), col("AAC002"), id_ok, partner["AAC006"], f, sent("AAC006"))
+            checks.check_birth_date(col("AAC006"), id_births, partner["AAC006"], f, sent("AAC006"))
         else:
-            hub = hub.append_column("AAC006", checks.id_birth_dates(col("AAC002"), id_ok))
+            hub = hub.append_column("AAC006", id_births)
     for code in list(hub.column_names):
         spec: HubField | None = dictionary.get(code)
         if spec is None or code not in partner or code == "AAC002":
@@ -128,11 +128,11 @@ def _type_rule(spec: HubField, values: pa.Array, field: str, coded: bool, on: dt
             checks.check_not_future(values, on, field, f, raw)
     elif t == "division":
         from jinbao.mappings.reference import division_valid
-        present = checks._np(pc.is_valid(values))
+        present = checks.as_mask(pc.is_valid(values))
         f.add(present & ~division_valid(values, on), field, "DIVISION_UNKNOWN", raw)
     elif t == "uscc":
         from jinbao.quality.uscc import valid
-        present = checks._np(pc.is_valid(values))
+        present = checks.as_mask(pc.is_valid(values))
         f.add(present & ~valid(values), field, "USCC_CHECKSUM", raw)
     elif t == "amount":
         checks.check_pattern(values, checks.AMOUNT_PATTERN, "AMOUNT_INVALID", field, f, raw)
