@@ -12,36 +12,16 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from jinbao.quality.fixed_width import byte_matrix
+
 #: Weight of position i is 2**(17-i) mod 11 (GB 11643-1999, 6.2).
 WEIGHTS = np.array([pow(2, 17 - i, 11) for i in range(17)], dtype=np.int64)
 #: Remainder -> check character.
 CHECK_CHARS = np.frombuffer(b"10X98765432", dtype=np.uint8)
 
-_ZEROS = "0" * 18
-
-
-def _matrix(ids: pa.Array, width: int) -> tuple[np.ndarray, np.ndarray]:
-    """Return (bytes[n, width], ok[n]) where ok marks values of exactly `width` chars.
-
-    Values of another length (or null) are replaced by zeros so the matrix stays
-    rectangular; callers must mask them with `ok`.
-    """
-    ids = pa.array(ids, type=pa.string()) if not isinstance(ids, pa.Array) else ids
-    if isinstance(ids, pa.ChunkedArray):
-        ids = ids.combine_chunks()
-    lengths = pc.binary_length(ids)
-    ok = pc.fill_null(pc.equal(lengths, width), False)
-    padded = pc.if_else(ok, ids, _ZEROS[:width])
-    fixed = padded.cast(pa.binary()).cast(pa.binary(width))
-    buf = np.frombuffer(fixed.buffers()[1], dtype=np.uint8)
-    start = fixed.offset * width
-    mat = buf[start:start + len(fixed) * width].reshape(-1, width)
-    return mat, ok.to_numpy(zero_copy_only=False)
-
-
 def check_chars(first17: pa.Array) -> pa.Array:
     """Check character for each 17-digit prefix; null where the prefix is not 17 digits."""
-    mat, ok = _matrix(first17, 17)
+    mat, ok = byte_matrix(first17, 17)
     digits = mat.astype(np.int64) - 48
     ok = ok & ((digits >= 0) & (digits <= 9)).all(axis=1)
     rem = (digits @ WEIGHTS) % 11
@@ -56,7 +36,7 @@ def valid_checksum(ids: pa.Array) -> np.ndarray:
     A lowercase `x` is not accepted: the hub normalises to uppercase before
     judging, so a lowercase one here means normalisation was skipped.
     """
-    mat, ok = _matrix(ids, 18)
+    mat, ok = byte_matrix(ids, 18)
     digits = mat[:, :17].astype(np.int64) - 48
     ok = ok & ((digits >= 0) & (digits <= 9)).all(axis=1)
     rem = (digits @ WEIGHTS) % 11

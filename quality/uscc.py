@@ -10,6 +10,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from jinbao.quality.fixed_width import byte_matrix
+
 ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 WEIGHTS = np.array([1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28], dtype=np.int64)
 #: byte -> value in the alphabet, -1 for bytes outside it (I, O, S, V, Z, lowercase...).
@@ -18,14 +20,9 @@ for _i, _c in enumerate(ALPHABET):
     _VALUE[ord(_c)] = _i
 
 
-def _matrix(codes: pa.Array, width: int) -> tuple[np.ndarray, np.ndarray]:
-    if isinstance(codes, pa.ChunkedArray):
-        codes = codes.combine_chunks()
-    ok = pc.fill_null(pc.equal(pc.binary_length(codes), width), False)
-    fixed = pc.if_else(ok, codes, "0" * width).cast(pa.binary()).cast(pa.binary(width))
-    buf = np.frombuffer(fixed.buffers()[1], dtype=np.uint8)
-    mat = buf[fixed.offset * width:(fixed.offset + len(fixed)) * width].reshape(-1, width)
-    return _VALUE[mat], ok.to_numpy(zero_copy_only=False)
+def _values(codes: pa.Array, width: int) -> tuple[np.ndarray, np.ndarray]:
+    mat, ok = byte_matrix(codes, width)
+    return _VALUE[mat], ok
 
 
 def _check_values(values17: np.ndarray) -> np.ndarray:
@@ -34,14 +31,14 @@ def _check_values(values17: np.ndarray) -> np.ndarray:
 
 def valid(codes: pa.Array) -> np.ndarray:
     """True where the code is 18 alphabet characters with the right check character."""
-    vals, ok = _matrix(codes, 18)
+    vals, ok = _values(codes, 18)
     ok = ok & (vals >= 0).all(axis=1)
     return ok & (_check_values(np.where(vals[:, :17] < 0, 0, vals[:, :17])) == vals[:, 17])
 
 
 def with_check_char(first17: pa.Array) -> pa.Array:
     """Append the check character to 17-character prefixes (used by the generator)."""
-    vals, ok = _matrix(first17, 17)
+    vals, ok = _values(first17, 17)
     ok = ok & (vals >= 0).all(axis=1)
     chars = np.frombuffer(ALPHABET.encode(), dtype=np.uint8)[_check_values(np.where(vals < 0, 0, vals))]
     check = pa.array(chars.view("S1").astype(object), pa.binary()).cast(pa.string())
