@@ -1,0 +1,54 @@
+"""GB 11643 arithmetic against python-stdnum as an outside oracle (test-only dependency).
+
+stdnum's whole `cn.ric.is_valid` is not used: it also demands that the address
+code existed in the birth year, which rejects real people whose ID was issued
+long after birth (docs/reference-data.md).  Only its check digit and birth
+date functions serve as the oracle.
+"""
+import datetime as dt
+
+import pyarrow as pa
+from hypothesis import given, settings, strategies as st
+from stdnum.cn import ric
+
+from jinbao.mappings.translator import parse_dates
+from jinbao.quality import citizen_id
+
+DIGITS = st.text(alphabet="0123456789", min_size=17, max_size=17)
+BIRTHS = st.dates(min_value=dt.date(1900, 1, 1), max_value=dt.date(2025, 12, 31))
+
+
+@settings(max_examples=300)
+@given(st.lists(DIGITS, min_size=1, max_size=40))
+def test_check_digit_matches_stdnum(prefixes):
+    ids = citizen_id.with_check_char(pa.array(prefixes)).to_pylist()
+    assert ids == [p + ric.calc_check_digit(p + "?") for p in prefixes]
+    assert citizen_id.valid_checksum(pa.array(ids)).all()
+
+
+@settings(max_examples=300)
+@given(st.lists(st.tuples(DIGITS, st.sampled_from("0123456789Xx")), min_size=1, max_size=40))
+def test_validity_matches_stdnum_check_digit(pairs):
+    ids = [p + c for p, c in pairs]
+    expected = [c == ric.calc_check_digit(p + "?") for p, c in pairs]   # lowercase x is not accepted
+    assert citizen_id.valid_checksum(pa.array(ids)).tolist() == expected
+
+
+@settings(max_examples=200)
+@given(st.lists(st.tuples(BIRTHS, st.integers(0, 999)), min_size=1, max_size=40))
+def test_birth_date_and_gender_match_stdnum(people):
+    first17 = [f"110105{b:%Y%m%d}{s:03d}" for b, s in people]
+    ids = citizen_id.with_check_char(pa.array(first17))
+    births, invalid = parse_dates(citizen_id.birth_date_string(ids), "%Y%m%d")
+    assert births.to_pylist() == [ric.get_birth_date(i) for i in ids.to_pylist()]
+    assert citizen_id.gender_from_id(ids).to_pylist() == ["1" if s % 2 else "2" for _, s in people]
+
+
+def test_fifteen_digit_upgrade():
+    ids, upgraded = citizen_id.upgrade_15(pa.array(["110105491231002", "11010519491231002X", "12345"]))
+    assert ids.to_pylist()[0] == "11010519491231002" + ric.calc_check_digit("11010519491231002?")
+    assert upgraded.tolist() == [True, False, False]
+
+
+def test_mask_keeps_only_region_and_last_four():
+    assert citizen_id.mask(pa.array(["11010519491231002X", "123"])).to_pylist() == ["110105********002X", "***"]
