@@ -81,3 +81,18 @@ def test_airflow_dags_test_publishes_like_the_cli(home, tmp_path, monkeypatch):
     write_delivery(cfg2.inbound("police"), "police.death", rows)
     assert main(["run", "police.death", "--date", "2026-11-22"]) == 0
     assert _published(cfg2) == via_airflow
+
+
+def test_held_batch_fails_the_dag_run_with_the_release_command(sqlite_home):
+    rows = [death_row(i) for i in range(10)]
+    for r in rows[:4]:
+        r["ZXYY"] = "7"                                  # 40 % rejected: above the 20 % threshold
+    write_delivery(sqlite_home.inbound("police"), "police.death", rows)
+    assert airflow(sqlite_home, "db", "migrate").returncode == 0
+    run = airflow(sqlite_home, "dags", "test", "police.death", "2026-11-22")
+    log = run.stdout + run.stderr
+    assert "jinbao batches release 1" in log and "40.0%" in log
+    with engine(sqlite_home.store_url).connect() as conn:
+        assert conn.execute(sa.text("select status from batch")).scalar() == "held"
+        assert conn.execute(sa.text("select count(*) from death_record")).scalar() == 0
+    assert "failed" in log.lower()
