@@ -25,8 +25,10 @@ def check_chars(first17: pa.Array) -> pa.Array:
     digits = mat.astype(np.int64) - 48
     ok = ok & ((digits >= 0) & (digits <= 9)).all(axis=1)
     rem = (digits @ WEIGHTS) % 11
-    chars = CHECK_CHARS[rem]
-    out = pa.array(chars.view("S1").astype(object), type=pa.binary()).cast(pa.string())
+    chars = np.ascontiguousarray(CHECK_CHARS[rem])
+    # Straight from the byte buffer: no Python object per ID.
+    out = pa.FixedSizeBinaryArray.from_buffers(pa.binary(1), len(chars), [None, pa.py_buffer(chars.tobytes())])
+    out = out.cast(pa.binary()).cast(pa.string())
     return pc.if_else(pa.array(ok), out, pa.nulls(len(out), pa.string()))
 
 
@@ -59,11 +61,14 @@ def upgrade_15(ids: pa.Array) -> tuple[pa.Array, np.ndarray]:
     is15 = pc.fill_null(pc.equal(lengths, 15), False)
     is15 = pc.and_(is15, pc.match_substring_regex(ids, r"^[0-9]{15}$"))
     is15 = pc.fill_null(is15, False)
+    mask = is15.to_numpy(zero_copy_only=False)
+    if not mask.any():
+        return ids, mask
+    # Only the (few) old IDs are computed; the separator "19" goes between the two parts.
+    old = ids.filter(is15)
     first17 = pc.binary_join_element_wise(
-        pc.utf8_slice_codeunits(ids, 0, 6), pc.utf8_slice_codeunits(ids, 6, 15), "19")
-    # binary_join_element_wise puts the separator between the two parts
-    upgraded = with_check_char(first17)
-    return pc.if_else(is15, upgraded, ids), is15.to_numpy(zero_copy_only=False)
+        pc.utf8_slice_codeunits(old, 0, 6), pc.utf8_slice_codeunits(old, 6, 15), "19")
+    return pc.replace_with_mask(ids, is15, with_check_char(first17)), mask
 
 
 def birth_date_string(ids: pa.Array) -> pa.Array:
