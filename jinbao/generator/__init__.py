@@ -4,6 +4,9 @@
 JINBAO_HOME/generated), partner deliveries into the partners' inbound folders,
 and truth files saying which line carries which defect and which dead people
 are still being paid, so tests and the demo can check the hub against them.
+
+Each feed draws from its own random stream (seed, feed number), so asking for
+one feed gives the same file as generating them all.
 """
 from __future__ import annotations
 
@@ -14,23 +17,40 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from jinbao.generator import central_bank, civil_affairs, finance, health, police_death, police_identity
 from jinbao.generator import deaths as deaths_mod
-from jinbao.generator import police_death
-from jinbao.generator.defects import plant_police_death
-from jinbao.generator.population import pension_roll, population
+from jinbao.generator.defects import plant
+from jinbao.generator.population import counties, pension_roll, population
+from jinbao.generator.world import World
 from jinbao.generator.writer import delivery_name, write_csv, write_truth
 
-#: Feeds the generator can write (the other agreed feeds are not generated yet).
-FEEDS = ("police.death",)
+#: Every agreed inbound feed, in the order they are generated (police.death first: the demo's feed).
+FEEDS = ("police.death", "police.identity", "civil_affairs.assistance", "civil_affairs.cremation",
+         "health.death_certificate", "finance.subsidy_payment", "central_bank.employer_status")
+
+
+def _builders(people: int) -> dict:
+    return {
+        "police.death": police_death.build,
+        "police.identity": lambda rng, w: police_identity.build(rng, w, police_identity.size(people)),
+        "civil_affairs.assistance": lambda rng, w: civil_affairs.assistance(
+            rng, w, civil_affairs.assistance_size(people)),
+        "civil_affairs.cremation": civil_affairs.cremation,
+        "health.death_certificate": health.build,
+        "finance.subsidy_payment": lambda rng, w: finance.build(rng, w, finance.size(people)),
+        "central_bank.employer_status": lambda rng, w: central_bank.build(rng, w, central_bank.size(people)),
+    }
 
 
 def generate(cfg, business_date: dt.date, seed: int = 20261122, people: int = 20_000,
              defect_share: float = 0.05, feeds: list[str] | None = None) -> dict:
-    unknown = set(feeds or ()) - set(FEEDS)
+    wanted = list(FEEDS) if feeds is None else list(feeds)
+    unknown = set(wanted) - set(FEEDS)
     if unknown:
         raise ValueError(f"cannot generate {sorted(unknown)}; available: {', '.join(FEEDS)}")
     rng = np.random.default_rng(seed)
-    pop = population(rng, people)
+    known = counties()
+    pop = population(rng, people, known)
     dead = deaths_mod.choose(rng, pop, business_date, max(50, people // 200))
     roll = pension_roll(rng, pop, business_date, deaths_mod.stop_after(pop.num_rows, dead))
     cfg.generated.mkdir(parents=True, exist_ok=True)
@@ -38,22 +58,34 @@ def generate(cfg, business_date: dt.date, seed: int = 20261122, people: int = 20
     pq.write_table(roll, cfg.generated / "pension_roll.parquet")
     truth_dir = cfg.generated / "truth"
     summary = {"business_date": business_date.isoformat(), "seed": seed, "people": pop.num_rows,
-               "pension_payments": roll.num_rows, "feeds": {}}
+               "pension_payments": roll.num_rows, "defect_share": defect_share, "feeds": {}}
 
-    if feeds is None or "police.death" in feeds:
-        cols, facts = police_death.build(rng, pop, dead, business_date)
-        truth = plant_police_death(rng, cols, facts, defect_share, business_date, "GB18030")
-        name = delivery_name(police_death.FEED, business_date)
-        write_csv(cfg.inbound("police") / name, police_death.COLUMNS, cols, "GB18030")
-        write_truth(truth_dir / f"{name.removesuffix('.csv')}.truth.csv", truth)
-        summary["feeds"]["police.death"] = {"file": name, "records": len(cols["GMSFHM"]), "defects": len(truth)}
+    world = World.of(pop, dead, business_date, known)
+    builders = _builders(people)
+    for number, feed in enumerate(FEEDS, start=1):
+        if feed not in wanted:
+            continue
+        feed_rng = np.random.default_rng([seed, number])
+        d = builders[feed](feed_rng, world)
+        truth = plant(feed_rng, d, defect_share, business_date)
+        name = delivery_name(feed, business_date)
+        write_csv(cfg.inbound(d.partner) / name, d.columns, d.cols, d.encoding)
+        truth_name = f"{name.removesuffix('.csv')}.truth.csv"
+        write_truth(truth_dir / truth_name, truth)
+        summary["feeds"][feed] = {"file": name, "partner": d.partner, "encoding": d.encoding,
+                                  "records": d.records, "defects": len(truth), "truth": truth_name}
 
     summary["planted"] = _paid_after_death(pop, roll, dead, truth_dir)
+    summary["planted_sources"] = {
+        "police_only": int((dead.planted & ~dead.in_health & ~dead.in_cremation).sum()),
+        "police_and_health": int((dead.planted & dead.in_health & ~dead.in_cremation).sum()),
+        "police_health_cremation": int((dead.planted & dead.in_health & dead.in_cremation).sum())}
     (truth_dir / "summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2), encoding="utf-8")
     return summary
 
 
 def _paid_after_death(pop: pa.Table, roll: pa.Table, dead: deaths_mod.Deaths, truth_dir) -> int:
+    """The audit's answer key: planted people, their death date and what was paid after it."""
     import pandas as pd
 
     planted = pd.DataFrame({
@@ -68,7 +100,7 @@ def _paid_after_death(pop: pa.Table, roll: pa.Table, dead: deaths_mod.Deaths, tr
            .sort_values("aac002"))
     out["months_paid_after"] = out["months_paid_after"].astype(int)
     out["amount_paid_after"] = out["amount_paid_after"].round(2)
-    out["death_date"] = out["death_date"].dt.strftime("%Y-%m-%d")
+    out["death_date"] = pd.to_datetime(out["death_date"]).dt.strftime("%Y-%m-%d")
     truth_dir.mkdir(parents=True, exist_ok=True)
-    out.to_csv(truth_dir / "paid_after_death.csv", index=False, float_format="%.2f")
+    out.to_csv(truth_dir / "paid_after_death.csv", index=False, float_format="%.2f", lineterminator="\n")
     return len(out)

@@ -1,7 +1,9 @@
 """Plant exactly one known defect in a chosen share of a delivery's records.
 
 Each kind makes exactly one rule fail, so the truth file can say which reason
-the hub must give; the pipeline tests and the demo compare against it.
+the hub must give; the pipeline tests and the demo compare against it.  The
+defect goes on the partner's own column, in the partner's own codes and date
+layout, because that is what a receipt must name.
 """
 from __future__ import annotations
 
@@ -9,53 +11,68 @@ import datetime as dt
 
 import numpy as np
 
-from jinbao.generator.police_death import ymd
+from jinbao.generator import uscc
+from jinbao.generator.delivery import Delivery, Kind
+from jinbao.generator.formats import dates, impossible_date
 
 
-def _flip_check(ids):
-    return [i[:-1] + ("0" if i[-1] != "0" else "1") for i in ids]
+def mojibake(names: np.ndarray, encoding: str) -> np.ndarray:
+    """What a wrong decoding upstream leaves in a name.
+
+    GB18030 files: the name's UTF-8 bytes read as GB18030 (张三 -> 寮犱笁);
+    UTF-8 files: the GB18030 bytes read as Latin-1 (张三 -> ÕÅÈý).  Only the
+    few defective rows pass through here, so a comprehension is fine.
+    """
+    if encoding.upper() == "GB18030":
+        return np.array([n.encode("utf-8").decode("gb18030", errors="replace") for n in names], dtype=object)
+    return np.array([n.encode("gb18030").decode("latin-1") for n in names], dtype=object)
 
 
-def _mojibake(names, encoding: str):
-    if encoding.upper() == "GB18030":   # UTF-8 bytes read as GB18030: 张三 -> 寮犱笁
-        return [n.encode("utf-8").decode("gb18030", errors="replace") for n in names]
-    return [n.encode("gb18030").decode("latin-1") for n in names]   # GBK read as Latin-1: ÕÅÈý
+def _wrong_id_check(ids: np.ndarray) -> np.ndarray:
+    last = np.strings.slice(ids.astype(str), 17, 18)
+    return np.char.add(np.strings.slice(ids.astype(str), 0, 17), np.where(last == "0", "1", "0")).astype(object)
 
 
-def plant_police_death(rng: np.random.Generator, cols: dict, facts: dict, share: float, on: dt.date,
-                       encoding: str) -> list[tuple[int, str, str]]:
-    """Mutates `cols`; returns (row, partner field, reason code) for every planted defect."""
-    plain_name = np.char.find(cols["XM"].astype(str), "·") < 0      # minority names keep their ·
-    candidates = np.flatnonzero(facts["eligible"] & plain_name)
-    k = min(len(candidates), int(round(share * len(cols["GMSFHM"]))))
+def _apply(rng: np.random.Generator, d: Delivery, kind: Kind, r: np.ndarray, on: dt.date) -> np.ndarray:
+    cur = d.cols[kind.field][r]
+    n = len(r)
+    match kind.reason:
+        case "ID_CHECKSUM":
+            return _wrong_id_check(cur)
+        case "UNMAPPED_CODE":
+            return np.full(n, kind.arg, dtype=object)
+        case "DATE_INVALID":
+            return impossible_date(cur, kind.arg)
+        case "ID_GENDER_MISMATCH":
+            male_code, female_code = kind.arg
+            return np.where(d.male[r], female_code, male_code).astype(object)
+        case "BAD_ENCODING":
+            return mojibake(cur, d.encoding)
+        case "REQUIRED":
+            return np.full(n, "", dtype=object)
+        case "DEATH_BEFORE_BIRTH":
+            return dates(d.birth[r] - rng.integers(30, 400, n), kind.arg)
+        case "DATE_IN_FUTURE":
+            return dates(np.datetime64(on) + rng.integers(1, 30, n), kind.arg)
+        case "DIVISION_UNKNOWN":
+            return np.full(n, "990101", dtype=object)
+        case "USCC_CHECKSUM":
+            return uscc.wrong_check(cur)
+        case "AMOUNT_INVALID":
+            return np.where(rng.random(n) < 0.5, "-5.00", "12.345").astype(object)
+    raise ValueError(f"unknown defect kind {kind.reason}")
+
+
+def plant(rng: np.random.Generator, d: Delivery, share: float, on: dt.date) -> list[tuple[int, str, str]]:
+    """Mutates `d.cols`; returns sorted (row, partner field, reason code), row 0-based."""
+    candidates = np.flatnonzero(d.eligible)
+    k = min(len(candidates), int(round(share * d.records)))
     rows = np.sort(rng.choice(candidates, k, replace=False))
-    kinds = [("GMSFHM", "ID_CHECKSUM"), ("XB", "UNMAPPED_CODE"), ("ZXYY", "UNMAPPED_CODE"),
-             ("SWRQ", "DATE_INVALID"), ("XB", "ID_GENDER_MISMATCH"), ("XM", "BAD_ENCODING"),
-             ("XM", "REQUIRED"), ("SWRQ", "DEATH_BEFORE_BIRTH"), ("SWRQ", "DATE_IN_FUTURE"),
-             ("HJDZ_XZQH", "DIVISION_UNKNOWN")]
-    which = rng.integers(0, len(kinds), k)
+    which = rng.integers(0, len(d.kinds), k)
     truth = []
-    for j, (field, reason) in enumerate(kinds):
+    for j, kind in enumerate(d.kinds):
         r = rows[which == j]
-        if not len(r):
-            continue
-        if reason == "ID_CHECKSUM":
-            cols[field][r] = _flip_check(cols[field][r])
-        elif reason == "UNMAPPED_CODE":
-            cols[field][r] = "5" if field == "XB" else "7"
-        elif reason == "DATE_INVALID":
-            cols[field][r] = [s[:4] + "0230" for s in cols[field][r]]
-        elif reason == "ID_GENDER_MISMATCH":
-            cols[field][r] = np.where(facts["male"][r], "2", "1")
-        elif reason == "BAD_ENCODING":
-            cols[field][r] = _mojibake(cols[field][r], encoding)
-        elif reason == "REQUIRED":
-            cols[field][r] = ""
-        elif reason == "DEATH_BEFORE_BIRTH":
-            cols[field][r] = ymd(facts["birth"][r] - 400)
-        elif reason == "DATE_IN_FUTURE":
-            cols[field][r] = ymd(np.full(len(r), np.datetime64(on) + 5))
-        elif reason == "DIVISION_UNKNOWN":
-            cols[field][r] = "990101"
-        truth += [(int(i), field, reason) for i in r]
+        if len(r):
+            d.cols[kind.field][r] = _apply(rng, d, kind, r, on)
+            truth += [(int(i), kind.field, kind.reason) for i in r]
     return sorted(truth)

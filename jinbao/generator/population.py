@@ -18,19 +18,28 @@ from jinbao.quality.citizen_id import with_check_char
 EPOCH = np.datetime64("1970-01-01", "D")
 
 
-def _counties() -> np.ndarray:
-    from jinbao.mappings.reference import current_counties
-    return np.array([c for c, _ in current_counties()])
+#: Fallback when the reference list is unavailable: real county codes in force.
+FALLBACK_COUNTIES = [("110101", "东城区"), ("110105", "朝阳区"), ("310115", "浦东新区"), ("440106", "天河区"),
+                     ("440305", "南山区"), ("330106", "西湖区"), ("510107", "武侯区"), ("420106", "武昌区")]
 
 
-def population(rng: np.random.Generator, n: int) -> pa.Table:
-    counties = _counties()
+def counties() -> list[tuple[str, str]]:
+    """(code, name) of county-level divisions valid today, from the GB/T 2260 reference data."""
+    try:
+        from jinbao.mappings.reference import current_counties
+    except ImportError:
+        return FALLBACK_COUNTIES
+    return current_counties() or FALLBACK_COUNTIES
+
+
+def population(rng: np.random.Generator, n: int, known: list[tuple[str, str]] | None = None) -> pa.Table:
+    counties_ = np.array([c for c, _ in (known or counties())])
     m = int(n * 1.05) + 10                      # oversample, then drop colliding IDs
     birth = np.datetime64("1935-01-01") + rng.integers(0, (np.datetime64("2005-12-31") -
                                                            np.datetime64("1935-01-01")).astype(int), m)
     male = rng.random(m) < 0.5
     seq = rng.integers(0, 500, m) * 2 + male.astype(int)
-    county = counties[rng.integers(0, len(counties), m)]
+    county = counties_[rng.integers(0, len(counties_), m)]
     first17 = pc.binary_join_element_wise(pa.array(county), pa.array(np.char.replace(
         birth.astype("datetime64[D]").astype(str), "-", "")), pa.array(np.char.zfill(seq.astype(str), 3)), "")
     ids = with_check_char(first17).to_numpy(zero_copy_only=False).astype(str)

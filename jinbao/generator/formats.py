@@ -1,0 +1,41 @@
+"""Render numpy values the way each partner writes them.
+
+Partners disagree on date layout (police and finance `YYYYMMDD`, civil affairs
+and health `YYYY-MM-DD`); keeping the layouts in one place means a defect
+like "30 February" is written in the same layout as the good dates around it,
+so it fails as DATE_INVALID and not as a format error.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+#: Partner date layouts by name, as the feed modules declare them.
+COMPACT = "%Y%m%d"
+ISO = "%Y-%m-%d"
+
+
+def dates(days: np.ndarray, layout: str) -> np.ndarray:
+    """datetime64 values as partner strings (object array, ready for Arrow)."""
+    iso = days.astype("datetime64[D]").astype(str)
+    if layout == COMPACT:
+        iso = np.char.replace(iso, "-", "")
+    return iso.astype(object)
+
+
+def impossible_date(good: np.ndarray, layout: str) -> np.ndarray:
+    """30 February of the same year as the good date: right layout, no such day."""
+    years = np.strings.slice(np.asarray(good, dtype=str), 0, 4)
+    tail = "0230" if layout == COMPACT else "-02-30"
+    return np.char.add(years, tail).astype(object)
+
+
+def money(amounts: np.ndarray) -> np.ndarray:
+    """Yuan with exactly two decimals, as every partner's amount fields are agreed."""
+    return np.char.mod("%.2f", np.round(amounts, 2)).astype(object)
+
+
+def take(values, idx: np.ndarray) -> np.ndarray:
+    """Object array of the chosen rows (Arrow or numpy input)."""
+    if hasattr(values, "to_numpy"):
+        values = values.to_numpy(zero_copy_only=False)
+    return np.asarray(values)[idx].astype(object)
