@@ -15,6 +15,7 @@ import json
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from jinbao.generator import central_bank, civil_affairs, finance, health, police_death, police_identity
@@ -91,7 +92,8 @@ def _paid_after_death(pop: pa.Table, roll: pa.Table, dead: deaths_mod.Deaths, tr
     planted = pd.DataFrame({
         "aac002": pop.column("aac002").to_numpy(zero_copy_only=False)[dead.person[dead.planted]],
         "death_date": dead.date[dead.planted]})
-    paid = roll.to_pandas().merge(planted, on="aac002")
+    mine = roll.filter(pc.is_in(roll.column("aac002"), pa.array(planted["aac002"].tolist(), pa.string())))
+    paid = mine.to_pandas().merge(planted, on="aac002")
     death_month = paid["death_date"].values.astype("datetime64[M]").astype("datetime64[D]")
     after = paid[paid["month"].values.astype("datetime64[D]") > death_month]
     out = (planted.merge(after.groupby("aac002").agg(months_paid_after=("amount", "size"),

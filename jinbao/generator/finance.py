@@ -28,7 +28,7 @@ def size(people: int) -> int:
 
 def build(rng: np.random.Generator, w: World, n: int) -> Delivery:
     age = (w.today - w.birth).astype(int) / 365.25
-    working = np.setdiff1d(np.flatnonzero((age >= 18) & (age < 60)), w.deaths.person)
+    working = np.intersect1d(np.flatnonzero((age >= 18) & (age < 60)), w.alive(), assume_unique=True)
     p = np.sort(rng.choice(working, min(n, len(working)), replace=False))
     m = len(p)
     level = LEVELS[rng.choice(3, m, p=LEVEL_P)]

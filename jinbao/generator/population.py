@@ -32,28 +32,41 @@ def counties() -> list[tuple[str, str]]:
     return current_counties() or FALLBACK_COUNTIES
 
 
+def _digits(values: np.ndarray, width: int) -> np.ndarray:
+    """Non-negative integers -> (n, width) ASCII digit bytes, most significant first."""
+    powers = 10 ** np.arange(width - 1, -1, -1, dtype=np.int64)
+    return (48 + (values[:, None] // powers) % 10).astype(np.uint8)
+
+
 def population(rng: np.random.Generator, n: int, known: list[tuple[str, str]] | None = None) -> pa.Table:
-    counties_ = np.array([c for c, _ in (known or counties())])
+    codes = np.array([c for c, _ in (known or counties())], dtype="S6")
     m = int(n * 1.05) + 10                      # oversample, then drop colliding IDs
-    birth = np.datetime64("1935-01-01") + rng.integers(0, (np.datetime64("2005-12-31") -
-                                                           np.datetime64("1935-01-01")).astype(int), m)
+    first, last = np.datetime64("1935-01-01"), np.datetime64("2005-12-31")
+    offset = rng.integers(0, (last - first).astype(int) + 1, m)
     male = rng.random(m) < 0.5
-    seq = rng.integers(0, 500, m) * 2 + male.astype(int)
-    county = counties_[rng.integers(0, len(counties_), m)]
-    first17 = pc.binary_join_element_wise(pa.array(county), pa.array(np.char.replace(
-        birth.astype("datetime64[D]").astype(str), "-", "")), pa.array(np.char.zfill(seq.astype(str), 3)), "")
-    ids = with_check_char(first17).to_numpy(zero_copy_only=False).astype(str)
-    _, first = np.unique(ids, return_index=True)
-    keep = np.sort(first)[:n]
-    male, birth, county, ids = male[keep], birth[keep], county[keep], ids[keep]
+    seq = rng.integers(0, 500, m) * 2 + male.astype(int)        # 17th digit odd for men, even for women
+    where = rng.integers(0, len(codes), m)
+    # Uniqueness on an integer key (county, birth day, sequence) instead of on strings.
+    _, firsts = np.unique((where.astype(np.int64) * 30_000 + offset) * 1000 + seq, return_index=True)
+    keep = np.sort(firsts)[:n]
+    male, offset, seq, where = male[keep], offset[keep], seq[keep], where[keep]
+    birth = first + offset
+    ymd = birth.astype("datetime64[Y]").astype(np.int64) + 1970
+    ymd = ymd * 10_000 + (birth.astype("datetime64[M]").astype(np.int64) % 12 + 1) * 100 \
+        + (birth - birth.astype("datetime64[M]").astype("datetime64[D]")).astype(np.int64) + 1
+    mat = np.empty((n, 17), dtype=np.uint8)
+    mat[:, :6] = codes.view(np.uint8).reshape(-1, 6)[where]
+    mat[:, 6:14] = _digits(ymd, 8)
+    mat[:, 14:] = _digits(seq, 3)
+    ids = with_check_char(pa.array(mat.view("S17").ravel(), pa.binary()).cast(pa.string()))
     ethnic = np.where(rng.random(n) < 0.91, "01", np.char.zfill(rng.integers(2, 57, n).astype(str), 2))
     return pa.table({
-        "aac002": pa.array(ids, pa.string()),
+        "aac002": ids,
         "aac003": pa.array(draw_names(rng, male), pa.string()),
         "aaa002": pa.array(np.where(male, "1", "2"), pa.string()),
         "aac006": pa.array(birth.astype("datetime64[D]"), pa.date32()),
         "aac005": pa.array(ethnic, pa.string()),
-        "aab301": pa.array(county, pa.string()),
+        "aab301": pc.cast(pa.array(codes[where], pa.binary()), pa.string()),
     })
 
 
