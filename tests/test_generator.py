@@ -1,8 +1,15 @@
-"""The synthetic generator: reproducible, valid where it should be, defective where it says."""
+"""The synthetic generator: reproducible, valid where it should be, defective where it says.
+
+The truth files are what the demo and the pipeline tests compare the hub
+against, so they are checked here from both sides: every truth line points at
+a value that really breaks its rule, and every other record is clean.
+"""
 from __future__ import annotations
 
 import csv
 import datetime as dt
+import json
+import re
 
 import numpy as np
 import pyarrow as pa
@@ -11,11 +18,30 @@ import pyarrow.parquet as pq
 import pytest
 
 from jinbao.config import settings
-from jinbao.generator import generate
+from jinbao.generator import FEEDS, generate
+from jinbao.generator import central_bank, civil_affairs, finance, health, police_death, police_identity
+from jinbao.generator import uscc as gen_uscc
 from jinbao.mappings.reference import division_valid
-from jinbao.quality import citizen_id
+from jinbao.quality import citizen_id, uscc
+from jinbao.quality.encoding import looks_mojibake
 
 DAY = dt.date(2026, 11, 22)
+MODULES = {"police.death": police_death, "police.identity": police_identity,
+           "civil_affairs.assistance": civil_affairs, "civil_affairs.cremation": civil_affairs,
+           "health.death_certificate": health, "finance.subsidy_payment": finance,
+           "central_bank.employer_status": central_bank}
+KINDS = {"police.death": police_death.KINDS, "police.identity": police_identity.KINDS,
+         "civil_affairs.assistance": civil_affairs.ASSISTANCE_KINDS,
+         "civil_affairs.cremation": civil_affairs.CREMATION_KINDS, "health.death_certificate": health.KINDS,
+         "finance.subsidy_payment": finance.KINDS, "central_bank.employer_status": central_bank.KINDS}
+ID_FIELD = {"police": "GMSFHM", "civil_affairs": "SFZH", "health": "ID_NO", "finance": "SFZH"}
+NAME_FIELDS = ("XM", "NAME", "DWMC")
+DIVISION_FIELDS = ("HJDZ_XZQH", "XZQH", "DEATH_PLACE")
+USCC_FIELDS = ("TYSHXYDM", "ORG_USCC")
+DATE_FIELDS = {"SWRQ", "ZXRQ", "CSRQ", "BGRQ", "KSRQ", "ZZRQ", "HHRQ", "BIRTH_DATE", "DEATH_DATE", "DZRQ"}
+#: Partner gender code -> hub code (civil affairs reversed, health letters).
+GENDER = {"police": {"1": "1", "2": "2"}, "civil_affairs": {"1": "2", "2": "1"}, "health": {"M": "1", "F": "2"}}
+GENDER_FIELD = {"police": "XB", "civil_affairs": "SEX", "health": "SEX"}
 
 
 @pytest.fixture
@@ -24,19 +50,87 @@ def cfg(tmp_path, monkeypatch):
     return settings()
 
 
+@pytest.fixture(scope="module")
+def day(tmp_path_factory):
+    """One generated day with a high defect share, shared by the read-only tests."""
+    home = tmp_path_factory.mktemp("day")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("JINBAO_HOME", str(home))
+    cfg = settings()
+    summary = generate(cfg, DAY, people=40_000, defect_share=0.1)
+    mp.undo()
+    return cfg, summary
+
+
 def _files(cfg) -> dict[str, bytes]:
     return {str(p.relative_to(cfg.home)): p.read_bytes() for p in sorted(cfg.home.rglob("*")) if p.is_file()}
+
+
+def _read(cfg, summary, feed) -> tuple[list[str], list[list[str]], list[dict]]:
+    """Header, records (index 0 = file line 2) and truth rows of a delivery."""
+    info = summary["feeds"][feed]
+    raw = (cfg.inbound(info["partner"]) / info["file"]).read_bytes()
+    assert b"\r" not in raw and raw.endswith(b"\n")
+    text = raw.decode(info["encoding"].lower())
+    rows = list(csv.reader(text.split("\n")[:-1]))     # not splitlines(): U+0085 in mojibake is data
+    truth = list(csv.DictReader(open(cfg.generated / "truth" / info["truth"], encoding="utf-8")))
+    return rows[0], rows[1:], truth
+
+
+def _date(value: str) -> dt.date | None:
+    for layout in ("%Y%m%d", "%Y-%m-%d"):
+        try:
+            return dt.datetime.strptime(value, layout).date()
+        except ValueError:
+            pass
+    return None
+
+
+def _id_birth(value: str) -> dt.date:
+    return dt.datetime.strptime(value[6:14], "%Y%m%d").date()
 
 
 def test_same_seed_same_bytes_other_seed_differs(cfg, tmp_path, monkeypatch):
     generate(cfg, DAY, people=3000)
     first = _files(cfg)
+    assert len([f for f in first if "/inbound/" in f]) == len(FEEDS)
     monkeypatch.setenv("JINBAO_HOME", str(tmp_path / "again"))
     generate(settings(), DAY, people=3000)
     assert _files(settings()) == first
     monkeypatch.setenv("JINBAO_HOME", str(tmp_path / "other"))
     generate(settings(), DAY, people=3000, seed=1)
-    assert _files(settings()) != first
+    other = _files(settings())
+    assert other.keys() == first.keys()
+    assert all(other[f] != first[f] for f in first if f.endswith(".csv") and "/inbound/" in f)
+
+
+def test_one_feed_alone_is_the_same_file_as_in_a_full_day(cfg, tmp_path, monkeypatch):
+    full = generate(cfg, DAY, people=3000)
+    name = full["feeds"]["health.death_certificate"]["file"]
+    monkeypatch.setenv("JINBAO_HOME", str(tmp_path / "alone"))
+    alone = generate(settings(), DAY, people=3000, feeds=["health.death_certificate"])
+    assert list(alone["feeds"]) == ["health.death_certificate"]
+    assert (settings().inbound("health") / name).read_bytes() == (cfg.inbound("health") / name).read_bytes()
+    with pytest.raises(ValueError):
+        generate(settings(), DAY, people=3000, feeds=["police.gossip"])
+
+
+def test_delivery_names_and_encodings(day):
+    cfg, summary = day
+    seq = (DAY - dt.date(2020, 1, 1)).days
+    assert list(summary["feeds"]) == list(FEEDS)
+    for feed, info in summary["feeds"].items():
+        assert info["file"] == f"{feed}_20261122_{seq:06d}.csv"
+        mod = MODULES[feed]
+        expected = "GB18030" if info["partner"] in ("police", "finance") else "UTF-8"
+        assert info["encoding"] == expected == mod.ENCODING
+        raw = (cfg.inbound(info["partner"]) / info["file"]).read_bytes()
+        if expected == "UTF-8":
+            raw.decode("utf-8")
+        elif info["partner"] == "police":        # finance has no text column to betray it
+            with pytest.raises(UnicodeDecodeError):
+                raw.decode("utf-8")
+    json.loads((cfg.generated / "truth" / "summary.json").read_text(encoding="utf-8"))
 
 
 def test_population_ids_are_consistent(cfg):
@@ -48,42 +142,201 @@ def test_population_ids_are_consistent(cfg):
     inside = pc.strptime(citizen_id.birth_date_string(ids), format="%Y%m%d", unit="s").cast(pa.date32())
     assert pc.all(pc.equal(inside, pop.column("aac006").combine_chunks())).as_py()
     assert pc.all(pc.equal(citizen_id.gender_from_id(ids), pop.column("aaa002").combine_chunks())).as_py()
+    assert pc.all(pc.equal(pc.utf8_slice_codeunits(ids, 0, 6), pop.column("aab301").combine_chunks())).as_py()
     assert division_valid(pc.utf8_slice_codeunits(ids, 0, 6), DAY).all()
+    births = pop.column("aac006").to_numpy()
+    assert births.min() >= np.datetime64("1935-01-01") and births.max() <= np.datetime64("2005-12-31")
     assert 0.3 < np.mean(pop.column("aaa002").to_numpy(zero_copy_only=False) == "1") < 0.7
+    eth = pop.column("aac005").to_numpy(zero_copy_only=False)
+    assert np.mean(eth == "01") > 0.8 and set(eth) <= {f"{i:02d}" for i in range(1, 57)}
+    names = pop.column("aac003").to_numpy(zero_copy_only=False)
+    assert 0.002 < np.mean(np.char.find(names.astype(str), "·") >= 0) < 0.03
+    assert not any(re.search(r"[0-9A-Za-z]", n) for n in names[:2000])
 
 
-def test_police_file_is_gb18030_with_the_declared_defects(cfg):
-    summary = generate(cfg, DAY, people=40_000, defect_share=0.1)
-    info = summary["feeds"]["police.death"]
-    raw = (cfg.inbound("police") / info["file"]).read_bytes()
-    with pytest.raises(UnicodeDecodeError):
-        raw.decode("utf-8")
-    lines = raw.decode("gb18030").splitlines()
-    assert lines[0] == "GMSFHM,XM,XB,SWRQ,ZXRQ,ZXYY,HJDZ_XZQH" and len(lines) == info["records"] + 1
-    truth = list(csv.DictReader(open(cfg.generated / "truth" / info["file"].replace(".csv", ".truth.csv"))))
-    assert len(truth) == info["defects"] and abs(len(truth) / info["records"] - 0.1) < 0.02
-    header = lines[0].split(",")
+def test_pension_roll_is_monthly_for_the_retired(cfg):
+    generate(cfg, DAY, people=5000)
+    roll = pq.read_table(cfg.generated / "pension_roll.parquet").to_pandas()
+    assert sorted(set(roll["month"])) == [dt.date(2025, 12, 1)] + [dt.date(2026, m, 1) for m in range(1, 12)]
+    assert roll["amount"].between(1500, 6000).all() and (roll["amount"].round(2) == roll["amount"]).all()
+    pop = pq.read_table(cfg.generated / "population.parquet").to_pandas().set_index("aac002")
+    births = pop.loc[roll["aac002"].unique(), "aac006"]
+    assert (births <= dt.date(1966, 11, 22)).all()
+
+
+def test_police_death_shape(day):
+    cfg, summary = day
+    header, rows, truth = _read(cfg, summary, "police.death")
+    assert header == police_death.COLUMNS and len(rows) == summary["feeds"]["police.death"]["records"] >= 200
+    bad = {int(t["line"]) for t in truth}
+    clean = [r for i, r in enumerate(rows, start=2) if i not in bad]
+    assert any(len(r[0]) == 15 for r in clean)                       # first-generation IDs
+    assert 0.005 < np.mean([len(r[0]) == 15 for r in clean]) < 0.05
+    for r in clean:
+        death, dereg = _date(r[3]), _date(r[4])
+        assert DAY - dt.timedelta(days=330) <= death < DAY and death <= dereg <= DAY
+        assert r[5] == "1" and r[2] in ("0", "1", "2", "9")
+
+
+def test_partner_gender_codes_follow_the_population(day):
+    """Civil affairs SEX is reversed, health is M/F/U, police is GB/T 2261.1."""
+    cfg, summary = day
+    pop = pq.read_table(cfg.generated / "population.parquet").to_pandas().set_index("aac002")["aaa002"]
+    for feed in ("civil_affairs.assistance", "civil_affairs.cremation", "health.death_certificate",
+                 "police.identity"):
+        info = summary["feeds"][feed]
+        header, rows, truth = _read(cfg, summary, feed)
+        bad = {int(t["line"]) for t in truth}
+        idf, sexf = header.index(ID_FIELD[info["partner"]]), header.index(GENDER_FIELD[info["partner"]])
+        pairs = [(r[idf], r[sexf]) for i, r in enumerate(rows, start=2)
+                 if i not in bad and len(r[idf]) == 18 and r[sexf] in GENDER[info["partner"]]]
+        assert len(pairs) > 0.9 * len(rows) - len(bad)
+        hub = pop.loc[[p[0] for p in pairs]].to_numpy()
+        sent = np.array([GENDER[info["partner"]][p[1]] for p in pairs])
+        assert (hub == sent).all(), feed
+        if info["partner"] == "civil_affairs":          # the raw code is the opposite of the hub's
+            assert (np.array([p[1] for p in pairs]) != hub).all()
+
+
+def _defect_holds(reason: str, field: str, value: str, row: dict, partner: str, kinds) -> bool:
+    if reason == "ID_CHECKSUM":
+        return len(value) == 18 and not citizen_id.valid_checksum(pa.array([value]))[0]
+    if reason == "UNMAPPED_CODE":
+        return value in {k.arg for k in kinds if k.field == field and k.reason == reason}
+    if reason == "DATE_INVALID":
+        return _date(value) is None and value.replace("-", "").endswith("0230")
+    if reason == "ID_GENDER_MISMATCH":
+        return GENDER[partner][value] != citizen_id.gender_from_id(pa.array([row[ID_FIELD[partner]]]))[0].as_py()
+    if reason == "BAD_ENCODING":
+        return looks_mojibake(pa.array([value]))[0].as_py()
+    if reason == "REQUIRED":
+        return value == ""
+    if reason == "DEATH_BEFORE_BIRTH":
+        return _date(value) < _id_birth(row[ID_FIELD[partner]])
+    if reason == "DATE_IN_FUTURE":
+        return _date(value) > DAY
+    if reason == "DIVISION_UNKNOWN":
+        return not division_valid(pa.array([value]), DAY)[0]
+    if reason == "USCC_CHECKSUM":
+        return not uscc.valid(pa.array([value]))[0]
+    if reason == "AMOUNT_INVALID":
+        return value in ("-5.00", "12.345")
+    raise AssertionError(reason)
+
+
+def _clean(row: dict, partner: str) -> list[str]:
+    """Field names that break some rule in a record the truth file says is clean."""
+    broken = []
+    idf = ID_FIELD.get(partner)
+    if idf and not (citizen_id.valid_checksum(pa.array([row[idf]]))[0]
+                    or (partner == "police" and re.fullmatch(r"[0-9]{15}", row[idf]))):
+        broken.append(idf)
+    for f in NAME_FIELDS:
+        if f in row and (row[f] == "" or looks_mojibake(pa.array([row[f]]))[0].as_py()):
+            broken.append(f)
+    for f in DIVISION_FIELDS:
+        if row.get(f) and not division_valid(pa.array([row[f]]), DAY)[0]:
+            broken.append(f)
+    for f in USCC_FIELDS:
+        if f in row and not uscc.valid(pa.array([row[f]]))[0]:
+            broken.append(f)
+    for f in DATE_FIELDS & row.keys():
+        if row[f] and (_date(row[f]) is None or _date(row[f]) > DAY):
+            broken.append(f)
+    if "BTJE" in row and not re.fullmatch(r"[0-9]{1,10}\.[0-9]{2}", row["BTJE"]):
+        broken.append("BTJE")
+    gf = GENDER_FIELD.get(partner)
+    if gf and row[gf] in GENDER[partner] and len(row[idf]) == 18 \
+            and GENDER[partner][row[gf]] != citizen_id.gender_from_id(pa.array([row[idf]]))[0].as_py():
+        broken.append(gf)
+    return broken
+
+
+@pytest.mark.parametrize("feed", FEEDS)
+def test_truth_lines_carry_their_defect_and_the_rest_is_clean(day, feed):
+    cfg, summary = day
+    info = summary["feeds"][feed]
+    header, rows, truth = _read(cfg, summary, feed)
+    assert len(rows) == info["records"] >= 50 and len(truth) == info["defects"]
+    assert abs(len(truth) / len(rows) - 0.1) < 0.01
+    lines = [int(t["line"]) for t in truth]
+    assert len(set(lines)) == len(lines) and min(lines) >= 2 and max(lines) <= len(rows) + 1   # one per record
+    kinds = KINDS[feed]
+    assert {(t["field"], t["reason_code"]) for t in truth} <= {(k.field, k.reason) for k in kinds}
     for t in truth:
-        row = dict(zip(header, lines[int(t["line"]) - 1].split(",")))
-        if t["reason_code"] == "ID_CHECKSUM":
-            assert not citizen_id.valid_checksum(pa.array([row["GMSFHM"]]))[0]
-        elif t["reason_code"] == "UNMAPPED_CODE":
-            assert row[t["field"]] in ("5", "7")
-        elif t["reason_code"] == "REQUIRED":
-            assert row[t["field"]] == ""
-        elif t["reason_code"] == "DIVISION_UNKNOWN":
-            assert row["HJDZ_XZQH"] == "990101"
-        elif t["reason_code"] == "ID_GENDER_MISMATCH":
-            assert row["XB"] != citizen_id.gender_from_id(pa.array([row["GMSFHM"]])).to_pylist()[0]
-    assert any(len(line.split(",")[0]) == 15 for line in lines[1:])      # first-generation IDs
+        row = dict(zip(header, rows[int(t["line"]) - 2]))
+        assert _defect_holds(t["reason_code"], t["field"], row[t["field"]], row, info["partner"], kinds), (t, row)
+        others = [f for f in _clean(row, info["partner"]) if f != t["field"]]
+        assert not others, (t, row, others)
+    bad = set(lines)
+    for i, r in enumerate(rows, start=2):
+        if i not in bad:
+            assert not _clean(dict(zip(header, r)), info["partner"]), (feed, i, r)
 
 
-def test_planted_pensions_continue_after_death(cfg):
-    summary = generate(cfg, DAY, people=20_000)
-    planted = list(csv.DictReader(open(cfg.generated / "truth" / "paid_after_death.csv")))
+def test_every_kind_shows_up_over_the_feeds(day):
+    cfg, summary = day
+    seen = set()
+    for feed in FEEDS:
+        seen |= {t["reason_code"] for t in _read(cfg, summary, feed)[2]}
+    assert seen == {"ID_CHECKSUM", "UNMAPPED_CODE", "DATE_INVALID", "ID_GENDER_MISMATCH", "BAD_ENCODING",
+                    "REQUIRED", "DEATH_BEFORE_BIRTH", "DATE_IN_FUTURE", "DIVISION_UNKNOWN", "USCC_CHECKSUM",
+                    "AMOUNT_INVALID"}
+
+
+def test_mojibake_matches_the_agreed_examples():
+    from jinbao.generator.defects import mojibake
+    assert mojibake(np.array(["张三"], dtype=object), "GB18030")[0] == "寮犱笁"
+    assert mojibake(np.array(["张三"], dtype=object), "UTF-8")[0] == "ÕÅÈý"
+
+
+def test_uscc_generator_agrees_with_the_validator():
+    codes = gen_uscc.make(np.random.default_rng(7), gen_uscc.ENTERPRISE, np.array(["110105", "440305"] * 500))
+    assert uscc.valid(pa.array(list(codes))).all()
+    assert not uscc.valid(pa.array(list(gen_uscc.wrong_check(codes)))).any()
+    assert all(c.startswith("91110105") or c.startswith("91440305") for c in codes)
+
+
+def test_planted_pensions_continue_after_death(day):
+    cfg, summary = day
+    planted = list(csv.DictReader(open(cfg.generated / "truth" / "paid_after_death.csv", encoding="utf-8")))
     assert len(planted) == summary["planted"] >= 3
     roll = pq.read_table(cfg.generated / "pension_roll.parquet").to_pandas()
     for p in planted:
         death_month = dt.date.fromisoformat(p["death_date"]).replace(day=1)
-        months = roll.loc[roll["aac002"] == p["aac002"], "month"]
-        assert int(p["months_paid_after"]) == sum(m > death_month for m in months) >= 1
+        paid = roll.loc[roll["aac002"] == p["aac002"]]
+        after = paid[paid["month"] > death_month]
+        assert int(p["months_paid_after"]) == len(after) >= 1
+        assert abs(float(p["amount_paid_after"]) - after["amount"].sum()) < 0.01
+
+    # Planted deaths sit defect-free in police.death; some are also reported by health / crematoria.
+    header, rows, truth = _read(cfg, summary, "police.death")
+    bad = {int(t["line"]) for t in truth}
+    police = {r[0]: (i, r) for i, r in enumerate(rows, start=2)}
+    for p in planted:
+        line, r = police[p["aac002"]]
+        assert line not in bad and _date(r[3]) == dt.date.fromisoformat(p["death_date"])
+    others = {}
+    for feed in ("health.death_certificate", "civil_affairs.cremation"):
+        _, rows_f, _ = _read(cfg, summary, feed)
+        others[feed] = {r[0] for r in rows_f}
+    ids = {p["aac002"] for p in planted}
+    assert ids & others["health.death_certificate"]
+    assert ids - others["health.death_certificate"] - others["civil_affairs.cremation"]   # police only
+
+    # Every other dead pensioner is paid up to the death month and no further.
+    planted_ids = ids
+    dead = [(r[0], _date(r[3])) for i, r in police.values() if i not in bad and len(r[0]) == 18
+            and r[0] not in planted_ids]
+    by_id = roll.groupby("aac002")["month"].max()
+    paid_dead = [(a, d) for a, d in dead if a in by_id.index]
+    assert paid_dead
+    assert all(by_id[a] == d.replace(day=1) for a, d in paid_dead)
+
+
+def test_a_million_people_in_seconds(cfg):
+    import time
+    t0 = time.perf_counter()
+    summary = generate(cfg, DAY, people=1_000_000)
+    assert summary["people"] == 1_000_000 and summary["feeds"]["police.death"]["records"] == 5000
+    assert time.perf_counter() - t0 < 30     # a few seconds on a laptop; generous for shared CI

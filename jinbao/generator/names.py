@@ -14,9 +14,12 @@ _W = np.array([7.1, 7.0, 6.8, 5.4, 4.5, 3.1, 2.2, 2.0, 2.0, 1.7, 1.3, 1.2, 1.2, 
                0.9, 0.8, 0.8, 0.7, 0.6, 0.6, 0.6, 0.6, 0.6, 0.6, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5,
                0.5, 0.5, 0.4, 0.4, 0.4, 0.4, 0.4, 0.4, 0.4, 0.4, 0.4, 0.4, 0.4, 0.4])
 SURNAME_P = _W[: len(SURNAMES)] / _W[: len(SURNAMES)].sum()
-MALE_GIVEN = list("伟强磊军勇杰涛明超刚平辉鹏华飞鑫波斌宇浩凯健俊帆建国志文")
-FEMALE_GIVEN = list("芳娜敏静丽艳娟霞秀英玲桂兰萍红琴云梅莉燕雪琳洁婷慧")
-MINORITY = ["买买提·艾力", "阿依古丽·吐尔逊", "热依拉·买买提", "扎西·多吉", "古丽娜尔·艾山"]
+MALE_GIVEN = list("伟强磊军勇杰涛明超刚平辉鹏华飞鑫波斌宇浩凯健俊帆建国志文海林峰东亮成龙")
+FEMALE_GIVEN = list("芳娜敏静丽艳娟霞秀英玲桂兰萍红琴云梅莉燕雪琳洁婷慧淑珍凤颖倩")
+#: Uyghur-style personal name + father's name, joined by the middle dot (·) as IDs print them.
+MINORITY_MALE = ["买买提", "阿不都", "艾力", "吐尔逊", "艾山", "玉素甫", "阿布拉", "努尔"]
+MINORITY_FEMALE = ["阿依古丽", "热依拉", "古丽娜尔", "帕提古丽", "米热古丽", "阿娜尔"]
+MINORITY_FATHER = ["艾力", "吐尔逊", "买买提", "艾山", "阿布拉", "玉素甫", "卡德尔", "司马义"]
 
 
 def draw_names(rng: np.random.Generator, male: np.ndarray) -> np.ndarray:
@@ -26,7 +29,11 @@ def draw_names(rng: np.random.Generator, male: np.ndarray) -> np.ndarray:
     g1 = np.where(male, m_pool[rng.integers(0, len(m_pool), n)], f_pool[rng.integers(0, len(f_pool), n)])
     g2 = np.where(male, m_pool[rng.integers(0, len(m_pool), n)], f_pool[rng.integers(0, len(f_pool), n)])
     two = rng.random(n) < 0.6
-    names = np.char.add(np.char.add(surname, g1), np.where(two, g2, ""))
-    minority = rng.random(n) < 0.01
-    names[minority] = np.array(MINORITY)[rng.integers(0, len(MINORITY), int(minority.sum()))]
-    return names.astype(object)
+    names = np.char.add(np.char.add(surname, g1), np.where(two, g2, "")).astype(object)
+    minority = np.flatnonzero(rng.random(n) < 0.01)
+    k = len(minority)
+    m_pool, f_pool = np.array(MINORITY_MALE), np.array(MINORITY_FEMALE)
+    own = np.where(male[minority], m_pool[rng.integers(0, len(m_pool), k)], f_pool[rng.integers(0, len(f_pool), k)])
+    father = np.array(MINORITY_FATHER)[rng.integers(0, len(MINORITY_FATHER), k)]
+    names[minority] = np.char.add(np.char.add(own, "·"), father).astype(object)   # object: no truncation
+    return names
