@@ -57,8 +57,8 @@ def check_name(names: pa.Array, field: str, max_length: int, f: Failures) -> Non
     present = as_mask(pc.is_valid(names))
     moji = present & as_mask(looks_mojibake(names))
     f.add(moji, field, "BAD_ENCODING")
-    bad = present & ~moji & (as_mask(pc.match_substring_regex(names, NAME_FORBIDDEN))
-                             | as_mask(pc.greater(pc.utf8_length(names), max_length)))
+    bad = present & (as_mask(pc.match_substring_regex(names, NAME_FORBIDDEN))
+                     | as_mask(pc.greater(pc.utf8_length(names), max_length)))
     f.add(bad, field, "NAME_INVALID")
 
 
@@ -67,7 +67,7 @@ def check_text(values: pa.Array, field: str, max_length: int | None, f: Failures
     moji = present & as_mask(looks_mojibake(values))
     f.add(moji, field, "BAD_ENCODING")
     if max_length:
-        f.add(present & ~moji & as_mask(pc.greater(pc.utf8_length(values), max_length)), field, "TEXT_TOO_LONG")
+        f.add(present & as_mask(pc.greater(pc.utf8_length(values), max_length)), field, "TEXT_TOO_LONG")
 
 
 def check_in_set(values: pa.Array, allowed: set[str], field: str, f: Failures, raw: pa.Array) -> None:

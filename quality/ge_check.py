@@ -1,0 +1,112 @@
+"""Run a feed's rules as a Great Expectations suite (for Data Docs, the agreement test and benchmarks).
+
+The hub's verdicts come from the vectorised fast path (quality/verdict.py);
+GE is the readable, independent second opinion.  GE is imported here only,
+never at DAG parse time.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from jinbao.mappings.translator import normalise, translate
+from jinbao.quality.failures import Failures
+from jinbao.quality.suites import Spec, suite_specs
+from jinbao.quality.verdict import Gate
+
+
+def ge_frame(batch: pa.RecordBatch, lines: np.ndarray, gate: Gate) -> pd.DataFrame:
+    """Partner columns as sent (trimmed), translated hub columns, and ID facts derived in plain Python."""
+    from jinbao.quality.ge_expectations import id_birth, id_stage
+
+    frame = {name: normalise(batch.column(name)).to_pandas() for name in batch.schema.names}
+    hub = translate(batch, gate.mapping, Failures(batch.num_rows))
+    for name in hub.column_names:
+        col = hub.column(name)
+        values = col.to_pandas()
+        if pa.types.is_date32(col.type):
+            values = pd.to_datetime(values)                   # GE compares dates as Timestamps
+        frame[f"hub__{name}"] = values
+    if "hub__AAC002" in frame:
+        ids = frame["hub__AAC002"]
+        ok = ids.map(lambda v: isinstance(v, str) and id_stage(v, gate.business_date) == "ok")
+        frame["ge__id_gender"] = ids.where(ok).map(lambda v: ("1" if int(v[16]) % 2 else "2")
+                                                    if isinstance(v, str) else None)
+        frame["ge__id_birth"] = pd.to_datetime(ids.where(ok).map(lambda v: id_birth(v) if isinstance(v, str) else None))
+    if "hub__AAA002" in frame:
+        frame["hub__AAA002_12"] = frame["hub__AAA002"].where(frame["hub__AAA002"].isin(["1", "2"]))
+    frame["line_no"] = lines
+    df = pd.DataFrame(frame)
+    text = [c for c in df.columns if c != "line_no" and not pd.api.types.is_datetime64_any_dtype(df[c])]
+    df[text] = df[text].astype(object).where(df[text].notna(), None)
+    return df
+
+
+def _expectation(spec: Spec):
+    import great_expectations as gx
+    from jinbao.quality import ge_expectations
+
+    name = "".join(w.capitalize() for w in spec.type.split("_"))
+    cls = getattr(gx.expectations, name, None) or getattr(ge_expectations, name)
+    return cls(**spec.kwargs, meta={"reason": spec.reason, "field": spec.field})
+
+
+def build_suite(context, gate: Gate, name: str):
+    import great_expectations as gx
+    suite = context.suites.add(gx.ExpectationSuite(name=name))
+    for spec in suite_specs(gate):
+        suite.add_expectation(_expectation(spec))
+    return suite
+
+
+def run(frame: pd.DataFrame, gate: Gate, result_format: str = "COMPLETE", context=None, name: str = "jinbao"):
+    """Validate the frame; return (GE result, {(reason, field): set(line numbers)})."""
+    import great_expectations as gx
+
+    context = context or gx.get_context(mode="ephemeral")
+    batch_def = context.data_sources.add_pandas(f"{name}_src").add_dataframe_asset(f"{name}_asset") \
+        .add_batch_definition_whole_dataframe(f"{name}_batch")
+    suite = build_suite(context, gate, f"{name}_suite")
+    vd = context.validation_definitions.add(gx.ValidationDefinition(name=f"{name}_vd", data=batch_def, suite=suite))
+    fmt = {"result_format": result_format}
+    if result_format == "COMPLETE":
+        fmt["unexpected_index_column_names"] = ["line_no"]
+    result = vd.run(batch_parameters={"dataframe": frame}, result_format=fmt)
+    lines: dict[tuple[str, str], set[int]] = {}
+    for r in result.results:
+        failed = _raised(r.exception_info)
+        if failed:
+            raise RuntimeError(f"GE could not evaluate {r.expectation_config.type} "
+                               f"({r.expectation_config.meta}): {failed}")
+        key = (r.expectation_config.meta["reason"], r.expectation_config.meta["field"])
+        got = lines.setdefault(key, set())
+        for idx in (r.result or {}).get("unexpected_index_list") or []:
+            got.add(int(idx["line_no"]))
+    return result, lines
+
+
+def _raised(info) -> str | None:
+    """GE reports metric errors either at the top level or keyed by metric id; never let one pass silently."""
+    if not isinstance(info, dict):
+        return None
+    if info.get("raised_exception"):
+        return info.get("exception_message") or "exception"
+    for value in info.values():
+        if isinstance(value, dict) and value.get("raised_exception"):
+            return value.get("exception_message") or "exception"
+    return None
+
+
+def docs(frame: pd.DataFrame, gate: Gate, folder: Path, name: str) -> Path:
+    """Validate with a file-backed context and build GE Data Docs (HTML) for people to read."""
+    import great_expectations as gx
+
+    folder.mkdir(parents=True, exist_ok=True)
+    context = gx.get_context(mode="file", project_root_dir=str(folder))
+    run(frame, gate, "COMPLETE", context=context, name=f"{name}_{dt.datetime.now():%Y%m%d%H%M%S}")
+    context.build_data_docs()
+    return folder / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
