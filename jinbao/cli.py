@@ -120,6 +120,46 @@ def cmd_mappings(args) -> int:
     return 0
 
 
+def cmd_quality_docs(args) -> int:
+    """GE Data Docs for a batch: the feed's suite run on the delivery as the hub received it."""
+    import json
+    from pathlib import Path
+
+    from jinbao import batches
+    from jinbao.config import settings
+    from jinbao.exchange_zone.reader import open_csv
+    from jinbao.feeds import get_feed
+    from jinbao.mappings.tables import feed_mapping
+    from jinbao.quality import ge_check
+    from jinbao.quality.suites import suite_specs
+    from jinbao.quality.verdict import CrossRule, Gate
+    from jinbao.schemas.dictionary import partner_schema
+    from jinbao.store import upgrade
+
+    cfg = settings()
+    spec = get_feed(args.feed)
+    with upgrade(cfg.store_url).begin() as conn:
+        rows = batches.listing(conn, spec.name)
+        row = next((r for r in rows if args.batch in (None, r["id"]) and r["status"] != "refused"), None)
+    if row is None:
+        print(f"no judged batch of {spec.name} to document", file=sys.stderr)
+        return 1
+    gate = Gate(feed_mapping(spec.mapping, row["business_date"]), partner_schema(spec.schema),
+                row["business_date"], tuple(CrossRule(**r) for r in spec.rules))
+    stream = open_csv(Path(row["staging_dir"]) / row["file_name"], spec.encoding, gate.schema.names,
+                      [c.name for c in gate.schema.columns if c.required])
+    import pandas as pd
+    frame = pd.concat([ge_check.ge_frame(b, lines, gate) for b, lines in stream.batches()], ignore_index=True)
+    folder = cfg.reports / "quality" / spec.name
+    index = ge_check.docs(frame, gate, folder, f"batch{row['id']}")
+    suite = [{"type": s.type, "kwargs": {k: (v if not isinstance(v, list) or len(v) < 20 else f"{len(v)} codes")
+                                          for k, v in s.kwargs.items()}, "reason": s.reason, "field": s.field}
+             for s in suite_specs(gate)]
+    (folder / "suite.json").write_text(json.dumps(suite, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
+    print(f"Data Docs: {index}\nsuite:     {folder / 'suite.json'}")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="jinbao", description="Jinbao Exchange 金保交换 hub")
     p.add_argument("-v", "--verbose", action="store_true")
@@ -169,6 +209,13 @@ def parser() -> argparse.ArgumentParser:
     mg.add_argument("--days", type=int, default=90)
     mg.add_argument("--min-support", type=int, default=5)
     m.set_defaults(func=cmd_mappings)
+
+    q = sub.add_parser("quality", help="the quality gate as Great Expectations suites")
+    qs = q.add_subparsers(dest="action", required=True)
+    qd = qs.add_parser("docs", help="run the feed's GE suite on a batch and build Data Docs")
+    qd.add_argument("feed")
+    qd.add_argument("--batch", type=int, help="batch id (default: the newest judged one)")
+    q.set_defaults(func=cmd_quality_docs)
     return p
 
 

@@ -57,3 +57,22 @@ def test_agreement_on_health_records_with_every_rule():
             _row(ID_NO="990105194503120014"), _row(BIRTH_DATE="1945/03/12")]
     cols = {k: pa.array([r[k] for r in rows], pa.string()) for k in rows[0]}
     _compare(pa.record_batch(cols), np.arange(2, len(rows) + 2), _gate("health.death_certificate"))
+
+
+def test_ge_metric_errors_are_never_silent():
+    assert ge_check._raised({"raised_exception": False}) is None
+    assert ge_check._raised({"metric-id": {"raised_exception": True, "exception_message": "boom"}}) == "boom"
+
+
+def test_data_docs_for_a_published_batch(sqlite_home):
+    from jinbao.cli import main
+    from tests.deliveries import death_row, write_delivery
+    write_delivery(sqlite_home.inbound("police"), "police.death", [death_row(i) for i in range(6)]
+                   + [death_row(9, XB="5")])
+    assert main(["run", "police.death"]) == 0
+    assert main(["quality", "docs", "police.death"]) == 0
+    folder = sqlite_home.reports / "quality" / "police.death"
+    index = next(folder.rglob("index.html"))
+    assert "expect_column_values_to_pass_citizen_id_stage" in (folder / "suite.json").read_text()
+    pages = " ".join(p.read_text(errors="replace") for p in folder.rglob("*.html"))
+    assert index.exists() and "batch1" in pages
