@@ -20,7 +20,7 @@ from jinbao.quality.failures import Failures
 def normalise(col: pa.Array) -> pa.Array:
     """Trim whitespace (incl. full-width spaces) and turn empty strings into nulls."""
     col = pc.utf8_trim(col, " \t\r\u3000\ufeff")
-    return pc.if_else(pc.equal(pc.utf8_length(col), 0), pa.scalar(None, pa.string()), col)
+    return pc.if_else(pc.equal(pc.binary_length(col), 0), pa.scalar(None, pa.string()), col)
 
 
 def translate_codes(col: pa.Array, table: CodeTable, reverse: bool = False) -> tuple[pa.Array, pa.Array]:
@@ -44,7 +44,7 @@ def parse_dates(col: pa.Array, fmt: str) -> tuple[pa.Array, pa.Array]:
     if fmt.endswith("%d"):
         day = pc.cast(pc.if_else(pc.utf8_is_digit(pc.utf8_slice_codeunits(col, -2)),
                                  pc.utf8_slice_codeunits(col, -2), None), pa.int64())
-        same = pc.and_(pc.equal(pc.utf8_length(col), width), pc.equal(pc.day(parsed), day))
+        same = pc.and_(pc.equal(pc.binary_length(col), width), pc.equal(pc.day(parsed), day))
     else:
         same = pc.equal(pc.strftime(parsed, format=fmt), col)
     parsed = pc.if_else(pc.fill_null(same, False), parsed, pa.scalar(None, parsed.type))

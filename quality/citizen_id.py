@@ -57,10 +57,9 @@ def upgrade_15(ids: pa.Array) -> tuple[pa.Array, np.ndarray]:
     character.  Returns the new column and a mask of values that were upgraded;
     other values pass through unchanged.
     """
-    lengths = pc.binary_length(ids)
-    is15 = pc.fill_null(pc.equal(lengths, 15), False)
-    is15 = pc.and_(is15, pc.match_substring_regex(ids, r"^[0-9]{15}$"))
-    is15 = pc.fill_null(is15, False)
+    is15 = pc.fill_null(pc.equal(pc.binary_length(ids), 15), False)
+    if pc.any(is15).as_py():   # the regex only runs when there are 15-character values at all
+        is15 = pc.fill_null(pc.and_(is15, pc.match_substring_regex(ids, r"^[0-9]{15}$")), False)
     mask = is15.to_numpy(zero_copy_only=False)
     if not mask.any():
         return ids, mask
