@@ -29,10 +29,20 @@ def _check_values(values17: np.ndarray) -> np.ndarray:
     return (31 - (values17 @ WEIGHTS) % 31) % 31
 
 
+#: Registration authorities (GB 32100 table 1): 1-9, A (军队编制), N (农业), Y (其他).
+_AUTHORITIES = np.array([_VALUE[ord(c)] for c in "123456789ANY"])
+
+
 def valid(codes: pa.Array) -> np.ndarray:
-    """True where the code is 18 alphabet characters with the right check character."""
+    """True where the code has GB 32100's structure and the right check character.
+
+    Structure: a registration authority, a category, six digits of division
+    code, then nine characters of the code alphabet.  python-stdnum demands the
+    first eight to be digits, which refuses real codes of authorities A, N, Y.
+    """
     vals, ok = _values(codes, 18)
     ok = ok & (vals >= 0).all(axis=1)
+    ok = ok & np.isin(vals[:, 0], _AUTHORITIES) & (vals[:, 2:8] <= 9).all(axis=1)
     return ok & (_check_values(np.where(vals[:, :17] < 0, 0, vals[:, :17])) == vals[:, 17])
 
 
