@@ -60,6 +60,8 @@ def id_stage(value: str, on: dt.date) -> str:
 def uscc_ok(value: str) -> bool:
     if len(value) != 18 or any(c not in USCC_ALPHABET for c in value):
         return False
+    if value[0] not in "123456789ANY" or not value[2:8].isdigit():   # authority, division digits
+        return False
     total = sum(USCC_ALPHABET.index(c) * w for c, w in zip(value[:17], USCC_WEIGHTS))
     return USCC_ALPHABET[(31 - total % 31) % 31] == value[17]
 

@@ -76,3 +76,12 @@ def test_data_docs_for_a_published_batch(sqlite_home):
     assert "expect_column_values_to_pass_citizen_id_stage" in (folder / "suite.json").read_text()
     pages = " ".join(p.read_text(errors="replace") for p in folder.rglob("*.html"))
     assert index.exists() and "batch1" in pages
+
+
+def test_uscc_expectation_agrees_with_the_fast_path_on_structure():
+    from jinbao.quality.ge_expectations import uscc_ok
+    from jinbao.quality.uscc import valid, with_check_char
+    codes = with_check_char(pa.array(["Y1110000MA0000001", "91A10000MA0000001", "01110000MA0000001",
+                                      "91350100M00010043"])).to_pylist() + ["91350100M000100Y44", "x"]
+    codes = [c or "0" * 18 for c in codes]
+    assert [uscc_ok(c) for c in codes] == valid(pa.array(codes)).tolist()
