@@ -73,6 +73,11 @@ def division_valid(codes: pa.Array, on) -> np.ndarray:
     return ok
 
 
+def county_code_ints() -> np.ndarray:
+    """Every county-level code that ever existed, as sorted unique ints."""
+    return np.unique(_county_intervals()[0])
+
+
 def division_ever_existed(codes: pa.Array) -> np.ndarray:
     """True where the code was a county-level code at any time (the policy for ID address codes)."""
     if isinstance(codes, pa.ChunkedArray):

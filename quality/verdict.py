@@ -91,7 +91,7 @@ def _field_rules(hub: pa.Table, raw: pa.RecordBatch, gate: Gate, f: Failures) ->
 
     id_ok = np.zeros(hub.num_rows, dtype=bool)
     if "AAC002" in hub.column_names:
-        id_ok, id_births = checks.check_citizen_id(col("AAC002"), partner["AAC002"], on, f)
+        id_ok, id_births, id_male = checks.check_citizen_id(col("AAC002"), partner["AAC002"], on, f)
         if "AAC006" in hub.column_names:
             checks.check_birth_date(col("AAC006"), id_births, partner["AAC006"], f, sent("AAC006"))
         else:
@@ -102,7 +102,7 @@ def _field_rules(hub: pa.Table, raw: pa.RecordBatch, gate: Gate, f: Failures) ->
             continue
         _type_rule(spec, col(code), partner[code], code in coded, on, f, sent(code))
     if "AAA002" in hub.column_names and "AAC002" in hub.column_names:
-        checks.check_gender(col("AAA002"), col("AAC002"), id_ok, partner["AAA002"], f, sent("AAA002"))
+        checks.check_gender(col("AAA002"), id_male, id_ok, partner["AAA002"], f, sent("AAA002"))
     for rule in gate.rules:
         if rule.rule == "not_before" and rule.field in hub.column_names and rule.than in hub.column_names:
             checks.check_not_before(col(rule.field), col(rule.than), rule.reason,

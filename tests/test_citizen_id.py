@@ -7,6 +7,7 @@ date functions serve as the oracle.
 """
 import datetime as dt
 
+import numpy as np
 import pyarrow as pa
 from hypothesis import given, settings, strategies as st
 from stdnum.cn import ric
@@ -52,3 +53,22 @@ def test_fifteen_digit_upgrade():
 
 def test_mask_keeps_only_region_and_last_four():
     assert citizen_id.mask(pa.array(["11010519491231002X", "123"])).to_pylist() == ["110105********002X", "***"]
+
+
+@settings(max_examples=200, deadline=None)  # no timing: CI machines may be loaded
+@given(st.lists(st.tuples(BIRTHS, st.integers(0, 999)), min_size=1, max_size=40))
+def test_inspect_matches_stdnum(people):
+    ids = citizen_id.with_check_char(pa.array([f"110105{b:%Y%m%d}{s:03d}" for b, s in people]))
+    facts = citizen_id.inspect(ids)
+    assert facts.checksum.all() and (facts.address == 110105).all()
+    assert [d.astype("datetime64[D]").item() for d in facts.birth] == [ric.get_birth_date(i) for i in ids.to_pylist()]
+    assert facts.male.tolist() == [s % 2 == 1 for _, s in people]
+
+
+def test_inspect_rejects_impossible_birth_dates_and_bad_shapes():
+    ids = ["110105" + d + "0011" for d in ("20230230", "19991301", "19990100", "20240229")]
+    ids = citizen_id.with_check_char(pa.array([i[:17] for i in ids])).to_pylist() + ["11010519491231002x", None]
+    facts = citizen_id.inspect(pa.array(ids))
+    assert np.isnat(facts.birth[:3]).all() and not np.isnat(facts.birth[3])
+    assert facts.well_formed.tolist() == [True] * 4 + [False, False]
+    assert facts.present.tolist() == [True] * 5 + [False]
