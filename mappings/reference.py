@@ -55,10 +55,30 @@ def _days(on, n: int) -> np.ndarray:
     return pc.fill_null(on.cast(pa.int32()), -(10 ** 9)).to_numpy(zero_copy_only=False).astype(np.int64)
 
 
+@functools.lru_cache(maxsize=32)
+def _valid_on(day: dt.date) -> np.ndarray:
+    """A 1,000,000-entry table: True at every county code in force on `day` (one gather per lookup)."""
+    codes, start, end = _county_intervals()
+    n = (day - dt.date(1970, 1, 1)).days
+    table = np.zeros(1_000_000, dtype=bool)
+    table[codes[(start <= n) & (n <= end)]] = True
+    return table
+
+
+def _six_digit_ints(codes: pa.Array) -> np.ndarray:
+    from jinbao.quality.fixed_width import byte_matrix, digits_value
+    mat, ok = byte_matrix(codes, 6)
+    value, digits = digits_value(mat, ok, 0, 6)
+    return np.where(digits, value, -1)
+
+
 def division_valid(codes: pa.Array, on) -> np.ndarray:
     """True where the code was a county-level GB/T 2260 code on that date (date or date32 column)."""
     if isinstance(codes, pa.ChunkedArray):
         codes = codes.combine_chunks()
+    if isinstance(on, dt.date):                       # the usual case: the delivery's business date
+        wanted = _six_digit_ints(codes)
+        return np.where(wanted >= 0, _valid_on(on)[np.maximum(wanted, 0)], False)
     ref_codes, ref_start, ref_end = _county_intervals()
     wanted = _code_ints(codes)
     days = _days(on, len(wanted))

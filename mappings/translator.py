@@ -36,6 +36,13 @@ def translate_codes(col: pa.Array, table: CodeTable, reverse: bool = False) -> t
 
 def parse_dates(col: pa.Array, fmt: str) -> tuple[pa.Array, pa.Array]:
     """Return (date32 column, invalid mask) for values in `fmt`; 2023-02-30 is invalid."""
+    from jinbao.quality.fixed_width import parse_numeric_date
+    if isinstance(col, pa.ChunkedArray):
+        col = col.combine_chunks()
+    fast = parse_numeric_date(col, fmt)
+    if fast is not None:
+        dates = pa.array(fast, pa.date32())
+        return dates, pc.and_(col.is_valid(), dates.is_null())
     parsed = pc.strptime(col, format=fmt, unit="s", error_is_null=True)
     # Arrow's strptime rolls 2023-02-30 over to 2023-03-02.  For formats ending
     # in a zero-padded day the check is cheap: exact width and the same day back.
@@ -53,11 +60,18 @@ def parse_dates(col: pa.Array, fmt: str) -> tuple[pa.Array, pa.Array]:
     return dates, invalid
 
 
-def translate(batch: pa.RecordBatch, mapping: FeedMapping, failures: Failures) -> pa.Table:
+def normalise_batch(batch: pa.RecordBatch) -> pa.RecordBatch:
+    """Every column trimmed, empty strings as nulls: done once per batch, used by every rule."""
+    return pa.RecordBatch.from_arrays([normalise(c) for c in batch.columns], schema=batch.schema)
+
+
+def translate(batch: pa.RecordBatch, mapping: FeedMapping, failures: Failures,
+              clean: pa.RecordBatch | None = None) -> pa.Table:
     """Translate one batch to hub codes; failed fields go into `failures`.
 
     The result has one column per hub code of the mapping (dates as date32,
-    everything else as strings) plus `id_upgraded`.
+    everything else as strings) plus `id_upgraded`.  `clean` is the batch
+    already normalised (normalise_batch), when the caller has it.
     """
     out: dict[str, pa.Array] = {}
     upgraded = pa.array([False] * batch.num_rows)
@@ -65,7 +79,7 @@ def translate(batch: pa.RecordBatch, mapping: FeedMapping, failures: Failures) -
         if rule.partner not in batch.schema.names:
             out[rule.hub] = pa.nulls(batch.num_rows, pa.string())
             continue
-        col = normalise(batch.column(rule.partner))
+        col = clean.column(rule.partner) if clean is not None else normalise(batch.column(rule.partner))
         if rule.hub == "AAC002":
             col = pc.utf8_upper(col)
             if mapping.upgrade_15_digit_ids:

@@ -14,7 +14,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from jinbao.quality.fixed_width import byte_matrix
+from jinbao.quality.fixed_width import byte_matrix, civil_dates
 
 #: Weight of position i is 2**(17-i) mod 11 (GB 11643-1999, 6.2).
 WEIGHTS = np.array([pow(2, 17 - i, 11) for i in range(17)], dtype=np.int64)
@@ -109,24 +109,27 @@ class IdFacts:
 
 
 def inspect(ids: pa.Array) -> IdFacts:
+    """Column-at-a-time integer arithmetic on the ID bytes (no n×17 int64 matrices)."""
     if isinstance(ids, pa.ChunkedArray):
         ids = ids.combine_chunks()
     mat, ok = byte_matrix(ids, 18)
-    d = mat.astype(np.int16) - 48
-    digits17 = ((d[:, :17] >= 0) & (d[:, :17] <= 9)).all(axis=1)
+    d = mat - np.uint8(48)                   # non-digits wrap to >= 208
+    well = ok.copy()
+    total = np.zeros(len(mat), dtype=np.int32)
+    for i in range(17):
+        col = d[:, i]
+        well &= col <= 9
+        total += col.astype(np.int32) * int(WEIGHTS[i])
     last = mat[:, 17]
-    well = ok & digits17 & (((last >= 48) & (last <= 57)) | (last == ord("X")))
-    safe = np.where(well[:, None], d, 0)
-    rem = (safe[:, :17].astype(np.int64) @ WEIGHTS) % 11
-    checksum = well & (CHECK_CHARS[rem] == last)
-    year = safe[:, 6] * 1000 + safe[:, 7] * 100 + safe[:, 8] * 10 + safe[:, 9]
-    month = safe[:, 10] * 10 + safe[:, 11]
-    day = safe[:, 12] * 10 + safe[:, 13]
-    plausible = well & (month >= 1) & (month <= 12) & (day >= 1) & (day <= 31) & (year >= 1800)
-    months = np.where(plausible, (year - 1970) * 12 + month - 1, 0).astype("datetime64[M]")
-    birth = months.astype("datetime64[D]") + np.where(plausible, day - 1, 0)
-    exists = plausible & (birth.astype("datetime64[M]") == months)      # Feb 30 rolls into March
-    birth = np.where(exists, birth, np.datetime64("NaT"))
-    address = np.where(well, safe[:, :6].astype(np.int64) @ (10 ** np.arange(5, -1, -1)), -1)
+    well &= (d[:, 17] <= 9) | (last == ord("X"))
+    checksum = well & (CHECK_CHARS[total % 11] == last)
+
+    def num(a: int, b: int) -> np.ndarray:
+        out = np.zeros(len(mat), dtype=np.int32)
+        for i in range(a, b):
+            out = out * 10 + np.where(well, d[:, i], 0)
+        return out
+
+    birth = civil_dates(num(6, 10), num(10, 12), num(12, 14), well)
     return IdFacts(present=ids.is_valid().to_numpy(zero_copy_only=False), well_formed=well, checksum=checksum,
-                   birth=birth, male=(safe[:, 16] % 2 == 1), address=address)
+                   birth=birth, male=(d[:, 16] % 2 == 1), address=np.where(well, num(0, 6), -1).astype(np.int64))

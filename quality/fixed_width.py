@@ -26,3 +26,71 @@ def byte_matrix(values, width: int) -> tuple[np.ndarray, np.ndarray]:
     buf = np.frombuffer(fixed.buffers()[1], dtype=np.uint8)
     start = fixed.offset * width
     return buf[start:start + len(fixed) * width].reshape(-1, width), ok.to_numpy(zero_copy_only=False)
+
+
+def digits_value(mat: np.ndarray, ok: np.ndarray, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
+    """(int value, all-digits mask) of byte positions start..stop-1 of each row, column at a time."""
+    value = np.zeros(len(mat), dtype=np.int32)
+    digits = ok.copy()
+    for i in range(start, stop):
+        d = mat[:, i] - np.uint8(48)          # non-digits wrap to >= 208
+        digits &= d <= 9
+        value = value * 10 + np.where(d <= 9, d, 0)
+    return value, digits
+
+
+_DAYS_IN_MONTH = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int32)
+
+
+def civil_dates(year: np.ndarray, month: np.ndarray, day: np.ndarray, ok: np.ndarray) -> np.ndarray:
+    """datetime64[D] of each (year, month, day), NaT where not ok or the date does not exist.
+
+    Days since the epoch by H. Hinnant's days_from_civil, in whole-column integer
+    arithmetic; February 30 is NaT here, not March 2 as Arrow's strptime makes it.
+    """
+    leap = ((year % 4 == 0) & (year % 100 != 0)) | (year % 400 == 0)
+    dim = _DAYS_IN_MONTH[np.clip(month, 0, 12)] + ((month == 2) & leap)
+    exists = ok & (year >= 1800) & (month >= 1) & (month <= 12) & (day >= 1) & (day <= dim)
+    y = year - (month <= 2)
+    era = np.floor_divide(y, 400)
+    yoe = y - era * 400
+    doy = (153 * ((month + 9) % 12) + 2) // 5 + day - 1
+    days = era * 146097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 719468
+    out = np.where(exists, days, 0).astype("datetime64[D]")
+    out[~exists] = np.datetime64("NaT")
+    return out
+
+
+_FIELDS = {"%Y": 4, "%m": 2, "%d": 2}
+
+
+def parse_numeric_date(values: pa.Array, fmt: str) -> np.ndarray | None:
+    """Dates in a purely numeric format (%Y%m%d, %Y-%m-%d, ...) as datetime64[D] with NaT for invalid.
+
+    Returns None for formats this cannot do (names of months, %y, ...), so the
+    caller falls back to strptime.
+    """
+    layout, pos, i = {}, 0, 0
+    literals = []
+    while i < len(fmt):
+        token = fmt[i:i + 2]
+        if token in _FIELDS:
+            layout[token] = (pos, pos + _FIELDS[token])
+            pos, i = pos + _FIELDS[token], i + 2
+        elif fmt[i] == "%":
+            return None
+        else:
+            literals.append((pos, fmt[i]))
+            pos, i = pos + 1, i + 1
+    if set(layout) != set(_FIELDS):
+        return None
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    mat, ok = byte_matrix(values, pos)
+    for at, char in literals:
+        ok = ok & (mat[:, at] == ord(char))
+    parts = {}
+    for token, (a, b) in layout.items():
+        parts[token], digits = digits_value(mat, ok, a, b)
+        ok = ok & digits
+    return civil_dates(parts["%Y"], parts["%m"], parts["%d"], ok)

@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from jinbao.mappings.tables import FeedMapping
-from jinbao.mappings.translator import normalise, translate
+from jinbao.mappings.translator import normalise_batch, translate
 from jinbao.quality import checks, citizen_id
 from jinbao.quality.failures import Failures
 from jinbao.schemas.dictionary import HubField, PartnerSchema, hub_dictionary
@@ -57,13 +57,14 @@ class Verdict:
 
 def judge(batch: pa.RecordBatch, lines: np.ndarray, gate: Gate) -> Verdict:
     f = Failures(batch.num_rows)
-    mapping, on = gate.mapping, gate.business_date
+    mapping = gate.mapping
+    clean = normalise_batch(batch)
     for col in gate.schema.columns:
         if col.required:
-            values = normalise(batch.column(col.name)) if col.name in batch.schema.names \
+            values = clean.column(col.name) if col.name in batch.schema.names \
                 else pa.nulls(batch.num_rows, pa.string())
             f.add(pc.is_null(values), col.name, "REQUIRED")
-    hub = _field_rules(translate(batch, mapping, f), batch, gate, f)
+    hub = _field_rules(translate(batch, mapping, f, clean), batch, gate, f)
     rejected_mask = f.rejected_mask()
     hub = hub.append_column("line_no", pa.array(lines, pa.int64()))
     accepted = hub.filter(pa.array(~rejected_mask))
