@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
-import resource
 import subprocess
 import sys
 import tempfile
@@ -18,6 +17,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.memory import peak_rss_kb  # noqa: E402
 
 WEIGHTS = [pow(2, 17 - i, 11) for i in range(17)]
 
@@ -45,14 +46,6 @@ def per_row_loop(path: Path) -> tuple[int, int]:
                 ok = (int(gid[16]) % 2 == 1) == (xb[sex] == "1")
             rejected += not ok
     return received, rejected
-
-
-def peak_rss_kb() -> int:
-    """VmHWM of this process (ru_maxrss would include the parent's peak inherited across exec)."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1])
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
 def child(path: Path, mode: str) -> dict:

@@ -16,6 +16,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.memory import peak_rss_kb  # noqa: E402
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pcsv
@@ -27,13 +29,6 @@ from jinbao.quality.verdict import CrossRule, Gate, judge
 from jinbao.schemas.dictionary import partner_schema
 
 CHUNK = 131_072
-
-
-def peak_mb() -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) // 1024
-    return -1
 
 
 def main() -> None:
@@ -79,7 +74,7 @@ def main() -> None:
     for name, secs in (("fast path (quality.verdict.judge)", fast), ("GE COMPLETE + unexpected index", complete),
                        ("GE BOOLEAN_ONLY", boolean), ("(GE frame preparation)", prep)):
         print(f"{name:<36}{secs:>9.2f}{int(n / secs):>14,}{secs / fast:>8.1f}x")
-    print(f"peak RSS {peak_mb()} MB")
+    print(f"peak RSS {(peak_rss_kb() // 1024)} MB")
 
 
 if __name__ == "__main__":

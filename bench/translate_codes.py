@@ -12,6 +12,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.memory import peak_rss_kb  # noqa: E402
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import numpy as np
@@ -22,13 +24,6 @@ pa.set_cpu_count(1)   # "on one core", as the issue's target says
 
 from jinbao.mappings.tables import code_table
 from jinbao.mappings.translator import translate_codes
-
-
-def peak_mb() -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) // 1024
-    return -1
 
 
 def main() -> None:
@@ -57,7 +52,7 @@ def main() -> None:
 
     assert out.null_count == n_unmapped == int(pd_out.isna().sum())
     assert loop_out[:1000] == out.slice(0, 1000).to_pylist()
-    print(f"{n:,} values, {n_unmapped:,} unmapped, peak RSS {peak_mb()} MB")
+    print(f"{n:,} values, {n_unmapped:,} unmapped, peak RSS {(peak_rss_kb() // 1024)} MB")
     base = runs["arrow index_in+take"]
     for name, secs in runs.items():
         print(f"{name:<34}{secs:>8.3f} s{n / secs / 1e6:>10.1f} M values/s{secs / base:>8.1f}x")
