@@ -17,6 +17,7 @@ from jinbao.mappings.translator import parse_dates
 from jinbao.quality import citizen_id
 from jinbao.quality.encoding import looks_mojibake
 from jinbao.quality.failures import Failures
+from jinbao.quality.fixed_width import rows_with_digits
 
 ID_PATTERN = r"^[0-9]{17}[0-9X]$"
 AMOUNT_PATTERN = r"^[0-9]{1,10}(\.[0-9]{1,2})?$"
@@ -55,8 +56,7 @@ def check_name(names: pa.Array, field: str, max_length: int, f: Failures) -> Non
     present = as_mask(pc.is_valid(names))
     moji = present & as_mask(looks_mojibake(names))
     f.add(moji, field, "BAD_ENCODING")
-    bad = present & (as_mask(pc.match_substring_regex(names, NAME_FORBIDDEN))
-                     | as_mask(pc.greater(pc.utf8_length(names), max_length)))
+    bad = present & (rows_with_digits(names) | as_mask(pc.greater(pc.utf8_length(names), max_length)))
     f.add(bad, field, "NAME_INVALID")
 
 

@@ -21,6 +21,12 @@ def byte_matrix(values, width: int) -> tuple[np.ndarray, np.ndarray]:
         values = values.combine_chunks()
     elif not isinstance(values, pa.Array):
         values = pa.array(values, type=pa.string())
+    if len(values) and values.null_count == 0 and values.buffers()[2] is not None:
+        # Usual case, every value exactly `width` bytes: the data buffer already is the matrix.
+        offsets = np.frombuffer(values.buffers()[1], dtype=np.int32)[values.offset:values.offset + len(values) + 1]
+        if offsets[-1] - offsets[0] == width * len(values) and (np.diff(offsets) == width).all():
+            data = np.frombuffer(values.buffers()[2], dtype=np.uint8)[offsets[0]:offsets[-1]]
+            return data.reshape(-1, width), np.ones(len(values), dtype=bool)
     ok = pc.fill_null(pc.equal(pc.binary_length(values), width), False)
     fixed = pc.if_else(ok, values, "0" * width).cast(pa.binary()).cast(pa.binary(width))
     buf = np.frombuffer(fixed.buffers()[1], dtype=np.uint8)
@@ -94,3 +100,26 @@ def parse_numeric_date(values: pa.Array, fmt: str) -> np.ndarray | None:
         parts[token], digits = digits_value(mat, ok, a, b)
         ok = ok & digits
     return civil_dates(parts["%Y"], parts["%m"], parts["%d"], ok)
+
+
+def rows_with_digits(col: pa.Array) -> np.ndarray:
+    """True for strings holding an ASCII (0-9) or full-width (０-９) digit.
+
+    A scan of the UTF-8 buffer: ASCII digit bytes never occur inside multi-byte
+    characters, and full-width digits are EF BC 90..99.  Hits are mapped to rows
+    through the offsets, so the cost is one pass over the bytes, not a regex per row.
+    """
+    if isinstance(col, pa.ChunkedArray):
+        col = col.combine_chunks()
+    out = np.zeros(len(col), dtype=bool)
+    if len(col) == 0 or col.buffers()[2] is None:
+        return out
+    offsets = np.frombuffer(col.buffers()[1], dtype=np.int32)[col.offset:col.offset + len(col) + 1]
+    data = np.frombuffer(col.buffers()[2], dtype=np.uint8)[offsets[0]:offsets[-1]]
+    hit = (data >= 0x30) & (data <= 0x39)
+    if len(data) >= 3:
+        fw = (data[:-2] == 0xEF) & (data[1:-1] == 0xBC) & (data[2:] >= 0x90) & (data[2:] <= 0x99)
+        hit[:-2] |= fw
+    pos = np.flatnonzero(hit) + offsets[0]
+    out[np.searchsorted(offsets, pos, side="right") - 1] = True
+    return out & col.is_valid().to_numpy(zero_copy_only=False)
