@@ -33,6 +33,20 @@ class RemoteDelivery:
         return (self.name, *self.companions)
 
 
+#: The two files that sign and describe an enveloped delivery (exchange agreements §4).
+ENVELOPE_COMPANIONS = (".manifest.json", ".manifest.json.sig")
+
+
+def delivery_base(name: str) -> str:
+    """police.death_20261122_000001.csv[.p7m] -> police.death_20261122_000001"""
+    return name.split(".csv")[0]
+
+
+def companion_names(name: str, suffixes: tuple[str, ...]) -> tuple[str, ...]:
+    """`<base><suffix>` for each suffix: the manifest of X.csv.p7m is X.manifest.json."""
+    return tuple(delivery_base(name) + s for s in suffixes)
+
+
 def parse_delivery_name(name: str) -> RemoteDelivery | None:
     m = DELIVERY_NAME.match(name)
     if not m:

@@ -10,7 +10,7 @@ import os
 import shutil
 from pathlib import Path
 
-from jinbao.connectors.base import TEMPORARY, RemoteDelivery, parse_delivery_name
+from jinbao.connectors.base import TEMPORARY, RemoteDelivery, companion_names, parse_delivery_name
 
 
 class LocalTransport:
@@ -30,7 +30,7 @@ class LocalTransport:
             d = parse_delivery_name(name)
             if d is None or d.feed != feed:
                 continue
-            needed = tuple(name + suffix for suffix in self.companions)
+            needed = companion_names(name, self.companions)
             if all(n in names for n in needed):
                 found.append(RemoteDelivery(d.name, d.feed, d.business_date, d.sequence, needed))
         return sorted(found, key=lambda d: (d.sequence, d.name))

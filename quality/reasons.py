@@ -44,6 +44,12 @@ BATCH_REASONS: dict[str, tuple[str, str]] = {
     "SEQUENCE_REPLAYED": ("批次序号未递增", "sequence number not greater than the last accepted"),
     "NO_MAPPING": ("业务日期无生效的代码对照表", "no mapping version in force on the business date"),
     "HELD": ("拒绝比例超过阈值，整批暂停发布", "rejected share above the threshold: batch held"),
+    "BAD_SIGNATURE": ("清单签名验证失败", "the manifest signature does not verify"),
+    "UNKNOWN_SIGNER": ("清单签名者不是报送单位", "the manifest is signed by someone other than the sender"),
+    "MANIFEST_INVALID": ("清单缺项或与文件不符", "the manifest is incomplete or does not match the delivery"),
+    "DECRYPT_FAILED": ("数据文件无法用本中心密钥解密", "the data file cannot be decrypted with the hub key"),
+    "HASH_MISMATCH": ("数据摘要与清单不符", "the data's sha256 differs from the manifest"),
+    "COUNT_MISMATCH": ("记录数与清单不符", "the record count differs from the manifest"),
 }
 
 
