@@ -54,6 +54,24 @@ def parse_delivery_name(name: str) -> RemoteDelivery | None:
     return RemoteDelivery(name=name, feed=m["feed"], business_date=m["date"], sequence=int(m["seq"]))
 
 
+def complete_deliveries(names: set[str], feed: str, companions: tuple[str, ...]) -> list[RemoteDelivery]:
+    """Deliveries of `feed` whose data file and every companion are present, oldest sequence first.
+
+    Temporary names (uploads in progress) are never taken; a data file whose
+    manifest or signature has not arrived yet waits for the next run.
+    """
+    names = {n for n in names if not TEMPORARY.search(n)}
+    found = []
+    for name in names:
+        d = parse_delivery_name(name)
+        if d is None or d.feed != feed:
+            continue
+        needed = companion_names(name, companions)
+        if all(n in names for n in needed):
+            found.append(RemoteDelivery(d.name, d.feed, d.business_date, d.sequence, needed))
+    return sorted(found, key=lambda d: (d.sequence, d.name))
+
+
 class Transport(Protocol):
     """What the engine needs from any partner transport."""
 

@@ -10,7 +10,7 @@ import os
 import shutil
 from pathlib import Path
 
-from jinbao.connectors.base import TEMPORARY, RemoteDelivery, companion_names, parse_delivery_name
+from jinbao.connectors.base import RemoteDelivery, complete_deliveries
 
 
 class LocalTransport:
@@ -24,16 +24,7 @@ class LocalTransport:
     def list_deliveries(self, feed: str) -> list[RemoteDelivery]:
         if not self.inbound.is_dir():
             return []
-        names = {p.name for p in self.inbound.iterdir() if p.is_file() and not TEMPORARY.search(p.name)}
-        found = []
-        for name in names:
-            d = parse_delivery_name(name)
-            if d is None or d.feed != feed:
-                continue
-            needed = companion_names(name, self.companions)
-            if all(n in names for n in needed):
-                found.append(RemoteDelivery(d.name, d.feed, d.business_date, d.sequence, needed))
-        return sorted(found, key=lambda d: (d.sequence, d.name))
+        return complete_deliveries({p.name for p in self.inbound.iterdir() if p.is_file()}, feed, self.companions)
 
     def fetch(self, delivery: RemoteDelivery, dest: Path) -> list[Path]:
         dest.mkdir(parents=True, exist_ok=True)
