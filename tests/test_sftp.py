@@ -12,7 +12,7 @@ import paramiko
 import pytest
 
 from jinbao.connectors.sftp import HostKeyRefused, SftpEndpoint, SftpTransport
-from tests.sshd import sshd_server  # noqa: F401 - fixture
+from tests.sftp_server import sshd_server  # noqa: F401 - fixture
 
 FILES = ("police.death_20261122_000001.csv.p7m", "police.death_20261122_000001.manifest.json",
          "police.death_20261122_000001.manifest.json.sig")

@@ -1,8 +1,9 @@
 """A real OpenSSH sshd on a loopback port, one key-only chrooted account per partner.
 
-Started per test module by the `sshd_server` fixture; needs root (to create the
-partner accounts and chroot) and /usr/sbin/sshd, which the fixture installs with
-apt-get when missing.  With CI=true, anything missing fails the test.
+The demo and the tests run the whole SFTP path against it.  It needs root (to
+create the partner accounts and chroot) and /usr/sbin/sshd, installed with
+apt-get when missing.  `Unavailable` says why it cannot run, so the demo can
+fall back to the local folder and the tests can fail (CI) or skip.
 """
 from __future__ import annotations
 
@@ -15,10 +16,14 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import paramiko
-import pytest
 
-from tests.conftest import unavailable
+
+class Unavailable(RuntimeError):
+    """sshd cannot run here (not installed and not installable, or not root)."""
+
+
+def unavailable(what: str, exc: Exception) -> None:
+    raise Unavailable(f"{what}: {exc}")
 
 SSHD = "/usr/sbin/sshd"
 
@@ -133,7 +138,7 @@ Match User jb_*
             break
         except OSError:
             if proc.poll() is not None:
-                pytest.fail(f"sshd exited: {(root / 'sshd.log').read_text()[-2000:]}")
+                raise Unavailable(f"sshd exited: {(root / 'sshd.log').read_text()[-2000:]}")
             time.sleep(0.1)
     return SshdServer(root, port, host_key_line, keys, zones, proc, accounts)
 
@@ -158,12 +163,3 @@ def server_root() -> Path:
     base.mkdir(mode=0o755, exist_ok=True)
     os.chmod(base, 0o755)
     return Path(tempfile.mkdtemp(dir=base))
-
-
-@pytest.fixture(scope="module")
-def sshd_server():
-    root = server_root()
-    server = start(root, ("police", "health"))
-    yield server
-    stop(server)
-    shutil.rmtree(root, ignore_errors=True)
