@@ -94,12 +94,17 @@ def check_count(m: manifests.Manifest, records: int) -> None:
 
 
 def seal_delivery(plaintext: Path, feed: str, sequence: int, records: int, encoding: str,
-                  recipient: x509.Certificate, signer_key, out_dir: Path, name: str | None = None) -> list[Path]:
-    """Write <base>.csv.p7m, <base>.manifest.json and its .sig, as a partner (or the hub outbound) does."""
+                  recipient: x509.Certificate, signer_key, out_dir: Path, name: str | None = None,
+                  base: str | None = None) -> list[Path]:
+    """Write <base>.csv.p7m, <base>.manifest.json and its .sig, as a partner (or the hub outbound) does.
+
+    `base` names the manifest when the data file is not a `<base>.csv` delivery
+    (a receipt `X.receipt.json` is sealed as X.receipt.json.p7m + X.receipt.json.manifest.json).
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
     data = plaintext.read_bytes()
     data_name = name or (plaintext.name if plaintext.name.endswith(".p7m") else plaintext.name + ".p7m")
-    base = delivery_base(data_name)
+    base = base or delivery_base(data_name)
     m = manifests.build(feed, data_name, hashlib.sha256(data).hexdigest(), records, encoding, sequence)
     raw = m.to_bytes()
     files = {data_name: encrypt(data, recipient), f"{base}.manifest.json": raw,

@@ -72,11 +72,25 @@ def sha256_of(path: Path) -> str:
     return h.hexdigest()
 
 
+def transport_kind(spec: FeedSpec) -> tuple[str, bool]:
+    """(transport, enveloped) for a feed: its declaration, or JINBAO_TRANSPORT for the whole
+    deployment (`local`, `local+cms`, `sftp+cms`), which is how the demo switches to SFTP."""
+    override = os.environ.get("JINBAO_TRANSPORT")
+    if override:
+        kind, _, env = override.partition("+")
+        return kind, env == "cms"
+    return spec.transport.get("kind", "local"), spec.transport.get("envelope", "none") == "cms"
+
+
 def transport_for(spec: FeedSpec, cfg: Settings) -> Transport:
-    kind = spec.transport.get("kind", "local")
+    from jinbao.connectors.base import ENVELOPE_COMPANIONS
+    kind, enveloped = transport_kind(spec)
     if kind == "local":
         from jinbao.connectors.local import LocalTransport
-        return LocalTransport(cfg.exchange_zone / spec.partner)
+        return LocalTransport(cfg.exchange_zone / spec.partner, ENVELOPE_COMPANIONS if enveloped else ())
+    if kind == "sftp":
+        from jinbao.connectors.airflow_conn import sftp_transport_for
+        return sftp_transport_for(spec.partner)
     raise ValueError(f"feed {spec.name}: unknown transport kind {kind!r}")
 
 
@@ -85,6 +99,7 @@ class Engine:
         self.spec = spec
         self.cfg = cfg or settings()
         self.transport = transport or transport_for(spec, self.cfg)
+        self.enveloped = transport_kind(spec)[1]
         self.db = upgrade(self.cfg.store_url)
         #: Deliveries refused by this engine instance (for summaries; the store has them all).
         self.refused: list[Outcome] = []
@@ -105,18 +120,22 @@ class Engine:
         incoming = self.cfg.staging / self.spec.name / f"incoming-{delivery.name}"
         shutil.rmtree(incoming, ignore_errors=True)  # a partial earlier download is discarded
         self.transport.fetch(delivery, incoming)
-        data = incoming / delivery.name
-        digest = sha256_of(data)
+        unsealed = None
+        try:
+            digest = self._unseal(incoming, delivery.name) if self.enveloped else sha256_of(incoming / delivery.name)
+        except DeliveryRefused as exc:
+            digest, unsealed = sha256_of(incoming / delivery.name), (exc.reason_code, exc.detail)
         business_date = dt.datetime.strptime(delivery.business_date, "%Y%m%d").date()
         with self.db.begin() as conn:
-            same = batches.find_same(conn, self.spec.name, delivery.name, digest)
+            same = None if unsealed else batches.find_same(conn, self.spec.name, delivery.name, digest)
             if same is not None:
                 shutil.rmtree(incoming, ignore_errors=True)
                 if same["status"] == "published":   # committed earlier; only the ack was lost
                     self.finish(same["id"])
                     return None
                 return None if same["status"] == "held" else same["id"]
-            refusal = batches.refusal_for(conn, self.spec.name, delivery.name, digest, delivery.sequence)
+            refusal = unsealed or batches.refusal_for(conn, self.spec.name, delivery.name, digest,
+                                                      delivery.sequence)
             try:
                 label = feed_mapping(self.spec.mapping, business_date).label
             except MappingError as exc:
@@ -137,6 +156,20 @@ class Engine:
             batches.update(conn, batch_id, staging_dir=str(final))
         log.info("%s: took %s as batch %s (mapping %s)", self.spec.name, delivery.name, batch_id, label)
         return batch_id
+
+    def _unseal(self, folder: Path, name: str) -> str:
+        """Verify and decrypt an enveloped delivery; return the plaintext's sha256 (the manifest's)."""
+        from jinbao import keys
+        from jinbao.exchange_zone.envelope import open_delivery
+        if not name.endswith(".p7m"):
+            raise DeliveryRefused("MANIFEST_INVALID", "this feed takes only signed, encrypted .csv.p7m deliveries",
+                                  name)
+        home = self.cfg.home
+        others = {p: keys.load_cert(home, p) for p in keys.PARTNERS
+                  if p != self.spec.partner and keys.cert_path(home, p).exists()}
+        _, manifest = open_delivery(folder, name, keys.load_cert(home, self.spec.partner), keys.load_key(home, "hub"),
+                                    keys.load_cert(home, "hub"), others)
+        return manifest.sha256
 
     def _quarantine(self, batch_id: int, folder: Path, delivery: RemoteDelivery, code: str, detail: str) -> None:
         """一站二区: a refused delivery is kept for a person, the partner gets a receipt."""
@@ -164,7 +197,13 @@ class Engine:
                     schema=partner_schema(self.spec.schema), business_date=row["business_date"],
                     rules=tuple(CrossRule(**r) for r in self.spec.rules))
         try:
-            received, rejected = self._judge_file(staging / row["file_name"], staging, gate)
+            received, rejected = self._judge_file(staging / row["file_name"].removesuffix(".p7m"), staging, gate)
+            if row["file_name"].endswith(".p7m"):
+                from jinbao.connectors.base import delivery_base
+                from jinbao.exchange_zone import envelope, manifest
+                m = manifest.parse((staging / f"{delivery_base(row['file_name'])}.manifest.json").read_bytes(),
+                                   row["file_name"])
+                envelope.check_count(m, received)
         except DeliveryRefused as exc:
             with self.db.begin() as conn:
                 batches.move(conn, batch_id, "received", status="refused", reason_code=exc.reason_code,
@@ -193,8 +232,10 @@ class Engine:
             raise BatchHeld(msg)
         return self._outcome(row)
 
-    def _companions(self, folder: Path, name: str) -> tuple[str, ...]:
-        return tuple(p.name for p in folder.iterdir() if p.name != name and p.name.startswith(name))
+    @staticmethod
+    def _companions(folder: Path, name: str) -> tuple[str, ...]:
+        from jinbao.connectors.base import ENVELOPE_COMPANIONS, companion_names
+        return companion_names(name, ENVELOPE_COMPANIONS) if name.endswith(".p7m") else ()
 
     def _judge_file(self, path: Path, staging: Path, gate: Gate) -> tuple[int, int]:
         """Stream the delivery through the gate into accepted/rejected Parquet; return counts."""
@@ -296,9 +337,19 @@ class Engine:
         rejected = pq.read_table(rejected_path) if rejected_path and rejected_path.exists() else None
         folder = self.cfg.staging / "receipts" / self.spec.name
         for path in write_receipt(folder, summary, rejected, self.spec.encoding):
-            self.transport.put(path, path.name)
+            for sent in (self._seal_outbound(path, row) if self.enveloped else [path]):
+                self.transport.put(sent, sent.name)
         with self.db.begin() as conn:
             batches.update(conn, batch_id, receipt_at=batches.now())
+
+    def _seal_outbound(self, path: Path, row: dict) -> list[Path]:
+        """Receipts go back the way partners send: encrypted to the partner, manifest signed by the hub."""
+        from jinbao import keys
+        from jinbao.exchange_zone.envelope import seal_delivery
+        home = self.cfg.home
+        return seal_delivery(path, self.spec.name, row["sequence"], 1, "UTF-8", keys.load_cert(home, self.spec.partner),
+                             keys.load_key(home, "hub"), path.parent / "sealed", name=path.name + ".p7m",
+                             base=path.name)
 
     # -------------------------------------------------------------------- run
     def run(self, up_to: dt.date | None = None) -> list[Outcome]:
