@@ -14,9 +14,16 @@ def conn_id(partner: str) -> str:
 
 
 def endpoint_for(partner: str) -> SftpEndpoint:
-    from airflow.sdk import Connection
+    import logging
+
+    root = logging.getLogger()
+    level, handlers = root.level, list(root.handlers)
+    from airflow.sdk import Connection   # configures logging for Airflow's own processes ...
 
     c = Connection.get(conn_id(partner))
+    if not _in_airflow_task():           # ... which the plain CLI must not inherit
+        root.handlers[:] = handlers
+        root.setLevel(level)
     extra = c.extra_dejson
     missing = [k for k in ("key_file", "host_key") if not extra.get(k)]
     if not c.host or not c.login or missing:
@@ -25,6 +32,11 @@ def endpoint_for(partner: str) -> SftpEndpoint:
     return SftpEndpoint(host=c.host, port=int(c.port or 22), username=c.login, key_file=extra["key_file"],
                         host_key=extra["host_key"], timeout=float(extra.get("timeout", 15)),
                         retries=int(extra.get("retries", 3)))
+
+
+def _in_airflow_task() -> bool:
+    import os
+    return "AIRFLOW_CTX_DAG_ID" in os.environ
 
 
 def sftp_transport_for(partner: str) -> SftpTransport:

@@ -160,6 +160,16 @@ def cmd_quality_docs(args) -> int:
     return 0
 
 
+def cmd_keys(args) -> int:
+    from jinbao.config import settings
+    from jinbao.keys import init_keys, key_dir
+
+    for who, what in init_keys(settings().home).items():
+        print(f"{who:<14} {what}")
+    print(f"keys in {key_dir(settings().home)} (private keys 0600; see docs/transport.md for real certificates)")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="jinbao", description="Jinbao Exchange 金保交换 hub")
     p.add_argument("-v", "--verbose", action="store_true")
@@ -209,6 +219,10 @@ def parser() -> argparse.ArgumentParser:
     mg.add_argument("--days", type=int, default=90)
     mg.add_argument("--min-support", type=int, default=5)
     m.set_defaults(func=cmd_mappings)
+
+    k = sub.add_parser("keys", help="the hub's and demo partners' keys and certificates")
+    k.add_argument("action", choices=["init"])
+    k.set_defaults(func=cmd_keys)
 
     q = sub.add_parser("quality", help="the quality gate as Great Expectations suites")
     qs = q.add_subparsers(dest="action", required=True)

@@ -6,6 +6,7 @@ marker file), so pointing JINBAO_HOME at a real folder by mistake loses nothing.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import shutil
 import time
 from pathlib import Path
@@ -25,6 +26,44 @@ def fresh_home(home: Path) -> None:
     (home / MARKER).write_text("created by jinbao demo; safe to delete\n")
 
 
+def sftp_drop_zones(cfg, specs):
+    """Move the generated drops onto a real sshd, sealed as the partners would send them.
+
+    Returns (server, description); (None, why) when no sshd can run here, and the
+    feeds then read the local folders as before.
+    """
+    import json
+
+    from jinbao import keys, sshd_zone
+    from jinbao.connectors.base import parse_delivery_name
+    from jinbao.exchange_zone.envelope import seal_delivery
+
+    partners = tuple(sorted({s.partner for s in specs}))
+    try:
+        server = sshd_zone.start(sshd_zone.server_root(), partners, install=False)
+    except (sshd_zone.Unavailable, PermissionError, OSError) as exc:
+        return None, f"local folders under {cfg.exchange_zone} (no SFTP: {exc})"
+    wanted = {s.name: s for s in specs}
+    for partner in partners:
+        os.environ[f"AIRFLOW_CONN_JINBAO_SFTP_{partner.upper()}"] = json.dumps({
+            "conn_type": "sftp", "host": "127.0.0.1", "port": server.port, "login": server.user(partner),
+            "extra": {"key_file": str(server.keys[partner]), "host_key": server.host_key_line}})
+        for plain in sorted(cfg.inbound(partner).glob("*.csv")):
+            d = parse_delivery_name(plain.name)
+            if d is None or d.feed not in wanted:
+                continue
+            records = plain.read_bytes().count(b"\n") - 1
+            for f in seal_delivery(plain, d.feed, d.sequence, records, wanted[d.feed].encoding,
+                                   keys.load_cert(cfg.home, "hub"), keys.load_key(cfg.home, partner),
+                                   cfg.home / "partner-side" / partner):
+                dest = server.zones[partner] / "inbound" / f.name
+                shutil.copy(f, dest)
+                shutil.chown(dest, server.user(partner))
+            plain.unlink()
+    os.environ["JINBAO_TRANSPORT"] = "sftp+cms"
+    return server, f"SFTP + CMS envelopes (OpenSSH sshd on 127.0.0.1:{server.port}, one chrooted account per partner)"
+
+
 def demo(date: dt.date | None = None, people: int = 20_000, seed: int = 20261122) -> int:
     from jinbao.engine import Engine
     from jinbao.feeds import load_feeds
@@ -40,13 +79,21 @@ def demo(date: dt.date | None = None, people: int = 20_000, seed: int = 20261122
     loaded = load_generated(cfg.generated, cfg.store_url)
     print(f"generated    {people} insured people, {loaded['pension_payment']} pension payments "
           f"({time.perf_counter() - t0:.1f} s)")
+    from jinbao.keys import init_keys
+    init_keys(cfg.home)
+    inbound = [s for s in load_feeds().values() if s.direction == "inbound"]
+    saved_env = dict(os.environ)
+    server, transport = sftp_drop_zones(cfg, inbound)
+    print(f"transport    {transport}")
     rows = []
-    for spec in load_feeds().values():
-        if spec.direction != "inbound":
-            continue
-        t1 = time.perf_counter()
-        for o in Engine(spec, cfg).run(date) or []:
-            rows.append((spec.name, o, time.perf_counter() - t1))
+    try:
+        for spec in inbound:
+            t1 = time.perf_counter()
+            for o in Engine(spec, cfg).run(date) or []:
+                rows.append((spec.name, o, time.perf_counter() - t1))
+    finally:
+        os.environ.clear()                  # the SFTP switch was for this demo run only
+        os.environ.update(saved_env)
     print()
     print(f"{'feed':<28}{'status':<11}{'received':>9}{'accepted':>9}{'rejected':>9}{'published':>10}{'secs':>7}")
     for name, o, secs in rows:
@@ -55,6 +102,11 @@ def demo(date: dt.date | None = None, people: int = 20_000, seed: int = 20261122
     waiting = sorted(f for f in (gen.get("feeds") or {}) if f not in declared)
     if waiting:
         print(f"\nnot yet declared (deliveries left waiting in inbound/): {', '.join(waiting)}")
-    print(f"\nreceipts     {cfg.exchange_zone}/<partner>/outbound/")
+    if server is not None:
+        from jinbao import sshd_zone
+        print(f"\nreceipts     {server.root / 'zones'}/jb_<partner>/outbound/ (sealed to each partner)")
+        sshd_zone.stop(server)
+    else:
+        print(f"\nreceipts     {cfg.exchange_zone}/<partner>/outbound/")
     print(f"quarantine   {cfg.quarantine}")
     return 0 if all(o.status == "published" for _, o, _ in rows) else 2

@@ -28,9 +28,11 @@ def unavailable(what: str, exc: Exception) -> None:
 SSHD = "/usr/sbin/sshd"
 
 
-def _ensure_sshd() -> None:
+def _ensure_sshd(install: bool = True) -> None:
     if Path(SSHD).exists():
         return
+    if not install:
+        unavailable("OpenSSH sshd", RuntimeError(f"{SSHD} is not installed"))
     if os.geteuid() != 0 or shutil.which("apt-get") is None:
         unavailable("OpenSSH sshd", RuntimeError("not installed and cannot apt-get install it"))
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
@@ -78,8 +80,8 @@ class SshdServer:
         return found
 
 
-def start(root: Path, partners: tuple[str, ...]) -> SshdServer:
-    _ensure_sshd()
+def start(root: Path, partners: tuple[str, ...], install: bool = True) -> SshdServer:
+    _ensure_sshd(install)
     if os.geteuid() != 0:
         unavailable("sshd with chrooted accounts", RuntimeError("tests must run as root"))
     root.mkdir(parents=True, exist_ok=True)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import os
 import datetime as dt
 
 import sqlalchemy as sa
@@ -11,9 +12,16 @@ from jinbao.store import engine
 
 
 def test_demo_verdicts_match_the_planted_defects(home, capsys):
+    if os.environ.get("CI", "").lower() == "true":
+        from jinbao import sshd_zone
+        sshd_zone._ensure_sshd(install=True)     # the demo itself never installs packages
     assert main(["demo", "--date", "2026-11-22", "--people", "20000"]) == 0
     out = capsys.readouterr().out
     assert "police.death" in out and "published" in out and "receipts" in out
+    assert "transport    SFTP + CMS" in out or "no SFTP" in out
+    if os.environ.get("CI", "").lower() == "true":
+        assert "transport    SFTP + CMS" in out          # CI has sshd: the full path is exercised
+    assert "JINBAO_TRANSPORT" not in os.environ          # the switch does not leak out of the demo
     truth_file = next((home.generated / "truth").glob("police.death_*.truth.csv"))
     truth = {(int(r["line"]), r["field"], r["reason_code"]) for r in csv.DictReader(open(truth_file))}
     with engine(home.store_url).connect() as conn:
