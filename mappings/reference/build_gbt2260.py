@@ -4,7 +4,11 @@ was in force).  Run: python mappings/reference/build_gbt2260.py  (needs python-s
 
 Year-only history is all the source gives: a code created in 1992 is taken as valid
 from 1992-01-01, one abolished in 2010 as valid to 2010-12-31, and codes with no
-start year from 1980-01-01 (the first edition of GB/T 2260).
+start year from 1980-01-01 (the first edition of GB/T 2260).  The source marks 14 codes
+"[1983-1982]" (codes that came and went between the 1982 and 1983 editions, e.g.
+下关市 532901 before 大理市); taken literally they were never valid, so an
+interval whose start year is after its end year is read as the two years
+between them (1982-01-01 to 1983-12-31).
 """
 from __future__ import annotations
 
@@ -31,6 +35,8 @@ def parse(loc_dat: Path):
         for part in names.split(","):
             m = ENTRY.match(part)
             start, end, name = m.group(1), m.group(2), m.group(3)
+            if start and end and start > end:           # "[1983-1982]": between two editions
+                start, end = end, start
             yield (code, name, level, f"{start or '1980'}-01-01", f"{end}-12-31" if end else "")
 
 
