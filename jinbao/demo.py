@@ -95,9 +95,9 @@ def demo(date: dt.date | None = None, people: int = 20_000, seed: int = 20261122
         os.environ.clear()                  # the SFTP switch was for this demo run only
         os.environ.update(saved_env)
     print()
-    print(f"{'feed':<28}{'status':<11}{'received':>9}{'accepted':>9}{'rejected':>9}{'published':>10}{'secs':>7}")
+    print(f"{'feed':<32}{'status':<11}{'received':>9}{'accepted':>9}{'rejected':>9}{'published':>10}{'secs':>7}")
     for name, o, secs in rows:
-        print(f"{name:<28}{o.status:<11}{o.received:>9}{o.accepted:>9}{o.rejected:>9}{o.published:>10}{secs:>7.1f}")
+        print(f"{name:<32}{o.status:<11}{o.received:>9}{o.accepted:>9}{o.rejected:>9}{o.published:>10}{secs:>7.1f}")
     declared = {s.name for s in load_feeds().values()}
     waiting = sorted(f for f in (gen.get("feeds") or {}) if f not in declared)
     if waiting:

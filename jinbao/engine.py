@@ -285,7 +285,7 @@ class Engine:
             published = 0
             pf = pq.ParquetFile(staging / ACCEPTED)
             for chunk in pf.iter_batches(batch_size=PUBLISH_CHUNK):
-                frame = chunk.to_pandas(types_mapper=None)
+                frame = _typed_for(target, chunk).to_pandas()
                 frame.columns = [c.lower() for c in frame.columns]
                 for col, value in self.spec.target_set.items():
                     frame[col] = value
@@ -392,6 +392,17 @@ def _malformed(rows: list[tuple[int, str]]) -> pa.Table:
         "reason_code": pa.array(["FIELD_COUNT"] * len(rows), pa.string()),
         "message": pa.array([reason_message("FIELD_COUNT", "*", r[1]) for r in rows], pa.string()),
     }, schema=REJECTION_SCHEMA)
+
+
+def _typed_for(target: sa.Table, chunk: pa.RecordBatch) -> pa.RecordBatch:
+    """Cast string columns to the target's numeric types (amounts as exact decimals)."""
+    cols, names = [], chunk.schema.names
+    for name, col in zip(names, chunk.columns):
+        column = target.c.get(name.lower())
+        if column is not None and isinstance(column.type, sa.Numeric) and pa.types.is_string(col.type):
+            col = col.cast(pa.decimal128(column.type.precision or 18, column.type.scale or 0))
+        cols.append(col)
+    return pa.RecordBatch.from_arrays(cols, names=names)
 
 
 def _records(frame) -> list[dict]:

@@ -115,5 +115,40 @@ pension_payment = Table(
     *_provenance(),
 )
 
+assistance = Table(
+    "assistance", metadata,   # civil affairs: low-income and disability status periods
+    Column("aac002", String(18), primary_key=True),
+    Column("assistance_category", String(2), primary_key=True),
+    Column("start_date", Date, primary_key=True),
+    Column("end_date", Date, nullable=True),
+    Column("aac003", String(50), nullable=True),
+    Column("aaa002", String(1), nullable=True),
+    Column("aab301", String(6), nullable=True),
+    Column("id_upgraded", Boolean, nullable=False, default=False),
+    *_provenance(),
+)
+
+subsidy_payment = Table(
+    "subsidy_payment", metadata,   # finance: subsidies that arrived (前个人后财政)
+    Column("aac002", String(18), primary_key=True),
+    Column("subsidy_year", String(4), primary_key=True),
+    Column("subsidy_level", String(1), primary_key=True),
+    Column("aab301", String(6), nullable=True),
+    Column("amount", Numeric(12, 2), nullable=False),
+    Column("arrival_date", Date, nullable=True),
+    Column("id_upgraded", Boolean, nullable=False, default=False),
+    *_provenance(),
+)
+
+employer_status = Table(
+    "employer_status", metadata,   # central bank: employers that should be insured or are in arrears
+    Column("aab998", String(18), primary_key=True),
+    Column("report_quarter", String(6), primary_key=True),
+    Column("employer_name", String(200), nullable=True),
+    Column("aab301", String(6), nullable=True),
+    Column("employer_status", String(1), nullable=False),
+    *_provenance(),
+)
+
 #: Tables a feed may publish into, by the name used in feed declarations.
-TARGETS = {t.name: t for t in (person, death_record, pension_payment)}
+TARGETS = {t.name: t for t in (person, death_record, pension_payment, assistance, subsidy_payment, employer_status)}

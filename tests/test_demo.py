@@ -22,12 +22,19 @@ def test_demo_verdicts_match_the_planted_defects(home, capsys):
     if os.environ.get("CI", "").lower() == "true":
         assert "transport    SFTP + CMS" in out          # CI has sshd: the full path is exercised
     assert "JINBAO_TRANSPORT" not in os.environ          # the switch does not leak out of the demo
-    truth_file = next((home.generated / "truth").glob("police.death_*.truth.csv"))
-    truth = {(int(r["line"]), r["field"], r["reason_code"]) for r in csv.DictReader(open(truth_file))}
+    truths = sorted((home.generated / "truth").glob("*.truth.csv"))
+    assert len(truths) == 7                              # every agreed inbound feed
     with engine(home.store_url).connect() as conn:
-        got = {tuple(r) for r in conn.execute(sa.text("select line_no, field, reason_code from rejection"))}
-        b = conn.execute(sa.text("select received, accepted, rejected, published from batch")).one()
-    assert got == truth and len(truth) > 0
-    assert b.received == b.accepted + b.rejected and b.published == b.accepted
+        batches = conn.execute(sa.text("select id, feed, file_name, status, received, accepted, rejected, published "
+                                       "from batch")).all()
+        assert sorted(b.feed for b in batches) == sorted(t.name.rsplit("_", 2)[0] for t in truths)
+        for b in batches:
+            assert b.status == "published"
+            assert b.received == b.accepted + b.rejected and b.published <= b.accepted
+            truth_file = home.generated / "truth" / (b.file_name.split(".csv")[0] + ".truth.csv")
+            truth = {(int(r["line"]), r["field"], r["reason_code"]) for r in csv.DictReader(open(truth_file))}
+            got = {tuple(r) for r in conn.execute(sa.text(
+                f"select line_no, field, reason_code from rejection where batch_id = {b.id}"))}
+            assert got == truth and len(truth) > 0, b.feed
     # A second demo starts from a fresh home: same figures again.
     assert main(["demo", "--date", "2026-11-22", "--people", "20000"]) == 0

@@ -342,21 +342,12 @@ def test_a_million_people_in_seconds(cfg):
     assert time.perf_counter() - t0 < 30     # a few seconds on a laptop; generous for shared CI
 
 
-#: Cross-field rules for the feeds not yet declared in dags/feeds (police.death's is declared there).
-CROSS_RULES = {
-    "police.death": [("not_before", "AAC060", "AAC006", "DEATH_BEFORE_BIRTH")],
-    "health.death_certificate": [("not_before", "AAC060", "AAC006", "DEATH_BEFORE_BIRTH")],
-    "civil_affairs.cremation": [("not_before", "AAC060", "AAC006", "DEATH_BEFORE_BIRTH"),
-                                ("not_before", "cremation_date", "AAC060", "CREMATION_BEFORE_DEATH")],
-    "civil_affairs.assistance": [("not_before", "end_date", "start_date", "BEFORE_START")],
-}
-
-
 @pytest.mark.parametrize("feed", FEEDS)
 def test_the_hub_gate_rejects_exactly_the_truth(day, feed):
     """Judged by the hub's own verdict code, each delivery fails exactly where the truth file says."""
     import pyarrow.csv as pcsv
 
+    from jinbao.feeds import get_feed
     from jinbao.mappings.tables import feed_mapping
     from jinbao.quality.verdict import CrossRule, Gate, judge
     from jinbao.schemas.dictionary import partner_schema
@@ -370,7 +361,7 @@ def test_the_hub_gate_rejects_exactly_the_truth(day, feed):
                                                               strings_can_be_null=True))
     batch = table.combine_chunks().to_batches()[0]
     gate = Gate(mapping=feed_mapping(feed, DAY), schema=partner_schema(feed), business_date=DAY,
-                rules=tuple(CrossRule(*r) for r in CROSS_RULES.get(feed, ())))
+                rules=tuple(CrossRule(**r) for r in get_feed(feed).rules))   # as declared in dags/feeds
     verdict = judge(batch, np.arange(2, batch.num_rows + 2), gate)
     got = {(r["line_no"], r["field"], r["reason_code"]) for r in verdict.rejected.to_pylist()}
     assert got == {(int(t["line"]), t["field"], t["reason_code"]) for t in truth}
