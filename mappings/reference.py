@@ -33,7 +33,10 @@ def divisions() -> pa.Table:
 
 @functools.lru_cache(maxsize=1)
 def _county_intervals() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    t = divisions().filter(pc.equal(divisions().column("level"), "county"))
+    d = divisions()
+    # xxxx01 市辖区 is a statistical placeholder of a city's urban districts, not a county:
+    # nobody is registered there, so it is not a valid division code for a record.
+    t = d.filter(pc.and_(pc.equal(d.column("level"), "county"), pc.not_equal(d.column("name"), "市辖区")))
     codes = t.column("code").cast(pa.int64()).to_numpy()
     start = t.column("valid_from").cast(pa.int32()).to_numpy()
     end = pc.fill_null(t.column("valid_to").cast(pa.int32()), _FAR_FUTURE).to_numpy()

@@ -40,7 +40,7 @@ def _ever_counties() -> frozenset[str]:
     import csv
     from jinbao.mappings.reference import HERE
     with open(HERE / "gbt2260.csv", encoding="utf-8") as fh:
-        return frozenset(r["code"] for r in csv.DictReader(fh) if r["level"] == "county")
+        return frozenset(r["code"] for r in csv.DictReader(fh) if r["level"] == "county" and r["name"] != "市辖区")
 
 
 def id_stage(value: str, on: dt.date) -> str:

@@ -104,7 +104,8 @@ def suite_specs(gate: Gate) -> list[Spec]:
             from jinbao.mappings.reference import divisions
             import pyarrow.compute as pc
             d = divisions()
-            live = pc.and_(pc.equal(d.column("level"), "county"), pc.and_(
+            county = pc.and_(pc.equal(d.column("level"), "county"), pc.not_equal(d.column("name"), "市辖区"))
+            live = pc.and_(county, pc.and_(
                 pc.less_equal(d.column("valid_from"), gate.business_date),
                 pc.fill_null(pc.greater_equal(d.column("valid_to"), gate.business_date), True)))
             add("expect_column_values_to_be_in_set", "DIVISION_UNKNOWN", f, column=col,

@@ -24,7 +24,7 @@ from jinbao.mappings.reference import (current_counties, division_ever_existed, 
 
 REF = Path(reference.__file__).resolve().parent / "reference"
 ROWS = list(csv.DictReader(open(REF / "gbt2260.csv", encoding="utf-8")))
-COUNTY = [r for r in ROWS if r["level"] == "county"]
+COUNTY = [r for r in ROWS if r["level"] == "county" and r["name"] != "市辖区"]   # xxxx01 placeholders excluded
 COUNTY_CODES = sorted({r["code"] for r in COUNTY})
 
 
