@@ -1,14 +1,21 @@
 """Keys and certificates of the hub and (for the demo and tests) of each partner.
 
 A real deployment installs certificates issued by the provincial CA instead
-(docs/transport.md); the file layout is the same, so nothing else changes.
-Private keys are written 0600 and never overwritten: re-running `keys init`
-must not silently rotate a key partners have already been given a certificate for.
+(docs/transport.md); the file layout is the same, so nothing else changes:
+
+    <home>/keys/hub.key  hub.crt            the hub's CMS/signing key pair
+    <home>/keys/<partner>.crt               each partner's certificate
+    <home>/keys/<partner>.key               demo/test only: a real hub never holds these
+
+Private keys are written 0600 and nothing is ever overwritten: re-running
+`keys init` must not silently rotate a key partners already encrypt to, nor
+replace a partner certificate that an operator installed by hand.
 """
 from __future__ import annotations
 
 import datetime as dt
 import os
+import stat
 from pathlib import Path
 
 from cryptography import x509
@@ -24,59 +31,102 @@ def key_dir(home: Path) -> Path:
     return Path(home) / "keys"
 
 
-def _paths(home: Path, who: str) -> tuple[Path, Path]:
-    return key_dir(home) / f"{who}.key", key_dir(home) / f"{who}.crt"
+def key_path(home: Path, who: str) -> Path:
+    return key_dir(home) / f"{who}.key"
 
 
-def _make(who: str, key_path: Path, crt_path: Path) -> None:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+def cert_path(home: Path, who: str) -> Path:
+    return key_dir(home) / f"{who}.crt"
+
+
+def _write_new(path: Path, data: bytes, mode: int) -> None:
+    """Create `path` exclusively (O_EXCL: never clobber) via a temporary name, so a crash
+    leaves either nothing or the whole file, never half a key."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, mode)                 # whatever the umask was
+        os.link(tmp, path)                  # fails if path appeared meanwhile: never overwrite
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _self_signed(who: str, key) -> x509.Certificate:
     name = x509.Name([x509.NameAttribute(NameOID.COUNTRY_NAME, "CN"),
                       x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Jinbao Exchange demo"),
                       x509.NameAttribute(NameOID.COMMON_NAME, f"jinbao-{who}")])
     now = dt.datetime.now(dt.timezone.utc)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+    return (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
             .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(days=1))
             .not_valid_after(now + dt.timedelta(days=825))
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
             .add_extension(x509.KeyUsage(digital_signature=True, key_encipherment=True, content_commitment=True,
                                          data_encipherment=False, key_agreement=False, key_cert_sign=False,
                                          crl_sign=False, encipher_only=False, decipher_only=False), critical=True)
             .sign(key, hashes.SHA256()))
-    fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                   serialization.NoEncryption()))
-    crt_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+
+
+def _ensure(home: Path, who: str) -> str:
+    kp, cp = key_path(home, who), cert_path(home, who)
+    if kp.exists():
+        if stat.S_IMODE(kp.stat().st_mode) & 0o077:
+            os.chmod(kp, 0o600)             # tighten, never loosen; the key itself is kept
+        if cp.exists():
+            return "kept"
+        _write_new(cp, _self_signed(who, load_key(home, who)).public_bytes(serialization.Encoding.PEM), 0o644)
+        return "kept key, certificate created"
+    if cp.exists():
+        return "kept certificate (no private key here)"   # an installed partner certificate
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    _write_new(kp, key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                     serialization.NoEncryption()), 0o600)
+    _write_new(cp, _self_signed(who, key).public_bytes(serialization.Encoding.PEM), 0o644)
+    return "created"
 
 
 def init_keys(home: Path, partners: tuple[str, ...] = PARTNERS) -> dict[str, str]:
-    """Create missing keys; report per party 'created' or 'kept'."""
+    """Create what is missing under `home/keys/`; report per party what was done
+    ("created", "kept", ...).  Idempotent: existing keys and certificates are never replaced."""
     key_dir(home).mkdir(parents=True, exist_ok=True)
     os.chmod(key_dir(home), 0o700)
-    out = {}
-    for who in (HUB, *partners):
-        key_path, crt_path = _paths(home, who)
-        if key_path.exists():
-            out[who] = "kept"
-            continue
-        _make(who, key_path, crt_path)
-        out[who] = "created"
-    return out
+    return {who: _ensure(Path(home), who) for who in (HUB, *partners)}
 
 
 def load_key(home: Path, who: str):
-    return serialization.load_pem_private_key(_paths(home, who)[0].read_bytes(), password=None)
+    path = key_path(home, who)
+    if not path.exists():
+        raise FileNotFoundError(f"no private key for {who} at {path}; run `jinbao keys init` or install it")
+    return serialization.load_pem_private_key(path.read_bytes(), password=None)
 
 
 def load_cert(home: Path, who: str) -> x509.Certificate:
-    path = _paths(home, who)[1]
+    path = cert_path(home, who)
     if not path.exists():
         raise FileNotFoundError(f"no certificate for {who} at {path}; run `jinbao keys init` or install it")
     return x509.load_pem_x509_certificate(path.read_bytes())
 
 
-def cert_path(home: Path, who: str) -> Path:
-    return _paths(home, who)[1]
+def hub_key(home: Path):
+    return load_key(home, HUB)
 
 
-def key_path(home: Path, who: str) -> Path:
-    return _paths(home, who)[0]
+def hub_cert(home: Path) -> x509.Certificate:
+    return load_cert(home, HUB)
+
+
+def partner_cert(home: Path, partner: str) -> x509.Certificate:
+    return load_cert(home, partner)
+
+
+def partner_key(home: Path, partner: str):
+    """Demo and tests only: in production the partner's private key never reaches the hub."""
+    return load_key(home, partner)
+
+
+def partner_certs(home: Path, partners: tuple[str, ...] = PARTNERS) -> dict[str, x509.Certificate]:
+    """Every installed partner certificate, to tell UNKNOWN_SIGNER from BAD_SIGNATURE."""
+    return {p: load_cert(home, p) for p in partners if cert_path(home, p).exists()}
