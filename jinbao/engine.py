@@ -34,7 +34,8 @@ from jinbao.exchange_zone.receipts import receipt_base, write_receipt
 from jinbao.feeds import FeedSpec
 from jinbao.mappings.tables import MappingError, feed_mapping
 from jinbao.quality.reasons import BATCH_REASONS
-from jinbao.quality.verdict import REJECTION_SCHEMA, CrossRule, Gate, judge
+from jinbao.quality.parallel import judge_stream
+from jinbao.quality.verdict import REJECTION_SCHEMA, CrossRule, Gate
 from jinbao.quality.reasons import message as reason_message
 from jinbao.schemas.dictionary import partner_schema
 from jinbao.schemas.store import TARGETS, rejection
@@ -246,8 +247,7 @@ class Engine:
         received = rejected = 0
         try:
             rej_writer = pq.ParquetWriter(rej_tmp, REJECTION_SCHEMA)
-            for chunk, lines in stream.batches():
-                verdict = judge(chunk, lines, gate)
+            for chunk, verdict in judge_stream(stream.batches(), gate):
                 received += chunk.num_rows
                 rejected += verdict.rejected_records
                 if acc_writer is None:

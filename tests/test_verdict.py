@@ -58,3 +58,14 @@ def test_each_defect_gives_its_reason_and_good_rows_pass():
     assert all("/" in m for m in v.rejected.column("message").to_pylist())          # Chinese / English
     the_id = rows[0]["ID_NO"]
     assert set(v.rejected.column("masked_id").to_pylist()) == {the_id[:6] + "*" * 8 + the_id[-4:]}
+
+
+def test_parallel_judging_keeps_order_and_verdicts():
+    from jinbao.quality.parallel import judge_stream
+    rows = [_row(), _row(SEX="F"), _row(NAME="王伟2"), _row(DEATH_PLACE="310119")] * 50
+    cols = {k: pa.array([r[k] for r in rows], pa.string()) for k in rows[0]}
+    whole = pa.record_batch(cols)
+    chunks = [(whole.slice(i, 7), np.arange(2 + i, 2 + i + min(7, len(rows) - i))) for i in range(0, len(rows), 7)]
+    one = [v.rejected.to_pylist() for _, v in judge_stream(iter(chunks), _gate(), workers=1)]
+    three = [(b.num_rows, v.rejected.to_pylist()) for b, v in judge_stream(iter(chunks), _gate(), workers=3)]
+    assert [r for _, r in three] == one and [n for n, _ in three] == [b.num_rows for b, _ in chunks]
