@@ -1,16 +1,22 @@
 """Signed, encrypted deliveries (exchange agreements §4), with cryptography's PKCS7 support.
 
 Inbound, in this order: the manifest's signature must verify with the sending
-partner's certificate (nothing is decrypted for an unknown signer), the data
-must decrypt with the hub's key, and the plaintext must match the manifest's
-sha256.  Outbound is the mirror: encrypted to the partner, manifest signed by
-the hub.  The formats are exactly what `openssl cms -encrypt -binary
--aes-256-cbc -outform DER` and `openssl dgst -sha256 -sign` produce, which the
-tests check with the openssl command line both ways.
+partner's certificate (nothing is decrypted for an unknown signer), the
+manifest must describe this file, the data must decrypt with the hub's key,
+and the plaintext must match the manifest's sha256.  Outbound is the mirror:
+encrypted to the partner, manifest signed by the hub.  The formats are exactly
+what `openssl cms -encrypt -binary -aes-256-cbc -outform DER` and
+`openssl dgst -sha256 -sign` produce; the tests check that with the openssl
+command line both ways.
+
+Companion names: the agreement says `<same>.manifest.json`, which we read as
+`<feed>_<YYYYMMDD>_<seq>.manifest.json` and always write that way; on the way in
+`<data file>.manifest.json` (e.g. `X.csv.p7m.manifest.json`) is recognised too,
+because the wording allows it and a partner who reads it so must not be ignored.
 
 cryptography's PKCS7 functions work on bytes in memory, so a delivery is held
-in memory once while it is opened (a day's file is tens of MB); decrypted data
-is written to staging before it is parsed as a stream.
+in memory once while it is opened (a day's file is tens of MB); the plaintext
+is written to the work folder before it is parsed as a stream.
 """
 from __future__ import annotations
 
@@ -24,12 +30,16 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.ciphers import algorithms
 from cryptography.hazmat.primitives.serialization import pkcs7
 
-from jinbao.connectors.base import delivery_base
+from jinbao.connectors.base import DELIVERY_NAME, delivery_base
 from jinbao.exchange_zone import manifest as manifests
 from jinbao.exchange_zone.errors import DeliveryRefused
 
+MANIFEST = ".manifest.json"
+SIGNATURE = ".manifest.json.sig"
+
 
 def encrypt(data: bytes, recipient: x509.Certificate) -> bytes:
+    """CMS EnvelopedData, AES-256-CBC, RSA key transport, DER, binary (no CRLF canonicalisation)."""
     return (pkcs7.PKCS7EnvelopeBuilder().set_data(data).set_content_encryption_algorithm(algorithms.AES256)
             .add_recipient(recipient).encrypt(serialization.Encoding.DER, [pkcs7.PKCS7Options.Binary]))
 
@@ -50,69 +60,110 @@ def verify(data: bytes, signature: bytes, cert: x509.Certificate) -> bool:
     try:
         if isinstance(public, rsa.RSAPublicKey):
             public.verify(signature, data, padding.PKCS1v15(), hashes.SHA256())
-        else:
+        elif isinstance(public, ec.EllipticCurvePublicKey):
             public.verify(signature, data, ec.ECDSA(hashes.SHA256()))
+        else:
+            return False
         return True
     except (InvalidSignature, ValueError):
         return False
 
 
-def open_delivery(folder: Path, data_name: str, partner_cert: x509.Certificate, hub_key, hub_cert,
-                  other_certs: dict[str, x509.Certificate] | None = None) -> tuple[Path, manifests.Manifest]:
-    """Verify, decrypt and check a fetched delivery; return (plaintext path, manifest).
+def companions_in(names, data_name: str) -> tuple[str, str] | None:
+    """(manifest, signature) names for `data_name` among `names`, either spelling; None if incomplete.
 
-    Refusals: BAD_SIGNATURE (does not verify), UNKNOWN_SIGNER (verifies, but with
-    another party's certificate), MANIFEST_INVALID, DECRYPT_FAILED, HASH_MISMATCH.
+    The pair is taken in one spelling, never mixed, so the signature is the one of that manifest."""
+    names = set(names)
+    for stem in (delivery_base(data_name), data_name):
+        pair = (stem + MANIFEST, stem + SIGNATURE)
+        if all(n in names for n in pair):
+            return pair
+    return None
+
+
+def _split(paths: list[Path]) -> tuple[Path, Path, Path]:
+    data = [p for p in paths if DELIVERY_NAME.match(p.name)]
+    if len(data) != 1:
+        raise DeliveryRefused("MANIFEST_INVALID", f"expected one data file among {[p.name for p in paths]}")
+    pair = companions_in([p.name for p in paths], data[0].name)
+    if pair is None:
+        raise DeliveryRefused("MANIFEST_INVALID", "manifest or its signature is missing", data[0].name)
+    by_name = {p.name: p for p in paths}
+    return data[0], by_name[pair[0]], by_name[pair[1]]
+
+
+def open_delivery(paths: list[Path], partner_cert: x509.Certificate, hub_key, hub_cert: x509.Certificate,
+                  work_dir: Path | None = None,
+                  other_certs: dict[str, x509.Certificate] | None = None) -> tuple[Path, manifests.Manifest]:
+    """Verify, decrypt and check a fetched delivery; return (`work_dir/<base>.csv`, manifest).
+
+    Refusals (DeliveryRefused.reason_code): BAD_SIGNATURE (verifies with no
+    certificate we know), UNKNOWN_SIGNER (verifies, but with another party's
+    certificate from `other_certs`), MANIFEST_INVALID, DECRYPT_FAILED, HASH_MISMATCH.
+    The record count is checked by the caller after parsing: check_count().
+
+    Also accepts the older call `open_delivery(folder, data_name, partner_cert,
+    hub_key, hub_cert, other_certs)` that jinbao/engine.py still makes.
     """
-    base = delivery_base(data_name)
-    raw_manifest = (folder / f"{base}.manifest.json").read_bytes()
-    signature = (folder / f"{base}.manifest.json.sig").read_bytes()
+    if isinstance(partner_cert, str):            # legacy positional form
+        folder, data_name = Path(paths), partner_cert
+        partner_cert, hub_key, hub_cert, other_certs = hub_key, hub_cert, work_dir, other_certs
+        names = [p.name for p in folder.iterdir()]
+        pair = companions_in(names, data_name) or (delivery_base(data_name) + MANIFEST,
+                                                   delivery_base(data_name) + SIGNATURE)
+        paths, work_dir = [folder / data_name, *(folder / n for n in pair if n in names)], folder
+    data, mpath, spath = _split([Path(p) for p in paths])
+    name = data.name
+    raw_manifest, signature = mpath.read_bytes(), spath.read_bytes()
     if not verify(raw_manifest, signature, partner_cert):
         signer = next((who for who, c in (other_certs or {}).items() if verify(raw_manifest, signature, c)), None)
         if signer:
-            raise DeliveryRefused("UNKNOWN_SIGNER", f"manifest signed by {signer}, not by the sending partner",
-                                  data_name)
+            raise DeliveryRefused("UNKNOWN_SIGNER", f"manifest signed by {signer}, not by the sending partner", name)
         raise DeliveryRefused("BAD_SIGNATURE", "manifest signature does not verify with the partner's certificate",
-                              data_name)
-    m = manifests.parse(raw_manifest, data_name)
+                              name)
+    m = manifests.parse(raw_manifest, name)
     try:
-        plain = decrypt((folder / data_name).read_bytes(), hub_cert, hub_key)
+        plain = decrypt(data.read_bytes(), hub_cert, hub_key)
     except Exception as exc:  # noqa: BLE001 - cryptography raises several types for bad input
-        raise DeliveryRefused("DECRYPT_FAILED", f"CMS decryption with the hub key failed: {exc}", data_name) from exc
+        raise DeliveryRefused("DECRYPT_FAILED", f"CMS decryption with the hub key failed: {exc}", name) from exc
     digest = hashlib.sha256(plain).hexdigest()
     if digest != m.sha256:
         raise DeliveryRefused("HASH_MISMATCH", f"plaintext sha256 {digest} differs from the manifest's {m.sha256}",
-                              data_name)
-    out = folder / f"{base}.csv"
-    out.write_bytes(plain)
+                              name)
+    out_dir = Path(work_dir) if work_dir is not None else data.parent
+    out_dir.mkdir(parents=True, exist_ok=True)
+    out = out_dir / f"{delivery_base(name)}.csv"
+    _write(out, plain)
     return out, m
 
 
 def check_count(m: manifests.Manifest, records: int) -> None:
+    """COUNT_MISMATCH unless the parsed data holds exactly the manifest's record count."""
     if records != m.records:
         raise DeliveryRefused("COUNT_MISMATCH", f"{records} records received, manifest says {m.records}", m.file)
 
 
-def seal_delivery(plaintext: Path, feed: str, sequence: int, records: int, encoding: str,
-                  recipient: x509.Certificate, signer_key, out_dir: Path, name: str | None = None,
-                  base: str | None = None) -> list[Path]:
-    """Write <base>.csv.p7m, <base>.manifest.json and its .sig, as a partner (or the hub outbound) does.
+def _write(path: Path, content: bytes) -> None:
+    tmp = path.with_name(path.name + ".part")
+    tmp.write_bytes(content)
+    tmp.replace(path)
 
-    `base` names the manifest when the data file is not a `<base>.csv` delivery
-    (a receipt `X.receipt.json` is sealed as X.receipt.json.p7m + X.receipt.json.manifest.json).
+
+def seal_delivery(plaintext: Path, feed: str, sequence: int, records: int, encoding: str,
+                  recipient_cert: x509.Certificate, signer_key, out_dir: Path, name: str | None = None,
+                  base: str | None = None) -> list[Path]:
+    """Write `<base>.csv.p7m`, `<base>.manifest.json` and its `.sig` into out_dir, as a partner
+    (or the hub, outbound) does; returns [data, manifest, signature].
+
+    `name`/`base` name the files when the data is not a `<base>.csv` delivery (a receipt
+    `X.receipt.json` is sealed as X.receipt.json.p7m + X.receipt.json.manifest.json).
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     data = plaintext.read_bytes()
     data_name = name or (plaintext.name if plaintext.name.endswith(".p7m") else plaintext.name + ".p7m")
     base = base or delivery_base(data_name)
-    m = manifests.build(feed, data_name, hashlib.sha256(data).hexdigest(), records, encoding, sequence)
-    raw = m.to_bytes()
-    files = {data_name: encrypt(data, recipient), f"{base}.manifest.json": raw,
-             f"{base}.manifest.json.sig": sign(raw, signer_key)}
-    paths = []
+    raw = manifests.build(feed, data_name, hashlib.sha256(data).hexdigest(), records, encoding, sequence).to_bytes()
+    files = {data_name: encrypt(data, recipient_cert), base + MANIFEST: raw, base + SIGNATURE: sign(raw, signer_key)}
     for fname, content in files.items():
-        tmp = out_dir / (fname + ".part")
-        tmp.write_bytes(content)
-        tmp.replace(out_dir / fname)
-        paths.append(out_dir / fname)
-    return paths
+        _write(out_dir / fname, content)
+    return [out_dir / f for f in files]

@@ -1,19 +1,26 @@
 """The delivery manifest (exchange agreements §4): what the partner says it sent.
 
-It is the only thing the hub trusts before the signature is checked, so it is
-parsed strictly: every field present, of the right type, and consistent with
-the delivery's file name.
+It is read before anything else is trusted, so it is parsed strictly: every
+agreed field present with its JSON type (a `records` of "12" or 12.5 is refused,
+not coerced), and consistent with the delivery's file name (feed and sequence),
+so a validly signed manifest cannot be replayed beside another data file.
+
+`file` names the data file as delivered (`<base>.csv.p7m`); the plaintext name
+`<base>.csv` is accepted too, since the agreement does not say which.
 """
 from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from dataclasses import asdict, dataclass
 
 from jinbao.connectors.base import parse_delivery_name
 from jinbao.exchange_zone.errors import DeliveryRefused
 
 FIELDS = ("feed", "file", "sha256", "records", "encoding", "sequence", "created_at")
+ENCODINGS = ("GB18030", "UTF-8")
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
 @dataclass(frozen=True)
@@ -27,34 +34,55 @@ class Manifest:
     created_at: str
 
     def to_bytes(self) -> bytes:
+        """The exact bytes that are signed (UTF-8 JSON, fields in agreement order)."""
         return json.dumps(asdict(self), ensure_ascii=False, indent=2).encode("utf-8")
 
 
-def build(feed: str, file: str, sha256: str, records: int, encoding: str, sequence: int) -> Manifest:
+def build(feed: str, file: str, sha256: str, records: int, encoding: str, sequence: int,
+          created_at: str | None = None) -> Manifest:
+    created = created_at or dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     return Manifest(feed=feed, file=file, sha256=sha256, records=records, encoding=encoding, sequence=sequence,
-                    created_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
+                    created_at=created)
+
+
+def _refuse(detail: str, data_file: str):
+    raise DeliveryRefused("MANIFEST_INVALID", detail, data_file)
 
 
 def parse(raw: bytes, data_file: str) -> Manifest:
-    """Strict parse; refuses MANIFEST_INVALID naming what is wrong."""
+    """Strict parse of the manifest of `data_file`; refuses MANIFEST_INVALID naming what is wrong."""
     try:
-        obj = json.loads(raw.decode("utf-8"))
+        obj = json.loads(raw.decode("utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise DeliveryRefused("MANIFEST_INVALID", f"not UTF-8 JSON: {exc}", data_file) from exc
+        _refuse(f"not UTF-8 JSON: {exc}", data_file)
+    if not isinstance(obj, dict):
+        _refuse("not a JSON object", data_file)
     missing = [f for f in FIELDS if f not in obj]
     if missing:
-        raise DeliveryRefused("MANIFEST_INVALID", f"missing {', '.join(missing)}", data_file)
-    try:
-        m = Manifest(feed=str(obj["feed"]), file=str(obj["file"]), sha256=str(obj["sha256"]).lower(),
-                     records=int(obj["records"]), encoding=str(obj["encoding"]), sequence=int(obj["sequence"]),
-                     created_at=str(obj["created_at"]))
-    except (TypeError, ValueError) as exc:
-        raise DeliveryRefused("MANIFEST_INVALID", f"bad field type: {exc}", data_file) from exc
+        _refuse(f"missing {', '.join(missing)}", data_file)
+    for f in ("feed", "file", "sha256", "encoding", "created_at"):
+        if not isinstance(obj[f], str) or not obj[f]:
+            _refuse(f"{f} must be a non-empty string", data_file)
+    for f in ("records", "sequence"):
+        if not isinstance(obj[f], int) or isinstance(obj[f], bool) or obj[f] < 0:
+            _refuse(f"{f} must be a non-negative integer, not {obj[f]!r}", data_file)
+    m = Manifest(**{f: obj[f] for f in FIELDS})
+    return validate(m, data_file)
+
+
+def validate(m: Manifest, data_file: str) -> Manifest:
+    """Check the manifest's values and that it describes `data_file` (feed, sequence, name)."""
+    if not _SHA256.match(m.sha256.lower()):
+        _refuse(f"sha256 {m.sha256!r} is not 64 hex digits", data_file)
+    if m.encoding.upper() not in ENCODINGS:
+        _refuse(f"encoding {m.encoding!r} is not one of {', '.join(ENCODINGS)}", data_file)
     named = parse_delivery_name(data_file)
-    plain = data_file.removesuffix(".p7m")
-    if m.file not in (data_file, plain) or named is None or named.feed != m.feed or named.sequence != m.sequence:
-        raise DeliveryRefused("MANIFEST_INVALID", f"manifest says {m.feed} #{m.sequence} {m.file}, "
-                                                  f"the delivery is {data_file}", data_file)
-    if m.encoding.upper() not in ("GB18030", "UTF-8") or len(m.sha256) != 64 or m.records < 0:
-        raise DeliveryRefused("MANIFEST_INVALID", "encoding, sha256 or records out of range", data_file)
-    return m
+    if named is None:
+        _refuse("the data file name is not <feed>_<YYYYMMDD>_<seq>.csv[.p7m]", data_file)
+    if m.file not in (data_file, data_file.removesuffix(".p7m")):
+        _refuse(f"manifest names file {m.file}, the delivery is {data_file}", data_file)
+    if m.feed != named.feed:
+        _refuse(f"manifest says feed {m.feed}, the file name says {named.feed}", data_file)
+    if m.sequence != named.sequence:
+        _refuse(f"manifest says sequence {m.sequence}, the file name says {named.sequence}", data_file)
+    return Manifest(m.feed, m.file, m.sha256.lower(), m.records, m.encoding.upper(), m.sequence, m.created_at)
