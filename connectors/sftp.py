@@ -1,11 +1,23 @@
-"""A partner's SFTP drop zone (OpenSSH, key-only, chrooted account per partner).
+"""A partner's SFTP drop zone (OpenSSH, key-only, one chrooted account per partner).
 
-Safety first: the server's host key must be the pinned one (an unknown or
-changed key is refused with its fingerprint, never added), every network
-operation has a timeout so a stalled server fails a task instead of hanging
-it, and transient failures are retried with backoff on a fresh connection.
-Downloads go to `.part` names and count only when complete; uploads are
-renamed into place only when complete, exactly as partners must do.
+Safety first:
+* the server must present the pinned host key (a known_hosts file or one
+  "<type> <base64>" line); an unknown or changed key is refused naming the host
+  and the offered fingerprint, never added, and ~/.ssh/known_hosts is not read;
+* key authentication only: no password, no agent, no keys found lying around;
+* every network step has a timeout (TCP connect, banner, auth, channel open and
+  every SFTP request), so a stalled server fails a task instead of hanging it;
+* transient failures (timeouts, dropped connections) are retried with
+  exponential backoff on a fresh connection; host-key and authentication
+  failures and "no such file" answers are final, retrying cannot fix them.
+
+Downloads go to `.part` names and count only when every file is complete with
+the server's size (a broken transfer is discarded and fetched again); uploads
+are renamed into place only when complete, exactly as partners must do.
+
+Companions: the agreement's `<same>.manifest.json` is read as
+`<feed>_<YYYYMMDD>_<seq>.manifest.json` (what the hub writes); a partner using
+`<data file>.manifest.json` (`X.csv.p7m.manifest.json`) is recognised as well.
 """
 from __future__ import annotations
 
@@ -13,13 +25,14 @@ import base64
 import logging
 import posixpath
 import socket
+import stat
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import paramiko
 
-from jinbao.connectors.base import ENVELOPE_COMPANIONS, RemoteDelivery, complete_deliveries
+from jinbao.connectors.base import (ENVELOPE_COMPANIONS, TEMPORARY, RemoteDelivery, delivery_base,
+                                    parse_delivery_name)
 
 log = logging.getLogger(__name__)
 
@@ -28,62 +41,99 @@ class HostKeyRefused(Exception):
     """The server did not present the pinned host key: possibly a different machine."""
 
 
-@dataclass
-class SftpEndpoint:
-    host: str
-    port: int
-    username: str
-    key_file: str
-    host_key: str            # "ssh-ed25519 AAAA..." as in known_hosts (type and base64)
-    timeout: float = 15.0
-    retries: int = 3
+class _Refuse(paramiko.RejectPolicy):
+    """RejectPolicy with an error an operator can act on (host and offered fingerprint)."""
+
+    def missing_host_key(self, client, hostname, key):
+        raise HostKeyRefused(f"{hostname} offered host key {key.get_name()} {key.fingerprint}, which is not "
+                             "pinned for it: refusing (unknown host key; never added automatically)")
 
 
-def _pinned_key(line: str) -> paramiko.PKey:
-    parts = line.split()
-    keytype, b64 = (parts[-2], parts[-1]) if len(parts) >= 2 else (None, None)
-    if not b64:
-        raise HostKeyRefused(f"pinned host key {line!r} is not '<type> <base64>'")
+def complete_deliveries(names, feed: str, companions: tuple[str, ...]) -> list[RemoteDelivery]:
+    """Deliveries of `feed` whose data file and every companion are there, oldest sequence first.
+
+    Temporary names are never taken.  Companions are looked for as `<base><suffix>`,
+    then as `<data file><suffix>`; one spelling for all of them, never mixed."""
+    names = {n for n in names if not TEMPORARY.search(n)}
+    found = []
+    for name in names:
+        d = parse_delivery_name(name)
+        if d is None or d.feed != feed:
+            continue
+        for stem in (delivery_base(name), name):
+            needed = tuple(stem + s for s in companions)
+            if all(n in names for n in needed):
+                found.append(RemoteDelivery(d.name, d.feed, d.business_date, d.sequence, needed))
+                break
+    return sorted(found, key=lambda d: (d.sequence, d.name))
+
+
+def _pinned(host_key: str) -> paramiko.PKey:
+    parts = host_key.split()
+    if len(parts) < 2:
+        raise ValueError(f"pinned host key {host_key!r} is not '<type> <base64>'")
+    keytype, b64 = (parts[0], parts[1]) if len(parts) == 2 else (parts[1], parts[2])  # known_hosts line
     return paramiko.PKey.from_type_string(keytype, base64.b64decode(b64))
 
 
-def _fingerprint(key: paramiko.PKey) -> str:
-    return key.fingerprint if hasattr(key, "fingerprint") else key.get_base64()[:24]
-
-
 class SftpTransport:
-    def __init__(self, endpoint: SftpEndpoint, companions: tuple[str, ...] = ENVELOPE_COMPANIONS):
-        self.ep = endpoint
-        self.companions = companions
+    """Transport (connectors/base.py) over SFTP; mirrors LocalTransport's semantics."""
+
+    def __init__(self, host: str, port: int = 22, username: str | None = None, key_file: str | Path | None = None,
+                 known_hosts: str | Path | None = None, host_key: str | None = None, partner_zone_root: str = "/",
+                 companions: tuple[str, ...] = ENVELOPE_COMPANIONS, timeout: float = 10, retries: int = 3,
+                 backoff: float = 0.5):
+        if not username or not key_file:
+            raise ValueError("SFTP needs a username and a key_file (key authentication only)")
+        if not known_hosts and not host_key:
+            raise ValueError(f"no pinned host key for {host}: give known_hosts or host_key")
+        self.host, self.port, self.username, self.key_file = host, int(port), username, str(key_file)
+        self.known_hosts, self.host_key = known_hosts, host_key
+        self.root = partner_zone_root
+        self.inbound = posixpath.join(partner_zone_root, "inbound")
+        self.outbound = posixpath.join(partner_zone_root, "outbound")
+        self.companions = tuple(companions)
+        self.timeout, self.retries, self.backoff = float(timeout), max(1, int(retries)), backoff
         self._client: paramiko.SSHClient | None = None
         self._sftp: paramiko.SFTPClient | None = None
 
+    def __repr__(self) -> str:
+        return f"SftpTransport({self.username}@{self.host}:{self.port}{self.root})"
+
     # -------------------------------------------------------------- connection
+    @property
+    def _host_name(self) -> str:
+        return self.host if self.port == 22 else f"[{self.host}]:{self.port}"
+
     def _connect(self) -> paramiko.SFTPClient:
         if self._sftp is not None:
             return self._sftp
         client = paramiko.SSHClient()
-        client.set_missing_host_key_policy(paramiko.RejectPolicy())
-        pinned = _pinned_key(self.ep.host_key)
-        name = self.ep.host if self.ep.port == 22 else f"[{self.ep.host}]:{self.ep.port}"
-        client.get_host_keys().add(name, pinned.get_name(), pinned)
-        pkey = paramiko.PKey.from_path(self.ep.key_file)
+        client.set_missing_host_key_policy(_Refuse())
+        if self.known_hosts:
+            client.get_host_keys().load(str(self.known_hosts))   # not load_host_keys: never written back
+        if self.host_key:
+            pinned = _pinned(self.host_key)
+            client.get_host_keys().add(self._host_name, pinned.get_name(), pinned)
+        pkey = paramiko.PKey.from_path(self.key_file)
         try:
-            client.connect(self.ep.host, port=self.ep.port, username=self.ep.username, pkey=pkey,
-                           look_for_keys=False, allow_agent=False, timeout=self.ep.timeout,
-                           banner_timeout=self.ep.timeout, auth_timeout=self.ep.timeout,
-                           channel_timeout=self.ep.timeout)
+            client.connect(self.host, port=self.port, username=self.username, pkey=pkey, password=None,
+                           look_for_keys=False, allow_agent=False, timeout=self.timeout,
+                           banner_timeout=self.timeout, auth_timeout=self.timeout, channel_timeout=self.timeout)
+            sftp = client.open_sftp()
+            sftp.get_channel().settimeout(self.timeout)
         except paramiko.BadHostKeyException as exc:
             client.close()
-            raise HostKeyRefused(f"{name} presented host key {_fingerprint(exc.key)}, pinned is "
-                                 f"{_fingerprint(pinned)}: refusing (changed host key)") from exc
-        except paramiko.SSHException as exc:
+            raise HostKeyRefused(f"{self._host_name} offered host key {exc.key.get_name()} {exc.key.fingerprint}, "
+                                 f"pinned is {exc.expected_key.get_name()} {exc.expected_key.fingerprint}: "
+                                 "refusing (changed host key)") from exc
+        except paramiko.AuthenticationException as exc:
             client.close()
-            if "not found in known_hosts" in str(exc) or "known_hosts" in str(exc):
-                raise HostKeyRefused(f"{name}: host key does not match the pinned one: {exc}") from exc
+            raise paramiko.AuthenticationException(
+                f"{self.username}@{self._host_name}: key {self.key_file} refused: {exc}") from exc
+        except BaseException:
+            client.close()
             raise
-        sftp = client.open_sftp()
-        sftp.get_channel().settimeout(self.ep.timeout)
         self._client, self._sftp = client, sftp
         return sftp
 
@@ -96,62 +146,93 @@ class SftpTransport:
                 pass
         self._client = self._sftp = None
 
+    def __enter__(self) -> "SftpTransport":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _transient(self, exc: BaseException) -> bool:
+        if isinstance(exc, (HostKeyRefused, paramiko.AuthenticationException, paramiko.BadHostKeyException,
+                            FileNotFoundError, PermissionError, FileExistsError, ValueError)):
+            return False
+        if isinstance(exc, (socket.timeout, TimeoutError, EOFError, ConnectionError, paramiko.SSHException)):
+            return True
+        if isinstance(exc, OSError):
+            # an SFTP status answer (connection still up) is the server saying no: final;
+            # the same error type from a dead connection is transient
+            transport = self._client.get_transport() if self._client else None
+            return transport is None or not transport.is_active()
+        return False
+
     def _retry(self, what: str, fn):
-        """Run fn(sftp) with retries on a fresh connection; host-key and auth errors are final."""
-        delay = 0.5
-        for attempt in range(1, self.ep.retries + 1):
+        """Run fn(sftp); on a transient error reconnect and retry with exponential backoff."""
+        for attempt in range(1, self.retries + 1):
             try:
                 return fn(self._connect())
-            except (HostKeyRefused, paramiko.AuthenticationException, FileNotFoundError, PermissionError):
+            except Exception as exc:  # noqa: BLE001 - classified just below
+                transient = self._transient(exc)
                 self.close()
-                raise
-            except (socket.timeout, TimeoutError, EOFError, OSError, paramiko.SSHException) as exc:
-                self.close()
-                if attempt == self.ep.retries:
-                    raise ConnectionError(f"sftp {self.ep.username}@{self.ep.host}:{self.ep.port} {what} failed "
-                                          f"after {attempt} attempts: {exc!r}") from exc
-                log.warning("sftp %s failed (%r); retry %d in %.1f s", what, exc, attempt, delay)
+                if not transient:
+                    raise
+                if attempt == self.retries:
+                    raise ConnectionError(f"sftp {self.username}@{self._host_name} {what} failed after {attempt} "
+                                          f"attempts: {exc!r}") from exc
+                delay = self.backoff * 2 ** (attempt - 1)
+                log.warning("sftp %s failed (%r); retry %d/%d in %.1f s", what, exc, attempt, self.retries - 1, delay)
                 time.sleep(delay)
-                delay *= 2
 
     # --------------------------------------------------------------- protocol
     def list_deliveries(self, feed: str) -> list[RemoteDelivery]:
-        names = self._retry("list", lambda s: set(s.listdir("inbound")))
-        return complete_deliveries(names, feed, self.companions)
+        def names(sftp: paramiko.SFTPClient) -> set[str]:
+            return {a.filename for a in sftp.listdir_attr(self.inbound) if stat.S_ISREG(a.st_mode or 0)}
+        return complete_deliveries(self._retry("list", names), feed, self.companions)
 
     def fetch(self, delivery: RemoteDelivery, dest: Path) -> list[Path]:
+        """All files of the delivery into `dest`, or none: each arrives as `.part` and is renamed
+        only when every file has the server's size."""
+        dest = Path(dest)
         dest.mkdir(parents=True, exist_ok=True)
+        parts = [dest / (name + ".part") for name in delivery.files]
 
         def get_all(sftp: paramiko.SFTPClient) -> list[Path]:
-            out = []
-            for name in delivery.files:
-                remote = posixpath.join("inbound", name)
-                size = sftp.stat(remote).st_size
-                part = dest / (name + ".part")
-                part.unlink(missing_ok=True)          # a partial earlier download is discarded
-                sftp.get(remote, str(part))
-                if part.stat().st_size != size:
-                    raise EOFError(f"{name}: got {part.stat().st_size} of {size} bytes")
-                part.replace(dest / name)
-                out.append(dest / name)
-            return out
+            try:
+                for name, part in zip(delivery.files, parts):
+                    remote = posixpath.join(self.inbound, name)
+                    size = sftp.stat(remote).st_size
+                    part.unlink(missing_ok=True)
+                    sftp.get(remote, str(part))
+                    if part.stat().st_size != size:
+                        raise EOFError(f"{name}: got {part.stat().st_size} of {size} bytes")
+            except BaseException:
+                for part in parts:                 # a partial download is never used
+                    part.unlink(missing_ok=True)
+                raise
+            return [part.replace(dest / name) for name, part in zip(delivery.files, parts)]
         return self._retry(f"fetch {delivery.name}", get_all)
 
     def ack(self, delivery: RemoteDelivery) -> None:
+        """Rename into inbound/processed/ (never delete); safe to repeat after a lost answer."""
+        done = posixpath.join(self.inbound, "processed")
+
         def move(sftp: paramiko.SFTPClient) -> None:
-            if "processed" not in sftp.listdir("inbound"):
-                sftp.mkdir("inbound/processed")
+            try:
+                sftp.stat(done)
+            except FileNotFoundError:
+                sftp.mkdir(done)
             for name in delivery.files:
                 try:
-                    sftp.posix_rename(f"inbound/{name}", f"inbound/processed/{name}")
+                    sftp.posix_rename(posixpath.join(self.inbound, name), posixpath.join(done, name))
                 except FileNotFoundError:
-                    if name not in sftp.listdir("inbound/processed"):
-                        raise
+                    sftp.stat(posixpath.join(done, name))   # already moved by an earlier attempt, or raise
         self._retry(f"ack {delivery.name}", move)
 
     def put(self, local: Path, remote_name: str) -> None:
+        """Upload to outbound/<name>.part, then rename (posix-rename: replaces atomically)."""
+        final = posixpath.join(self.outbound, remote_name)
+        tmp = final + ".part"
+
         def upload(sftp: paramiko.SFTPClient) -> None:
-            tmp = f"outbound/{remote_name}.part"
             sftp.put(str(local), tmp, confirm=True)
-            sftp.posix_rename(tmp, f"outbound/{remote_name}")
+            sftp.posix_rename(tmp, final)
         self._retry(f"put {remote_name}", upload)
