@@ -127,7 +127,8 @@ def inspect(ids: pa.Array) -> IdFacts:
     def num(a: int, b: int) -> np.ndarray:
         out = np.zeros(len(mat), dtype=np.int32)
         for i in range(a, b):
-            out = out * 10 + np.where(well, d[:, i], 0)
+            out *= 10
+            out += d[:, i]                    # garbage for malformed IDs: masked by `well` below
         return out
 
     birth = civil_dates(num(6, 10), num(10, 12), num(12, 14), well)

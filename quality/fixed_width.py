@@ -41,27 +41,36 @@ def digits_value(mat: np.ndarray, ok: np.ndarray, start: int, stop: int) -> tupl
     for i in range(start, stop):
         d = mat[:, i] - np.uint8(48)          # non-digits wrap to >= 208
         digits &= d <= 9
-        value = value * 10 + np.where(d <= 9, d, 0)
+        value *= 10
+        value += d                            # garbage where not digits: callers mask with `digits`
     return value, digits
 
 
 _DAYS_IN_MONTH = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int32)
+_FIRST_YEAR, _LAST_YEAR = 1800, 2200
+#: Days from 1970-01-01 to 1 January of each year in [1800, 2200).
+_YEAR_START = ((np.arange(_FIRST_YEAR, _LAST_YEAR) - 1970).astype("datetime64[Y]").astype("datetime64[D]")
+               .astype(np.int64)).astype(np.int32)
+#: Days before the first of each month (index 1..12), common and leap years.
+_MONTH_START = np.array([np.concatenate([[0, 0], np.cumsum(_DAYS_IN_MONTH[1:12])]),
+                         np.concatenate([[0, 0], np.cumsum(_DAYS_IN_MONTH[1:12] + (np.arange(1, 12) == 2))])],
+                        dtype=np.int32)
 
 
 def civil_dates(year: np.ndarray, month: np.ndarray, day: np.ndarray, ok: np.ndarray) -> np.ndarray:
     """datetime64[D] of each (year, month, day), NaT where not ok or the date does not exist.
 
-    Days since the epoch by H. Hinnant's days_from_civil, in whole-column integer
-    arithmetic; February 30 is NaT here, not March 2 as Arrow's strptime makes it.
+    Days since the epoch from two small tables (year starts, month starts), so a
+    column costs a few gathers; February 30 is NaT here, not March 2 as Arrow's
+    strptime makes it.  Years outside 1800-2199 are NaT.
     """
     leap = ((year % 4 == 0) & (year % 100 != 0)) | (year % 400 == 0)
-    dim = _DAYS_IN_MONTH[np.clip(month, 0, 12)] + ((month == 2) & leap)
-    exists = ok & (year >= 1800) & (month >= 1) & (month <= 12) & (day >= 1) & (day <= dim)
-    y = year - (month <= 2)
-    era = np.floor_divide(y, 400)
-    yoe = y - era * 400
-    doy = (153 * ((month + 9) % 12) + 2) // 5 + day - 1
-    days = era * 146097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 719468
+    real_month = (month >= 1) & (month <= 12)
+    month = np.where(real_month, month, 0)
+    dim = _DAYS_IN_MONTH[month] + ((month == 2) & leap)
+    exists = ok & real_month & (year >= _FIRST_YEAR) & (year < _LAST_YEAR) & (day >= 1) & (day <= dim)
+    y = np.clip(year, _FIRST_YEAR, _LAST_YEAR - 1) - _FIRST_YEAR
+    days = _YEAR_START[y] + _MONTH_START[leap.astype(np.int8), month] + day - 1     # table lookups only
     out = np.where(exists, days, 0).astype("datetime64[D]")
     out[~exists] = np.datetime64("NaT")
     return out
