@@ -213,3 +213,56 @@ def test_transport_from_airflow_connection_env_var(sshd_server, monkeypatch):
         "key_file": conn["extra"]["key_file"], "no_host_key_check": True}}))
     with pytest.raises(ValueError, match="no_host_key_check"):
         sftp_transport_for("health")
+
+
+def test_server_stalled_mid_download_times_out_and_leaves_no_part(sshd_server, tmp_path):
+    clean_zone(sshd_server)
+    drop(sshd_server, FILES, size=40_000_000)
+    got = tmp_path / "got"
+    (got).mkdir()
+    (got / (FILES[0] + ".part")).write_bytes(b"left by a crashed run")
+    t = transport_for(sshd_server, timeout=2.0, retries=1)
+    d = t.list_deliveries("police.death")[0]
+    stopped = []
+
+    def stall():
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            part = got / (FILES[0] + ".part")
+            if part.exists() and part.stat().st_size > 1_000_000:   # the stale one was replaced
+                break
+            time.sleep(0.01)
+        for pid in [sshd_server.proc.pid, *sshd_server.session_pids()]:
+            os.kill(pid, signal.SIGSTOP)
+            stopped.append(pid)
+    staller = threading.Thread(target=stall)
+    staller.start()
+    try:
+        start = time.monotonic()
+        with pytest.raises(ConnectionError, match="fetch .* after 1 attempts"):
+            t.fetch(d, got)
+        assert time.monotonic() - start < 15
+    finally:
+        staller.join()
+        for pid in stopped:
+            try:
+                os.kill(pid, signal.SIGCONT)
+            except ProcessLookupError:
+                pass
+        t.close()
+    assert stopped and list(got.iterdir()) == []       # nothing half-downloaded is left to be taken
+
+
+@pytest.mark.parametrize("raw", [
+    '{"conn_type": "sftp", "host": "h.example", "port": 2222, "login": "jb",'
+    ' "extra": {"key_file": "/k", "host_key": "ssh-ed25519 AAAA"}}',
+    "sftp://jb@h.example:2222/?key_file=%2Fk&host_key=ssh-ed25519+AAAA",
+])
+def test_env_var_parsed_without_airflow(monkeypatch, raw):
+    from jinbao.connectors import airflow_conn
+    monkeypatch.setenv("AIRFLOW_CONN_JINBAO_SFTP_POLICE", raw)
+    c = airflow_conn._from_env("jinbao_sftp_police")
+    assert (c.host, c.port, c.login, c.extra) == ("h.example", 2222, "jb", {"key_file": "/k",
+                                                                             "host_key": "ssh-ed25519 AAAA"})
+    t = airflow_conn.sftp_transport_for("police")
+    assert (t.host, t.port, t.username, t.key_file, t.host_key) == ("h.example", 2222, "jb", "/k", "ssh-ed25519 AAAA")
