@@ -54,11 +54,13 @@ def parse_delivery_name(name: str) -> RemoteDelivery | None:
     return RemoteDelivery(name=name, feed=m["feed"], business_date=m["date"], sequence=int(m["seq"]))
 
 
-def complete_deliveries(names: set[str], feed: str, companions: tuple[str, ...]) -> list[RemoteDelivery]:
-    """Deliveries of `feed` whose data file and every companion are present, oldest sequence first.
+def complete_deliveries(names, feed: str, companions: tuple[str, ...]) -> list[RemoteDelivery]:
+    """Deliveries of `feed` whose data file and every companion are there, oldest sequence first.
 
     Temporary names (uploads in progress) are never taken; a data file whose
-    manifest or signature has not arrived yet waits for the next run.
+    manifest or signature has not arrived yet waits for the next run.  Companions
+    are looked for as `<base><suffix>`, then as `<data file><suffix>` (the
+    agreement's "<same>" reads both ways); one spelling for all, never mixed.
     """
     names = {n for n in names if not TEMPORARY.search(n)}
     found = []
@@ -66,9 +68,11 @@ def complete_deliveries(names: set[str], feed: str, companions: tuple[str, ...])
         d = parse_delivery_name(name)
         if d is None or d.feed != feed:
             continue
-        needed = companion_names(name, companions)
-        if all(n in names for n in needed):
-            found.append(RemoteDelivery(d.name, d.feed, d.business_date, d.sequence, needed))
+        for stem in (delivery_base(name), name):
+            needed = tuple(stem + s for s in companions)
+            if all(n in names for n in needed):
+                found.append(RemoteDelivery(d.name, d.feed, d.business_date, d.sequence, needed))
+                break
     return sorted(found, key=lambda d: (d.sequence, d.name))
 
 

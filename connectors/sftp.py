@@ -31,8 +31,7 @@ from pathlib import Path
 
 import paramiko
 
-from jinbao.connectors.base import (ENVELOPE_COMPANIONS, TEMPORARY, RemoteDelivery, delivery_base,
-                                    parse_delivery_name)
+from jinbao.connectors.base import ENVELOPE_COMPANIONS, RemoteDelivery, complete_deliveries
 
 log = logging.getLogger(__name__)
 
@@ -47,25 +46,6 @@ class _Refuse(paramiko.RejectPolicy):
     def missing_host_key(self, client, hostname, key):
         raise HostKeyRefused(f"{hostname} offered host key {key.get_name()} {key.fingerprint}, which is not "
                              "pinned for it: refusing (unknown host key; never added automatically)")
-
-
-def complete_deliveries(names, feed: str, companions: tuple[str, ...]) -> list[RemoteDelivery]:
-    """Deliveries of `feed` whose data file and every companion are there, oldest sequence first.
-
-    Temporary names are never taken.  Companions are looked for as `<base><suffix>`,
-    then as `<data file><suffix>`; one spelling for all of them, never mixed."""
-    names = {n for n in names if not TEMPORARY.search(n)}
-    found = []
-    for name in names:
-        d = parse_delivery_name(name)
-        if d is None or d.feed != feed:
-            continue
-        for stem in (delivery_base(name), name):
-            needed = tuple(stem + s for s in companions)
-            if all(n in names for n in needed):
-                found.append(RemoteDelivery(d.name, d.feed, d.business_date, d.sequence, needed))
-                break
-    return sorted(found, key=lambda d: (d.sequence, d.name))
 
 
 def _pinned(host_key: str) -> paramiko.PKey:

@@ -101,17 +101,7 @@ def open_delivery(paths: list[Path], partner_cert: x509.Certificate, hub_key, hu
     certificate we know), UNKNOWN_SIGNER (verifies, but with another party's
     certificate from `other_certs`), MANIFEST_INVALID, DECRYPT_FAILED, HASH_MISMATCH.
     The record count is checked by the caller after parsing: check_count().
-
-    Also accepts the older call `open_delivery(folder, data_name, partner_cert,
-    hub_key, hub_cert, other_certs)` that jinbao/engine.py still makes.
     """
-    if isinstance(partner_cert, str):            # legacy positional form
-        folder, data_name = Path(paths), partner_cert
-        partner_cert, hub_key, hub_cert, other_certs = hub_key, hub_cert, work_dir, other_certs
-        names = [p.name for p in folder.iterdir()]
-        pair = companions_in(names, data_name) or (delivery_base(data_name) + MANIFEST,
-                                                   delivery_base(data_name) + SIGNATURE)
-        paths, work_dir = [folder / data_name, *(folder / n for n in pair if n in names)], folder
     data, mpath, spath = _split([Path(p) for p in paths])
     name = data.name
     raw_manifest, signature = mpath.read_bytes(), spath.read_bytes()

@@ -30,7 +30,7 @@ from jinbao.config import Settings, settings
 from jinbao.connectors.base import RemoteDelivery, Transport
 from jinbao.exchange_zone.errors import DeliveryRefused
 from jinbao.exchange_zone.reader import open_csv
-from jinbao.exchange_zone.receipts import receipt_base, write_receipt
+from jinbao.exchange_zone.receipts import write_receipt
 from jinbao.feeds import FeedSpec
 from jinbao.mappings.tables import MappingError, feed_mapping
 from jinbao.quality.reasons import BATCH_REASONS
@@ -39,7 +39,7 @@ from jinbao.quality.verdict import REJECTION_SCHEMA, CrossRule, Gate
 from jinbao.quality.reasons import message as reason_message
 from jinbao.schemas.dictionary import partner_schema
 from jinbao.schemas.store import TARGETS, rejection
-from jinbao.store import engine as store_engine, upsert, upgrade
+from jinbao.store import upsert, upgrade
 
 log = logging.getLogger(__name__)
 
@@ -166,10 +166,10 @@ class Engine:
             raise DeliveryRefused("MANIFEST_INVALID", "this feed takes only signed, encrypted .csv.p7m deliveries",
                                   name)
         home = self.cfg.home
-        others = {p: keys.load_cert(home, p) for p in keys.PARTNERS
-                  if p != self.spec.partner and keys.cert_path(home, p).exists()}
-        _, manifest = open_delivery(folder, name, keys.load_cert(home, self.spec.partner), keys.load_key(home, "hub"),
-                                    keys.load_cert(home, "hub"), others)
+        others = {p: c for p, c in keys.partner_certs(home).items() if p != self.spec.partner}
+        paths = [folder / name, *(folder / n for n in self._companions(folder, name))]
+        _, manifest = open_delivery(paths, keys.partner_cert(home, self.spec.partner), keys.hub_key(home),
+                                    keys.hub_cert(home), work_dir=folder, other_certs=others)
         return manifest.sha256
 
     def _quarantine(self, batch_id: int, folder: Path, delivery: RemoteDelivery, code: str, detail: str) -> None:
@@ -200,10 +200,9 @@ class Engine:
         try:
             received, rejected = self._judge_file(staging / row["file_name"].removesuffix(".p7m"), staging, gate)
             if row["file_name"].endswith(".p7m"):
-                from jinbao.connectors.base import delivery_base
                 from jinbao.exchange_zone import envelope, manifest
-                m = manifest.parse((staging / f"{delivery_base(row['file_name'])}.manifest.json").read_bytes(),
-                                   row["file_name"])
+                pair = envelope.companions_in([p.name for p in staging.iterdir()], row["file_name"])
+                m = manifest.parse((staging / pair[0]).read_bytes(), row["file_name"])
                 envelope.check_count(m, received)
         except DeliveryRefused as exc:
             with self.db.begin() as conn:
@@ -235,8 +234,11 @@ class Engine:
 
     @staticmethod
     def _companions(folder: Path, name: str) -> tuple[str, ...]:
-        from jinbao.connectors.base import ENVELOPE_COMPANIONS, companion_names
-        return companion_names(name, ENVELOPE_COMPANIONS) if name.endswith(".p7m") else ()
+        """The manifest and signature that came with an enveloped delivery, as they were named."""
+        if not name.endswith(".p7m"):
+            return ()
+        from jinbao.exchange_zone.envelope import companions_in
+        return companions_in([p.name for p in folder.iterdir()], name) or ()
 
     def _judge_file(self, path: Path, staging: Path, gate: Gate) -> tuple[int, int]:
         """Stream the delivery through the gate into accepted/rejected Parquet; return counts."""
@@ -354,6 +356,18 @@ class Engine:
     # -------------------------------------------------------------------- run
     def run(self, up_to: dt.date | None = None) -> list[Outcome]:
         """The whole pipeline without a scheduler (what `jinbao run` does)."""
+        try:
+            return self._run(up_to)
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Release the transport (an SFTP connection stays open across the steps of a run)."""
+        close = getattr(self.transport, "close", None)
+        if close is not None:
+            close()
+
+    def _run(self, up_to: dt.date | None) -> list[Outcome]:
         outcomes = []
         for batch_id in self.receive(up_to):
             try:

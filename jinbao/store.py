@@ -14,7 +14,6 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from jinbao.config import settings
-from jinbao.schemas.store import metadata
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "schemas" / "migrations"
 #: Rows per executemany round trip when publishing.

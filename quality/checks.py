@@ -13,7 +13,6 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from jinbao.mappings.translator import parse_dates
 from jinbao.quality import citizen_id
 from jinbao.quality.encoding import looks_mojibake
 from jinbao.quality.failures import Failures

@@ -4,7 +4,6 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-import stat
 import subprocess
 
 import pytest
@@ -120,14 +119,6 @@ def test_hub_sealed_file_opens_with_openssl(tmp_path, keys):
     ok = subprocess.run(["openssl", "dgst", "-sha256", "-verify", str(tmp_path / "hub.pub"), "-signature",
                          str(mpath) + ".sig", str(mpath)], capture_output=True, text=True)
     assert ok.returncode == 0 and "Verified OK" in ok.stdout
-
-
-def test_legacy_folder_and_name_call_still_works(tmp_path, keys):
-    """jinbao/engine.py calls open_delivery(folder, name, partner, hub_key, hub_cert, others)."""
-    out = _seal(tmp_path, keys)
-    plain, m = envelope.open_delivery(out, NAME, load_cert(keys, "police"), load_key(keys, "hub"),
-                                      load_cert(keys, "hub"), {"health": load_cert(keys, "health")})
-    assert plain == out / "police.death_20261122_000001.csv" and plain.read_bytes() == PLAIN and m.sequence == 1
 
 
 def test_encrypted_to_someone_else_is_decrypt_failed(tmp_path, keys):

@@ -1,7 +1,6 @@
 """`jinbao mappings coverage` and `suggest` on real batches in the store."""
 from __future__ import annotations
 
-import datetime as dt
 
 from jinbao.batches import now
 from jinbao.cli import main

@@ -2,14 +2,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import pyarrow as pa
 import pytest
 from stdnum.cn import ric
 
 from jinbao.mappings.check import check_all, check_code_table
-from jinbao.mappings.tables import CODES_DIR, FEEDS_DIR, MappingError, code_table, feed_mapping, load_yaml
+from jinbao.mappings.tables import CODES_DIR, MappingError, code_table, feed_mapping, load_yaml
 from jinbao.mappings.translator import translate, translate_codes, to_partner
 from jinbao.quality.failures import Failures
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 import shutil
 
-import pytest
 import sqlalchemy as sa
 
 from jinbao.cli import main

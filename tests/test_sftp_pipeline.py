@@ -12,7 +12,7 @@ from jinbao.exchange_zone import envelope
 from jinbao.keys import init_keys, load_cert, load_key
 from jinbao.store import engine
 from tests.deliveries import death_row, write_delivery
-from tests.sftp_server import sshd_server  # noqa: F401 - fixture
+from tests.sftp_fixtures import sshd_server  # noqa: F401 - fixture
 
 
 @pytest.fixture

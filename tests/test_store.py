@@ -3,10 +3,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pytest
 import sqlalchemy as sa
 
-from jinbao.schemas.store import batch, death_record, metadata
+from jinbao.schemas.store import death_record, metadata
 from jinbao.store import upgrade, upsert
 
 NOW = dt.datetime(2026, 11, 22, 8, 0, tzinfo=dt.timezone.utc)
