@@ -2,7 +2,8 @@
 
 The user's top-level folders (connectors/, mappings/, schemas/, quality/,
 exchange_zone/) are installed as sub-packages of `jinbao` so that nothing
-generic like `schemas` lands at the top of site-packages.
+generic like `schemas` lands at the top of site-packages; the feed
+declarations in dags/feeds/ ship as `jinbao.declared_feeds`.
 """
 from setuptools import setup
 
@@ -13,14 +14,17 @@ setup(
     version="0.1.0",
     description="Cross-department data exchange and code-translation hub for social security",
     python_requires=">=3.11,<3.12",
-    packages=["jinbao", "jinbao.generator"]
+    packages=["jinbao", "jinbao.generator", "jinbao.store", "jinbao.declared_feeds"]
     + [f"jinbao.{p}" for p in SUBPACKAGES]
     + ["jinbao.schemas.migrations", "jinbao.schemas.migrations.versions"],
-    package_dir={"jinbao": "jinbao", **{f"jinbao.{p}": p for p in SUBPACKAGES}},
+    package_dir={"jinbao": "jinbao", "jinbao.declared_feeds": "dags/feeds",
+                 **{f"jinbao.{p}": p for p in SUBPACKAGES}},
+    # Data files are read through importlib.resources, so an installed hub finds them.
     package_data={
-        "jinbao.mappings": ["feeds/*.yaml", "codes/*.yaml", "reference/*.csv", "reference/*.py"],
-        "jinbao.schemas": ["partners/*.yaml", "*.yaml", "migrations/*.ini", "migrations/*.mako"],
-        "jinbao.quality": ["suites/*.json"],
+        "jinbao.mappings": ["feeds/*.yaml", "codes/*.yaml", "reference/*.csv"],
+        "jinbao.schemas": ["partners/*.yaml", "*.yaml"],
+        "jinbao.schemas.migrations": ["*.mako"],
+        "jinbao.declared_feeds": ["*.yaml"],
     },
     # Loose ranges here; exact pins live in constraints.txt (Airflow's style).
     install_requires=[

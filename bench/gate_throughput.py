@@ -49,11 +49,9 @@ def per_row_loop(path: Path) -> tuple[int, int]:
 
 
 def child(path: Path, mode: str) -> dict:
-    from jinbao.engine import Engine
-    from jinbao.feeds import get_feed
-    from jinbao.mappings.tables import feed_mapping
-    from jinbao.quality.verdict import CrossRule, Gate
-    from jinbao.schemas.dictionary import partner_schema
+    from jinbao.declarations import get_feed
+    from jinbao.quality.judging import gate_for, judge_delivery
+    from jinbao.settings import load_settings
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -63,12 +61,9 @@ def child(path: Path, mode: str) -> dict:
             received, rejected = per_row_loop(path)
         else:
             spec = get_feed("police.death")
-            day = dt.date(2026, 11, 22)
-            gate = Gate(feed_mapping("police.death", day), partner_schema("police.death"), day,
-                        tuple(CrossRule(**r) for r in spec.rules))
-            engine = Engine.__new__(Engine)
-            engine.spec = spec
-            received, rejected = engine._judge_file(path, tmp, gate)
+            gate = gate_for(spec, dt.date(2026, 11, 22))
+            judged = judge_delivery(path, spec.encoding, gate, tmp, load_settings().gate_threads)
+            received, rejected = judged.received, judged.rejected
         secs = time.perf_counter() - t0
         peak = peak_rss_kb()
     return {"mode": mode, "records": received, "rejected": rejected, "seconds": round(secs, 2),

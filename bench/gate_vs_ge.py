@@ -23,7 +23,7 @@ import pyarrow as pa
 import pyarrow.csv as pcsv
 
 from bench.synthetic_police import build
-from jinbao.feeds import get_feed
+from jinbao.declarations import get_feed
 from jinbao.mappings.tables import feed_mapping
 from jinbao.quality.verdict import CrossRule, Gate, judge
 from jinbao.schemas.dictionary import partner_schema
@@ -48,13 +48,14 @@ def main() -> None:
     lines = [np.arange(2 + i * CHUNK, 2 + i * CHUNK + b.num_rows) for i, b in enumerate(batches)]
     judge(batches[0], lines[0], gate)                           # warm caches (reference lists)
 
-    from jinbao.quality.parallel import default_workers, judge_stream
+    from jinbao.quality.parallel import judge_stream
+    from jinbao.settings import load_settings
     fast_lines, rejected = set(), 0
     for b, ln in zip(batches, lines):
         v = judge(b, ln, gate)
         rejected += v.rejected_records
         fast_lines.update(v.rejected.column("line_no").to_pylist())
-    workers = default_workers()
+    workers = load_settings().gate_threads
 
     def best_of(k: int, threads: int) -> float:
         """Fastest of k runs: the fast path takes under a second, so noise matters; GE runs once."""

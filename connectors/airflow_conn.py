@@ -42,16 +42,19 @@ class ConnInfo:
     extra: dict = field(default_factory=dict)
 
 
+def _from_dict(obj: dict) -> ConnInfo:
+    extra = obj.get("extra") or {}
+    return ConnInfo(obj.get("host"), obj.get("port"), obj.get("login"), obj.get("password"),
+                    json.loads(extra) if isinstance(extra, str) else dict(extra))
+
+
 def _from_env(cid: str) -> ConnInfo:
     """Airflow's AIRFLOW_CONN_<ID> format (JSON or URI), without Airflow."""
     raw = os.environ.get(f"AIRFLOW_CONN_{cid.upper()}")
     if raw is None:
         raise LookupError(f"connection {cid} not found: set AIRFLOW_CONN_{cid.upper()}")
     if raw.lstrip().startswith("{"):
-        obj = json.loads(raw)
-        extra = obj.get("extra") or {}
-        return ConnInfo(obj.get("host"), obj.get("port"), obj.get("login"), obj.get("password"),
-                        json.loads(extra) if isinstance(extra, str) else dict(extra))
+        return _from_dict(json.loads(raw))
     u = urlsplit(raw)
     extra = dict(parse_qsl(u.query))
     if "__extra__" in extra:
@@ -81,9 +84,10 @@ def connection(partner: str) -> ConnInfo:
     return _from_airflow(cid)
 
 
-def sftp_transport_for(partner: str) -> SftpTransport:
-    """The partner's drop zone as a Transport, configured by connection `jinbao_sftp_<partner>`."""
-    c = connection(partner)
+def sftp_transport_for(partner: str, given: dict | None = None) -> SftpTransport:
+    """The partner's drop zone as a Transport: from `given` (an Airflow-style connection dict,
+    Settings.sftp_endpoints) or else from connection `jinbao_sftp_<partner>`."""
+    c = _from_dict(given) if given is not None else connection(partner)
     x = c.extra
     cid = conn_id(partner)
     if str(x.get("no_host_key_check", "false")).lower() in ("true", "1", "yes"):

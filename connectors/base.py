@@ -1,15 +1,18 @@
 """The seam between moving bytes and judging them.
 
-A transport only lists, fetches, acknowledges and uploads files; it never
-parses or decrypts.  The engine works the same whether a delivery came from
-a local folder, an SFTP drop zone or a partner's front-end database.
+A transport lists, fetches, acknowledges and uploads files; `open` hands the
+engine a fetched delivery as plaintext plus what its sender declared about it.
+The plain transports (local folder, SFTP) open by hashing the file; the
+enveloped wrapper (connectors/enveloped.py) verifies and decrypts first.  The
+engine is the same whichever it gets, and never sees an envelope.
 """
 from __future__ import annotations
 
+import hashlib
 import re
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
 
 #: <feed>_<YYYYMMDD>_<seq>.csv[.p7m] as agreed in section 4 of the exchange agreements.
 DELIVERY_NAME = re.compile(
@@ -33,18 +36,19 @@ class RemoteDelivery:
         return (self.name, *self.companions)
 
 
-#: The two files that sign and describe an enveloped delivery (exchange agreements §4).
-ENVELOPE_COMPANIONS = (".manifest.json", ".manifest.json.sig")
+@dataclass(frozen=True)
+class Opened:
+    """A fetched delivery, ready to judge."""
+
+    delivery: RemoteDelivery
+    data: Path                          # the plaintext CSV
+    sha256: str                         # of the plaintext: the ledger's identity of the delivery
+    declared_records: int | None = None  # what a verified manifest says, to be checked after parsing
 
 
 def delivery_base(name: str) -> str:
-    """police.death_20261122_000001.csv[.p7m] -> police.death_20261122_000001"""
+    """police.death_20261122_000001.csv[.p7m] -> police.death_20261122_000001 (also names receipts)."""
     return name.split(".csv")[0]
-
-
-def companion_names(name: str, suffixes: tuple[str, ...]) -> tuple[str, ...]:
-    """`<base><suffix>` for each suffix: the manifest of X.csv.p7m is X.manifest.json."""
-    return tuple(delivery_base(name) + s for s in suffixes)
 
 
 def parse_delivery_name(name: str) -> RemoteDelivery | None:
@@ -54,13 +58,26 @@ def parse_delivery_name(name: str) -> RemoteDelivery | None:
     return RemoteDelivery(name=name, feed=m["feed"], business_date=m["date"], sequence=int(m["seq"]))
 
 
+def companions_of(names, data_name: str, suffixes: tuple[str, ...]) -> tuple[str, ...] | None:
+    """The companion files of `data_name` among `names`, or None while one is missing.
+
+    Looked for as `<base><suffix>`, then as `<data file><suffix>` (the agreement's
+    "<same>" reads both ways); one spelling for all, never mixed, so a signature
+    is always the one of the manifest beside it.
+    """
+    names = set(names)
+    for stem in (delivery_base(data_name), data_name):
+        needed = tuple(stem + s for s in suffixes)
+        if all(n in names for n in needed):
+            return needed
+    return None
+
+
 def complete_deliveries(names, feed: str, companions: tuple[str, ...]) -> list[RemoteDelivery]:
     """Deliveries of `feed` whose data file and every companion are there, oldest sequence first.
 
     Temporary names (uploads in progress) are never taken; a data file whose
-    manifest or signature has not arrived yet waits for the next run.  Companions
-    are looked for as `<base><suffix>`, then as `<data file><suffix>` (the
-    agreement's "<same>" reads both ways); one spelling for all, never mixed.
+    manifest or signature has not arrived yet waits for the next run.
     """
     names = {n for n in names if not TEMPORARY.search(n)}
     found = []
@@ -68,25 +85,62 @@ def complete_deliveries(names, feed: str, companions: tuple[str, ...]) -> list[R
         d = parse_delivery_name(name)
         if d is None or d.feed != feed:
             continue
-        for stem in (delivery_base(name), name):
-            needed = tuple(stem + s for s in companions)
-            if all(n in names for n in needed):
-                found.append(RemoteDelivery(d.name, d.feed, d.business_date, d.sequence, needed))
-                break
+        needed = companions_of(names, name, companions)
+        if needed is not None:
+            found.append(RemoteDelivery(d.name, d.feed, d.business_date, d.sequence, needed))
     return sorted(found, key=lambda d: (d.sequence, d.name))
 
 
-class Transport(Protocol):
-    """What the engine needs from any partner transport."""
+def sha256_of(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
 
-    def list_deliveries(self, feed: str) -> list[RemoteDelivery]:
-        """Complete deliveries of `feed` waiting in inbound/, oldest sequence first."""
 
+class Transport(ABC):
+    """A partner's drop zone: inbound/ (partner writes) and outbound/ (hub writes)."""
+
+    #: Suffixes of files that must sit beside a data file before it is a delivery.
+    companions: tuple[str, ...] = ()
+
+    @abstractmethod
+    def names(self) -> set[str]:
+        """Names of the regular files waiting in inbound/."""
+
+    @abstractmethod
     def fetch(self, delivery: RemoteDelivery, dest: Path) -> list[Path]:
         """Copy every file of the delivery into `dest` (atomically: all or nothing)."""
 
+    @abstractmethod
     def ack(self, delivery: RemoteDelivery) -> None:
         """Move the delivery to inbound/processed/; only called after the store committed."""
 
+    @abstractmethod
     def put(self, local: Path, remote_name: str) -> None:
         """Upload to outbound/ under a temporary name, then rename when complete."""
+
+    def list_deliveries(self, feed: str) -> list[RemoteDelivery]:
+        """Complete deliveries of `feed` waiting in inbound/, oldest sequence first."""
+        return complete_deliveries(self.names(), feed, self.companions)
+
+    def open(self, delivery: RemoteDelivery, dest: Path) -> Opened:
+        """Fetch into `dest` and hand over the plaintext (raises DeliveryRefused when it cannot be trusted)."""
+        self.fetch(delivery, dest)
+        data = Path(dest) / delivery.name
+        return Opened(delivery, data, sha256_of(data))
+
+    def send(self, path: Path, feed: str, sequence: int) -> list[str]:
+        """Deliver a hub file (a receipt, an outbound feed) to the partner; returns the names uploaded."""
+        self.put(path, path.name)
+        return [path.name]
+
+    def close(self) -> None:
+        """Release connections; the transport may be used again afterwards."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

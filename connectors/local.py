@@ -10,21 +10,22 @@ import os
 import shutil
 from pathlib import Path
 
-from jinbao.connectors.base import RemoteDelivery, complete_deliveries
+from jinbao.connectors.base import RemoteDelivery, Transport
 
 
-class LocalTransport:
-    def __init__(self, zone: Path, companions: tuple[str, ...] = ()):
-        """`companions` are suffixes that must sit beside the data file (e.g. manifest, signature)."""
+class LocalTransport(Transport):
+    def __init__(self, zone: Path):
         self.zone = Path(zone)
         self.inbound = self.zone / "inbound"
         self.outbound = self.zone / "outbound"
-        self.companions = companions
 
-    def list_deliveries(self, feed: str) -> list[RemoteDelivery]:
+    def __repr__(self) -> str:
+        return f"LocalTransport({self.zone})"
+
+    def names(self) -> set[str]:
         if not self.inbound.is_dir():
-            return []
-        return complete_deliveries({p.name for p in self.inbound.iterdir() if p.is_file()}, feed, self.companions)
+            return set()
+        return {p.name for p in self.inbound.iterdir() if p.is_file()}
 
     def fetch(self, delivery: RemoteDelivery, dest: Path) -> list[Path]:
         dest.mkdir(parents=True, exist_ok=True)

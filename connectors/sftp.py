@@ -14,10 +14,6 @@ Safety first:
 Downloads go to `.part` names and count only when every file is complete with
 the server's size (a broken transfer is discarded and fetched again); uploads
 are renamed into place only when complete, exactly as partners must do.
-
-Companions: the agreement's `<same>.manifest.json` is read as
-`<feed>_<YYYYMMDD>_<seq>.manifest.json` (what the hub writes); a partner using
-`<data file>.manifest.json` (`X.csv.p7m.manifest.json`) is recognised as well.
 """
 from __future__ import annotations
 
@@ -31,7 +27,7 @@ from pathlib import Path
 
 import paramiko
 
-from jinbao.connectors.base import ENVELOPE_COMPANIONS, RemoteDelivery, complete_deliveries
+from jinbao.connectors.base import RemoteDelivery, Transport
 
 log = logging.getLogger(__name__)
 
@@ -56,12 +52,12 @@ def _pinned(host_key: str) -> paramiko.PKey:
     return paramiko.PKey.from_type_string(keytype, base64.b64decode(b64))
 
 
-class SftpTransport:
+class SftpTransport(Transport):
     """Transport (connectors/base.py) over SFTP; mirrors LocalTransport's semantics."""
 
     def __init__(self, host: str, port: int = 22, username: str | None = None, key_file: str | Path | None = None,
                  known_hosts: str | Path | None = None, host_key: str | None = None, partner_zone_root: str = "/",
-                 companions: tuple[str, ...] = ENVELOPE_COMPANIONS, timeout: float = 10, retries: int = 3,
+                 timeout: float = 10, retries: int = 3,
                  backoff: float = 0.5):
         if not username or not key_file:
             raise ValueError("SFTP needs a username and a key_file (key authentication only)")
@@ -72,7 +68,6 @@ class SftpTransport:
         self.root = partner_zone_root
         self.inbound = posixpath.join(partner_zone_root, "inbound")
         self.outbound = posixpath.join(partner_zone_root, "outbound")
-        self.companions = tuple(companions)
         self.timeout, self.retries, self.backoff = float(timeout), max(1, int(retries)), backoff
         self._client: paramiko.SSHClient | None = None
         self._sftp: paramiko.SFTPClient | None = None
@@ -126,12 +121,6 @@ class SftpTransport:
                 pass
         self._client = self._sftp = None
 
-    def __enter__(self) -> "SftpTransport":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
     def _transient(self, exc: BaseException) -> bool:
         if isinstance(exc, (HostKeyRefused, paramiko.AuthenticationException, paramiko.BadHostKeyException,
                             FileNotFoundError, PermissionError, FileExistsError, ValueError)):
@@ -163,10 +152,10 @@ class SftpTransport:
                 time.sleep(delay)
 
     # --------------------------------------------------------------- protocol
-    def list_deliveries(self, feed: str) -> list[RemoteDelivery]:
-        def names(sftp: paramiko.SFTPClient) -> set[str]:
+    def names(self) -> set[str]:
+        def regular(sftp: paramiko.SFTPClient) -> set[str]:
             return {a.filename for a in sftp.listdir_attr(self.inbound) if stat.S_ISREG(a.st_mode or 0)}
-        return complete_deliveries(self._retry("list", names), feed, self.companions)
+        return self._retry("list", regular)
 
     def fetch(self, delivery: RemoteDelivery, dest: Path) -> list[Path]:
         """All files of the delivery into `dest`, or none: each arrives as `.part` and is renamed

@@ -13,8 +13,8 @@ import pendulum
 from airflow.sdk import DAG, CronTriggerTimetable, task
 from airflow.sdk.exceptions import AirflowFailException
 
-from jinbao.config import TIMEZONE
-from jinbao.feeds import FeedSpec, load_feeds
+from jinbao.declarations import FeedSpec, load_feeds
+from jinbao.settings import TIMEZONE
 
 
 def _doc(spec: FeedSpec) -> str:
@@ -27,8 +27,8 @@ def _doc(spec: FeedSpec) -> str:
 
 
 def _engine(feed: str):
+    from jinbao.declarations import get_feed
     from jinbao.engine import Engine
-    from jinbao.feeds import get_feed
     return Engine(get_feed(feed))
 
 
@@ -53,12 +53,7 @@ def build_inbound(spec: FeedSpec) -> DAG:
 
         @task
         def judge(batch_id: int) -> int:
-            from jinbao.engine import BatchHeld
-            from jinbao.exchange_zone.errors import DeliveryRefused
-            try:
-                _engine(spec.name).judge(batch_id)
-            except (BatchHeld, DeliveryRefused) as exc:  # a person must act: retrying will not help
-                raise AirflowFailException(str(exc)) from exc
+            _engine(spec.name).judge(batch_id)
             return batch_id
 
         @task
@@ -68,7 +63,12 @@ def build_inbound(spec: FeedSpec) -> DAG:
 
         @task
         def finish(batch_id: int) -> dict:
-            o = _engine(spec.name).finish(batch_id)
+            from jinbao.engine import BatchHeld
+            from jinbao.exchange_zone.errors import DeliveryRefused
+            try:
+                o = _engine(spec.name).finish(batch_id)
+            except (BatchHeld, DeliveryRefused) as exc:  # a person must act: retrying will not help
+                raise AirflowFailException(str(exc)) from exc
             return {"batch_id": o.batch_id, "status": o.status, "received": o.received,
                     "accepted": o.accepted, "rejected": o.rejected, "published": o.published}
 

@@ -30,12 +30,14 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.ciphers import algorithms
 from cryptography.hazmat.primitives.serialization import pkcs7
 
-from jinbao.connectors.base import DELIVERY_NAME, delivery_base
+from jinbao.connectors.base import DELIVERY_NAME, companions_of, delivery_base
 from jinbao.exchange_zone import manifest as manifests
 from jinbao.exchange_zone.errors import DeliveryRefused
 
 MANIFEST = ".manifest.json"
 SIGNATURE = ".manifest.json.sig"
+#: The two files that sign and describe an enveloped delivery (exchange agreements §4).
+COMPANIONS = (MANIFEST, SIGNATURE)
 
 
 def encrypt(data: bytes, recipient: x509.Certificate) -> bytes:
@@ -69,23 +71,11 @@ def verify(data: bytes, signature: bytes, cert: x509.Certificate) -> bool:
         return False
 
 
-def companions_in(names, data_name: str) -> tuple[str, str] | None:
-    """(manifest, signature) names for `data_name` among `names`, either spelling; None if incomplete.
-
-    The pair is taken in one spelling, never mixed, so the signature is the one of that manifest."""
-    names = set(names)
-    for stem in (delivery_base(data_name), data_name):
-        pair = (stem + MANIFEST, stem + SIGNATURE)
-        if all(n in names for n in pair):
-            return pair
-    return None
-
-
 def _split(paths: list[Path]) -> tuple[Path, Path, Path]:
     data = [p for p in paths if DELIVERY_NAME.match(p.name)]
     if len(data) != 1:
         raise DeliveryRefused("MANIFEST_INVALID", f"expected one data file among {[p.name for p in paths]}")
-    pair = companions_in([p.name for p in paths], data[0].name)
+    pair = companions_of([p.name for p in paths], data[0].name, COMPANIONS)
     if pair is None:
         raise DeliveryRefused("MANIFEST_INVALID", "manifest or its signature is missing", data[0].name)
     by_name = {p.name: p for p in paths}

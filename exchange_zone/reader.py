@@ -1,4 +1,4 @@
-"""Streams a partner CSV as Arrow record batches of strings, with line numbers.
+"""Streams a partner CSV as blocks of Arrow records (strings), with line numbers.
 
 Partners send GB18030 or UTF-8.  pyarrow's own transcoder stops at the first
 invalid byte, which would refuse a whole delivery for one mangled name, so the
@@ -28,7 +28,7 @@ from jinbao.exchange_zone.errors import BadInput
 
 #: Bytes read and transcoded at a time; memory stays flat whatever the file size.
 READ_CHUNK = 4 << 20
-#: Rows per record batch handed to the quality gate.
+#: Bytes per block of records handed to the quality gate.
 BLOCK_SIZE = 8 << 20
 
 
@@ -57,7 +57,7 @@ class _Transcoder(io.RawIOBase):
 
 @dataclass
 class CsvStream:
-    """An open delivery: header, batches with their line numbers, malformed rows."""
+    """An open delivery: header, record blocks with their line numbers, malformed rows."""
 
     path: Path
     columns: list[str]
@@ -66,21 +66,21 @@ class CsvStream:
     _skipped: list[int] = field(default_factory=list)
     _next_line: int = 2
 
-    def batches(self) -> Iterator[tuple[pa.RecordBatch, np.ndarray]]:
-        """Yield (batch, line numbers of its rows); line 1 is the header."""
-        for batch in self._reader:
-            if batch.num_rows == 0:
+    def blocks(self) -> Iterator[tuple[pa.RecordBatch, np.ndarray]]:
+        """Yield (block of records, their line numbers); line 1 is the header."""
+        for block in self._reader:
+            if block.num_rows == 0:
                 continue
-            lines = self._lines(batch.num_rows)
+            lines = self._lines(block.num_rows)
             # A blank line parses as a row of empty strings: not a record, so dropped.
-            blank = np.ones(batch.num_rows, dtype=bool)
-            for col in batch.columns:
+            blank = np.ones(block.num_rows, dtype=bool)
+            for col in block.columns:
                 blank &= (pc.binary_length(col).to_numpy(zero_copy_only=False) == 0)
             if blank.any():
                 keep = pa.array(~blank)
-                batch, lines = batch.filter(keep), lines[~blank]
-            if batch.num_rows:
-                yield batch, lines
+                block, lines = block.filter(keep), lines[~blank]
+            if block.num_rows:
+                yield block, lines
 
     def _lines(self, k: int) -> np.ndarray:
         # Rows pyarrow skipped (malformed or blank) are known by the time the

@@ -2,7 +2,9 @@
 
 The JSON summary is for machines, the CSV of rejected records for the people
 who fix them; the CSV is written in the partner's own encoding so it opens in
-their tools.  Personal values (IDs, names) never appear: IDs are masked.
+their tools.  Personal values (IDs, names) never appear: IDs are masked.  The
+hub keeps a readable copy per batch under JINBAO_HOME/receipts, whatever the
+transport does to the copy it sends (an enveloped transport seals it).
 """
 from __future__ import annotations
 
@@ -11,18 +13,38 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.csv as pcsv
+import pyarrow.parquet as pq
+
+from jinbao.connectors.base import Transport, delivery_base
+from jinbao.quality.reasons import BATCH_REASONS
 
 RECEIPT_COLUMNS = ["line_no", "masked_id", "field", "value", "reason_code", "message"]
 
 
-def receipt_base(file_name: str) -> str:
-    """police.death_20261122_000001.csv[.p7m] -> police.death_20261122_000001"""
-    return file_name.split(".csv")[0]
+def summary_of(row: dict, created_at: str) -> dict:
+    """The receipt's JSON summary from the batch's ledger row."""
+    return {
+        "feed": row["feed"], "file": row["file_name"], "batch_id": row["id"], "sha256": row["sha256"],
+        "sequence": row["sequence"], "business_date": row["business_date"].isoformat(),
+        "status": row["status"], "received": row["received"], "accepted": row["accepted"],
+        "rejected": row["rejected"], "published": row["published"],
+        "mapping_version": row["mapping_version"], "reason_code": row["reason_code"],
+        "message": batch_message(row), "created_at": created_at,
+    }
+
+
+def batch_message(row: dict) -> str | None:
+    """Bilingual text of a batch-level reason, with the details the ledger holds."""
+    if row["reason_code"] in BATCH_REASONS:
+        zh, en = BATCH_REASONS[row["reason_code"]]
+        return f"{zh} / {en}" + (f": {row['message']}" if row["message"] else "")
+    return row["message"]
 
 
 def write_receipt(folder: Path, summary: dict, rejected: pa.Table | None, encoding: str) -> list[Path]:
+    """`<base>.receipt.json` and, when records were judged, `<base>.receipt.csv` in `folder`."""
     folder.mkdir(parents=True, exist_ok=True)
-    base = receipt_base(summary["file"])
+    base = delivery_base(summary["file"])
     out = []
     if rejected is not None:
         csv_path = folder / f"{base}.receipt.csv"
@@ -36,3 +58,13 @@ def write_receipt(folder: Path, summary: dict, rejected: pa.Table | None, encodi
     json_path = folder / f"{base}.receipt.json"
     json_path.write_text(json.dumps(summary, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
     return [json_path, *out]
+
+
+def send_receipt(transport: Transport, folder: Path, row: dict, rejected_path: Path | None, encoding: str,
+                 created_at: str) -> list[Path]:
+    """Write the receipt for the batch `row` into `folder` and send it to the partner; returns the local copies."""
+    rejected = pq.read_table(rejected_path) if rejected_path and rejected_path.exists() else None
+    paths = write_receipt(folder, summary_of(row, created_at), rejected, encoding)
+    for path in paths:
+        transport.send(path, row["feed"], row["sequence"])
+    return paths

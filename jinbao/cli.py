@@ -10,6 +10,8 @@ import datetime as dt
 import logging
 import sys
 
+from jinbao.settings import load_settings
+
 
 def _date(text: str) -> dt.date:
     try:
@@ -19,16 +21,17 @@ def _date(text: str) -> dt.date:
 
 
 def cmd_run(args) -> int:
+    from jinbao.declarations import get_feed, load_feeds
     from jinbao.engine import Engine
-    from jinbao.feeds import get_feed, load_feeds
 
-    names = list(load_feeds()) if args.feed == "all" else [args.feed]
+    cfg = load_settings()
+    names = list(load_feeds(cfg)) if args.feed == "all" else [args.feed]
     worst = 0
     for name in names:
-        spec = get_feed(name)
+        spec = get_feed(name, cfg)
         if spec.direction != "inbound":
             continue
-        outcomes = Engine(spec).run(args.date)
+        outcomes = Engine(spec, cfg).run(args.date)
         if not outcomes:
             print(f"{name}: no delivery waiting")
         for o in outcomes:
@@ -41,10 +44,9 @@ def cmd_run(args) -> int:
 
 
 def cmd_generate(args) -> int:
-    from jinbao.config import settings
     from jinbao.generator import generate
 
-    summary = generate(settings(), args.date, seed=args.seed, people=args.people,
+    summary = generate(load_settings(), args.date, seed=args.seed, people=args.people,
                        defect_share=args.defect_share, feeds=args.feed or None)
     import json
     print(json.dumps(summary, ensure_ascii=False, indent=2, default=str))
@@ -54,42 +56,44 @@ def cmd_generate(args) -> int:
 def cmd_demo(args) -> int:
     from jinbao.demo import demo
 
-    return demo(args.date, people=args.people, seed=args.seed)
+    return demo(load_settings(), args.date, people=args.people, seed=args.seed)
 
 
 def cmd_db_upgrade(args) -> int:
-    from jinbao.config import settings
-    from jinbao.store import upgrade
+    from jinbao.store.database import upgrade
 
-    url = settings().store_url
+    url = load_settings().store_url
     upgrade(url)
     print(f"store at the newest migration: {url}")
     return 0
 
 
 def cmd_batches(args) -> int:
-    from jinbao import batches
-    from jinbao.config import settings
-    from jinbao.store import upgrade
+    from jinbao import ledger
+    from jinbao.store.database import upgrade
 
-    db = upgrade(settings().store_url)
+    cfg = load_settings()
+    db = upgrade(cfg.store_url)
     if args.action == "list":
         with db.begin() as conn:
-            for r in batches.listing(conn, args.feed, args.status):
+            for r in ledger.listing(conn, args.feed, args.status):
                 print(f"{r['id']:>6} {r['feed']:<28} {r['file_name']:<44} {r['status']:<9} "
                       f"recv {r['received'] or 0:>8} acc {r['accepted'] or 0:>8} rej {r['rejected'] or 0:>7} "
                       f"{r['reason_code'] or ''}")
         return 0
+    from jinbao.declarations import get_feed
     from jinbao.engine import Engine
-    from jinbao.feeds import get_feed
     with db.begin() as conn:
-        row = batches.get(conn, args.batch)
-    if row["status"] != "held":
+        row = ledger.get(conn, args.batch)
+    if row["status"] != ledger.Status.HELD:
         print(f"batch {args.batch} is {row['status']}, not held; nothing to release", file=sys.stderr)
         return 1
-    eng = Engine(get_feed(row["feed"]))
-    eng.publish(args.batch, released=True)
-    o = eng.finish(args.batch)
+    eng = Engine(get_feed(row["feed"], cfg), cfg)
+    try:
+        eng.publish(args.batch, released=True)
+        o = eng.finish(args.batch)
+    finally:
+        eng.close()
     print(f"released batch {o.batch_id}: published {o.published} of {o.received} records")
     return 0
 
@@ -102,11 +106,11 @@ def cmd_mappings(args) -> int:
             print(p)
         print(f"{len(problems)} problem(s)" if problems else "all mapping tables are well-formed")
         return 1 if problems else 0
-    from jinbao.config import settings
-    from jinbao.feeds import get_feed
-    from jinbao.store import upgrade
-    db = upgrade(settings().store_url)
-    spec = get_feed(args.feed)
+    from jinbao.declarations import get_feed
+    from jinbao.store.database import upgrade
+    cfg = load_settings()
+    db = upgrade(cfg.store_url)
+    spec = get_feed(args.feed, cfg)
     if args.action == "coverage":
         from jinbao.mappings.coverage import unmapped_values
         gaps = unmapped_values(db, spec.name, args.days)
@@ -125,31 +129,27 @@ def cmd_quality_docs(args) -> int:
     import json
     from pathlib import Path
 
-    from jinbao import batches
-    from jinbao.config import settings
-    from jinbao.exchange_zone.reader import open_csv
-    from jinbao.feeds import get_feed
-    from jinbao.mappings.tables import feed_mapping
+    from jinbao import ledger
+    from jinbao.declarations import get_feed
     from jinbao.quality import ge_check
+    from jinbao.quality.judging import gate_for, open_delivery_csv
     from jinbao.quality.suites import suite_specs
-    from jinbao.quality.verdict import CrossRule, Gate
-    from jinbao.schemas.dictionary import partner_schema
-    from jinbao.store import upgrade
+    from jinbao.store.database import upgrade
 
-    cfg = settings()
-    spec = get_feed(args.feed)
+    cfg = load_settings()
+    spec = get_feed(args.feed, cfg)
     with upgrade(cfg.store_url).begin() as conn:
-        rows = batches.listing(conn, spec.name)
-        row = next((r for r in rows if args.batch in (None, r["id"]) and r["status"] != "refused"), None)
+        rows = ledger.listing(conn, spec.name)
+        row = next((r for r in rows if args.batch in (None, r["id"]) and r["status"] != ledger.Status.REFUSED),
+                   None)
     if row is None:
         print(f"no judged batch of {spec.name} to document", file=sys.stderr)
         return 1
-    gate = Gate(feed_mapping(spec.mapping, row["business_date"]), partner_schema(spec.schema),
-                row["business_date"], tuple(CrossRule(**r) for r in spec.rules))
-    stream = open_csv(Path(row["staging_dir"]) / row["file_name"], spec.encoding, gate.schema.names,
-                      [c.name for c in gate.schema.columns if c.required])
+    gate = gate_for(spec, row["business_date"])
+    stream = open_delivery_csv(Path(row["staging_dir"]) / (row["data_file"] or row["file_name"]), spec.encoding,
+                               gate)
     import pandas as pd
-    frame = pd.concat([ge_check.ge_frame(b, lines, gate) for b, lines in stream.batches()], ignore_index=True)
+    frame = pd.concat([ge_check.ge_frame(b, lines, gate) for b, lines in stream.blocks()], ignore_index=True)
     folder = cfg.reports / "quality" / spec.name
     index = ge_check.docs(frame, gate, folder, f"batch{row['id']}")
     suite = [{"type": s.type, "kwargs": {k: (v if not isinstance(v, list) or len(v) < 20 else f"{len(v)} codes")
@@ -161,12 +161,12 @@ def cmd_quality_docs(args) -> int:
 
 
 def cmd_keys(args) -> int:
-    from jinbao.config import settings
     from jinbao.keys import init_keys, key_dir
 
-    for who, what in init_keys(settings().home).items():
+    home = load_settings().home
+    for who, what in init_keys(home).items():
         print(f"{who:<14} {what}")
-    print(f"keys in {key_dir(settings().home)} (private keys 0600; see docs/transport.md for real certificates)")
+    print(f"keys in {key_dir(home)} (private keys 0600; see docs/transport.md for real certificates)")
     return 0
 
 

@@ -1,113 +1,62 @@
 """The one generic engine: any declared inbound feed, from delivery to store.
 
-Steps (each an Airflow task, and all of them `jinbao run`):
-  receive  take complete deliveries from the partner's transport into staging,
-           refusing duplicates and replays, and pin the mapping version;
-  judge    stream the file as Arrow batches through translation and the quality
-           gate; accepted and rejected records land as Parquet in staging;
-  publish  one transaction: compare-and-set the batch status, upsert accepted
-           records, store rejections;
-  finish   write the receipt to the partner's outbound and acknowledge the
-           remote delivery (only now does it leave inbound/).
-Only batch ids pass between steps; data stays in staging files.
+The engine only sequences the four steps (each an Airflow task, and all of
+them `jinbao run`); the work of each lives with what it works on:
+
+  receive  transport.open (connectors/) fetches into staging and hands over the
+           plaintext; ledger.admission refuses duplicates and replays; the
+           mapping version in force is pinned;
+  judge    quality.judging streams the file through the gate into accepted and
+           rejected Parquet; the batch becomes judged, held or refused;
+  publish  store.publish upserts the accepted records and stores the rejections
+           in one transaction, after a compare-and-set on the batch status;
+  finish   every batch ends here, whatever its status: exchange_zone.receipts
+           tells the partner, a refused delivery goes to exchange_zone.quarantine,
+           and only then is the remote delivery acknowledged (out of inbound/).
+
+Only batch ids pass between steps; data stays in staging files.  Each step is
+safe to repeat: a step that finds its batch past it does nothing.
 """
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import logging
 import os
 import shutil
-from dataclasses import dataclass
 from pathlib import Path
 
-import pyarrow as pa
-import sqlalchemy as sa
-import pyarrow.parquet as pq
-
-from jinbao import batches
-from jinbao.config import Settings, settings
-from jinbao.connectors.base import RemoteDelivery, Transport
+from jinbao import ledger
+from jinbao.connectors.base import RemoteDelivery, Transport, companions_of, sha256_of
+from jinbao.connectors.registry import transport_for
+from jinbao.declarations import FeedSpec
 from jinbao.exchange_zone.errors import DeliveryRefused
-from jinbao.exchange_zone.reader import open_csv
-from jinbao.exchange_zone.receipts import write_receipt
-from jinbao.feeds import FeedSpec
-from jinbao.mappings.tables import MappingError, feed_mapping
-from jinbao.quality.reasons import BATCH_REASONS
-from jinbao.quality.parallel import judge_stream
-from jinbao.quality.verdict import REJECTION_SCHEMA, CrossRule, Gate
-from jinbao.quality.reasons import message as reason_message
-from jinbao.schemas.dictionary import partner_schema
-from jinbao.schemas.store import TARGETS, rejection
-from jinbao.store import upsert, upgrade
+from jinbao.exchange_zone.quarantine import quarantine
+from jinbao.exchange_zone.receipts import send_receipt
+from jinbao.ledger import Outcome, Refusal, Status
+from jinbao.settings import Settings, load_settings
+from jinbao.store.database import upgrade
 
 log = logging.getLogger(__name__)
-
-ACCEPTED = "accepted.parquet"
-REJECTED = "rejected.parquet"
-#: Rows per publish round trip; bounds memory during the publish transaction.
-PUBLISH_CHUNK = 50_000
 
 
 class BatchHeld(RuntimeError):
     """Too many rejected records: nothing from the batch is published until a person releases it."""
 
 
-@dataclass
-class Outcome:
-    batch_id: int | None
-    file: str
-    status: str
-    received: int = 0
-    accepted: int = 0
-    rejected: int = 0
-    published: int = 0
-    reason_code: str | None = None
-
-
-def sha256_of(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def transport_kind(spec: FeedSpec) -> tuple[str, bool]:
-    """(transport, enveloped) for a feed: its declaration, or JINBAO_TRANSPORT for the whole
-    deployment (`local`, `local+cms`, `sftp+cms`), which is how the demo switches to SFTP."""
-    override = os.environ.get("JINBAO_TRANSPORT")
-    if override:
-        kind, _, env = override.partition("+")
-        return kind, env == "cms"
-    return spec.transport.get("kind", "local"), spec.transport.get("envelope", "none") == "cms"
-
-
-def transport_for(spec: FeedSpec, cfg: Settings) -> Transport:
-    from jinbao.connectors.base import ENVELOPE_COMPANIONS
-    kind, enveloped = transport_kind(spec)
-    if kind == "local":
-        from jinbao.connectors.local import LocalTransport
-        return LocalTransport(cfg.exchange_zone / spec.partner, ENVELOPE_COMPANIONS if enveloped else ())
-    if kind == "sftp":
-        from jinbao.connectors.airflow_conn import sftp_transport_for
-        return sftp_transport_for(spec.partner)
-    raise ValueError(f"feed {spec.name}: unknown transport kind {kind!r}")
-
-
 class Engine:
     def __init__(self, spec: FeedSpec, cfg: Settings | None = None, transport: Transport | None = None):
         self.spec = spec
-        self.cfg = cfg or settings()
-        self.transport = transport or transport_for(spec, self.cfg)
-        self.enveloped = transport_kind(spec)[1]
+        self.cfg = cfg or load_settings()
+        self.transport = transport or transport_for(spec.partner, spec.transport, self.cfg)
         self.db = upgrade(self.cfg.store_url)
-        #: Deliveries refused by this engine instance (for summaries; the store has them all).
-        self.refused: list[Outcome] = []
+
+    def _row(self, batch_id: int) -> dict:
+        with self.db.begin() as conn:
+            return ledger.get(conn, batch_id)
 
     # ---------------------------------------------------------------- receive
     def receive(self, up_to: dt.date | None = None) -> list[int]:
-        """Take waiting deliveries (business date <= up_to); return batch ids to judge."""
+        """Take waiting deliveries (business date <= up_to); return the batch ids still to carry on."""
         ids = []
         for delivery in self.transport.list_deliveries(self.spec.name):
             if up_to and dt.datetime.strptime(delivery.business_date, "%Y%m%d").date() > up_to:
@@ -118,308 +67,172 @@ class Engine:
         return ids
 
     def _take(self, delivery: RemoteDelivery) -> int | None:
+        from jinbao.mappings.tables import MappingError, feed_mapping
+
         incoming = self.cfg.staging / self.spec.name / f"incoming-{delivery.name}"
         shutil.rmtree(incoming, ignore_errors=True)  # a partial earlier download is discarded
-        self.transport.fetch(delivery, incoming)
-        unsealed = None
+        refusal, opened = None, None
         try:
-            digest = self._unseal(incoming, delivery.name) if self.enveloped else sha256_of(incoming / delivery.name)
+            opened = self.transport.open(delivery, incoming)
         except DeliveryRefused as exc:
-            digest, unsealed = sha256_of(incoming / delivery.name), (exc.reason_code, exc.detail)
+            refusal = Refusal(exc.reason_code, exc.detail)
+        digest = opened.sha256 if opened else sha256_of(incoming / delivery.name)
         business_date = dt.datetime.strptime(delivery.business_date, "%Y%m%d").date()
         with self.db.begin() as conn:
-            same = None if unsealed else batches.find_same(conn, self.spec.name, delivery.name, digest)
-            if same is not None:
+            same = ledger.find_same(conn, self.spec.name, delivery.name, digest)
+            if same is not None:      # seen before: carry on where it stopped (a held batch waits for a person)
                 shutil.rmtree(incoming, ignore_errors=True)
-                if same["status"] == "published":   # committed earlier; only the ack was lost
-                    self.finish(same["id"])
-                    return None
-                return None if same["status"] == "held" else same["id"]
-            refusal = unsealed or batches.refusal_for(conn, self.spec.name, delivery.name, digest,
-                                                      delivery.sequence)
+                return None if same["status"] == Status.HELD else same["id"]
+            refusal = refusal or ledger.admission(conn, self.spec.name, digest, delivery.sequence)
             try:
                 label = feed_mapping(self.spec.mapping, business_date).label
             except MappingError as exc:
-                refusal = refusal or ("NO_MAPPING", str(exc))
+                refusal = refusal or Refusal("NO_MAPPING", str(exc))
                 label = None
-            batch_id = batches.insert(
-                conn, feed=self.spec.name, file_name=delivery.name, sha256=digest,
-                sequence=delivery.sequence, business_date=business_date, encoding=self.spec.encoding,
-                mapping_version=label, status="received" if refusal is None else "refused",
-                reason_code=refusal[0] if refusal else None, message=refusal[1] if refusal else None)
-        if refusal is not None:
-            self._quarantine(batch_id, incoming, delivery, *refusal)
-            return None
+            batch_id = ledger.insert(
+                conn, feed=self.spec.name, file_name=delivery.name, sha256=digest, sequence=delivery.sequence,
+                business_date=business_date, encoding=self.spec.encoding, mapping_version=label,
+                status=Status.RECEIVED if refusal is None else Status.REFUSED, refusal=refusal,
+                data_file=opened.data.name if opened else None,
+                declared_records=opened.declared_records if opened else None)
         final = self.cfg.staging / self.spec.name / str(batch_id)
         shutil.rmtree(final, ignore_errors=True)
         os.replace(incoming, final)
         with self.db.begin() as conn:
-            batches.update(conn, batch_id, staging_dir=str(final))
-        log.info("%s: took %s as batch %s (mapping %s)", self.spec.name, delivery.name, batch_id, label)
+            ledger.update(conn, batch_id, staging_dir=str(final))
+        if refusal is None:
+            log.info("%s: took %s as batch %s (mapping %s)", self.spec.name, delivery.name, batch_id, label)
+        else:
+            log.warning("%s: refusing %s as batch %s (%s: %s)", self.spec.name, delivery.name, batch_id,
+                        refusal.code, refusal.detail)
         return batch_id
-
-    def _unseal(self, folder: Path, name: str) -> str:
-        """Verify and decrypt an enveloped delivery; return the plaintext's sha256 (the manifest's)."""
-        from jinbao import keys
-        from jinbao.exchange_zone.envelope import open_delivery
-        if not name.endswith(".p7m"):
-            raise DeliveryRefused("MANIFEST_INVALID", "this feed takes only signed, encrypted .csv.p7m deliveries",
-                                  name)
-        home = self.cfg.home
-        others = {p: c for p, c in keys.partner_certs(home).items() if p != self.spec.partner}
-        paths = [folder / name, *(folder / n for n in self._companions(folder, name))]
-        _, manifest = open_delivery(paths, keys.partner_cert(home, self.spec.partner), keys.hub_key(home),
-                                    keys.hub_cert(home), work_dir=folder, other_certs=others)
-        return manifest.sha256
-
-    def _quarantine(self, batch_id: int, folder: Path, delivery: RemoteDelivery, code: str, detail: str) -> None:
-        """一站二区: a refused delivery is kept for a person, the partner gets a receipt."""
-        dest = self.cfg.quarantine / self.spec.name / f"{batch_id}-{delivery.name}"
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        shutil.rmtree(dest, ignore_errors=True)
-        os.replace(folder, dest)
-        with self.db.begin() as conn:
-            batches.update(conn, batch_id, staging_dir=str(dest))
-        log.warning("%s: refused %s (%s: %s); kept in %s", self.spec.name, delivery.name, code, detail, dest)
-        self._send_receipt(batch_id, None)
-        self.transport.ack(delivery)
-        with self.db.begin() as conn:
-            batches.update(conn, batch_id, acked_at=batches.now())
-            self.refused.append(self._outcome(batches.get(conn, batch_id)))
 
     # ------------------------------------------------------------------ judge
     def judge(self, batch_id: int) -> Outcome:
-        with self.db.begin() as conn:
-            row = batches.get(conn, batch_id)
-        if row["status"] != "received":
-            return self._outcome(row)
+        """Decide every record's fate; the batch becomes judged, held or refused."""
+        from jinbao.quality.judging import gate_for, judge_delivery
+
+        row = self._row(batch_id)
+        if row["status"] != Status.RECEIVED:
+            return Outcome.of(row)
         staging = Path(row["staging_dir"])
-        gate = Gate(mapping=feed_mapping(self.spec.mapping, row["business_date"]),
-                    schema=partner_schema(self.spec.schema), business_date=row["business_date"],
-                    rules=tuple(CrossRule(**r) for r in self.spec.rules))
         try:
-            received, rejected = self._judge_file(staging / row["file_name"].removesuffix(".p7m"), staging, gate)
-            if row["file_name"].endswith(".p7m"):
-                from jinbao.exchange_zone import envelope, manifest
-                pair = envelope.companions_in([p.name for p in staging.iterdir()], row["file_name"])
-                m = manifest.parse((staging / pair[0]).read_bytes(), row["file_name"])
-                envelope.check_count(m, received)
+            judged = judge_delivery(staging / (row["data_file"] or row["file_name"]), self.spec.encoding,
+                                    gate_for(self.spec, row["business_date"]), staging, self.cfg.gate_threads)
+            declared = row["declared_records"]
+            if declared is not None and judged.received != declared:
+                raise DeliveryRefused("COUNT_MISMATCH", f"{judged.received} records received, manifest says "
+                                      f"{declared}", row["file_name"])
         except DeliveryRefused as exc:
             with self.db.begin() as conn:
-                batches.move(conn, batch_id, "received", status="refused", reason_code=exc.reason_code,
-                             message=str(exc))
-            name = row["file_name"]
-            self._quarantine(batch_id, staging, RemoteDelivery(name, self.spec.name, "", row["sequence"],
-                                                               self._companions(staging, name)),
-                             exc.reason_code, str(exc))
-            raise
-        share = rejected / received if received else 0.0
+                ledger.move(conn, batch_id, Status.RECEIVED, Status.REFUSED, reason_code=exc.reason_code,
+                            message=str(exc))
+                return Outcome.of(ledger.get(conn, batch_id))
+        share = judged.rejected / judged.received if judged.received else 0.0
         held = share > self.spec.max_reject_share
-        status = "held" if held else "judged"
-        msg = None
-        if held:
-            msg = (f"batch {batch_id} ({row['file_name']}) held: {rejected} of {received} records "
-                   f"({share:.1%}) rejected, above the feed's threshold of {self.spec.max_reject_share:.0%}. "
-                   f"Review the receipt in {self.cfg.outbound(self.spec.partner)}, then release it with "
-                   f"`jinbao batches release {batch_id}` or ask {self.spec.partner} to resend.")
+        message = (f"{judged.rejected} of {judged.received} records ({share:.1%}) rejected, above the feed's "
+                   f"threshold of {self.spec.max_reject_share:.0%}") if held else None
         with self.db.begin() as conn:
-            batches.move(conn, batch_id, "received", status=status, received=received,
-                         accepted=received - rejected, rejected=rejected,
-                         reason_code="HELD" if held else None, message=msg)
-            row = batches.get(conn, batch_id)
-        if held:
-            self._send_receipt(batch_id, staging / REJECTED)
-            raise BatchHeld(msg)
-        return self._outcome(row)
-
-    @staticmethod
-    def _companions(folder: Path, name: str) -> tuple[str, ...]:
-        """The manifest and signature that came with an enveloped delivery, as they were named."""
-        if not name.endswith(".p7m"):
-            return ()
-        from jinbao.exchange_zone.envelope import companions_in
-        return companions_in([p.name for p in folder.iterdir()], name) or ()
-
-    def _judge_file(self, path: Path, staging: Path, gate: Gate) -> tuple[int, int]:
-        """Stream the delivery through the gate into accepted/rejected Parquet; return counts."""
-        stream = open_csv(path, self.spec.encoding, gate.schema.names,
-                          [c.name for c in gate.schema.columns if c.required])
-        acc_tmp, rej_tmp = staging / (ACCEPTED + ".tmp"), staging / (REJECTED + ".tmp")
-        acc_writer = rej_writer = None
-        received = rejected = 0
-        try:
-            rej_writer = pq.ParquetWriter(rej_tmp, REJECTION_SCHEMA)
-            for chunk, verdict in judge_stream(stream.batches(), gate):
-                received += chunk.num_rows
-                rejected += verdict.rejected_records
-                if acc_writer is None:
-                    acc_writer = pq.ParquetWriter(acc_tmp, verdict.accepted.schema)
-                acc_writer.write_table(verdict.accepted)
-                rej_writer.write_table(verdict.rejected)
-            if stream.malformed:
-                rej_writer.write_table(_malformed(stream.malformed))
-                received += len(stream.malformed)
-                rejected += len(stream.malformed)
-        finally:
-            for w in (acc_writer, rej_writer):
-                if w is not None:
-                    w.close()
-        if acc_writer is None:  # no well-formed record at all
-            pq.write_table(pa.table({"line_no": pa.array([], pa.int64())}), acc_tmp)
-        os.replace(acc_tmp, staging / ACCEPTED)
-        os.replace(rej_tmp, staging / REJECTED)
-        return received, rejected
+            ledger.move(conn, batch_id, Status.RECEIVED, Status.HELD if held else Status.JUDGED,
+                        received=judged.received, accepted=judged.accepted, rejected=judged.rejected,
+                        reason_code="HELD" if held else None, message=message)
+            return Outcome.of(ledger.get(conn, batch_id))
 
     # ---------------------------------------------------------------- publish
     def publish(self, batch_id: int, released: bool = False) -> Outcome:
-        """Publish accepted records in one transaction; a second call publishes nothing."""
-        target = TARGETS[self.spec.target_table]
-        keys = [c.name for c in target.primary_key.columns]
+        """Publish accepted records in one transaction; a second call publishes nothing.
+
+        `released`: a person reviewed a held batch and lets it through.
+        """
+        from jinbao.quality.judging import ACCEPTED, REJECTED
+        from jinbao.schemas.tables import TARGETS
+        from jinbao.store.publish import publish_accepted, store_rejections
+
         with self.db.begin() as conn:
-            row = batches.get(conn, batch_id)
-            if row["status"] == "held" and not released:
-                raise BatchHeld(row["message"])
-            if not batches.move(conn, batch_id, ("judged", "held") if released else "judged",
-                                status="published", published_at=batches.now()):
-                return self._outcome(row)
+            row = ledger.get(conn, batch_id)
+            frm = Status.HELD if released else Status.JUDGED
+            if row["status"] != frm:
+                return Outcome.of(row)
+            stamp = ledger.now()
+            # receipt_at cleared on release: the partner is owed a receipt that says published.
+            if not ledger.move(conn, batch_id, frm, Status.PUBLISHED, published_at=stamp,
+                               **({"receipt_at": None} if released else {})):
+                return Outcome.of(row)
             staging = Path(row["staging_dir"])
-            stamp = batches.now()
-            published = 0
-            pf = pq.ParquetFile(staging / ACCEPTED)
-            for chunk in pf.iter_batches(batch_size=PUBLISH_CHUNK):
-                frame = _typed_for(target, chunk).to_pandas()
-                frame.columns = [c.lower() for c in frame.columns]
-                for col, value in self.spec.target_set.items():
-                    frame[col] = value
-                frame["batch_id"], frame["updated_at"] = batch_id, stamp
-                frame = frame[[c.name for c in target.columns if c.name in frame.columns]]
-                frame = frame.drop_duplicates(subset=keys, keep="last")
-                published += upsert(conn, target, _records(frame))
-            rej = pq.read_table(staging / REJECTED).to_pandas()
-            rej["batch_id"] = batch_id
-            rows = _records(rej[[c.name for c in rejection.columns if c.name in rej.columns]])
-            for start in range(0, len(rows), PUBLISH_CHUNK):
-                conn.execute(sa.insert(rejection), rows[start:start + PUBLISH_CHUNK])
-            batches.update(conn, batch_id, published=published)
-            row = batches.get(conn, batch_id)
+            published = publish_accepted(conn, TARGETS[self.spec.target_table], staging / ACCEPTED, batch_id,
+                                         stamp, self.spec.target_set)
+            store_rejections(conn, staging / REJECTED, batch_id)
+            ledger.update(conn, batch_id, published=published)
+            row = ledger.get(conn, batch_id)
         log.info("%s: batch %s published %s records", self.spec.name, batch_id, published)
-        return self._outcome(row)
+        return Outcome.of(row)
 
     # ----------------------------------------------------------------- finish
     def finish(self, batch_id: int) -> Outcome:
-        """Receipt to the partner, then acknowledge the remote delivery."""
-        with self.db.begin() as conn:
-            row = batches.get(conn, batch_id)
-        if row["status"] != "published":
-            raise RuntimeError(f"batch {batch_id} is {row['status']}, not published; nothing to finish")
+        """Tell the partner, put a refused delivery in quarantine, acknowledge.
+
+        Raises BatchHeld for a held batch and DeliveryRefused for a refused one
+        (after doing all of the above), so that a scheduler shows them as failed.
+        """
+        from jinbao.quality.judging import REJECTED
+
+        row = self._row(batch_id)
+        status = Status(row["status"])
+        if status in (Status.RECEIVED, Status.JUDGED):
+            raise RuntimeError(f"batch {batch_id} is {status}: judge and publish it before finishing")
         staging = Path(row["staging_dir"])
-        if row["receipt_at"] is None:
-            self._send_receipt(batch_id, staging / REJECTED)
-        if row["acked_at"] is None:
-            name = row["file_name"]
-            d = RemoteDelivery(name, self.spec.name, row["business_date"].strftime("%Y%m%d"), row["sequence"],
-                               self._companions(staging, name))
-            self.transport.ack(d)
+        delivery = self._delivery(row, staging)
+        if status == Status.REFUSED and staging.parent != self.cfg.quarantine / self.spec.name:
+            staging = quarantine(staging, self.cfg.quarantine, self.spec.name, batch_id, row["file_name"])
             with self.db.begin() as conn:
-                batches.update(conn, batch_id, acked_at=batches.now())
-        with self.db.begin() as conn:
-            return self._outcome(batches.get(conn, batch_id))
+                ledger.update(conn, batch_id, staging_dir=str(staging))
+        if row["receipt_at"] is None:
+            sent = send_receipt(self.transport, self.cfg.receipts / self.spec.name / str(batch_id), row,
+                                None if status == Status.REFUSED else staging / REJECTED, self.spec.encoding,
+                                ledger.now().isoformat())
+            with self.db.begin() as conn:
+                ledger.update(conn, batch_id, receipt_at=ledger.now())
+            log.info("%s: receipt for batch %s sent to %s (copy in %s)", self.spec.name, batch_id,
+                     self.spec.partner, sent[0].parent)
+        if status != Status.HELD and row["acked_at"] is None:
+            self.transport.ack(delivery)
+            with self.db.begin() as conn:
+                ledger.update(conn, batch_id, acked_at=ledger.now())
+        row = self._row(batch_id)
+        if status == Status.HELD:
+            raise BatchHeld(f"batch {batch_id} ({row['file_name']}) held: {row['message']}. Review the receipt in "
+                            f"{self.cfg.receipts / self.spec.name / str(batch_id)}, then release it with "
+                            f"`jinbao batches release {batch_id}` or ask {self.spec.partner} to resend.")
+        if status == Status.REFUSED:
+            log.warning("%s: refused %s (%s); kept in %s", self.spec.name, row["file_name"], row["message"], staging)
+            raise DeliveryRefused(row["reason_code"], f"{row['message']} (kept in {staging})", row["file_name"])
+        return Outcome.of(row)
 
-    def _send_receipt(self, batch_id: int, rejected_path: Path | None) -> None:
-        with self.db.begin() as conn:
-            row = batches.get(conn, batch_id)
-        summary = {
-            "feed": row["feed"], "file": row["file_name"], "batch_id": row["id"], "sha256": row["sha256"],
-            "sequence": row["sequence"], "business_date": row["business_date"].isoformat(),
-            "status": row["status"], "received": row["received"], "accepted": row["accepted"],
-            "rejected": row["rejected"], "published": row["published"],
-            "mapping_version": row["mapping_version"], "reason_code": row["reason_code"],
-            "message": _batch_message(row), "created_at": batches.now().isoformat(),
-        }
-        rejected = pq.read_table(rejected_path) if rejected_path and rejected_path.exists() else None
-        folder = self.cfg.staging / "receipts" / self.spec.name
-        for path in write_receipt(folder, summary, rejected, self.spec.encoding):
-            for sent in (self._seal_outbound(path, row) if self.enveloped else [path]):
-                self.transport.put(sent, sent.name)
-        with self.db.begin() as conn:
-            batches.update(conn, batch_id, receipt_at=batches.now())
-
-    def _seal_outbound(self, path: Path, row: dict) -> list[Path]:
-        """Receipts go back the way partners send: encrypted to the partner, manifest signed by the hub."""
-        from jinbao import keys
-        from jinbao.exchange_zone.envelope import seal_delivery
-        home = self.cfg.home
-        return seal_delivery(path, self.spec.name, row["sequence"], 1, "UTF-8", keys.load_cert(home, self.spec.partner),
-                             keys.load_key(home, "hub"), path.parent / "sealed", name=path.name + ".p7m",
-                             base=path.name)
+    def _delivery(self, row: dict, staging: Path) -> RemoteDelivery:
+        """The remote delivery of a batch, companions as they were named when it was fetched."""
+        name = row["file_name"]
+        present = [p.name for p in staging.iterdir()] if staging.is_dir() else []
+        companions = companions_of(present, name, self.transport.companions) or ()
+        return RemoteDelivery(name, self.spec.name, row["business_date"].strftime("%Y%m%d"), row["sequence"],
+                              companions)
 
     # -------------------------------------------------------------------- run
     def run(self, up_to: dt.date | None = None) -> list[Outcome]:
         """The whole pipeline without a scheduler (what `jinbao run` does)."""
         try:
-            return self._run(up_to)
+            outcomes = []
+            for batch_id in self.receive(up_to):
+                self.judge(batch_id)
+                self.publish(batch_id)
+                try:
+                    self.finish(batch_id)
+                except (BatchHeld, DeliveryRefused) as exc:
+                    log.warning("%s", exc)
+                outcomes.append(Outcome.of(self._row(batch_id)))
+            return sorted(outcomes, key=lambda o: o.batch_id)
         finally:
             self.close()
 
     def close(self) -> None:
         """Release the transport (an SFTP connection stays open across the steps of a run)."""
-        close = getattr(self.transport, "close", None)
-        if close is not None:
-            close()
-
-    def _run(self, up_to: dt.date | None) -> list[Outcome]:
-        outcomes = []
-        for batch_id in self.receive(up_to):
-            try:
-                self.judge(batch_id)
-                self.publish(batch_id)
-                outcomes.append(self.finish(batch_id))
-            except BatchHeld as exc:
-                log.warning("%s", exc)
-                with self.db.begin() as conn:
-                    outcomes.append(self._outcome(batches.get(conn, batch_id)))
-            except DeliveryRefused:
-                pass  # recorded in self.refused by _quarantine
-        return sorted(outcomes + self.refused, key=lambda o: o.batch_id)
-
-    @staticmethod
-    def _outcome(row: dict) -> Outcome:
-        return Outcome(batch_id=row["id"], file=row["file_name"], status=row["status"],
-                       received=row["received"] or 0, accepted=row["accepted"] or 0,
-                       rejected=row["rejected"] or 0, published=row["published"] or 0,
-                       reason_code=row["reason_code"])
-
-
-def _batch_message(row: dict) -> str | None:
-    if row["reason_code"] in BATCH_REASONS:
-        zh, en = BATCH_REASONS[row["reason_code"]]
-        return f"{zh} / {en}" + (f": {row['message']}" if row["message"] else "")
-    return row["message"]
-
-
-def _malformed(rows: list[tuple[int, str]]) -> pa.Table:
-    return pa.table({
-        "line_no": pa.array([r[0] for r in rows], pa.int64()),
-        "masked_id": pa.nulls(len(rows), pa.string()),
-        "field": pa.array(["*"] * len(rows), pa.string()),
-        "value": pa.array([r[1] for r in rows], pa.string()),
-        "reason_code": pa.array(["FIELD_COUNT"] * len(rows), pa.string()),
-        "message": pa.array([reason_message("FIELD_COUNT", "*", r[1]) for r in rows], pa.string()),
-    }, schema=REJECTION_SCHEMA)
-
-
-def _typed_for(target: sa.Table, chunk: pa.RecordBatch) -> pa.RecordBatch:
-    """Cast string columns to the target's numeric types (amounts as exact decimals)."""
-    cols, names = [], chunk.schema.names
-    for name, col in zip(names, chunk.columns):
-        column = target.c.get(name.lower())
-        if column is not None and isinstance(column.type, sa.Numeric) and pa.types.is_string(col.type):
-            col = col.cast(pa.decimal128(column.type.precision or 18, column.type.scale or 0))
-        cols.append(col)
-    return pa.RecordBatch.from_arrays(cols, names=names)
-
-
-def _records(frame) -> list[dict]:
-    """DataFrame -> DB-API rows, with pandas' NaT/NaN turned into NULL."""
-    frame = frame.astype(object).where(frame.notna(), None)
-    return frame.to_dict("records")
+        self.transport.close()

@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from jinbao.batches import now
-from jinbao.schemas.store import pension_payment, person
-from jinbao.store import upgrade, upsert
+from jinbao.ledger import now
+from jinbao.schemas.tables import pension_payment, person
+from jinbao.store.database import upgrade
+from jinbao.store.publish import records, upsert
 
 SOURCE = "hub.core"
 CHUNK = 50_000
@@ -26,8 +27,7 @@ def _load(conn, path: Path, table, stamp) -> int:
         if table is person:
             frame["id_upgraded"] = False
         frame = frame[[c.name for c in table.columns if c.name in frame.columns]]
-        frame = frame.astype(object).where(frame.notna(), None)
-        n += upsert(conn, table, frame.to_dict("records"))
+        n += upsert(conn, table, records(frame))
     return n
 
 

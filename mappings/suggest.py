@@ -19,7 +19,7 @@ from jinbao.exchange_zone.reader import open_csv
 from jinbao.mappings.tables import MappingError, feed_mapping
 from jinbao.mappings.translator import normalise
 from jinbao.quality import citizen_id
-from jinbao.schemas.store import batch, person
+from jinbao.schemas.tables import batch, person
 
 LOOKUP_CHUNK = 1_000
 
@@ -34,7 +34,7 @@ def _partner_pairs(spec, field: str, rows) -> pd.DataFrame:
         if not path.exists():
             continue
         stream = open_csv(path, spec.encoding, [id_col, field], [id_col, field])
-        for chunk, _ in stream.batches():
+        for chunk, _ in stream.blocks():
             ids = pc.utf8_upper(normalise(chunk.column(id_col)))
             if mapping.upgrade_15_digit_ids:
                 ids, _ = citizen_id.upgrade_15(ids)

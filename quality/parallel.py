@@ -1,13 +1,12 @@
-"""Judge a stream of record batches on several cores, in order, with bounded memory.
+"""Judge a stream of record blocks on several cores, in order, with bounded memory.
 
 Arrow compute and numpy release the GIL for the heavy work, so threads are
-enough: while one batch is being judged the next is judged on the other core
-and the reader parses ahead.  At most `workers + 1` batches are in flight, so
-memory still depends on the batch size, never on the file.
+enough: while one block is being judged the next is judged on the other core
+and the reader parses ahead.  At most `workers + 1` blocks are in flight, so
+memory still depends on the block size, never on the file.
 """
 from __future__ import annotations
 
-import os
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from typing import Iterable, Iterator
@@ -18,25 +17,20 @@ import pyarrow as pa
 from jinbao.quality.verdict import Gate, Verdict, judge
 
 
-def default_workers() -> int:
-    return max(1, int(os.environ.get("JINBAO_GATE_THREADS", min(4, os.cpu_count() or 1))))
-
-
-def judge_stream(batches: Iterable[tuple[pa.RecordBatch, np.ndarray]], gate: Gate,
-                 workers: int | None = None) -> Iterator[tuple[pa.RecordBatch, Verdict]]:
-    """Yield (batch, verdict) in input order."""
-    workers = workers or default_workers()
-    if workers == 1:
-        for batch, lines in batches:
-            yield batch, judge(batch, lines, gate)
+def judge_stream(blocks: Iterable[tuple[pa.RecordBatch, np.ndarray]], gate: Gate,
+                 workers: int = 1) -> Iterator[tuple[pa.RecordBatch, Verdict]]:
+    """Yield (block, verdict) in input order; `workers` threads (Settings.gate_threads)."""
+    if workers <= 1:
+        for block, lines in blocks:
+            yield block, judge(block, lines, gate)
         return
     with ThreadPoolExecutor(workers, thread_name_prefix="jinbao-gate") as pool:
         pending: deque = deque()
-        for batch, lines in batches:
-            pending.append((batch, pool.submit(judge, batch, lines, gate)))
+        for block, lines in blocks:
+            pending.append((block, pool.submit(judge, block, lines, gate)))
             if len(pending) > workers:
-                done_batch, fut = pending.popleft()
-                yield done_batch, fut.result()
+                done, fut = pending.popleft()
+                yield done, fut.result()
         while pending:
-            done_batch, fut = pending.popleft()
-            yield done_batch, fut.result()
+            done, fut = pending.popleft()
+            yield done, fut.result()

@@ -12,6 +12,7 @@ from pathlib import Path
 import yaml
 
 HERE = Path(__file__).resolve().parent
+PARTNERS_DIR = HERE / "partners"
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,7 @@ def hub_dictionary() -> dict[str, HubField]:
 
 @functools.lru_cache(maxsize=64)
 def partner_schema(name: str) -> PartnerSchema:
-    path = HERE / "partners" / f"{name}.yaml"
+    path = PARTNERS_DIR / f"{name}.yaml"
     raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     cols = tuple(PartnerColumn(c["name"], c.get("label", c["name"]), bool(c.get("required", False)))
                  for c in raw["columns"])

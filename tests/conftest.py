@@ -46,8 +46,8 @@ def store_url(request, tmp_path):
         return
     admin, name, url = _server_db(PG_ADMIN, "PostgreSQL")
     yield url
-    from jinbao.store import _engine
-    _engine.cache_clear()
+    from jinbao.store.database import forget_connections
+    forget_connections()
     with admin.connect() as conn:
         conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
 
@@ -56,8 +56,8 @@ def store_url(request, tmp_path):
 def mariadb_url():
     admin, name, url = _server_db(MARIA_ADMIN, "MariaDB")
     yield url
-    from jinbao.store import _engine
-    _engine.cache_clear()
+    from jinbao.store.database import forget_connections
+    forget_connections()
     with admin.connect() as conn:
         conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name}"))
 
@@ -69,8 +69,8 @@ def home(tmp_path, monkeypatch, store_url):
     h.mkdir()
     monkeypatch.setenv("JINBAO_HOME", str(h))
     monkeypatch.setenv("JINBAO_STORE_URL", store_url)
-    from jinbao.config import settings
-    return settings()
+    from jinbao.settings import load_settings
+    return load_settings()
 
 
 @pytest.fixture
@@ -79,5 +79,5 @@ def sqlite_home(tmp_path, monkeypatch):
     h.mkdir()
     monkeypatch.setenv("JINBAO_HOME", str(h))
     monkeypatch.delenv("JINBAO_STORE_URL", raising=False)
-    from jinbao.config import settings
-    return settings()
+    from jinbao.settings import load_settings
+    return load_settings()

@@ -2,7 +2,7 @@
 
     from tests.sftp_fixtures import sshd_server  # noqa: F401 - fixture
 
-The server itself is jinbao/sshd_zone.py (the demo starts the same one):
+The server itself is dev/sshd_zone.py (the demo starts the same one):
 `/usr/sbin/sshd -D -e -f <cfg>` on a free 127.0.0.1 port with its own ed25519
 host key, accounts `jb_<partner>` (created with useradd if missing), each
 chrooted (ChrootDirectory, root-owned zone, `inbound/` and `outbound/` owned by
@@ -22,8 +22,9 @@ import shutil
 
 import pytest
 
-from jinbao import sshd_zone
+from dev import sshd_zone
 from jinbao.connectors.sftp import SftpTransport
+from jinbao.exchange_zone.envelope import COMPANIONS
 from jinbao.keys import PARTNERS
 from tests.conftest import unavailable
 
@@ -45,12 +46,18 @@ def sshd_server():
         shutil.rmtree(root, ignore_errors=True)
 
 
-def transport_for(server, partner: str = "police", **kw) -> SftpTransport:
-    """An SftpTransport to `partner`'s zone with the server's host key pinned."""
+def transport_for(server, partner: str = "police", companions=COMPANIONS, **kw) -> SftpTransport:
+    """An SftpTransport to `partner`'s zone with the server's host key pinned.
+
+    By default a delivery counts only with its manifest and signature, as the
+    enveloped feeds see it (connectors/enveloped.py); `companions=()` for bare files.
+    """
     settings = {"host": "127.0.0.1", "port": server.port, "username": server.user(partner),
                 "key_file": str(server.keys[partner]), "host_key": server.host_key_line, "timeout": 3.0,
                 "retries": 3, **kw}
-    return SftpTransport(**settings)
+    t = SftpTransport(**settings)
+    t.companions = companions
+    return t
 
 
 def clean_zone(server, partner: str = "police") -> None:

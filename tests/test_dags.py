@@ -8,7 +8,7 @@ import sys
 import sqlalchemy as sa
 
 from jinbao.cli import main
-from jinbao.store import engine
+from jinbao.store.database import connect as engine
 from tests.airflow_env import REPO, airflow, airflow_env
 from tests.deliveries import death_row, write_delivery
 
@@ -35,7 +35,7 @@ def test_every_dag_imports_fast_without_heavy_modules(sqlite_home):
     assert out.returncode == 0, out.stderr
     info = json.loads(out.stdout.strip().splitlines()[-1])
     assert info["errors"] == {}
-    from jinbao.feeds import load_feeds
+    from jinbao.declarations import load_feeds
     assert info["dags"] == sorted(n for n, s in load_feeds().items() if s.direction == "inbound")
     assert all(d < 3.0 for d in info["durations"]), info["durations"]
     assert info["heavy"] == []                       # GE, pyarrow... only inside tasks
@@ -76,8 +76,8 @@ def test_airflow_dags_test_publishes_like_the_cli(home, tmp_path, monkeypatch):
     other.mkdir()
     monkeypatch.setenv("JINBAO_HOME", str(other))
     monkeypatch.setenv("JINBAO_STORE_URL", f"sqlite:///{other / 'store.db'}")
-    from jinbao.config import settings
-    cfg2 = settings()
+    from jinbao.settings import load_settings
+    cfg2 = load_settings()
     write_delivery(cfg2.inbound("police"), "police.death", rows)
     assert main(["run", "police.death", "--date", "2026-11-22"]) == 0
     assert _published(cfg2) == via_airflow

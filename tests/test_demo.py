@@ -1,4 +1,4 @@
-"""`jinbao demo`: the hub's verdicts on a generated day equal the generator's truth."""
+"""`make demo` (dev/demo.py over `jinbao demo`): the hub's verdicts on a generated day equal the generator's truth."""
 from __future__ import annotations
 
 import csv
@@ -6,21 +6,21 @@ import os
 
 import sqlalchemy as sa
 
-from jinbao.cli import main
-from jinbao.store import engine
+from dev.demo import main as make_demo
+from jinbao.store.database import connect as engine
 
 
 def test_demo_verdicts_match_the_planted_defects(home, capsys):
     if os.environ.get("CI", "").lower() == "true":
-        from jinbao import sshd_zone
+        from dev import sshd_zone
         sshd_zone._ensure_sshd(install=True)     # the demo itself never installs packages
-    assert main(["demo", "--date", "2026-11-22", "--people", "20000"]) == 0
+    assert make_demo(["--date", "2026-11-22", "--people", "20000"]) == 0
     out = capsys.readouterr().out
     assert "police.death" in out and "published" in out and "receipts" in out
     assert "transport    SFTP + CMS" in out or "no SFTP" in out
     if os.environ.get("CI", "").lower() == "true":
         assert "transport    SFTP + CMS" in out          # CI has sshd: the full path is exercised
-    assert "JINBAO_TRANSPORT" not in os.environ          # the switch does not leak out of the demo
+    assert "JINBAO_TRANSPORT" not in os.environ          # the switch is passed as settings, never via os.environ
     truths = sorted((home.generated / "truth").glob("*.truth.csv"))
     assert len(truths) == 7                              # every agreed inbound feed
     with engine(home.store_url).connect() as conn:
@@ -36,4 +36,4 @@ def test_demo_verdicts_match_the_planted_defects(home, capsys):
                 f"select line_no, field, reason_code from rejection where batch_id = {b.id}"))}
             assert got == truth and len(truth) > 0, b.feed
     # A second demo starts from a fresh home: same figures again.
-    assert main(["demo", "--date", "2026-11-22", "--people", "20000"]) == 0
+    assert make_demo(["--date", "2026-11-22", "--people", "20000"]) == 0

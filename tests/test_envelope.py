@@ -8,6 +8,7 @@ import subprocess
 
 import pytest
 
+from jinbao.connectors.base import companions_of
 from jinbao.exchange_zone import envelope
 from jinbao.exchange_zone.errors import DeliveryRefused
 from jinbao.keys import cert_path, hub_cert, hub_key, init_keys, key_path, load_cert, load_key, partner_cert
@@ -174,7 +175,7 @@ def test_openssl_delivery_with_data_file_named_companions_is_accepted(tmp_path, 
                                  "records": 1, "encoding": "GB18030", "sequence": 1, "created_at": "2026-11-22"}))
     subprocess.run(["openssl", "dgst", "-sha256", "-sign", str(key_path(keys, "police")), "-out",
                     str(mpath) + ".sig", str(mpath)], check=True)
-    assert envelope.companions_in([p.name for p in drop.iterdir()], NAME) == (NAME + ".manifest.json",
+    assert companions_of([p.name for p in drop.iterdir()], NAME, envelope.COMPANIONS) == (NAME + ".manifest.json",
                                                                              NAME + ".manifest.json.sig")
     out, m = _open(drop, keys)
     assert out.read_bytes() == PLAIN

@@ -17,7 +17,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
-from jinbao.config import settings
+from jinbao.settings import load_settings
 from jinbao.generator import FEEDS, generate
 from jinbao.generator import central_bank, civil_affairs, finance, health, police_death, police_identity
 from jinbao.generator import uscc as gen_uscc
@@ -47,7 +47,7 @@ GENDER_FIELD = {"police": "XB", "civil_affairs": "SEX", "health": "SEX"}
 @pytest.fixture
 def cfg(tmp_path, monkeypatch):
     monkeypatch.setenv("JINBAO_HOME", str(tmp_path / "home"))
-    return settings()
+    return load_settings()
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +56,7 @@ def day(tmp_path_factory):
     home = tmp_path_factory.mktemp("day")
     mp = pytest.MonkeyPatch()
     mp.setenv("JINBAO_HOME", str(home))
-    cfg = settings()
+    cfg = load_settings()
     summary = generate(cfg, DAY, people=40_000, defect_share=0.1)
     mp.undo()
     return cfg, summary
@@ -95,11 +95,11 @@ def test_same_seed_same_bytes_other_seed_differs(cfg, tmp_path, monkeypatch):
     first = _files(cfg)
     assert len([f for f in first if "/inbound/" in f]) == len(FEEDS)
     monkeypatch.setenv("JINBAO_HOME", str(tmp_path / "again"))
-    generate(settings(), DAY, people=3000)
-    assert _files(settings()) == first
+    generate(load_settings(), DAY, people=3000)
+    assert _files(load_settings()) == first
     monkeypatch.setenv("JINBAO_HOME", str(tmp_path / "other"))
-    generate(settings(), DAY, people=3000, seed=1)
-    other = _files(settings())
+    generate(load_settings(), DAY, people=3000, seed=1)
+    other = _files(load_settings())
     assert other.keys() == first.keys()
     assert all(other[f] != first[f] for f in first if f.endswith(".csv") and "/inbound/" in f)
 
@@ -108,11 +108,11 @@ def test_one_feed_alone_is_the_same_file_as_in_a_full_day(cfg, tmp_path, monkeyp
     full = generate(cfg, DAY, people=3000)
     name = full["feeds"]["health.death_certificate"]["file"]
     monkeypatch.setenv("JINBAO_HOME", str(tmp_path / "alone"))
-    alone = generate(settings(), DAY, people=3000, feeds=["health.death_certificate"])
+    alone = generate(load_settings(), DAY, people=3000, feeds=["health.death_certificate"])
     assert list(alone["feeds"]) == ["health.death_certificate"]
-    assert (settings().inbound("health") / name).read_bytes() == (cfg.inbound("health") / name).read_bytes()
+    assert (load_settings().inbound("health") / name).read_bytes() == (cfg.inbound("health") / name).read_bytes()
     with pytest.raises(ValueError):
-        generate(settings(), DAY, people=3000, feeds=["police.gossip"])
+        generate(load_settings(), DAY, people=3000, feeds=["police.gossip"])
 
 
 def test_delivery_names_and_encodings(day):
@@ -347,7 +347,7 @@ def test_the_hub_gate_rejects_exactly_the_truth(day, feed):
     """Judged by the hub's own verdict code, each delivery fails exactly where the truth file says."""
     import pyarrow.csv as pcsv
 
-    from jinbao.feeds import get_feed
+    from jinbao.declarations import get_feed
     from jinbao.mappings.tables import feed_mapping
     from jinbao.quality.verdict import CrossRule, Gate, judge
     from jinbao.schemas.dictionary import partner_schema

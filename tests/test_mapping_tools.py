@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 
-from jinbao.batches import now
+from jinbao.ledger import now
 from jinbao.cli import main
-from jinbao.schemas.store import person
-from jinbao.store import upgrade, upsert
+from jinbao.schemas.tables import person
+from jinbao.store.database import upgrade
+from jinbao.store.publish import upsert
 from tests.deliveries import death_row, write_delivery
 
 

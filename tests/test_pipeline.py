@@ -7,7 +7,7 @@ import shutil
 import sqlalchemy as sa
 
 from jinbao.cli import main
-from jinbao.store import engine
+from jinbao.store.database import connect as engine
 from tests.deliveries import death_row, write_delivery
 
 FEED = "police.death"
@@ -107,28 +107,34 @@ def test_received_equals_accepted_plus_rejected(home):
     assert field_count == [{"line_no": 7, "reason_code": "FIELD_COUNT"}]
 
 
-def test_held_batch_publishes_nothing_until_released(home, capsys):
+def test_held_batch_publishes_nothing_until_released(home, caplog):
     rows = [death_row(i) for i in range(10)]
     for r in rows[:3]:
         r["ZXYY"] = "7"                       # 30 % rejected > 20 % threshold
     write_delivery(_inbound(home), FEED, rows)
     assert main(["run", FEED]) == 2
     batch = _rows(home, "select * from batch")[0]
-    assert batch["status"] == "held" and "jinbao batches release" in batch["message"]
+    assert batch["status"] == "held" and "3 of 10 records (30.0%) rejected" in batch["message"]
+    # the operator is told how to release; the partner's receipt holds no hub command or path
+    assert f"jinbao batches release {batch['id']}" in caplog.text
     assert _rows(home, "select * from death_record") == []
-    receipt = json.loads((home.outbound("police") / "police.death_20261122_000001.receipt.json").read_text())
+    receipt_text = (home.outbound("police") / "police.death_20261122_000001.receipt.json").read_text()
+    receipt = json.loads(receipt_text)
     assert receipt["status"] == "held" and receipt["reason_code"] == "HELD"
+    assert "jinbao" not in receipt_text and str(home.home) not in receipt_text
     assert (_inbound(home) / "police.death_20261122_000001.csv").exists()   # not acknowledged yet
 
     assert main(["batches", "release", str(batch["id"])]) == 0
     assert len(_rows(home, "select * from death_record")) == 7
     assert _rows(home, "select status from batch") == [{"status": "published"}]
     assert (_inbound(home) / "processed" / "police.death_20261122_000001.csv").exists()
+    receipt = json.loads((home.outbound("police") / "police.death_20261122_000001.receipt.json").read_text())
+    assert receipt["status"] == "published" and receipt["published"] == 7   # the partner hears of the release
 
 
 def test_crash_before_publish_resumes_without_duplicates(home, monkeypatch):
     write_delivery(_inbound(home), FEED, [death_row(i) for i in range(8)])
-    import jinbao.engine as eng
+    import jinbao.store.publish as eng
 
     def boom(*a, **k):
         raise RuntimeError("database went away")

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from jinbao.cli import main
 from jinbao.exchange_zone import envelope
 from jinbao.keys import init_keys, load_cert, load_key
-from jinbao.store import engine
+from jinbao.store.database import connect as engine
 from tests.deliveries import death_row, write_delivery
 from tests.sftp_fixtures import sshd_server  # noqa: F401 - fixture
 

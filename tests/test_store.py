@@ -5,8 +5,9 @@ import datetime as dt
 
 import sqlalchemy as sa
 
-from jinbao.schemas.store import death_record, metadata
-from jinbao.store import upgrade, upsert
+from jinbao.schemas.tables import death_record, metadata
+from jinbao.store.database import upgrade
+from jinbao.store.publish import upsert
 
 NOW = dt.datetime(2026, 11, 22, 8, 0, tzinfo=dt.timezone.utc)
 

@@ -48,11 +48,15 @@ batch = Table(
     Column("accepted", Integer, nullable=True),
     Column("rejected", Integer, nullable=True),
     Column("published", Integer, nullable=True),
-    # received -> judged -> published | held -> (released) published ; refused | failed
+    # jinbao.ledger.Status; moves only along jinbao.ledger.TRANSITIONS
     Column("status", String(16), nullable=False),
     Column("reason_code", String(32), nullable=True),
     Column("message", Text, nullable=True),
     Column("staging_dir", String(500), nullable=True),
+    # the plaintext to judge, in staging_dir (a sealed delivery's differs from file_name)
+    Column("data_file", String(255), nullable=True),
+    # the record count a verified manifest promised; checked after parsing
+    Column("declared_records", Integer, nullable=True),
     Column("received_at", DateTime(timezone=True), nullable=False),
     Column("published_at", DateTime(timezone=True), nullable=True),
     Column("receipt_at", DateTime(timezone=True), nullable=True),

@@ -1,0 +1,66 @@
+"""Signed, encrypted deliveries (exchange agreements §4) around any transport.
+
+`Enveloped(inner, home, partner)` moves bytes through `inner` and adds the
+envelope: a delivery is complete only with its manifest and signature; `open`
+verifies the signature with the partner's certificate, decrypts with the hub's
+key and checks the plaintext's sha256, then hands the engine the plaintext
+and the record count the manifest promises; `send` encrypts a hub file to the
+partner and signs its manifest.  The cryptography itself is in
+exchange_zone/envelope.py.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from jinbao.connectors.base import Opened, RemoteDelivery, Transport
+from jinbao.exchange_zone import envelope
+from jinbao.exchange_zone.errors import DeliveryRefused
+
+
+class Enveloped(Transport):
+    companions = envelope.COMPANIONS
+
+    def __init__(self, inner: Transport, home: Path, partner: str):
+        self.inner, self.home, self.partner = inner, Path(home), partner
+
+    def __repr__(self) -> str:
+        return f"Enveloped({self.inner!r})"
+
+    def names(self) -> set[str]:
+        return self.inner.names()
+
+    def fetch(self, delivery: RemoteDelivery, dest: Path) -> list[Path]:
+        return self.inner.fetch(delivery, dest)
+
+    def ack(self, delivery: RemoteDelivery) -> None:
+        self.inner.ack(delivery)
+
+    def put(self, local: Path, remote_name: str) -> None:
+        self.inner.put(local, remote_name)
+
+    def close(self) -> None:
+        self.inner.close()
+
+    def open(self, delivery: RemoteDelivery, dest: Path) -> Opened:
+        from jinbao import keys
+
+        paths = self.fetch(delivery, dest)
+        if not delivery.name.endswith(".p7m"):
+            raise DeliveryRefused("MANIFEST_INVALID", "this feed takes only signed, encrypted .csv.p7m deliveries",
+                                  delivery.name)
+        others = {p: c for p, c in keys.partner_certs(self.home).items() if p != self.partner}
+        plain, manifest = envelope.open_delivery(
+            paths, keys.partner_cert(self.home, self.partner), keys.hub_key(self.home), keys.hub_cert(self.home),
+            work_dir=Path(dest), other_certs=others)
+        return Opened(delivery, plain, manifest.sha256, declared_records=manifest.records)
+
+    def send(self, path: Path, feed: str, sequence: int) -> list[str]:
+        """Encrypted to the partner, manifest signed by the hub, as partners send to us."""
+        from jinbao import keys
+
+        sealed = envelope.seal_delivery(
+            path, feed, sequence, 1, "UTF-8", keys.load_cert(self.home, self.partner), keys.load_key(self.home, "hub"),
+            path.parent / "sealed", name=path.name + ".p7m", base=path.name)
+        for f in sealed:
+            self.inner.put(f, f.name)
+        return [f.name for f in sealed]

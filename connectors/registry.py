@@ -1,0 +1,47 @@
+"""Which transport a feed uses: its declaration, or the deployment's override.
+
+A transport kind is registered here by name, so a new one (a partner's
+front-end database, say) is one entry and never an engine change.  The
+envelope is not a kind: `envelope: cms` wraps whichever transport was chosen.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+from jinbao.connectors.base import Transport
+from jinbao.settings import Settings
+
+
+def _local(partner: str, cfg: Settings) -> Transport:
+    from jinbao.connectors.local import LocalTransport
+    return LocalTransport(cfg.drop_zones / partner)
+
+
+def _sftp(partner: str, cfg: Settings) -> Transport:
+    from jinbao.connectors.airflow_conn import sftp_transport_for
+    return sftp_transport_for(partner, cfg.sftp_endpoints.get(partner))
+
+
+#: kind -> factory(partner, settings)
+TRANSPORTS: dict[str, Callable[[str, Settings], Transport]] = {"local": _local, "sftp": _sftp}
+#: Envelope kinds a declaration may name.
+ENVELOPES = ("none", "cms")
+
+
+def choice(declared: dict, cfg: Settings) -> tuple[str, str]:
+    """(kind, envelope) for a feed: JINBAO_TRANSPORT (e.g. `sftp+cms`) wins over the declaration."""
+    if cfg.transport:
+        kind, _, env = cfg.transport.partition("+")
+        return kind, env or "none"
+    return declared.get("kind", "local"), declared.get("envelope", "none")
+
+
+def transport_for(partner: str, declared: dict, cfg: Settings) -> Transport:
+    kind, env = choice(declared, cfg)
+    if kind not in TRANSPORTS:
+        raise ValueError(f"unknown transport kind {kind!r}; known: {', '.join(sorted(TRANSPORTS))}")
+    transport = TRANSPORTS[kind](partner, cfg)
+    if env == "cms":
+        from jinbao.connectors.enveloped import Enveloped
+        return Enveloped(transport, cfg.home, partner)
+    return transport

@@ -1,0 +1,141 @@
+"""The batch ledger: one row per delivery, its status, and the rules for taking a new one.
+
+A *batch* is always one delivery as the hub took it (never an Arrow block).
+The ledger is what makes re-runs safe: a delivery seen before (same feed,
+name and sha256) resumes where it stopped; the same content under another
+name is a duplicate; a sequence not above the last one taken is a replay.
+Status moves only along `TRANSITIONS`, by compare-and-set, so two runs can
+never both publish one batch.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from jinbao.schemas.tables import batch
+
+
+class Status(str, enum.Enum):
+    RECEIVED = "received"    # fetched into staging, waiting to be judged
+    JUDGED = "judged"        # accepted/rejected Parquet in staging, waiting to be published
+    HELD = "held"            # too many rejections: a person must release it
+    PUBLISHED = "published"  # in the store (receipt and acknowledgement may still be owed)
+    REFUSED = "refused"      # the whole delivery refused; kept in quarantine
+
+    def __str__(self) -> str:
+        return self.value
+
+
+#: Where each status may go next; anything else is a bug or a race lost.
+TRANSITIONS: dict[Status, frozenset[Status]] = {
+    Status.RECEIVED: frozenset({Status.JUDGED, Status.HELD, Status.REFUSED}),
+    Status.JUDGED: frozenset({Status.PUBLISHED}),
+    Status.HELD: frozenset({Status.PUBLISHED}),      # released by a person
+    Status.PUBLISHED: frozenset(),
+    Status.REFUSED: frozenset(),
+}
+#: A delivery that was taken counts toward sequences and duplicates; a refused one does not.
+TAKEN = (Status.RECEIVED, Status.JUDGED, Status.HELD, Status.PUBLISHED)
+
+
+class TransitionError(RuntimeError):
+    """A status move that TRANSITIONS does not allow."""
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why a whole delivery is refused: a stable code (quality.reasons.BATCH_REASONS) and details."""
+
+    code: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one delivery, as the CLI, the DAG and the demo report it."""
+
+    batch_id: int | None
+    file: str
+    status: str
+    received: int = 0
+    accepted: int = 0
+    rejected: int = 0
+    published: int = 0
+    reason_code: str | None = None
+
+    @classmethod
+    def of(cls, row: dict) -> "Outcome":
+        return cls(batch_id=row["id"], file=row["file_name"], status=row["status"],
+                   received=row["received"] or 0, accepted=row["accepted"] or 0,
+                   rejected=row["rejected"] or 0, published=row["published"] or 0,
+                   reason_code=row["reason_code"])
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def get(conn: Connection, batch_id: int) -> dict:
+    row = conn.execute(sa.select(batch).where(batch.c.id == batch_id)).mappings().first()
+    if row is None:
+        raise LookupError(f"no batch {batch_id}")
+    return dict(row)
+
+
+def find_same(conn: Connection, feed: str, name: str, sha256: str) -> dict | None:
+    """The unfinished or taken batch of this exact delivery (name and content): a resume, not a new one."""
+    unfinished_refusal = sa.and_(batch.c.status == Status.REFUSED.value, batch.c.acked_at.is_(None))
+    row = conn.execute(sa.select(batch).where(
+        batch.c.feed == feed, batch.c.file_name == name, batch.c.sha256 == sha256,
+        sa.or_(batch.c.status.in_([s.value for s in TAKEN]), unfinished_refusal))
+        .order_by(batch.c.id.desc())).mappings().first()
+    return dict(row) if row else None
+
+
+def admission(conn: Connection, feed: str, sha256: str, sequence: int) -> Refusal | None:
+    """Why a new delivery may not be taken (duplicate content, replayed sequence), or None."""
+    dup = conn.execute(sa.select(batch.c.id, batch.c.file_name).where(
+        batch.c.feed == feed, batch.c.sha256 == sha256, batch.c.status.in_([s.value for s in TAKEN]))).first()
+    if dup is not None:
+        return Refusal("DUPLICATE_FILE", f"same sha256 as batch {dup.id} ({dup.file_name})")
+    last = conn.execute(sa.select(sa.func.max(batch.c.sequence)).where(
+        batch.c.feed == feed, batch.c.status.in_([s.value for s in TAKEN]))).scalar()
+    if last is not None and sequence <= last:
+        return Refusal("SEQUENCE_REPLAYED", f"sequence {sequence} is not greater than the last accepted {last}")
+    return None
+
+
+def insert(conn: Connection, *, status: Status, refusal: Refusal | None = None, **values) -> int:
+    values.setdefault("received_at", now())
+    if refusal is not None:
+        values.update(reason_code=refusal.code, message=refusal.detail)
+    return conn.execute(sa.insert(batch).values(status=Status(status).value, **values)).inserted_primary_key[0]
+
+
+def move(conn: Connection, batch_id: int, frm: Status, to: Status, **values) -> bool:
+    """Compare-and-set the status from `frm` to `to`; False when another run got there first."""
+    if to not in TRANSITIONS[frm]:
+        raise TransitionError(f"batch {batch_id}: {frm} -> {to} is not an allowed move")
+    res = conn.execute(sa.update(batch).where(batch.c.id == batch_id, batch.c.status == frm.value)
+                       .values(status=to.value, **values))
+    return res.rowcount == 1
+
+
+def update(conn: Connection, batch_id: int, **values) -> None:
+    """Change bookkeeping columns (never the status: that is `move`)."""
+    if "status" in values:
+        raise TransitionError("status changes go through ledger.move")
+    conn.execute(sa.update(batch).where(batch.c.id == batch_id).values(**values))
+
+
+def listing(conn: Connection, feed: str | None = None, status: str | None = None, limit: int = 50) -> list[dict]:
+    q = sa.select(batch).order_by(batch.c.id.desc()).limit(limit)
+    if feed:
+        q = q.where(batch.c.feed == feed)
+    if status:
+        q = q.where(batch.c.status == status)
+    return [dict(r) for r in conn.execute(q).mappings()]

@@ -1,0 +1,143 @@
+"""Every setting of the hub, declared once.
+
+The environment is read here and nowhere else, so a test, the demo or a
+production node can pass a `Settings` object explicitly and two of them never
+see each other's files.  Every path the hub writes is under `home`; the store
+defaults to an embedded SQLite file there so a newcomer needs no database
+server.  The README's configuration table is checked against `DECLARED`.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Callable, Mapping
+
+#: Business dates and schedules are in China Standard Time whatever the server's zone.
+TIMEZONE = "Asia/Shanghai"
+#: Transport overrides accepted in JINBAO_TRANSPORT (docs/transport.md).
+TRANSPORT_OVERRIDES = ("local", "local+cms", "sftp+cms")
+
+
+class SettingsError(ValueError):
+    """A JINBAO_* variable holds a value the hub cannot use; the message names it."""
+
+
+@dataclass(frozen=True)
+class Declared:
+    """One environment variable: its name, field, default as documented, and meaning."""
+
+    env: str
+    field: str
+    default: str
+    meaning: str
+    parse: Callable[[str], object]
+
+
+def shipped_feeds_dir() -> Path:
+    """The feed declarations installed with the package (dags/feeds in a checkout)."""
+    return Path(str(resources.files("jinbao.declared_feeds")))
+
+
+def _default_threads() -> int:
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+def _threads(text: str) -> int:
+    n = int(text)
+    if n < 1:
+        raise ValueError("must be at least 1")
+    return n
+
+
+def _transport(text: str) -> str | None:
+    if text and text not in TRANSPORT_OVERRIDES:
+        raise ValueError(f"must be one of {', '.join(TRANSPORT_OVERRIDES)}")
+    return text or None
+
+
+DECLARED: tuple[Declared, ...] = (
+    Declared("JINBAO_HOME", "home", "`./var`",
+             "exchange zone folders, staging, quarantine, receipts, reports, the SQLite store, Airflow metadata "
+             "and logs", lambda s: Path(s).resolve()),
+    Declared("JINBAO_STORE_URL", "store_url", "`sqlite:///$JINBAO_HOME/store.db`",
+             "the shared store, e.g. `postgresql+psycopg://postgres@127.0.0.1/jinbao`", str),
+    Declared("JINBAO_FEEDS_DIR", "feeds_dir", "the shipped declarations (`dags/feeds`)",
+             "where feed declarations are read", lambda s: Path(s).resolve()),
+    Declared("JINBAO_TRANSPORT", "transport", "the declarations'",
+             "`local`, `local+cms` or `sftp+cms` for every feed (docs/transport.md)", _transport),
+    Declared("JINBAO_GATE_THREADS", "gate_threads", "cores, at most 4",
+             "threads judging record blocks in parallel", _threads),
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    store_url: str = ""
+    feeds_dir: Path = field(default_factory=shipped_feeds_dir)
+    #: Overrides every feed's declared transport; None keeps the declarations'.
+    transport: str | None = None
+    gate_threads: int = field(default_factory=_default_threads)
+    #: SFTP endpoints given directly (partner -> Airflow-style connection dict), ahead of
+    #: Airflow connections; the demo uses this for its local sshd.
+    sftp_endpoints: Mapping[str, dict] = field(default_factory=dict)
+
+    def __post_init__(self):
+        object.__setattr__(self, "home", Path(self.home).resolve())
+        if not self.store_url:
+            object.__setattr__(self, "store_url", f"sqlite:///{self.home / 'store.db'}")
+
+    def replace(self, **changes) -> "Settings":
+        return dataclasses.replace(self, **changes)
+
+    @property
+    def drop_zones(self) -> Path:
+        """Partner drop zones as local folders: <partner>/inbound (partner writes), <partner>/outbound."""
+        return self.home / "exchange_zone"
+
+    @property
+    def staging(self) -> Path:
+        return self.home / "staging"
+
+    @property
+    def quarantine(self) -> Path:
+        return self.home / "quarantine"
+
+    @property
+    def receipts(self) -> Path:
+        """The hub's own copy of every receipt it sent, readable (never sealed)."""
+        return self.home / "receipts"
+
+    @property
+    def reports(self) -> Path:
+        return self.home / "reports"
+
+    @property
+    def generated(self) -> Path:
+        """Generator output that is not a partner delivery (population, truth files)."""
+        return self.home / "generated"
+
+    def inbound(self, partner: str) -> Path:
+        return self.drop_zones / partner / "inbound"
+
+    def outbound(self, partner: str) -> Path:
+        return self.drop_zones / partner / "outbound"
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Settings from the environment (read now, not at import, so tests can point elsewhere)."""
+    env = os.environ if env is None else env
+    values = {}
+    for d in DECLARED:
+        raw = env.get(d.env)
+        if raw is None or raw == "":
+            continue
+        try:
+            values[d.field] = d.parse(raw)
+        except ValueError as exc:
+            raise SettingsError(f"{d.env}={raw!r}: {exc}") from exc
+    values.setdefault("home", Path("var"))
+    return Settings(**values)

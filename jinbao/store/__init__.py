@@ -1,0 +1,1 @@
+"""The shared social security store: connections and migrations (`database`), publishing (`publish`)."""

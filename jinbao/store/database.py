@@ -1,0 +1,67 @@
+"""Connections to the shared store and its migrations.
+
+One SQLAlchemy engine per URL per process (cached): a connection pool is
+expensive and the hub's steps run many short transactions against one store.
+Migrations ship inside the package (importlib.resources), so an installed hub
+can bring any empty database to the newest schema.
+"""
+from __future__ import annotations
+
+import functools
+from importlib import resources
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+
+@functools.lru_cache(maxsize=8)
+def _connect(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        eng = sa.create_engine(url, connect_args={"timeout": 60}, hide_parameters=True)
+
+        @sa.event.listens_for(eng, "connect")
+        def _sqlite_pragmas(dbapi_conn, _):  # pragma: no cover - trivial
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.close()
+        return eng
+    # hide_parameters: a failed statement must never print citizen IDs into logs.
+    return sa.create_engine(url, pool_pre_ping=True, hide_parameters=True)
+
+
+def connect(url: str) -> Engine:
+    """The store at `url` (an embedded SQLite file's folder is created on first use)."""
+    if url.startswith("sqlite:///"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    return _connect(url)
+
+
+def forget_connections() -> None:
+    """Drop cached pools (tests that drop a database afterwards)."""
+    _connect.cache_clear()
+
+
+def _alembic_config(conn: Connection):
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(resources.files("jinbao.schemas.migrations")))
+    cfg.attributes["connection"] = conn
+    return cfg
+
+
+def upgrade(url: str) -> Engine:
+    """Bring the store to the newest migration (cheap when it is already there)."""
+    from alembic import command
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    eng = connect(url)
+    with eng.begin() as conn:
+        cfg = _alembic_config(conn)
+        head = ScriptDirectory.from_config(cfg).get_current_head()
+        if MigrationContext.configure(conn).get_current_revision() != head:
+            command.upgrade(cfg, "head")
+    return eng

@@ -1,0 +1,101 @@
+"""Publishing a judged delivery into the store: typed, chunked, idempotent.
+
+Accepted records arrive as staged Parquet of strings (the gate's output);
+here they get the target table's types (amounts as exact decimals), the
+declaration's fixed columns and provenance, and are upserted chunk by chunk
+inside the caller's transaction, so memory depends on the chunk, not the file.
+Upserts are dialect-native (ON CONFLICT / ON DUPLICATE KEY) so re-running a
+delivery can never create a second row for the same key, whatever the backend.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Iterable, Mapping
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from jinbao.schemas.tables import rejection
+
+#: Rows read from the staged Parquet per publish round; bounds memory in the transaction.
+PUBLISH_CHUNK = 50_000
+#: Rows per executemany round trip.
+EXECUTE_CHUNK = 5_000
+
+
+def upsert(conn: Connection, table: sa.Table, rows: Iterable[Mapping], update: bool = True) -> int:
+    """Insert rows; on a key conflict update the non-key columns (or leave the row)."""
+    rows = list(rows)
+    if not rows:
+        return 0
+    dialect = conn.dialect.name
+    keys = [c.name for c in table.primary_key.columns]
+    cols = [c for c in rows[0].keys() if c not in keys]
+    if dialect in ("postgresql", "sqlite"):
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        stmt = (pg_insert if dialect == "postgresql" else sqlite_insert)(table)
+        if update and cols:
+            stmt = stmt.on_conflict_do_update(
+                index_elements=keys, set_={c: stmt.excluded[c] for c in cols})
+        else:
+            stmt = stmt.on_conflict_do_nothing(index_elements=keys)
+    elif dialect in ("mysql", "mariadb"):
+        from sqlalchemy.dialects.mysql import insert as my_insert
+
+        stmt = my_insert(table)
+        target = cols if (update and cols) else keys[:1]
+        stmt = stmt.on_duplicate_key_update({c: stmt.inserted[c] for c in target})
+    else:  # pragma: no cover - guarded by tests on the three supported backends
+        raise NotImplementedError(f"upsert on {dialect}")
+    for start in range(0, len(rows), EXECUTE_CHUNK):
+        conn.execute(stmt, rows[start:start + EXECUTE_CHUNK])
+    return len(rows)
+
+
+def publish_accepted(conn: Connection, target: sa.Table, accepted: Path, batch_id: int, stamp: dt.datetime,
+                     fixed: Mapping[str, object]) -> int:
+    """Upsert the staged accepted records into `target`; returns rows published."""
+    keys = [c.name for c in target.primary_key.columns]
+    published = 0
+    for chunk in pq.ParquetFile(accepted).iter_batches(batch_size=PUBLISH_CHUNK):
+        frame = typed_for(target, chunk).to_pandas()
+        frame.columns = [c.lower() for c in frame.columns]
+        for col, value in fixed.items():
+            frame[col] = value
+        frame["batch_id"], frame["updated_at"] = batch_id, stamp
+        frame = frame[[c.name for c in target.columns if c.name in frame.columns]]
+        frame = frame.drop_duplicates(subset=keys, keep="last")
+        published += upsert(conn, target, records(frame))
+    return published
+
+
+def store_rejections(conn: Connection, rejected: Path, batch_id: int) -> int:
+    """Every failed field of the delivery, for coverage reports and auditors."""
+    rej = pq.read_table(rejected).to_pandas()
+    rej["batch_id"] = batch_id
+    rows = records(rej[[c.name for c in rejection.columns if c.name in rej.columns]])
+    for start in range(0, len(rows), PUBLISH_CHUNK):
+        conn.execute(sa.insert(rejection), rows[start:start + PUBLISH_CHUNK])
+    return len(rows)
+
+
+def typed_for(target: sa.Table, chunk: pa.RecordBatch) -> pa.RecordBatch:
+    """Cast string columns to the target's numeric types (amounts as exact decimals)."""
+    cols, names = [], chunk.schema.names
+    for name, col in zip(names, chunk.columns):
+        column = target.c.get(name.lower())
+        if column is not None and isinstance(column.type, sa.Numeric) and pa.types.is_string(col.type):
+            col = col.cast(pa.decimal128(column.type.precision or 18, column.type.scale or 0))
+        cols.append(col)
+    return pa.RecordBatch.from_arrays(cols, names=names)
+
+
+def records(frame) -> list[dict]:
+    """DataFrame -> DB-API rows, with pandas' NaT/NaN turned into NULL."""
+    frame = frame.astype(object).where(frame.notna(), None)
+    return frame.to_dict("records")
