@@ -20,7 +20,7 @@ $(VENV)/.installed: setup.py constraints.txt
 
 ## Fresh JINBAO_HOME, a generated day of partner drops, every feed, a summary.
 demo: install
-	$(BIN)/python -m dev.demo
+	$(BIN)/python -m dev.sftp_demo
 
 ## The whole test suite (PostgreSQL, MariaDB and sshd required when CI=true).
 test: install

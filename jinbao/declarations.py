@@ -106,7 +106,7 @@ def _check_references(path: Path, raw: dict) -> None:
     from jinbao.connectors.registry import ENVELOPES, TRANSPORTS
     from jinbao.mappings.tables import FEEDS_DIR
     from jinbao.schemas.dictionary import PARTNERS_DIR
-    from jinbao.schemas.tables import TARGETS
+    from jinbao.schemas.store_tables import TARGETS
 
     _one_of(path, "transport.kind", raw["transport"].get("kind", "local"), tuple(TRANSPORTS))
     _one_of(path, "transport.envelope", raw["transport"].get("envelope", "none"), ENVELOPES)

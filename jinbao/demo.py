@@ -3,7 +3,7 @@
 It wipes JINBAO_HOME only when that folder was made by the hub (it holds the
 marker file), so pointing JINBAO_HOME at a real folder by mistake loses nothing.
 A *relay* may carry the generated drops somewhere else before the feeds run
-(`make demo` uses dev/demo.py to carry them over a local sshd); it yields the
+(`make demo` uses dev/sftp_demo.py to carry them over a local sshd); it yields the
 settings to run with, so nothing is switched through the environment.
 """
 from __future__ import annotations

@@ -145,7 +145,7 @@ class Engine:
         `released`: a person reviewed a held batch and lets it through.
         """
         from jinbao.quality.judging import ACCEPTED, REJECTED
-        from jinbao.schemas.tables import TARGETS
+        from jinbao.schemas.store_tables import TARGETS
         from jinbao.store.publish import publish_accepted, store_rejections
 
         with self.db.begin() as conn:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from jinbao.ledger import now
-from jinbao.schemas.tables import pension_payment, person
+from jinbao.schemas.store_tables import pension_payment, person
 from jinbao.store.database import upgrade
 from jinbao.store.publish import records, upsert
 

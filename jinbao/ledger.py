@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from jinbao.schemas.tables import batch
+from jinbao.schemas.store_tables import batch
 
 
 class Status(str, enum.Enum):

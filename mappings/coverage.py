@@ -14,7 +14,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import sqlalchemy as sa
 
-from jinbao.schemas.tables import batch, rejection
+from jinbao.schemas.store_tables import batch, rejection
 
 
 def unmapped_values(db, feed: str, days: int = 30) -> pd.DataFrame:

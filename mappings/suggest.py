@@ -19,7 +19,7 @@ from jinbao.exchange_zone.reader import open_csv
 from jinbao.mappings.tables import MappingError, feed_mapping
 from jinbao.mappings.translator import normalise
 from jinbao.quality import citizen_id
-from jinbao.schemas.tables import batch, person
+from jinbao.schemas.store_tables import batch, person
 
 LOOKUP_CHUNK = 1_000
 

@@ -1,4 +1,4 @@
-"""`make demo` (dev/demo.py over `jinbao demo`): the hub's verdicts on a generated day equal the generator's truth."""
+"""`make demo` (dev/sftp_demo.py over `jinbao demo`): the hub's verdicts on a generated day equal the generator's truth."""
 from __future__ import annotations
 
 import csv
@@ -6,7 +6,7 @@ import os
 
 import sqlalchemy as sa
 
-from dev.demo import main as make_demo
+from dev.sftp_demo import main as make_demo
 from jinbao.store.database import connect as engine
 
 

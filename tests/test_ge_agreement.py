@@ -8,9 +8,9 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from jinbao.config import settings
+from jinbao.settings import load_settings
 from jinbao.exchange_zone.reader import open_csv
-from jinbao.feeds import get_feed
+from jinbao.declarations import get_feed
 from jinbao.generator import generate
 from jinbao.mappings.tables import feed_mapping
 from jinbao.quality.verdict import CrossRule, Gate, judge
@@ -39,11 +39,11 @@ def _compare(batch: pa.RecordBatch, lines: np.ndarray, gate: Gate):
 
 def test_agreement_on_a_generated_police_day(tmp_path, monkeypatch):
     monkeypatch.setenv("JINBAO_HOME", str(tmp_path))
-    cfg = settings()
+    cfg = load_settings()
     info = generate(cfg, DAY, people=60_000, defect_share=0.3)["feeds"]["police.death"]
     gate = _gate("police.death")
     stream = open_csv(cfg.inbound("police") / info["file"], "GB18030", gate.schema.names, ["GMSFHM"])
-    (batch, lines), = list(stream.batches())
+    (batch, lines), = list(stream.blocks())
     fast = _compare(batch, lines, gate)
     assert len({reason for reason, _ in fast}) >= 8          # the day exercises most rules
 

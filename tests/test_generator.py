@@ -20,7 +20,7 @@ import pytest
 from jinbao.settings import load_settings
 from jinbao.generator import FEEDS, generate
 from jinbao.generator import central_bank, civil_affairs, finance, health, police_death, police_identity
-from jinbao.generator import uscc as gen_uscc
+from jinbao.generator import credit_codes as gen_uscc
 from jinbao.mappings.reference import division_valid
 from jinbao.quality import citizen_id, uscc
 from jinbao.quality.encoding import looks_mojibake

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from jinbao.ledger import now
 from jinbao.cli import main
-from jinbao.schemas.tables import person
+from jinbao.schemas.store_tables import person
 from jinbao.store.database import upgrade
 from jinbao.store.publish import upsert
 from tests.deliveries import death_row, write_delivery

@@ -5,7 +5,7 @@ import datetime as dt
 
 import sqlalchemy as sa
 
-from jinbao.schemas.tables import death_record, metadata
+from jinbao.schemas.store_tables import death_record, metadata
 from jinbao.store.database import upgrade
 from jinbao.store.publish import upsert
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from jinbao.generator import uscc
+from jinbao.generator import credit_codes as uscc
 from jinbao.generator.delivery import Delivery, Kind
 from jinbao.generator.world import World
 

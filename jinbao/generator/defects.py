@@ -11,7 +11,7 @@ import datetime as dt
 
 import numpy as np
 
-from jinbao.generator import uscc
+from jinbao.generator import credit_codes as uscc
 from jinbao.generator.delivery import Delivery, Kind
 from jinbao.generator.formats import dates, impossible_date
 

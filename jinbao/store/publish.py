@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from jinbao.schemas.tables import rejection
+from jinbao.schemas.store_tables import rejection
 
 #: Rows read from the staged Parquet per publish round; bounds memory in the transaction.
 PUBLISH_CHUNK = 50_000

@@ -4,7 +4,7 @@ The product's `jinbao demo` reads the local drop-zone folders.  Here, when an
 OpenSSH sshd can run (root, /usr/sbin/sshd), every generated delivery is
 sealed as its partner would seal it and uploaded to that partner's chrooted
 SFTP account, and the feeds run over SFTP + CMS; otherwise the local folders
-are used and the demo says why.  Run from the checkout: `python -m dev.demo`.
+are used and the demo says why.  Run from the checkout: `python -m dev.sftp_demo`.
 """
 from __future__ import annotations
 
