@@ -74,9 +74,6 @@ class FeedMapping:
         tables = ",".join(t.label for t in sorted(self.code_tables.values(), key=lambda t: t.name))
         return f"{self.feed}@{self.version}" + (f"[{tables}]" if tables else "")
 
-    def hub_name(self, partner: str) -> str:
-        return next(f.hub for f in self.fields if f.partner == partner)
-
     def partner_name(self, hub: str) -> str:
         return next(f.partner for f in self.fields if f.hub == hub)
 
