@@ -8,7 +8,7 @@ as a string: types are the quality gate's business, so that a bad date is a
 rejected record with a reason, not an unreadable file.
 
 Rows with the wrong number of fields are not dropped silently: they come back
-as `malformed` (line, text) so the engine rejects them with FORMAT_INVALID.
+as `malformed` (line, detail) and quality/judging.py rejects them as FIELD_COUNT.
 """
 from __future__ import annotations
 

@@ -10,6 +10,7 @@ import datetime as dt
 import logging
 import sys
 
+from jinbao.ledger import Status
 from jinbao.settings import load_settings
 
 
@@ -38,7 +39,7 @@ def cmd_run(args) -> int:
             print(f"{name}: {o.file} batch {o.batch_id} {o.status}: received {o.received}, "
                   f"accepted {o.accepted}, rejected {o.rejected}, published {o.published}"
                   + (f" [{o.reason_code}]" if o.reason_code else ""))
-            if o.status in ("held", "refused"):
+            if o.status in (Status.HELD, Status.REFUSED):
                 worst = 2
     return worst
 

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from jinbao.ledger import Status
 from jinbao.settings import TIMEZONE, Settings
 
 MARKER = ".jinbao-home"
@@ -71,4 +72,4 @@ def demo(cfg: Settings, date: dt.date | None = None, people: int = 20_000, seed:
     print(f"\nreceipts     {cfg.receipts}/<feed>/<batch>/ (the copies sent to each partner's outbound/)")
     if cfg.quarantine.exists():
         print(f"quarantine   {cfg.quarantine}")
-    return 0 if all(o.status == "published" for _, o, _ in rows) else 2
+    return 0 if all(o.status == Status.PUBLISHED for _, o, _ in rows) else 2

@@ -14,6 +14,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import sqlalchemy as sa
 
+from jinbao.ledger import Status
 from jinbao.schemas.store_tables import batch, rejection
 
 
@@ -28,7 +29,7 @@ def unmapped_values(db, feed: str, days: int = 30) -> pd.DataFrame:
                    rejection.c.reason_code == "UNMAPPED_CODE")).all(),
             columns=["field", "value", "batch_id", "business_date"])
         held = conn.execute(sa.select(batch.c.id, batch.c.staging_dir, batch.c.business_date).where(
-            batch.c.feed == feed, batch.c.status == "held", batch.c.received_at >= since)).all()
+            batch.c.feed == feed, batch.c.status == Status.HELD.value, batch.c.received_at >= since)).all()
     frames = [stored]
     for b in held:
         path = Path(b.staging_dir or "") / "rejected.parquet"

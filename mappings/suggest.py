@@ -19,6 +19,7 @@ from jinbao.exchange_zone.reader import open_csv
 from jinbao.mappings.tables import MappingError, feed_mapping
 from jinbao.mappings.translator import normalise
 from jinbao.quality import citizen_id
+from jinbao.ledger import Status
 from jinbao.schemas.store_tables import batch, person
 
 LOOKUP_CHUNK = 1_000
@@ -30,15 +31,15 @@ def _partner_pairs(spec, field: str, rows) -> pd.DataFrame:
     for b in rows:
         mapping = feed_mapping(spec.mapping, b.business_date)
         id_col = mapping.partner_name("AAC002")
-        path = Path(b.staging_dir or "") / b.file_name
+        path = Path(b.staging_dir or "") / (b.data_file or b.file_name)   # the plaintext of a sealed delivery
         if not path.exists():
             continue
         stream = open_csv(path, spec.encoding, [id_col, field], [id_col, field])
-        for chunk, _ in stream.blocks():
-            ids = pc.utf8_upper(normalise(chunk.column(id_col)))
+        for block, _ in stream.blocks():
+            ids = pc.utf8_upper(normalise(block.column(id_col)))
             if mapping.upgrade_15_digit_ids:
                 ids, _ = citizen_id.upgrade_15(ids)
-            frames.append(pd.DataFrame({"aac002": ids.to_pandas(), "partner": normalise(chunk.column(field))
+            frames.append(pd.DataFrame({"aac002": ids.to_pandas(), "partner": normalise(block.column(field))
                                         .to_pandas()}))
     return pd.concat(frames, ignore_index=True).dropna() if frames else pd.DataFrame(columns=["aac002", "partner"])
 
@@ -56,8 +57,9 @@ def suggest(db, spec, field: str, days: int = 90) -> pd.DataFrame:
                            "so partner records cannot be linked to a hub value")
     since = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=days)
     with db.connect() as conn:
+        judged = [s.value for s in (Status.JUDGED, Status.HELD, Status.PUBLISHED)]
         rows = conn.execute(sa.select(batch).where(batch.c.feed == spec.name, batch.c.received_at >= since,
-                                                   batch.c.status.in_(("judged", "held", "published")))).all()
+                                                   batch.c.status.in_(judged))).all()
     pairs = _partner_pairs(spec, field, rows)
     hub_values = []
     with db.connect() as conn:
