@@ -1,0 +1,165 @@
+"""jinbao/declarations.py: a declaration is checked completely when it loads, and a mistake names file and key."""
+from __future__ import annotations
+
+import copy
+import datetime as dt
+
+import pytest
+import yaml
+
+from jinbao.declarations import FeedError, FeedSpec, get_feed, load_feeds
+from jinbao.settings import Settings, shipped_feeds_dir
+
+SHIPPED = ("central_bank.employer_status", "civil_affairs.assistance", "civil_affairs.cremation",
+           "finance.subsidy_payment", "health.death_certificate", "police.death", "police.identity")
+
+#: A valid declaration (police.death's, as shipped); each test breaks one thing in a copy.
+VALID = {
+    "feed": "police.death", "partner": "police", "direction": "inbound", "title": "t", "description": "d",
+    "schedule": "30 2 * * *", "start_date": "2026-01-01", "retries": 2, "retry_delay_minutes": 10,
+    "tags": ["police"], "transport": {"kind": "local"}, "format": {"type": "csv", "encoding": "GB18030"},
+    "schema": "police.death", "mapping": "police.death",
+    "quality": {"max_reject_share": 0.2,
+                "rules": [{"rule": "not_before", "field": "AAC060", "than": "AAC006", "reason": "DEATH_BEFORE_BIRTH"}]},
+    "target": {"table": "death_record", "set": {"source_feed": "police.death"}},
+}
+
+
+def _settings(tmp_path) -> Settings:
+    # load_feeds caches by folder: tmp_path is a fresh folder per test.
+    return Settings(home=tmp_path, feeds_dir=tmp_path / "feeds")
+
+
+def _write(tmp_path, raw: dict | str, name: str = "police.death") -> Settings:
+    folder = tmp_path / "feeds"
+    folder.mkdir(parents=True, exist_ok=True)
+    text = raw if isinstance(raw, str) else yaml.safe_dump(raw, allow_unicode=True, sort_keys=False)
+    (folder / f"{name}.yaml").write_text(text, encoding="utf-8")
+    return _settings(tmp_path)
+
+
+def _broken(**changes) -> dict:
+    raw = copy.deepcopy(VALID)
+    for dotted, value in changes.items():
+        *parents, last = dotted.split("__")
+        node = raw
+        for p in parents:
+            node = node[p]
+        if value is KeyError:
+            del node[last]
+        else:
+            node[last] = value
+    return raw
+
+
+def _refused(tmp_path, raw, name: str = "police.death") -> str:
+    cfg = _write(tmp_path, raw, name)
+    with pytest.raises(FeedError) as exc:
+        load_feeds(cfg)
+    message = str(exc.value)
+    assert str(tmp_path / "feeds" / f"{name}.yaml") in message, message
+    return message
+
+
+def test_shipped_declarations_load():
+    feeds = load_feeds(Settings(home="/nonexistent", feeds_dir=shipped_feeds_dir()))
+    assert tuple(sorted(feeds)) == SHIPPED
+    for name, spec in feeds.items():
+        assert isinstance(spec, FeedSpec) and spec.name == name and spec.path.stem == name
+        assert spec.direction == "inbound" and spec.encoding in ("GB18030", "UTF-8")
+        assert isinstance(spec.start_date, dt.date) and 0 <= spec.max_reject_share <= 1
+    death = feeds["police.death"]
+    assert death.partner == "police" and death.target_table == "death_record"
+    assert death.rules == ({"rule": "not_before", "field": "AAC060", "than": "AAC006", "reason": "DEATH_BEFORE_BIRTH"},)
+    assert death.target_set == {"source_feed": "police.death"} and death.transport["kind"] == "local"
+
+
+def test_a_valid_declaration_in_its_own_folder_loads_with_its_values(tmp_path):
+    cfg = _write(tmp_path, _broken(retries=5, quality__max_reject_share=0.05))
+    spec = get_feed("police.death", cfg)
+    assert spec.retries == 5 and spec.max_reject_share == 0.05 and spec.start_date == dt.date(2026, 1, 1)
+    assert spec.path == tmp_path / "feeds" / "police.death.yaml"
+    with pytest.raises(FeedError, match="no feed 'police.identity'; declared feeds: police.death"):
+        get_feed("police.identity", cfg)
+
+
+def test_defaults_for_optional_keys(tmp_path):
+    raw = {k: v for k, v in VALID.items() if k in ("feed", "partner", "schedule", "start_date", "transport",
+                                                    "format", "schema", "mapping", "target")}
+    raw["transport"], raw["format"] = {}, {}
+    spec = get_feed("police.death", _write(tmp_path, raw))
+    assert (spec.direction, spec.encoding, spec.retries, spec.retry_delay_minutes) == ("inbound", "UTF-8", 2, 10)
+    assert spec.max_reject_share == 0.20 and spec.rules == () and spec.title == "police.death"
+
+
+@pytest.mark.parametrize("changes, key", [
+    ({"colour": "red"}, "'colour'"),                                  # unknown top-level key
+    ({"transport__knd": "sftp"}, "transport.knd"),                    # unknown nested key
+    ({"format__encodng": "UTF-8"}, "format.encodng"),
+    ({"quality__max_reject": 0.1}, "quality.max_reject"),
+    ({"target__tabel": "person"}, "target.tabel"),
+    ({"transport": "local"}, "transport must be a mapping"),
+    ({"schema": KeyError}, "missing key(s) schema"),
+    ({"transport__kind": "ftp"}, "transport.kind 'ftp'"),             # unknown transport kind
+    ({"transport__envelope": "pgp"}, "transport.envelope 'pgp'"),
+    ({"quality__rules": [{"rule": "after", "field": "AAC060", "than": "AAC006", "reason": "DEATH_BEFORE_BIRTH"}]},
+     "quality.rules[0].rule 'after'"),                                # unknown cross-field rule
+    ({"quality__rules": [{"rule": "not_before", "field": "AAC060", "than": "AAC006", "reason": "TOO_EARLY"}]},
+     "quality.rules[0].reason 'TOO_EARLY'"),                          # unknown reason code
+    ({"quality__rules": [{"rule": "not_before", "field": "AAC060", "reason": "DEATH_BEFORE_BIRTH"}]},
+     "quality.rules[0] lacks than"),
+    ({"quality__rules": [{"rule": "not_before", "field": "AAC060", "than": "AAC006", "reason": "DEATH_BEFORE_BIRTH",
+                          "severity": "low"}]}, "quality.rules[0] has unknown key(s) severity"),
+    ({"quality__rules": {"rule": "not_before"}}, "quality.rules must be a list"),
+    ({"quality__max_reject_share": 1.5}, "quality.max_reject_share must be within 0..1"),
+    ({"target__table": "deaths"}, "target.table 'deaths'"),           # unknown target table
+    ({"schema": "police.deaths"}, "schema 'police.deaths'"),          # no such partner schema
+    ({"mapping": "police.deaths"}, "mapping 'police.deaths'"),        # no such feed mapping
+    ({"format__encoding": "latin-1"}, "format.encoding 'latin-1'"),
+    ({"format__type": "xlsx"}, "format.type 'xlsx'"),
+    ({"direction": "outbound"}, "direction 'outbound'"),
+    ({"start_date": "2026-13-01"}, "start_date '2026-13-01'"),
+])
+def test_a_mistake_is_a_feed_error_naming_file_and_key(tmp_path, changes, key):
+    message = _refused(tmp_path, _broken(**changes))
+    assert key in message, message
+
+
+def test_feed_must_match_the_file_name(tmp_path):
+    message = _refused(tmp_path, VALID, name="police.identity")
+    assert "feed 'police.death' must match the file name 'police.identity'" in message
+
+
+@pytest.mark.parametrize("text", ["feed: police.death\ntransport: {kind: local\n", "feed: [police.death\n",
+                                  "\tfeed: police.death\n"])
+def test_bad_yaml_names_the_file(tmp_path, text):
+    message = _refused(tmp_path, text)
+    assert "not valid YAML" in message and "line" in message
+
+
+@pytest.mark.parametrize("text", ["- feed: police.death\n", "just a string\n", ""])
+def test_a_declaration_is_a_mapping(tmp_path, text):
+    assert "a feed declaration is a YAML mapping" in _refused(tmp_path, text)
+
+
+def test_one_bad_declaration_fails_the_folder_and_a_fixed_one_loads_from_a_fresh_folder(tmp_path):
+    _write(tmp_path / "a", VALID)
+    _write(tmp_path / "a", _broken(feed="police.identity", target__table="nope"), name="police.identity")
+    with pytest.raises(FeedError, match="police.identity.yaml: target.table 'nope'"):
+        load_feeds(_settings(tmp_path / "a"))
+    _write(tmp_path / "b", VALID)
+    assert list(load_feeds(_settings(tmp_path / "b"))) == ["police.death"]
+
+
+def test_missing_folder_is_named(tmp_path):
+    with pytest.raises(FeedError, match=f"feed declarations folder {tmp_path / 'feeds'} does not exist"):
+        load_feeds(_settings(tmp_path))
+
+
+@pytest.mark.xfail(strict=True, reason="declarations.parse converts retries/retry_delay_minutes/max_reject_share "
+                   "with bare int()/float(): a non-number is a ValueError that names neither file nor key")
+@pytest.mark.parametrize("changes, key", [({"retries": "two"}, "retries"),
+                                          ({"quality__max_reject_share": "a fifth"}, "quality.max_reject_share")])
+def test_a_non_number_is_a_feed_error_naming_file_and_key(tmp_path, changes, key):
+    message = _refused(tmp_path, _broken(**changes))
+    assert key in message, message
