@@ -27,12 +27,20 @@ def cmd_run(args) -> int:
 
     cfg = load_settings()
     names = list(load_feeds(cfg)) if args.feed == "all" else [args.feed]
-    worst = 0
+    worst, failed = 0, False
     for name in names:
         spec = get_feed(name, cfg)
         if spec.direction != "inbound":
             continue
-        outcomes = Engine(spec, cfg).run(args.date)
+        try:
+            outcomes = Engine(spec, cfg).run(args.date)
+        except Exception as exc:  # noqa: BLE001 - one feed's failure never stops the others
+            from jinbao.exchange_zone.errors import is_transient
+            from jinbao.privacy import mask_text
+            hint = "retry later: the delivery stays in inbound/" if is_transient(exc) else "see the log (-v)"
+            print(f"{name}: error: {mask_text(str(exc))} ({hint})", file=sys.stderr)
+            failed = True
+            continue
         if not outcomes:
             print(f"{name}: no delivery waiting")
         for o in outcomes:
@@ -41,7 +49,7 @@ def cmd_run(args) -> int:
                   + (f" [{o.reason_code}]" if o.reason_code else ""))
             if o.status in (Status.HELD, Status.REFUSED):
                 worst = 2
-    return worst
+    return 1 if failed else worst
 
 
 def cmd_generate(args) -> int:
@@ -238,12 +246,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
+    from jinbao import privacy
+    privacy.install()
     try:
         return args.func(args)
     except Exception as exc:  # a clear one-line error for operators; -v shows the trace
         if args.verbose:
             raise
-        print(f"error: {exc}", file=sys.stderr)
+        from jinbao.privacy import mask_text
+        print(f"error: {mask_text(str(exc))}", file=sys.stderr)
         return 1
 
 

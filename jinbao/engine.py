@@ -23,16 +23,19 @@ import datetime as dt
 import logging
 import os
 import shutil
+from contextlib import contextmanager
 from pathlib import Path
 
 from jinbao import ledger
 from jinbao.connectors.base import RemoteDelivery, Transport, companions_of, sha256_of
 from jinbao.connectors.registry import transport_for
 from jinbao.declarations import FeedSpec
-from jinbao.exchange_zone.errors import DeliveryRefused
+from jinbao.exchange_zone.errors import DeliveryRefused, TransientFault, is_transient
 from jinbao.exchange_zone.quarantine import quarantine
 from jinbao.exchange_zone.receipts import send_receipt
+from jinbao.feed_lock import feed_lock
 from jinbao.ledger import Outcome, Refusal, Status
+from jinbao.privacy import mask_text
 from jinbao.settings import Settings, load_settings
 from jinbao.store.database import upgrade
 
@@ -43,12 +46,41 @@ class BatchHeld(RuntimeError):
     """Too many rejected records: nothing from the batch is published until a person releases it."""
 
 
+def fault(step: str, file: str, exc: BaseException) -> Refusal:
+    """An error no retry can cure, as the refusal a partner and an operator read (IDs masked)."""
+    text = mask_text(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+    return Refusal("PROCESSING_FAILED", f"{file}: {step} failed: {type(exc).__name__}: {text}")
+
+
+def transient(step: str, file: str, exc: BaseException) -> TransientFault:
+    return TransientFault(f"{file}: {step} interrupted by {type(exc).__name__}: {mask_text(str(exc))[:300]}; "
+                          "the delivery stays in inbound/ and the batch resumes on the next run")
+
+
 class Engine:
     def __init__(self, spec: FeedSpec, cfg: Settings | None = None, transport: Transport | None = None):
         self.spec = spec
         self.cfg = cfg or load_settings()
         self.transport = transport or transport_for(spec.partner, spec.transport, self.cfg)
         self.db = upgrade(self.cfg.store_url)
+        self._lock_depth = 0
+
+    @contextmanager
+    def _exclusive(self):
+        """Hold the feed's run lock (re-entrant within this engine: run() holds it across its steps)."""
+        if self._lock_depth:
+            self._lock_depth += 1
+            try:
+                yield
+            finally:
+                self._lock_depth -= 1
+            return
+        with feed_lock(self.cfg.staging, self.spec.name):
+            self._lock_depth = 1
+            try:
+                yield
+            finally:
+                self._lock_depth = 0
 
     def _row(self, batch_id: int) -> dict:
         with self.db.begin() as conn:
@@ -57,6 +89,10 @@ class Engine:
     # ---------------------------------------------------------------- receive
     def receive(self, up_to: dt.date | None = None) -> list[int]:
         """Take waiting deliveries (business date <= up_to); return the batch ids still to carry on."""
+        with self._exclusive():
+            return self._receive(up_to)
+
+    def _receive(self, up_to: dt.date | None) -> list[int]:
         ids = []
         for delivery in self.transport.list_deliveries(self.spec.name):
             if up_to and dt.datetime.strptime(delivery.business_date, "%Y%m%d").date() > up_to:
@@ -76,6 +112,10 @@ class Engine:
             opened = self.transport.open(delivery, incoming)
         except DeliveryRefused as exc:
             refusal = Refusal(exc.reason_code, exc.detail)
+        except Exception as exc:  # noqa: BLE001 - sorted into the two kinds right here
+            if is_transient(exc) or not (incoming / delivery.name).is_file():
+                raise transient("receive", delivery.name, exc) from exc
+            refusal = fault("receive", delivery.name, exc)
         digest = opened.sha256 if opened else sha256_of(incoming / delivery.name)
         business_date = dt.datetime.strptime(delivery.business_date, "%Y%m%d").date()
         with self.db.begin() as conn:
@@ -110,6 +150,10 @@ class Engine:
     # ------------------------------------------------------------------ judge
     def judge(self, batch_id: int) -> Outcome:
         """Decide every record's fate; the batch becomes judged, held or refused."""
+        with self._exclusive():
+            return self._judge(batch_id)
+
+    def _judge(self, batch_id: int) -> Outcome:
         from jinbao.quality.judging import gate_for, judge_delivery
 
         row = self._row(batch_id)
@@ -124,10 +168,12 @@ class Engine:
                 raise DeliveryRefused("COUNT_MISMATCH", f"{judged.received} records received, manifest says "
                                       f"{declared}", row["file_name"])
         except DeliveryRefused as exc:
-            with self.db.begin() as conn:
-                ledger.move(conn, batch_id, Status.RECEIVED, Status.REFUSED, reason_code=exc.reason_code,
-                            message=str(exc))
-                return Outcome.of(ledger.get(conn, batch_id))
+            return self._refuse(batch_id, Status.RECEIVED, Refusal(exc.reason_code, str(exc)))
+        except Exception as exc:  # noqa: BLE001 - sorted into the two kinds right here
+            if is_transient(exc):
+                raise transient("judge", row["file_name"], exc) from exc
+            log.exception("%s: judging batch %s failed", self.spec.name, batch_id)
+            return self._refuse(batch_id, Status.RECEIVED, fault("judge", row["file_name"], exc))
         share = judged.rejected / judged.received if judged.received else 0.0
         held = share > self.spec.max_reject_share
         message = (f"{judged.rejected} of {judged.received} records ({share:.1%}) rejected, above the feed's "
@@ -138,12 +184,31 @@ class Engine:
                         reason_code="HELD" if held else None, message=message)
             return Outcome.of(ledger.get(conn, batch_id))
 
+    def _refuse(self, batch_id: int, frm: Status, refusal: Refusal) -> Outcome:
+        with self.db.begin() as conn:
+            ledger.move(conn, batch_id, frm, Status.REFUSED, reason_code=refusal.code, message=refusal.detail)
+            return Outcome.of(ledger.get(conn, batch_id))
+
     # ---------------------------------------------------------------- publish
     def publish(self, batch_id: int, released: bool = False) -> Outcome:
         """Publish accepted records in one transaction; a second call publishes nothing.
 
-        `released`: a person reviewed a held batch and lets it through.
+        `released`: a person reviewed a held batch and lets it through.  A store
+        error no retry can cure (a value the store refuses) refuses the batch;
+        one that a retry may cure leaves it judged, to be published again.
         """
+        try:
+            with self._exclusive():
+                return self._publish(batch_id, released)
+        except Exception as exc:  # noqa: BLE001 - sorted into the two kinds right here
+            row = self._row(batch_id)
+            if is_transient(exc):
+                raise transient("publish", row["file_name"], exc) from exc
+            log.error("%s: publishing batch %s failed: %s", self.spec.name, batch_id, mask_text(str(exc)))
+            return self._refuse(batch_id, Status.HELD if released else Status.JUDGED,
+                                fault("publish", row["file_name"], exc))
+
+    def _publish(self, batch_id: int, released: bool) -> Outcome:
         from jinbao.quality.judging import ACCEPTED, REJECTED
         from jinbao.schemas.store_tables import TARGETS
         from jinbao.store.publish import publish_accepted, store_rejections
@@ -174,6 +239,10 @@ class Engine:
         Raises BatchHeld for a held batch and DeliveryRefused for a refused one
         (after doing all of the above), so that a scheduler shows them as failed.
         """
+        with self._exclusive():
+            return self._finish(batch_id)
+
+    def _finish(self, batch_id: int) -> Outcome:
         from jinbao.quality.judging import REJECTED
 
         row = self._row(batch_id)
@@ -220,18 +289,22 @@ class Engine:
     def run(self, up_to: dt.date | None = None) -> list[Outcome]:
         """The whole pipeline without a scheduler (what `jinbao run` does)."""
         try:
-            outcomes = []
-            for batch_id in self.receive(up_to):
-                self.judge(batch_id)
-                self.publish(batch_id)
-                try:
-                    self.finish(batch_id)
-                except (BatchHeld, DeliveryRefused) as exc:
-                    log.warning("%s", exc)
-                outcomes.append(Outcome.of(self._row(batch_id)))
-            return sorted(outcomes, key=lambda o: o.batch_id)
+            with self._exclusive():
+                return self._run(up_to)
         finally:
             self.close()
+
+    def _run(self, up_to: dt.date | None) -> list[Outcome]:
+        outcomes = []
+        for batch_id in self.receive(up_to):
+            self.judge(batch_id)
+            self.publish(batch_id)
+            try:
+                self.finish(batch_id)
+            except (BatchHeld, DeliveryRefused) as exc:
+                log.warning("%s", mask_text(str(exc)))
+            outcomes.append(Outcome.of(self._row(batch_id)))
+        return sorted(outcomes, key=lambda o: o.batch_id)
 
     def close(self) -> None:
         """Release the transport (an SFTP connection stays open across the steps of a run)."""

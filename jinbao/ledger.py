@@ -33,8 +33,8 @@ class Status(str, enum.Enum):
 #: Where each status may go next; anything else is a bug or a race lost.
 TRANSITIONS: dict[Status, frozenset[Status]] = {
     Status.RECEIVED: frozenset({Status.JUDGED, Status.HELD, Status.REFUSED}),
-    Status.JUDGED: frozenset({Status.PUBLISHED}),
-    Status.HELD: frozenset({Status.PUBLISHED}),      # released by a person
+    Status.JUDGED: frozenset({Status.PUBLISHED, Status.REFUSED}),   # refused: the store cannot take it
+    Status.HELD: frozenset({Status.PUBLISHED, Status.REFUSED}),     # published: released by a person
     Status.PUBLISHED: frozenset(),
     Status.REFUSED: frozenset(),
 }

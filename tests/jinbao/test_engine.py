@@ -136,8 +136,10 @@ def test_crash_before_publish_resumes_without_duplicates(home, monkeypatch):
     write_delivery(_inbound(home), FEED, [death_row(i) for i in range(8)])
     import jinbao.store.publish as eng
 
-    def boom(*a, **k):
-        raise RuntimeError("database went away")
+    def boom(*a, **k):   # what psycopg raises through SQLAlchemy when the server goes away: transient
+        import sqlalchemy.exc
+        raise sqlalchemy.exc.OperationalError("INSERT INTO death_record ...", {}, Exception("server closed the "
+                                              "connection unexpectedly"))
     original = eng.upsert
     monkeypatch.setattr(eng, "upsert", boom)
     assert main(["run", FEED]) == 1

@@ -1,0 +1,51 @@
+"""One run per feed at a time, whoever starts it (`jinbao run`, an Airflow task, a release).
+
+Two runs of one feed would fetch, judge and publish the same delivery side by
+side; the ledger's compare-and-set keeps the store right, but staging files
+would be written twice at once.  An exclusive `flock` on a file in the feed's
+staging folder serialises them: the lock dies with its process, so a killed
+run never leaves it held.  Staging is shared storage in a multi-worker
+deployment (docs/scale.md), so the lock is too.
+"""
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+#: How long a second run waits for the first before giving up with a clear message.
+WAIT_SECONDS = 30.0
+
+
+class FeedBusy(RuntimeError):
+    """Another run of the same feed holds the lock."""
+
+
+@contextmanager
+def feed_lock(staging: Path, feed: str, wait: float = WAIT_SECONDS):
+    folder = Path(staging) / feed
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / ".run.lock"
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError as exc:
+                if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                    raise
+                if time.monotonic() >= deadline:
+                    holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "unknown"
+                    raise FeedBusy(f"another run of {feed} is in progress (process {holder}); waited {wait:.0f} s. "
+                                   "Let it finish, then run again.") from exc
+                time.sleep(0.2)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        yield
+    finally:
+        os.close(fd)          # closing releases the lock
