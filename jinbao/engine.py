@@ -162,7 +162,8 @@ class Engine:
         staging = Path(row["staging_dir"])
         try:
             judged = judge_delivery(staging / (row["data_file"] or row["file_name"]), self.spec.encoding,
-                                    gate_for(self.spec, row["business_date"]), staging, self.cfg.gate_threads)
+                                    gate_for(self.spec, row["business_date"]), staging, self.cfg.gate_threads,
+                                    keys=self._record_keys())
             declared = row["declared_records"]
             if declared is not None and judged.received != declared:
                 raise DeliveryRefused("COUNT_MISMATCH", f"{judged.received} records received, manifest says "
@@ -183,6 +184,12 @@ class Engine:
                         received=judged.received, accepted=judged.accepted, rejected=judged.rejected,
                         reason_code="HELD" if held else None, message=message)
             return Outcome.of(ledger.get(conn, batch_id))
+
+    def _record_keys(self) -> tuple[str, ...]:
+        """The hub fields that identify a record in the target table (its key, less the declared constants)."""
+        from jinbao.schemas.store_tables import TARGETS
+        return tuple(c.name.upper() for c in TARGETS[self.spec.target_table].primary_key.columns
+                     if c.name not in self.spec.target_set)
 
     def _refuse(self, batch_id: int, frm: Status, refusal: Refusal) -> Outcome:
         with self.db.begin() as conn:

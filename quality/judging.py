@@ -50,8 +50,14 @@ def open_delivery_csv(path: Path, encoding: str, gate: Gate):
     return open_csv(path, encoding, gate.schema.names, [c.name for c in gate.schema.columns if c.required])
 
 
-def judge_delivery(path: Path, encoding: str, gate: Gate, staging: Path, workers: int) -> Judged:
-    """Write `staging/accepted.parquet` and `staging/rejected.parquet`; return the counts."""
+def judge_delivery(path: Path, encoding: str, gate: Gate, staging: Path, workers: int,
+                   keys: tuple[str, ...] = ()) -> Judged:
+    """Write `staging/accepted.parquet` and `staging/rejected.parquet`; return the counts.
+
+    `keys`: the hub fields that identify a record in the store; records whose
+    key appears more than once in the delivery are all rejected (DUPLICATE_KEY),
+    since nothing says which of them the partner meant.
+    """
     stream = open_delivery_csv(path, encoding, gate)
     acc_tmp, rej_tmp = staging / (ACCEPTED + ".tmp"), staging / (REJECTED + ".tmp")
     acc_writer = rej_writer = None
@@ -75,9 +81,55 @@ def judge_delivery(path: Path, encoding: str, gate: Gate, staging: Path, workers
                 w.close()
     if acc_writer is None:  # no well-formed record at all
         pq.write_table(pa.table({"line_no": pa.array([], pa.int64())}), acc_tmp)
+    if keys and acc_writer is not None:
+        partner = {f.hub: f.partner for f in gate.mapping.fields}
+        rejected += _reject_duplicate_keys(acc_tmp, rej_tmp, list(keys), "+".join(partner.get(k, k) for k in keys))
     os.replace(acc_tmp, staging / ACCEPTED)
     os.replace(rej_tmp, staging / REJECTED)
     return Judged(received, rejected)
+
+
+def _reject_duplicate_keys(accepted: Path, rejected: Path, keys: list[str], field: str) -> int:
+    """Move every accepted record whose key is not unique to the rejections; returns how many."""
+    import pyarrow.compute as pc
+
+    ids = pq.read_table(accepted, columns=[*keys, "line_no"])
+    counts = ids.group_by(keys).aggregate([("line_no", "list"), ("line_no", "count")])
+    dups = counts.filter(pc.greater(counts["line_no_count"], 1))
+    if dups.num_rows == 0:
+        return 0
+    groups = dups["line_no_list"].to_pylist()          # only the duplicated keys: few, not the file
+    lines, others = [], []
+    for group in groups:
+        for line in group:
+            lines.append(line)
+            others.append("also on line(s) " + ", ".join(str(o) for o in sorted(group) if o != line))
+    dup_lines = pa.array(lines, pa.int64())
+    masked = pa.nulls(len(lines), pa.string())
+    if "AAC002" in keys:
+        from jinbao.quality.citizen_id import mask
+        where = pc.index_in(dup_lines, value_set=ids["line_no"].combine_chunks())
+        masked = mask(pc.take(ids["AAC002"].combine_chunks(), where))
+    extra = pa.table({
+        "line_no": dup_lines, "masked_id": masked, "field": pa.array([field] * len(lines), pa.string()),
+        "value": pa.array(others, pa.string()), "reason_code": pa.array(["DUPLICATE_KEY"] * len(lines), pa.string()),
+        "message": pa.array([reason_message("DUPLICATE_KEY", field, o) for o in others], pa.string()),
+    }, schema=REJECTION_SCHEMA)
+    _rewrite(rejected, lambda t: t, append=extra)
+    _rewrite(accepted, lambda t: t.filter(pc.invert(pc.is_in(t["line_no"], value_set=dup_lines))))
+    return len(lines)
+
+
+def _rewrite(path: Path, keep, append: pa.Table | None = None) -> None:
+    """Stream `path` through `keep` (a table filter) into a new file, optionally appending rows."""
+    src = pq.ParquetFile(path)
+    tmp = path.with_name(path.name + ".dedup")
+    with pq.ParquetWriter(tmp, src.schema_arrow) as out:
+        for block in src.iter_batches(batch_size=65_536):
+            out.write_table(keep(pa.Table.from_batches([block])))
+        if append is not None:
+            out.write_table(append)
+    os.replace(tmp, path)
 
 
 def malformed_rejections(rows: list[tuple[int, str]]) -> pa.Table:

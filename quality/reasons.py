@@ -34,6 +34,8 @@ REASONS: dict[str, tuple[str, str]] = {
     "BAD_ENCODING": ("字符编码错误（乱码）：{field}", "{field} holds characters of a wrong encoding"),
     "FORMAT_INVALID": ("格式错误：{field}={value}", "{field}={value} has the wrong format"),
     "FIELD_COUNT": ("字段个数与表头不符：{value}", "the line does not match the header: {value}"),
+    "DUPLICATE_KEY": ("同一批次内主键重复：{field}，{value}", "the same key {field} appears more than once in the "
+                      "delivery: {value}"),
 }
 
 #: Batch-level refusals (whole delivery), written to the receipt and the batch row.
@@ -50,6 +52,8 @@ BATCH_REASONS: dict[str, tuple[str, str]] = {
     "DECRYPT_FAILED": ("数据文件无法用本中心密钥解密", "the data file cannot be decrypted with the hub key"),
     "HASH_MISMATCH": ("数据摘要与清单不符", "the data's sha256 differs from the manifest"),
     "COUNT_MISMATCH": ("记录数与清单不符", "the record count differs from the manifest"),
+    "ALREADY_TAKEN": ("该文件已接收处理，本次重复报送未再处理", "this exact delivery was already taken; nothing new"),
+    "PROCESSING_FAILED": ("处理失败，整批拒收", "the delivery could not be processed and is refused whole"),
 }
 
 
