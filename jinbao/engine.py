@@ -218,7 +218,7 @@ class Engine:
     def _publish(self, batch_id: int, released: bool) -> Outcome:
         from jinbao.quality.judging import ACCEPTED, REJECTED
         from jinbao.schemas.store_tables import TARGETS
-        from jinbao.store.publish import publish_accepted, store_rejections
+        from jinbao.store.publish import publish_accepted, source_version, store_rejections
 
         with self.db.begin() as conn:
             row = ledger.get(conn, batch_id)
@@ -232,7 +232,8 @@ class Engine:
                 return Outcome.of(row)
             staging = Path(row["staging_dir"])
             published = publish_accepted(conn, TARGETS[self.spec.target_table], staging / ACCEPTED, batch_id,
-                                         stamp, self.spec.target_set)
+                                         stamp, self.spec.target_set,
+                                         source_version(row["business_date"], row["sequence"]))
             store_rejections(conn, staging / REJECTED, batch_id)
             ledger.update(conn, batch_id, published=published)
             row = ledger.get(conn, batch_id)

@@ -31,7 +31,14 @@ def _provenance() -> list[Column]:
         Column("batch_id", BigId, ForeignKey("batch.id"), nullable=True),
         Column("line_no", Integer, nullable=True),
         Column("updated_at", DateTime(timezone=True), nullable=False),
+        _source_version(),
     ]
+
+
+def _source_version() -> Column:
+    """The delivery's (business date, sequence) as one sortable number: a row is only ever
+    replaced by a row from a delivery at least as new (NULL: loaded outside any delivery)."""
+    return Column("source_version", BigInteger, nullable=True)
 
 
 batch = Table(
@@ -109,6 +116,7 @@ death_record = Table(
     Column("batch_id", BigId, ForeignKey("batch.id"), nullable=True),
     Column("line_no", Integer, nullable=True),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    _source_version(),
 )
 
 pension_payment = Table(

@@ -26,14 +26,26 @@ PUBLISH_CHUNK = 50_000
 EXECUTE_CHUNK = 5_000
 
 
+def source_version(business_date: dt.date, sequence: int) -> int:
+    """A delivery's (business date, sequence) as one sortable 64-bit number (sequences up to 12 digits)."""
+    return business_date.toordinal() * 10**12 + sequence
+
+
 def upsert(conn: Connection, table: sa.Table, rows: Iterable[Mapping], update: bool = True) -> int:
-    """Insert rows; on a key conflict update the non-key columns (or leave the row)."""
+    """Insert rows; on a key conflict update the non-key columns (or leave the row).
+
+    Rows carrying `source_version` replace a stored row only when they are at
+    least as new, so an older delivery published late (a released held batch)
+    never overwrites a newer one.
+    """
     rows = list(rows)
     if not rows:
         return 0
     dialect = conn.dialect.name
     keys = [c.name for c in table.primary_key.columns]
     cols = [c for c in rows[0].keys() if c not in keys]
+    versioned = "source_version" in cols
+    stored = sa.func.coalesce(table.c.source_version, 0) if versioned else None
     if dialect in ("postgresql", "sqlite"):
         from sqlalchemy.dialects.postgresql import insert as pg_insert
         from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -41,7 +53,8 @@ def upsert(conn: Connection, table: sa.Table, rows: Iterable[Mapping], update: b
         stmt = (pg_insert if dialect == "postgresql" else sqlite_insert)(table)
         if update and cols:
             stmt = stmt.on_conflict_do_update(
-                index_elements=keys, set_={c: stmt.excluded[c] for c in cols})
+                index_elements=keys, set_={c: stmt.excluded[c] for c in cols},
+                where=(stored <= stmt.excluded.source_version) if versioned else None)
         else:
             stmt = stmt.on_conflict_do_nothing(index_elements=keys)
     elif dialect in ("mysql", "mariadb"):
@@ -49,7 +62,15 @@ def upsert(conn: Connection, table: sa.Table, rows: Iterable[Mapping], update: b
 
         stmt = my_insert(table)
         target = cols if (update and cols) else keys[:1]
-        stmt = stmt.on_duplicate_key_update({c: stmt.inserted[c] for c in target})
+        if versioned and update:
+            # no WHERE on ON DUPLICATE KEY UPDATE: each column keeps its value unless the row is newer;
+            # source_version is assigned last, so every condition still sees the stored version.
+            newer = stored <= stmt.inserted.source_version
+            stmt = stmt.on_duplicate_key_update(
+                [(c, sa.case((newer, stmt.inserted[c]), else_=table.c[c])) for c in target if c != "source_version"]
+                + [("source_version", sa.case((newer, stmt.inserted.source_version), else_=table.c.source_version))])
+        else:
+            stmt = stmt.on_duplicate_key_update({c: stmt.inserted[c] for c in target})
     else:  # pragma: no cover - guarded by tests on the three supported backends
         raise NotImplementedError(f"upsert on {dialect}")
     for start in range(0, len(rows), EXECUTE_CHUNK):
@@ -58,8 +79,11 @@ def upsert(conn: Connection, table: sa.Table, rows: Iterable[Mapping], update: b
 
 
 def publish_accepted(conn: Connection, target: sa.Table, accepted: Path, batch_id: int, stamp: dt.datetime,
-                     fixed: Mapping[str, object]) -> int:
-    """Upsert the staged accepted records into `target`; returns rows published."""
+                     fixed: Mapping[str, object], version: int) -> int:
+    """Upsert the staged accepted records into `target`; returns rows published.
+
+    `version` (source_version()) orders deliveries of one source: the newest wins.
+    """
     keys = [c.name for c in target.primary_key.columns]
     published = 0
     for chunk in pq.ParquetFile(accepted).iter_batches(batch_size=PUBLISH_CHUNK):
@@ -67,7 +91,7 @@ def publish_accepted(conn: Connection, target: sa.Table, accepted: Path, batch_i
         frame.columns = [c.lower() for c in frame.columns]
         for col, value in fixed.items():
             frame[col] = value
-        frame["batch_id"], frame["updated_at"] = batch_id, stamp
+        frame["batch_id"], frame["updated_at"], frame["source_version"] = batch_id, stamp, version
         frame = frame[[c.name for c in target.columns if c.name in frame.columns]]
         frame = frame.drop_duplicates(subset=keys, keep="last")
         published += upsert(conn, target, records(frame))
