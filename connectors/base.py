@@ -51,6 +51,16 @@ def delivery_base(name: str) -> str:
     return name.split(".csv")[0]
 
 
+#: What every file of a delivery starts with (data file and companions alike).
+DELIVERY_PREFIX = re.compile(r"^(?P<feed>[a-z_]+\.[a-z_]+)_\d{8}_\d{1,12}\.")
+
+
+def delivery_feed(name: str) -> str | None:
+    """The feed a delivery's file (data or companion) belongs to by its name, or None."""
+    m = DELIVERY_PREFIX.match(name)
+    return m["feed"] if m else None
+
+
 def parse_delivery_name(name: str) -> RemoteDelivery | None:
     m = DELIVERY_NAME.match(name)
     if not m:
@@ -106,16 +116,26 @@ class Transport(ABC):
     companions: tuple[str, ...] = ()
 
     @abstractmethod
+    def entries(self) -> dict[str, str]:
+        """Everything in inbound/ (not below it), name -> kind: "file" (regular), "dir", or "other"
+        (links, devices, sockets: never read; a link is not followed, wherever it points)."""
+
     def names(self) -> set[str]:
         """Names of the regular files waiting in inbound/."""
+        return {n for n, kind in self.entries().items() if kind == "file"}
 
     @abstractmethod
     def fetch(self, delivery: RemoteDelivery, dest: Path) -> list[Path]:
         """Copy every file of the delivery into `dest` (atomically: all or nothing)."""
 
     @abstractmethod
-    def ack(self, delivery: RemoteDelivery) -> None:
-        """Move the delivery to inbound/processed/; only called after the store committed."""
+    def ack(self, delivery: RemoteDelivery, batch_id: int | None = None) -> None:
+        """Move the delivery to inbound/processed/<batch_id>/ (never over another batch's files);
+        only called after the store committed."""
+
+    @abstractmethod
+    def set_aside(self, name: str) -> None:
+        """Move a stray entry (badly named file, link, device) to inbound/rejected/, without reading it."""
 
     @abstractmethod
     def put(self, local: Path, remote_name: str) -> None:

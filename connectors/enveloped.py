@@ -26,14 +26,17 @@ class Enveloped(Transport):
     def __repr__(self) -> str:
         return f"Enveloped({self.inner!r})"
 
-    def names(self) -> set[str]:
-        return self.inner.names()
+    def entries(self) -> dict[str, str]:
+        return self.inner.entries()
 
     def fetch(self, delivery: RemoteDelivery, dest: Path) -> list[Path]:
         return self.inner.fetch(delivery, dest)
 
-    def ack(self, delivery: RemoteDelivery) -> None:
-        self.inner.ack(delivery)
+    def ack(self, delivery: RemoteDelivery, batch_id: int | None = None) -> None:
+        self.inner.ack(delivery, batch_id)
+
+    def set_aside(self, name: str) -> None:
+        self.inner.set_aside(name)
 
     def put(self, local: Path, remote_name: str) -> None:
         self.inner.put(local, remote_name)

@@ -22,28 +22,49 @@ class LocalTransport(Transport):
     def __repr__(self) -> str:
         return f"LocalTransport({self.zone})"
 
-    def names(self) -> set[str]:
+    def entries(self) -> dict[str, str]:
         if not self.inbound.is_dir():
-            return set()
-        return {p.name for p in self.inbound.iterdir() if p.is_file()}
+            return {}
+        out = {}
+        with os.scandir(self.inbound) as it:
+            for e in it:
+                if e.is_symlink():
+                    out[e.name] = "other"
+                elif e.is_file(follow_symlinks=False):
+                    out[e.name] = "file"
+                else:
+                    out[e.name] = "dir" if e.is_dir(follow_symlinks=False) else "other"
+        return out
 
     def fetch(self, delivery: RemoteDelivery, dest: Path) -> list[Path]:
         dest.mkdir(parents=True, exist_ok=True)
         out = []
         for name in delivery.files:
+            src = self.inbound / name
+            if src.is_symlink() or not src.is_file():      # swapped for a link after listing: never read
+                raise FileNotFoundError(f"{name} is no longer a regular file in inbound/")
             tmp = dest / (name + ".part")
-            shutil.copyfile(self.inbound / name, tmp)
+            shutil.copyfile(src, tmp, follow_symlinks=False)
             os.replace(tmp, dest / name)
             out.append(dest / name)
         return out
 
-    def ack(self, delivery: RemoteDelivery) -> None:
-        done = self.inbound / "processed"
+    def ack(self, delivery: RemoteDelivery, batch_id: int | None = None) -> None:
+        done = self.inbound / "processed" / (str(batch_id) if batch_id is not None else "")
         done.mkdir(parents=True, exist_ok=True)
         for name in delivery.files:
             src = self.inbound / name
             if src.exists():
                 os.replace(src, done / name)
+
+    def set_aside(self, name: str) -> None:
+        aside = self.inbound / "rejected"
+        aside.mkdir(parents=True, exist_ok=True)
+        dest = aside / name
+        n = 1
+        while dest.exists() or dest.is_symlink():
+            dest, n = aside / f"{name}.{n}", n + 1
+        os.replace(self.inbound / name, dest)
 
     def put(self, local: Path, remote_name: str) -> None:
         self.outbound.mkdir(parents=True, exist_ok=True)

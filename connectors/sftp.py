@@ -152,10 +152,13 @@ class SftpTransport(Transport):
                 time.sleep(delay)
 
     # --------------------------------------------------------------- protocol
-    def names(self) -> set[str]:
-        def regular(sftp: paramiko.SFTPClient) -> set[str]:
-            return {a.filename for a in sftp.listdir_attr(self.inbound) if stat.S_ISREG(a.st_mode or 0)}
-        return self._retry("list", regular)
+    def entries(self) -> dict[str, str]:
+        def kinds(sftp: paramiko.SFTPClient) -> dict[str, str]:
+            # readdir attributes are lstat's: a link shows as a link and is never followed
+            return {a.filename: "file" if stat.S_ISREG(a.st_mode or 0) else
+                    "dir" if stat.S_ISDIR(a.st_mode or 0) else "other"
+                    for a in sftp.listdir_attr(self.inbound)}
+        return self._retry("list", kinds)
 
     def fetch(self, delivery: RemoteDelivery, dest: Path) -> list[Path]:
         """All files of the delivery into `dest`, or none: each arrives as `.part` and is renamed
@@ -180,21 +183,40 @@ class SftpTransport(Transport):
             return [part.replace(dest / name) for name, part in zip(delivery.files, parts)]
         return self._retry(f"fetch {delivery.name}", get_all)
 
-    def ack(self, delivery: RemoteDelivery) -> None:
-        """Rename into inbound/processed/ (never delete); safe to repeat after a lost answer."""
-        done = posixpath.join(self.inbound, "processed")
+    def _ensure_dir(self, sftp: paramiko.SFTPClient, path: str) -> None:
+        parent = posixpath.dirname(path)
+        if parent and parent != path and parent != self.inbound:
+            self._ensure_dir(sftp, parent)
+        try:
+            sftp.stat(path)
+        except FileNotFoundError:
+            sftp.mkdir(path)
+
+    def ack(self, delivery: RemoteDelivery, batch_id: int | None = None) -> None:
+        """Rename into inbound/processed/<batch_id>/ (never delete); safe to repeat after a lost answer."""
+        done = posixpath.join(self.inbound, "processed", *([str(batch_id)] if batch_id is not None else []))
 
         def move(sftp: paramiko.SFTPClient) -> None:
-            try:
-                sftp.stat(done)
-            except FileNotFoundError:
-                sftp.mkdir(done)
+            self._ensure_dir(sftp, done)
             for name in delivery.files:
                 try:
                     sftp.posix_rename(posixpath.join(self.inbound, name), posixpath.join(done, name))
                 except FileNotFoundError:
                     sftp.stat(posixpath.join(done, name))   # already moved by an earlier attempt, or raise
         self._retry(f"ack {delivery.name}", move)
+
+    def set_aside(self, name: str) -> None:
+        """Rename a stray entry into inbound/rejected/ (a link is renamed itself, never followed)."""
+        aside = posixpath.join(self.inbound, "rejected")
+
+        def move(sftp: paramiko.SFTPClient) -> None:
+            self._ensure_dir(sftp, aside)
+            taken = set(sftp.listdir(aside))
+            dest, n = name, 1
+            while dest in taken:
+                dest, n = f"{name}.{n}", n + 1
+            sftp.posix_rename(posixpath.join(self.inbound, name), posixpath.join(aside, dest))
+        self._retry(f"set aside {name}", move)
 
     def put(self, local: Path, remote_name: str) -> None:
         """Upload to outbound/<name>.part, then rename (posix-rename: replaces atomically)."""

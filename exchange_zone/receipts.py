@@ -41,10 +41,12 @@ def batch_message(row: dict) -> str | None:
     return row["message"]
 
 
-def write_receipt(folder: Path, summary: dict, rejected: pa.Table | None, encoding: str) -> list[Path]:
-    """`<base>.receipt.json` and, when records were judged, `<base>.receipt.csv` in `folder`."""
+def write_receipt(folder: Path, summary: dict, rejected: pa.Table | None, encoding: str,
+                  name: str | None = None) -> list[Path]:
+    """`<name>.receipt.json` and, when records were judged, `<name>.receipt.csv` in `folder`
+    (`name` defaults to the delivery's base name)."""
     folder.mkdir(parents=True, exist_ok=True)
-    base = delivery_base(summary["file"])
+    base = name or delivery_base(summary["file"])
     out = []
     if rejected is not None:
         csv_path = folder / f"{base}.receipt.csv"
@@ -60,11 +62,18 @@ def write_receipt(folder: Path, summary: dict, rejected: pa.Table | None, encodi
     return [json_path, *out]
 
 
+def receipt_name(row: dict, first_of_its_name: bool) -> str:
+    """The receipt's base name: the delivery's, plus the batch id when an earlier batch had the same
+    file name (a resend), so a receipt never replaces another batch's receipt."""
+    base = delivery_base(row["file_name"])
+    return base if first_of_its_name else f"{base}.{row['id']}"
+
+
 def send_receipt(transport: Transport, folder: Path, row: dict, rejected_path: Path | None, encoding: str,
-                 created_at: str) -> list[Path]:
+                 created_at: str, name: str | None = None) -> list[Path]:
     """Write the receipt for the batch `row` into `folder` and send it to the partner; returns the local copies."""
     rejected = pq.read_table(rejected_path) if rejected_path and rejected_path.exists() else None
-    paths = write_receipt(folder, summary_of(row, created_at), rejected, encoding)
+    paths = write_receipt(folder, summary_of(row, created_at), rejected, encoding, name)
     for path in paths:
         transport.send(path, row["feed"], row["sequence"])
     return paths

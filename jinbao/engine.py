@@ -32,7 +32,7 @@ from jinbao.connectors.registry import transport_for
 from jinbao.declarations import FeedSpec
 from jinbao.exchange_zone.errors import DeliveryRefused, TransientFault, is_transient
 from jinbao.exchange_zone.quarantine import quarantine
-from jinbao.exchange_zone.receipts import send_receipt
+from jinbao.exchange_zone.receipts import receipt_name, send_receipt
 from jinbao.feed_lock import feed_lock
 from jinbao.ledger import Outcome, Refusal, Status
 from jinbao.privacy import mask_text
@@ -93,7 +93,7 @@ class Engine:
             return self._receive(up_to)
 
     def _receive(self, up_to: dt.date | None) -> list[int]:
-        ids = []
+        ids = self._set_aside_strays()
         for delivery in self.transport.list_deliveries(self.spec.name):
             if up_to and dt.datetime.strptime(delivery.business_date, "%Y%m%d").date() > up_to:
                 continue
@@ -120,7 +120,10 @@ class Engine:
         business_date = dt.datetime.strptime(delivery.business_date, "%Y%m%d").date()
         with self.db.begin() as conn:
             same = ledger.find_same(conn, self.spec.name, delivery.name, digest)
-            if same is not None:      # seen before: carry on where it stopped (a held batch waits for a person)
+            if same is not None and same["acked_at"] is not None:   # finished earlier: this is a resend
+                refusal = refusal or Refusal("ALREADY_TAKEN", f"identical to batch {same['id']}, which was "
+                                             f"{same['status']}; nothing new was published")
+            elif same is not None:    # seen before: carry on where it stopped (a held batch waits for a person)
                 shutil.rmtree(incoming, ignore_errors=True)
                 return None if same["status"] == Status.HELD else same["id"]
             refusal = refusal or ledger.admission(conn, self.spec.name, digest, delivery.sequence)
@@ -188,7 +191,7 @@ class Engine:
     def _record_keys(self) -> tuple[str, ...]:
         """The hub fields that identify a record in the target table (its key, less the declared constants)."""
         from jinbao.schemas.store_tables import TARGETS
-        return tuple(c.name.upper() for c in TARGETS[self.spec.target_table].primary_key.columns
+        return tuple(c.name for c in TARGETS[self.spec.target_table].primary_key.columns
                      if c.name not in self.spec.target_set)
 
     def _refuse(self, batch_id: int, frm: Status, refusal: Refusal) -> Outcome:
@@ -257,22 +260,24 @@ class Engine:
         status = Status(row["status"])
         if status in (Status.RECEIVED, Status.JUDGED):
             raise RuntimeError(f"batch {batch_id} is {status}: judge and publish it before finishing")
-        staging = Path(row["staging_dir"])
-        delivery = self._delivery(row, staging)
-        if status == Status.REFUSED and staging.parent != self.cfg.quarantine / self.spec.name:
+        staging = Path(row["staging_dir"]) if row["staging_dir"] else None    # None: a stray, never fetched
+        delivery = self._delivery(row, staging) if staging else None
+        if status == Status.REFUSED and staging and staging.parent != self.cfg.quarantine / self.spec.name:
             staging = quarantine(staging, self.cfg.quarantine, self.spec.name, batch_id, row["file_name"])
             with self.db.begin() as conn:
                 ledger.update(conn, batch_id, staging_dir=str(staging))
         if row["receipt_at"] is None:
+            with self.db.begin() as conn:
+                name = receipt_name(row, ledger.first_of_its_name(conn, row))
             sent = send_receipt(self.transport, self.cfg.receipts / self.spec.name / str(batch_id), row,
                                 None if status == Status.REFUSED else staging / REJECTED, self.spec.encoding,
-                                ledger.now().isoformat())
+                                ledger.now().isoformat(), name)
             with self.db.begin() as conn:
                 ledger.update(conn, batch_id, receipt_at=ledger.now())
             log.info("%s: receipt for batch %s sent to %s (copy in %s)", self.spec.name, batch_id,
                      self.spec.partner, sent[0].parent)
         if status != Status.HELD and row["acked_at"] is None:
-            self.transport.ack(delivery)
+            self.transport.ack(delivery, batch_id)
             with self.db.begin() as conn:
                 ledger.update(conn, batch_id, acked_at=ledger.now())
         row = self._row(batch_id)
@@ -281,9 +286,37 @@ class Engine:
                             f"{self.cfg.receipts / self.spec.name / str(batch_id)}, then release it with "
                             f"`jinbao batches release {batch_id}` or ask {self.spec.partner} to resend.")
         if status == Status.REFUSED:
-            log.warning("%s: refused %s (%s); kept in %s", self.spec.name, row["file_name"], row["message"], staging)
-            raise DeliveryRefused(row["reason_code"], f"{row['message']} (kept in {staging})", row["file_name"])
+            kept = f"kept in {staging}" if staging else "set aside in the partner's inbound/rejected/"
+            log.warning("%s: refused %s (%s); %s", self.spec.name, row["file_name"], row["message"], kept)
+            raise DeliveryRefused(row["reason_code"], f"{row['message']} ({kept})", row["file_name"])
         return Outcome.of(row)
+
+    def _set_aside_strays(self) -> list[int]:
+        """Entries of the partner's inbound/ that no declared feed of the partner will ever take
+        (badly named, another partner's feed, links, devices) are refused as batches of this feed:
+        set aside unread into inbound/rejected/, with a receipt, and listed by `jinbao batches list`."""
+        from jinbao.connectors.base import TEMPORARY, delivery_feed
+        from jinbao.declarations import load_feeds
+
+        ours = {s.name for s in load_feeds(self.cfg).values() if s.partner == self.spec.partner}
+        ids = []
+        for name, kind in sorted(self.transport.entries().items()):
+            if kind == "dir" or TEMPORARY.search(name):
+                continue
+            if kind == "file" and delivery_feed(name) in ours:
+                continue                  # a delivery of ours or one of its companions, maybe still arriving
+            refusal = (Refusal("NOT_A_FILE", f"{name} in inbound/ is not a regular file; it was not read")
+                       if kind != "file" else
+                       Refusal("BAD_NAME", f"{name} is not <feed>_<YYYYMMDD>_<seq>.csv[.p7m] of a feed agreed with "
+                               f"{self.spec.partner}; it was not read"))
+            self.transport.set_aside(name)
+            with self.db.begin() as conn:
+                batch_id = ledger.insert(conn, feed=self.spec.name, file_name=name, sha256="-", sequence=0,
+                                         business_date=dt.date.today(), encoding=self.spec.encoding,
+                                         status=Status.REFUSED, refusal=refusal, acked_at=ledger.now())
+            log.warning("%s: %s (batch %s); moved to inbound/rejected/", self.spec.name, refusal.detail, batch_id)
+            ids.append(batch_id)
+        return ids
 
     def _delivery(self, row: dict, staging: Path) -> RemoteDelivery:
         """The remote delivery of a batch, companions as they were named when it was fetched."""

@@ -96,6 +96,12 @@ def find_same(conn: Connection, feed: str, name: str, sha256: str) -> dict | Non
     return dict(row) if row else None
 
 
+def first_of_its_name(conn: Connection, row: dict) -> bool:
+    """Whether no earlier batch of the feed had this batch's file name (a resend has one)."""
+    return conn.execute(sa.select(batch.c.id).where(batch.c.feed == row["feed"], batch.c.file_name == row["file_name"],
+                                                    batch.c.id < row["id"]).limit(1)).first() is None
+
+
 def admission(conn: Connection, feed: str, sha256: str, sequence: int) -> Refusal | None:
     """Why a new delivery may not be taken (duplicate content, replayed sequence), or None."""
     dup = conn.execute(sa.select(batch.c.id, batch.c.file_name).where(

@@ -54,7 +54,7 @@ def judge_delivery(path: Path, encoding: str, gate: Gate, staging: Path, workers
                    keys: tuple[str, ...] = ()) -> Judged:
     """Write `staging/accepted.parquet` and `staging/rejected.parquet`; return the counts.
 
-    `keys`: the hub fields that identify a record in the store; records whose
+    `keys`: the store columns that identify a record (hub fields, any case); records whose
     key appears more than once in the delivery are all rejected (DUPLICATE_KEY),
     since nothing says which of them the partner meant.
     """
@@ -82,8 +82,10 @@ def judge_delivery(path: Path, encoding: str, gate: Gate, staging: Path, workers
     if acc_writer is None:  # no well-formed record at all
         pq.write_table(pa.table({"line_no": pa.array([], pa.int64())}), acc_tmp)
     if keys and acc_writer is not None:
+        by_lower = {n.lower(): n for n in pq.read_schema(acc_tmp).names}
+        hub_keys = [by_lower[k.lower()] for k in keys]
         partner = {f.hub: f.partner for f in gate.mapping.fields}
-        rejected += _reject_duplicate_keys(acc_tmp, rej_tmp, list(keys), "+".join(partner.get(k, k) for k in keys))
+        rejected += _reject_duplicate_keys(acc_tmp, rej_tmp, hub_keys, "+".join(partner.get(k, k) for k in hub_keys))
     os.replace(acc_tmp, staging / ACCEPTED)
     os.replace(rej_tmp, staging / REJECTED)
     return Judged(received, rejected)

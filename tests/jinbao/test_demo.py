@@ -10,7 +10,7 @@ from dev.sftp_demo import main as make_demo
 from jinbao.store.database import connect as engine
 
 
-def test_demo_verdicts_match_the_planted_defects(home, capsys):
+def test_demo_verdicts_match_the_planted_defects(home, capsys, monkeypatch):
     if os.environ.get("CI", "").lower() == "true":
         from dev import sshd_zone
         sshd_zone._ensure_sshd(install=True)     # the demo itself never installs packages
@@ -35,5 +35,8 @@ def test_demo_verdicts_match_the_planted_defects(home, capsys):
             got = {tuple(r) for r in conn.execute(sa.text(
                 f"select line_no, field, reason_code from rejection where batch_id = {b.id}"))}
             assert got == truth and len(truth) > 0, b.feed
-    # A second demo starts from a fresh home: same figures again.
+    # A second demo starts from a fresh home (and its embedded store): same figures again.
+    monkeypatch.delenv("JINBAO_STORE_URL")
     assert make_demo(["--date", "2026-11-22", "--people", "20000"]) == 0
+    rows = [r for r in map(str.split, capsys.readouterr().out.splitlines()) if len(r) == 7 and "." in r[0]]
+    assert [r[1] for r in rows] == ["published"] * 7

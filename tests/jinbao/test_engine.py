@@ -50,7 +50,7 @@ def test_bad_record_rejected_good_ones_published(home):
     assert receipt["received"] == 23 and receipt["rejected"] == 3 and receipt["status"] == "published"
     csv_text = (home.outbound("police") / "police.death_20261122_000001.receipt.csv").read_bytes().decode("gb18030")
     assert "ID_CHECKSUM" in csv_text and bad["GMSFHM"] not in csv_text
-    assert (_inbound(home) / "processed" / "police.death_20261122_000001.csv").exists()
+    assert (_inbound(home) / "processed" / "1" / "police.death_20261122_000001.csv").exists()
     assert not (_inbound(home) / "police.death_20261122_000001.csv").exists()
 
 
@@ -59,13 +59,22 @@ def test_rerun_publishes_nothing_twice(home):
     assert main(["run", FEED]) == 0
     before = _rows(home, "select aac002, updated_at from death_record order by aac002")
     assert main(["run", FEED]) == 0                       # nothing waiting
-    # The partner re-sends the identical file under the same name: resumed, not republished.
-    shutil.copy(_inbound(home) / "processed" / "police.death_20261122_000001.csv", _inbound(home))
-    assert main(["run", FEED]) == 0
+    # The partner re-sends the identical file under the same name: acknowledged with a receipt saying it
+    # was already taken, nothing republished, no file or receipt of the first batch replaced.
+    first_receipt = (home.outbound("police") / "police.death_20261122_000001.receipt.json").read_bytes()
+    shutil.copy(_inbound(home) / "processed" / "1" / "police.death_20261122_000001.csv", _inbound(home))
+    assert main(["run", FEED]) == 2
     assert _rows(home, "select aac002, updated_at from death_record order by aac002") == before
-    assert len(_rows(home, "select id from batch")) == 1
+    assert _rows(home, "select id, status, reason_code from batch") == [
+        {"id": 1, "status": "published", "reason_code": None}, {"id": 2, "status": "refused",
+                                                                "reason_code": "ALREADY_TAKEN"}]
+    assert not (_inbound(home) / "police.death_20261122_000001.csv").exists()
+    assert (_inbound(home) / "processed" / "2" / "police.death_20261122_000001.csv").exists()
+    assert (home.outbound("police") / "police.death_20261122_000001.receipt.json").read_bytes() == first_receipt
+    resend = json.loads((home.outbound("police") / "police.death_20261122_000001.2.receipt.json").read_text())
+    assert resend["reason_code"] == "ALREADY_TAKEN" and resend["status"] == "refused"
     # ... and under a new name: refused as a duplicate, with a receipt, nothing published.
-    shutil.copy(_inbound(home) / "processed" / "police.death_20261122_000001.csv",
+    shutil.copy(_inbound(home) / "processed" / "1" / "police.death_20261122_000001.csv",
                 _inbound(home) / "police.death_20261122_000002.csv")
     assert main(["run", FEED]) == 2
     refused = _rows(home, "select status, reason_code from batch where sequence = 2")
@@ -127,7 +136,7 @@ def test_held_batch_publishes_nothing_until_released(home, caplog):
     assert main(["batches", "release", str(batch["id"])]) == 0
     assert len(_rows(home, "select * from death_record")) == 7
     assert _rows(home, "select status from batch") == [{"status": "published"}]
-    assert (_inbound(home) / "processed" / "police.death_20261122_000001.csv").exists()
+    assert (_inbound(home) / "processed" / "1" / "police.death_20261122_000001.csv").exists()
     receipt = json.loads((home.outbound("police") / "police.death_20261122_000001.receipt.json").read_text())
     assert receipt["status"] == "published" and receipt["published"] == 7   # the partner hears of the release
 

@@ -65,7 +65,7 @@ def test_happy_path_then_every_refusal(sftp_home):
     receipt = _receipt(cfg, zone, name)
     assert (receipt["status"], receipt["received"], receipt["rejected"]) == ("published", 9, 1)
     assert (zone / "outbound" / name.replace(".csv.p7m", ".receipt.json.manifest.json.sig")).exists()
-    assert sorted(p.name for p in (zone / "inbound" / "processed").iterdir()) == sorted(
+    assert sorted(p.name for p in (zone / "inbound" / "processed" / "1").iterdir()) == sorted(
         [name, name.replace(".csv.p7m", ".manifest.json"), name.replace(".csv.p7m", ".manifest.json.sig")])
 
     cases = [
