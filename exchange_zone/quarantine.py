@@ -14,6 +14,8 @@ def quarantine(folder: Path, root: Path, feed: str, batch_id: int, file_name: st
     """Move the fetched delivery in `folder` to `<root>/<feed>/<batch_id>-<file_name>`."""
     dest = Path(root) / feed / f"{batch_id}-{file_name}"
     dest.parent.mkdir(parents=True, exist_ok=True)
+    if Path(folder).resolve() == dest.resolve():
+        return dest
     if dest.exists():                       # a resumed refusal: keep what is there
         shutil.rmtree(folder, ignore_errors=True)
         return dest

@@ -1,7 +1,6 @@
 """exchange_zone/quarantine.py: a refused delivery is kept whole, in its own folder, never overwritten."""
 from __future__ import annotations
 
-import pytest
 
 from jinbao.exchange_zone.quarantine import quarantine
 
@@ -49,9 +48,6 @@ def test_a_resumed_refusal_whose_staging_is_already_gone(tmp_path):
     assert (kept / NAME).read_bytes() == b"delivery"
 
 
-@pytest.mark.xfail(strict=True, reason="quarantine() given the quarantine folder itself (its own return value) "
-                   "finds dest existing and rmtree()s `folder`, i.e. deletes the kept delivery; only the "
-                   "engine's staging.parent check prevents this today")
 def test_quarantining_the_quarantine_folder_again_keeps_it(tmp_path):
     kept = quarantine(_staged(tmp_path, 7), tmp_path / "quarantine", FEED, 7, NAME)
     assert quarantine(kept, tmp_path / "quarantine", FEED, 7, NAME) == kept
