@@ -37,17 +37,20 @@ class LocalTransport(Transport):
         return out
 
     def fetch(self, delivery: RemoteDelivery, dest: Path) -> list[Path]:
+        """Every file as `.part` first, renamed only when all arrived: all or nothing."""
         dest.mkdir(parents=True, exist_ok=True)
-        out = []
-        for name in delivery.files:
-            src = self.inbound / name
-            if src.is_symlink() or not src.is_file():      # swapped for a link after listing: never read
-                raise FileNotFoundError(f"{name} is no longer a regular file in inbound/")
-            tmp = dest / (name + ".part")
-            shutil.copyfile(src, tmp, follow_symlinks=False)
-            os.replace(tmp, dest / name)
-            out.append(dest / name)
-        return out
+        parts = [dest / (name + ".part") for name in delivery.files]
+        try:
+            for name, part in zip(delivery.files, parts):
+                src = self.inbound / name
+                if src.is_symlink() or not src.is_file():      # swapped for a link after listing: never read
+                    raise FileNotFoundError(f"{name} is no longer a regular file in inbound/")
+                shutil.copyfile(src, part, follow_symlinks=False)
+        except BaseException:
+            for part in parts:
+                part.unlink(missing_ok=True)
+            raise
+        return [part.replace(dest / name) for name, part in zip(delivery.files, parts)]
 
     def ack(self, delivery: RemoteDelivery, batch_id: int | None = None) -> None:
         done = self.inbound / "processed" / (str(batch_id) if batch_id is not None else "")

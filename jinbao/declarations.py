@@ -117,6 +117,12 @@ def _check_references(path: Path, raw: dict) -> None:
         raise FeedError(f"{path}: mapping {raw['mapping']!r} has no file {raw['mapping']}.yaml among the feed mappings")
 
 
+def _number(path: Path, key: str, value, kind):
+    if isinstance(value, bool) or not isinstance(value, int | float) or (kind is int and value != int(value)):
+        raise FeedError(f"{path}: {key} must be a {'whole ' if kind is int else ''}number, got {value!r}")
+    return kind(value)
+
+
 def parse(path: Path) -> FeedSpec:
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -133,7 +139,7 @@ def parse(path: Path) -> FeedSpec:
     encoding = raw["format"].get("encoding", "UTF-8")
     _one_of(path, "format.encoding", encoding, ENCODINGS)
     quality = raw.get("quality") or {}
-    share = float(quality.get("max_reject_share", 0.20))
+    share = _number(path, "quality.max_reject_share", quality.get("max_reject_share", 0.20), float)
     if not 0 <= share <= 1:
         raise FeedError(f"{path}: quality.max_reject_share must be within 0..1, got {share}")
     _check_references(path, raw)
@@ -145,8 +151,9 @@ def parse(path: Path) -> FeedSpec:
     return FeedSpec(
         name=raw["feed"], partner=raw["partner"], direction=direction,
         title=raw.get("title", raw["feed"]), description=raw.get("description", ""), schedule=raw["schedule"],
-        start_date=start, retries=int(raw.get("retries", 2)),
-        retry_delay_minutes=int(raw.get("retry_delay_minutes", 10)), tags=tuple(raw.get("tags") or ()),
+        start_date=start, retries=_number(path, "retries", raw.get("retries", 2), int),
+        retry_delay_minutes=_number(path, "retry_delay_minutes", raw.get("retry_delay_minutes", 10), int),
+        tags=tuple(raw.get("tags") or ()),
         transport=dict(raw["transport"]), encoding=encoding, schema=raw["schema"], mapping=raw["mapping"],
         max_reject_share=share, rules=_check_rules(path, quality.get("rules") or []),
         target_table=raw["target"]["table"], target_set=dict(raw["target"].get("set") or {}), path=path)

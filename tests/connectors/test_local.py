@@ -95,9 +95,6 @@ def test_fetch_copies_every_file_of_the_delivery_into_dest(zone, tmp_path):
     assert all((zone / "inbound" / n).exists() for n in names)               # fetching never removes
 
 
-@pytest.mark.xfail(strict=True, reason="LocalTransport.fetch renames each file into dest as soon as it is copied, "
-                   "so a delivery whose companion is gone leaves the data file in dest: not all-or-nothing as "
-                   "Transport.fetch promises (SftpTransport renames only when every file arrived)")
 def test_fetch_is_all_or_nothing(zone, tmp_path):
     names = ("police.death_20261122_000001.csv.p7m", "police.death_20261122_000001.manifest.json",
              "police.death_20261122_000001.manifest.json.sig")

@@ -156,8 +156,6 @@ def test_missing_folder_is_named(tmp_path):
         load_feeds(_settings(tmp_path))
 
 
-@pytest.mark.xfail(strict=True, reason="declarations.parse converts retries/retry_delay_minutes/max_reject_share "
-                   "with bare int()/float(): a non-number is a ValueError that names neither file nor key")
 @pytest.mark.parametrize("changes, key", [({"retries": "two"}, "retries"),
                                           ({"quality__max_reject_share": "a fifth"}, "quality.max_reject_share")])
 def test_a_non_number_is_a_feed_error_naming_file_and_key(tmp_path, changes, key):
