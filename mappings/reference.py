@@ -32,16 +32,42 @@ def divisions() -> pa.Table:
 
 
 @functools.lru_cache(maxsize=1)
-def _county_intervals() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def counties() -> pa.Table:
+    """The county-level rows every division rule is judged against (one filter for every user).
+
+    xxxx01 市辖区 is a statistical placeholder of a city's urban districts, not a
+    county: nobody is registered there, so it is not a valid division code for a record.
+    """
     d = divisions()
-    # xxxx01 市辖区 is a statistical placeholder of a city's urban districts, not a county:
-    # nobody is registered there, so it is not a valid division code for a record.
-    t = d.filter(pc.and_(pc.equal(d.column("level"), "county"), pc.not_equal(d.column("name"), "市辖区")))
+    return d.filter(pc.and_(pc.equal(d.column("level"), "county"), pc.not_equal(d.column("name"), "市辖区")))
+
+
+@functools.lru_cache(maxsize=1)
+def _county_intervals() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    t = counties()
     codes = t.column("code").cast(pa.int64()).to_numpy()
     start = t.column("valid_from").cast(pa.int32()).to_numpy()
     end = pc.fill_null(t.column("valid_to").cast(pa.int32()), _FAR_FUTURE).to_numpy()
     order = np.lexsort((start, codes))
     return codes[order], start[order], end[order]
+
+
+def _live_codes(day: dt.date) -> np.ndarray:
+    codes, start, end = _county_intervals()
+    n = (day - dt.date(1970, 1, 1)).days
+    return codes[(start <= n) & (n <= end)]
+
+
+@functools.lru_cache(maxsize=32)
+def live_county_codes(on: dt.date) -> frozenset[str]:
+    """County codes in force on `on`, as the code strings a value set needs (the GE form of DIVISION_UNKNOWN)."""
+    return frozenset(f"{c:06d}" for c in _live_codes(on).tolist())
+
+
+@functools.lru_cache(maxsize=1)
+def ever_county_codes() -> frozenset[str]:
+    """County codes of any edition: the policy for the address inside a citizen ID (docs/reference-data.md)."""
+    return frozenset(f"{c:06d}" for c in county_code_ints().tolist())
 
 
 def _code_ints(codes: pa.Array) -> np.ndarray:
@@ -61,10 +87,8 @@ def _days(on, n: int) -> np.ndarray:
 @functools.lru_cache(maxsize=32)
 def _valid_on(day: dt.date) -> np.ndarray:
     """A 1,000,000-entry table: True at every county code in force on `day` (one gather per lookup)."""
-    codes, start, end = _county_intervals()
-    n = (day - dt.date(1970, 1, 1)).days
     table = np.zeros(1_000_000, dtype=bool)
-    table[codes[(start <= n) & (n <= end)]] = True
+    table[_live_codes(day)] = True
     return table
 
 
@@ -112,11 +136,10 @@ def division_ever_existed(codes: pa.Array) -> np.ndarray:
 @functools.lru_cache(maxsize=1)
 def current_counties() -> list[tuple[str, str]]:
     """(code, name) of county-level codes still in force at the list's last edition."""
-    t = divisions().filter(pc.and_(pc.equal(divisions().column("level"), "county"),
-                                   pc.is_null(divisions().column("valid_to"))))
+    t = counties().filter(pc.is_null(counties().column("valid_to")))
     names = t.column("name").to_pylist()
     return [(c, n) for c, n in zip(t.column("code").to_pylist(), names)
-            if n not in ("市辖区", "县") and not n.startswith("省直辖")]
+            if n != "县" and not n.startswith("省直辖")]
 
 
 @functools.lru_cache(maxsize=1)

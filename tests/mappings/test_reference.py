@@ -20,7 +20,7 @@ from hypothesis import given, settings, strategies as st
 
 from jinbao.mappings import reference
 from jinbao.mappings.reference import (current_counties, division_ever_existed, division_valid, ethnicity_codes,
-                                       gender_codes)
+                                       ever_county_codes, gender_codes, live_county_codes)
 
 REF = Path(reference.__file__).resolve().parent / "reference"
 ROWS = list(csv.DictReader(open(REF / "gbt2260.csv", encoding="utf-8")))
@@ -175,6 +175,20 @@ def test_pudong_resident_born_1949_is_accepted_although_stdnum_rejects_him():
     assert not ric.is_valid(full)                        # stdnum: Pudong did not exist in 1949
     assert division_ever_existed(pa.array([full[:6]])).tolist() == [True]
     assert division_valid(pa.array([full[:6]]), dt.date(1949, 10, 1)).tolist() == [False]
+
+
+# --- the code sets GE and the ID policy use: the same county filter as division_valid --------------
+
+@pytest.mark.parametrize("on", [dt.date(1985, 1, 1), dt.date(2005, 3, 1), dt.date(2009, 12, 31), dt.date(2026, 11, 22)])
+def test_live_county_codes_are_what_division_valid_accepts(on):
+    live = live_county_codes(on)
+    assert live == {c for c in COUNTY_CODES if _oracle(c, on)}
+    assert division_valid(pa.array(COUNTY_CODES), on).tolist() == [c in live for c in COUNTY_CODES]
+
+
+def test_ever_county_codes():
+    assert ever_county_codes() == set(COUNTY_CODES)
+    assert division_ever_existed(pa.array(COUNTY_CODES)).all()
 
 
 # --- current_counties: what the generator draws from -------------------------------------------
