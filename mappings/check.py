@@ -11,6 +11,7 @@ import datetime as dt
 from pathlib import Path
 
 from jinbao.mappings.tables import CODES_DIR, FEEDS_DIR, MappingError, _date, _reverse, load_yaml
+from jinbao.quality.rules import allowed_codes
 from jinbao.schemas.dictionary import HERE as SCHEMAS_DIR, hub_dictionary, partner_schema
 
 ONE_DAY = dt.timedelta(days=1)
@@ -41,16 +42,9 @@ def _versions(what: str, versions, problems: list[str]) -> list[dict]:
     return ok
 
 
-def _allowed(hub_field: str) -> set[str] | None:
+def _allowed(hub_field: str) -> frozenset[str] | None:
     spec = hub_dictionary().get(hub_field)
-    if spec is None:
-        return None
-    if spec.codes:
-        return set(spec.codes)
-    if spec.reference == "gbt3304":
-        from jinbao.mappings.reference import ethnicity_codes
-        return set(ethnicity_codes())
-    return None
+    return allowed_codes(spec) if spec is not None else None
 
 
 def check_code_table(path: Path) -> list[str]:

@@ -14,6 +14,7 @@ import pandas as pd
 import pyarrow as pa
 
 from jinbao.mappings.translator import normalise, translate
+from jinbao.quality.columns import GENDER, ID, ID_BIRTH, ID_GENDER, STATED_GENDER, ge_column
 from jinbao.quality.failures import Failures
 from jinbao.quality.suites import Spec, suite_specs
 from jinbao.quality.verdict import Gate
@@ -30,15 +31,16 @@ def ge_frame(batch: pa.RecordBatch, lines: np.ndarray, gate: Gate) -> pd.DataFra
         values = col.to_pandas()
         if pa.types.is_date32(col.type):
             values = pd.to_datetime(values)                   # GE compares dates as Timestamps
-        frame[f"hub__{name}"] = values
-    if "hub__AAC002" in frame:
-        ids = frame["hub__AAC002"]
+        frame[ge_column(name)] = values
+    if ge_column(ID) in frame:
+        ids = frame[ge_column(ID)]
         ok = ids.map(lambda v: isinstance(v, str) and id_stage(v, gate.business_date) == "ok")
-        frame["ge__id_gender"] = ids.where(ok).map(lambda v: ("1" if int(v[16]) % 2 else "2")
-                                                    if isinstance(v, str) else None)
-        frame["ge__id_birth"] = pd.to_datetime(ids.where(ok).map(lambda v: id_birth(v) if isinstance(v, str) else None))
-    if "hub__AAA002" in frame:
-        frame["hub__AAA002_12"] = frame["hub__AAA002"].where(frame["hub__AAA002"].isin(["1", "2"]))
+        frame[ID_GENDER] = ids.where(ok).map(lambda v: ("1" if int(v[16]) % 2 else "2")
+                                                   if isinstance(v, str) else None)
+        frame[ID_BIRTH] = pd.to_datetime(ids.where(ok).map(lambda v: id_birth(v) if isinstance(v, str) else None))
+    if ge_column(GENDER) in frame:
+        stated = frame[ge_column(GENDER)]
+        frame[STATED_GENDER] = stated.where(stated.isin(["1", "2"]))
     frame["line_no"] = lines
     df = pd.DataFrame(frame)
     text = [c for c in df.columns if c != "line_no" and not pd.api.types.is_datetime64_any_dtype(df[c])]
@@ -55,22 +57,28 @@ def _expectation(spec: Spec):
     return cls(**spec.kwargs, meta={"reason": spec.reason, "field": spec.field})
 
 
-def build_suite(context, gate: Gate, name: str):
+def build_suite(context, specs: list[Spec], name: str):
     import great_expectations as gx
     suite = context.suites.add(gx.ExpectationSuite(name=name))
-    for spec in suite_specs(gate):
+    for spec in specs:
         suite.add_expectation(_expectation(spec))
     return suite
 
 
 def run(frame: pd.DataFrame, gate: Gate, result_format: str = "COMPLETE", context=None, name: str = "jinbao"):
     """Validate the frame; return (GE result, {(reason, field): set(line numbers)})."""
+    return run_specs(frame, suite_specs(gate), result_format, context, name)
+
+
+def run_specs(frame: pd.DataFrame, specs: list[Spec], result_format: str = "COMPLETE", context=None,
+              name: str = "jinbao"):
+    """`run` for any specs: lets a single rule's GE form be tested on a hand-made frame."""
     import great_expectations as gx
 
     context = context or gx.get_context(mode="ephemeral")
     batch_def = context.data_sources.add_pandas(f"{name}_src").add_dataframe_asset(f"{name}_asset") \
         .add_batch_definition_whole_dataframe(f"{name}_batch")
-    suite = build_suite(context, gate, f"{name}_suite")
+    suite = build_suite(context, specs, f"{name}_suite")
     vd = context.validation_definitions.add(gx.ValidationDefinition(name=f"{name}_vd", data=batch_def, suite=suite))
     fmt = {"result_format": result_format}
     if result_format == "COMPLETE":

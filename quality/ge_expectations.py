@@ -2,7 +2,9 @@
 
 They are written independently of the fast path (plain Python per value, the
 way a data engineer would write them), so the agreement test between the fast
-path and GE compares two implementations, not one with itself.  Each one
+path and GE compares two implementations, not one with itself.  What is data
+rather than arithmetic (the ID pattern, the county list) is shared with the
+fast path, so the two cannot disagree on a definition.  Each one
 passes values an earlier rule already rejects (a malformed ID is ID_FORMAT,
 not also ID_CHECKSUM), mirroring the fast path's one-reason-per-mistake rule.
 
@@ -11,14 +13,16 @@ Import only where GE runs (tasks, tests, bench), never at DAG parse time.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import re
 
 from great_expectations.execution_engine import PandasExecutionEngine
 from great_expectations.expectations.expectation import ColumnMapExpectation
 from great_expectations.expectations.metrics import ColumnMapMetricProvider, column_condition_partial
 
-ID_RE = re.compile(r"^[0-9]{17}[0-9X]$")
+from jinbao.mappings.reference import ever_county_codes
+from jinbao.quality.rules import ID_PATTERN
+
+ID_RE = re.compile(ID_PATTERN)
 USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 USCC_WEIGHTS = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28]
 
@@ -35,14 +39,6 @@ def id_birth(value: str) -> dt.date | None:
         return None
 
 
-@functools.lru_cache(maxsize=1)
-def _ever_counties() -> frozenset[str]:
-    import csv
-    from jinbao.mappings.reference import HERE
-    with open(HERE / "gbt2260.csv", encoding="utf-8") as fh:
-        return frozenset(r["code"] for r in csv.DictReader(fh) if r["level"] == "county" and r["name"] != "市辖区")
-
-
 def id_stage(value: str, on: dt.date) -> str:
     """How far a citizen ID gets: format, checksum, birth, address, ok."""
     if not ID_RE.match(value):
@@ -52,7 +48,7 @@ def id_stage(value: str, on: dt.date) -> str:
     birth = id_birth(value)
     if birth is None or birth > on:
         return "birth"
-    if value[:6] not in _ever_counties():
+    if value[:6] not in ever_county_codes():
         return "address"
     return "ok"
 

@@ -2,8 +2,9 @@
 
 The rules for a feed are not written per feed: they follow from each hub
 field's type in the hub dictionary, the partner schema's required columns and
-the few cross-field rules the feed declaration lists.  The same rule list is
-what the Great Expectations suites are generated from, so the two cannot drift.
+the few cross-field rules the feed declaration lists.  They live in
+quality/rules.py, which the Great Expectations suites are generated from too,
+so the two cannot drift.
 """
 from __future__ import annotations
 
@@ -16,9 +17,11 @@ import pyarrow.compute as pc
 
 from jinbao.mappings.tables import FeedMapping
 from jinbao.mappings.translator import normalise_batch, translate
-from jinbao.quality import checks, citizen_id
+from jinbao.quality import citizen_id, rules
+from jinbao.quality.columns import BIRTH, ID, Column
+from jinbao.quality.plan import Columns, plan
 from jinbao.quality.failures import Failures
-from jinbao.schemas.dictionary import HubField, PartnerSchema, hub_dictionary
+from jinbao.schemas.dictionary import PartnerSchema
 
 REJECTION_SCHEMA = pa.schema([
     ("line_no", pa.int64()),
@@ -57,14 +60,13 @@ class Verdict:
 
 def judge(batch: pa.RecordBatch, lines: np.ndarray, gate: Gate) -> Verdict:
     f = Failures(batch.num_rows)
-    mapping = gate.mapping
     clean = normalise_batch(batch)
     for col in gate.schema.columns:
         if col.required:
             values = clean.column(col.name) if col.name in batch.schema.names \
                 else pa.nulls(batch.num_rows, pa.string())
-            f.add(pc.is_null(values), col.name, "REQUIRED")
-    hub = _field_rules(translate(batch, mapping, f, clean), batch, gate, f)
+            rules.REQUIRED.check(f, col.name, None, Column(col.name, values=values))
+    hub = _field_rules(translate(batch, gate.mapping, f, clean), batch, gate, f)
     rejected_mask = f.rejected_mask()
     hub = hub.append_column("line_no", pa.array(lines, pa.int64()))
     accepted = hub.filter(pa.array(~rejected_mask))
@@ -73,74 +75,17 @@ def judge(batch: pa.RecordBatch, lines: np.ndarray, gate: Gate) -> Verdict:
 
 
 def _field_rules(hub: pa.Table, raw: pa.RecordBatch, gate: Gate, f: Failures) -> pa.Table:
-    """Apply the dictionary type rules, then the declared cross-field rules.
+    """Returns the hub table with AAC006 from the ID when the partner sends none: the store keeps a birth date."""
+    cols = Columns(gate.mapping, gate.business_date, hub)
 
-    Returns the hub table with AAC006 derived from the ID when the partner
-    does not send a birth date, so that cross-field rules can use it.
-    """
-    dictionary = hub_dictionary()
-    on = gate.business_date
-    partner = {r.hub: r.partner for r in gate.mapping.fields}
-    coded = {r.hub for r in gate.mapping.fields if r.codes}
+    def sent(name: str) -> pa.Array:
+        return raw.column(name) if name in raw.schema.names else pa.nulls(raw.num_rows, pa.string())
 
-    def col(code: str) -> pa.Array:
-        return hub.column(code).combine_chunks()
-
-    def sent(code: str) -> pa.Array:
-        return raw.column(partner[code]) if partner.get(code) in raw.schema.names \
-            else pa.nulls(raw.num_rows, pa.string())
-
-    id_ok = np.zeros(hub.num_rows, dtype=bool)
-    if "AAC002" in hub.column_names:
-        id_ok, id_births, id_male = checks.check_citizen_id(col("AAC002"), partner["AAC002"], on, f)
-        if "AAC006" in hub.column_names:
-            checks.check_birth_date(col("AAC006"), id_births, partner["AAC006"], f, sent("AAC006"))
-        else:
-            hub = hub.append_column("AAC006", id_births)
-    for code in list(hub.column_names):
-        spec: HubField | None = dictionary.get(code)
-        if spec is None or code not in partner or code == "AAC002":
-            continue
-        _type_rule(spec, col(code), partner[code], code in coded, on, f, sent(code))
-    if "AAA002" in hub.column_names and "AAC002" in hub.column_names:
-        checks.check_gender(col("AAA002"), id_male, id_ok, partner["AAA002"], f, sent("AAA002"))
-    for rule in gate.rules:
-        if rule.rule == "not_before" and rule.field in hub.column_names and rule.than in hub.column_names:
-            checks.check_not_before(col(rule.field), col(rule.than), rule.reason,
-                                    partner.get(rule.field, rule.field), f, sent(rule.field))
+    for step in plan(gate.mapping, gate.rules):
+        step.rule.check(f, step.field, sent(step.field), *(cols[code] for code in step.reads))
+    if ID in hub.column_names and BIRTH not in hub.column_names:
+        hub = hub.append_column(BIRTH, cols[BIRTH].values)
     return hub
-
-
-def _type_rule(spec: HubField, values: pa.Array, field: str, coded: bool, on: dt.date, f: Failures,
-               raw: pa.Array) -> None:
-    t = spec.type
-    if t == "name":
-        checks.check_name(values, field, spec.max_length or 50, f)
-    elif t == "text":
-        checks.check_text(values, field, spec.max_length, f, raw)
-    elif t == "code":
-        if spec.codes and not coded:
-            checks.check_in_set(values, set(spec.codes), field, f, raw)
-        elif spec.reference == "gbt3304":
-            from jinbao.mappings.reference import ethnicity_codes
-            checks.check_in_set(values, ethnicity_codes(), field, f, raw)
-    elif t == "date":
-        if spec.not_future:
-            checks.check_not_future(values, on, field, f, raw)
-    elif t == "division":
-        from jinbao.mappings.reference import division_valid
-        present = checks.as_mask(pc.is_valid(values))
-        f.add(present & ~division_valid(values, on), field, "DIVISION_UNKNOWN", raw)
-    elif t == "uscc":
-        from jinbao.quality.uscc import valid
-        present = checks.as_mask(pc.is_valid(values))
-        f.add(present & ~valid(values), field, "USCC_CHECKSUM", raw)
-    elif t == "amount":
-        checks.check_pattern(values, checks.AMOUNT_PATTERN, "AMOUNT_INVALID", field, f, raw)
-    elif t == "year":
-        checks.check_pattern(values, r"^(19|20)[0-9]{2}$", "FORMAT_INVALID", field, f, raw)
-    elif t == "quarter":
-        checks.check_pattern(values, r"^(19|20)[0-9]{2}Q[1-4]$", "FORMAT_INVALID", field, f, raw)
 
 
 def _rejections(f: Failures, hub: pa.Table, lines: np.ndarray) -> pa.Table:

@@ -1,0 +1,71 @@
+"""Which rules of quality/rules.py a feed gets, in which order, on which columns: one walk for both paths.
+
+The fast path executes the steps on a batch, the GE suite turns the same
+steps into expectations, so which rules apply to a feed is decided here once.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import pyarrow as pa
+
+from jinbao.quality import rules
+from jinbao.quality.columns import BIRTH, GENDER, ID, ID_BIRTH, Column, ge_column
+from jinbao.schemas.dictionary import hub_dictionary
+
+
+@dataclass(frozen=True)
+class Step:
+    rule: rules.Rule
+    field: str                 # partner column the failure is reported on: the receipt speaks to the partner
+    reads: tuple[str, ...]     # hub codes handed to the rule, the judged one first
+
+
+def plan(mapping, cross=()) -> list[Step]:
+    """The feed's field rules in the order a record's failures are listed.
+
+    The ID comes first because the birth-date and gender rules compare with
+    what it says; `cross` are the declaration's rules (verdict.CrossRule).
+    """
+    dictionary = hub_dictionary()
+    partner = {r.hub: r.partner for r in mapping.fields}
+    coded = {r.hub for r in mapping.fields if r.codes}
+    steps: list[Step] = []
+    if ID in partner:
+        steps += [Step(r, partner[ID], (ID,)) for r in rules.field_rules(dictionary[ID], ID in coded)]
+        if BIRTH in partner:
+            steps.append(Step(rules.BIRTH_MATCHES_ID, partner[BIRTH], (BIRTH, ID)))
+    for code, name in partner.items():
+        spec = dictionary.get(code)
+        if spec is not None and code != ID:
+            steps += [Step(r, name, (code,)) for r in rules.field_rules(spec, code in coded)]
+    if ID in partner and GENDER in partner:
+        steps.append(Step(rules.GENDER_MATCHES_ID, partner[GENDER], (GENDER, ID)))
+    for c in cross:
+        if c.rule == "not_before" and c.field in partner and (c.than in partner or c.than == BIRTH and ID in partner):
+            steps.append(Step(rules.not_before(c.reason), partner[c.field], (c.field, c.than)))
+    return steps
+
+
+class Columns(dict):
+    """Hub code -> Column for one batch (hub table given) or one suite (names only), built on first use.
+
+    An unmapped birth date is the one inside the ID: the fast path publishes
+    it and the cross-field rules compare with it; GE reads ge_check's column.
+    """
+
+    def __init__(self, mapping, on: dt.date, hub: pa.Table | None = None):
+        super().__init__()
+        self.mapped, self.on, self.hub = {r.hub for r in mapping.fields}, on, hub
+
+    def __missing__(self, code: str) -> Column:
+        spec = hub_dictionary().get(code)
+        if code == BIRTH and code not in self.mapped:
+            values = self[ID].once(rules.read_ids).births if self.hub is not None else None
+            col = Column(ID_BIRTH, spec, self.on, values)
+        else:
+            values = self.hub.column(code).combine_chunks() if self.hub is not None else None
+            col = Column(ge_column(code), spec, self.on, values)
+        self[code] = col
+        return col

@@ -1,0 +1,263 @@
+"""Every field rule of the gate, written once: reason, fast-path mask and Great Expectations form side by side.
+
+The fast path (quality/verdict.py) and the GE suite (quality/suites.py) both
+read this table through quality/plan.py, so a rule cannot exist in one and be
+forgotten in the other, and tests/test_ge_agreement.py can hold them to the
+same rows.  Adding a hub type is one entry in TYPE_RULES; changing a pattern
+is one edit below.
+
+A rule's fast form is a mask over present values only (an absent value is
+REQUIRED and nothing else).  Its GE form is a list of expectations on the
+frame quality/ge_check.py builds (`hub__<CODE>` translated columns); the rule's
+failures are the union of their unexpected rows.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import re
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from jinbao.mappings.reference import county_code_ints, division_valid, ethnicity_codes, live_county_codes
+from jinbao.quality import citizen_id, uscc
+from jinbao.quality.columns import ID_BIRTH, ID_GENDER, STATED_GENDER, Column, as_mask
+from jinbao.quality.encoding import looks_mojibake, mojibake_pattern
+from jinbao.quality.failures import Failures
+from jinbao.quality.fixed_width import rows_with_digits
+from jinbao.schemas.dictionary import HubField
+
+ID_PATTERN = r"^[0-9]{17}[0-9X]$"
+AMOUNT_PATTERN = r"^[0-9]{1,10}(\.[0-9]{1,2})?$"
+YEAR_PATTERN = r"^(19|20)[0-9]{2}$"
+QUARTER_PATTERN = r"^(19|20)[0-9]{2}Q[1-4]$"
+NAME_FORBIDDEN = r"[0-9０-９]"       # GE's form; the fast form is rows_with_digits, one scan of the bytes
+NAME_MAX = 50
+
+
+@dataclass(frozen=True)
+class Expect:
+    type: str
+    kwargs: Callable[..., dict]       # called with the same Columns as Rule.fails (GE's have names only)
+
+
+@dataclass(frozen=True)
+class Rule:
+    reason: str
+    fails: Callable[..., np.ndarray]  # over the Column(s) the rule reads, the judged one first
+    expect: tuple[Expect, ...]
+    when: Callable[[HubField, bool], bool] = lambda spec, coded: True
+    echo: bool = True                 # the receipt shows the value as sent (never personal or garbled text)
+
+    def check(self, f: Failures, field: str, sent: pa.Array, *cols: Column) -> None:
+        f.add(self.fails(*cols), field, self.reason, sent if self.echo else None)
+
+    def expectations(self, *cols: Column) -> list[tuple[str, dict]]:
+        return [(e.type, e.kwargs(*cols)) for e in self.expect]
+
+
+def _col(c: Column, **kwargs) -> dict:
+    return {"column": c.name, **kwargs}
+
+
+def _regex(reason: str, pattern: str) -> Rule:
+    return Rule(reason, lambda c: c.present & ~as_mask(pc.match_substring_regex(c.values, pattern)),
+                (Expect("expect_column_values_to_match_regex", lambda c: _col(c, regex=pattern)),))
+
+
+def _not_regex(pattern: str) -> Expect:
+    return Expect("expect_column_values_to_not_match_regex", lambda c: _col(c, regex=pattern))
+
+
+def _name_max(spec: HubField) -> int:
+    return spec.max_length or NAME_MAX
+
+
+def _text_max(spec: HubField) -> int | None:
+    return spec.max_length
+
+
+def _longer(c: Column, limit: int | None) -> np.ndarray:
+    return c.present & as_mask(pc.greater(pc.utf8_length(c.values), limit))
+
+
+def _at_most(limit: Callable[[HubField], int | None]) -> Expect:
+    return Expect("expect_column_value_lengths_to_be_between", lambda c: _col(c, max_value=limit(c.spec)))
+
+
+def allowed_codes(spec: HubField) -> frozenset[str] | None:
+    """The dictionary's code set of a coded field (inline codes or a national list)."""
+    if spec.codes:
+        return frozenset(spec.codes)
+    if spec.reference == "gbt3304":
+        return ethnicity_codes()
+    return None
+
+
+@functools.lru_cache(maxsize=64)
+def _value_set(codes: frozenset[str]) -> pa.Array:
+    return pa.array(sorted(codes), pa.string())
+
+
+@dataclass(frozen=True)
+class IdReading:
+    """All four ID verdicts from one pass over the bytes, and what the birth date and gender are held to."""
+
+    fails: dict[str, np.ndarray]
+    valid: np.ndarray
+    births: pa.Array          # date32, null where the ID is not valid
+    male: np.ndarray
+
+
+def read_ids(c: Column) -> IdReading:
+    facts = citizen_id.inspect(c.values)
+    birth_ok = facts.checksum & ~np.isnat(facts.birth) & (facts.birth <= np.datetime64(c.on))
+    # The address code must be a real county code of SOME year, not of the birth
+    # year: IDs were issued decades after birth (docs/reference-data.md).
+    address_ok = np.isin(facts.address, county_code_ints())
+    valid = birth_ok & address_ok
+    return IdReading(
+        fails={"ID_FORMAT": facts.present & ~facts.well_formed, "ID_CHECKSUM": facts.well_formed & ~facts.checksum,
+               "ID_BIRTHDATE_INVALID": facts.checksum & ~birth_ok, "ID_ADDRESS_UNKNOWN": birth_ok & ~address_ok},
+        valid=valid, births=pa.array(np.where(valid, facts.birth, np.datetime64("NaT")), pa.date32()),
+        male=facts.male)
+
+
+def _id_rule(reason: str, expect: Expect) -> Rule:
+    return Rule(reason, lambda c: c.once(read_ids).fails[reason], (expect,), echo=False)
+
+
+def _id_stage(stage: str) -> Expect:
+    return Expect("expect_column_values_to_pass_citizen_id_stage",
+                  lambda c: _col(c, stage=stage, on=c.on.isoformat()))
+
+
+_MOJIBAKE = Rule("BAD_ENCODING", lambda c: c.present & as_mask(looks_mojibake(c.values)),
+                 (Expect("expect_column_values_to_not_match_regex", lambda c: _col(c, regex=mojibake_pattern())),),
+                 echo=False)
+
+#: Per hub type, the rules in the order their failures are listed for a record.
+TYPE_RULES: dict[str, tuple[Rule, ...]] = {
+    "citizen_id": (
+        _id_rule("ID_FORMAT", Expect("expect_column_values_to_match_regex", lambda c: _col(c, regex=ID_PATTERN))),
+        _id_rule("ID_CHECKSUM", _id_stage("checksum")),
+        _id_rule("ID_BIRTHDATE_INVALID", _id_stage("birth")),
+        _id_rule("ID_ADDRESS_UNKNOWN", _id_stage("address")),
+    ),
+    "name": (
+        _MOJIBAKE,
+        Rule("NAME_INVALID", lambda c: c.present & (rows_with_digits(c.values) | _longer(c, _name_max(c.spec))),
+             (_not_regex(NAME_FORBIDDEN), _at_most(_name_max)), echo=False),
+    ),
+    "text": (
+        _MOJIBAKE,
+        Rule("TEXT_TOO_LONG", lambda c: _longer(c, _text_max(c.spec)), (_at_most(_text_max),),
+             when=lambda spec, coded: bool(spec.max_length), echo=False),
+    ),
+    # A translated code is the mapping's business (UNMAPPED_CODE in the translator), and
+    # `jinbao mappings check` keeps every table inside the dictionary's set.
+    "code": (
+        Rule("UNMAPPED_CODE",
+             lambda c: c.present & ~as_mask(pc.is_in(c.values, value_set=_value_set(allowed_codes(c.spec)))),
+             (Expect("expect_column_values_to_be_in_set",
+                     lambda c: _col(c, value_set=sorted(allowed_codes(c.spec)))),),
+             when=lambda spec, coded: not coded and allowed_codes(spec) is not None),
+    ),
+    "date": (
+        Rule("DATE_IN_FUTURE", lambda c: as_mask(pc.greater(c.values, pa.scalar(c.on, pa.date32()))),
+             (Expect("expect_column_values_to_be_between",
+                     lambda c: _col(c, max_value=dt.datetime.combine(c.on, dt.time()))),),
+             when=lambda spec, coded: spec.not_future),
+    ),
+    "division": (
+        Rule("DIVISION_UNKNOWN", lambda c: c.present & ~division_valid(c.values, c.on),
+             (Expect("expect_column_values_to_be_in_set",
+                     lambda c: _col(c, value_set=sorted(live_county_codes(c.on)))),)),
+    ),
+    "uscc": (
+        Rule("USCC_CHECKSUM", lambda c: c.present & ~uscc.valid(c.values),
+             (Expect("expect_column_values_to_be_valid_uscc", _col),)),
+    ),
+    "amount": (_regex("AMOUNT_INVALID", AMOUNT_PATTERN),),
+    "year": (_regex("FORMAT_INVALID", YEAR_PATTERN),),
+    "quarter": (_regex("FORMAT_INVALID", QUARTER_PATTERN),),
+    # Outbound only: the hub writes these, no partner sends them.
+    "month": (),
+    "int": (),
+}
+
+
+def field_rules(spec: HubField, coded: bool) -> list[Rule]:
+    """The rules of one hub field; `coded` when the feed translates it through a code table."""
+    if spec.type not in TYPE_RULES:
+        raise ValueError(f"hub type {spec.type!r} of {spec.code} has no entry in quality/rules.py TYPE_RULES")
+    return [r for r in TYPE_RULES[spec.type] if r.when(spec, coded)]
+
+
+def _pair(type_: str, a: Callable[[Column], str], b: Callable[[Column], str], **extra) -> Expect:
+    return Expect(type_, lambda x, y: {"column_A": a(x), "column_B": b(y), **extra,
+                                       "ignore_row_if": "either_value_is_missing"})
+
+
+# Fields held to the ID read (field, ID column); GE compares with the columns ge_check derives.
+BIRTH_MATCHES_ID = Rule(
+    "ID_BIRTHDATE_MISMATCH", lambda c, i: as_mask(pc.not_equal(c.values, i.once(read_ids).births)),
+    (_pair("expect_column_pair_values_to_be_equal", lambda c: c.name, lambda i: ID_BIRTH),))
+
+
+def _gender_differs(c: Column, i: Column) -> np.ndarray:
+    """Hub 1/2 must agree with the 17th digit's parity; 9 (unspecified) is not a contradiction."""
+    ids = i.once(read_ids)
+    says_male, says_female = as_mask(pc.equal(c.values, "1")), as_mask(pc.equal(c.values, "2"))
+    differs = (says_male & ~ids.male) | (says_female & ids.male)
+    return ids.valid & (says_male | says_female) & differs
+
+
+GENDER_MATCHES_ID = Rule(
+    "ID_GENDER_MISMATCH", _gender_differs,
+    (_pair("expect_column_pair_values_to_be_equal", lambda c: STATED_GENDER, lambda i: ID_GENDER),))
+
+
+@functools.lru_cache(maxsize=16)
+def not_before(reason: str) -> Rule:
+    """The declared cross-field rule (feed declaration `quality.rules`), read as (later, earlier)."""
+    return Rule(reason, lambda a, b: as_mask(pc.less(a.values, b.values)),
+                (_pair("expect_column_pair_values_a_to_be_greater_than_b", lambda a: a.name, lambda b: b.name,
+                       or_equal=True),))
+
+
+#: On a partner column as sent (trimmed, empty = null), before translation.
+REQUIRED = Rule("REQUIRED", lambda c: pc.is_null(c.values), (Expect("expect_column_values_to_not_be_null", _col),),
+                echo=False)
+
+
+def format_regex(fmt: str) -> str:
+    """'%Y%m%d' -> '^[0-9]{4}[0-9]{2}[0-9]{2}$': the exact width the fast path demands."""
+    out = re.escape(fmt)
+    for code, rx in (("%Y", "[0-9]{4}"), ("%m", "[0-9]{2}"), ("%d", "[0-9]{2}")):
+        out = out.replace(re.escape(code), rx).replace(code, rx)
+    return f"^{out}$"
+
+
+def mapping_expectations(mapping) -> list[tuple[str, str, str, dict]]:
+    """(reason, partner field, expectation, kwargs) of the mapping's rules, on the columns as sent.
+
+    Their fast form is the translation itself (mappings/translator.py), which
+    reports every value it cannot translate instead of nulling it.
+    """
+    out = []
+    for r in mapping.fields:
+        col = {"column": r.partner}
+        if r.codes:
+            out.append(("UNMAPPED_CODE", r.partner, "expect_column_values_to_be_in_set",
+                        {**col, "value_set": sorted(mapping.code_tables[r.codes].forward)}))
+        elif r.date_format:
+            out.append(("DATE_INVALID", r.partner, "expect_column_values_to_match_regex",
+                        {**col, "regex": format_regex(r.date_format)}))
+            out.append(("DATE_INVALID", r.partner, "expect_column_values_to_match_strftime_format",
+                        {**col, "strftime_format": r.date_format}))
+    return out
