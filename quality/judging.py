@@ -134,13 +134,14 @@ def _rewrite(path: Path, keep, append: pa.Table | None = None) -> None:
     os.replace(tmp, path)
 
 
-def malformed_rejections(rows: list[tuple[int, str]]) -> pa.Table:
-    """Rejections for lines the reader could not split into the header's fields."""
+def malformed_rejections(rows: list[tuple[int, str, str]]) -> pa.Table:
+    """Rejections for lines the reader could not split into the header's fields: (line, reason, detail)."""
+    rows = sorted(rows)
     return pa.table({
         "line_no": pa.array([r[0] for r in rows], pa.int64()),
         "masked_id": pa.nulls(len(rows), pa.string()),
         "field": pa.array(["*"] * len(rows), pa.string()),
-        "value": pa.array([r[1] for r in rows], pa.string()),
-        "reason_code": pa.array(["FIELD_COUNT"] * len(rows), pa.string()),
-        "message": pa.array([reason_message("FIELD_COUNT", "*", r[1]) for r in rows], pa.string()),
+        "value": pa.array([r[2] for r in rows], pa.string()),
+        "reason_code": pa.array([r[1] for r in rows], pa.string()),
+        "message": pa.array([reason_message(r[1], "*", r[2]) for r in rows], pa.string()),
     }, schema=REJECTION_SCHEMA)

@@ -34,6 +34,7 @@ REASONS: dict[str, tuple[str, str]] = {
     "BAD_ENCODING": ("字符编码错误（乱码）：{field}", "{field} holds characters of a wrong encoding"),
     "FORMAT_INVALID": ("格式错误：{field}={value}", "{field}={value} has the wrong format"),
     "FIELD_COUNT": ("字段个数与表头不符：{value}", "the line does not match the header: {value}"),
+    "QUOTE_INVALID": ("双引号位置不符合约定（RFC 4180）：{value}", "a double quote is out of place (RFC 4180): {value}"),
     "DUPLICATE_KEY": ("同一批次内主键重复：{field}，{value}", "the same key {field} appears more than once in the "
                       "delivery: {value}"),
 }
