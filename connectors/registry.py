@@ -40,6 +40,8 @@ def transport_for(partner: str, declared: dict, cfg: Settings) -> Transport:
     kind, env = choice(declared, cfg)
     if kind not in TRANSPORTS:
         raise ValueError(f"unknown transport kind {kind!r}; known: {', '.join(sorted(TRANSPORTS))}")
+    if env not in ENVELOPES:
+        raise ValueError(f"unknown envelope {env!r}; known: {', '.join(ENVELOPES)}")
     transport = TRANSPORTS[kind](partner, cfg)
     if env == "cms":
         from jinbao.connectors.enveloped import Enveloped

@@ -143,6 +143,13 @@ def parse(path: Path) -> FeedSpec:
     if not 0 <= share <= 1:
         raise FeedError(f"{path}: quality.max_reject_share must be within 0..1, got {share}")
     _check_references(path, raw)
+    tags = raw.get("tags") or []
+    if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+        raise FeedError(f"{path}: tags must be a list of words, got {tags!r}")
+    if not isinstance(raw["target"].get("set") or {}, dict):
+        raise FeedError(f"{path}: target.set must be a mapping of column: value")
+    from jinbao.keys import PARTNERS
+    _one_of(path, "partner", raw["partner"], PARTNERS)
     start = raw["start_date"]
     try:
         start = start if isinstance(start, dt.date) else dt.date.fromisoformat(str(start))
@@ -153,7 +160,7 @@ def parse(path: Path) -> FeedSpec:
         title=raw.get("title", raw["feed"]), description=raw.get("description", ""), schedule=raw["schedule"],
         start_date=start, retries=_number(path, "retries", raw.get("retries", 2), int),
         retry_delay_minutes=_number(path, "retry_delay_minutes", raw.get("retry_delay_minutes", 10), int),
-        tags=tuple(raw.get("tags") or ()),
+        tags=tuple(tags),
         transport=dict(raw["transport"]), encoding=encoding, schema=raw["schema"], mapping=raw["mapping"],
         max_reject_share=share, rules=_check_rules(path, quality.get("rules") or []),
         target_table=raw["target"]["table"], target_set=dict(raw["target"].get("set") or {}), path=path)

@@ -161,3 +161,10 @@ def test_missing_folder_is_named(tmp_path):
 def test_a_non_number_is_a_feed_error_naming_file_and_key(tmp_path, changes, key):
     message = _refused(tmp_path, _broken(**changes))
     assert key in message, message
+
+
+@pytest.mark.parametrize("changes, key", [({"tags": "police"}, "tags"), ({"partner": "polcie"}, "partner"),
+                                          ({"target__set": "police.death"}, "target.set")])
+def test_a_wrong_shape_or_unknown_partner_is_refused_naming_the_key(tmp_path, changes, key):
+    message = _refused(tmp_path, _broken(**changes))
+    assert key in message, message
