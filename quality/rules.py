@@ -2,7 +2,7 @@
 
 The fast path (quality/verdict.py) and the GE suite (quality/suites.py) both
 read this table through quality/plan.py, so a rule cannot exist in one and be
-forgotten in the other, and tests/test_ge_agreement.py can hold them to the
+forgotten in the other, and tests/quality/test_ge_agreement.py can hold them to the
 same rows.  Adding a hub type is one entry in TYPE_RULES; changing a pattern
 is one edit below.
 

@@ -49,7 +49,7 @@ def test_agreement_on_a_generated_police_day(tmp_path, monkeypatch):
 
 
 def test_agreement_on_health_records_with_every_rule():
-    from tests.test_verdict import _row, HOSPITAL
+    from tests.quality.test_verdict import _row, HOSPITAL
     rows = [_row(), _row(BIRTH_DATE="1945-03-13"), _row(SEX="F"), _row(ORG_USCC=HOSPITAL[:-1] + "0"),
             _row(DEATH_DATE="1944-01-01"), _row(DEATH_DATE="2026-12-01"), _row(NAME="王伟2"),
             _row(NAME="ÍõÎ°"), _row(DEATH_PLACE="310119"), _row(SEX="X", ORG_USCC=""),
