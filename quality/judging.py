@@ -70,9 +70,9 @@ def judge_delivery(path: Path, encoding: str, gate: Gate, staging: Path, workers
             if acc_writer is None:
                 acc_writer = pq.ParquetWriter(acc_tmp, verdict.accepted.schema)
             acc_writer.write_table(verdict.accepted)
-            rej_writer.write_table(verdict.rejected)
+            rej_writer.write_table(storable(verdict.rejected))
         if stream.malformed:
-            rej_writer.write_table(malformed_rejections(stream.malformed))
+            rej_writer.write_table(storable(malformed_rejections(stream.malformed)))
             received += len(stream.malformed)
             rejected += len(stream.malformed)
     finally:
@@ -117,7 +117,7 @@ def _reject_duplicate_keys(accepted: Path, rejected: Path, keys: list[str], fiel
         "value": pa.array(others, pa.string()), "reason_code": pa.array(["DUPLICATE_KEY"] * len(lines), pa.string()),
         "message": pa.array([reason_message("DUPLICATE_KEY", field, o) for o in others], pa.string()),
     }, schema=REJECTION_SCHEMA)
-    _rewrite(rejected, lambda t: t, append=extra)
+    _rewrite(rejected, lambda t: t, append=storable(extra))
     _rewrite(accepted, lambda t: t.filter(pc.invert(pc.is_in(t["line_no"], value_set=dup_lines))))
     return len(lines)
 
@@ -132,6 +132,26 @@ def _rewrite(path: Path, keep, append: pa.Table | None = None) -> None:
         if append is not None:
             out.write_table(append)
     os.replace(tmp, path)
+
+
+def storable(rejected: pa.Table) -> pa.Table:
+    """Rejections as the store's `rejection` table and a receipt can hold them: text echoing what
+    was sent loses its control characters and is cut to the column's width, whatever the partner sent."""
+    import pyarrow.compute as pc
+
+    from jinbao.quality.rules import CONTROL_PATTERN
+    from jinbao.schemas.store_tables import rejection
+
+    cols = {}
+    for name in rejected.column_names:
+        col = rejected[name]
+        if pa.types.is_string(col.type):
+            col = pc.replace_substring_regex(col, CONTROL_PATTERN, "\ufffd")
+            width = getattr(rejection.c[name].type, "length", None) if name in rejection.c else None
+            if width:
+                col = pc.utf8_slice_codeunits(col, 0, width)
+        cols[name] = col
+    return pa.table(cols, schema=rejected.schema)
 
 
 def malformed_rejections(rows: list[tuple[int, str, str]]) -> pa.Table:

@@ -31,6 +31,7 @@ REASONS: dict[str, tuple[str, str]] = {
                        "{field}={value} must be non-negative with at most 2 decimals"),
     "NAME_INVALID": ("姓名含数字或过长：{field}", "{field} holds digits or is too long"),
     "TEXT_TOO_LONG": ("字段过长：{field}", "{field} is too long"),
+    "CONTROL_CHAR": ("含控制字符（如NUL）：{field}", "{field} holds a control character (e.g. NUL)"),
     "BAD_ENCODING": ("字符编码错误（乱码）：{field}", "{field} holds characters of a wrong encoding"),
     "FORMAT_INVALID": ("格式错误：{field}={value}", "{field}={value} has the wrong format"),
     "FIELD_COUNT": ("字段个数与表头不符：{value}", "the line does not match the header: {value}"),

@@ -37,6 +37,8 @@ YEAR_PATTERN = r"^(19|20)[0-9]{2}$"
 QUARTER_PATTERN = r"^(19|20)[0-9]{2}Q[1-4]$"
 NAME_FORBIDDEN = r"[0-9０-９]"       # GE's form; the fast form is rows_with_digits, one scan of the bytes
 NAME_MAX = 50
+#: C0 controls and DEL: PostgreSQL cannot store NUL in text, and none belongs in a name or an address.
+CONTROL_PATTERN = r"[\x00-\x1f\x7f]"
 
 
 @dataclass(frozen=True)
@@ -73,12 +75,32 @@ def _not_regex(pattern: str) -> Expect:
     return Expect("expect_column_values_to_not_match_regex", lambda c: _col(c, regex=pattern))
 
 
+@functools.lru_cache(maxsize=None)
+def store_length(code: str) -> int | None:
+    """The shortest text column named after the hub field in any published table.
+
+    A value longer than that cannot be stored (PostgreSQL and MariaDB refuse it,
+    SQLite would keep it), so the gate rejects it per record and every backend
+    gives the same result for the same file."""
+    import sqlalchemy as sa
+
+    from jinbao.schemas.store_tables import TARGETS
+    lengths = [col.type.length for table in TARGETS.values() for col in table.columns
+               if col.name == code.lower() and isinstance(col.type, sa.String) and col.type.length]
+    return min(lengths) if lengths else None
+
+
+def _limit(*limits: int | None) -> int | None:
+    given = [n for n in limits if n]
+    return min(given) if given else None
+
+
 def _name_max(spec: HubField) -> int:
-    return spec.max_length or NAME_MAX
+    return _limit(spec.max_length or NAME_MAX, store_length(spec.code))
 
 
 def _text_max(spec: HubField) -> int | None:
-    return spec.max_length
+    return _limit(spec.max_length, store_length(spec.code))
 
 
 def _longer(c: Column, limit: int | None) -> np.ndarray:
@@ -139,6 +161,8 @@ def _id_stage(stage: str) -> Expect:
 _MOJIBAKE = Rule("BAD_ENCODING", lambda c: c.present & as_mask(looks_mojibake(c.values)),
                  (Expect("expect_column_values_to_not_match_regex", lambda c: _col(c, regex=mojibake_pattern())),),
                  echo=False)
+_CONTROL = Rule("CONTROL_CHAR", lambda c: c.present & as_mask(pc.match_substring_regex(c.values, CONTROL_PATTERN)),
+                (_not_regex(CONTROL_PATTERN),), echo=False)
 
 #: Per hub type, the rules in the order their failures are listed for a record.
 TYPE_RULES: dict[str, tuple[Rule, ...]] = {
@@ -150,13 +174,15 @@ TYPE_RULES: dict[str, tuple[Rule, ...]] = {
     ),
     "name": (
         _MOJIBAKE,
+        _CONTROL,
         Rule("NAME_INVALID", lambda c: c.present & (rows_with_digits(c.values) | _longer(c, _name_max(c.spec))),
              (_not_regex(NAME_FORBIDDEN), _at_most(_name_max)), echo=False),
     ),
     "text": (
         _MOJIBAKE,
+        _CONTROL,
         Rule("TEXT_TOO_LONG", lambda c: _longer(c, _text_max(c.spec)), (_at_most(_text_max),),
-             when=lambda spec, coded: bool(spec.max_length), echo=False),
+             when=lambda spec, coded: bool(_text_max(spec)), echo=False),
     ),
     # A translated code is the mapping's business (UNMAPPED_CODE in the translator), and
     # `jinbao mappings check` keeps every table inside the dictionary's set.

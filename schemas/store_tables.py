@@ -7,9 +7,11 @@ works unchanged on SQLite, PostgreSQL and MariaDB.
 """
 from __future__ import annotations
 
+import datetime as dt
+
 from sqlalchemy import (
     BigInteger, Boolean, Column, Date, DateTime, ForeignKey, Index, Integer, MetaData,
-    Numeric, String, Table, Text,
+    Numeric, String, Table, Text, TypeDecorator,
 )
 
 # Stable constraint names so migrations are identical on every backend.
@@ -19,6 +21,25 @@ metadata = MetaData(naming_convention={
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 })
+
+class UtcDateTime(TypeDecorator):
+    """A moment in time, stored in UTC.  MariaDB's DATETIME refuses a value with an offset,
+    so there aware values go in as naive UTC and come back marked UTC; the other backends
+    keep the zone themselves."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is not None and value.tzinfo is not None and dialect.name in ("mysql", "mariadb"):
+            return value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value, dialect):
+        if value is not None and value.tzinfo is None and dialect.name in ("mysql", "mariadb"):
+            return value.replace(tzinfo=dt.timezone.utc)
+        return value
+
 
 # SQLite only auto-increments INTEGER PRIMARY KEY; elsewhere we want 64 bits.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
@@ -30,7 +51,7 @@ def _provenance() -> list[Column]:
         Column("source_feed", String(64), nullable=False),
         Column("batch_id", BigId, ForeignKey("batch.id"), nullable=True),
         Column("line_no", Integer, nullable=True),
-        Column("updated_at", DateTime(timezone=True), nullable=False),
+        Column("updated_at", UtcDateTime(), nullable=False),
         _source_version(),
     ]
 
@@ -64,10 +85,10 @@ batch = Table(
     Column("data_file", String(255), nullable=True),
     # the record count a verified manifest promised; checked after parsing
     Column("declared_records", Integer, nullable=True),
-    Column("received_at", DateTime(timezone=True), nullable=False),
-    Column("published_at", DateTime(timezone=True), nullable=True),
-    Column("receipt_at", DateTime(timezone=True), nullable=True),
-    Column("acked_at", DateTime(timezone=True), nullable=True),
+    Column("received_at", UtcDateTime(), nullable=False),
+    Column("published_at", UtcDateTime(), nullable=True),
+    Column("receipt_at", UtcDateTime(), nullable=True),
+    Column("acked_at", UtcDateTime(), nullable=True),
     Index(None, "feed", "sha256"),
     Index(None, "feed", "sequence"),
     Index(None, "status"),
@@ -115,7 +136,7 @@ death_record = Table(
     Column("id_upgraded", Boolean, nullable=False, default=False),
     Column("batch_id", BigId, ForeignKey("batch.id"), nullable=True),
     Column("line_no", Integer, nullable=True),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
     _source_version(),
 )
 

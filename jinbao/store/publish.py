@@ -45,7 +45,8 @@ def upsert(conn: Connection, table: sa.Table, rows: Iterable[Mapping], update: b
     keys = [c.name for c in table.primary_key.columns]
     cols = [c for c in rows[0].keys() if c not in keys]
     versioned = "source_version" in cols
-    stored = sa.func.coalesce(table.c.source_version, 0) if versioned else None
+    # literal 0, not a bound parameter: PyMySQL's executemany cannot bind inside ON DUPLICATE KEY UPDATE
+    stored = sa.func.coalesce(table.c.source_version, sa.literal_column("0")) if versioned else None
     if dialect in ("postgresql", "sqlite"):
         from sqlalchemy.dialects.postgresql import insert as pg_insert
         from sqlalchemy.dialects.sqlite import insert as sqlite_insert
