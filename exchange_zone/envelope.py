@@ -90,7 +90,7 @@ def open_delivery(paths: list[Path], partner_cert: x509.Certificate, hub_key, hu
     Refusals (DeliveryRefused.reason_code): BAD_SIGNATURE (verifies with no
     certificate we know), UNKNOWN_SIGNER (verifies, but with another party's
     certificate from `other_certs`), MANIFEST_INVALID, DECRYPT_FAILED, HASH_MISMATCH.
-    The record count is checked by the caller after parsing: check_count().
+    The record count is the caller's to check after parsing (the engine's judge step: COUNT_MISMATCH).
     """
     data, mpath, spath = _split([Path(p) for p in paths])
     name = data.name
@@ -115,12 +115,6 @@ def open_delivery(paths: list[Path], partner_cert: x509.Certificate, hub_key, hu
     out = out_dir / f"{delivery_base(name)}.csv"
     _write(out, plain)
     return out, m
-
-
-def check_count(m: manifests.Manifest, records: int) -> None:
-    """COUNT_MISMATCH unless the parsed data holds exactly the manifest's record count."""
-    if records != m.records:
-        raise DeliveryRefused("COUNT_MISMATCH", f"{records} records received, manifest says {m.records}", m.file)
 
 
 def _write(path: Path, content: bytes) -> None:

@@ -9,6 +9,7 @@ declarations all come through importlib.resources).
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -24,7 +25,10 @@ def _run(cmd, **kw) -> subprocess.CompletedProcess:
 
 def test_wheel_installs_into_a_fresh_venv_and_runs_the_demo_elsewhere(tmp_path):
     wheels = tmp_path / "wheels"
+    had_build = (REPO / "build").exists()
     _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", wheels, REPO])
+    if not had_build:                          # setuptools builds in the checkout; leave it as it was
+        shutil.rmtree(REPO / "build", ignore_errors=True)
     (wheel,) = wheels.glob("jinbao_exchange-*.whl")
     venv = tmp_path / "venv"
     _run([sys.executable, "-m", "venv", venv])
