@@ -1,0 +1,87 @@
+"""Fixtures of the fault tests: a private JINBAO_HOME on a fresh PostgreSQL database, and the CLI
+as a subprocess (so it can be killed, raced or stalled like a real run)."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from tests.conftest import PG_ADMIN, REPO, _server_db
+
+FEED = "police.death"
+
+
+@pytest.fixture
+def pg_url():
+    """A fresh PostgreSQL database (fails under CI=true when the server is missing)."""
+    admin, name, url = _server_db(PG_ADMIN, "PostgreSQL")
+    yield url
+    from jinbao.store.database import forget_connections
+    forget_connections()
+    with admin.connect() as conn:
+        conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+    admin.dispose()
+
+
+@pytest.fixture
+def pg_home(tmp_path, monkeypatch, pg_url):
+    """JINBAO_HOME under tmp_path, the store on PostgreSQL, local transport."""
+    h = tmp_path / "home"
+    h.mkdir()
+    monkeypatch.setenv("JINBAO_HOME", str(h))
+    monkeypatch.setenv("JINBAO_STORE_URL", pg_url)
+    monkeypatch.delenv("JINBAO_TRANSPORT", raising=False)
+    from jinbao.settings import load_settings
+    return load_settings()
+
+
+def jinbao(*args: str, fault: str | None = None, timeout: float = 120, env: dict | None = None,
+           wait: bool = True):
+    """`jinbao ARGS` in a child process with this test's environment; with `fault`, through
+    tests/faults/inject.py, which arms that fault first.  Returns the CompletedProcess
+    (or the Popen when wait=False)."""
+    cmd = [sys.executable, "-m", "tests.faults.inject", fault or "none", "--", *args]
+    full_env = {**os.environ, **(env or {}), "PYTHONPATH": REPO, "PYTHONUNBUFFERED": "1"}
+    if not wait:
+        return subprocess.Popen(cmd, cwd=REPO, env=full_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True)
+    return subprocess.run(cmd, cwd=REPO, env=full_env, capture_output=True, text=True, timeout=timeout)
+
+
+def people(n: int, start: int = 0, **overrides) -> list[dict]:
+    """n valid police.death rows with distinct citizen IDs (deliveries.death_row repeats IDs past ~500)."""
+    import datetime as dt
+
+    import pyarrow as pa
+
+    from jinbao.quality.citizen_id import with_check_char
+    from tests.deliveries import COUNTIES, GIVEN, SURNAMES
+
+    rows, first17 = [], []
+    for i in range(start, start + n):
+        birth = dt.date(1945, 1, 1) + dt.timedelta(days=i // 500)
+        male = i % 2 == 0
+        first17.append(COUNTIES[i % len(COUNTIES)] + birth.strftime("%Y%m%d") + f"{(i % 500) * 2 + male:03d}")
+        rows.append({"XM": SURNAMES[i % 10] + GIVEN[(i // 10) % 10], "XB": "1" if male else "2",
+                     "SWRQ": f"202611{1 + i % 20:02d}", "ZXRQ": "20261121", "ZXYY": "1",
+                     "HJDZ_XZQH": COUNTIES[i % len(COUNTIES)]})
+    for row, gmsfhm in zip(rows, with_check_char(pa.array(first17)).to_pylist()):
+        row["GMSFHM"] = gmsfhm
+        row.update(overrides)
+    return rows
+
+
+def drop_plain(cfg, rows: list[dict], seq: int = 1, date: str = "20261122") -> Path:
+    """A plain GB18030 delivery of police.death in the local drop zone."""
+    from tests.deliveries import write_delivery
+    return write_delivery(cfg.inbound("police"), FEED, rows, date=date, seq=seq)
+
+
+def rows_of(cfg, sql: str, **params) -> list[dict]:
+    from jinbao.store.database import connect
+    with connect(cfg.store_url).connect() as conn:
+        return [dict(r) for r in conn.execute(sa.text(sql), params).mappings()]
