@@ -85,3 +85,7 @@ def rows_of(cfg, sql: str, **params) -> list[dict]:
     from jinbao.store.database import connect
     with connect(cfg.store_url).connect() as conn:
         return [dict(r) for r in conn.execute(sa.text(sql), params).mappings()]
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "slow: a fault test that takes several seconds (large deliveries, timeouts)")

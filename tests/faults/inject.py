@@ -126,8 +126,32 @@ def arm(point: str) -> None:
                 "INSERT INTO rejection ...", {"masked_id": LEAKY_ID},
                 Exception(f"server closed the connection unexpectedly while sending {LEAKY_ID}"))
         publish.store_rejections = store_rejections
+    # ------------------------------------------------------------- rendezvous
+    elif point.startswith("meet:upgrade:"):        # meet:upgrade:<folder>:<n>: n processes migrate together
+        _, _, folder, n = point.split(":")
+        original = engine.upgrade
+
+        def upgrade(url):
+            _meet(Path(folder), int(n))
+            return original(url)
+        engine.upgrade = upgrade
+    elif point.startswith("lock-wait:"):           # lock-wait:<seconds>: give up on a busy feed sooner
+        engine.feed_lock.__wrapped__.__defaults__ = (float(point.split(":")[1]),)
     else:
         raise SystemExit(f"unknown fault {point!r}")
+
+
+def _meet(folder, n: int, timeout: float = 30) -> None:
+    """Wait until n processes have arrived in `folder` (one file each), so they go on together."""
+    import time
+
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / str(os.getpid())).touch()
+    deadline = time.monotonic() + timeout
+    while len(list(folder.iterdir())) < n:
+        if time.monotonic() > deadline:
+            raise SystemExit(f"only {len(list(folder.iterdir()))} of {n} processes arrived")
+        time.sleep(0.001)
 
 
 def main(argv: list[str]) -> int:
