@@ -89,3 +89,39 @@ def rows_of(cfg, sql: str, **params) -> list[dict]:
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "slow: a fault test that takes several seconds (large deliveries, timeouts)")
+
+
+def seal(cfg, plain: Path, dest: Path, owner: str | None = None, created_at: str | None = None,
+         records: int | None = None) -> list[Path]:
+    """Do what the police do with a plaintext delivery: encrypt to the hub, write the manifest (its
+    created_at as given), sign it, and put the three files into `dest` (owned by `owner`, the
+    partner's sshd account, when given).  Keys from `jinbao keys init` in cfg.home."""
+    import hashlib
+    import shutil
+
+    from jinbao.connectors.base import parse_delivery_name
+    from jinbao.exchange_zone import envelope
+    from jinbao.exchange_zone import manifest as manifests
+    from jinbao.keys import load_cert, load_key
+
+    data = plain.read_bytes()
+    named = parse_delivery_name(plain.name)
+    base = plain.name.removesuffix(".csv")
+    n = data_lines(data) if records is None else records
+    raw = manifests.build(named.feed, plain.name + ".p7m", hashlib.sha256(data).hexdigest(), n, "GB18030",
+                          named.sequence, created_at=created_at).to_bytes()
+    files = {plain.name + ".p7m": envelope.encrypt(data, load_cert(cfg.home, "hub")),
+             base + envelope.MANIFEST: raw, base + envelope.SIGNATURE: envelope.sign(raw, load_key(cfg.home, "police"))}
+    dest.mkdir(parents=True, exist_ok=True)
+    out = []
+    for name, content in files.items():
+        tmp = dest / (name + ".part")                       # uploaded under a temporary name, then renamed
+        tmp.write_bytes(content)
+        if owner:
+            shutil.chown(tmp, owner, owner)
+        tmp.rename(dest / name)
+        out.append(dest / name)
+    return out
+
+
+from tests.faults.invariants import data_lines  # noqa: E402 - after the helpers that tests import from here
