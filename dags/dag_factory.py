@@ -1,74 +1,126 @@
-"""One DAG per declared feed, built from dags/feeds/*.yaml.
+"""One DAG per declared feed, built from dags/feeds/*.yaml, and one DAG to release held batches.
 
 Parsing must stay cheap (the DAG processor re-parses every file often): only
 the YAML declarations are read here.  pyarrow, SQLAlchemy and the engine are
 imported inside the tasks, and only batch ids travel through XCom; the data
 itself stays in Parquet files in staging.
+
+What a data engineer sees: the feed's bilingual title as the DAG's name, the
+partner's team as its owner, a readable description, each mapped task named
+after its delivery file, and a red task (with the reason in its log) for a
+held or refused delivery.
 """
 from __future__ import annotations
 
 import datetime as dt
 
 import pendulum
-from airflow.sdk import DAG, CronTriggerTimetable, task
+from airflow.sdk import DAG, CronTriggerTimetable, Param, get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException
 
 from jinbao.declarations import FeedSpec, load_feeds
 from jinbao.settings import TIMEZONE
 
+#: Who owns a feed's DAG: the team on the partner's side of the agreement.
+PARTNER_TEAMS = {"police": "公安 police", "civil_affairs": "民政 civil affairs", "health": "卫健 health",
+                 "finance": "财政 finance", "central_bank": "人民银行 central bank"}
+#: Mapped task instances show the delivery file they carry instead of 0, 1, 2.
+BY_DELIVERY = "{{ delivery | default('') }}"
+RELEASE_DAG = "jinbao.release"
+
+
+def _transport_text(spec: FeedSpec) -> str:
+    kind = {"local": "local folder", "sftp": "SFTP drop zone"}.get(spec.transport.get("kind", "local"), "?")
+    sealed = spec.transport.get("envelope", "none") == "cms"
+    return kind + (", signed and encrypted (CMS)" if sealed else "") + " (`JINBAO_TRANSPORT` may override)"
+
 
 def _doc(spec: FeedSpec) -> str:
+    rules = ", ".join(f"{r['field']} not before {r['than']} ({r['reason']})" for r in spec.rules) or "none"
     return (f"### {spec.title}\n\n{spec.description}\n\n"
-            f"| | |\n|---|---|\n| partner | `{spec.partner}` |\n| transport | `{spec.transport}` |\n"
-            f"| encoding | {spec.encoding} |\n| schema | `schemas/partners/{spec.schema}.yaml` |\n"
-            f"| mapping | `mappings/feeds/{spec.mapping}.yaml` |\n| target | `{spec.target_table}` |\n"
-            f"| hold above | {spec.max_reject_share:.0%} rejected |\n| declaration | `{spec.path}` |\n\n"
-            "A held batch is released with `jinbao batches release BATCH` after review.")
+            "| | |\n|---|---|\n"
+            f"| partner | {PARTNER_TEAMS.get(spec.partner, spec.partner)} |\n"
+            f"| delivery | `{spec.name}_<YYYYMMDD>_<seq>.csv`, {spec.encoding}, in the partner's `inbound/` |\n"
+            f"| transport | {_transport_text(spec)} |\n"
+            f"| partner schema | `schemas/partners/{spec.schema}.yaml` |\n"
+            f"| mapping | `mappings/feeds/{spec.mapping}.yaml` (the version in force on the business date) |\n"
+            f"| cross-field rules | {rules} |\n"
+            f"| held when | more than {spec.max_reject_share:.0%} of the records are rejected |\n"
+            f"| publishes into | `{spec.target_table}` |\n\n"
+            "**Tasks.** `receive` takes the waiting deliveries; `judge`, `publish` and `finish` run once per "
+            "delivery and are named after its file.  `finish` is red when a delivery was **held** (too many "
+            "rejections: review the receipt, then trigger the `jinbao.release` DAG with the batch id, or run "
+            "`jinbao batches release BATCH`) or **refused** (its log says why; the delivery is kept in "
+            "quarantine and the partner has a receipt).")
 
 
 def _engine(feed: str):
+    from jinbao import privacy
     from jinbao.declarations import get_feed
     from jinbao.engine import Engine
+
+    privacy.install()                 # no unmasked ID reaches a task log, whatever a library prints
     return Engine(get_feed(feed))
+
+
+def _label(eng, batch_id: int) -> None:
+    """Name the running mapped task after its delivery file (map_index_template)."""
+    from jinbao import ledger
+    with eng.db.begin() as conn:
+        get_current_context()["delivery"] = ledger.get(conn, batch_id)["file_name"]
 
 
 def build_inbound(spec: FeedSpec) -> DAG:
     tz = pendulum.timezone(TIMEZONE)
     with DAG(
         dag_id=spec.name,
-        description=spec.title,
+        dag_display_name=spec.title,
+        description=f"{spec.title} ({spec.name})",
         doc_md=_doc(spec),
         schedule=CronTriggerTimetable(spec.schedule, timezone=tz),
         start_date=pendulum.datetime(spec.start_date.year, spec.start_date.month, spec.start_date.day, tz=tz),
         catchup=False,
         max_active_runs=1,
         tags=["jinbao", *spec.tags],
-        default_args={"retries": spec.retries, "retry_delay": dt.timedelta(minutes=spec.retry_delay_minutes)},
+        default_args={"owner": PARTNER_TEAMS.get(spec.partner, spec.partner), "retries": spec.retries,
+                      "retry_delay": dt.timedelta(minutes=spec.retry_delay_minutes)},
     ) as dag:
         @task
         def receive(logical_date=None) -> list[int]:
             """Take complete deliveries up to the run's business day (China Standard Time)."""
             up_to = pendulum.instance(logical_date).in_timezone(TIMEZONE).date() if logical_date else None
-            return _engine(spec.name).receive(up_to)
+            eng = _engine(spec.name)
+            try:
+                return eng.receive(up_to)
+            finally:
+                eng.close()
 
-        @task
+        @task(map_index_template=BY_DELIVERY)
         def judge(batch_id: int) -> int:
-            _engine(spec.name).judge(batch_id)
+            eng = _engine(spec.name)
+            _label(eng, batch_id)
+            eng.judge(batch_id)
             return batch_id
 
-        @task
+        @task(map_index_template=BY_DELIVERY)
         def publish(batch_id: int) -> int:
-            _engine(spec.name).publish(batch_id)
+            eng = _engine(spec.name)
+            _label(eng, batch_id)
+            eng.publish(batch_id)
             return batch_id
 
-        @task
+        @task(map_index_template=BY_DELIVERY)
         def finish(batch_id: int) -> dict:
             from jinbao.engine import BatchHeld
             from jinbao.exchange_zone.errors import DeliveryRefused
+            eng = _engine(spec.name)
+            _label(eng, batch_id)
             try:
-                o = _engine(spec.name).finish(batch_id)
+                o = eng.finish(batch_id)
             except (BatchHeld, DeliveryRefused) as exc:  # a person must act: retrying will not help
                 raise AirflowFailException(str(exc)) from exc
+            finally:
+                eng.close()
             return {"batch_id": o.batch_id, "status": o.status, "received": o.received,
                     "accepted": o.accepted, "rejected": o.rejected, "published": o.published}
 
@@ -76,5 +128,34 @@ def build_inbound(spec: FeedSpec) -> DAG:
     return dag
 
 
+def build_release() -> DAG:
+    """Release a held batch from the UI: publish it, send the partner an updated receipt."""
+    with DAG(
+        dag_id=RELEASE_DAG,
+        dag_display_name="放行暂停批次 Release a held batch",
+        description="Publish a held batch after review and send the partner an updated receipt",
+        doc_md=("### Release a held batch\n\nTrigger with the batch id of a **held** batch (its `finish` task "
+                "was red; `jinbao batches list --status held` lists them).  The batch is published as it was "
+                "judged, the partner receives an updated receipt, and the delivery leaves `inbound/`.  The same "
+                "as `jinbao batches release BATCH`."),
+        schedule=None,
+        start_date=pendulum.datetime(2026, 1, 1, tz=pendulum.timezone(TIMEZONE)),
+        catchup=False,
+        tags=["jinbao", "release"],
+        params={"batch_id": Param(1, type="integer", minimum=1, description="the held batch's id")},
+        default_args={"owner": "人社 hub operators", "retries": 0},
+    ) as dag:
+        @task
+        def release(params=None) -> dict:
+            from jinbao.release import release_batch
+            o = release_batch(int(params["batch_id"]))
+            return {"batch_id": o.batch_id, "status": o.status, "published": o.published}
+
+        release()
+    return dag
+
+
 def build_dags() -> dict[str, DAG]:
-    return {spec.name: build_inbound(spec) for spec in load_feeds().values() if spec.direction == "inbound"}
+    dags = {spec.name: build_inbound(spec) for spec in load_feeds().values() if spec.direction == "inbound"}
+    dags[RELEASE_DAG] = build_release()
+    return dags

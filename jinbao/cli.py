@@ -90,19 +90,12 @@ def cmd_batches(args) -> int:
                       f"recv {r['received'] or 0:>8} acc {r['accepted'] or 0:>8} rej {r['rejected'] or 0:>7} "
                       f"{r['reason_code'] or ''}")
         return 0
-    from jinbao.declarations import get_feed
-    from jinbao.engine import Engine
-    with db.begin() as conn:
-        row = ledger.get(conn, args.batch)
-    if row["status"] != ledger.Status.HELD:
-        print(f"batch {args.batch} is {row['status']}, not held; nothing to release", file=sys.stderr)
-        return 1
-    eng = Engine(get_feed(row["feed"], cfg), cfg)
+    from jinbao.release import NotHeld, release_batch
     try:
-        eng.publish(args.batch, released=True)
-        o = eng.finish(args.batch)
-    finally:
-        eng.close()
+        o = release_batch(args.batch, cfg)
+    except NotHeld as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
     print(f"released batch {o.batch_id}: published {o.published} of {o.received} records")
     return 0
 

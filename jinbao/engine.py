@@ -23,6 +23,7 @@ import datetime as dt
 import logging
 import os
 import shutil
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -94,12 +95,17 @@ class Engine:
 
     def _receive(self, up_to: dt.date | None) -> list[int]:
         ids = self._set_aside_strays()
-        for delivery in self.transport.list_deliveries(self.spec.name):
+        waiting = self.transport.list_deliveries(self.spec.name)
+        for delivery in waiting:
             if up_to and dt.datetime.strptime(delivery.business_date, "%Y%m%d").date() > up_to:
+                log.info("%s: %s is for a later business day than %s; it waits", self.spec.name, delivery.name,
+                         up_to)
                 continue
             batch_id = self._take(delivery)
             if batch_id is not None:
                 ids.append(batch_id)
+        if not waiting:
+            log.info("%s: no delivery waiting in %s's inbound/", self.spec.name, self.spec.partner)
         return ids
 
     def _take(self, delivery: RemoteDelivery) -> int | None:
@@ -180,6 +186,11 @@ class Engine:
             return self._refuse(batch_id, Status.RECEIVED, fault("judge", row["file_name"], exc))
         share = judged.rejected / judged.received if judged.received else 0.0
         held = share > self.spec.max_reject_share
+        from jinbao.quality.judging import top_reasons
+        reasons = ", ".join(f"{code} on {field} {n}" for code, field, n in top_reasons(staging))
+        log.info("%s: judged %s: %s records received, %s accepted, %s rejected (%.1f%%)%s", self.spec.name,
+                 row["file_name"], judged.received, judged.accepted, judged.rejected, 100 * share,
+                 f"; most frequent: {reasons}" if reasons else "")
         message = (f"{judged.rejected} of {judged.received} records ({share:.1%}) rejected, above the feed's "
                    f"threshold of {self.spec.max_reject_share:.0%}") if held else None
         with self.db.begin() as conn:
@@ -228,7 +239,7 @@ class Engine:
             frm = Status.HELD if released else Status.JUDGED
             if row["status"] != frm:
                 return Outcome.of(row)
-            stamp = ledger.now()
+            stamp, started = ledger.now(), time.perf_counter()
             # receipt_at cleared on release: the partner is owed a receipt that says published.
             if not ledger.move(conn, batch_id, frm, Status.PUBLISHED, published_at=stamp,
                                **({"receipt_at": None} if released else {})):
@@ -240,7 +251,8 @@ class Engine:
             store_rejections(conn, staging / REJECTED, batch_id)
             ledger.update(conn, batch_id, published=published)
             row = ledger.get(conn, batch_id)
-        log.info("%s: batch %s published %s records", self.spec.name, batch_id, published)
+        log.info("%s: published %s: %s records into %s in %.1f s (batch %s)", self.spec.name, row["file_name"],
+                 published, self.spec.target_table, time.perf_counter() - started, batch_id)
         return Outcome.of(row)
 
     # ----------------------------------------------------------------- finish
@@ -274,8 +286,8 @@ class Engine:
                                 ledger.now().isoformat(), name)
             with self.db.begin() as conn:
                 ledger.update(conn, batch_id, receipt_at=ledger.now())
-            log.info("%s: receipt for batch %s sent to %s (copy in %s)", self.spec.name, batch_id,
-                     self.spec.partner, sent[0].parent)
+            log.info("%s: receipt for %s (%s) sent to %s's outbound/; readable copy: %s", self.spec.name,
+                     row["file_name"], status, self.spec.partner, sent[0])
         if status != Status.HELD and row["acked_at"] is None:
             self.transport.ack(delivery, batch_id)
             with self.db.begin() as conn:

@@ -134,6 +134,17 @@ def _rewrite(path: Path, keep, append: pa.Table | None = None) -> None:
     os.replace(tmp, path)
 
 
+def top_reasons(staging: Path, n: int = 5) -> list[tuple[str, str, int]]:
+    """The most frequent (reason, field, failures) of a judged delivery, for the operator's log."""
+    table = pq.read_table(staging / REJECTED, columns=["reason_code", "field"])
+    if table.num_rows == 0:
+        return []
+    counts = table.group_by(["reason_code", "field"]).aggregate([("reason_code", "count")])
+    rows = sorted(zip(counts["reason_code"].to_pylist(), counts["field"].to_pylist(),
+                      counts["reason_code_count"].to_pylist()), key=lambda r: (-r[2], r[0], r[1]))
+    return rows[:n]
+
+
 def storable(rejected: pa.Table) -> pa.Table:
     """Rejections as the store's `rejection` table and a receipt can hold them: text echoing what
     was sent loses its control characters and is cut to the column's width, whatever the partner sent."""

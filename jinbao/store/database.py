@@ -8,11 +8,14 @@ can bring any empty database to the newest schema.
 from __future__ import annotations
 
 import functools
+import logging
 from importlib import resources
 from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
+
+log = logging.getLogger(__name__)
 
 
 @functools.lru_cache(maxsize=8)
@@ -59,9 +62,20 @@ def upgrade(url: str) -> Engine:
     from alembic.script import ScriptDirectory
 
     eng = connect(url)
-    with eng.begin() as conn:
-        cfg = _alembic_config(conn)
-        head = ScriptDirectory.from_config(cfg).get_current_head()
-        if MigrationContext.configure(conn).get_current_revision() != head:
-            command.upgrade(cfg, "head")
+    # "Context impl SQLiteImpl." on every check is noise in every task log: silent unless migrating
+    quiet = logging.getLogger("alembic.runtime.migration")
+    was = quiet.disabled
+    quiet.disabled = True
+    try:
+        with eng.begin() as conn:
+            cfg = _alembic_config(conn)
+            head = ScriptDirectory.from_config(cfg).get_current_head()
+            current = MigrationContext.configure(conn).get_current_revision()
+            if current != head:
+                quiet.disabled = was
+                log.info("store at %s: migrating from %s to %s", eng.url.render_as_string(hide_password=True),
+                         current, head)
+                command.upgrade(cfg, "head")
+    finally:
+        quiet.disabled = was
     return eng

@@ -23,8 +23,11 @@ print(json.dumps({
     "heavy": [m for m in ("great_expectations", "pyarrow", "pandas", "paramiko") if m in sys.modules],
     "tags": {d: sorted(bag.dags[d].tags) for d in bag.dags},
     "retries": {d: bag.dags[d].default_args.get("retries") for d in bag.dags},
-    "doc": {d: bool(bag.dags[d].doc_md) for d in bag.dags},
-    "tz": {d: str(bag.dags[d].timetable.timezone) for d in bag.dags},
+    "doc": {d: bag.dags[d].doc_md for d in bag.dags},
+    "tz": {d: str(getattr(bag.dags[d].timetable, "timezone", None)) for d in bag.dags},
+    "name": {d: bag.dags[d].dag_display_name for d in bag.dags},
+    "owner": {d: bag.dags[d].owner for d in bag.dags},
+    "labels": {d: {t.task_id: t.map_index_template for t in bag.dags[d].tasks} for d in bag.dags},
 }))
 """
 
@@ -36,12 +39,20 @@ def test_every_dag_imports_fast_without_heavy_modules(sqlite_home):
     info = json.loads(out.stdout.strip().splitlines()[-1])
     assert info["errors"] == {}
     from jinbao.declarations import load_feeds
-    assert info["dags"] == sorted(n for n, s in load_feeds().items() if s.direction == "inbound")
+    assert info["dags"] == sorted([n for n, s in load_feeds().items() if s.direction == "inbound"]
+                                  + ["jinbao.release"])
     assert all(d < 3.0 for d in info["durations"]), info["durations"]
     assert info["heavy"] == []                       # GE, pyarrow... only inside tasks
     assert "police" in info["tags"]["police.death"]
-    assert info["retries"]["police.death"] == 2 and info["doc"]["police.death"]
-    assert info["tz"]["police.death"] == "Asia/Shanghai"
+    assert info["retries"]["police.death"] == 2 and info["tz"]["police.death"] == "Asia/Shanghai"
+    # what a data engineer reads in the DAG list and the docs: no raw Python, bilingual names, owners
+    assert info["name"]["police.death"] == "公安死亡人员信息 Police death registrations"
+    assert info["owner"]["police.death"] == "公安 police" and info["owner"]["health.death_certificate"] == "卫健 health"
+    assert all(doc and "{'" not in doc and "jinbao.release" in doc for d, doc in info["doc"].items()
+               if d != "jinbao.release")
+    by_delivery = "{{ delivery | default('') }}"
+    assert info["labels"]["police.death"] == {"receive": None, "judge": by_delivery, "publish": by_delivery,
+                                              "finish": by_delivery}
 
 
 def _published(cfg):
@@ -96,3 +107,29 @@ def test_held_batch_fails_the_dag_run_with_the_release_command(sqlite_home):
         assert conn.execute(sa.text("select status from batch")).scalar() == "held"
         assert conn.execute(sa.text("select count(*) from death_record")).scalar() == 0
     assert "failed" in log.lower()
+    # Release is part of the story: the release DAG publishes it and the partner gets an updated receipt.
+    run = airflow(sqlite_home, "dags", "test", "jinbao.release", "2026-11-23", "--conf", '{"batch_id": 1}')
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    with engine(sqlite_home.store_url).connect() as conn:
+        assert conn.execute(sa.text("select status from batch")).scalar() == "published"
+        assert conn.execute(sa.text("select count(*) from death_record")).scalar() == 6
+    import json as _json
+    receipt = _json.loads((sqlite_home.outbound("police") / "police.death_20261122_000001.receipt.json").read_text())
+    assert receipt["status"] == "published" and receipt["published"] == 6
+
+
+def test_task_logs_tell_the_story_of_a_delivery(sqlite_home):
+    rows = [death_row(i) for i in range(20)]
+    rows[3]["XB"] = "5"
+    write_delivery(sqlite_home.inbound("police"), "police.death", rows)
+    from jinbao.cli import main
+    assert main(["db", "upgrade"]) == 0
+    assert airflow(sqlite_home, "db", "migrate").returncode == 0
+    run = airflow(sqlite_home, "dags", "test", "police.death", "2026-11-22")
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    logs = run.stdout + run.stderr                    # `dags test` runs the tasks in-process: their logs are here
+    assert "took police.death_20261122_000001.csv as batch 1" in logs
+    assert "20 records received, 19 accepted, 1 rejected" in logs and "UNMAPPED_CODE on XB 1" in logs
+    assert "19 records into death_record" in logs
+    assert "receipt for police.death_20261122_000001.csv (published) sent to police" in logs
+    assert "Context impl" not in logs and "Will assume" not in logs   # the store was migrated: no Alembic noise
