@@ -109,7 +109,7 @@ class Engine:
         return ids
 
     def _take(self, delivery: RemoteDelivery) -> int | None:
-        from jinbao.mappings.tables import MappingError, feed_mapping
+        from jinbao.mappings.tables import MappingError, feed_mapping, pin
 
         incoming = self.cfg.staging / self.spec.name / f"incoming-{delivery.name}"
         shutil.rmtree(incoming, ignore_errors=True)  # a partial earlier download is discarded
@@ -134,10 +134,11 @@ class Engine:
                 return None if same["status"] == Status.HELD else same["id"]
             refusal = refusal or ledger.admission(conn, self.spec.name, digest, delivery.sequence)
             try:
-                label = feed_mapping(self.spec.mapping, business_date).label
+                mapping = feed_mapping(self.spec.mapping, business_date)
+                label = mapping.label
             except MappingError as exc:
                 refusal = refusal or Refusal("NO_MAPPING", str(exc))
-                label = None
+                mapping = label = None
             batch_id = ledger.insert(
                 conn, feed=self.spec.name, file_name=delivery.name, sha256=digest, sequence=delivery.sequence,
                 business_date=business_date, encoding=self.spec.encoding, mapping_version=label,
@@ -146,6 +147,8 @@ class Engine:
                 declared_records=opened.declared_records if opened else None)
         final = self.cfg.staging / self.spec.name / str(batch_id)
         shutil.rmtree(final, ignore_errors=True)
+        if mapping is not None and refusal is None:
+            pin(mapping, incoming)       # judged later with exactly these tables
         os.replace(incoming, final)
         with self.db.begin() as conn:
             ledger.update(conn, batch_id, staging_dir=str(final))
@@ -171,7 +174,8 @@ class Engine:
         staging = Path(row["staging_dir"])
         try:
             judged = judge_delivery(staging / (row["data_file"] or row["file_name"]), self.spec.encoding,
-                                    gate_for(self.spec, row["business_date"]), staging, self.cfg.gate_threads,
+                                    gate_for(self.spec, row["business_date"], staging), staging,
+                                    self.cfg.gate_threads,
                                     keys=self._record_keys())
             declared = row["declared_records"]
             if declared is not None and judged.received != declared:

@@ -145,3 +145,25 @@ def feed_mapping(feed: str, on: dt.date) -> FeedMapping:
     tables = {r.codes: code_table(r.codes, on) for r in rules if r.codes}
     return FeedMapping(feed=feed, version=str(v["version"]), fields=rules, code_tables=tables,
                        upgrade_15_digit_ids=bool(v.get("upgrade_15_digit_ids", False)))
+
+
+#: The file in a batch's staging folder holding the exact tables it was received under.
+PIN = "mapping.pickle"
+
+
+def pin(mapping: "FeedMapping", folder: Path) -> None:
+    """Keep the tables in force when a delivery was received beside it, so that judging it later
+    (another task, a retry, a resumed run) translates with exactly those, whatever was installed since."""
+    import pickle
+
+    tmp = Path(folder) / (PIN + ".tmp")
+    tmp.write_bytes(pickle.dumps(mapping))
+    tmp.replace(Path(folder) / PIN)
+
+
+def pinned(folder: Path) -> "FeedMapping | None":
+    """The tables pinned in a staging folder by `pin`, or None (a batch staged before pinning existed)."""
+    import pickle
+
+    path = Path(folder) / PIN
+    return pickle.loads(path.read_bytes()) if path.exists() else None   # hub-written, never partner input

@@ -36,13 +36,15 @@ class Judged:
         return self.received - self.rejected
 
 
-def gate_for(spec, business_date: dt.date) -> Gate:
-    """The gate of a declared feed, pinned to the mapping version in force on the business date."""
-    from jinbao.mappings.tables import feed_mapping
+def gate_for(spec, business_date: dt.date, staging: Path | None = None) -> Gate:
+    """The gate of a declared feed: the mapping pinned in the batch's staging folder when it was
+    received, else the version in force on the business date."""
+    from jinbao.mappings.tables import feed_mapping, pinned
     from jinbao.schemas.dictionary import partner_schema
 
-    return Gate(mapping=feed_mapping(spec.mapping, business_date), schema=partner_schema(spec.schema),
-                business_date=business_date, rules=tuple(CrossRule(**r) for r in spec.rules))
+    mapping = (pinned(staging) if staging is not None else None) or feed_mapping(spec.mapping, business_date)
+    return Gate(mapping=mapping, schema=partner_schema(spec.schema), business_date=business_date,
+                rules=tuple(CrossRule(**r) for r in spec.rules))
 
 
 def open_delivery_csv(path: Path, encoding: str, gate: Gate):

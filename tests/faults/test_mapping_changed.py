@@ -95,12 +95,6 @@ def test_the_mapping_version_in_force_on_the_business_date_is_recorded_at_receiv
     assert_accounted(cfg, cfg.inbound("police"))
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "the pin is only a label: jinbao/engine.py Engine._judge builds its gate with "
-    "quality/judging.gate_for(spec, business_date) -> mappings/tables.feed_mapping(..., business_date), "
-    "reading whatever tables are installed when judge runs, not the versions named in batch.mapping_version; "
-    "a version added between receive and judge (valid from on or before the business date) translates the "
-    "batch while the batch and its receipt still name the old one"))
 def test_a_table_changed_between_receive_and_judge_does_not_change_the_batch(pg_home, mappings_copy):
     cfg = pg_home
     _delivery(cfg)
