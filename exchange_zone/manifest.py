@@ -49,6 +49,26 @@ def _refuse(detail: str, data_file: str):
     raise DeliveryRefused("MANIFEST_INVALID", detail, data_file)
 
 
+#: How far a partner's clock may run ahead of the hub's.
+CLOCK_SKEW = dt.timedelta(hours=24)
+
+
+def _check_created_at(created_at: str, business_date: str, data_file: str) -> None:
+    """An ISO 8601 timestamp, not before the business day it covers (in China Standard Time) and
+    not in the future: a manifest from 2099 or 1999 describes some other delivery."""
+    try:
+        when = dt.datetime.fromisoformat(created_at)
+    except ValueError:
+        _refuse(f"created_at {created_at!r} is not an ISO 8601 timestamp", data_file)
+    cst = dt.timezone(dt.timedelta(hours=8))
+    when = when if when.tzinfo else when.replace(tzinfo=cst)
+    day = dt.datetime.strptime(business_date, "%Y%m%d").replace(tzinfo=cst)
+    if when < day:
+        _refuse(f"created_at {created_at} is before the business day {day.date()} the delivery covers", data_file)
+    if when > dt.datetime.now(dt.timezone.utc) + CLOCK_SKEW:
+        _refuse(f"created_at {created_at} is in the future", data_file)
+
+
 def parse(raw: bytes, data_file: str) -> Manifest:
     """Strict parse of the manifest of `data_file`; refuses MANIFEST_INVALID naming what is wrong."""
     try:
@@ -85,4 +105,5 @@ def validate(m: Manifest, data_file: str) -> Manifest:
         _refuse(f"manifest says feed {m.feed}, the file name says {named.feed}", data_file)
     if m.sequence != named.sequence:
         _refuse(f"manifest says sequence {m.sequence}, the file name says {named.sequence}", data_file)
+    _check_created_at(m.created_at, named.business_date, data_file)
     return Manifest(m.feed, m.file, m.sha256.lower(), m.records, m.encoding.upper(), m.sequence, m.created_at)

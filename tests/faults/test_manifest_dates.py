@@ -1,10 +1,8 @@
 """A signed manifest whose created_at is far in the future, far in the past, or no timestamp at all.
 
-What the code does today (exchange_zone/manifest.py): created_at must be a non-empty string and
-nothing else; `validate` checks sha256, encoding, file, feed and sequence but never created_at, and
-the hub records it nowhere.  So such a delivery is published like any other.  These tests pin that
-behaviour; if created_at gets checked (a manifest from the future, or from before its own business
-date, refused MANIFEST_INVALID), they must change with it.
+exchange_zone/manifest.py holds created_at to an ISO 8601 timestamp not before the business day
+the delivery covers and not in the future (a day of clock skew allowed): anything else describes
+some other delivery and is refused MANIFEST_INVALID, with a receipt, the files kept in quarantine.
 """
 from __future__ import annotations
 
@@ -26,16 +24,27 @@ def sealed_home(pg_home, monkeypatch):
     return load_settings()
 
 
-@pytest.mark.parametrize("created_at", ["2099-01-01T00:00:00+08:00", "1999-01-01T00:00:00+08:00", "yesterday"])
-def test_created_at_is_not_checked_today(sealed_home, created_at):
+@pytest.mark.parametrize("created_at, why", [("2099-01-01T00:00:00+08:00", "in the future"),
+                                             ("1999-01-01T00:00:00+08:00", "before the business day"),
+                                             ("yesterday", "not an ISO 8601 timestamp")])
+def test_an_implausible_created_at_is_refused(sealed_home, created_at, why):
     cfg = sealed_home
     plain = write_delivery(cfg.home / "police-side", FEED, people(10))
     files = seal(cfg, plain, cfg.inbound("police"), created_at=created_at)
     assert json.loads(files[1].read_bytes())["created_at"] == created_at
 
     run = jinbao("run", FEED)
-    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.returncode == 2, run.stderr[-2000:]
     (batch,) = assert_accounted(cfg, cfg.inbound("police"), sources={files[0].name: plain.read_bytes()})
-    assert (batch["status"], batch["reason_code"], batch["published"]) == ("published", None, 10)
-    assert published_keys(cfg) == 10
-    assert created_at not in json.dumps(rows_of(cfg, "select * from batch"), default=str)   # recorded nowhere
+    assert (batch["status"], batch["reason_code"], batch["published"]) == ("refused", "MANIFEST_INVALID", None)
+    assert why in batch["message"]
+    assert published_keys(cfg) == 0
+
+
+def test_a_manifest_written_after_its_business_day_is_taken(sealed_home):
+    cfg = sealed_home
+    plain = write_delivery(cfg.home / "police-side", FEED, people(10))        # business day 2026-11-22
+    files = seal(cfg, plain, cfg.inbound("police"), created_at="2026-11-23T02:30:00+08:00")
+    assert jinbao("run", FEED).returncode == 0
+    (batch,) = assert_accounted(cfg, cfg.inbound("police"), sources={files[0].name: plain.read_bytes()})
+    assert (batch["status"], batch["published"]) == ("published", 10)
