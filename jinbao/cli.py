@@ -24,6 +24,7 @@ def _date(text: str) -> dt.date:
 def cmd_run(args) -> int:
     from jinbao.declarations import get_feed, load_feeds
     from jinbao.engine import Engine
+    from jinbao.progress import bars
 
     cfg = load_settings()
     names = list(load_feeds(cfg)) if args.feed == "all" else [args.feed]
@@ -33,7 +34,10 @@ def cmd_run(args) -> int:
         if spec.direction != "inbound":
             continue
         try:
-            outcomes = Engine(spec, cfg).run(args.date)
+            with bars() as progress:
+                eng = Engine(spec, cfg)
+                eng.progress = progress
+                outcomes = eng.run(args.date)
         except Exception as exc:  # noqa: BLE001 - one feed's failure never stops the others
             from jinbao.exchange_zone.errors import is_transient
             from jinbao.privacy import mask_text
@@ -84,12 +88,7 @@ def cmd_batches(args) -> int:
     cfg = load_settings()
     db = upgrade(cfg.store_url)
     if args.action == "list":
-        with db.begin() as conn:
-            for r in ledger.listing(conn, args.feed, args.status):
-                print(f"{r['id']:>6} {r['feed']:<28} {r['file_name']:<44} {r['status']:<9} "
-                      f"recv {r['received'] or 0:>8} acc {r['accepted'] or 0:>8} rej {r['rejected'] or 0:>7} "
-                      f"{r['reason_code'] or ''}")
-        return 0
+        return _list_batches(cfg, db, args)
     from jinbao.release import NotHeld, release_batch
     try:
         o = release_batch(args.batch, cfg)
@@ -98,6 +97,54 @@ def cmd_batches(args) -> int:
         return 1
     print(f"released batch {o.batch_id}: published {o.published} of {o.received} records")
     return 0
+
+
+def _list_batches(cfg, db, args) -> int:
+    """The ledger as a person reads it: a header, aligned columns, local times, the receipt's path."""
+    from zoneinfo import ZoneInfo
+
+    from jinbao import ledger
+    from jinbao.declarations import load_feeds
+    from jinbao.settings import TIMEZONE
+
+    if args.status and args.status not in {s.value for s in ledger.Status}:
+        print(f"error: unknown status {args.status!r}; one of: {', '.join(s.value for s in ledger.Status)}",
+              file=sys.stderr)
+        return 2
+    with db.begin() as conn:
+        rows = ledger.listing(conn, args.feed, args.status, limit=args.limit)
+    if args.feed and not rows and args.feed not in load_feeds(cfg):
+        print(f"error: no feed {args.feed!r}; declared feeds: {', '.join(sorted(load_feeds(cfg)))}", file=sys.stderr)
+        return 2
+    if not rows:
+        print("no batches" + (f" of {args.feed}" if args.feed else "") + (f" {args.status}" if args.status else ""))
+        return 0
+    tz = ZoneInfo(TIMEZONE)
+    table = [("batch", "feed", "file", "status", "received", "accepted", "rejected", "published", "taken at (CST)",
+              "reason", "receipt")]
+    for r in rows:
+        taken = r["received_at"].astimezone(tz).strftime("%Y-%m-%d %H:%M") if r["received_at"].tzinfo else \
+            r["received_at"].strftime("%Y-%m-%d %H:%M")
+        receipt = next(iter(sorted((cfg.receipts / r["feed"] / str(r["id"])).glob("*.receipt.json"))), None)
+        table.append((str(r["id"]), r["feed"], r["file_name"], r["status"], *(str(r[k] if r[k] is not None else "-")
+                      for k in ("received", "accepted", "rejected", "published")), taken, r["reason_code"] or "",
+                      str(receipt) if receipt else ""))
+    print_table(table, right={0, 4, 5, 6, 7})
+    return 0
+
+
+def print_table(rows: list[tuple[str, ...]], right: set[int] = frozenset()) -> None:
+    """Columns aligned by display width (Chinese characters count two), for terminals and logs alike."""
+    import unicodedata
+
+    def width(text: str) -> int:
+        return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+    widths = [max(width(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for r in rows:
+        cells = [(" " * (w - width(c)) + c) if i in right else (c + " " * (w - width(c)))
+                 for i, (c, w) in enumerate(zip(r, widths))]
+        print("  ".join(cells).rstrip())
 
 
 def cmd_mappings(args) -> int:
@@ -172,64 +219,88 @@ def cmd_keys(args) -> int:
     return 0
 
 
-def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="jinbao", description="Jinbao Exchange 金保交换 hub")
-    p.add_argument("-v", "--verbose", action="store_true")
-    sub = p.add_subparsers(dest="command", required=True)
+class _Help(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows an option's default only when it has one."""
 
-    r = sub.add_parser("run", help="run an inbound feed (or 'all') end to end")
-    r.add_argument("feed")
-    r.add_argument("--date", type=_date, help="take deliveries with business date up to this day")
+    def _get_help_string(self, action):
+        if action.default is None or action.default is False or action.default is argparse.SUPPRESS:
+            return action.help
+        return super()._get_help_string(action)
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+    try:
+        return version("jinbao-exchange")
+    except PackageNotFoundError:      # pragma: no cover - running from a checkout without install
+        return "unknown"
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="jinbao", description="Jinbao Exchange 金保交换: the cross-department "
+                                "exchange hub. Settings come from JINBAO_* variables (see the README).",
+                                formatter_class=_Help)
+    p.add_argument("-v", "--verbose", action="store_true", help="log every step, and show tracebacks on errors")
+    p.add_argument("--version", action="version", version=f"jinbao {_version()}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    kw = {"formatter_class": _Help}
+
+    r = sub.add_parser("run", help="run an inbound feed (or 'all') end to end", **kw)
+    r.add_argument("feed", help="a declared feed, e.g. police.death, or 'all' for every inbound feed")
+    r.add_argument("--date", type=_date, help="take only deliveries whose business date is up to this day "
+                   "(YYYY-MM-DD); default: every waiting delivery")
     r.set_defaults(func=cmd_run)
 
-    g = sub.add_parser("generate", help="write a day of synthetic partner deliveries")
-    g.add_argument("--date", type=_date, default=dt.date.today())
-    g.add_argument("--seed", type=int, default=20261122)
-    g.add_argument("--people", type=int, default=20_000)
-    g.add_argument("--defect-share", type=float, default=0.05)
-    g.add_argument("--feed", action="append", help="only this feed (repeatable)")
+    g = sub.add_parser("generate", help="write a day of synthetic partner deliveries", **kw)
+    g.add_argument("--date", type=_date, default=dt.date.today(), help="the business day (YYYY-MM-DD)")
+    g.add_argument("--seed", type=int, default=20261122, help="the population's seed: same seed, same people")
+    g.add_argument("--people", type=int, default=20_000, help="insured people in the synthetic province")
+    g.add_argument("--defect-share", type=float, default=0.05, help="share of records with a planted defect")
+    g.add_argument("--feed", action="append", help="only this feed (repeatable); default: every feed")
     g.set_defaults(func=cmd_generate)
 
-    d = sub.add_parser("demo", help="fresh JINBAO_HOME, generate a day, run every feed, summarise")
-    d.add_argument("--date", type=_date, default=None)
-    d.add_argument("--seed", type=int, default=20261122)
-    d.add_argument("--people", type=int, default=20_000)
+    d = sub.add_parser("demo", help="fresh JINBAO_HOME, generate a day, run every feed, summarise", **kw)
+    d.add_argument("--date", type=_date, default=None, help="the business day (default: yesterday in China)")
+    d.add_argument("--seed", type=int, default=20261122, help="the population's seed")
+    d.add_argument("--people", type=int, default=20_000, help="insured people in the synthetic province")
     d.set_defaults(func=cmd_demo)
 
-    db = sub.add_parser("db", help="the shared store")
-    db.add_argument("action", choices=["upgrade"])
+    db = sub.add_parser("db", help="the shared store", **kw)
+    db.add_argument("action", choices=["upgrade"], help="upgrade: bring the store to the newest migration")
     db.set_defaults(func=cmd_db_upgrade)
 
-    b = sub.add_parser("batches", help="list batches or release a held one")
-    bs = b.add_subparsers(dest="action", required=True)
-    bl = bs.add_parser("list")
-    bl.add_argument("--feed")
-    bl.add_argument("--status")
-    br = bs.add_parser("release", help="publish a held batch after review")
-    br.add_argument("batch", type=int)
+    b = sub.add_parser("batches", help="list batches or release a held one", **kw)
+    bs = b.add_subparsers(dest="action", required=True, metavar="ACTION")
+    bl = bs.add_parser("list", help="the newest batches with their counts, status and receipt", **kw)
+    bl.add_argument("--feed", help="only this feed")
+    bl.add_argument("--status", help="only this status: received, judged, held, published or refused")
+    bl.add_argument("--limit", type=int, default=50, help="at most this many, newest first")
+    br = bs.add_parser("release", help="publish a held batch after review; the partner gets an updated receipt",
+                       **kw)
+    br.add_argument("batch", type=int, help="the held batch's id (see `jinbao batches list --status held`)")
     b.set_defaults(func=cmd_batches)
 
-    m = sub.add_parser("mappings", help="check mapping tables, find unmapped values, suggest maps")
-    ms = m.add_subparsers(dest="action", required=True)
-    ms.add_parser("check", help="every table well-formed (exit 1 otherwise; fit for CI)")
-    mc = ms.add_parser("coverage", help="values seen in recent batches with no mapping (exit 1 if any)")
-    mc.add_argument("feed")
-    mc.add_argument("--days", type=int, default=30)
-    mg = ms.add_parser("suggest", help="propose a value map by linking records to the register on AAC002")
-    mg.add_argument("feed")
-    mg.add_argument("field")
-    mg.add_argument("--days", type=int, default=90)
-    mg.add_argument("--min-support", type=int, default=5)
+    m = sub.add_parser("mappings", help="check mapping tables, find unmapped values, suggest maps", **kw)
+    ms = m.add_subparsers(dest="action", required=True, metavar="ACTION")
+    ms.add_parser("check", help="every table well-formed (exit 1 otherwise; fit for CI)", **kw)
+    mc = ms.add_parser("coverage", help="values seen in recent batches with no mapping (exit 1 if any)", **kw)
+    mc.add_argument("feed", help="a declared feed")
+    mc.add_argument("--days", type=int, default=30, help="look at batches received in this many days")
+    mg = ms.add_parser("suggest", help="propose a value map by linking records to the register on AAC002", **kw)
+    mg.add_argument("feed", help="a declared feed")
+    mg.add_argument("field", help="the partner's column, e.g. XB")
+    mg.add_argument("--days", type=int, default=90, help="look at batches received in this many days")
+    mg.add_argument("--min-support", type=int, default=5, help="mark suggestions with fewer linked records weak")
     m.set_defaults(func=cmd_mappings)
 
-    k = sub.add_parser("keys", help="the hub's and demo partners' keys and certificates")
-    k.add_argument("action", choices=["init"])
+    k = sub.add_parser("keys", help="the hub's and demo partners' keys and certificates", **kw)
+    k.add_argument("action", choices=["init"], help="init: make what is missing, never replace a key")
     k.set_defaults(func=cmd_keys)
 
-    q = sub.add_parser("quality", help="the quality gate as Great Expectations suites")
-    qs = q.add_subparsers(dest="action", required=True)
-    qd = qs.add_parser("docs", help="run the feed's GE suite on a batch and build Data Docs")
-    qd.add_argument("feed")
+    q = sub.add_parser("quality", help="the quality gate as Great Expectations suites", **kw)
+    qs = q.add_subparsers(dest="action", required=True, metavar="ACTION")
+    qd = qs.add_parser("docs", help="run the feed's GE suite on a batch and build Data Docs", **kw)
+    qd.add_argument("feed", help="a declared feed")
     qd.add_argument("--batch", type=int, help="batch id (default: the newest judged one)")
     q.set_defaults(func=cmd_quality_docs)
     return p
@@ -243,6 +314,10 @@ def main(argv: list[str] | None = None) -> int:
     privacy.install()
     try:
         return args.func(args)
+    except BrokenPipeError:       # `jinbao batches list | head`: the reader has what it wanted
+        import os
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except Exception as exc:  # a clear one-line error for operators; -v shows the trace
         if args.verbose:
             raise

@@ -19,13 +19,19 @@ from jinbao.ledger import Status
 from jinbao.settings import TIMEZONE, Settings
 
 MARKER = ".jinbao-home"
+#: What a demo never deletes in JINBAO_HOME: Airflow's metadata, logs and secret (`make airflow`).
+KEEP = ("airflow", "airflow.db", "airflow-logs", MARKER)
 
 
 def fresh_home(home: Path) -> None:
+    """Empty a hub-made JINBAO_HOME for a new demo day, keeping Airflow's own files."""
     if home.exists() and any(home.iterdir()):
         if not (home / MARKER).exists():
             raise SystemExit(f"{home} is not empty and was not created by jinbao; refusing to wipe it")
-        shutil.rmtree(home)
+        for entry in home.iterdir():
+            if entry.name in KEEP:
+                continue
+            shutil.rmtree(entry) if entry.is_dir() and not entry.is_symlink() else entry.unlink()
     home.mkdir(parents=True, exist_ok=True)
     (home / MARKER).write_text("created by jinbao demo; safe to delete\n")
 
@@ -69,7 +75,11 @@ def demo(cfg: Settings, date: dt.date | None = None, people: int = 20_000, seed:
     waiting = sorted(f for f in (gen.get("feeds") or {}) if f not in declared)
     if waiting:
         print(f"\nnot yet declared (deliveries left waiting in inbound/): {', '.join(waiting)}")
-    print(f"\nreceipts     {cfg.receipts}/<feed>/<batch>/ (the copies sent to each partner's outbound/)")
-    if cfg.quarantine.exists():
-        print(f"quarantine   {cfg.quarantine}")
+    receipts = sorted(cfg.receipts.glob("*/*/*.receipt.csv"))
+    if receipts:
+        print(f"\nreceipts     {cfg.receipts}/  (readable copies of what each partner received), e.g.\n"
+              f"             {receipts[0]}")
+    if cfg.quarantine.exists() and any(cfg.quarantine.iterdir()):
+        print(f"quarantine   {cfg.quarantine}/  (refused deliveries, kept whole)")
+    print("batches      jinbao batches list")
     return 0 if all(o.status == Status.PUBLISHED for _, o, _ in rows) else 2

@@ -59,6 +59,9 @@ def transient(step: str, file: str, exc: BaseException) -> TransientFault:
 
 
 class Engine:
+    #: progress(step, delivery file, records just done): a CLI progress bar; None in Airflow (plain log lines)
+    progress = None
+
     def __init__(self, spec: FeedSpec, cfg: Settings | None = None, transport: Transport | None = None):
         self.spec = spec
         self.cfg = cfg or load_settings()
@@ -175,8 +178,8 @@ class Engine:
         try:
             judged = judge_delivery(staging / (row["data_file"] or row["file_name"]), self.spec.encoding,
                                     gate_for(self.spec, row["business_date"], staging), staging,
-                                    self.cfg.gate_threads,
-                                    keys=self._record_keys())
+                                    self.cfg.gate_threads, keys=self._record_keys(),
+                                    on_block=self._progress("judge", row["file_name"]))
             declared = row["declared_records"]
             if declared is not None and judged.received != declared:
                 raise DeliveryRefused("COUNT_MISMATCH", f"{judged.received} records received, manifest says "
@@ -202,6 +205,9 @@ class Engine:
                         received=judged.received, accepted=judged.accepted, rejected=judged.rejected,
                         reason_code="HELD" if held else None, message=message)
             return Outcome.of(ledger.get(conn, batch_id))
+
+    def _progress(self, step: str, file: str):
+        return None if self.progress is None else (lambda n: self.progress(step, file, n))
 
     def _record_keys(self) -> tuple[str, ...]:
         """The hub fields that identify a record in the target table (its key, less the declared constants)."""
@@ -251,7 +257,8 @@ class Engine:
             staging = Path(row["staging_dir"])
             published = publish_accepted(conn, TARGETS[self.spec.target_table], staging / ACCEPTED, batch_id,
                                          stamp, self.spec.target_set,
-                                         source_version(row["business_date"], row["sequence"]))
+                                         source_version(row["business_date"], row["sequence"]),
+                                         on_chunk=self._progress("publish", row["file_name"]))
             store_rejections(conn, staging / REJECTED, batch_id)
             ledger.update(conn, batch_id, published=published)
             row = ledger.get(conn, batch_id)

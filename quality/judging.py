@@ -53,12 +53,13 @@ def open_delivery_csv(path: Path, encoding: str, gate: Gate):
 
 
 def judge_delivery(path: Path, encoding: str, gate: Gate, staging: Path, workers: int,
-                   keys: tuple[str, ...] = ()) -> Judged:
+                   keys: tuple[str, ...] = (), on_block=None) -> Judged:
     """Write `staging/accepted.parquet` and `staging/rejected.parquet`; return the counts.
 
     `keys`: the store columns that identify a record (hub fields, any case); records whose
     key appears more than once in the delivery are all rejected (DUPLICATE_KEY),
-    since nothing says which of them the partner meant.
+    since nothing says which of them the partner meant.  `on_block(records)` is called as
+    blocks are judged (a progress bar).
     """
     stream = open_delivery_csv(path, encoding, gate)
     acc_tmp, rej_tmp = staging / (ACCEPTED + ".tmp"), staging / (REJECTED + ".tmp")
@@ -69,6 +70,8 @@ def judge_delivery(path: Path, encoding: str, gate: Gate, staging: Path, workers
         for block, verdict in judge_stream(stream.blocks(), gate, workers):
             received += block.num_rows
             rejected += verdict.rejected_records
+            if on_block is not None:
+                on_block(block.num_rows)
             if acc_writer is None:
                 acc_writer = pq.ParquetWriter(acc_tmp, verdict.accepted.schema)
             acc_writer.write_table(verdict.accepted)

@@ -80,7 +80,7 @@ def upsert(conn: Connection, table: sa.Table, rows: Iterable[Mapping], update: b
 
 
 def publish_accepted(conn: Connection, target: sa.Table, accepted: Path, batch_id: int, stamp: dt.datetime,
-                     fixed: Mapping[str, object], version: int) -> int:
+                     fixed: Mapping[str, object], version: int, on_chunk=None) -> int:
     """Upsert the staged accepted records into `target`; returns rows published.
 
     `version` (source_version()) orders deliveries of one source: the newest wins.
@@ -96,6 +96,8 @@ def publish_accepted(conn: Connection, target: sa.Table, accepted: Path, batch_i
         frame = frame[[c.name for c in target.columns if c.name in frame.columns]]
         frame = frame.drop_duplicates(subset=keys, keep="last")
         published += upsert(conn, target, records(frame))
+        if on_chunk is not None:
+            on_chunk(len(frame))
     return published
 
 
