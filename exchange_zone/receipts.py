@@ -16,6 +16,7 @@ import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 
 from jinbao.connectors.base import Transport, delivery_base
+from jinbao.privacy import partner_text
 from jinbao.quality.reasons import BATCH_REASONS
 
 RECEIPT_COLUMNS = ["line_no", "masked_id", "field", "value", "reason_code", "message"]
@@ -29,7 +30,7 @@ def summary_of(row: dict, created_at: str) -> dict:
         "status": row["status"], "received": row["received"], "accepted": row["accepted"],
         "rejected": row["rejected"], "published": row["published"],
         "mapping_version": row["mapping_version"], "reason_code": row["reason_code"],
-        "message": batch_message(row), "created_at": created_at,
+        "message": partner_text(batch_message(row)), "created_at": created_at,
     }
 
 

@@ -22,6 +22,19 @@ def mask_text(text: str) -> str:
     return _ID.sub(lambda m: m[0][:6] + "*" * (len(m[0]) - 10) + m[0][-4:], text)
 
 
+#: An absolute path on the hub's machine (the partner has no business knowing the hub's folders).
+_PATH = re.compile(r"(?<![\w.])/(?:[\w.@+-]+/)+([\w.@+-]+)")
+#: Operator commands that only make sense on the hub.
+_COMMAND = re.compile(r"`?jinbao [a-z]+[^`.;]*`?")
+
+
+def partner_text(text: str | None) -> str | None:
+    """Text for a partner's receipt: IDs masked, hub paths cut to the file's name, no hub commands."""
+    if text is None:
+        return None
+    return _COMMAND.sub("", _PATH.sub(lambda m: m[1], mask_text(text))).strip()
+
+
 class MaskingFilter(logging.Filter):
     """Masks IDs in the final text of every record that passes through a handler."""
 
