@@ -133,3 +133,16 @@ def test_task_logs_tell_the_story_of_a_delivery(sqlite_home):
     assert "19 records into death_record" in logs
     assert "receipt for police.death_20261122_000001.csv (published) sent to police" in logs
     assert "Context impl" not in logs and "Will assume" not in logs   # the store was migrated: no Alembic noise
+
+
+def test_a_refused_delivery_fails_the_run_naming_the_delivery_and_reason(sqlite_home):
+    from jinbao.cli import main
+    write_delivery(sqlite_home.inbound("police"), "police.death", [death_row(i) for i in range(5)], seq=7)
+    assert main(["run", "police.death"]) == 0
+    write_delivery(sqlite_home.inbound("police"), "police.death", [death_row(i) for i in range(10, 15)], seq=5)
+    assert airflow(sqlite_home, "db", "migrate").returncode == 0
+    run = airflow(sqlite_home, "dags", "test", "police.death", "2026-11-22")
+    log = run.stdout + run.stderr
+    assert run.returncode != 0                                        # red, not green
+    assert "SEQUENCE_REPLAYED" in log and "police.death_20261122_000005.csv" in log
+    assert "end task task_id=finish" in log and "failed" in log.lower()
