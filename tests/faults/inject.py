@@ -106,25 +106,26 @@ def arm(point: str) -> None:
         _after(local.LocalTransport, "ack")
     elif point == "kill:finish.after_quarantine":  # refused delivery in quarantine, new place not recorded
         _after(engine, "quarantine")
-    # --------------------------------------------------------- errors with an ID
-    elif point == "raise:judge":
-        def judge_delivery(*args, **kwargs):
-            raise ValueError(f"could not convert {LEAKY_ID!s} on line 3")
+    # ------------------------------------- errors whose text holds an ID, for the first delivery only
+    elif point == "raise:judge":                   # a parser echoing a value
+        original_judge = judging.judge_delivery
+
+        def judge_delivery(path, *args, **kwargs):
+            if Path(path).name.endswith("_000001.csv"):
+                raise ValueError(f"could not convert {LEAKY_ID} on line 3")
+            return original_judge(path, *args, **kwargs)
         judging.judge_delivery = judge_delivery
-    elif point == "raise:publish":
-        def store_rejections(*args, **kwargs):
-            import sqlalchemy.exc
-            raise sqlalchemy.exc.IntegrityError(
-                "INSERT INTO rejection ...", {"masked_id": LEAKY_ID},
-                Exception(f"duplicate key value violates unique constraint\nDETAIL: Key (aac002)=({LEAKY_ID}) "
-                          "already exists."))
-        publish.store_rejections = store_rejections
-    elif point == "raise:publish.transient":
-        def store_rejections(*args, **kwargs):
-            import sqlalchemy.exc
-            raise sqlalchemy.exc.OperationalError(
-                "INSERT INTO rejection ...", {"masked_id": LEAKY_ID},
-                Exception(f"server closed the connection unexpectedly while sending {LEAKY_ID}"))
+    elif point in ("raise:publish", "raise:publish.transient"):   # the store quoting a key (DETAIL: ...)
+        import sqlalchemy.exc
+        error = sqlalchemy.exc.IntegrityError if point == "raise:publish" else sqlalchemy.exc.OperationalError
+        original_store = publish.store_rejections
+
+        def store_rejections(conn, rejected, batch_id):
+            if batch_id == 1:
+                raise error("INSERT INTO rejection (masked_id) VALUES (%(masked_id)s)", {"masked_id": LEAKY_ID},
+                            Exception(f"duplicate key value violates unique constraint\nDETAIL:  Key (aac002)="
+                                      f"({LEAKY_ID}) already exists."))
+            return original_store(conn, rejected, batch_id)
         publish.store_rejections = store_rejections
     # ------------------------------------------------------------- rendezvous
     elif point.startswith("meet:upgrade:"):        # meet:upgrade:<folder>:<n>: n processes migrate together
