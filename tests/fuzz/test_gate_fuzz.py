@@ -1,0 +1,123 @@
+"""Fuzzing quality/judging.judge_delivery with the police.death gate: every line after the header ends
+in accepted.parquet or rejected.parquet, exactly once, or the delivery is refused (DeliveryRefused);
+never an exception of another kind, never a hang."""
+from __future__ import annotations
+
+import datetime as dt
+import tempfile
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+from hypothesis import assume, example, given, strategies as st
+
+from jinbao.declarations import get_feed
+from jinbao.exchange_zone.errors import DeliveryRefused
+from jinbao.quality.judging import gate_for, judge_delivery
+from tests.deliveries import POLICE_DEATH, death_row
+from tests.fuzz.shapes import SIZES, VALUE, Delivery, deliveries, lines_after_header, no_hang, reader_sizes
+from tests.fuzz.test_reader_fuzz import known_bugs
+
+GATE = gate_for(get_feed("police.death"), dt.date(2026, 11, 22))
+KEYS = ("aac002",)                                # what Engine._record_keys gives for death_record
+REQUIRED = [c.name for c in GATE.schema.columns if c.required]
+#: Values near the rules' edges, per column, beside random text.
+NEAR = {
+    "GMSFHM": ["", "123", "X" * 18, "１１０１０５１９４００１０１００１Ｘ", "11010519400101001", "110105400101001",
+               "999999194001010011", " 110105194001010019 "],
+    "XM": ["", "张三3", "A" * 200, "王\x00", "张\ufffd", "O'Brien", "欧阳" * 30],
+    "XB": ["", "0", "9", "１", " 1", "男", "X"],
+    "SWRQ": ["", "20261301", "2026-11-01", "00000000", "99991231", "２０２６１１０１", "20261122", "20261123",
+             "19000101", "2026110"],
+    "ZXRQ": ["", "20260229", "20261131", "abc"],
+    "ZXYY": ["", "0", "9", "99", "１"],
+    "HJDZ_XZQH": ["", "000000", "110000", "999999", "11010", "1101055"],
+}
+
+
+@st.composite
+def death_records(draw):
+    """(values, tag): a police death row, with a few of its fields replaced now and then; tag ("valid", i)
+    when nothing was replaced (the gate must accept it unless its person appears twice)."""
+    i = draw(st.integers(0, 999))
+    row, mutated = death_row(i), False
+    for col in POLICE_DEATH:
+        if draw(st.integers(0, 11)) == 11:
+            row[col] = draw(st.one_of(st.sampled_from(NEAR[col]), VALUE))
+            mutated = True
+    if draw(st.integers(0, 7)) == 7:
+        row["BZ"] = draw(VALUE)                   # a value for an extra column, if the header has one
+    return row, (None if mutated else ("valid", i)), i
+
+
+@st.composite
+def gate_cases(draw):
+    columns = draw(st.permutations(POLICE_DEATH))
+    header_ok = True
+    # The optional ZXRQ always there and never first (where a wrong BOM garbles its name): without it the
+    # gate raises, see test_without_the_optional_column.
+    if columns[0] == "ZXRQ":
+        columns = [*columns[1:], "ZXRQ"]
+    if draw(st.integers(0, 3)) == 3:
+        columns.insert(draw(st.integers(0, len(columns))), draw(st.sampled_from(["BZ", "备注"])))
+    if draw(st.integers(0, 11)) == 11:
+        columns.remove(draw(st.sampled_from(REQUIRED)))
+        header_ok = False
+    people: list[int] = []
+    record = death_records().map(lambda r: (people.append(r[2]), (r[0], r[1]))[1])
+    d = draw(deliveries(columns, record, header_ok, max_lines=40))
+    return d, people
+
+
+@given(gate_cases(), st.sampled_from([1, 2]), SIZES, SIZES)
+def test_every_line_is_accepted_or_rejected(case, workers, read_chunk, block_size):
+    d, people = case
+    assume(not known_bugs(d, REQUIRED))
+    judge_and_check(d, people, workers, (read_chunk, block_size))
+
+
+def judge_and_check(d, people, workers=1, sizes=(None, None)):
+    with tempfile.TemporaryDirectory() as tmp:
+        staging = Path(tmp)
+        path = staging / "police.death_20261122_000001.csv"
+        path.write_bytes(d.data)
+        with no_hang(), reader_sizes(*sizes, len(d.data)):
+            try:
+                judged = judge_delivery(path, d.encoding, GATE, staging, workers, KEYS)
+            except DeliveryRefused as exc:
+                assert not d.header_ok, f"a good header refused: {exc}"
+                return
+        accepted = pq.read_table(staging / "accepted.parquet", columns=["line_no"])["line_no"].to_pylist()
+        rejections = pq.read_table(staging / "rejected.parquet", columns=["line_no", "reason_code"]).to_pylist()
+    rejected = {r["line_no"] for r in rejections}
+    n = lines_after_header(d.data)
+    assert judged.received == n
+    assert len(accepted) == len(set(accepted)), "a line accepted twice"
+    assert not set(accepted) & rejected, "a line both accepted and rejected"
+    assert sorted([*accepted, *rejected]) == list(range(2, n + 2)), "a line lost or invented"
+    assert (judged.accepted, judged.rejected) == (len(accepted), len(rejected))
+    if d.known:
+        reasons = {(r["line_no"], r["reason_code"]) for r in rejections}
+        for line, reason in d.malformed.items():
+            assert (line, reason) in reasons
+        for line in d.blank_inside():
+            assert (line, "FIELD_COUNT") in reasons
+        if d.header_ok:
+            for line, (_, tag) in d.records.items():
+                if tag is not None and people.count(tag[1]) == 1:
+                    assert line in accepted, f"line {line}: a valid death row, its person once, not accepted"
+
+
+@pytest.mark.xfail(strict=True, reason="gate bug: a header without the optional column ZXRQ (required: false) makes "
+                   "judge_delivery raise ArrowNotImplementedError ('greater' has no kernel for (string, date32)): "
+                   "the translator fills the absent column's hub field (dereg_date) with string nulls and "
+                   "quality/rules.py DATE_IN_FUTURE compares them with a date")
+@example(rows=[0], encoding="GB18030")
+@given(rows=st.lists(st.integers(0, 999), min_size=1, max_size=5, unique=True),
+       encoding=st.sampled_from(["GB18030", "UTF-8"]))
+def test_without_the_optional_column(rows, encoding):
+    columns = [c for c in POLICE_DEATH if c != "ZXRQ"]
+    text = ",".join(columns) + "\n" + "".join(",".join(death_row(i)[c] for c in columns) + "\n" for i in rows)
+    d = Delivery(text.encode(encoding), encoding, columns, header_ok=True,
+                 records={n + 2: ([death_row(i)[c] for c in columns], ("valid", i)) for n, i in enumerate(rows)})
+    judge_and_check(d, rows)
