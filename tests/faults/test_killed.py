@@ -7,10 +7,12 @@ published, nothing moved without its batch).
 """
 from __future__ import annotations
 
+import json
 import signal
 
 import pytest
 
+from jinbao.cli import main
 from tests.faults.conftest import FEED, drop_plain, jinbao, people, rows_of
 from tests.faults.invariants import assert_accounted, published_keys
 
@@ -40,7 +42,7 @@ def _killed(point: str):
 
 
 @pytest.mark.parametrize("point", PUBLISHED_PATH)
-def test_killed_anywhere_then_rerun_publishes_exactly_once(pg_home, point):
+def test_killed_anywhere_then_rerun_publishes_exactly_once(pg_home, point, capsys):
     cfg = pg_home
     rows = people(300)
     for r in rows[10:13]:
@@ -52,8 +54,7 @@ def test_killed_anywhere_then_rerun_publishes_exactly_once(pg_home, point):
     assert_accounted(cfg, inbound, settled=False)      # the crash itself broke nothing
     later = drop_plain(cfg, people(20, start=1000), seq=2)   # arrives before the rerun
 
-    rerun = jinbao("run", FEED)
-    assert rerun.returncode == 0, rerun.stderr[-2000:]
+    assert main(["run", FEED]) == 0                   # the rerun (in this process: nothing is armed here)
     first, second = assert_accounted(cfg, inbound)
     assert (first["status"], first["received"], first["rejected"], first["published"]) == ("published", 300, 3, 297)
     assert (second["status"], second["file_name"], second["published"]) == ("published", later.name, 20)
@@ -61,8 +62,9 @@ def test_killed_anywhere_then_rerun_publishes_exactly_once(pg_home, point):
     assert first["receipt_at"] is not None
     assert (inbound / "processed" / str(first["id"]) / path.name).exists() and not path.exists()
 
-    again = jinbao("run", FEED)                        # and a third run finds nothing left to do
-    assert again.returncode == 0 and "no delivery waiting" in again.stdout
+    capsys.readouterr()
+    assert main(["run", FEED]) == 0                   # and a third run finds nothing left to do
+    assert "no delivery waiting" in capsys.readouterr().out
     assert published_keys(cfg) == 317 and len(rows_of(cfg, "select id from batch")) == 2
 
 
@@ -86,9 +88,8 @@ def test_killed_while_refusing_then_rerun_refuses_exactly_once(pg_home, point):
     _killed(point)
     assert_accounted(cfg, inbound, settled=False)
 
-    rerun = jinbao("run", FEED)
     # after the acknowledgement nothing is left to do; before it the rerun ends the refusal (exit 2)
-    assert rerun.returncode == (0 if point == "kill:finish.after_ack" else 2), rerun.stderr[-2000:]
+    assert main(["run", FEED]) == (0 if point == "kill:finish.after_ack" else 2)
     (batch,) = assert_accounted(cfg, inbound)
     assert (batch["status"], batch["reason_code"]) == ("refused", "HEADER_MISMATCH")
     assert batch["receipt_at"] is not None
@@ -143,9 +144,38 @@ def test_killed_while_refusing_a_sealed_delivery(pg_home, monkeypatch, point):
     _killed(point)
     assert_accounted(cfg, inbound, settled=False, sources={files[0].name: plain.read_bytes()})
 
-    rerun = jinbao("run", FEED)
-    assert rerun.returncode == (0 if point == "kill:finish.after_ack" else 2), rerun.stderr[-2000:]
+    assert main(["run", FEED]) == (0 if point == "kill:finish.after_ack" else 2)
     (batch,) = assert_accounted(cfg, inbound, sources={files[0].name: plain.read_bytes()})
     assert (batch["status"], batch["reason_code"]) == ("refused", "COUNT_MISMATCH")
     assert sorted(p.name for p in (inbound / "processed" / str(batch["id"])).iterdir()) == sorted(f.name for f in files)
     assert [p.name for p in inbound.iterdir() if p.is_file()] == []
+
+
+@pytest.mark.parametrize("point", ["kill:publish.in_transaction", "kill:publish.after_commit",
+                                   "kill:finish.after_receipt"])
+def test_release_killed_then_finished_by_a_release_or_a_run(pg_home, point):
+    """`jinbao batches release` of a held batch SIGKILLed; before the commit a person releases again,
+    after it the next plain run ends the batch (updated receipt, delivery out of inbound/)."""
+    cfg = pg_home
+    rows = people(10)
+    for r in rows[:3]:
+        r["ZXYY"] = "7"                                # 30 % rejected: held
+    path = drop_plain(cfg, rows)
+    inbound = cfg.inbound("police")
+    assert main(["run", FEED]) == 2
+    (held,) = assert_accounted(cfg, inbound)
+    assert held["status"] == "held"
+
+    killed = jinbao("batches", "release", str(held["id"]), fault=point)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+    assert_accounted(cfg, inbound, settled=False)
+    if point == "kill:publish.in_transaction":
+        assert rows_of(cfg, "select status from batch") == [{"status": "held"}] and published_keys(cfg) == 0
+        assert main(["batches", "release", str(held["id"])]) == 0
+    else:
+        assert main(["run", FEED]) == 0
+    (batch,) = assert_accounted(cfg, inbound)
+    assert (batch["status"], batch["published"]) == ("published", 7) and published_keys(cfg) == 7
+    assert not path.exists()
+    assert json.loads((cfg.outbound("police") / path.name.replace(".csv", ".receipt.json")).read_text())[
+        "status"] == "published"
