@@ -5,8 +5,12 @@ JINBAO_HOME/generated), partner deliveries into the partners' inbound folders,
 and truth files saying which line carries which defect and which dead people
 are still being paid, so tests and the demo can check the hub against them.
 
-Each feed draws from its own random stream (seed, feed number), so asking for
-one feed gives the same file as generating them all.
+The population is the seed's alone; what happens is planned per story (a
+quarter or a month of days, story.py), so the days of one story agree with
+each other: a person dies once and appears alive in nothing afterwards.  Each
+feed's delivery draws from its own random stream (seed, feed number, day), so
+asking for one feed gives the same file as generating them all, and every day
+gives different files.
 """
 from __future__ import annotations
 
@@ -18,10 +22,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from jinbao.generator import central_bank, civil_affairs, finance, health, police_death, police_identity
+from jinbao.generator import central_bank, civil_affairs, finance, health, police_death, police_identity, story
 from jinbao.generator import deaths as deaths_mod
 from jinbao.generator.defects import plant
-from jinbao.generator.population import counties, pension_roll, population
+from jinbao.generator.population import counties, pension_roll, pensions, population
 from jinbao.generator.world import World
 from jinbao.generator.writer import delivery_name, write_csv, write_truth
 
@@ -52,21 +56,25 @@ def generate(cfg, business_date: dt.date, seed: int = 20261122, people: int = 20
     rng = np.random.default_rng(seed)
     known = counties()
     pop = population(rng, people, known)
-    dead = deaths_mod.choose(rng, pop, business_date, max(50, people // 200))
-    roll = pension_roll(rng, pop, business_date, deaths_mod.stop_after(pop.num_rows, dead))
+    monthly = pensions(rng, pop.num_rows)
+    birth = pop.column("aac006").to_numpy().astype("datetime64[D]")
+    calendar = deaths_mod.Calendar.plan(seed, birth, business_date, deaths_mod.per_day(people))
+    roll = pension_roll(pop, business_date, calendar.stop_after(pop.num_rows, business_date), monthly)
     cfg.generated.mkdir(parents=True, exist_ok=True)
     pq.write_table(pop, cfg.generated / "population.parquet")
     pq.write_table(roll, cfg.generated / "pension_roll.parquet")
     truth_dir = cfg.generated / "truth"
     summary = {"business_date": business_date.isoformat(), "seed": seed, "people": pop.num_rows,
+               "story": {"first": calendar.first.isoformat(), "last": calendar.last.isoformat()},
                "pension_payments": roll.num_rows, "defect_share": defect_share, "feeds": {}}
 
-    world = World.of(pop, dead, business_date, known)
+    world = World.of(pop, calendar, business_date, known, seed)
+    dead = world.deaths
     builders = _builders(people)
     for number, feed in enumerate(FEEDS, start=1):
         if feed not in wanted:
             continue
-        feed_rng = np.random.default_rng([seed, number])
+        feed_rng = np.random.default_rng([seed, number, story.day_number(business_date)])
         d = builders[feed](feed_rng, world)
         truth = plant(feed_rng, d, defect_share, business_date)
         name = delivery_name(feed, business_date)

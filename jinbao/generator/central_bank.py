@@ -3,7 +3,9 @@
 Keyed by USCC, not by person, so its defects are about employers: a wrong
 check character, an unknown status or division, a garbled or missing name.
 Employers are synthetic: county + trade name + industry + legal form.
-UTF-8; the reporting quarter is the last complete one.
+UTF-8; the reporting quarter is the last complete one.  The agreed feed is
+quarterly; the generator sends one every day, each day's employers drawn from
+that day's stream, so no two days' files are alike (docs/generator.md).
 """
 from __future__ import annotations
 

@@ -45,19 +45,40 @@ def assistance_size(people: int) -> int:
     return max(50, people // 50)
 
 
+#: Assistance cases start between 2015 and the end of 2028 (a case starting after the business
+#: date is not known yet); one in five ends 30 days to four years after it started.
+CASES_FROM, CASES_TO = np.datetime64("2015-01-01"), np.datetime64("2028-12-31")
+NUMBER = 3          # the feed's number in FEEDS: its lasting random stream
+
+
+def cases(w: World) -> dict[str, np.ndarray]:
+    """One assistance case per person, the same on every day of this seed: category, start, end."""
+    rng = w.lasting(NUMBER)
+    n = len(w.ids)
+    earliest = np.maximum(CASES_FROM, w.birth + 1)
+    start = earliest + (rng.random(n) * (CASES_TO - earliest).astype(int)).astype(int)
+    end = np.where(rng.random(n) < 0.2, start + rng.integers(30, 1500, n), np.datetime64("NaT"))
+    return {"category": CATEGORIES[rng.choice(4, n, p=CATEGORY_P)], "start": start.astype("datetime64[D]"),
+            "end": end.astype("datetime64[D]")}
+
+
 def assistance(rng: np.random.Generator, w: World, n: int) -> Delivery:
-    """This week's assistance cases: who receives what since when (some already ended)."""
-    alive = w.alive()
-    p = np.sort(rng.choice(alive, min(n, len(alive)), replace=False))
+    """Assistance cases as civil affairs hold them today: who receives what since when (some ended).
+
+    Each person has one case for good (`cases`), so a person sent on two days is
+    sent with the same case; the end date shows once it has passed.
+    """
+    case = cases(w)
+    known = w.alive()
+    known = known[case["start"][known] <= w.today]
+    p = np.sort(rng.choice(known, min(n, len(known)), replace=False))
     m = len(p)
-    earliest = np.maximum(np.datetime64("2015-01-01"), w.birth[p] + 1)
-    start = earliest + (rng.random(m) * (w.today - earliest).astype(int)).astype(int)
-    ended = rng.random(m) < 0.2
-    end = np.minimum(start + rng.integers(30, 1500, m), w.today)
-    zzrq = np.where(ended, dates(end, ISO), "").astype(object)
+    end = case["end"][p]
+    ended = ~np.isnat(end) & (end <= w.today)
+    zzrq = np.where(ended, dates(np.where(ended, end, w.today), ISO), "").astype(object)
     cols = {"SFZH": take(w.ids, p), "XM": take(w.names, p), "SEX": sex(w.male[p]),
-            "JZLB": CATEGORIES[rng.choice(4, m, p=CATEGORY_P)].astype(object), "XZQH": take(w.county, p),
-            "KSRQ": dates(start, ISO), "ZZRQ": zzrq}
+            "JZLB": case["category"][p].astype(object), "XZQH": take(w.county, p),
+            "KSRQ": dates(case["start"][p], ISO), "ZZRQ": zzrq}
     return Delivery(ASSISTANCE, PARTNER, ENCODING, ASSISTANCE_COLUMNS, cols, ASSISTANCE_KINDS,
                     eligible=plain(cols["XM"]), male=w.male[p], birth=w.birth[p], person=p)
 

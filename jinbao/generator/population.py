@@ -76,7 +76,13 @@ def months_back(on: dt.date, k: int) -> np.ndarray:
     return (this - np.arange(k)[::-1]).astype("datetime64[D]")
 
 
-def pension_roll(rng: np.random.Generator, people: pa.Table, on: dt.date, stop_after: np.ndarray) -> pa.Table:
+def pensions(rng: np.random.Generator, n: int) -> np.ndarray:
+    """Each person's monthly pension once retired (1500-6000 yuan): drawn once per seed, so a
+    pensioner is paid the same amount whatever day is generated."""
+    return np.round(rng.uniform(1500, 6000, n), 2)
+
+
+def pension_roll(people: pa.Table, on: dt.date, stop_after: np.ndarray, monthly: np.ndarray) -> pa.Table:
     """Monthly payments for the last 12 months to everyone aged 60+.
 
     `stop_after` holds, per person, the last month still paid (NaT = paid to
@@ -86,7 +92,7 @@ def pension_roll(rng: np.random.Generator, people: pa.Table, on: dt.date, stop_a
     age_days = (np.datetime64(on) - birth).astype(int)
     retired = np.flatnonzero(age_days >= 60 * 365.25)
     months = months_back(on, 12)
-    amount = np.round(rng.uniform(1500, 6000, len(retired)), 2)
+    amount = monthly[retired]
     who = np.repeat(retired, len(months))
     month = np.tile(months, len(retired))
     last = stop_after[who]

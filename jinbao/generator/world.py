@@ -1,7 +1,9 @@
-"""The population as plain numpy columns, plus today's deaths, shared by every feed builder.
+"""The population as plain numpy columns, plus the story's deaths, shared by every feed builder.
 
 Feed builders pick rows of the same people, so converting the Arrow columns
-once (not once per feed) keeps a million-person day fast.
+once (not once per feed) keeps a million-person day fast.  `alive()` is who
+is alive on the business date in this story: the dead (reported yet or not)
+appear in no delivery but the death feeds.
 """
 from __future__ import annotations
 
@@ -11,7 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
-from jinbao.generator.deaths import Deaths
+from jinbao.generator import story
+from jinbao.generator.deaths import Calendar, Deaths
 
 
 @dataclass
@@ -23,12 +26,16 @@ class World:
     birth: np.ndarray      # datetime64[D]
     ethnic: np.ndarray     # object, '01'..'56'
     county: np.ndarray     # object, 6-digit division
-    deaths: Deaths
+    deaths: Deaths             # reported today
+    calendar: Calendar         # every death of the story
+    dead: np.ndarray           # bool per person: died on or before today
     county_codes: np.ndarray   # sorted codes of the counties in use
     county_names: np.ndarray   # names aligned with county_codes
+    seed: int = 0
 
     @classmethod
-    def of(cls, pop: pa.Table, deaths: Deaths, on: dt.date, counties: list[tuple[str, str]]) -> "World":
+    def of(cls, pop: pa.Table, calendar: Calendar, on: dt.date, counties: list[tuple[str, str]],
+           seed: int = 0) -> "World":
         def col(name):
             return pop.column(name).to_numpy(zero_copy_only=False)
         codes = np.array([c for c, _ in counties])
@@ -36,7 +43,9 @@ class World:
         order = np.argsort(codes, kind="stable")
         return cls(on=on, ids=col("aac002"), names=col("aac003"), male=col("aaa002") == "1",
                    birth=pop.column("aac006").to_numpy().astype("datetime64[D]"), ethnic=col("aac005"),
-                   county=col("aab301"), deaths=deaths, county_codes=codes[order], county_names=names[order])
+                   county=col("aab301"), deaths=calendar.reported_on(on), calendar=calendar,
+                   dead=calendar.dead_on(pop.num_rows, on), county_codes=codes[order], county_names=names[order],
+                   seed=seed)
 
     @property
     def today(self) -> np.datetime64:
@@ -46,7 +55,21 @@ class World:
         idx = np.searchsorted(self.county_codes, np.asarray(codes, dtype=str))
         return self.county_names[np.minimum(idx, len(self.county_names) - 1)]
 
+    @property
+    def story_first(self) -> np.datetime64:
+        return np.datetime64(self.calendar.first, "D")
+
+    @property
+    def story_days(self) -> int:
+        return (self.calendar.last - self.calendar.first).days + 1
+
     def alive(self) -> np.ndarray:
-        mask = np.ones(len(self.ids), dtype=bool)
-        mask[self.deaths.person] = False
-        return np.flatnonzero(mask)
+        return np.flatnonzero(~self.dead)
+
+    def lasting(self, number: int) -> np.random.Generator:
+        """A stream for what lasts beyond one day (same for every date of this seed)."""
+        return np.random.default_rng([self.seed, story.LASTING + number])
+
+    def planning(self, number: int) -> np.random.Generator:
+        """A stream for planning this story (same for every day of it)."""
+        return np.random.default_rng([self.seed, story.STORY + number, story.day_number(self.calendar.first)])

@@ -8,12 +8,12 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.csv as pcsv
 
-EPOCH = dt.date(2020, 1, 1)
+from jinbao.generator.story import day_number
 
 
 def delivery_name(feed: str, on: dt.date) -> str:
-    """Sequence = days since 2020-01-01, so a daily feed's sequence strictly increases."""
-    return f"{feed}_{on:%Y%m%d}_{(on - EPOCH).days:06d}.csv"
+    """Sequence = days since 2020-01-01 (story.EPOCH), so each feed's sequence grows with the date."""
+    return f"{feed}_{on:%Y%m%d}_{day_number(on):06d}.csv"
 
 
 def write_csv(path: Path, columns: list[str], cols: dict, encoding: str) -> None:
