@@ -174,38 +174,36 @@ def cmd_mappings(args) -> int:
 
 
 def cmd_quality_docs(args) -> int:
-    """GE Data Docs for a batch: the feed's suite run on the delivery as the hub received it."""
-    import json
-    from pathlib import Path
-
+    """A batch's quality results as one self-contained page: the feed's GE suite run on the delivery as received."""
     from jinbao import ledger
     from jinbao.declarations import get_feed
-    from jinbao.quality import ge_check
-    from jinbao.quality.judging import gate_for, open_delivery_csv
-    from jinbao.quality.suites import suite_specs
+    from jinbao.quality import data_docs
     from jinbao.store.database import upgrade
 
     cfg = load_settings()
     spec = get_feed(args.feed, cfg)
     with upgrade(cfg.store_url).begin() as conn:
-        rows = ledger.listing(conn, spec.name)
-        row = next((r for r in rows if args.batch in (None, r["id"]) and r["status"] != ledger.Status.REFUSED),
-                   None)
-    if row is None:
-        print(f"no judged batch of {spec.name} to document", file=sys.stderr)
+        if args.batch is None:
+            row = next((r for r in ledger.listing(conn, spec.name) if r["status"] != ledger.Status.REFUSED), None)
+        else:
+            try:
+                row = ledger.get(conn, args.batch)
+            except LookupError:
+                row = None
+    if row is None or row["feed"] != spec.name:
+        which = f"batch {args.batch} of {spec.name}" if args.batch is not None else f"judged batch of {spec.name}"
+        print(f"no {which} to document", file=sys.stderr)
         return 1
-    gate = gate_for(spec, row["business_date"])
-    stream = open_delivery_csv(Path(row["staging_dir"]) / (row["data_file"] or row["file_name"]), spec.encoding,
-                               gate)
-    import pandas as pd
-    frame = pd.concat([ge_check.ge_frame(b, lines, gate) for b, lines in stream.blocks()], ignore_index=True)
-    folder = cfg.reports / "quality" / spec.name
-    index = ge_check.docs(frame, gate, folder, f"batch{row['id']}")
-    suite = [{"type": s.type, "kwargs": {k: (v if not isinstance(v, list) or len(v) < 20 else f"{len(v)} codes")
-                                          for k, v in s.kwargs.items()}, "reason": s.reason, "field": s.field}
-             for s in suite_specs(gate)]
-    (folder / "suite.json").write_text(json.dumps(suite, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
-    print(f"Data Docs: {index}\nsuite:     {folder / 'suite.json'}")
+    if row["status"] == ledger.Status.REFUSED:
+        print(f"batch {row['id']} was refused whole ({row['reason_code']}): its receipt says why; "
+              "there are no record checks to show", file=sys.stderr)
+        return 1
+    try:
+        index = data_docs.build(cfg, spec, row)
+    except data_docs.NoDelivery as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
+    print(f"quality results: {index}\nsuite:           {index.parent / 'suite.json'}")
     return 0
 
 

@@ -1,13 +1,10 @@
-"""Run a feed's rules as a Great Expectations suite (for Data Docs, the agreement test and benchmarks).
+"""Run a feed's rules as a Great Expectations suite (for the quality pages, the agreement test and benchmarks).
 
 The hub's verdicts come from the vectorised fast path (quality/verdict.py);
 GE is the readable, independent second opinion.  GE is imported here only,
 never at DAG parse time.
 """
 from __future__ import annotations
-
-import datetime as dt
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -75,7 +72,10 @@ def run_specs(frame: pd.DataFrame, specs: list[Spec], result_format: str = "COMP
     """`run` for any specs: lets a single rule's GE form be tested on a hand-made frame."""
     import great_expectations as gx
 
-    context = context or gx.get_context(mode="ephemeral")
+    if context is None:
+        from great_expectations.data_context.types.base import ProgressBarsConfig
+        context = gx.get_context(mode="ephemeral")
+        context.variables.progress_bars = ProgressBarsConfig(globally=False)    # no tqdm bars on stderr
     batch_def = context.data_sources.add_pandas(f"{name}_src").add_dataframe_asset(f"{name}_asset") \
         .add_batch_definition_whole_dataframe(f"{name}_batch")
     suite = build_suite(context, specs, f"{name}_suite")
@@ -107,14 +107,3 @@ def _raised(info) -> str | None:
         if isinstance(value, dict) and value.get("raised_exception"):
             return value.get("exception_message") or "exception"
     return None
-
-
-def docs(frame: pd.DataFrame, gate: Gate, folder: Path, name: str) -> Path:
-    """Validate with a file-backed context and build GE Data Docs (HTML) for people to read."""
-    import great_expectations as gx
-
-    folder.mkdir(parents=True, exist_ok=True)
-    context = gx.get_context(mode="file", project_root_dir=str(folder))
-    run(frame, gate, "COMPLETE", context=context, name=f"{name}_{dt.datetime.now():%Y%m%d%H%M%S}")
-    context.build_data_docs()
-    return folder / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
