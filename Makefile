@@ -8,7 +8,7 @@ export JINBAO_REPO := $(CURDIR)
 export AIRFLOW_HOME ?= $(JINBAO_HOME)/airflow
 export AIRFLOW_CONFIG := $(CURDIR)/airflow.cfg
 
-.PHONY: demo test bench airflow clean install
+.PHONY: demo test fuzz bench airflow clean install
 
 install: $(VENV)/.installed
 
@@ -25,6 +25,10 @@ demo: install
 ## The whole test suite (PostgreSQL, MariaDB and sshd required when CI=true).
 test: install
 	$(BIN)/pytest -q tests
+
+## The fuzz tests at full strength: >= 10,000 examples per parser (`make test` runs a short profile).
+fuzz: install
+	HYPOTHESIS_PROFILE=fuzz $(BIN)/pytest -q tests/fuzz
 
 ## Benchmarks (not tests): throughput and peak memory, recorded in BENCHMARKS.md.
 bench: install
