@@ -7,6 +7,7 @@ export JINBAO_HOME ?= $(CURDIR)/var
 export JINBAO_REPO := $(CURDIR)
 export AIRFLOW_HOME ?= $(JINBAO_HOME)/airflow
 export AIRFLOW_CONFIG := $(CURDIR)/airflow.cfg
+AIRFLOW_PORT ?= 8080
 
 .PHONY: demo test fuzz bench airflow clean install
 
@@ -34,10 +35,11 @@ fuzz: install
 bench: install
 	$(BIN)/python bench/run_all.py
 
-## Airflow UI + scheduler on the embedded SQLite metadata DB (http://localhost:8080).
+## Airflow UI, scheduler, DAG processor and triggerer (`airflow standalone`), metadata (SQLite) and
+## logs under JINBAO_HOME: http://localhost:$(AIRFLOW_PORT), no login.  dev/airflow_up.py puts .venv/bin
+## on PATH and gives every component the JWT secret it makes once in $(JINBAO_HOME)/airflow/.
 airflow: install
-	$(BIN)/airflow db migrate
-	$(BIN)/airflow standalone
+	$(BIN)/python -m dev.airflow_up --port $(AIRFLOW_PORT)
 
 clean:
 	rm -rf $(JINBAO_HOME)

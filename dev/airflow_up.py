@@ -1,0 +1,91 @@
+"""`make airflow`: the Airflow UI, scheduler, DAG processor and triggerer (`airflow standalone`).
+
+Every Airflow component of one run must see the same environment:
+
+- the virtualenv's `bin/` first on PATH: `airflow standalone` starts its components as
+  plain `airflow ...` sub-processes (without it they die with FileNotFoundError and
+  standalone waits for them for ever);
+- AIRFLOW_HOME, AIRFLOW_CONFIG (the repo's airflow.cfg), JINBAO_HOME and JINBAO_REPO;
+- one JWT secret (`[api_auth] jwt_secret`) and one API secret key (`[api] secret_key`).
+  Left unset, Airflow makes a random one in every process, so the API server refuses
+  the tokens the scheduler gives the tasks ("Invalid auth token: Signature verification
+  failed") and every task fails before its first line.  They are generated once into
+  `$JINBAO_HOME/airflow/` (mode 0600, never committed: JINBAO_HOME is git-ignored) and
+  handed over as AIRFLOW__API_AUTH__JWT_SECRET / AIRFLOW__API__SECRET_KEY.
+
+Run from the checkout: `python -m dev.airflow_up [--port 8080]` (`airflow db migrate`,
+then `airflow standalone`).  tests/dags/test_airflow_live.py starts it the same way.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+#: The virtualenv's scripts: `python -m dev.airflow_up` runs with .venv/bin/python.
+BIN = Path(sys.executable).parent
+DEFAULT_PORT = 8080
+
+
+def secret(path: Path) -> str:
+    """The secret stored in `path`, made (random, 0600) the first time."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        value = path.read_text().strip()
+        if value:
+            return value
+        raise SystemExit(f"{path} is empty: delete it and start again") from None
+    with os.fdopen(fd, "w") as f:
+        f.write(secrets.token_urlsafe(64) + "\n")
+    return path.read_text().strip()
+
+
+def environment(home: Path, *, store_url: str | None = None, port: int = DEFAULT_PORT,
+                airflow_home: Path | None = None, base: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment every Airflow process of a run under `home` gets."""
+    env = dict(os.environ if base is None else base)
+    home = Path(home).resolve()
+    secrets_dir = home / "airflow"
+    env.update(
+        PATH=os.pathsep.join([str(BIN), *[p for p in env.get("PATH", "").split(os.pathsep) if p]]),
+        JINBAO_HOME=str(home), JINBAO_REPO=str(REPO),
+        AIRFLOW_HOME=str(airflow_home or secrets_dir), AIRFLOW_CONFIG=str(REPO / "airflow.cfg"),
+        AIRFLOW__API_AUTH__JWT_SECRET=secret(secrets_dir / "jwt_secret"),
+        AIRFLOW__API__SECRET_KEY=secret(secrets_dir / "api_secret_key"),
+        AIRFLOW__API__PORT=str(port),
+        # the tasks reach the API server here (default: port 8080 whatever [api] port says)
+        AIRFLOW__CORE__EXECUTION_API_SERVER_URL=f"http://localhost:{port}/execution/",
+    )
+    if store_url:
+        env["JINBAO_STORE_URL"] = store_url
+    return env
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m dev.airflow_up", description=__doc__.splitlines()[0])
+    ap.add_argument("--port", type=int, default=DEFAULT_PORT, help="API server / UI port (default 8080)")
+    args = ap.parse_args(argv)
+
+    from jinbao.settings import load_settings
+    cfg = load_settings()
+    env = environment(cfg.home, port=args.port,
+                      airflow_home=Path(os.environ["AIRFLOW_HOME"]) if os.environ.get("AIRFLOW_HOME") else None)
+    airflow = str(BIN / "airflow")
+    print(f"Airflow for JINBAO_HOME={env['JINBAO_HOME']}: metadata and logs there, secrets in "
+          f"{cfg.home / 'airflow'}; UI at http://localhost:{args.port} (no login: all users are admins)",
+          flush=True)
+    migrated = subprocess.run([airflow, "db", "migrate"], env=env)
+    if migrated.returncode:
+        return migrated.returncode
+    os.execve(airflow, [airflow, "standalone"], env)      # Ctrl-C goes straight to standalone
+    return 0  # pragma: no cover - execve does not return
+
+
+if __name__ == "__main__":
+    sys.exit(main())
