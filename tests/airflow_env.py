@@ -1,21 +1,22 @@
-"""Environment for running the real `airflow` CLI against a test's JINBAO_HOME."""
+"""Environment for running the real `airflow` CLI against a test's JINBAO_HOME.
+
+The same environment `make airflow` gives its components (dev/airflow_up.py): .venv/bin on
+PATH, the repo's airflow.cfg, AIRFLOW_HOME under JINBAO_HOME and one JWT secret there.
+"""
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
+
+from dev.airflow_up import environment
 
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 
 
 def airflow_env(cfg) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(JINBAO_HOME=str(cfg.home), JINBAO_STORE_URL=cfg.store_url, JINBAO_REPO=str(REPO),
-               AIRFLOW_HOME=str(cfg.home / "airflow"), AIRFLOW_CONFIG=str(REPO / "airflow.cfg"),
-               PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}")
-    return env
+    return environment(cfg.home, store_url=cfg.store_url)
 
 
 def airflow(cfg, *args: str, timeout: int = 300) -> subprocess.CompletedProcess:

@@ -1,0 +1,177 @@
+"""`make airflow` for real: the launcher starts `airflow standalone` (scheduler, DAG processor,
+triggerer, API server), a delivery is dropped, `police.death` is triggered through the REST API
+and the tasks run on the LocalExecutor, each talking to the API server with the scheduler's JWT.
+
+`airflow dags test` (test_dag_factory.py) runs the tasks in-process: it never needs `airflow`
+on PATH nor a JWT secret shared by the components, so it cannot see either going wrong.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import stat
+import subprocess
+import sys
+import time
+import urllib.parse
+from pathlib import Path
+
+import httpx
+import jwt
+import pytest
+import sqlalchemy as sa
+
+from dev.airflow_up import environment
+from jinbao.store.database import connect
+from tests.airflow_env import REPO
+from tests.deliveries import death_row, write_delivery
+
+DAG = "police.death"
+DELIVERY = "police.death_20261122_000001.csv"
+AUTH_FAILURES = ("Invalid auth token", "Signature verification failed")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_secrets_are_made_once_private_and_handed_to_every_component(tmp_path):
+    env = environment(tmp_path, port=18123, base={"PATH": "/usr/bin"})
+    again = environment(tmp_path, base={})
+    for name, var in (("jwt_secret", "AIRFLOW__API_AUTH__JWT_SECRET"), ("api_secret_key", "AIRFLOW__API__SECRET_KEY")):
+        path = tmp_path / "airflow" / name
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+        assert env[var] == again[var] == path.read_text().strip() and len(env[var]) >= 64
+    assert env["AIRFLOW__API_AUTH__JWT_SECRET"] != env["AIRFLOW__API__SECRET_KEY"]
+    assert env["PATH"].split(os.pathsep)[0] == str(Path(sys.executable).parent)
+    assert (Path(env["PATH"].split(os.pathsep)[0]) / "airflow").exists()
+    assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == "http://localhost:18123/execution/"
+    assert env["AIRFLOW_CONFIG"] == str(REPO / "airflow.cfg") and env["AIRFLOW_HOME"] == str(tmp_path / "airflow")
+    ignored = subprocess.run(["git", "check-ignore", "-q", "var/airflow/jwt_secret"], cwd=REPO)
+    assert ignored.returncode == 0                       # the default JINBAO_HOME's secret is never committed
+
+
+class Airflow:
+    """`python -m dev.airflow_up` (what `make airflow` runs) in its own process group."""
+
+    def __init__(self, home: Path, port: int, console: Path):
+        self.url = f"http://localhost:{port}"
+        self.console = console
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "JINBAO_"))}
+        env.update(JINBAO_HOME=str(home), AIRFLOW_HOME=str(home / "airflow"),
+                   # only the run the test triggers: no scheduled run may take the delivery first
+                   AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE="False",
+                   # log servers off the default ports, so a `make airflow` running alongside is no bother
+                   AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT=str(_free_port()),
+                   AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT=str(_free_port()))
+        with open(console, "wb") as out:
+            self.proc = subprocess.Popen([sys.executable, "-m", "dev.airflow_up", "--port", str(port)], cwd=REPO,
+                                         env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        self.http = httpx.Client(base_url=self.url, timeout=30)
+
+    def output(self) -> str:
+        return self.console.read_text(errors="replace")
+
+    def tail(self) -> str:
+        return "\n--- airflow console (tail) ---\n" + self.output()[-6000:]
+
+    def wait(self, what: str, until: float, check):
+        while time.monotonic() < until:
+            assert self.proc.poll() is None, f"airflow exited ({self.proc.returncode}) waiting for {what}" + self.tail()
+            try:
+                found = check()
+            except httpx.TransportError:
+                found = None
+            if found:
+                return found
+            time.sleep(1)
+        pytest.fail(f"no {what} in time" + self.tail())
+
+    def stop(self):
+        self.http.close()
+        if self.proc.poll() is None or _group_alive(self.proc.pid):
+            _signal_group(self.proc.pid, signal.SIGTERM)
+            deadline = time.monotonic() + 20
+            while _group_alive(self.proc.pid) and time.monotonic() < deadline:
+                self.proc.poll()
+                time.sleep(0.5)
+            _signal_group(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(timeout=10)
+
+
+def _signal_group(pgid: int, sig) -> None:
+    try:
+        os.killpg(pgid, sig)
+    except ProcessLookupError:
+        pass
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_make_airflow_runs_a_feed_triggered_through_the_rest_api(sqlite_home, tmp_path):
+    home = sqlite_home.home
+    rows = [death_row(i) for i in range(20)]
+    rows[3]["XB"] = "5"                                   # one record rejected (UNMAPPED_CODE)
+    write_delivery(sqlite_home.inbound("police"), DAG, rows)
+    started = time.monotonic()
+    af = Airflow(home, _free_port(), tmp_path / "airflow-console.log")
+    try:
+        # the DAG processor has parsed the feeds and the API server answers (no login: all admins)
+        af.wait(f"{DAG} in the API", started + 120,
+                lambda: af.http.get(f"/api/v2/dags/{DAG}").status_code == 200)
+        token = af.http.get("/auth/token").json()["access_token"]
+        claims = jwt.decode(token, home.joinpath("airflow", "jwt_secret").read_text().strip(),
+                            algorithms=["HS512"], audience="apache-airflow")
+        assert claims["role"] == "ADMIN"                 # the API server signs with the secret in JINBAO_HOME
+
+        run = af.http.post(f"/api/v2/dags/{DAG}/dagRuns",
+                           json={"dag_run_id": "live-1", "logical_date": "2026-11-22T04:00:00Z"})
+        assert run.status_code == 200, run.text
+        unpaused = af.http.patch(f"/api/v2/dags/{DAG}", json={"is_paused": False})
+        assert unpaused.status_code == 200 and unpaused.json()["is_paused"] is False, unpaused.text
+
+        def finished():
+            state = af.http.get(f"/api/v2/dags/{DAG}/dagRuns/live-1").json()["state"]
+            return state if state in ("success", "failed") else None
+        state = af.wait("finished dag run", started + 240, finished)
+
+        tis = af.http.get(f"/api/v2/dags/{DAG}/dagRuns/live-1/taskInstances").json()["task_instances"]
+        logs = {}
+        for ti in tis:
+            r = af.http.get(f"/api/v2/dags/{DAG}/dagRuns/live-1/taskInstances/{ti['task_id']}/logs/"
+                            f"{max(ti['try_number'], 1)}", params={"map_index": ti["map_index"]},
+                            headers={"Accept": "application/json"})
+            assert r.status_code == 200, r.text
+            logs[ti["task_id"]] = "\n".join(str(e.get("event", "")) for e in r.json()["content"])
+        summary = {t["task_id"]: t["state"] for t in tis}
+        assert state == "success", f"{summary}\n" + "\n".join(f"== {k}\n{v[-3000:]}" for k, v in logs.items()) \
+            + af.tail()
+        assert summary == dict.fromkeys(["receive", "judge", "publish", "finish"], "success")
+
+        # the store holds what the feed published
+        with connect(sqlite_home.store_url).connect() as conn:
+            assert conn.execute(sa.text("select count(*) from death_record")).scalar() == 19
+            assert conn.execute(sa.text("select status, received, accepted, rejected, published from batch")
+                                ).one() == ("published", 20, 19, 1, 19)
+
+        # each task's log (read back through the API, written under JINBAO_HOME) tells its part
+        assert f"took {DELIVERY} as batch 1" in logs["receive"]
+        assert "20 records received, 19 accepted, 1 rejected" in logs["judge"]
+        assert "19 records into death_record" in logs["publish"]
+        assert f"receipt for {DELIVERY} (published) sent to police" in logs["finish"]
+        assert all(str(home / "airflow-logs") in text for text in logs.values())
+        everything = "\n".join(logs.values()) + af.output()
+        assert not [f for f in AUTH_FAILURES if f in everything]
+        assert "FileNotFoundError" not in af.output()
+    finally:
+        af.stop()
+    assert time.monotonic() - started < 300
