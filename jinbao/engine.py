@@ -198,6 +198,9 @@ class Engine:
         log.info("%s: judged %s: %s records received, %s accepted, %s rejected (%.1f%%)%s", self.spec.name,
                  row["file_name"], judged.received, judged.accepted, judged.rejected, 100 * share,
                  f"; most frequent: {reasons}" if reasons else "")
+        if judged.rejected:
+            from jinbao.quality.data_docs import hint
+            log.info("%s: %s", self.spec.name, hint(self.cfg, self.spec.name, batch_id))
         message = (f"{judged.rejected} of {judged.received} records ({share:.1%}) rejected, above the feed's "
                    f"threshold of {self.spec.max_reject_share:.0%}") if held else None
         with self.db.begin() as conn:

@@ -131,6 +131,7 @@ def test_task_logs_tell_the_story_of_a_delivery(sqlite_home):
     assert "took police.death_20261122_000001.csv as batch 1" in logs
     assert "20 records received, 19 accepted, 1 rejected" in logs and "UNMAPPED_CODE on XB 1" in logs
     assert "19 records into death_record" in logs
+    assert "quality results: jinbao quality docs police.death --batch 1" in logs        # the way to the page
     assert "receipt for police.death_20261122_000001.csv (published) sent to police" in logs
     assert "Context impl" not in logs and "Will assume" not in logs   # the store was migrated: no Alembic noise
 
