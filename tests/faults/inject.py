@@ -133,17 +133,28 @@ def arm(point: str) -> None:
         original = engine.upgrade
 
         def upgrade(url):
-            _meet(Path(folder), int(n))
+            _meet(Path(folder), int(n), timeout=10, strict=False)
             return original(url)
         engine.upgrade = upgrade
+    elif point.startswith("meet:migrate:"):       # meet:migrate:<folder>:<n>: whoever is about to migrate
+        from alembic import command                # waits (up to 10 s) for the others to get there too
+
+        _, _, folder, n = point.split(":")
+        original_upgrade = command.upgrade
+
+        def migrate(*args, **kwargs):
+            _meet(Path(folder), int(n), timeout=10, strict=False)
+            return original_upgrade(*args, **kwargs)
+        command.upgrade = migrate
     elif point.startswith("lock-wait:"):           # lock-wait:<seconds>: give up on a busy feed sooner
         engine.feed_lock.__wrapped__.__defaults__ = (float(point.split(":")[1]),)
     else:
         raise SystemExit(f"unknown fault {point!r}")
 
 
-def _meet(folder, n: int, timeout: float = 30) -> None:
-    """Wait until n processes have arrived in `folder` (one file each), so they go on together."""
+def _meet(folder, n: int, timeout: float = 30, strict: bool = True) -> None:
+    """Wait until n processes have arrived in `folder` (one file each), so they go on together
+    (after `timeout`: fail, or with strict=False go on alone)."""
     import time
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -151,6 +162,8 @@ def _meet(folder, n: int, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while len(list(folder.iterdir())) < n:
         if time.monotonic() > deadline:
+            if not strict:
+                return
             raise SystemExit(f"only {len(list(folder.iterdir()))} of {n} processes arrived")
         time.sleep(0.001)
 
