@@ -106,3 +106,19 @@ def test_backend_terminated_from_outside_while_a_large_delivery_publishes(pg_hom
     assert rerun.returncode == 0, rerun.stderr[-2000:]
     (batch,) = assert_accounted(cfg, cfg.inbound("police"), sources={path.name: delivery})
     assert (batch["status"], batch["published"]) == ("published", 60_000) and published_keys(cfg) == 60_000
+
+
+def test_store_unreachable(pg_home):
+    """PostgreSQL not answering at all (nothing listens on the port): exit 1 naming the feed, retryable,
+    the delivery untouched; the run against the real store afterwards publishes it."""
+    cfg = pg_home
+    path = drop_plain(cfg, people(10))
+    delivery = path.read_bytes()
+    run = jinbao("run", FEED, env={"JINBAO_STORE_URL": "postgresql+psycopg://postgres@127.0.0.1:9/jinbao"})
+    assert run.returncode == 1, run.stderr[-2000:]
+    assert f"{FEED}: error:" in run.stderr and "retry later" in run.stderr and "Traceback" not in run.stderr
+    assert path.read_bytes() == delivery and rows_of(cfg, "select id from batch") == []
+    assert [p for p in cfg.staging.rglob("*") if p.is_file() and p.name != ".run.lock"] == []
+    assert main(["run", FEED]) == 0
+    (batch,) = assert_accounted(cfg, cfg.inbound("police"), sources={path.name: delivery})
+    assert batch["published"] == 10 == published_keys(cfg)
