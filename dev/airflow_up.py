@@ -6,7 +6,8 @@ Every Airflow component of one run must see the same environment:
   plain `airflow ...` sub-processes (without it they die with FileNotFoundError and
   standalone waits for them for ever);
 - AIRFLOW_HOME, AIRFLOW_CONFIG (the repo's airflow.cfg), JINBAO_HOME and JINBAO_REPO;
-- one JWT secret (`[api_auth] jwt_secret`) and one API secret key (`[api] secret_key`).
+- one JWT secret (`[api_auth] jwt_secret`), one API secret key (`[api] secret_key`) and one
+  Fernet key (`[core] fernet_key`, so connections are stored encrypted).
   Left unset, Airflow makes a random one in every process, so the API server refuses
   the tokens the scheduler gives the tasks ("Invalid auth token: Signature verification
   failed") and every task fails before its first line.  They are generated once into
@@ -25,13 +26,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+from cryptography.fernet import Fernet
+
 REPO = Path(__file__).resolve().parent.parent
 #: The virtualenv's scripts: `python -m dev.airflow_up` runs with .venv/bin/python.
 BIN = Path(sys.executable).parent
 DEFAULT_PORT = 8080
 
 
-def secret(path: Path) -> str:
+def secret(path: Path, make=lambda: secrets.token_urlsafe(64)) -> str:
     """The secret stored in `path`, made (random, 0600) the first time."""
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
@@ -42,7 +45,7 @@ def secret(path: Path) -> str:
             return value
         raise SystemExit(f"{path} is empty: delete it and start again") from None
     with os.fdopen(fd, "w") as f:
-        f.write(secrets.token_urlsafe(64) + "\n")
+        f.write(make() + "\n")
     return path.read_text().strip()
 
 
@@ -58,6 +61,8 @@ def environment(home: Path, *, store_url: str | None = None, port: int = DEFAULT
         AIRFLOW_HOME=str(airflow_home or secrets_dir), AIRFLOW_CONFIG=str(REPO / "airflow.cfg"),
         AIRFLOW__API_AUTH__JWT_SECRET=secret(secrets_dir / "jwt_secret"),
         AIRFLOW__API__SECRET_KEY=secret(secrets_dir / "api_secret_key"),
+        # connections (partner SFTP keys' paths, hosts) are stored encrypted in the metadata DB
+        AIRFLOW__CORE__FERNET_KEY=secret(secrets_dir / "fernet_key", lambda: Fernet.generate_key().decode()),
         AIRFLOW__API__PORT=str(port),
         # the tasks reach the API server here (default: port 8080 whatever [api] port says)
         AIRFLOW__CORE__EXECUTION_API_SERVER_URL=f"http://localhost:{port}/execution/",
