@@ -11,7 +11,7 @@ import json
 import pytest
 
 from jinbao.keys import init_keys
-from tests.faults.conftest import FEED, jinbao, people, rows_of, seal
+from tests.faults.conftest import FEED, jinbao, people, seal
 from tests.deliveries import write_delivery
 from tests.faults.invariants import assert_accounted, published_keys
 
