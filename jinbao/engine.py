@@ -32,7 +32,7 @@ from jinbao.connectors.base import RemoteDelivery, Transport, companions_of, sha
 from jinbao.connectors.registry import transport_for
 from jinbao.declarations import FeedSpec
 from jinbao.exchange_zone.errors import DeliveryRefused, TransientFault, is_transient
-from jinbao.exchange_zone.quarantine import quarantine
+from jinbao.exchange_zone.quarantine import quarantine, quarantine_path
 from jinbao.exchange_zone.receipts import receipt_name, send_receipt
 from jinbao.feed_lock import feed_lock
 from jinbao.ledger import Outcome, Refusal, Status
@@ -109,6 +109,8 @@ class Engine:
                 ids.append(batch_id)
         if not waiting:
             log.info("%s: no delivery waiting in %s's inbound/", self.spec.name, self.spec.partner)
+        with self.db.begin() as conn:                # batches a killed run left half-way
+            ids += [i for i in ledger.unfinished(conn, self.spec.name) if i not in ids]
         return ids
 
     def _take(self, delivery: RemoteDelivery) -> int | None:
@@ -127,40 +129,57 @@ class Engine:
             refusal = fault("receive", delivery.name, exc)
         digest = opened.sha256 if opened else sha256_of(incoming / delivery.name)
         business_date = dt.datetime.strptime(delivery.business_date, "%Y%m%d").date()
+        try:
+            mapping = feed_mapping(self.spec.mapping, business_date)
+        except MappingError as exc:
+            refusal = refusal or Refusal("NO_MAPPING", str(exc))
+            mapping = None
+        if mapping is not None and refusal is None:
+            pin(mapping, incoming)           # judged later with exactly these tables
         with self.db.begin() as conn:
             same = ledger.find_same(conn, self.spec.name, delivery.name, digest)
             if same is not None and same["acked_at"] is not None:   # finished earlier: this is a resend
                 refusal = refusal or Refusal("ALREADY_TAKEN", f"identical to batch {same['id']}, which was "
                                              f"{same['status']}; nothing new was published")
             elif same is not None:    # seen before: carry on where it stopped (a held batch waits for a person)
-                shutil.rmtree(incoming, ignore_errors=True)
+                self._restore(same, incoming)
                 return None if same["status"] == Status.HELD else same["id"]
             refusal = refusal or ledger.admission(conn, self.spec.name, digest, delivery.sequence)
-            try:
-                mapping = feed_mapping(self.spec.mapping, business_date)
-                label = mapping.label
-            except MappingError as exc:
-                refusal = refusal or Refusal("NO_MAPPING", str(exc))
-                mapping = label = None
             batch_id = ledger.insert(
                 conn, feed=self.spec.name, file_name=delivery.name, sha256=digest, sequence=delivery.sequence,
-                business_date=business_date, encoding=self.spec.encoding, mapping_version=label,
+                business_date=business_date, encoding=self.spec.encoding,
+                mapping_version=mapping.label if mapping is not None else None,
                 status=Status.RECEIVED if refusal is None else Status.REFUSED, refusal=refusal,
                 data_file=opened.data.name if opened else None,
                 declared_records=opened.declared_records if opened else None)
-        final = self.cfg.staging / self.spec.name / str(batch_id)
+            final = self.cfg.staging / self.spec.name / str(batch_id)
+            ledger.update(conn, batch_id, staging_dir=str(final))   # with the row: a resume always finds it
         shutil.rmtree(final, ignore_errors=True)
-        if mapping is not None and refusal is None:
-            pin(mapping, incoming)       # judged later with exactly these tables
         os.replace(incoming, final)
-        with self.db.begin() as conn:
-            ledger.update(conn, batch_id, staging_dir=str(final))
         if refusal is None:
-            log.info("%s: took %s as batch %s (mapping %s)", self.spec.name, delivery.name, batch_id, label)
+            log.info("%s: took %s as batch %s (mapping %s)", self.spec.name, delivery.name, batch_id,
+                     mapping.label)
         else:
             log.warning("%s: refusing %s as batch %s (%s: %s)", self.spec.name, delivery.name, batch_id,
                         refusal.code, refusal.detail)
         return batch_id
+
+    def _restore(self, row: dict, incoming: Path) -> None:
+        """A resumed batch whose staged files are gone (killed before they were moved in place, a lost
+        volume) gets the copy just fetched; one that was judged from them is judged again."""
+        staging = Path(row["staging_dir"]) if row["staging_dir"] else None
+        lost = staging is None or not (staging / (row["data_file"] or row["file_name"])).is_file()
+        if lost and row["status"] in (Status.RECEIVED, Status.JUDGED, Status.REFUSED) and staging is not None \
+                and staging.parent == self.cfg.staging / self.spec.name:
+            shutil.rmtree(staging, ignore_errors=True)
+            os.replace(incoming, staging)
+            if row["status"] == Status.JUDGED:
+                with self.db.begin() as conn:
+                    ledger.move(conn, row["id"], Status.JUDGED, Status.RECEIVED)
+            log.warning("%s: batch %s had lost its staged files; fetched again from inbound/", self.spec.name,
+                        row["id"])
+        else:
+            shutil.rmtree(incoming, ignore_errors=True)
 
     # ------------------------------------------------------------------ judge
     def judge(self, batch_id: int) -> Outcome:
@@ -287,11 +306,13 @@ class Engine:
         if status in (Status.RECEIVED, Status.JUDGED):
             raise RuntimeError(f"batch {batch_id} is {status}: judge and publish it before finishing")
         staging = Path(row["staging_dir"]) if row["staging_dir"] else None    # None: a stray, never fetched
+        if status == Status.REFUSED and staging is not None:
+            kept = quarantine_path(self.cfg.quarantine, self.spec.name, batch_id, row["file_name"])
+            if staging != kept:           # (a run killed after the move finds the files there)
+                staging = quarantine(staging, self.cfg.quarantine, self.spec.name, batch_id, row["file_name"])
+                with self.db.begin() as conn:
+                    ledger.update(conn, batch_id, staging_dir=str(staging))
         delivery = self._delivery(row, staging) if staging else None
-        if status == Status.REFUSED and staging and staging.parent != self.cfg.quarantine / self.spec.name:
-            staging = quarantine(staging, self.cfg.quarantine, self.spec.name, batch_id, row["file_name"])
-            with self.db.begin() as conn:
-                ledger.update(conn, batch_id, staging_dir=str(staging))
         if row["receipt_at"] is None:
             with self.db.begin() as conn:
                 name = receipt_name(row, ledger.first_of_its_name(conn, row))

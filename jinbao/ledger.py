@@ -33,7 +33,8 @@ class Status(str, enum.Enum):
 #: Where each status may go next; anything else is a bug or a race lost.
 TRANSITIONS: dict[Status, frozenset[Status]] = {
     Status.RECEIVED: frozenset({Status.JUDGED, Status.HELD, Status.REFUSED}),
-    Status.JUDGED: frozenset({Status.PUBLISHED, Status.REFUSED}),   # refused: the store cannot take it
+    # refused: the store cannot take it; received: its staged files were lost, judged again
+    Status.JUDGED: frozenset({Status.PUBLISHED, Status.REFUSED, Status.RECEIVED}),
     Status.HELD: frozenset({Status.PUBLISHED, Status.REFUSED}),     # published: released by a person
     Status.PUBLISHED: frozenset(),
     Status.REFUSED: frozenset(),
@@ -94,6 +95,16 @@ def find_same(conn: Connection, feed: str, name: str, sha256: str) -> dict | Non
         sa.or_(batch.c.status.in_([s.value for s in TAKEN]), unfinished_refusal))
         .order_by(batch.c.id.desc())).mappings().first()
     return dict(row) if row else None
+
+
+def unfinished(conn: Connection, feed: str) -> list[int]:
+    """Batches a run left half-way: not yet judged or published, or still owing the partner its
+    receipt or acknowledgement (a held batch waits for a person and is not among them)."""
+    owing = sa.or_(batch.c.receipt_at.is_(None), batch.c.acked_at.is_(None))
+    q = sa.select(batch.c.id).where(batch.c.feed == feed, sa.or_(
+        batch.c.status.in_([Status.RECEIVED.value, Status.JUDGED.value]),
+        sa.and_(batch.c.status.in_([Status.PUBLISHED.value, Status.REFUSED.value]), owing))).order_by(batch.c.id)
+    return [r.id for r in conn.execute(q)]
 
 
 def first_of_its_name(conn: Connection, row: dict) -> bool:

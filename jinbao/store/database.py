@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import logging
+from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
 
@@ -16,6 +17,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 log = logging.getLogger(__name__)
+#: pg_advisory_xact_lock key for migrations ("jinbao" in ASCII).
+MIGRATION_LOCK_KEY = 0x6A696E62616F
 
 
 @functools.lru_cache(maxsize=8)
@@ -55,6 +58,32 @@ def _alembic_config(conn: Connection):
     return cfg
 
 
+@contextmanager
+def _migration_lock(conn: Connection, url: str):
+    """One migrating process at a time: two first runs on an empty store would both create it.
+    PostgreSQL and MariaDB lock in the server (held by this transaction or session); SQLite, a
+    file beside the database."""
+    dialect = conn.dialect.name
+    if dialect == "postgresql":
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+        yield
+    elif dialect in ("mysql", "mariadb"):
+        conn.execute(sa.text("SELECT GET_LOCK('jinbao_migrate', 300)"))
+        try:
+            yield
+        finally:
+            conn.execute(sa.text("SELECT RELEASE_LOCK('jinbao_migrate')"))
+    else:
+        import fcntl
+        path = url.removeprefix("sqlite:///") + ".migrate.lock" if url.startswith("sqlite:///") else None
+        if path is None:                       # in-memory: one process by definition
+            yield
+            return
+        with open(path, "a") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            yield
+
+
 def upgrade(url: str) -> Engine:
     """Bring the store to the newest migration (cheap when it is already there)."""
     from alembic import command
@@ -67,7 +96,7 @@ def upgrade(url: str) -> Engine:
     was = quiet.disabled
     quiet.disabled = True
     try:
-        with eng.begin() as conn:
+        with eng.begin() as conn, _migration_lock(conn, url):
             cfg = _alembic_config(conn)
             head = ScriptDirectory.from_config(cfg).get_current_head()
             current = MigrationContext.configure(conn).get_current_revision()

@@ -37,11 +37,6 @@ def test_two_runs_at_once_on_an_upgraded_store(pg_home, tmp_path):
     _one_published(cfg, _race(fault=f"meet:upgrade:{tmp_path / 'meet'}:2"), path, delivery, 5000)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "jinbao/store/database.py upgrade() (called by Engine.__init__, before the feed lock) migrates without "
-    "any lock: two first runs on an empty store both see no alembic_version and both run the migrations; "
-    "the loser exits 1 printing the raw SQL error (UniqueViolation on pg_type for CREATE TABLE "
-    "alembic_version) instead of waiting; the same for two feeds or Airflow tasks starting together"))
 def test_two_first_runs_at_once_on_an_empty_store(pg_home, tmp_path):
     """The very first runs of a new deployment: both find the store without tables.  Whoever is about
     to migrate waits up to 10 s for the other to get as far (without that the race is lost often but

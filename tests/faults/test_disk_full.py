@@ -86,12 +86,6 @@ def test_room_for_the_delivery_but_not_for_judging_it(pg_home, tiny_staging):
     assert batch["published"] == 15_000 == published_keys(cfg)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "a batch taken before the disk filled keeps pointing at its staging folder; when that folder is gone "
-    "(the full volume replaced or unmounted, a new worker), jinbao/engine.py resumes the batch anyway "
-    "(Engine._take -> ledger.find_same) instead of fetching the delivery again from inbound/: Engine._judge "
-    "refuses it PROCESSING_FAILED (FileNotFoundError) although a retry can cure it (and then cannot even "
-    "quarantine it: see test_a_refusal_when_staging_is_a_filesystem_of_its_own)"))
 def test_staging_volume_replaced_after_disk_full(pg_home, tiny_staging):
     cfg = pg_home
     path = drop_plain(cfg, people(15_000))
@@ -108,12 +102,6 @@ def test_staging_volume_replaced_after_disk_full(pg_home, tiny_staging):
     assert batch["published"] == 15_000 == published_keys(cfg)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "exchange_zone/quarantine.py quarantine() moves the staging folder with os.replace, which cannot cross "
-    "filesystems: with staging on a volume of its own every refusal fails in finish with "
-    "'[Errno 18] Invalid cross-device link' (exit 1, 'see the log'), the refused batch is never "
-    "quarantined, acknowledged or given its receipt, the deliveries after it in the run are not handled, "
-    "and every rerun fails the same way"))
 def test_a_refusal_when_staging_is_a_filesystem_of_its_own(pg_home, own_staging):
     cfg = pg_home
     bad = drop_plain(cfg, people(5))

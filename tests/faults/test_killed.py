@@ -16,17 +16,10 @@ from jinbao.cli import main
 from tests.faults.conftest import FEED, drop_plain, jinbao, people, rows_of
 from tests.faults.invariants import assert_accounted, published_keys
 
-STUCK_IN_RECEIVE = pytest.mark.xfail(strict=True, reason=(
-    "jinbao/engine.py Engine._take commits the batch row (status received, staging_dir NULL) before the "
-    "fetched files are moved to staging/<feed>/<batch> and their path recorded; killed in between, every "
-    "rerun resumes the batch (find_same) without its staging folder and Engine._judge fails outside its "
-    "try on Path(None) (TypeError, exit 1, 'expected str, bytes or os.PathLike object, not NoneType'): "
-    "the delivery is stuck for good and blocks every later delivery of the feed"))
-
 PUBLISHED_PATH = [
     "kill:receive.fetch",
-    pytest.param("kill:receive.after_insert", marks=STUCK_IN_RECEIVE),
-    pytest.param("kill:receive.before_staging_recorded", marks=STUCK_IN_RECEIVE),
+    "kill:receive.after_insert",
+    "kill:receive.before_staging_recorded",
     "kill:judge.mid_write",
     "kill:judge.before_status",
     "kill:publish.in_transaction",
@@ -88,22 +81,17 @@ def test_killed_while_refusing_then_rerun_refuses_exactly_once(pg_home, point):
     _killed(point)
     assert_accounted(cfg, inbound, settled=False)
 
-    # after the acknowledgement nothing is left to do; before it the rerun ends the refusal (exit 2)
-    assert main(["run", FEED]) == (0 if point == "kill:finish.after_ack" else 2)
+    # wherever it was killed, the rerun ends the refusal (receipt, quarantine, acknowledgement) and says so
+    assert main(["run", FEED]) == 2
     (batch,) = assert_accounted(cfg, inbound)
     assert (batch["status"], batch["reason_code"]) == ("refused", "HEADER_MISMATCH")
-    assert batch["receipt_at"] is not None
+    assert batch["receipt_at"] is not None and batch["acked_at"] is not None
     assert published_keys(cfg) == 0
     kept = cfg.quarantine / FEED / f"{batch['id']}-{path.name}"
     assert (kept / path.name).read_bytes() == delivery                   # the hub's copy, for a person
     assert (inbound / "processed" / str(batch["id"]) / path.name).read_bytes() == delivery
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "jinbao/engine.py Engine._finish moves the delivery (transport.ack) and records acked_at in a later "
-    "transaction; killed in between, acked_at stays NULL forever (the delivery is no longer listed, so no "
-    "run revisits the batch), and ledger.find_same then treats an identical resend as a resume of an "
-    "unfinished batch instead of ALREADY_TAKEN"))
 def test_acknowledgement_is_recorded_even_when_killed_right_after_it(pg_home):
     cfg = pg_home
     path = drop_plain(cfg, people(20))
@@ -118,15 +106,8 @@ def test_acknowledgement_is_recorded_even_when_killed_right_after_it(pg_home):
         None, "ALREADY_TAKEN"]
 
 
-COMPANIONS_LEFT_BEHIND = pytest.mark.xfail(strict=True, reason=(
-    "jinbao/engine.py Engine._finish finds the delivery's companions (_delivery) by listing the batch's "
-    "staging_dir; killed after quarantine() moved that folder but before the new place was recorded, the "
-    "rerun lists a folder that no longer exists, acknowledges the data file alone, and the manifest and its "
-    "signature stay in inbound/ for good (never taken: no data file; never set aside: named like a delivery)"))
 
-
-@pytest.mark.parametrize("point", [pytest.param(p, marks=COMPANIONS_LEFT_BEHIND)
-                                   if p == "kill:finish.after_quarantine" else p for p in REFUSED_PATH])
+@pytest.mark.parametrize("point", REFUSED_PATH)
 def test_killed_while_refusing_a_sealed_delivery(pg_home, monkeypatch, point):
     """The same over the CMS envelope (JINBAO_TRANSPORT=local+cms): a delivery is three files, and all
     three must end in processed/ (and in quarantine), none left behind in inbound/."""
@@ -144,7 +125,7 @@ def test_killed_while_refusing_a_sealed_delivery(pg_home, monkeypatch, point):
     _killed(point)
     assert_accounted(cfg, inbound, settled=False, sources={files[0].name: plain.read_bytes()})
 
-    assert main(["run", FEED]) == (0 if point == "kill:finish.after_ack" else 2)
+    assert main(["run", FEED]) == 2      # the rerun finishes the refusal (acked_at recorded) and reports it
     (batch,) = assert_accounted(cfg, inbound, sources={files[0].name: plain.read_bytes()})
     assert (batch["status"], batch["reason_code"]) == ("refused", "COUNT_MISMATCH")
     assert sorted(p.name for p in (inbound / "processed" / str(batch["id"])).iterdir()) == sorted(f.name for f in files)
