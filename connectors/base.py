@@ -8,6 +8,7 @@ engine is the same whichever it gets, and never sees an envelope.
 """
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import re
 from abc import ABC, abstractmethod
@@ -62,8 +63,13 @@ def delivery_feed(name: str) -> str | None:
 
 
 def parse_delivery_name(name: str) -> RemoteDelivery | None:
+    """The delivery a data file's name describes; None unless it is the agreed shape with a real date."""
     m = DELIVERY_NAME.match(name)
     if not m:
+        return None
+    try:
+        dt.datetime.strptime(m["date"], "%Y%m%d")
+    except ValueError:                       # 20261399: the agreed shape, but no day
         return None
     return RemoteDelivery(name=name, feed=m["feed"], business_date=m["date"], sequence=int(m["seq"]))
 

@@ -73,8 +73,10 @@ def parse(raw: bytes, data_file: str) -> Manifest:
     """Strict parse of the manifest of `data_file`; refuses MANIFEST_INVALID naming what is wrong."""
     try:
         obj = json.loads(raw.decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        _refuse(f"not UTF-8 JSON: {exc}", data_file)
+    except (UnicodeDecodeError, ValueError) as exc:     # ValueError: bad JSON, or an int past Python's limit
+        _refuse(f"not UTF-8 JSON: {str(exc)[:200]}", data_file)
+    except RecursionError:
+        _refuse("not UTF-8 JSON: nested too deeply", data_file)
     if not isinstance(obj, dict):
         _refuse("not a JSON object", data_file)
     missing = [f for f in FIELDS if f not in obj]

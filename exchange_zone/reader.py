@@ -139,20 +139,39 @@ class CsvStream:
 def _decoded_lines(raw, encoding: str) -> Iterator[bytes]:
     """UTF-8 bytes of whole lines (each ending in \\n), about BLOCK_SIZE at a time.
 
-    CR LF and a lone CR both end a line, as partners' tools write them."""
-    decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
+    The raw bytes are cut at line ends *before* decoding: no byte of a GB18030 or
+    UTF-8 multi-byte character is ever CR or LF, so every piece decodes on its own.
+    A damaged last character must not take the line end with it (CPython's final
+    GB18030 decode turns b"\\x81\\x30\\n" into one U+FFFD), so when a piece comes out
+    with fewer line ends than it went in, it is decoded line by line.  CR LF and a
+    lone CR both end a line, as partners' tools write them."""
     carry = b""
     eof = False
     while not eof:
         chunk = raw.read(READ_CHUNK)
         eof = not chunk
-        carry += decoder.decode(chunk, final=eof).encode("utf-8")
+        carry += chunk
         while len(carry) >= BLOCK_SIZE or (eof and carry):
             cut = _line_boundary(carry, BLOCK_SIZE, eof)
             if cut is None:
                 break
             piece, carry = carry[:cut], carry[cut:]
-            yield piece.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+            yield _decode(piece, encoding).replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+
+
+def _decode(piece: bytes, encoding: str) -> bytes:
+    """UTF-8 of a piece of whole lines, every line end kept, damaged characters as U+FFFD."""
+    if encoding == "utf-8":
+        try:
+            piece.decode("utf-8")
+            return piece                                   # valid UTF-8: as it is
+        except UnicodeDecodeError:
+            pass
+    text = piece.decode(encoding, errors="replace")
+    if text.count("\n") + text.count("\r") == piece.count(b"\n") + piece.count(b"\r"):
+        return text.encode("utf-8")
+    lines = piece.replace(b"\r\n", b"\n").replace(b"\r", b"\n").split(b"\n")
+    return "\n".join(line.decode(encoding, errors="replace") for line in lines).encode("utf-8")
 
 
 def _line_boundary(buf: bytes, size: int, eof: bool) -> int | None:
@@ -215,13 +234,21 @@ def open_csv(path: Path, encoding: str, expected: list[str], required: list[str]
     text = _decoded_lines(_ending_in_newline(raw), codecs.lookup(encoding).name)
     header_line, rest = _header(text)
     # csv handles a quoted header ("GMSFHM",...) as some exporters write it.
-    header = [h.strip() for h in next(csv.reader([header_line]))] if header_line.strip() else []
+    try:
+        header = [h.strip() for h in next(csv.reader([header_line]))] if header_line.strip() else []
+    except csv.Error as exc:
+        raw.close()
+        raise BadInput("HEADER_MISMATCH", f"the header line cannot be read: {exc}", file=path.name, line=1) from exc
     missing = [c for c in required if c not in header]
     twice = sorted({h for h in header if header.count(h) > 1})
-    if not header or missing:
+    if not header:
         raw.close()
-        raise BadInput("HEADER_MISMATCH", f"header lacks agreed column(s) {missing or required}",
-                       file=path.name, line=1, field=(missing or required)[0])
+        raise BadInput("HEADER_MISMATCH", "the first line, the header, is empty", file=path.name, line=1,
+                       field=required[0] if required else None)
+    if missing:
+        raw.close()
+        raise BadInput("HEADER_MISMATCH", f"header lacks agreed column(s) {missing}",
+                       file=path.name, line=1, field=missing[0])
     if twice:
         raw.close()
         raise BadInput("HEADER_MISMATCH", f"header names column(s) {', '.join(twice)} more than once",

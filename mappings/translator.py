@@ -97,8 +97,8 @@ def translate(batch: pa.RecordBatch, mapping: FeedMapping, failures: Failures,
     out: dict[str, pa.Array] = {}
     upgraded = pa.array([False] * batch.num_rows)
     for rule in mapping.fields:
-        if rule.partner not in batch.schema.names:
-            out[rule.hub] = pa.nulls(batch.num_rows, pa.string())
+        if rule.partner not in batch.schema.names:      # an optional column the partner left out
+            out[rule.hub] = pa.nulls(batch.num_rows, pa.date32() if rule.date_format else pa.string())
             continue
         col = clean.column(rule.partner) if clean is not None else normalise(batch.column(rule.partner))
         if rule.hub == "AAC002":

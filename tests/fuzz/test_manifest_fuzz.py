@@ -104,9 +104,6 @@ def test_nearly_right_manifests(case):
     check(*case)
 
 
-@pytest.mark.xfail(strict=True, reason="manifest bug: a delivery name of the agreed shape whose date does not exist "
-                   "(police.death_20261399_000001.csv) passes parse_delivery_name (\\d{8}) and then makes "
-                   "_check_created_at raise ValueError from strptime, not MANIFEST_INVALID")
 @example(date="20261399")
 @example(date="20260230")
 @given(date=st.sampled_from(["20261399", "20260230", "20261300", "00000000", "20261232"]))
@@ -116,9 +113,6 @@ def test_a_name_with_a_date_that_does_not_exist(date):
     check(raw, name)
 
 
-@pytest.mark.xfail(strict=True, reason="manifest bug: json.loads raises plain ValueError for an integer of more "
-                   "than 4300 digits (Python's int conversion limit) and RecursionError for deeply nested "
-                   "arrays/objects; parse() catches only JSONDecodeError, so neither becomes MANIFEST_INVALID")
 @example(raw=b'{"records": ' + b"1" * 4301 + b"}")
 @example(raw=b"[" * 100_000)
 @given(raw=st.one_of(st.integers(4301, 20_000).map(lambda n: b"[" + b"9" * n + b"]"),

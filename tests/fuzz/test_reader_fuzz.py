@@ -98,10 +98,6 @@ def test_random_bytes(encoding, with_header, end, data, read_chunk, block_size):
     read_all(d, ["ID", "NAME", "CODE"], ["ID"], (read_chunk, block_size))
 
 
-@pytest.mark.xfail(strict=True, reason="reader bug: a GB18030 file ending in an unfinished multi-byte sequence "
-                   "(b'\\x81\\x30' or b'\\x80\\x30' before the last newline, or at the very end) loses its "
-                   "last line end in CPython's final decode; _decoded_lines then never yields its last (or only) "
-                   "block: a small file is refused HEADER_MISMATCH, a big one silently loses up to 8 MiB of lines")
 @example(data=b"ID,NAME,CODE\n\x80\x30", sizes=(None, 1))                 # found by test_random_bytes
 @example(data=b"ID,NAME,CODE\n1,2,3\x81\x30\n", sizes=(None, None))       # refused: header 'lacks' ID
 @example(data=b"ID,NAME,CODE\n1,2,3\x81\x30", sizes=(None, None))         # no newline at the end: the same
@@ -116,8 +112,6 @@ def test_gb18030_cut_short_at_the_end(data, sizes):
              sizes)
 
 
-@pytest.mark.xfail(strict=True, reason="reader bug: open_csv parses the header with Python's csv module, whose "
-                   "field limit (131072 characters) makes a longer header name raise _csv.Error, not BadInput")
 @example(name_length=CSV_FIELD_LIMIT + 1, required=True)
 @example(name_length=CSV_FIELD_LIMIT + 1, required=False)
 @given(name_length=st.integers(CSV_FIELD_LIMIT + 1, 3 * CSV_FIELD_LIMIT), required=st.booleans())
@@ -127,8 +121,6 @@ def test_a_header_name_over_128_kib(name_length, required):
     read_all(d, ["ID"], ["ID"] if required else [])
 
 
-@pytest.mark.xfail(strict=True, reason="reader bug: open_csv on a blank header when no column is required "
-                   "raises IndexError ((missing or required)[0] on two empty lists), not BadInput")
 @example(data=b"")
 @example(data=b"\n")
 @given(data=st.sampled_from([b"", b"\n", b" \r\n1,2\n", b"\xef\xbb\xbf\n"]))
