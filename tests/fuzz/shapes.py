@@ -81,10 +81,10 @@ def lines_after_header(data: bytes) -> int:
 
 
 def swallows_last_line_end(data: bytes, encoding: str) -> bool:
-    """The reader bug kept in test_reader_fuzz.test_gb18030_cut_short_at_the_end (xfail): CPython's
-    GB18030 decoder, told the input is final, turns an unfinished four-byte sequence *and the line end
-    after it* (b"\\x81\\x30\\n" at the very end) into one U+FFFD; the reader then drops every line after its
-    last full block.  True when `data` ends that way (with the newline the reader adds when it lacks one)."""
+    """Whether CPython's GB18030 decoder, told the input is final, turns an unfinished four-byte
+    sequence *and the line end after it* (b"\\x81\\x30\\n" at the very end) into one U+FFFD, counting the
+    newline the reader adds to a last line without one.  Such files once lost every line after the
+    reader's last full block (found here, fixed in a07d57a); test_gb18030_cut_short_at_the_end keeps them."""
     if codecs.lookup(encoding).name != "gb18030" or not data:
         return False
     tail = data if data.endswith((b"\n", b"\r")) else data + b"\n"
