@@ -156,7 +156,8 @@ def _decoded_lines(raw, encoding: str) -> Iterator[bytes]:
             if cut is None:
                 break
             piece, carry = carry[:cut], carry[cut:]
-            yield _decode(piece, encoding).replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+            text = _decode(piece, encoding)
+            yield text.replace(b"\r\n", b"\n").replace(b"\r", b"\n") if b"\r" in text else text
 
 
 def _decode(piece: bytes, encoding: str) -> bytes:
@@ -168,8 +169,9 @@ def _decode(piece: bytes, encoding: str) -> bytes:
         except UnicodeDecodeError:
             pass
     text = piece.decode(encoding, errors="replace")
-    if text.count("\n") + text.count("\r") == piece.count(b"\n") + piece.count(b"\r"):
-        return text.encode("utf-8")
+    if "\ufffd" not in text or \
+            text.count("\n") + text.count("\r") == piece.count(b"\n") + piece.count(b"\r"):
+        return text.encode("utf-8")          # (only a damaged character can swallow a line end)
     lines = piece.replace(b"\r\n", b"\n").replace(b"\r", b"\n").split(b"\n")
     return "\n".join(line.decode(encoding, errors="replace") for line in lines).encode("utf-8")
 
