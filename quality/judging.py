@@ -101,11 +101,12 @@ def _reject_duplicate_keys(accepted: Path, rejected: Path, keys: list[str], fiel
     import pyarrow.compute as pc
 
     ids = pq.read_table(accepted, columns=[*keys, "line_no"])
-    counts = ids.group_by(keys).aggregate([("line_no", "list"), ("line_no", "count")])
+    counts = ids.group_by(keys).aggregate([("line_no", "count")])
     dups = counts.filter(pc.greater(counts["line_no_count"], 1))
-    if dups.num_rows == 0:
+    if dups.num_rows == 0:                             # the usual case: one counting pass, nothing else
         return 0
-    groups = dups["line_no_list"].to_pylist()          # only the duplicated keys: few, not the file
+    held = ids.join(dups.select(keys), keys, join_type="inner")
+    groups = held.group_by(keys).aggregate([("line_no", "list")])["line_no_list"].to_pylist()  # few, not the file
     lines, others = [], []
     for group in groups:
         for line in group:
