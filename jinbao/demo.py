@@ -26,8 +26,10 @@ KEEP = ("airflow", "airflow.db", "airflow-logs", MARKER)
 def fresh_home(home: Path) -> None:
     """Empty a hub-made JINBAO_HOME for a new demo day, keeping Airflow's own files."""
     if home.exists() and any(home.iterdir()):
-        if not (home / MARKER).exists():
-            raise SystemExit(f"{home} is not empty and was not created by jinbao; refusing to wipe it")
+        foreign = [p.name for p in home.iterdir() if p.name not in KEEP]
+        if foreign and not (home / MARKER).exists():
+            raise SystemExit(f"{home} is not empty and was not created by jinbao ({', '.join(sorted(foreign)[:3])} "
+                             "...); refusing to wipe it: point JINBAO_HOME at a new folder")
         for entry in home.iterdir():
             if entry.name in KEEP:
                 continue

@@ -66,3 +66,14 @@ def test_a_new_demo_day_keeps_airflow_metadata(tmp_path):
     assert sorted(p.name for p in home.iterdir()) == sorted([".jinbao-home", "airflow", "airflow-logs",
                                                             "airflow.db"])
     assert (home / "airflow" / "jwt_secret").read_text() == "keep"
+
+
+def test_a_home_holding_only_airflow_files_is_taken_for_the_demo(tmp_path):
+    home = tmp_path / "home"
+    (home / "airflow-logs").mkdir(parents=True)               # what `make airflow` or a test left
+    fresh_home(home)
+    assert (home / MARKER).exists() and (home / "airflow-logs").is_dir()
+    (home / "precious.txt").write_text("x")
+    (home / MARKER).unlink()
+    with pytest.raises(SystemExit, match="not created by jinbao"):
+        fresh_home(home)
