@@ -6,6 +6,7 @@ the test instead of skipping it, so CI can never go green by skipping.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 
@@ -38,28 +39,35 @@ def _server_db(admin_url: str, kind: str):
     return admin, name, url
 
 
+@contextlib.contextmanager
+def server_database(kind: str):
+    """A fresh database on the real PostgreSQL or MariaDB server, dropped afterwards."""
+    admin_url, force = {"PostgreSQL": (PG_ADMIN, " WITH (FORCE)"), "MariaDB": (MARIA_ADMIN, "")}[kind]
+    admin, name, url = _server_db(admin_url, kind)
+    try:
+        yield url
+    finally:
+        from jinbao.store.database import forget_connections
+        forget_connections()
+        with admin.connect() as conn:
+            conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name}{force}"))
+        admin.dispose()
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def store_url(request, tmp_path):
     """The store on SQLite and on PostgreSQL (a fresh database per test)."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'store.db'}"
         return
-    admin, name, url = _server_db(PG_ADMIN, "PostgreSQL")
-    yield url
-    from jinbao.store.database import forget_connections
-    forget_connections()
-    with admin.connect() as conn:
-        conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+    with server_database("PostgreSQL") as url:
+        yield url
 
 
 @pytest.fixture
 def mariadb_url():
-    admin, name, url = _server_db(MARIA_ADMIN, "MariaDB")
-    yield url
-    from jinbao.store.database import forget_connections
-    forget_connections()
-    with admin.connect() as conn:
-        conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name}"))
+    with server_database("MariaDB") as url:
+        yield url
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import PG_ADMIN, REPO, _server_db
+from tests.conftest import REPO, server_database
 
 FEED = "police.death"
 
@@ -18,13 +18,8 @@ FEED = "police.death"
 @pytest.fixture
 def pg_url():
     """A fresh PostgreSQL database (fails under CI=true when the server is missing)."""
-    admin, name, url = _server_db(PG_ADMIN, "PostgreSQL")
-    yield url
-    from jinbao.store.database import forget_connections
-    forget_connections()
-    with admin.connect() as conn:
-        conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-    admin.dispose()
+    with server_database("PostgreSQL") as url:
+        yield url
 
 
 @pytest.fixture
