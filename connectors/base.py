@@ -107,6 +107,22 @@ def complete_deliveries(names, feed: str, companions: tuple[str, ...]) -> list[R
     return sorted(found, key=lambda d: (d.sequence, d.name))
 
 
+def strays(entries: dict[str, str], feeds: set[str], partner: str) -> list[tuple[str, str, str]]:
+    """(name, reason code, detail) of every entry of inbound/ that none of `feeds` will ever take:
+    links, devices and other non-files (never read), and files not named as a delivery of one of
+    them.  Folders and temporary names (uploads in progress) are not strays."""
+    out = []
+    for name, kind in sorted(entries.items()):
+        if kind == "dir" or TEMPORARY.search(name):
+            continue
+        if kind != "file":
+            out.append((name, "NOT_A_FILE", f"{name} in inbound/ is not a regular file; it was not read"))
+        elif delivery_feed(name) not in feeds:       # a delivery of ours or a companion may still be arriving
+            out.append((name, "BAD_NAME", f"{name} is not <feed>_<YYYYMMDD>_<seq>.csv[.p7m] of a feed agreed "
+                                          f"with {partner}; it was not read"))
+    return out
+
+
 def sha256_of(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as fh:

@@ -339,29 +339,22 @@ class Engine:
         return Outcome.of(row)
 
     def _set_aside_strays(self) -> list[int]:
-        """Entries of the partner's inbound/ that no declared feed of the partner will ever take
-        (badly named, another partner's feed, links, devices) are refused as batches of this feed:
-        set aside unread into inbound/rejected/, with a receipt, and listed by `jinbao batches list`."""
-        from jinbao.connectors.base import TEMPORARY, delivery_feed
+        """Entries no feed of this partner will ever take (connectors.base.strays) are refused as
+        batches of this feed: set aside unread into inbound/rejected/, with a receipt owed, and
+        listed by `jinbao batches list`."""
+        from jinbao.connectors.base import strays
         from jinbao.declarations import load_feeds
 
         ours = {s.name for s in load_feeds(self.cfg).values() if s.partner == self.spec.partner}
         ids = []
-        for name, kind in sorted(self.transport.entries().items()):
-            if kind == "dir" or TEMPORARY.search(name):
-                continue
-            if kind == "file" and delivery_feed(name) in ours:
-                continue                  # a delivery of ours or one of its companions, maybe still arriving
-            refusal = (Refusal("NOT_A_FILE", f"{name} in inbound/ is not a regular file; it was not read")
-                       if kind != "file" else
-                       Refusal("BAD_NAME", f"{name} is not <feed>_<YYYYMMDD>_<seq>.csv[.p7m] of a feed agreed with "
-                               f"{self.spec.partner}; it was not read"))
+        for name, code, detail in strays(self.transport.entries(), ours, self.spec.partner):
             self.transport.set_aside(name)
             with self.db.begin() as conn:
                 batch_id = ledger.insert(conn, feed=self.spec.name, file_name=name, sha256="-", sequence=0,
                                          business_date=dt.date.today(), encoding=self.spec.encoding,
-                                         status=Status.REFUSED, refusal=refusal, acked_at=ledger.now())
-            log.warning("%s: %s (batch %s); moved to inbound/rejected/", self.spec.name, refusal.detail, batch_id)
+                                         status=Status.REFUSED, refusal=Refusal(code, detail),
+                                         acked_at=ledger.now())
+            log.warning("%s: %s (batch %s); moved to inbound/rejected/", self.spec.name, detail, batch_id)
             ids.append(batch_id)
         return ids
 

@@ -162,3 +162,15 @@ def test_open_hands_over_the_plaintext_and_its_sha256(zone, tmp_path):
     assert opened.delivery == d and opened.data == tmp_path / "incoming" / d.name
     assert opened.data.read_bytes() == content
     assert opened.sha256 == hashlib.sha256(content).hexdigest() and opened.declared_records is None
+
+
+def test_strays_are_what_no_feed_of_the_partner_will_take():
+    from jinbao.connectors.base import strays
+    entries = {"police.death_20261122_000001.csv": "file", "police.death_20261122_000001.manifest.json": "file",
+               "police.death_20261122_000002.csv.part": "file", "processed": "dir", "link.csv": "other",
+               "deaths.csv": "file", "health.death_certificate_20261122_000001.csv": "file"}
+    found = strays(entries, {"police.death", "police.identity"}, "police")
+    assert [(name, code) for name, code, _ in found] == [
+        ("deaths.csv", "BAD_NAME"), ("health.death_certificate_20261122_000001.csv", "BAD_NAME"),
+        ("link.csv", "NOT_A_FILE")]
+    assert all("it was not read" in detail for _, _, detail in found)
