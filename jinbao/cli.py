@@ -123,8 +123,7 @@ def _list_batches(cfg, db, args) -> int:
     table = [("batch", "feed", "file", "status", "received", "accepted", "rejected", "published", "taken at (CST)",
               "reason", "receipt")]
     for r in rows:
-        taken = r["received_at"].astimezone(tz).strftime("%Y-%m-%d %H:%M") if r["received_at"].tzinfo else \
-            r["received_at"].strftime("%Y-%m-%d %H:%M")
+        taken = r["received_at"].astimezone(tz).strftime("%Y-%m-%d %H:%M")
         receipt = next(iter(sorted((cfg.receipts / r["feed"] / str(r["id"])).glob("*.receipt.json"))), None)
         table.append((str(r["id"]), r["feed"], r["file_name"], r["status"], *(str(r[k] if r[k] is not None else "-")
                       for k in ("received", "accepted", "rejected", "published")), taken, r["reason_code"] or "",

@@ -188,7 +188,8 @@ class Engine:
             return self._judge(batch_id)
 
     def _judge(self, batch_id: int) -> Outcome:
-        from jinbao.quality.judging import gate_for, judge_delivery
+        from jinbao.quality.data_docs import hint
+        from jinbao.quality.judging import gate_for, judge_delivery, top_reasons
 
         row = self._row(batch_id)
         if row["status"] != Status.RECEIVED:
@@ -212,13 +213,11 @@ class Engine:
             return self._refuse(batch_id, Status.RECEIVED, fault("judge", row["file_name"], exc))
         share = judged.rejected / judged.received if judged.received else 0.0
         held = share > self.spec.max_reject_share
-        from jinbao.quality.judging import top_reasons
         reasons = ", ".join(f"{code} on {field} {n}" for code, field, n in top_reasons(staging))
         log.info("%s: judged %s: %s records received, %s accepted, %s rejected (%.1f%%)%s", self.spec.name,
                  row["file_name"], judged.received, judged.accepted, judged.rejected, 100 * share,
                  f"; most frequent: {reasons}" if reasons else "")
         if judged.rejected:
-            from jinbao.quality.data_docs import hint
             log.info("%s: %s", self.spec.name, hint(self.cfg, self.spec.name, batch_id))
         message = (f"{judged.rejected} of {judged.received} records ({share:.1%}) rejected, above the feed's "
                    f"threshold of {self.spec.max_reject_share:.0%}") if held else None

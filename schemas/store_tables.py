@@ -23,9 +23,9 @@ metadata = MetaData(naming_convention={
 })
 
 class UtcDateTime(TypeDecorator):
-    """A moment in time, stored in UTC.  MariaDB's DATETIME refuses a value with an offset,
-    so there aware values go in as naive UTC and come back marked UTC; the other backends
-    keep the zone themselves."""
+    """A moment in time, stored in UTC and read back aware.  MariaDB's DATETIME refuses a value
+    with an offset, so there aware values go in as naive UTC; MariaDB and SQLite give naive
+    values back, which are UTC and are marked so (PostgreSQL keeps the zone itself)."""
 
     impl = DateTime(timezone=True)
     cache_ok = True
@@ -36,7 +36,7 @@ class UtcDateTime(TypeDecorator):
         return value
 
     def process_result_value(self, value, dialect):
-        if value is not None and value.tzinfo is None and dialect.name in ("mysql", "mariadb"):
+        if value is not None and value.tzinfo is None:
             return value.replace(tzinfo=dt.timezone.utc)
         return value
 
