@@ -70,25 +70,30 @@ def mariadb_url():
         yield url
 
 
-@pytest.fixture
-def home(tmp_path, monkeypatch, store_url):
-    """A private JINBAO_HOME on each store backend."""
+def private_home(tmp_path, monkeypatch, store_url: str | None = None):
+    """Settings for a JINBAO_HOME of the test's own, on `store_url` (None: the embedded SQLite),
+    local transport whatever the calling environment says."""
     h = tmp_path / "home"
     h.mkdir()
     monkeypatch.setenv("JINBAO_HOME", str(h))
-    monkeypatch.setenv("JINBAO_STORE_URL", store_url)
+    if store_url:
+        monkeypatch.setenv("JINBAO_STORE_URL", store_url)
+    else:
+        monkeypatch.delenv("JINBAO_STORE_URL", raising=False)
+    monkeypatch.delenv("JINBAO_TRANSPORT", raising=False)
     from jinbao.settings import load_settings
     return load_settings()
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch, store_url):
+    """A private JINBAO_HOME on each store backend."""
+    return private_home(tmp_path, monkeypatch, store_url)
 
 
 @pytest.fixture
 def sqlite_home(tmp_path, monkeypatch):
-    h = tmp_path / "home"
-    h.mkdir()
-    monkeypatch.setenv("JINBAO_HOME", str(h))
-    monkeypatch.delenv("JINBAO_STORE_URL", raising=False)
-    from jinbao.settings import load_settings
-    return load_settings()
+    return private_home(tmp_path, monkeypatch)
 
 
 # ---------------------------------------------------------------------------------------------------

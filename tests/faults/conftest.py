@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import REPO, server_database
+from tests.conftest import REPO, private_home, server_database
 
 FEED = "police.death"
 
@@ -25,13 +25,7 @@ def pg_url():
 @pytest.fixture
 def pg_home(tmp_path, monkeypatch, pg_url):
     """JINBAO_HOME under tmp_path, the store on PostgreSQL, local transport."""
-    h = tmp_path / "home"
-    h.mkdir()
-    monkeypatch.setenv("JINBAO_HOME", str(h))
-    monkeypatch.setenv("JINBAO_STORE_URL", pg_url)
-    monkeypatch.delenv("JINBAO_TRANSPORT", raising=False)
-    from jinbao.settings import load_settings
-    return load_settings()
+    return private_home(tmp_path, monkeypatch, pg_url)
 
 
 def jinbao(*args: str, fault: str | None = None, timeout: float = 120, env: dict | None = None,

@@ -69,12 +69,18 @@ def test_delivery_larger_than_the_free_space(pg_home, tiny_staging):
     assert batch["published"] == 60_000 == published_keys(cfg)
 
 
+def _room_for(volume, delivery: bytes):
+    """Fill `volume` so that the delivery fits with 48 KiB to spare (not enough to judge it); the ballast."""
+    ballast = volume / "ballast"
+    ballast.write_bytes(b"\0" * (_free(volume) - len(delivery) - 48 * 1024))
+    return ballast
+
+
 def test_room_for_the_delivery_but_not_for_judging_it(pg_home, tiny_staging):
     cfg = pg_home
     path = drop_plain(cfg, people(15_000))
     delivery = path.read_bytes()
-    ballast = tiny_staging / "ballast"
-    ballast.write_bytes(b"\0" * (_free(tiny_staging) - len(delivery) - 48 * 1024))   # the fetch fits, Parquet not
+    ballast = _room_for(tiny_staging, delivery)                            # the fetch fits, Parquet not
     _retryable_disk_full(cfg, jinbao("run", FEED), path, delivery)
     (batch,) = rows_of(cfg, "select status from batch")
     assert batch["status"] == "received"                                   # taken, to be judged again
@@ -90,8 +96,7 @@ def test_staging_volume_replaced_after_disk_full(pg_home, tiny_staging):
     cfg = pg_home
     path = drop_plain(cfg, people(15_000))
     delivery = path.read_bytes()
-    ballast = tiny_staging / "ballast"
-    ballast.write_bytes(b"\0" * (_free(tiny_staging) - len(delivery) - 48 * 1024))
+    ballast = _room_for(tiny_staging, delivery)
     _retryable_disk_full(cfg, jinbao("run", FEED), path, delivery)
 
     subprocess.run(["umount", str(tiny_staging)], check=True)              # an operator swaps the full volume
