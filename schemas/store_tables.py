@@ -72,6 +72,8 @@ batch = Table(
     Column("business_date", Date, nullable=False),
     Column("encoding", String(16), nullable=False),
     Column("mapping_version", String(255), nullable=True),
+    # the quality rules that judged the batch (jinbao.quality.plan.rules_version), for field lineage
+    Column("rules_version", String(64), nullable=True),
     Column("received", Integer, nullable=True),
     Column("accepted", Integer, nullable=True),
     Column("rejected", Integer, nullable=True),
@@ -133,6 +135,8 @@ death_record = Table(
     Column("cremation_date", Date, nullable=True),
     Column("funeral_home", String(200), nullable=True),
     Column("issuer_uscc", String(18), nullable=True),
+    # CZBZ: NULL or '1' registers/corrects this source's death, '2' withdraws it (撤销)
+    Column("death_action", String(1), nullable=True),
     Column("id_upgraded", Boolean, nullable=False, default=False),
     Column("batch_id", BigId, ForeignKey("batch.id"), nullable=True),
     Column("line_no", Integer, nullable=True),
@@ -183,5 +187,103 @@ employer_status = Table(
     *_provenance(),
 )
 
+resident_enrollment = Table(
+    "resident_enrollment", metadata,   # hrss: 城乡居民医保 enrolment and the personal contribution
+    Column("aac002", String(18), primary_key=True),
+    Column("enrollment_year", String(4), primary_key=True),
+    Column("aac003", String(50), nullable=True),
+    Column("unit_code", String(50), nullable=True),
+    Column("unit_name", String(200), nullable=True),
+    Column("unit_division", String(6), nullable=True),
+    Column("amount", Numeric(12, 2), nullable=False),
+    Column("paid_date", Date, nullable=True),
+    *_provenance(),
+)
+
+contribution = Table(
+    "contribution", metadata,   # hrss: employee contributions, one row per person, employer and month
+    Column("aac002", String(18), primary_key=True),
+    Column("aab998", String(18), primary_key=True),
+    Column("month", Date, primary_key=True),  # first day of the contribution month
+    Column("paid_flag", String(1), nullable=False),
+    *_provenance(),
+)
+
+
+def _held(code: str, kind) -> list[Column]:
+    """One register field: the value in force and who set it (feed, batch, line, when)."""
+    return [Column(code, kind, nullable=True),
+            Column(f"{code}_source", String(64), nullable=True),
+            Column(f"{code}_batch", BigId, nullable=True),
+            Column(f"{code}_line", Integer, nullable=True),
+            Column(f"{code}_at", UtcDateTime(), nullable=True)]
+
+
+#: The register's fields and their types; which source may set which is data (schemas/register.yaml).
+REGISTER_FIELDS = {"aac003": String(50), "aaa002": String(1), "aac006": Date, "aac005": String(2),
+                   "aab301": String(6), "aab998": String(18)}
+
+register = Table(
+    "register", metadata,   # one row per person: the reconciled record (jinbao.register)
+    Column("aac002", String(18), primary_key=True),
+    *[c for code, kind in REGISTER_FIELDS.items() for c in _held(code, kind)],
+    # alive / deceased / emigrated / duplicate / deregistered, derived from the death sources
+    Column("life_status", String(16), nullable=False, default="alive"),
+    # deceased: the death date in force (AAC060); emigrated ...: the deregistration date
+    Column("life_status_date", Date, nullable=True),
+    Column("life_status_source", String(64), nullable=True),
+    Column("life_status_batch", BigId, nullable=True),
+    Column("life_status_line", Integer, nullable=True),
+    Column("life_status_at", UtcDateTime(), nullable=True),
+    Index(None, "life_status"),
+)
+
+register_history = Table(
+    "register_history", metadata,   # every register value that was replaced, with who had set it
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("aac002", String(18), nullable=False),
+    Column("field", String(32), nullable=False),
+    Column("value", String(200), nullable=True),
+    Column("source_feed", String(64), nullable=True),
+    Column("batch_id", BigId, nullable=True),
+    Column("line_no", Integer, nullable=True),
+    Column("set_at", UtcDateTime(), nullable=True),
+    Column("replaced_by_batch", BigId, nullable=False),
+    Column("replaced_at", UtcDateTime(), nullable=False),
+    Index(None, "aac002", "field"),
+)
+
+conflict = Table(
+    "conflict", metadata,   # a source outranked on a field, still saying something else
+    Column("aac002", String(18), primary_key=True),
+    Column("field", String(32), primary_key=True),
+    Column("offered_source", String(64), primary_key=True),
+    Column("value_offered", String(200), nullable=True),
+    Column("offered_batch", BigId, nullable=True),
+    Column("value_held", String(200), nullable=True),
+    Column("held_source", String(64), nullable=True),
+    Column("held_batch", BigId, nullable=True),
+    Column("first_seen", UtcDateTime(), nullable=False),
+    Column("last_seen", UtcDateTime(), nullable=False),
+    Column("resolved_at", UtcDateTime(), nullable=True),
+    Index(None, "field", "resolved_at"),
+)
+
+life_status_history = Table(
+    "life_status_history", metadata,   # every change of a person's life status, as the hub learnt it
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("aac002", String(18), nullable=False),
+    Column("from_status", String(16), nullable=True),
+    Column("to_status", String(16), nullable=False),
+    Column("from_date", Date, nullable=True),
+    Column("effective_date", Date, nullable=True),
+    Column("source_feed", String(64), nullable=False),
+    Column("batch_id", BigId, nullable=False),
+    Column("line_no", Integer, nullable=True),
+    Column("recorded_at", UtcDateTime(), nullable=False),
+    Index(None, "aac002"),
+)
+
 #: Tables a feed may publish into, by the name used in feed declarations.
-TARGETS = {t.name: t for t in (person, death_record, pension_payment, assistance, subsidy_payment, employer_status)}
+TARGETS = {t.name: t for t in (person, death_record, pension_payment, assistance, subsidy_payment, employer_status,
+                               resident_enrollment, contribution)}
