@@ -190,14 +190,16 @@ class Engine:
     def _judge(self, batch_id: int) -> Outcome:
         from jinbao.quality.data_docs import hint
         from jinbao.quality.judging import gate_for, judge_delivery, top_reasons
+        from jinbao.quality.plan import rules_version
 
         row = self._row(batch_id)
         if row["status"] != Status.RECEIVED:
             return Outcome.of(row)
         staging = Path(row["staging_dir"])
         try:
+            gate = gate_for(self.spec, row["business_date"], staging)
             judged = judge_delivery(staging / (row["data_file"] or row["file_name"]), self.spec.encoding,
-                                    gate_for(self.spec, row["business_date"], staging), staging,
+                                    gate, staging,
                                     self.cfg.gate_threads, keys=self._record_keys(),
                                     on_block=self._progress("judge", row["file_name"]))
             declared = row["declared_records"]
@@ -224,6 +226,7 @@ class Engine:
         with self.db.begin() as conn:
             ledger.move(conn, batch_id, Status.RECEIVED, Status.HELD if held else Status.JUDGED,
                         received=judged.received, accepted=judged.accepted, rejected=judged.rejected,
+                        rules_version=rules_version(gate.mapping, gate.rules),
                         reason_code="HELD" if held else None, message=message)
             return Outcome.of(ledger.get(conn, batch_id))
 
@@ -263,6 +266,8 @@ class Engine:
     def _publish(self, batch_id: int, released: bool) -> Outcome:
         from jinbao.quality.judging import ACCEPTED, REJECTED
         from jinbao.schemas.store_tables import TARGETS
+        from jinbao.register.authority import authority
+        from jinbao.register.reconcile import Offered, reconcile
         from jinbao.store.publish import publish_accepted, source_version, store_rejections
 
         with self.db.begin() as conn:
@@ -281,6 +286,12 @@ class Engine:
                                          source_version(row["business_date"], row["sequence"]),
                                          on_chunk=self._progress("publish", row["file_name"]))
             store_rejections(conn, staging / REJECTED, batch_id)
+            if authority().takes_part(self.spec.name):
+                done = reconcile(conn, staging / ACCEPTED, Offered(self.spec.name, batch_id, row["business_date"],
+                                                                   row["sequence"], stamp))
+                log.info("%s: register: %s people (%s new), %s fields set, %s conflicts opened or changed, "
+                         "%s life statuses changed", self.spec.name, done.people, done.new, done.taken,
+                         done.conflicts, done.lives)
             ledger.update(conn, batch_id, published=published)
             row = ledger.get(conn, batch_id)
         log.info("%s: published %s: %s records into %s in %.1f s (batch %s)", self.spec.name, row["file_name"],

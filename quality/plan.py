@@ -48,6 +48,25 @@ def plan(mapping, cross=()) -> list[Step]:
     return steps
 
 
+def rules_version(mapping, cross=()) -> str:
+    """A short, stable name for the rules that judged a batch, kept with the batch for field lineage.
+
+    The digest covers the rules' code and the hub dictionary (patterns, widths, code sets) and the
+    feed's plan (which rule on which field, the declaration's cross-field rules): when any of them
+    changes, so does the version, so a lineage entry says which edition of the gate passed a value.
+    """
+    import hashlib
+    from importlib import resources
+
+    from jinbao import __version__
+
+    digest = hashlib.sha256()
+    digest.update(resources.files("jinbao.quality").joinpath("rules.py").read_bytes())
+    digest.update(resources.files("jinbao.schemas").joinpath("hub_dictionary.yaml").read_bytes())
+    digest.update(repr([(s.rule.reason, s.field, s.reads) for s in plan(mapping, cross)]).encode())
+    return f"{__version__}+{digest.hexdigest()[:12]}"
+
+
 class Columns(dict):
     """Hub code -> Column for one batch (hub table given) or one suite (names only), built on first use.
 

@@ -1,0 +1,242 @@
+"""Reconciling one published batch into the register, as a few set operations in the store.
+
+The batch's accepted records (one per person, the last line wins) become a
+temporary `offer` table.  One INSERT ... SELECT joins it with the register
+and decides, per field, whether the offer *takes* the field (the feed is at
+least as authoritative as the one holding it, and the value or holder
+differs) or *clashes* with it (outranked and different).  Everything else
+reads that small `decision` table: replaced values go to register_history
+(a holder confirming the same value moves the field's provenance, not its history),
+disagreements to conflict, new people and taken fields to the register.
+
+Idempotent: a batch that already set a value takes nothing the second time
+(same value, same holder), and a conflict only changes when what is offered
+or held changed.  Order-safe: a feed's value set by a newer batch of that feed
+is never taken back by an older one published late (a released held batch).
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from jinbao.register import scratch
+from jinbao.register.authority import Authority, authority
+from jinbao.register.life import settle
+from jinbao.schemas.store_tables import (
+    REGISTER_FIELDS, BigId, UtcDateTime, batch, conflict, register, register_history,
+)
+
+OFFER, DECISION, CANDIDATE = "register_offer", "register_decision", "register_candidate"
+ID_TYPE = sa.String(18)
+TEXT = sa.String(200)
+
+
+@dataclass(frozen=True)
+class Offered:
+    """What one batch brings to the register."""
+    feed: str
+    batch_id: int
+    business_date: dt.date
+    sequence: int
+    stamp: dt.datetime
+
+
+@dataclass(frozen=True)
+class Reconciled:
+    people: int          # distinct people in the batch
+    new: int             # of them, new to the register
+    taken: int           # fields set or changed
+    conflicts: int       # conflict rows opened or changed
+    lives: int = 0       # people whose life status (or its date or source) changed
+
+
+def offers(accepted: Path, columns: list[str]) -> pa.Table:
+    """The batch's people and the register fields it offers: one row per person, the last line wins
+    (a roll lists a person once per month paid)."""
+    have = set(pq.read_schema(accepted).names)
+    wanted = ["AAC002", "line_no", *[c.upper() for c in columns if c.upper() in have]]
+    data = pq.read_table(accepted, columns=[c for c in wanted if c in have])
+    if "AAC002" not in have or data.num_rows == 0:
+        return pa.table({"aac002": pa.array([], pa.string()), "line_no": pa.array([], pa.int64())})
+    data = data.rename_columns([c.lower() if c != "line_no" else c for c in data.column_names])
+    order = pc.sort_indices(data, [("aac002", "ascending"), ("line_no", "descending")])
+    data = data.take(order)
+    ids = data.column("aac002").combine_chunks()
+    first = pc.not_equal(ids.slice(1), ids.slice(0, len(ids) - 1)) if len(ids) > 1 else pa.array([], pa.bool_())
+    keep = pa.concat_arrays([pa.array([True]), first.cast(pa.bool_())])
+    return data.filter(keep)
+
+
+def newer_batches(conn: Connection, o: Offered) -> list[int]:
+    """Published batches of the same feed that are newer than this one: their values stay."""
+    later = sa.or_(batch.c.business_date > o.business_date,
+                   sa.and_(batch.c.business_date == o.business_date, batch.c.sequence > o.sequence))
+    return list(conn.execute(sa.select(batch.c.id).where(batch.c.feed == o.feed, batch.c.status == "published",
+                                                         later)).scalars())
+
+
+def _text(col):
+    return sa.cast(col, TEXT)
+
+
+def reconcile(conn: Connection, accepted: Path, o: Offered, auth: Authority | None = None) -> Reconciled:
+    """Reconcile the batch's accepted records (staged Parquet) into the register, in `conn`'s transaction."""
+    auth = auth or authority()
+    fields = auth.offers(o.feed)
+    data = offers(accepted, fields)
+    fields = [f for f in fields if f in data.column_names]
+    offer = scratch.create(conn, OFFER, sa.Column("aac002", ID_TYPE), sa.Column("line_no", sa.Integer),
+                           *[sa.Column(f, REGISTER_FIELDS[f]) for f in fields], key="aac002")
+    scratch.fill(conn, offer, data.select(["aac002", "line_no", *fields]))
+    newer = newer_batches(conn, o)
+    decision = _decide(conn, offer, fields, o, auth, newer)
+    scratch.drop(conn, OFFER)
+    stamp = sa.literal(o.stamp, UtcDateTime())
+    feed, batch_id = sa.literal(o.feed, sa.String(64)), sa.literal(o.batch_id, BigId)
+
+    new = _insert_new(conn, decision, fields, feed, batch_id, stamp, auth.default)
+    for f in fields:
+        conn.execute(sa.insert(register_history).from_select(
+            ["aac002", "field", "value", "source_feed", "batch_id", "line_no", "set_at", "replaced_by_batch",
+             "replaced_at"],
+            sa.select(decision.c.aac002, sa.literal(f, sa.String(32)), _text(decision.c[f"h_{f}"]),
+                      decision.c[f"h_{f}_source"], decision.c[f"h_{f}_batch"], decision.c[f"h_{f}_line"],
+                      decision.c[f"h_{f}_at"], batch_id, stamp)
+            .where(decision.c.known == 1, decision.c[f"take_{f}"] == 1, decision.c[f"h_{f}"].is_not(None),
+                   decision.c[f"h_{f}"] != decision.c[f])))
+    changed = _conflicts(conn, decision, fields, o, stamp, newer)
+    taken = _update_known(conn, decision, fields, feed, batch_id, stamp)
+    lives = settle(conn, decision, o.feed, o.batch_id, o.stamp, auth) if o.feed in auth.deaths else 0
+    scratch.drop(conn, DECISION)
+    return Reconciled(people=data.num_rows, new=new, taken=taken, conflicts=changed, lives=lives)
+
+
+def _decide(conn: Connection, offer: sa.Table, fields: list[str], o: Offered, auth: Authority,
+            newer: list[int]) -> sa.Table:
+    """Per person and field: held value and holder, take (1/0), clash (1/0)."""
+    r = register.c
+    cols = [sa.Column("aac002", ID_TYPE), sa.Column("line_no", sa.Integer), sa.Column("known", sa.SmallInteger)]
+    exprs = [offer.c.aac002, offer.c.line_no, sa.case((r.aac002.is_(None), 0), else_=1)]
+    for f in fields:
+        kind = REGISTER_FIELDS[f]
+        cols += [sa.Column(f, kind), sa.Column(f"h_{f}", kind), sa.Column(f"h_{f}_source", sa.String(64)),
+                 sa.Column(f"h_{f}_batch", BigId), sa.Column(f"h_{f}_line", sa.Integer),
+                 sa.Column(f"h_{f}_at", UtcDateTime()), sa.Column(f"take_{f}", sa.SmallInteger),
+                 sa.Column(f"clash_{f}", sa.SmallInteger)]
+        offered, held, holder = offer.c[f], r[f], r[f"{f}_source"]
+        ranks = {feed: i for i, feed in enumerate(auth.fields[f])}
+        held_rank = sa.case(ranks, value=holder, else_=len(ranks))
+        mine = auth.rank(f, o.feed)
+        wins = sa.or_(holder.is_(None), held_rank > mine,
+                      sa.and_(holder == o.feed, r[f"{f}_batch"].not_in(newer) if newer else sa.true()))
+        differs = sa.or_(held.is_(None), held != offered, holder != o.feed)
+        take = sa.and_(offered.is_not(None), wins, differs)
+        # outranked and different; a feed's own older batch is superseded, not in conflict with itself
+        clash = sa.and_(offered.is_not(None), held.is_not(None), held != offered, sa.not_(wins), holder != o.feed)
+        exprs += [offered, held, holder, r[f"{f}_batch"], r[f"{f}_line"], r[f"{f}_at"],
+                  sa.case((take, 1), else_=0), sa.case((clash, 1), else_=0)]
+    decision = scratch.create(conn, DECISION, *cols, key="aac002")
+    conn.execute(sa.insert(decision).from_select(
+        [c.name for c in cols],
+        sa.select(*exprs).select_from(offer.outerjoin(register, register.c.aac002 == offer.c.aac002))))
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"ANALYZE {DECISION}")
+    return decision
+
+
+def _insert_new(conn, decision: sa.Table, fields: list[str], feed, batch_id, stamp, status: str) -> int:
+    d = decision.c
+    names, exprs = ["aac002", "life_status"], [d.aac002, sa.literal(status, sa.String(16))]
+    for f in fields:
+        given = d[f].is_not(None)
+        names += [f, f"{f}_source", f"{f}_batch", f"{f}_line", f"{f}_at"]
+        exprs += [d[f], sa.case((given, feed)), sa.case((given, batch_id)), sa.case((given, d.line_no)),
+                  sa.case((given, stamp))]
+    res = conn.execute(sa.insert(register).from_select(names, sa.select(*exprs).where(d.known == 0)),
+                       execution_options={"preserve_rowcount": True})
+    return res.rowcount
+
+
+def _update_known(conn, decision: sa.Table, fields: list[str], feed, batch_id, stamp) -> int:
+    if not fields:
+        return 0
+    d = decision.c
+    values = {}
+    for f in fields:
+        take = d[f"take_{f}"] == 1
+        values.update({
+            f: sa.case((take, d[f]), else_=register.c[f]),
+            f"{f}_source": sa.case((take, feed), else_=register.c[f"{f}_source"]),
+            f"{f}_batch": sa.case((take, batch_id), else_=register.c[f"{f}_batch"]),
+            f"{f}_line": sa.case((take, d.line_no), else_=register.c[f"{f}_line"]),
+            f"{f}_at": sa.case((take, stamp), else_=register.c[f"{f}_at"]),
+        })
+    any_take = sa.or_(*[d[f"take_{f}"] == 1 for f in fields])
+    taken = conn.execute(sa.select(sa.func.coalesce(sa.func.sum(sum(d[f"take_{f}"] for f in fields)), 0))
+                         .where(d.known == 1)).scalar_one()
+    conn.execute(sa.update(register).values(values)
+                 .where(register.c.aac002 == d.aac002, d.known == 1, any_take))
+    return int(taken) + 0
+
+
+def _conflicts(conn, decision: sa.Table, fields: list[str], o: Offered, stamp, newer: list[int]) -> int:
+    """Open, refresh and resolve conflict rows for the batch's people.
+
+    A *clash*: this feed is outranked and says something else.  A *displaced* value: this feed takes
+    a field from a lower feed that said something else, which stays in conflict.  Conflicts of other
+    feeds on a field this batch changed now hold the new value; this feed's own conflicts are
+    resolved where it now agrees with the value held.  What a newer batch of this feed said about a
+    conflict stands against an older batch published late.
+    """
+    d = decision.c
+    c = conflict.c
+    current = c.offered_batch.not_in(newer) if newer else sa.true()
+    feed, batch_id = sa.literal(o.feed, sa.String(64)), sa.literal(o.batch_id, BigId)
+    cand = scratch.create(
+        conn, CANDIDATE, sa.Column("aac002", ID_TYPE), sa.Column("field", sa.String(32)),
+        sa.Column("offered_source", sa.String(64)), sa.Column("value_offered", TEXT),
+        sa.Column("offered_batch", BigId), sa.Column("value_held", TEXT), sa.Column("held_source", sa.String(64)),
+        sa.Column("held_batch", BigId))
+    names = [c.name for c in cand.columns]
+    for f in fields:
+        name = sa.literal(f, sa.String(32))
+        held, offered = d[f"h_{f}"], d[f]
+        conn.execute(sa.insert(cand).from_select(names, sa.select(
+            d.aac002, name, feed, _text(offered), batch_id, _text(held), d[f"h_{f}_source"], d[f"h_{f}_batch"])
+            .where(d[f"clash_{f}"] == 1)))
+        conn.execute(sa.insert(cand).from_select(names, sa.select(
+            d.aac002, name, d[f"h_{f}_source"], _text(held), d[f"h_{f}_batch"], _text(offered), feed, batch_id)
+            .where(d[f"take_{f}"] == 1, held.is_not(None), held != offered, d[f"h_{f}_source"] != o.feed)))
+        # others' open conflicts on a field this batch changed: they now disagree with the new value
+        new_value = _text(offered)
+        conn.execute(sa.update(conflict).values(
+            value_held=new_value, held_source=feed, held_batch=batch_id, last_seen=stamp,
+            resolved_at=sa.case((c.value_offered == new_value, stamp), else_=None))
+            .where(c.aac002 == d.aac002, c.field == f, d[f"take_{f}"] == 1, c.offered_source != o.feed,
+                   c.resolved_at.is_(None)))
+        # this feed's own conflicts where it now agrees
+        conn.execute(sa.update(conflict).values(resolved_at=stamp, last_seen=stamp)
+                     .where(c.aac002 == d.aac002, c.field == f, c.offered_source == o.feed,
+                            c.resolved_at.is_(None), offered.is_not(None), current,
+                            sa.or_(d[f"take_{f}"] == 1, held == offered)))
+    k = cand.c
+    key = sa.and_(c.aac002 == k.aac002, c.field == k.field, c.offered_source == k.offered_source)
+    same = sa.and_(c.value_offered == k.value_offered, c.value_held == k.value_held, c.resolved_at.is_(None))
+    changed = conn.execute(sa.update(conflict).values(
+        value_offered=k.value_offered, offered_batch=k.offered_batch, value_held=k.value_held,
+        held_source=k.held_source, held_batch=k.held_batch, last_seen=stamp, resolved_at=None)
+        .where(key, sa.not_(same), sa.or_(c.offered_source != o.feed, current))).rowcount
+    exists = sa.select(sa.literal(1)).select_from(conflict).where(key).exists()
+    opened = conn.execute(sa.insert(conflict).from_select(
+        [*names, "first_seen", "last_seen"],
+        sa.select(*[k[n] for n in names], stamp, stamp).where(sa.not_(exists))),
+        execution_options={"preserve_rowcount": True}).rowcount
+    scratch.drop(conn, CANDIDATE)
+    return changed + opened
