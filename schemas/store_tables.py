@@ -236,6 +236,9 @@ register = Table(
     Column("life_status_line", Integer, nullable=True),
     Column("life_status_at", UtcDateTime(), nullable=True),
     Index(None, "life_status"),
+    # room on every page for the new version of an updated row: PostgreSQL then updates in place
+    # (HOT: no index entries to add), which is most of the cost of reconciling a daily batch
+    postgresql_with={"fillfactor": 85},
 )
 
 register_history = Table(

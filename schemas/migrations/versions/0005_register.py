@@ -88,7 +88,8 @@ def upgrade() -> None:
     sa.Column('life_status_batch', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
     sa.Column('life_status_line', sa.Integer(), nullable=True),
     sa.Column('life_status_at', sa.DateTime(timezone=True), nullable=True),
-    sa.PrimaryKeyConstraint('aac002', name=op.f('pk_register'))
+    sa.PrimaryKeyConstraint('aac002', name=op.f('pk_register')),
+    postgresql_with={'fillfactor': 85}
     )
     with op.batch_alter_table('register', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_register_life_status'), ['life_status'], unique=False)

@@ -224,3 +224,13 @@ def test_the_same_story_on_mariadb(mariadb_url, tmp_path):
     for b in batches:
         hub.again(b)
     assert hub.snapshot() == before
+
+
+def test_a_person_on_several_lines_offers_the_last_one(hub):
+    """A roll lists a person once per month, civil affairs once per assistance period: the last line speaks."""
+    hub.publish(ASSIST, [person(1, AAC003="张三", start_date=dt.date(2025, 1, 1)),
+                         person(2),
+                         person(1, AAC003="张叁", start_date=dt.date(2026, 1, 1))])
+    p = person(1)["AAC002"]
+    assert _name(hub, p) == ("张叁", ASSIST, 4)
+    assert hub.last.people == 2 and hub.rows("select count(*) from register_history") == [(0,)]
