@@ -84,6 +84,23 @@ def newer_batches(conn: Connection, o: Offered) -> list[int]:
                                                          later)).scalars())
 
 
+#: pg_advisory_xact_lock key of register reconciliation ("jinbao" "rg" in ASCII).
+REGISTER_LOCK_KEY = 0x6A696E62616F7267
+
+
+def _one_at_a_time(conn: Connection) -> None:
+    """Batches of different feeds publish at the same time (one DAG each); two that both bring a new
+    person would both insert them, and the second would fail on the key.  So reconciliation takes a
+    lock held until the publish transaction ends: PostgreSQL's advisory transaction lock; on MariaDB
+    the row lock of the store's one-row alembic_version table (GET_LOCK is per session and would be
+    released before the commit); SQLite has one writer at a time anyway."""
+    dialect = conn.dialect.name
+    if dialect == "postgresql":
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": REGISTER_LOCK_KEY})
+    elif dialect in ("mysql", "mariadb"):
+        conn.exec_driver_sql("SELECT version_num FROM alembic_version FOR UPDATE").all()
+
+
 def _text(col):
     return sa.cast(col, TEXT)
 
@@ -91,6 +108,7 @@ def _text(col):
 def reconcile(conn: Connection, accepted: Path, o: Offered, auth: Authority | None = None) -> Reconciled:
     """Reconcile the batch's accepted records (staged Parquet) into the register, in `conn`'s transaction."""
     auth = auth or authority()
+    _one_at_a_time(conn)
     fields = auth.offers(o.feed)
     data = offers(accepted, fields)
     fields = [f for f in fields if f in data.column_names]

@@ -234,3 +234,35 @@ def test_a_person_on_several_lines_offers_the_last_one(hub):
     p = person(1)["AAC002"]
     assert _name(hub, p) == ("张叁", ASSIST, 4)
     assert hub.last.people == 2 and hub.rows("select count(*) from register_history") == [(0,)]
+
+
+def test_two_feeds_publishing_the_same_new_people_at_once(store_url, tmp_path):
+    """One DAG per feed: police deaths and health certificates for the same new people publish at
+    the same moment; neither may fail on the register's key, and both are reconciled."""
+    import threading
+
+    from tests.jinbao.register.conftest import Hub
+
+    first = Hub(store_url, tmp_path)          # migrates the store once
+    hubs = {DEATH: first, HEALTH: Hub(store_url, tmp_path)}
+    rows = {DEATH: [death(i, "2026-11-02", dereg_reason="1") for i in range(200)],
+            HEALTH: [death(i, "2026-11-03") for i in range(200)]}
+    errors, start = [], threading.Barrier(2)
+
+    def publish(feed):
+        try:
+            start.wait()
+            hubs[feed].publish(feed, rows[feed], seq=1)
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=publish, args=(f,)) for f in rows]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert first.rows("select count(*), count(distinct aac002) from register") == [(200, 200)]
+    assert first.rows("select life_status, life_status_date, life_status_source, count(*) from register "
+                      "group by 1, 2, 3") in ([("deceased", "2026-11-02", DEATH, 200)],
+                                              [("deceased", dt.date(2026, 11, 2), DEATH, 200)])
