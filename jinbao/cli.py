@@ -163,21 +163,25 @@ def _field_label(column: str) -> str:
     return f"{column.upper()} {spec.label} {spec.en}" if spec else column
 
 
+def _register_field(name: str) -> str:
+    """argparse type: a register field as people type it (AAC003, aac003, LIFE_STATUS) -> its column."""
+    from jinbao.register.lineage import UnknownField, field_column
+    try:
+        return field_column(name)
+    except UnknownField as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def cmd_conflicts(args) -> int:
     """Open conflicts as a table: who, which field, the value held and by whom, the value offered and by whom."""
     from jinbao.privacy import mask_text
-    from jinbao.register.lineage import UnknownField, conflicts, field_column
+    from jinbao.register.lineage import conflicts
     from jinbao.store.database import upgrade
 
-    try:
-        column = field_column(args.field) if args.field else None
-    except UnknownField as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
     with upgrade(load_settings().store_url).connect() as conn:
-        rows = conflicts(conn, column, args.feed, resolved=args.all, limit=args.limit)
+        rows = conflicts(conn, args.field, args.feed, resolved=args.all, limit=args.limit)
     if not rows:
-        print("no " + ("" if args.all else "open ") + "conflicts" + (f" on {args.field}" if args.field else "")
+        print("no " + ("" if args.all else "open ") + "conflicts" + (f" on {args.field.upper()}" if args.field else "")
               + (f" involving {args.feed}" if args.feed else ""))
         return 0
     table = [("person", "field", "held", "held by (batch)", "offered", "offered by (batch)", "first seen (CST)",
@@ -194,16 +198,11 @@ def cmd_conflicts(args) -> int:
 def cmd_lineage(args) -> int:
     """Each register field of one person: value, feed, batch, file, line, mapping, rules, when, and what it replaced."""
     from jinbao.privacy import mask_text
-    from jinbao.register.lineage import UnknownField, field_column, lineage
+    from jinbao.register.lineage import lineage
     from jinbao.store.database import upgrade
 
-    try:
-        column = field_column(args.field) if args.field else None
-    except UnknownField as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
     with upgrade(load_settings().store_url).connect() as conn:
-        entries = lineage(conn, args.aac002.strip().upper(), column)
+        entries = lineage(conn, args.aac002.strip().upper(), args.field)
     if entries is None:
         print(f"error: {mask_text(args.aac002)} is not in the register (no published record names it)",
               file=sys.stderr)
@@ -375,7 +374,7 @@ def parser() -> argparse.ArgumentParser:
     m.set_defaults(func=cmd_mappings)
 
     c = sub.add_parser("conflicts", help="register fields where an outranked source says something else", **kw)
-    c.add_argument("--field", help="only this register field, e.g. AAC003 (name) or AAB301 (division)")
+    c.add_argument("--field", type=_register_field, help="only this register field, e.g. AAC003 (name) or AAB301 (division)")
     c.add_argument("--feed", help="only conflicts this feed offers or holds, e.g. civil_affairs.assistance")
     c.add_argument("--all", action="store_true", help="include resolved conflicts")
     c.add_argument("--limit", type=int, default=200, help="at most this many, most recently seen first")
@@ -384,7 +383,7 @@ def parser() -> argparse.ArgumentParser:
     ln = sub.add_parser("lineage", help="where each register value of a person came from, and what it replaced",
                         **kw)
     ln.add_argument("aac002", metavar="AAC002", help="the person's 18-character citizen ID")
-    ln.add_argument("field", nargs="?", help="only this field, e.g. AAC003 or LIFE_STATUS")
+    ln.add_argument("field", nargs="?", type=_register_field, help="only this field, e.g. AAC003 or LIFE_STATUS")
     ln.set_defaults(func=cmd_lineage)
 
     k = sub.add_parser("keys", help="the hub's and demo partners' keys and certificates", **kw)
