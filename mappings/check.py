@@ -121,11 +121,17 @@ def check_feed_mapping(path: Path) -> list[str]:
                     problems.append(f"{label}: code table {table} has no version for part of "
                                     f"{v['valid_from']}..{v.get('valid_to') or 'open'}")
             fmt = spec.get("date_format")
+            kind = getattr(hub_dictionary().get(hub), "type", None)
             if fmt:
                 try:
                     dt.datetime.strptime(dt.date(2001, 2, 3).strftime(fmt), fmt)
                 except ValueError:
                     problems.append(f"{label}: {partner} has an unusable date_format {fmt!r}")
+                if kind == "month" and "%d" in fmt:
+                    problems.append(f"{label}: {partner} -> {hub} is a month, its date_format {fmt!r} "
+                                    "must not hold a day (a month is stored as its first day)")
+            elif kind in ("date", "month"):
+                problems.append(f"{label}: {partner} -> {hub} is a {kind} and needs a date_format")
         dup = {h for h in hubs if hubs.count(h) > 1}
         if dup:
             problems.append(f"{label}: hub code(s) {sorted(dup)} fed by two partner columns")

@@ -82,8 +82,9 @@ _FIELDS = {"%Y": 4, "%m": 2, "%d": 2}
 def parse_numeric_date(values: pa.Array, fmt: str) -> np.ndarray | None:
     """Dates in a purely numeric format (%Y%m%d, %Y-%m-%d, ...) as datetime64[D] with NaT for invalid.
 
-    Returns None for formats this cannot do (names of months, %y, ...), so the
-    caller falls back to strptime.
+    A format without a day (%Y-%m, %Y%m: a month) gives the first day of the month.
+    Returns None for formats this cannot do (names of months, %y, a day without a
+    month, ...), so the caller falls back to strptime.
     """
     layout, pos, i = {}, 0, 0
     literals = []
@@ -97,7 +98,7 @@ def parse_numeric_date(values: pa.Array, fmt: str) -> np.ndarray | None:
         else:
             literals.append((pos, fmt[i]))
             pos, i = pos + 1, i + 1
-    if set(layout) != set(_FIELDS):
+    if not {"%Y", "%m"} <= set(layout):
         return None
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks()
@@ -108,7 +109,8 @@ def parse_numeric_date(values: pa.Array, fmt: str) -> np.ndarray | None:
     for token, (a, b) in layout.items():
         parts[token], digits = digits_value(mat, ok, a, b)
         ok = ok & digits
-    return civil_dates(parts["%Y"], parts["%m"], parts["%d"], ok)
+    day = parts["%d"] if "%d" in parts else np.ones(len(mat), dtype=np.int32)
+    return civil_dates(parts["%Y"], parts["%m"], day, ok)
 
 
 def rows_with_digits(col: pa.Array) -> np.ndarray:

@@ -22,6 +22,9 @@ def ge_frame(batch: pa.RecordBatch, lines: np.ndarray, gate: Gate) -> pd.DataFra
     from jinbao.quality.ge_expectations import id_birth, id_stage
 
     frame = {name: normalise(batch.column(name)).to_pandas() for name in batch.schema.names}
+    for name in gate.schema.names:       # an optional column the partner left out: every value absent
+        if name not in frame:
+            frame[name] = pd.Series([None] * batch.num_rows, dtype=object)
     hub = translate(batch, gate.mapping, Failures(batch.num_rows))
     for name in hub.column_names:
         col = hub.column(name)

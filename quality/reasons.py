@@ -10,6 +10,7 @@ REASONS: dict[str, tuple[str, str]] = {
     "UNMAPPED_CODE": ("代码值无对照：{field}={value}", "code {value} of {field} has no mapping"),
     "DATE_INVALID": ("日期不存在或格式错误：{field}={value}", "{field}={value} is not a valid date"),
     "DATE_IN_FUTURE": ("日期晚于业务日期：{field}={value}", "{field}={value} is in the future"),
+    "MONTH_IN_FUTURE": ("月份晚于业务日期所在月份：{field}={value}", "{field}={value} is after the business month"),
     "DEATH_BEFORE_BIRTH": ("死亡日期早于出生日期：{field}={value}", "death date {field}={value} is before birth"),
     "CREMATION_BEFORE_DEATH": ("火化日期早于死亡日期：{field}={value}",
                                "cremation date {field}={value} is before death"),

@@ -164,6 +164,12 @@ _MOJIBAKE = Rule("BAD_ENCODING", lambda c: c.present & as_mask(looks_mojibake(c.
 _CONTROL = Rule("CONTROL_CHAR", lambda c: c.present & as_mask(pc.match_substring_regex(c.values, CONTROL_PATTERN)),
                 (_not_regex(CONTROL_PATTERN),), echo=False)
 
+def month_end(on: dt.date) -> dt.date:
+    """The last day of `on`'s month: a month after it has not happened yet on the business date."""
+    first_next = dt.date(on.year + on.month // 12, on.month % 12 + 1, 1)
+    return first_next - dt.timedelta(days=1)
+
+
 #: Per hub type, the rules in the order their failures are listed for a record.
 TYPE_RULES: dict[str, tuple[Rule, ...]] = {
     "citizen_id": (
@@ -211,8 +217,14 @@ TYPE_RULES: dict[str, tuple[Rule, ...]] = {
     "amount": (_regex("AMOUNT_INVALID", AMOUNT_PATTERN),),
     "year": (_regex("FORMAT_INVALID", YEAR_PATTERN),),
     "quarter": (_regex("FORMAT_INVALID", QUARTER_PATTERN),),
+    # A month is the first day of its month (the mapping's date_format has no day, mappings/check.py).
+    "month": (
+        Rule("MONTH_IN_FUTURE", lambda c: as_mask(pc.greater(c.values, pa.scalar(month_end(c.on), pa.date32()))),
+             (Expect("expect_column_values_to_be_between",
+                     lambda c: _col(c, max_value=dt.datetime.combine(month_end(c.on), dt.time()))),),
+             when=lambda spec, coded: spec.not_future),
+    ),
     # Outbound only: the hub writes these, no partner sends them.
-    "month": (),
     "int": (),
 }
 

@@ -87,3 +87,40 @@ def test_outbound_blocks_values_without_reverse_mapping():
     assert out.column_names == ["GMSFHM", "XM", "XB", "CBBZ", "DWTYSHXYDM", "ZHJFNY"]   # agreed fields only
     assert out.column("XB").to_pylist()[:2] == ["1", "9"] and out.column("ZHJFNY").to_pylist()[0] == "202610"
     assert blocked.to_pylist() == [False, False, True]
+
+
+@pytest.mark.parametrize("fmt, good, bad", [
+    ("%Y-%m", ["2026-11", "1999-01", "2026-12"], ["2026-13", "2026-00", "2026-1", "202611", "2026-11-01", "x"]),
+    ("%Y%m", ["202611", "199901", "202612"], ["202613", "202600", "20261", "2026-11", "2026111"]),
+])
+def test_a_month_becomes_its_first_day(fmt, good, bad):
+    """hrss sends months (FFNY YYYY-MM, JFNY YYYYMM): the fast byte reader takes a format without a day,
+    gives the first of the month, and reads exactly what strptime + the agreed width read."""
+    from jinbao.mappings.translator import parse_dates
+    from jinbao.quality.fixed_width import parse_numeric_date
+
+    sent = pa.array(good + bad + [None], pa.string())
+    dates, invalid = parse_dates(sent, fmt)
+    expected = [dt.datetime.strptime(g, fmt).date() for g in good]
+    assert dates.to_pylist() == expected + [None] * (len(bad) + 1)
+    assert all(d.day == 1 for d in expected)
+    assert invalid.to_pylist() == [False] * len(good) + [True] * len(bad) + [False]
+    assert parse_numeric_date(sent, fmt) is not None             # not the strptime fallback
+    assert parse_numeric_date(sent, "%m%d") is None               # a day without a year is not read here
+
+
+def test_an_absent_optional_column_is_null_and_a_present_one_is_translated():
+    """CZBZ (corrections to deaths) is optional: a police.death delivery without it gives null
+    death_action, with it 1/2 pass and any other value is UNMAPPED_CODE on CZBZ."""
+    mapping = feed_mapping("police.death", dt.date(2026, 12, 1))
+    base = {"GMSFHM": ["11010519491231002X"] * 4, "XM": ["张三"] * 4, "XB": ["1"] * 4, "SWRQ": ["20261120"] * 4,
+            "ZXRQ": ["20261121"] * 4, "ZXYY": ["1"] * 4, "HJDZ_XZQH": ["110105"] * 4}
+    f = Failures(4)
+    hub = translate(pa.record_batch({k: pa.array(v) for k, v in base.items()}), mapping, f)
+    assert hub.column("death_action").to_pylist() == [None] * 4 and f.table().num_rows == 0
+    f = Failures(4)
+    hub = translate(pa.record_batch({**{k: pa.array(v) for k, v in base.items()},
+                                     "CZBZ": pa.array(["1", "2", "", "3"])}), mapping, f)
+    assert hub.column("death_action").to_pylist() == ["1", "2", None, None]
+    assert f.table().select(["row", "field", "reason_code", "value"]).to_pylist() == [
+        {"row": 3, "field": "CZBZ", "reason_code": "UNMAPPED_CODE", "value": "3"}]

@@ -65,7 +65,12 @@ CASES = [
     Case("amount", ["12.50", "-1", "1.234"], "AMOUNT_INVALID", {1, 2}),
     Case("subsidy_year", ["2026", "26", "2126"], "FORMAT_INVALID", {1, 2}),
     Case("report_quarter", ["2026Q3", "2026Q5", "2026"], "FORMAT_INVALID", {1, 2}),
+    # a month is its first day (the translator reads YYYY-MM / YYYYMM); the business month is not the future
+    Case("month", [dt.date(2026, 11, 1), dt.date(2026, 12, 1), dt.date(1998, 1, 1)], "MONTH_IN_FUTURE", {1}),
+    Case("paid_flag", ["1", "2", "0"], "UNMAPPED_CODE", {1}),
+    Case("death_action", ["1", "3", "2"], "UNMAPPED_CODE", {1}),
 ]
+DATED = ("date", "month")
 ROWS = 3
 
 
@@ -77,7 +82,7 @@ def _column(case: Case, i: int, with_values: bool) -> Column:
     spec = DICT[case.code]
     values = None
     if with_values:
-        values = pa.array(_padded(case.values), pa.date32() if spec.type == "date" else pa.string())
+        values = pa.array(_padded(case.values), pa.date32() if spec.type in DATED else pa.string())
     return Column(f"case{i}", spec, DAY, values)
 
 
@@ -140,6 +145,13 @@ def test_pair_rules_fast_path():
         assert _fast(rule, *cols) == {1}, rule.reason
 
 
+def test_a_month_is_in_the_future_from_the_first_day_after_the_business_month():
+    assert rules.month_end(DAY) == dt.date(2026, 11, 30) and rules.month_end(dt.date(2026, 12, 31)) == dt.date(2026, 12, 31)
+    col = Column("m", DICT["month"], dt.date(2026, 12, 1), pa.array([dt.date(2026, 12, 1), dt.date(2027, 1, 1), None]))
+    (rule,) = rules.field_rules(DICT["month"], coded=False)
+    assert _fast(rule, col) == {1}
+
+
 def test_name_forbidden_pattern_is_what_the_byte_scan_finds():
     import re
     samples = ["王伟", "王伟2", "王伟２", "０", "Ａ", "买买提·艾力", "x9y", "", "①"]
@@ -158,7 +170,7 @@ def ge_lines():
     for i, case in enumerate(CASES):
         col = _column(case, i, False)
         values = _padded(case.values)
-        frame[col.name] = pd.to_datetime(pd.Series(values)) if col.spec.type == "date" else values
+        frame[col.name] = pd.to_datetime(pd.Series(values)) if col.spec.type in DATED else values
         specs += [Spec(t, kw, rule.reason, col.name) for rule in rules.field_rules(col.spec, case.coded)
                   for t, kw in rule.expectations(col)]
     for rule, cols, columns in _pairs():
