@@ -23,7 +23,8 @@ from jinbao.settings import TIMEZONE
 
 #: Who owns a feed's DAG: the team on the partner's side of the agreement.
 PARTNER_TEAMS = {"police": "公安 police", "civil_affairs": "民政 civil affairs", "health": "卫健 health",
-                 "finance": "财政 finance", "central_bank": "人民银行 central bank"}
+                 "finance": "财政 finance", "central_bank": "人民银行 central bank",
+                 "hrss": "人社核心业务系统 bureau core systems"}
 #: Mapped task instances show the delivery file they carry instead of 0, 1, 2.
 BY_DELIVERY = "{{ delivery | default('') }}"
 RELEASE_DAG = "jinbao.release"

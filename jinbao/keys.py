@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
-PARTNERS = ("police", "civil_affairs", "health", "finance", "central_bank")
+PARTNERS = ("police", "civil_affairs", "health", "finance", "central_bank", "hrss")
 HUB = "hub"
 
 

@@ -48,6 +48,9 @@ def test_every_dag_imports_fast_without_heavy_modules(sqlite_home):
     # what a data engineer reads in the DAG list and the docs: no raw Python, bilingual names, owners
     assert info["name"]["police.death"] == "公安死亡人员信息 Police death registrations"
     assert info["owner"]["police.death"] == "公安 police" and info["owner"]["health.death_certificate"] == "卫健 health"
+    assert {"hrss.pension_roll", "hrss.resident_enrollment", "hrss.contribution"} <= set(info["dags"])
+    assert info["owner"]["hrss.pension_roll"] == "人社核心业务系统 bureau core systems"
+    assert info["name"]["hrss.contribution"] == "人社职工缴费记录 Employee contributions (bureau)"
     assert all(doc and "{'" not in doc and "jinbao.release" in doc for d, doc in info["doc"].items()
                if d != "jinbao.release")
     by_delivery = "{{ delivery | default('') }}"

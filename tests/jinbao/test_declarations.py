@@ -11,7 +11,8 @@ from jinbao.declarations import FeedError, FeedSpec, get_feed, load_feeds
 from jinbao.settings import Settings, shipped_feeds_dir
 
 SHIPPED = ("central_bank.employer_status", "civil_affairs.assistance", "civil_affairs.cremation",
-           "finance.subsidy_payment", "health.death_certificate", "police.death", "police.identity")
+           "finance.subsidy_payment", "health.death_certificate", "hrss.contribution", "hrss.pension_roll",
+           "hrss.resident_enrollment", "police.death", "police.identity")
 
 #: A valid declaration (police.death's, as shipped); each test breaks one thing in a copy.
 VALID = {

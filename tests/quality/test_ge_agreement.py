@@ -85,3 +85,44 @@ def test_uscc_expectation_agrees_with_the_fast_path_on_structure():
                                       "91350100M00010043"])).to_pylist() + ["91350100M000100Y44", "x"]
     codes = [c or "0" * 18 for c in codes]
     assert [uscc_ok(c) for c in codes] == valid(pa.array(codes)).tolist()
+
+
+def _hostile_hrss():
+    """Every hrss feed with the lines its gate must reject (from line 4 on; lines 2 and 3 are good)."""
+    from tests.deliveries import contribution_row, enrollment_row, pension_row
+
+    def wrong_check(value: str) -> str:
+        return value[:-1] + ("0" if value[-1] != "0" else "1")
+
+    roll = [pension_row(1), pension_row(1, FFNY="2026-10"), pension_row(3, AAC002=wrong_check(pension_row(3)["AAC002"])),
+            pension_row(5, AAA002="1"), pension_row(4, AAA002="5"), pension_row(6, AAC006="1945-01-01"),
+            pension_row(7, AAC006="1945-02-30"), pension_row(8, AAC003="ÍõÎ°"), pension_row(9, AAC003=""),
+            pension_row(10, AAB301="990101"), pension_row(11, FFNY="2026-13"), pension_row(12, FFNY="2026-12"),
+            pension_row(13, FFNY="202611"), pension_row(14, FFJE="12.345"), pension_row(15, FFJE="-5.00"),
+            pension_row(16, FFNY="2027-01", FFJE="x")]
+    enrolled = [enrollment_row(1), enrollment_row(11), enrollment_row(2, AAC002=wrong_check(enrollment_row(2)["AAC002"])),
+                enrollment_row(3, CBND="26"), enrollment_row(4, DW_XZQH="990101"), enrollment_row(5, GRJFJE="4OO"),
+                enrollment_row(6, JFRQ="2026-02-30"), enrollment_row(7, JFRQ="2026-12-01"),
+                enrollment_row(8, DWMC=""), enrollment_row(9, DWBH="x" * 51), enrollment_row(10, AAC003="王伟2")]
+    paid = [contribution_row(1), contribution_row(1, month="202610"), contribution_row(2, AAB998=wrong_check(contribution_row(2)["AAB998"])),
+            contribution_row(3, month="202613"), contribution_row(4, month="202612"),
+            contribution_row(5, month="2026-11"), contribution_row(6, JFBZ="2"), contribution_row(7, JFBZ=""),
+            contribution_row(8, AAC002="11010519451")]
+    return {"hrss.pension_roll": roll, "hrss.resident_enrollment": enrolled, "hrss.contribution": paid}
+
+
+@pytest.mark.parametrize("feed", ["hrss.pension_roll", "hrss.resident_enrollment", "hrss.contribution"])
+def test_agreement_on_the_bureaus_feeds(feed):
+    rows = _hostile_hrss()[feed]
+    cols = {k: pa.array([r[k] for r in rows], pa.string()) for k in rows[0]}
+    fast = _compare(pa.record_batch(cols), np.arange(2, len(rows) + 2), _gate(feed))
+    assert {line for lines in fast.values() for line in lines} == set(range(4, len(rows) + 2))   # all but 2, 3
+
+
+@pytest.mark.parametrize("with_czbz", [True, False])
+def test_agreement_on_a_death_feed_with_and_without_czbz(with_czbz):
+    from tests.deliveries import death_row
+    rows = [death_row(i, CZBZ=v) for i, v in enumerate(["1", "2", "", "3", "x"])]
+    cols = {k: pa.array([r[k] for r in rows], pa.string()) for k in rows[0] if with_czbz or k != "CZBZ"}
+    fast = _compare(pa.record_batch(cols), np.arange(2, len(rows) + 2), _gate("police.death"))
+    assert fast == ({("UNMAPPED_CODE", "CZBZ"): {5, 6}} if with_czbz else {})

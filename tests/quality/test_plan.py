@@ -43,7 +43,8 @@ def test_a_cross_rule_on_columns_the_feed_lacks_is_left_out():
 
 
 FEEDS = ["police.death", "police.identity", "civil_affairs.assistance", "civil_affairs.cremation",
-         "health.death_certificate", "finance.subsidy_payment", "central_bank.employer_status"]
+         "health.death_certificate", "finance.subsidy_payment", "central_bank.employer_status",
+         "hrss.pension_roll", "hrss.resident_enrollment", "hrss.contribution"]
 
 
 def test_the_ge_suite_has_every_step_of_the_plan():
