@@ -49,7 +49,6 @@ def demo(cfg: Settings, date: dt.date | None = None, people: int = 20_000, seed:
     from jinbao.declarations import load_feeds
     from jinbao.engine import Engine
     from jinbao.generator import generate
-    from jinbao.hub_data import load_generated
     from jinbao.keys import init_keys
 
     date = date or (dt.datetime.now(ZoneInfo(TIMEZONE)).date() - dt.timedelta(days=1))
@@ -57,8 +56,8 @@ def demo(cfg: Settings, date: dt.date | None = None, people: int = 20_000, seed:
     print(f"JINBAO_HOME  {cfg.home}\nstore        {cfg.store_url}\nbusiness day {date}")
     t0 = time.perf_counter()
     gen = generate(cfg, date, seed=seed, people=people)
-    loaded = load_generated(cfg.generated, cfg.store_url)
-    print(f"generated    {people} insured people, {loaded['pension_payment']} pension payments "
+    # The pension roll reaches the store only as the bureau's hrss.pension_roll delivery, through the gate.
+    print(f"generated    {gen['people']} insured people, {gen['pension_payments']} pension payments "
           f"({time.perf_counter() - t0:.1f} s)")
     init_keys(cfg.home)
     inbound = [s for s in load_feeds(cfg).values() if s.direction == "inbound"]

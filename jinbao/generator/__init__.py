@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from jinbao.generator import central_bank, civil_affairs, finance, health, police_death, police_identity, story
+from jinbao.generator import central_bank, civil_affairs, finance, health, hrss, police_death, police_identity, story
 from jinbao.generator import deaths as deaths_mod
 from jinbao.generator.defects import plant
 from jinbao.generator.population import counties, pension_roll, pensions, population
@@ -31,10 +31,11 @@ from jinbao.generator.writer import delivery_name, write_csv, write_truth
 
 #: Every agreed inbound feed, in the order they are generated (police.death first: the demo's feed).
 FEEDS = ("police.death", "police.identity", "civil_affairs.assistance", "civil_affairs.cremation",
-         "health.death_certificate", "finance.subsidy_payment", "central_bank.employer_status")
+         "health.death_certificate", "finance.subsidy_payment", "central_bank.employer_status",
+         "hrss.pension_roll", "hrss.resident_enrollment", "hrss.contribution")
 
 
-def _builders(people: int) -> dict:
+def _builders(people: int, roll: pa.Table) -> dict:
     return {
         "police.death": police_death.build,
         "police.identity": lambda rng, w: police_identity.build(rng, w, police_identity.size(people)),
@@ -44,6 +45,9 @@ def _builders(people: int) -> dict:
         "health.death_certificate": health.build,
         "finance.subsidy_payment": lambda rng, w: finance.build(rng, w, finance.size(people)),
         "central_bank.employer_status": lambda rng, w: central_bank.build(rng, w, central_bank.size(people)),
+        "hrss.pension_roll": lambda rng, w: hrss.pension_roll(rng, w, roll),
+        "hrss.resident_enrollment": lambda rng, w: hrss.resident_enrollment(rng, w, hrss.enrollment_size(people)),
+        "hrss.contribution": hrss.contribution,
     }
 
 
@@ -70,7 +74,7 @@ def generate(cfg, business_date: dt.date, seed: int = 20261122, people: int = 20
 
     world = World.of(pop, calendar, business_date, known, seed)
     dead = world.deaths
-    builders = _builders(people)
+    builders = _builders(people, roll)
     for number, feed in enumerate(FEEDS, start=1):
         if feed not in wanted:
             continue

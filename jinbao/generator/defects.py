@@ -54,6 +54,13 @@ def _apply(rng: np.random.Generator, d: Delivery, kind: Kind, r: np.ndarray, on:
             return dates(d.birth[r] - rng.integers(30, 400, n), kind.arg)
         case "DATE_IN_FUTURE":
             return dates(np.datetime64(on) + rng.integers(1, 30, n), kind.arg)
+        case "MONTH_IN_FUTURE":
+            return dates((np.datetime64(on, "M") + rng.integers(1, 4, n)).astype("datetime64[D]"), kind.arg)
+        case "ID_BIRTHDATE_MISMATCH":       # a real date, 1-400 days off the one inside the ID
+            shift = rng.integers(1, 401, n) * np.where(rng.random(n) < 0.5, -1, 1)
+            return dates(d.birth[r] + shift, kind.arg)
+        case "FORMAT_INVALID":
+            return np.full(n, kind.arg, dtype=object)
         case "DIVISION_UNKNOWN":
             return np.full(n, "990101", dtype=object)
         case "USCC_CHECKSUM":

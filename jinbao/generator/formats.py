@@ -9,23 +9,29 @@ from __future__ import annotations
 
 import numpy as np
 
-#: Partner date layouts by name, as the feed modules declare them.
+#: Partner date layouts by name, as the feed modules declare them; the bureau's months
+#: (hrss: payment month YYYY-MM, contribution month YYYYMM) have no day.
 COMPACT = "%Y%m%d"
 ISO = "%Y-%m-%d"
+MONTH_ISO = "%Y-%m"
+MONTH_COMPACT = "%Y%m"
+MONTHS = (MONTH_ISO, MONTH_COMPACT)
 
 
 def dates(days: np.ndarray, layout: str) -> np.ndarray:
-    """datetime64 values as partner strings (object array, ready for Arrow)."""
-    iso = days.astype("datetime64[D]").astype(str)
-    if layout == COMPACT:
+    """datetime64 values as partner strings (object array, ready for Arrow); a month layout
+    writes the month the day falls in."""
+    iso = days.astype("datetime64[M]" if layout in MONTHS else "datetime64[D]").astype(str)
+    if layout in (COMPACT, MONTH_COMPACT):
         iso = np.char.replace(iso, "-", "")
     return iso.astype(object)
 
 
 def impossible_date(good: np.ndarray, layout: str) -> np.ndarray:
-    """30 February of the same year as the good date: right layout, no such day."""
+    """30 February of the same year as the good date (a month: the 13th month): right layout,
+    no such day."""
     years = np.strings.slice(np.asarray(good, dtype=str), 0, 4)
-    tail = "0230" if layout == COMPACT else "-02-30"
+    tail = {COMPACT: "0230", ISO: "-02-30", MONTH_COMPACT: "13", MONTH_ISO: "-13"}[layout]
     return np.char.add(years, tail).astype(object)
 
 

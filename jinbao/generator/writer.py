@@ -24,10 +24,14 @@ def write_csv(path: Path, columns: list[str], cols: dict, encoding: str) -> None
     except pa.ArrowInvalid:
         buf = pa.BufferOutputStream()
         pcsv.write_csv(table, buf, write_options=pcsv.WriteOptions(include_header=False, quoting_style="needed"))
-    body = buf.getvalue().to_pybytes().decode("utf-8")
+    body = buf.getvalue()
+    if encoding.upper().replace("-", "") != "UTF8":            # Arrow writes UTF-8: transcode the rest
+        body = body.to_pybytes().decode("utf-8").encode(encoding)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")       # partners upload under a temporary name
-    tmp.write_bytes((",".join(columns) + "\n" + body).encode(encoding))
+    with open(tmp, "wb") as fh:
+        fh.write((",".join(columns) + "\n").encode(encoding))
+        fh.write(body)
     tmp.replace(path)
 
 

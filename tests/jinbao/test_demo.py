@@ -7,6 +7,7 @@ import os
 import sqlalchemy as sa
 
 from dev.sftp_demo import main as make_demo
+from jinbao.generator import FEEDS
 from jinbao.store.database import connect as engine
 
 
@@ -22,7 +23,7 @@ def test_demo_verdicts_match_the_planted_defects(home, capsys, monkeypatch):
         assert "transport    SFTP + CMS" in out          # CI has sshd: the full path is exercised
     assert "JINBAO_TRANSPORT" not in os.environ          # the switch is passed as settings, never via os.environ
     truths = sorted((home.generated / "truth").glob("*.truth.csv"))
-    assert len(truths) == 7                              # every agreed inbound feed
+    assert len(truths) == len(FEEDS) == 10               # every agreed inbound feed, the bureau's own too
     with engine(home.store_url).connect() as conn:
         batches = conn.execute(sa.text("select id, feed, file_name, status, received, accepted, rejected, published "
                                        "from batch")).all()
@@ -35,8 +36,13 @@ def test_demo_verdicts_match_the_planted_defects(home, capsys, monkeypatch):
             got = {tuple(r) for r in conn.execute(sa.text(
                 f"select line_no, field, reason_code from rejection where batch_id = {b.id}"))}
             assert got == truth and len(truth) > 0, b.feed
+        # The roll reaches the store through its delivery and the gate only: no row behind the gate's back.
+        paid = conn.execute(sa.text("select source_feed, count(*), count(batch_id) from pension_payment "
+                                    "group by source_feed")).all()
+        roll = next(b for b in batches if b.feed == "hrss.pension_roll")
+        assert [tuple(p) for p in paid] == [("hrss.pension_roll", roll.published, roll.published)]
     # A second demo starts from a fresh home (and its embedded store): same figures again.
     monkeypatch.delenv("JINBAO_STORE_URL")
     assert make_demo(["--date", "2026-11-22", "--people", "20000"]) == 0
     rows = [r for r in map(str.split, capsys.readouterr().out.splitlines()) if len(r) == 7 and "." in r[0]]
-    assert [r[1] for r in rows] == ["published"] * 7
+    assert [r[1] for r in rows] == ["published"] * len(FEEDS)

@@ -11,13 +11,14 @@ import pyarrow.parquet as pq
 import pytest
 
 from jinbao.generator import FEEDS, generate, story
-from jinbao.generator import civil_affairs, finance, health
+from jinbao.generator import civil_affairs, finance, health, hrss
 from jinbao.settings import load_settings
 
 DAYS = [dt.date(2026, 11, 22) + dt.timedelta(days=i) for i in range(3)]
 DEATH_FEEDS = ("police.death", "health.death_certificate", "civil_affairs.cremation")
 #: Feeds that only name living people, and the column holding the ID.
-LIVING = {"police.identity": "GMSFHM", "civil_affairs.assistance": "SFZH", "finance.subsidy_payment": "SFZH"}
+LIVING = {"police.identity": "GMSFHM", "civil_affairs.assistance": "SFZH", "finance.subsidy_payment": "SFZH",
+          "hrss.resident_enrollment": "AAC002", "hrss.contribution": "AAC002"}
 ID_COLUMN = {"police.death": "GMSFHM", "health.death_certificate": "ID_NO", "civil_affairs.cremation": "SFZH"}
 
 
@@ -136,6 +137,37 @@ def test_feed_numbers_name_their_streams():
     for module, feed in ((civil_affairs, "civil_affairs.assistance"), (health, "health.death_certificate"),
                          (finance, "finance.subsidy_payment")):
         assert FEEDS.index(feed) + 1 == module.NUMBER
+    for number, feed in ((hrss.ROLL_NUMBER, hrss.ROLL), (hrss.ENROLLMENT_NUMBER, hrss.ENROLLMENT),
+                         (hrss.CONTRIBUTION_NUMBER, hrss.CONTRIBUTION)):
+        assert FEEDS.index(feed) + 1 == number
+
+
+def test_the_bureau_s_feeds_over_the_days(days):
+    """A resident enrols once in a story, in the same unit; a month's contribution only turns from due (0)
+    to paid (1), never back; each day restates the roll, the same amount for a person every month."""
+    cfg, out = days
+    units: dict[str, tuple] = {}
+    flags: dict[tuple, str] = {}
+    amounts: dict[str, str] = {}
+    for on, summary, _ in out:
+        records, bad = rows(cfg, summary["feeds"]["hrss.resident_enrollment"])
+        today = [r for line, r in enumerate(records, start=2) if line not in bad]
+        assert not {r["AAC002"] for r in today} & set(units), on
+        units.update({r["AAC002"]: (r["DWBH"], r["DWMC"], r["DW_XZQH"]) for r in today})
+        records, bad = rows(cfg, summary["feeds"]["hrss.contribution"])
+        for line, r in enumerate(records, start=2):
+            if line in bad:
+                continue
+            key = (r["AAC002"], r["AAB998"], r["JFNY"])
+            assert not (flags.get(key) == "1" and r["JFBZ"] == "0"), (on, r["JFNY"])
+            flags[key] = r["JFBZ"]
+        records, bad = rows(cfg, summary["feeds"]["hrss.pension_roll"])
+        for line, r in enumerate(records, start=2):
+            if line not in bad:
+                assert amounts.setdefault(r["AAC002"], r["FFJE"]) == r["FFJE"]
+    assert len(units) >= 3 * 200 * 0.9
+    months = {k[2] for k in flags}
+    assert months == {"202609", "202610", "202611"}
 
 
 def test_the_hub_takes_every_day_and_rejects_exactly_the_truth(home):

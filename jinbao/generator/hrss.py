@@ -1,0 +1,193 @@
+"""The bureau's own systems (人社核心业务系统, partner `hrss`): pension roll, resident enrolment,
+employee contributions, exported to the hub like any partner's file (UTF-8, hub field names
+and codes) so that they pass the same gate.
+
+* `hrss.pension_roll`: the generator's pension roll (population.pension_roll, stopped by
+  deaths.Calendar.stop_after), the last 12 paid months up to the business month restated in
+  every delivery, one row per person per month paid.  Name, gender, birth date and division
+  are the population's; the planted paid-after-death people keep every row defect-free, so
+  the hub receives exactly what truth/paid_after_death.csv counts.
+* `hrss.resident_enrollment`: 城乡居民医保 enrolments for the current year of working-age
+  people who are neither pensioners nor employees, through a virtual unit (a school for the
+  young, else a community), each person's unit lasting; spread over the story's days like the
+  finance subsidies, so a person enrols once in a story.
+* `hrss.contribution`: employees (half of the working-age people, each with one employer
+  for good; employers are synthetic USCCs), the current month and the two before.  Employers
+  pay on a day of the month of their own, so the current month turns from `0` (due) to `1`
+  day by day; a few employers are one to three months in arrears.
+
+Everything is whole-array numpy: per-person strings are made once per person and shared by
+that person's rows (an object array of pointers), so a million people's roll is seconds.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from jinbao.generator import credit_codes as uscc
+from jinbao.generator import story
+from jinbao.generator.delivery import Delivery, Kind
+from jinbao.generator.formats import ISO, MONTH_COMPACT, MONTH_ISO, dates, money, take
+from jinbao.generator.population import months_back
+from jinbao.generator.world import World
+
+PARTNER, ENCODING = "hrss", "UTF-8"
+ROLL, ENROLLMENT, CONTRIBUTION = "hrss.pension_roll", "hrss.resident_enrollment", "hrss.contribution"
+#: The feeds' numbers in FEEDS: their lasting and story-planning streams.
+ROLL_NUMBER, ENROLLMENT_NUMBER, CONTRIBUTION_NUMBER = 8, 9, 10
+
+ROLL_COLUMNS = ["AAC002", "AAC003", "AAA002", "AAC006", "AAB301", "FFNY", "FFJE"]
+ROLL_KINDS = [Kind("AAC002", "ID_CHECKSUM"), Kind("AAA002", "UNMAPPED_CODE", "5"),
+              Kind("AAA002", "ID_GENDER_MISMATCH", ("1", "2")), Kind("AAC006", "ID_BIRTHDATE_MISMATCH", ISO),
+              Kind("AAC006", "DATE_INVALID", ISO), Kind("AAC003", "BAD_ENCODING"), Kind("AAC003", "REQUIRED"),
+              Kind("AAB301", "DIVISION_UNKNOWN"), Kind("FFNY", "DATE_INVALID", MONTH_ISO),
+              Kind("FFNY", "MONTH_IN_FUTURE", MONTH_ISO), Kind("FFJE", "AMOUNT_INVALID")]
+ENROLLMENT_COLUMNS = ["AAC002", "AAC003", "CBND", "DWBH", "DWMC", "DW_XZQH", "GRJFJE", "JFRQ"]
+ENROLLMENT_KINDS = [Kind("AAC002", "ID_CHECKSUM"), Kind("AAC003", "BAD_ENCODING"), Kind("AAC003", "REQUIRED"),
+                    Kind("CBND", "FORMAT_INVALID", "26"), Kind("DWMC", "REQUIRED"),
+                    Kind("DW_XZQH", "DIVISION_UNKNOWN"), Kind("GRJFJE", "AMOUNT_INVALID"),
+                    Kind("JFRQ", "DATE_INVALID", ISO), Kind("JFRQ", "DATE_IN_FUTURE", ISO)]
+CONTRIBUTION_COLUMNS = ["AAC002", "AAB998", "JFNY", "JFBZ"]
+CONTRIBUTION_KINDS = [Kind("AAC002", "ID_CHECKSUM"), Kind("AAB998", "USCC_CHECKSUM"),
+                      Kind("JFNY", "DATE_INVALID", MONTH_COMPACT), Kind("JFNY", "MONTH_IN_FUTURE", MONTH_COMPACT),
+                      Kind("JFBZ", "UNMAPPED_CODE", "2"), Kind("JFBZ", "REQUIRED")]
+
+#: 城乡居民医保 personal contribution per person and year, yuan (the national minimum standard).
+PERSONAL_CONTRIBUTION = {2023: 380.00, 2024: 400.00, 2025: 400.00, 2026: 400.00}
+#: Share of working-age people employed (and so paying employee contributions, not resident ones).
+EMPLOYED = 0.5
+#: Virtual enrolling units: schools for the young (students), communities for the rest.
+STUDENT_BEFORE_AGE = 23
+SCHOOLS = np.array(["职业技术学院", "师范学院", "第一中学", "理工学院", "实验中学"])
+STREETS = np.array(["城关", "新华", "人民路", "解放路", "建设路", "和平", "东风", "胜利", "向阳", "长安"])
+UNITS_PER_COUNTY = 5
+GENDER = np.array(["2", "1"], dtype=object)          # hub codes, indexed by male
+YEAR = 365.25
+
+
+def enrollment_size(people: int) -> int:
+    return max(50, people // 100)
+
+
+def _age_days(w: World, on: np.datetime64) -> np.ndarray:
+    return (on - w.birth).astype(int)
+
+
+def _pensioner(w: World) -> np.ndarray:
+    """Aged 60+ on the business date: on the roll (population.pension_roll's rule)."""
+    return _age_days(w, w.today) >= 60 * YEAR
+
+
+def _people_of(person: np.ndarray, n_people: int) -> tuple[np.ndarray, np.ndarray]:
+    """(the distinct people of the rows, ascending; each row's place among them): per-person
+    strings are made once and spread over a person's rows as `strings[at]`."""
+    seen = np.zeros(n_people, dtype=bool)
+    seen[person] = True
+    who = np.flatnonzero(seen)
+    return who, (np.cumsum(seen) - 1)[person]
+
+
+@dataclass(frozen=True)
+class Employment:
+    """Who works where, for good (drawn from the contribution feed's lasting stream)."""
+    employed: np.ndarray      # bool per person: employed when of working age
+    employer: np.ndarray      # employer index per person
+    codes: np.ndarray         # object, the employers' USCCs
+    behind: np.ndarray        # months in arrears per employer (0 for most)
+    pay_day: np.ndarray       # day of the month each employer pays
+
+
+def employment(w: World) -> Employment:
+    n = len(w.ids)
+    rng = w.lasting(CONTRIBUTION_NUMBER)
+    employed = rng.random(n) < EMPLOYED
+    count = max(5, n // 50)
+    employer = rng.integers(0, count, n)
+    county = w.county[rng.integers(0, n, count)].astype(str)          # employers where people live
+    codes = uscc.make(rng, uscc.ENTERPRISE, county)
+    behind = rng.choice(4, count, p=[0.92, 0.04, 0.02, 0.02])
+    pay_day = rng.integers(5, 26, count)
+    return Employment(employed, employer, codes, behind, pay_day)
+
+
+def _plain(names: np.ndarray) -> np.ndarray:
+    return np.char.find(names.astype(str), "·") < 0                    # minority names keep their ·
+
+
+def pension_roll(rng: np.random.Generator, w: World, roll: pa.Table) -> Delivery:
+    """The generator's roll as the bureau exports it: one row per person per month paid."""
+    person = pc.index_in(roll.column("aac002"), value_set=pa.array(w.ids, pa.string())).to_numpy()
+    who, at = _people_of(person, len(w.ids))
+    amount = np.empty(len(who))
+    amount[at] = roll.column("amount").to_numpy()                      # a person's pension, every month
+    month = roll.column("month").to_numpy().astype("datetime64[M]")
+    first = month.min() if len(month) else np.datetime64(w.on, "M")
+    offset = (month - first).astype(int)
+    labels = dates((first + np.arange(offset.max() + 1 if len(offset) else 0)).astype("datetime64[D]"), MONTH_ISO)
+    planted = np.zeros(len(w.ids), dtype=bool)
+    planted[w.calendar.person[w.calendar.planted]] = True              # paid after death: kept clean
+    cols = {"AAC002": w.ids[person], "AAC003": w.names[person], "AAA002": GENDER[w.male[person].astype(int)],
+            "AAC006": dates(w.birth[who], ISO)[at], "AAB301": w.county[person], "FFNY": labels[offset],
+            "FFJE": money(amount)[at]}
+    return Delivery(ROLL, PARTNER, ENCODING, ROLL_COLUMNS, cols, ROLL_KINDS,
+                    eligible=(~planted[person]) & _plain(w.names[who])[at],
+                    male=w.male[person], birth=w.birth[person], person=person)
+
+
+def _units(w: World, person: np.ndarray, on: np.datetime64) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(code, name, division) of each person's enrolling unit: mostly in the person's own county,
+    one in ten elsewhere (studying or living away); the same unit for a person on every day."""
+    rng = w.lasting(ENROLLMENT_NUMBER)
+    n = len(w.ids)
+    away = rng.random(n) < 0.1
+    elsewhere = w.county[rng.integers(0, n, n)]
+    slot = rng.integers(0, UNITS_PER_COUNTY, n)
+    division = np.where(away[person], elsewhere[person], w.county[person]).astype(str)
+    slot = slot[person]
+    school = _age_days(w, on)[person] < STUDENT_BEFORE_AGE * YEAR
+    code = np.char.add(np.char.add(np.where(school, "51", "52"), division), np.char.zfill(slot.astype(str), 3))
+    place = w.county_name(division).astype(str)
+    community = np.char.add(np.char.add(place, STREETS[(slot * 2 + (division.astype(np.int64) % 2)) % len(STREETS)]),
+                            "社区居民委员会")
+    name = np.where(school, np.char.add(place, SCHOOLS[slot % len(SCHOOLS)]), community)
+    return code.astype(object), name.astype(object), division.astype(object)
+
+
+def resident_enrollment(rng: np.random.Generator, w: World, n: int) -> Delivery:
+    """The day's enrolments for the current year: residents who live through the story, each once."""
+    work = employment(w)
+    story_last = w.story_first + (w.story_days - 1)
+    pool = np.flatnonzero(~work.employed & (_age_days(w, story_last) < 60 * YEAR)
+                          & ~w.calendar.dies(len(w.ids)))
+    planned, day = story.schedule(w.planning(ENROLLMENT_NUMBER), pool, min(n, len(pool)), w.story_days)
+    p = np.sort(planned[day == (w.today - w.story_first).astype(int)])
+    m = len(p)
+    code, name, division = _units(w, p, w.today)
+    year = w.on.year
+    fee = PERSONAL_CONTRIBUTION.get(year, PERSONAL_CONTRIBUTION[max(PERSONAL_CONTRIBUTION)])
+    cols = {"AAC002": take(w.ids, p), "AAC003": take(w.names, p), "CBND": np.full(m, str(year), dtype=object),
+            "DWBH": code, "DWMC": name, "DW_XZQH": division, "GRJFJE": money(np.full(m, fee)),
+            "JFRQ": dates(w.today - rng.integers(0, 3, m), ISO)}
+    return Delivery(ENROLLMENT, PARTNER, ENCODING, ENROLLMENT_COLUMNS, cols, ENROLLMENT_KINDS,
+                    eligible=_plain(cols["AAC003"]), male=w.male[p], birth=w.birth[p], person=p)
+
+
+def contribution(rng: np.random.Generator, w: World) -> Delivery:
+    """Every living employee's contribution records for the current month and the two before."""
+    work = employment(w)
+    age = _age_days(w, w.today)
+    staff = np.flatnonzero(work.employed & (age >= 18 * YEAR) & ~_pensioner(w) & ~w.dead)
+    months = months_back(w.on, 3)
+    p = np.repeat(staff, len(months))
+    k = np.tile(np.arange(len(months)), len(staff))                   # 0 oldest .. 2 the business month
+    employer = work.employer[p]
+    arrears = (len(months) - 1 - k) < work.behind[employer]           # the employer's last months unpaid
+    not_yet = (k == len(months) - 1) & (work.pay_day[employer] > w.on.day)
+    labels = dates(months, MONTH_COMPACT)
+    cols = {"AAC002": w.ids[p], "AAB998": work.codes[employer], "JFNY": labels[k],
+            "JFBZ": np.where(arrears | not_yet, "0", "1").astype(object)}
+    return Delivery(CONTRIBUTION, PARTNER, ENCODING, CONTRIBUTION_COLUMNS, cols, CONTRIBUTION_KINDS,
+                    eligible=np.ones(len(p), dtype=bool), male=w.male[p], birth=w.birth[p], person=p)
