@@ -124,3 +124,6 @@ def test_an_absent_optional_column_is_null_and_a_present_one_is_translated():
     assert hub.column("death_action").to_pylist() == ["1", "2", None, None]
     assert f.table().select(["row", "field", "reason_code", "value"]).to_pylist() == [
         {"row": 3, "field": "CZBZ", "reason_code": "UNMAPPED_CODE", "value": "3"}]
+    # Before the agreement's 2026-12-01 the mapping in force has no CZBZ (version 2024.1).
+    assert "CZBZ" not in {r.partner for r in feed_mapping("police.death", dt.date(2026, 11, 30)).fields}
+    assert feed_mapping("police.death", dt.date(2026, 12, 1)).label.startswith("police.death@2026.12[")

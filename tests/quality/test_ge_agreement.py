@@ -124,5 +124,8 @@ def test_agreement_on_a_death_feed_with_and_without_czbz(with_czbz):
     from tests.deliveries import death_row
     rows = [death_row(i, CZBZ=v) for i, v in enumerate(["1", "2", "", "3", "x"])]
     cols = {k: pa.array([r[k] for r in rows], pa.string()) for k in rows[0] if with_czbz or k != "CZBZ"}
-    fast = _compare(pa.record_batch(cols), np.arange(2, len(rows) + 2), _gate("police.death"))
+    december = dt.date(2026, 12, 1)                     # CZBZ is mapped from the agreement's 2026-12-01 on
+    gate = Gate(feed_mapping("police.death", december), partner_schema("police.death"), december,
+                _gate("police.death").rules)
+    fast = _compare(pa.record_batch(cols), np.arange(2, len(rows) + 2), gate)
     assert fast == ({("UNMAPPED_CODE", "CZBZ"): {5, 6}} if with_czbz else {})
