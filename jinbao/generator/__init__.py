@@ -24,6 +24,7 @@ import pyarrow.parquet as pq
 
 from jinbao.generator import central_bank, civil_affairs, finance, health, hrss, police_death, police_identity, story
 from jinbao.generator import deaths as deaths_mod
+from jinbao.generator import register_truth
 from jinbao.generator.defects import plant
 from jinbao.generator.population import counties, pension_roll, pensions, population
 from jinbao.generator.world import World
@@ -52,7 +53,9 @@ def _builders(people: int, roll: pa.Table) -> dict:
 
 
 def generate(cfg, business_date: dt.date, seed: int = 20261122, people: int = 20_000,
-             defect_share: float = 0.05, feeds: list[str] | None = None) -> dict:
+             defect_share: float = 0.05, feeds: list[str] | None = None, since: dt.date | None = None) -> dict:
+    """One business day; `since`: the first day of the story the hub is fed from (default: the
+    story's first day), which the register's answer key (register_truth.py) starts from."""
     wanted = list(FEEDS) if feeds is None else list(feeds)
     unknown = set(wanted) - set(FEEDS)
     if unknown:
@@ -89,6 +92,7 @@ def generate(cfg, business_date: dt.date, seed: int = 20261122, people: int = 20
                                   "records": d.records, "defects": len(truth), "truth": truth_name}
 
     summary["planted"] = _paid_after_death(pop, roll, dead, truth_dir)
+    summary["register"] = register_truth.write(truth_dir, world, business_date, seed, defect_share, wanted, since)
     summary["planted_sources"] = {
         "police_only": int((dead.planted & ~dead.in_health & ~dead.in_cremation).sum()),
         "police_and_health": int((dead.planted & dead.in_health & ~dead.in_cremation).sum()),

@@ -3,13 +3,23 @@
 Their SEX code is REVERSED relative to the hub and GB/T 2261.1 (1 female,
 2 male): a hub that copies it straight swaps every gender, which is exactly
 what the generated files make visible.  UTF-8, dates YYYY-MM-DD.
+
+The planted register cases (register_cases.py) appear here as planned:
+assistance sends some people with a homophone spelling of their name or the
+county they live in rather than their household-registration county (the police
+send the same people the same day), and crematoria send the cases' cremations,
+corrections and, from 2026-12-01, withdrawals; from that day the cremation file
+carries the last column CZBZ (empty on ordinary rows: a registration).
 """
 from __future__ import annotations
 
 import numpy as np
 
+from jinbao.generator import register_cases as rc
+from jinbao.generator import story
 from jinbao.generator.delivery import Delivery, Kind
 from jinbao.generator.formats import ISO, dates, take
+from jinbao.generator.names import variant
 from jinbao.generator.world import World
 
 PARTNER, ENCODING = "civil_affairs", "UTF-8"
@@ -53,9 +63,14 @@ NUMBER = 3          # the feed's number in FEEDS: its lasting random stream
 
 def cases(w: World) -> dict[str, np.ndarray]:
     """One assistance case per person, the same on every day of this seed: category, start, end."""
-    rng = w.lasting(NUMBER)
-    n = len(w.ids)
-    earliest = np.maximum(CASES_FROM, w.birth + 1)
+    return case_table(w.seed, w.birth)
+
+
+def case_table(seed: int, birth: np.ndarray) -> dict[str, np.ndarray]:
+    """`cases` from the seed and the birth dates alone (the death calendar needs the starts too)."""
+    rng = np.random.default_rng([seed, story.LASTING + NUMBER])
+    n = len(birth)
+    earliest = np.maximum(CASES_FROM, birth + 1)
     start = earliest + (rng.random(n) * (CASES_TO - earliest).astype(int)).astype(int)
     end = np.where(rng.random(n) < 0.2, start + rng.integers(30, 1500, n), np.datetime64("NaT"))
     return {"category": CATEGORIES[rng.choice(4, n, p=CATEGORY_P)], "start": start.astype("datetime64[D]"),
@@ -66,33 +81,57 @@ def assistance(rng: np.random.Generator, w: World, n: int) -> Delivery:
     """Assistance cases as civil affairs hold them today: who receives what since when (some ended).
 
     Each person has one case for good (`cases`), so a person sent on two days is
-    sent with the same case; the end date shows once it has passed.
+    sent with the same case; the end date shows once it has passed.  The planted
+    register cases of the day come on top, with the name or county civil affairs hold.
     """
     case = cases(w)
-    known = w.alive()
+    known = w.drawable()
     known = known[case["start"][known] <= w.today]
-    p = np.sort(rng.choice(known, min(n, len(known)), replace=False))
+    drawn = rng.choice(known, min(n, len(known)), replace=False)
+    planned = w.cases.appearing(rc.ASSISTANCE, w.on)
+    p = np.concatenate([drawn, planned.person])
+    order = np.argsort(p, kind="stable")
+    p = p[order]
     m = len(p)
+    mine = (np.arange(m) >= len(drawn))[order]
     end = case["end"][p]
     ended = ~np.isnat(end) & (end <= w.today)
     zzrq = np.where(ended, dates(np.where(ended, end, w.today), ISO), "").astype(object)
-    cols = {"SFZH": take(w.ids, p), "XM": take(w.names, p), "SEX": sex(w.male[p]),
-            "JZLB": case["category"][p].astype(object), "XZQH": take(w.county, p),
+    names, county = take(w.names, p), take(w.county, p)
+    spelt = np.flatnonzero(mine)[planned.name_variant[order[mine] - len(drawn)]]
+    names[spelt] = variant(names[spelt])
+    moved = np.flatnonzero(mine)[planned.county_variant[order[mine] - len(drawn)]]
+    county[moved] = w.neighbour(county[moved])
+    cols = {"SFZH": take(w.ids, p), "XM": names, "SEX": sex(w.male[p]),
+            "JZLB": case["category"][p].astype(object), "XZQH": county,
             "KSRQ": dates(case["start"][p], ISO), "ZZRQ": zzrq}
     return Delivery(ASSISTANCE, PARTNER, ENCODING, ASSISTANCE_COLUMNS, cols, ASSISTANCE_KINDS,
-                    eligible=plain(cols["XM"]), male=w.male[p], birth=w.birth[p], person=p)
+                    eligible=plain(cols["XM"]) & ~mine, male=w.male[p], birth=w.birth[p], person=p)
+
+
+def cremation_columns(on) -> list[str]:
+    return CREMATION_COLUMNS + ["CZBZ"] if rc.czbz(on) else list(CREMATION_COLUMNS)
 
 
 def cremation(rng: np.random.Generator, w: World) -> Delivery:
     """Cremations reported today: the deaths civil affairs know of, cremated days after death."""
-    d = w.deaths
+    d, case = w.deaths, w.cases.records_on(rc.CREMATION, w.on)
     sel = np.flatnonzero(d.in_cremation)
-    p = d.person[sel]
+    m0 = len(sel)
+    p = np.concatenate([d.person[sel], case.person])
     m = len(p)
-    death = d.date[sel]
-    burnt = np.minimum(death + rng.integers(1, 6, m), w.today)
+    mine = np.arange(m) >= m0
+    death = np.concatenate([d.date[sel], case.date])
+    burnt = np.concatenate([np.minimum(d.date[sel] + rng.integers(1, 6, m0), w.today), case.second])
     home = np.char.add(w.county_name(w.county[p]).astype(str), "殡仪馆").astype(object)
-    cols = {"SFZH": take(w.ids, p), "XM": take(w.names, p), "SEX": sex(w.male[p]),
+    names = take(w.names, p)
+    spelt = m0 + np.flatnonzero(case.variant)
+    names[spelt] = variant(names[spelt])
+    cols = {"SFZH": take(w.ids, p), "XM": names, "SEX": sex(w.male[p]),
             "SWRQ": dates(death, ISO), "HHRQ": dates(burnt, ISO), "BYGMC": home}
-    return Delivery(CREMATION, PARTNER, ENCODING, CREMATION_COLUMNS, cols, CREMATION_KINDS,
-                    eligible=plain(cols["XM"]) & ~d.planted[sel], male=w.male[p], birth=w.birth[p], person=p)
+    if rc.czbz(w.on):      # empty: a registration, as the agreement allows; the cases say 1 or 2
+        cols["CZBZ"] = np.concatenate([np.full(m0, "", dtype=object), case.action])
+    planted = np.concatenate([d.planted[sel], np.zeros(len(case.person), dtype=bool)])
+    out = Delivery(CREMATION, PARTNER, ENCODING, cremation_columns(w.on), cols, CREMATION_KINDS,
+                   eligible=plain(cols["XM"]) & ~planted & ~mine, male=w.male[p], birth=w.birth[p], person=p)
+    return rc.shuffle(out, np.concatenate([d.order[sel], case.order]))

@@ -12,6 +12,11 @@ is not reported by every partner: police always (police.death is the feed the
 bureau relies on), hospitals and crematoria for most, on the same day as the
 police; planted cases are spread over "police only", "police + health" and
 "all three" so a cross-check that needs two sources is shown to miss some.
+
+Some of each day's deaths are register cases instead (register_cases.py):
+reported by one, two or three sources on different days with dates a day or
+two apart, corrected or withdrawn; those leave the ordinary reporting
+(`Calendar.ordinary`) and the death feeds send them as the case plans.
 """
 from __future__ import annotations
 
@@ -20,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from jinbao.generator import story
+from jinbao.generator import register_cases, story
 
 #: Who may die in a story: people born before 1980 (deaths are mostly of the old); planted
 #: (late-reported, still paid) cases only among those born before 1955, pensioners on any date.
@@ -46,6 +51,7 @@ class Deaths:
     planted: np.ndarray       # bool: pension still paid after death
     in_health: np.ndarray     # bool: a death certificate is delivered today
     in_cremation: np.ndarray  # bool: a cremation record is delivered today
+    order: np.ndarray         # float: place in the day's files (the planted register cases go between)
 
 
 @dataclass
@@ -60,6 +66,8 @@ class Calendar:
     in_health: np.ndarray
     in_cremation: np.ndarray
     order: np.ndarray         # float: place in the day's files
+    ordinary: np.ndarray      # bool: reported as above (False: a register case, reported as it plans)
+    cases: "register_cases.Cases"
 
     @classmethod
     def plan(cls, seed: int, birth: np.ndarray, on: dt.date, deaths_per_day: int) -> "Calendar":
@@ -85,24 +93,30 @@ class Calendar:
         pattern = np.arange(len(planted_people)) % k % 3 if k else np.empty(0, dtype=int)
         in_health[:len(pattern)] = pattern >= 1                # 0 police only, 1 + health, 2 all three
         in_cremation[:len(pattern)] = pattern == 2
+        order = rng.random(len(person))
+        from jinbao.generator.civil_affairs import case_table    # (civil_affairs imports world, world this)
+        cases, ordinary, date, report = register_cases.plan(
+            seed, first, last, birth, case_table(seed, birth)["start"], person, report, date, planted)
         return cls(first=first, last=last, person=person, report=report, date=date, planted=planted,
-                   in_health=in_health, in_cremation=in_cremation, order=rng.random(len(person)))
+                   in_health=in_health, in_cremation=in_cremation, order=order, ordinary=ordinary, cases=cases)
 
     def reported_on(self, on: dt.date) -> Deaths:
-        sel = np.flatnonzero(self.report == np.datetime64(on, "D"))
+        """The ordinary and planted (paid after death) deaths the police report on `on`."""
+        sel = np.flatnonzero((self.report == np.datetime64(on, "D")) & self.ordinary)
         sel = sel[np.argsort(self.order[sel], kind="stable")]   # planted cases anywhere in the files
         return Deaths(person=self.person[sel], date=self.date[sel], planted=self.planted[sel],
-                      in_health=self.in_health[sel], in_cremation=self.in_cremation[sel])
+                      in_health=self.in_health[sel], in_cremation=self.in_cremation[sel], order=self.order[sel])
 
     def dead_on(self, n_people: int, on: dt.date) -> np.ndarray:
-        """Per person: died on or before `on` (reported yet or not)."""
+        """Per person: died on or before `on` (reported yet or not; register cases by their true date)."""
         mask = np.zeros(n_people, dtype=bool)
         mask[self.person[self.date <= np.datetime64(on, "D")]] = True
         return mask
 
     def dies(self, n_people: int) -> np.ndarray:
-        """Per person: dies at some point of the story."""
-        mask = np.zeros(n_people, dtype=bool)
+        """Per person: dies at some point of the story, or is a planted register case (so feeds that
+        plan ahead for the living, such as finance, leave them alone)."""
+        mask = self.cases.reserved(n_people)
         mask[self.person] = True
         return mask
 

@@ -37,3 +37,30 @@ def draw_names(rng: np.random.Generator, male: np.ndarray) -> np.ndarray:
     father = np.array(MINORITY_FATHER)[rng.integers(0, len(MINORITY_FATHER), k)]
     names[minority] = np.char.add(np.char.add(own, "·"), father).astype(object)   # object: no truncation
     return names
+
+
+#: Same-sounding characters that offices really confuse when a name is taken down by ear
+#: (伟/玮, 静/婧, 买买提's 提/题 ...): a different but plausible spelling of the same name.
+HOMOPHONES = dict(zip(
+    "伟强磊军勇杰涛明超刚平辉鹏华飞鑫波斌宇浩凯健俊帆建国志文林峰东成龙"
+    "芳娜敏静丽艳娟霞秀英玲桂兰萍红琴云梅莉燕琳洁婷慧淑珍凤颖倩"
+    "海亮雪力逊提山拉甫尔义不",
+    "玮蔷垒君永捷滔铭晁钢萍晖朋桦菲欣博彬雨皓恺建骏凡健帼智雯琳锋冬诚隆"
+    "方纳闽婧莉燕鹃侠琇瑛铃贵岚平虹芹芸玫丽艳林杰亭惠舒贞奉影茜"
+    "亥靓学利迅题珊啦府耳亦布"))
+
+
+def variant(names: np.ndarray) -> np.ndarray:
+    """The same names as another office spells them: the last character that has a common
+    homophone is replaced by it (张伟 -> 张玮, 艾山·吐尔逊 -> 艾山·吐尔迅).  Every given-name
+    character of the lists above has one, so every drawn name has a variant.  Only planted
+    rows pass here, so a loop is fine."""
+    out = []
+    for name in names:
+        chars = list(str(name))
+        for i in range(len(chars) - 1, 0, -1):      # never the surname (position 0)
+            if chars[i] in HOMOPHONES:
+                chars[i] = HOMOPHONES[chars[i]]
+                break
+        out.append("".join(chars))
+    return np.array(out, dtype=object)

@@ -4,11 +4,16 @@ and a few first-generation 15-digit IDs that the hub must upgrade.
 Every death of the day is here (police deregistration is the source the
 bureau relies on), including the planted late-reported deaths, whose records
 are kept free of defects so the only thing wrong with them is the pension.
+The day's police records of the planted register cases (register_cases.py) go
+between them: deaths, corrections, emigrations (ZXYY 2), duplicate registrations
+(3), other deregistrations (9) and, from 2026-12-01, withdrawals (CZBZ 2).
+From 2026-12-01 the file carries the last column CZBZ (`1` on every other row).
 """
 from __future__ import annotations
 
 import numpy as np
 
+from jinbao.generator import register_cases as rc
 from jinbao.generator.delivery import Delivery, Kind
 from jinbao.generator.formats import COMPACT, dates, take
 from jinbao.generator.world import World
@@ -37,20 +42,34 @@ def first_generation(ids: np.ndarray, which: np.ndarray) -> np.ndarray:
     return out
 
 
+def columns(on) -> list[str]:
+    """The file's columns on business date `on`: CZBZ last from 2026-12-01."""
+    return COLUMNS + ["CZBZ"] if rc.czbz(on) else list(COLUMNS)
+
+
 def build(rng: np.random.Generator, w: World) -> Delivery:
-    dead = w.deaths
-    p = dead.person
+    dead, case = w.deaths, w.cases.records_on(rc.POLICE, w.on)
+    n0 = len(dead.person)
+    p = np.concatenate([dead.person, case.person])
     n = len(p)
+    mine = np.arange(n) >= n0                       # a planted register case's record
+    planted = np.r_[dead.planted, np.zeros(len(case.person), dtype=bool)]
     birth = w.birth[p]
     xb, odd = police_gender(rng, w.male[p])
-    short = (~dead.planted) & (birth >= np.datetime64("1900-01-01")) & (birth < np.datetime64("2000-01-01")) \
+    xb[mine] = np.where(w.male[p[mine]], "1", "2")
+    odd &= ~mine
+    short = (~planted) & (~mine) & (birth >= np.datetime64("1900-01-01")) & (birth < np.datetime64("2000-01-01")) \
         & (rng.random(n) < 0.02)
-    dereg = np.minimum(dead.date + rng.integers(1, 10, n), w.today)
-    reason = np.full(n, "1", dtype=object)
+    date = np.concatenate([dead.date, case.date])
+    dereg = np.concatenate([np.minimum(dead.date + rng.integers(1, 10, n0), w.today), case.second])
+    reason = np.concatenate([np.full(n0, "1", dtype=object), case.reason])
     cols = {"GMSFHM": first_generation(take(w.ids, p), short), "XM": take(w.names, p), "XB": xb,
-            "SWRQ": dates(dead.date, COMPACT), "ZXRQ": dates(dereg, COMPACT), "ZXYY": reason,
+            "SWRQ": dates(date, COMPACT), "ZXRQ": dates(dereg, COMPACT), "ZXYY": reason,
             "HJDZ_XZQH": take(w.county, p)}
+    if rc.czbz(w.on):
+        cols["CZBZ"] = np.concatenate([np.full(n0, rc.REGISTERS, dtype=object), case.action])
     plain = np.char.find(cols["XM"].astype(str), "·") < 0         # minority names keep their ·
-    return Delivery(FEED, PARTNER, ENCODING, COLUMNS, cols, KINDS,
-                    eligible=(~dead.planted) & (~short) & (~odd) & plain,
-                    male=w.male[p], birth=birth, person=p)
+    d = Delivery(FEED, PARTNER, ENCODING, columns(w.on), cols, KINDS,
+                 eligible=(~planted) & (~mine) & (~short) & (~odd) & plain,
+                 male=w.male[p], birth=birth, person=p)
+    return rc.shuffle(d, np.concatenate([dead.order, case.order]))

@@ -2,11 +2,14 @@
 
 Same conventions as police.death (GB18030, YYYYMMDD, GB/T 2261.1 gender, some
 15-digit IDs).  Only living people change registration, so the dead are left out.
+The people of the planted register conflicts (register_cases.py) come on the day
+their case plans, as the police hold them (the population's name and county).
 """
 from __future__ import annotations
 
 import numpy as np
 
+from jinbao.generator import register_cases as rc
 from jinbao.generator.delivery import Delivery, Kind
 from jinbao.generator.formats import COMPACT, dates, take
 from jinbao.generator.police_death import first_generation, police_gender
@@ -25,15 +28,23 @@ def size(people: int) -> int:
 
 
 def build(rng: np.random.Generator, w: World, n: int) -> Delivery:
-    alive = w.alive()
-    p = np.sort(rng.choice(alive, min(n, len(alive)), replace=False))
+    alive = w.drawable()
+    drawn = rng.choice(alive, min(n, len(alive)), replace=False)
+    planned = w.cases.appearing(rc.IDENTITY, w.on)
+    p = np.concatenate([drawn, planned.person])
+    order = np.argsort(p, kind="stable")
+    p = p[order]
     m = len(p)
+    mine = (np.arange(m) >= len(drawn))[order]
     birth = w.birth[p]
     xb, odd = police_gender(rng, w.male[p])
-    short = (birth >= np.datetime64("1900-01-01")) & (birth < np.datetime64("2000-01-01")) & (rng.random(m) < 0.01)
+    xb[mine] = np.where(w.male[p[mine]], "1", "2")
+    odd &= ~mine
+    short = (birth >= np.datetime64("1900-01-01")) & (birth < np.datetime64("2000-01-01")) \
+        & (rng.random(m) < 0.01) & ~mine
     cols = {"GMSFHM": first_generation(take(w.ids, p), short), "XM": take(w.names, p), "XB": xb,
             "CSRQ": dates(birth, COMPACT), "MZ": take(w.ethnic, p), "HJDZ_XZQH": take(w.county, p),
             "BGRQ": dates(w.today - rng.integers(0, 30, m), COMPACT)}
     plain = np.char.find(cols["XM"].astype(str), "·") < 0
-    return Delivery(FEED, PARTNER, ENCODING, COLUMNS, cols, KINDS, eligible=(~short) & (~odd) & plain,
+    return Delivery(FEED, PARTNER, ENCODING, COLUMNS, cols, KINDS, eligible=(~short) & (~odd) & plain & ~mine,
                     male=w.male[p], birth=birth, person=p)

@@ -27,8 +27,9 @@ EPOCH = dt.date(2020, 1, 1)
 #: `np.random.default_rng(seed)` makes the population (and the pensions, after it);
 #: `(seed, feed number, day)` is a feed's delivery of one day;
 #: `(seed, LASTING + feed number)` holds what lasts (hospitals, assistance cases);
-#: `(seed, STORY + feed number, first day of the story)` plans a story (0 = the deaths).
-LASTING, STORY = 100, 200
+#: `(seed, STORY + feed number, first day of the story)` plans a story (0 = the deaths);
+#: `(seed, STORY + CASES, first day)` plans the story's register cases (register_cases.py).
+LASTING, STORY, CASES = 100, 200, 50
 
 
 def day_number(on: dt.date) -> int:
