@@ -256,6 +256,17 @@ register_history = Table(
     Index(None, "aac002", "field"),
 )
 
+source_value = Table(
+    "source_value", metadata,   # what each outranked feed says now, per person and field (conflicts derive from it)
+    Column("aac002", String(18), primary_key=True),
+    Column("field", String(32), primary_key=True),
+    Column("source_feed", String(64), primary_key=True),
+    Column("value", String(200), nullable=False),
+    Column("batch_id", BigId, nullable=False),
+    Column("line_no", Integer, nullable=True),
+    Column("seen_at", UtcDateTime(), nullable=False),
+)
+
 conflict = Table(
     "conflict", metadata,   # a source outranked on a field, still saying something else
     Column("aac002", String(18), primary_key=True),

@@ -7,12 +7,14 @@ least as authoritative as the one holding it, and the value or holder
 differs) or *clashes* with it (outranked and different).  Everything else
 reads that small `decision` table: replaced values go to register_history
 (a holder confirming the same value moves the field's provenance, not its history),
-disagreements to conflict, new people and taken fields to the register.
+new people and taken fields to the register.  What outranked feeds say is kept
+per person and field (source_value), and the conflicts of the batch's people
+are derived from it against the values in force.
 
 Idempotent: a batch that already set a value takes nothing the second time
-(same value, same holder), and a conflict only changes when what is offered
-or held changed.  Order-safe: a feed's value set by a newer batch of that feed
-is never taken back by an older one published late (a released held batch).
+(same value, same holder), and derived conflicts come out the same.  Order-safe:
+a feed's value set by a newer batch of that feed is never taken back by an older
+one published late (a released held batch), in the register or in source_value.
 """
 from __future__ import annotations
 
@@ -30,10 +32,10 @@ from jinbao.register import scratch
 from jinbao.register.authority import Authority, authority
 from jinbao.register.life import settle
 from jinbao.schemas.store_tables import (
-    REGISTER_FIELDS, BigId, UtcDateTime, batch, conflict, register, register_history,
+    REGISTER_FIELDS, BigId, UtcDateTime, batch, conflict, register, register_history, source_value,
 )
 
-OFFER, DECISION, CANDIDATE = "register_offer", "register_decision", "register_candidate"
+OFFER, DECISION, CANDIDATE = "register_batch_offer", "register_decision", "register_candidate"
 ID_TYPE = sa.String(18)
 TEXT = sa.String(200)
 
@@ -121,8 +123,9 @@ def reconcile(conn: Connection, accepted: Path, o: Offered, auth: Authority | No
         conn.exec_driver_sql("SET LOCAL jit = off")
         conn.exec_driver_sql("SET LOCAL random_page_cost = 1.1")
     newer = newer_batches(conn, o)
-    decision = _decide(conn, offer, fields, o, auth, newer)
     stamp = sa.literal(o.stamp, UtcDateTime())
+    _remember_offers(conn, offer, fields, o, auth, newer, stamp)
+    decision = _decide(conn, offer, fields, o, auth, newer)
     feed, batch_id = sa.literal(o.feed, sa.String(64)), sa.literal(o.batch_id, BigId)
 
     new = _insert_new(conn, decision, fields, feed, batch_id, stamp, auth.default)
@@ -135,8 +138,8 @@ def reconcile(conn: Connection, accepted: Path, o: Offered, auth: Authority | No
                       decision.c[f"h_{f}_at"], batch_id, stamp)
             .where(decision.c.known == 1, decision.c[f"take_{f}"] == 1, decision.c[f"h_{f}"].is_not(None),
                    decision.c[f"h_{f}"] != decision.c[f])))
-    changed = _conflicts(conn, decision, fields, o, stamp, newer)
     taken = _update_known(conn, decision, fields, feed, batch_id, stamp)
+    changed = _conflicts(conn, decision, fields, stamp)
     lives = settle(conn, offer, o.feed, o.batch_id, o.stamp, auth) if o.feed in auth.deaths else 0
     scratch.drop(conn, DECISION)
     scratch.drop(conn, OFFER)
@@ -235,19 +238,37 @@ def _update_known(conn, decision: sa.Table, fields: list[str], feed, batch_id, s
     return int(taken) + 0
 
 
-def _conflicts(conn, decision: sa.Table, fields: list[str], o: Offered, stamp, newer: list[int]) -> int:
-    """Open, refresh and resolve conflict rows for the batch's people.
-
-    A *clash*: this feed is outranked and says something else.  A *displaced* value: this feed takes
-    a field from a lower feed that said something else, which stays in conflict.  Conflicts of other
-    feeds on a field this batch changed now hold the new value; this feed's own conflicts are
-    resolved where it now agrees with the value held.  What a newer batch of this feed said about a
-    conflict stands against an older batch published late.
-    """
-    d = decision.c
-    c = conflict.c
-    current = c.offered_batch.not_in(newer) if newer else sa.true()
+def _remember_offers(conn, offer: sa.Table, fields: list[str], o: Offered, auth: Authority, newer: list[int],
+                     stamp) -> None:
+    """What an outranked feed says now, per person and field, whether or not it agrees today: when the
+    value in force changes, a feed that agreed may disagree, and its conflict is derived from this.
+    The most authoritative feed of a field is never outranked, so its values are not kept twice."""
+    sv = source_value.c
     feed, batch_id = sa.literal(o.feed, sa.String(64)), sa.literal(o.batch_id, BigId)
+    for f in fields:
+        if auth.rank(f, o.feed) == 0:
+            continue
+        value = _text(offer.c[f])
+        key = sa.and_(sv.aac002 == offer.c.aac002, sv.field == f, sv.source_feed == o.feed)
+        conn.execute(sa.update(source_value).values(value=value, batch_id=batch_id, line_no=offer.c.line_no,
+                                                    seen_at=stamp)
+                     .where(key, offer.c[f].is_not(None), sv.value != value,
+                            sv.batch_id.not_in(newer) if newer else sa.true()))
+        conn.execute(sa.insert(source_value).from_select(
+            ["aac002", "field", "source_feed", "value", "batch_id", "line_no", "seen_at"],
+            sa.select(offer.c.aac002, sa.literal(f, sa.String(32)), feed, value, batch_id, offer.c.line_no, stamp)
+            .where(offer.c[f].is_not(None), sa.not_(sa.select(sa.literal(1)).select_from(source_value)
+                                                    .where(key).exists()))))
+
+
+def _conflicts(conn, decision: sa.Table, fields: list[str], stamp) -> int:
+    """Conflicts of the batch's people on the fields it offers, derived from what each outranked feed
+    says now (source_value) against the value in force: opened, changed, reopened or resolved.
+
+    Derived, not accumulated: whatever order the feeds' batches arrive in, and however often one is
+    reconciled again, the conflicts are the same.
+    """
+    d, sv, r = decision.c, source_value.c, register.c
     cand = scratch.create(
         conn, CANDIDATE, sa.Column("aac002", ID_TYPE), sa.Column("field", sa.String(32)),
         sa.Column("offered_source", sa.String(64)), sa.Column("value_offered", TEXT),
@@ -255,37 +276,27 @@ def _conflicts(conn, decision: sa.Table, fields: list[str], o: Offered, stamp, n
         sa.Column("held_batch", BigId))
     names = [c.name for c in cand.columns]
     for f in fields:
-        name = sa.literal(f, sa.String(32))
-        held, offered = d[f"h_{f}"], d[f]
+        held = _text(r[f])
         conn.execute(sa.insert(cand).from_select(names, sa.select(
-            d.aac002, name, feed, _text(offered), batch_id, _text(held), d[f"h_{f}_source"], d[f"h_{f}_batch"])
-            .where(d[f"clash_{f}"] == 1)))
-        conn.execute(sa.insert(cand).from_select(names, sa.select(
-            d.aac002, name, d[f"h_{f}_source"], _text(held), d[f"h_{f}_batch"], _text(offered), feed, batch_id)
-            .where(d[f"take_{f}"] == 1, held.is_not(None), held != offered, d[f"h_{f}_source"] != o.feed)))
-        # others' open conflicts on a field this batch changed: they now disagree with the new value
-        new_value = _text(offered)
-        conn.execute(sa.update(conflict).values(
-            value_held=new_value, held_source=feed, held_batch=batch_id, last_seen=stamp,
-            resolved_at=sa.case((c.value_offered == new_value, stamp), else_=None))
-            .where(c.aac002 == d.aac002, c.field == f, d[f"take_{f}"] == 1, c.offered_source != o.feed,
-                   c.resolved_at.is_(None)))
-        # this feed's own conflicts where it now agrees
-        conn.execute(sa.update(conflict).values(resolved_at=stamp, last_seen=stamp)
-                     .where(c.aac002 == d.aac002, c.field == f, c.offered_source == o.feed,
-                            c.resolved_at.is_(None), offered.is_not(None), current,
-                            sa.or_(d[f"take_{f}"] == 1, held == offered)))
-    k = cand.c
+            sv.aac002, sa.literal(f, sa.String(32)), sv.source_feed, sv.value, sv.batch_id, held, r[f"{f}_source"],
+            r[f"{f}_batch"])
+            .select_from(source_value.join(decision, d.aac002 == sv.aac002).join(register, r.aac002 == sv.aac002))
+            .where(sv.field == f, r[f].is_not(None), sv.source_feed != r[f"{f}_source"], sv.value != held)))
+    k, c = cand.c, conflict.c
     key = sa.and_(c.aac002 == k.aac002, c.field == k.field, c.offered_source == k.offered_source)
-    same = sa.and_(c.value_offered == k.value_offered, c.value_held == k.value_held, c.resolved_at.is_(None))
     changed = conn.execute(sa.update(conflict).values(
         value_offered=k.value_offered, offered_batch=k.offered_batch, value_held=k.value_held,
         held_source=k.held_source, held_batch=k.held_batch, last_seen=stamp, resolved_at=None)
-        .where(key, sa.not_(same), sa.or_(c.offered_source != o.feed, current))).rowcount
-    exists = sa.select(sa.literal(1)).select_from(conflict).where(key).exists()
+        .where(key, sa.or_(c.resolved_at.is_not(None), c.value_offered != k.value_offered,
+                           c.value_held != k.value_held, c.held_source != k.held_source))).rowcount
     opened = conn.execute(sa.insert(conflict).from_select(
         [*names, "first_seen", "last_seen"],
-        sa.select(*[k[n] for n in names], stamp, stamp).where(sa.not_(exists))),
+        sa.select(*[k[n] for n in names], stamp, stamp)
+        .where(sa.not_(sa.select(sa.literal(1)).select_from(conflict).where(key).exists()))),
         execution_options={"preserve_rowcount": True}).rowcount
+    wanted = sa.select(sa.literal(1)).select_from(cand).where(
+        k.aac002 == c.aac002, k.field == c.field, k.offered_source == c.offered_source).exists()
+    resolved = conn.execute(sa.update(conflict).values(resolved_at=stamp, last_seen=stamp).where(
+        c.resolved_at.is_(None), c.field.in_(fields), c.aac002.in_(sa.select(d.aac002)), sa.not_(wanted))).rowcount
     scratch.drop(conn, CANDIDATE)
-    return changed + opened
+    return changed + opened + resolved

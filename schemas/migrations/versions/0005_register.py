@@ -34,6 +34,16 @@ def upgrade() -> None:
     with op.batch_alter_table('conflict', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_conflict_field_resolved_at'), ['field', 'resolved_at'], unique=False)
 
+    op.create_table('source_value',
+    sa.Column('aac002', sa.String(length=18), nullable=False),
+    sa.Column('field', sa.String(length=32), nullable=False),
+    sa.Column('source_feed', sa.String(length=64), nullable=False),
+    sa.Column('value', sa.String(length=200), nullable=False),
+    sa.Column('batch_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('line_no', sa.Integer(), nullable=True),
+    sa.Column('seen_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('aac002', 'field', 'source_feed', name=op.f('pk_source_value'))
+    )
     op.create_table('life_status_history',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('aac002', sa.String(length=18), nullable=False),
@@ -175,4 +185,5 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_conflict_field_resolved_at'))
 
     op.drop_table('conflict')
+    op.drop_table('source_value')
     

@@ -85,7 +85,7 @@ def test_the_authority_changing_its_value_moves_open_conflicts_to_the_new_value(
     hub.publish(ID, [person(1, AAC003="张叁")])
     hub.publish(ASSIST, [person(1, AAC003="张三")])
     hub.publish(ID, [person(1, AAC003="张三")])          # police now agree with civil affairs
-    assert _conflicts(hub) == [("aac003", ASSIST, "张三", "张三", ID, "resolved")]
+    assert _conflicts(hub) == [("aac003", ASSIST, "张三", "张叁", ID, "resolved")]   # what was in conflict
     p = person(1)["AAC002"]
     assert hub.rows(f"select field, value, source_feed from register_history where aac002 = '{p}'") == [
         ("aac003", "张叁", ID)]
@@ -266,3 +266,32 @@ def test_two_feeds_publishing_the_same_new_people_at_once(store_url, tmp_path):
     assert first.rows("select life_status, life_status_date, life_status_source, count(*) from register "
                       "group by 1, 2, 3") in ([("deceased", "2026-11-02", DEATH, 200)],
                                               [("deceased", dt.date(2026, 11, 2), DEATH, 200)])
+
+
+def test_conflicts_do_not_depend_on_the_order_feeds_arrive(store_url, tmp_path):
+    """Health agreed with the gender civil affairs held; then police deaths (above both) said 9: both
+    lower feeds now disagree, whichever order the three came in (the planted-truth run found this)."""
+    import itertools
+
+    from tests.jinbao.register.conftest import Hub
+
+    offers = {ASSIST: person(1, AAA002="2", AAC003="王芳"), HEALTH: death(1, "2026-11-03", AAA002="2"),
+              DEATH: death(1, "2026-11-02", AAA002="9", dereg_reason="1")}
+    ends = set()
+    for n, order in enumerate(itertools.permutations(offers)):
+        folder = tmp_path / str(n)
+        folder.mkdir()
+        if "sqlite" in store_url:
+            hub = Hub(f"sqlite:///{folder / 'store.db'}", folder)
+        else:
+            hub = Hub(store_url, folder)
+            with hub.db.begin() as conn:
+                for t in ("conflict", "source_value", "register_history", "life_status_history", "register",
+                          "assistance", "death_record", "rejection", "batch"):
+                    conn.exec_driver_sql(f"delete from {t}")
+        for feed in order:
+            hub.publish(feed, [offers[feed]])
+        ends.add((tuple(hub.rows("select aaa002, aaa002_source, life_status, life_status_source from register")),
+                  tuple(r for r in _conflicts(hub) if r[0] == "aaa002")))
+    assert ends == {((("9", DEATH, "deceased", DEATH),),
+                     (("aaa002", ASSIST, "2", "9", DEATH, "open"), ("aaa002", HEALTH, "2", "9", DEATH, "open")))}
