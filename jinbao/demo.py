@@ -83,4 +83,23 @@ def demo(cfg: Settings, date: dt.date | None = None, people: int = 20_000, seed:
     if cfg.quarantine.exists() and any(cfg.quarantine.iterdir()):
         print(f"quarantine   {cfg.quarantine}/  (refused deliveries, kept whole)")
     print("batches      jinbao batches list")
+    print(_register_line(cfg))
     return 0 if all(o.status == Status.PUBLISHED for _, o, _ in rows) else 2
+
+
+def _register_line(cfg: Settings) -> str:
+    """The reconciled register in one line: how many people, their life status, open conflicts."""
+    import sqlalchemy as sa
+
+    from jinbao.schemas.store_tables import conflict, register
+    from jinbao.store.database import connect
+
+    with connect(cfg.store_url).connect() as conn:
+        status = dict(conn.execute(sa.select(register.c.life_status, sa.func.count())
+                                   .group_by(register.c.life_status)).all())
+        open_conflicts = conn.execute(sa.select(sa.func.count()).select_from(conflict)
+                                      .where(conflict.c.resolved_at.is_(None))).scalar_one()
+    people = sum(status.values())
+    states = ", ".join(f"{n} {s}" for s, n in sorted(status.items(), key=lambda kv: -kv[1]))
+    return (f"register     {people} people ({states}), {open_conflicts} open conflicts: "
+            "jinbao conflicts, jinbao lineage AAC002")

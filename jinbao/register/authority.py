@@ -35,6 +35,8 @@ class Authority:
     #: police deregistration reason (hub code) -> life status
     police_reasons: dict[str, str]
     default: str
+    #: register column -> values that mean "not known" (offered as nothing)
+    unknown: dict[str, tuple[str, ...]] = None
 
     def offers(self, feed: str) -> list[str]:
         """The register columns `feed` may set, in register order."""
@@ -62,8 +64,15 @@ def _feeds(key: str, value) -> tuple[str, ...]:
 
 def parse(text: str) -> Authority:
     raw = yaml.safe_load(text)
-    if not isinstance(raw, dict) or set(raw) != {"fields", "life_status"}:
-        raise RegisterError(f"{FILE}: needs exactly the keys fields and life_status")
+    if not isinstance(raw, dict) or not {"fields", "life_status"} <= set(raw) <= {"fields", "life_status",
+                                                                                  "unknown_values"}:
+        raise RegisterError(f"{FILE}: needs the keys fields and life_status (and may have unknown_values)")
+    unknown = {}
+    for code, values in (raw.get("unknown_values") or {}).items():
+        column = str(code).lower()
+        if column not in REGISTER_FIELDS or not isinstance(values, list):
+            raise RegisterError(f"{FILE}: unknown_values.{code} must be a register field with a list of values")
+        unknown[column] = tuple(str(v) for v in values)
     fields, people = {}, ()
     for code, feeds in (raw["fields"] or {}).items():
         if code == "_people":
@@ -83,7 +92,7 @@ def parse(text: str) -> Authority:
         if status not in STATUSES:
             raise RegisterError(f"{FILE}: {key} {status!r} is not one of {', '.join(STATUSES)}")
     return Authority(fields=fields, people=people, deaths=_feeds("life_status.deaths", life["deaths"]),
-                     police_reasons=reasons, default=life["default"])
+                     police_reasons=reasons, default=life["default"], unknown=unknown)
 
 
 @functools.lru_cache(maxsize=1)

@@ -59,15 +59,21 @@ class Reconciled:
     lives: int = 0       # people whose life status (or its date or source) changed
 
 
-def offers(accepted: Path, columns: list[str]) -> pa.Table:
+def offers(accepted: Path, columns: list[str], unknown: dict | None = None) -> pa.Table:
     """The batch's people and the register fields it offers: one row per person, the last line wins
-    (a roll lists a person once per month paid)."""
+    (a roll lists a person once per month paid); a value that means "not known" is no offer."""
     have = set(pq.read_schema(accepted).names)
     wanted = ["AAC002", "line_no", *[c.upper() for c in columns if c.upper() in have]]
     data = pq.read_table(accepted, columns=[c for c in wanted if c in have])
     if "AAC002" not in have or data.num_rows == 0:
         return pa.table({"aac002": pa.array([], pa.string()), "line_no": pa.array([], pa.int64())})
     data = data.rename_columns([c.lower() if c != "line_no" else c for c in data.column_names])
+    for column, values in (unknown or {}).items():
+        if column in data.column_names:
+            col = data.column(column)
+            said = pc.is_in(col, value_set=pa.array(values, col.type))
+            data = data.set_column(data.column_names.index(column), column,
+                                   pc.if_else(said, pa.nulls(len(col), col.type), col))
     # in key order: the store then walks the register's primary key in order, page after page
     data = data.take(pc.sort_indices(data, [("aac002", "ascending"), ("line_no", "descending")]))
     if pc.count_distinct(data.column("aac002")).as_py() == data.num_rows:
@@ -112,7 +118,7 @@ def reconcile(conn: Connection, accepted: Path, o: Offered, auth: Authority | No
     auth = auth or authority()
     _one_at_a_time(conn)
     fields = auth.offers(o.feed)
-    data = offers(accepted, fields)
+    data = offers(accepted, fields, auth.unknown)
     fields = [f for f in fields if f in data.column_names]
     offer = scratch.create(conn, OFFER, sa.Column("aac002", ID_TYPE), sa.Column("line_no", sa.Integer),
                            *[sa.Column(f, REGISTER_FIELDS[f]) for f in fields])

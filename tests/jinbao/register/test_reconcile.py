@@ -269,14 +269,14 @@ def test_two_feeds_publishing_the_same_new_people_at_once(store_url, tmp_path):
 
 
 def test_conflicts_do_not_depend_on_the_order_feeds_arrive(store_url, tmp_path):
-    """Health agreed with the gender civil affairs held; then police deaths (above both) said 9: both
+    """Health agreed with the name civil affairs held; then police deaths (above both) said another: both
     lower feeds now disagree, whichever order the three came in (the planted-truth run found this)."""
     import itertools
 
     from tests.jinbao.register.conftest import Hub
 
-    offers = {ASSIST: person(1, AAA002="2", AAC003="王芳"), HEALTH: death(1, "2026-11-03", AAA002="2"),
-              DEATH: death(1, "2026-11-02", AAA002="9", dereg_reason="1")}
+    offers = {ASSIST: person(1, AAC003="王芳"), HEALTH: death(1, "2026-11-03"),
+              DEATH: death(1, "2026-11-02", AAC003="王方", dereg_reason="1")}
     ends = set()
     for n, order in enumerate(itertools.permutations(offers)):
         folder = tmp_path / str(n)
@@ -291,7 +291,17 @@ def test_conflicts_do_not_depend_on_the_order_feeds_arrive(store_url, tmp_path):
                     conn.exec_driver_sql(f"delete from {t}")
         for feed in order:
             hub.publish(feed, [offers[feed]])
-        ends.add((tuple(hub.rows("select aaa002, aaa002_source, life_status, life_status_source from register")),
-                  tuple(r for r in _conflicts(hub) if r[0] == "aaa002")))
-    assert ends == {((("9", DEATH, "deceased", DEATH),),
-                     (("aaa002", ASSIST, "2", "9", DEATH, "open"), ("aaa002", HEALTH, "2", "9", DEATH, "open")))}
+        ends.add((tuple(hub.rows("select aac003, aac003_source, life_status, life_status_source from register")),
+                  tuple(_conflicts(hub))))
+    assert ends == {((("王方", DEATH, "deceased", DEATH),),
+                     (("aac003", ASSIST, "王芳", "王方", DEATH, "open"),
+                      ("aac003", HEALTH, "王芳", "王方", DEATH, "open")))}
+
+
+def test_an_unspecified_gender_is_no_offer(hub):
+    """Police gender 9 (unspecified) neither replaces a known gender nor disagrees with it."""
+    p = person(1)["AAC002"]
+    hub.publish(HEALTH, [death(1, "2026-11-03", AAA002="2")])
+    hub.publish(DEATH, [death(1, "2026-11-02", AAA002="9", dereg_reason="1")])
+    assert hub.rows(f"select aaa002, aaa002_source from register where aac002 = '{p}'") == [("2", HEALTH)]
+    assert _conflicts(hub) == []
