@@ -42,7 +42,7 @@ def test_wheel_installs_into_a_fresh_venv_and_runs_the_demo_elsewhere(tmp_path):
     assert "police.death" in out and "refused" not in out
     rows = [line.split() for line in out.splitlines() if line.split()[:1] and "." in line.split()[0]
             and len(line.split()) == 7]
-    assert len(rows) == 7 and all(r[1] == "published" and int(r[2]) > 0 for r in rows), out
+    assert len(rows) == 10 and all(r[1] == "published" and int(r[2]) > 0 for r in rows), out   # hrss.* too
     found = _run([venv / "bin" / "python", "-c", "import jinbao, jinbao.settings as s; "
                   "print(jinbao.__file__); print(s.shipped_feeds_dir())"], cwd=elsewhere, env=env).stdout
     assert str(REPO) not in found and str(venv) in found

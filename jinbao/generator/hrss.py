@@ -150,8 +150,8 @@ def _units(w: World, person: np.ndarray, on: np.datetime64) -> tuple[np.ndarray,
     school = _age_days(w, on)[person] < STUDENT_BEFORE_AGE * YEAR
     code = np.char.add(np.char.add(np.where(school, "51", "52"), division), np.char.zfill(slot.astype(str), 3))
     place = w.county_name(division).astype(str)
-    community = np.char.add(np.char.add(place, STREETS[(slot * 2 + (division.astype(np.int64) % 2)) % len(STREETS)]),
-                            "社区居民委员会")
+    street = STREETS[(slot + division.astype(np.int64)) % len(STREETS)]          # varies with the county too
+    community = np.char.add(np.char.add(place, street), "社区居民委员会")
     name = np.where(school, np.char.add(place, SCHOOLS[slot % len(SCHOOLS)]), community)
     return code.astype(object), name.astype(object), division.astype(object)
 
@@ -164,6 +164,7 @@ def resident_enrollment(rng: np.random.Generator, w: World, n: int) -> Delivery:
                           & ~w.calendar.dies(len(w.ids)))
     planned, day = story.schedule(w.planning(ENROLLMENT_NUMBER), pool, min(n, len(pool)), w.story_days)
     p = np.sort(planned[day == (w.today - w.story_first).astype(int)])
+    p = p[~w.dead[p]]                                 # whoever else is gone by today (never in this plan now)
     m = len(p)
     code, name, division = _units(w, p, w.today)
     year = w.on.year
