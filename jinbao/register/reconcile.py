@@ -74,14 +74,18 @@ def offers(accepted: Path, columns: list[str], unknown: dict | None = None) -> p
             said = pc.is_in(col, value_set=pa.array(values, col.type))
             data = data.set_column(data.column_names.index(column), column,
                                    pc.if_else(said, pa.nulls(len(col), col.type), col))
-    # in key order: the store then walks the register's primary key in order, page after page
-    data = data.take(pc.sort_indices(data, [("aac002", "ascending"), ("line_no", "descending")]))
-    if pc.count_distinct(data.column("aac002")).as_py() == data.num_rows:
-        return data
+    # in key order: the store then walks the register's primary key in order, page after page.
+    # Lines ascending within a person (a stable sort of a file in line order), so the last line is
+    # the last of each run of the same ID.
+    lines = data.column("line_no").combine_chunks()
+    in_order = len(lines) < 2 or pc.all(pc.greater(lines.slice(1), lines.slice(0, len(lines) - 1))).as_py()
+    keys = [("aac002", "ascending")] + ([] if in_order else [("line_no", "ascending")])
+    data = data.take(pc.sort_indices(data, keys))
     ids = data.column("aac002").combine_chunks()
-    first = pc.not_equal(ids.slice(1), ids.slice(0, len(ids) - 1)) if len(ids) > 1 else pa.array([], pa.bool_())
-    keep = pa.concat_arrays([pa.array([True]), first.cast(pa.bool_())])
-    return data.filter(keep)
+    if len(ids) < 2:
+        return data
+    last = pc.not_equal(ids.slice(0, len(ids) - 1), ids.slice(1))
+    return data.filter(pa.concat_arrays([last.cast(pa.bool_()), pa.array([True])]))
 
 
 def newer_batches(conn: Connection, o: Offered) -> list[int]:
@@ -128,6 +132,9 @@ def reconcile(conn: Connection, accepted: Path, o: Offered, auth: Authority | No
         conn.exec_driver_sql("SET LOCAL work_mem = '256MB'")
         conn.exec_driver_sql("SET LOCAL jit = off")
         conn.exec_driver_sql("SET LOCAL random_page_cost = 1.1")
+    walk = conn.dialect.name == "postgresql" and _small_against_register(conn, offer)
+    if walk:
+        _join_by_key(conn, True)
     newer = newer_batches(conn, o)
     stamp = sa.literal(o.stamp, UtcDateTime())
     _remember_offers(conn, offer, fields, o, auth, newer, stamp)
@@ -149,6 +156,8 @@ def reconcile(conn: Connection, accepted: Path, o: Offered, auth: Authority | No
     lives = settle(conn, offer, o.feed, o.batch_id, o.stamp, auth) if o.feed in auth.deaths else 0
     scratch.drop(conn, DECISION)
     scratch.drop(conn, OFFER)
+    if walk:
+        _join_by_key(conn, False)
     return Reconciled(people=data.num_rows, new=new, taken=taken, conflicts=changed, lives=lives)
 
 
@@ -185,20 +194,20 @@ def _decide(conn: Connection, offer: sa.Table, fields: list[str], o: Offered, au
         work += [take, clash]
     disputed = sa.select(conflict.c.aac002).where(conflict.c.offered_source == o.feed, conflict.c.resolved_at.is_(None))
     decision = scratch.create(conn, DECISION, *cols)
-    walk = conn.dialect.name == "postgresql" and _small_against_register(conn, offer)
-    if walk:
-        conn.exec_driver_sql("SET LOCAL enable_hashjoin = off")
-        conn.exec_driver_sql("SET LOCAL enable_mergejoin = off")
     conn.execute(sa.insert(decision).from_select(
         [c.name for c in cols],
         sa.select(*exprs).select_from(offer.outerjoin(register, register.c.aac002 == offer.c.aac002))
         .where(sa.or_(r.aac002.is_(None), *work, offer.c.aac002.in_(disputed)))))
-    if walk:
-        conn.exec_driver_sql("SET LOCAL enable_hashjoin = on")
-        conn.exec_driver_sql("SET LOCAL enable_mergejoin = on")
     if conn.dialect.name == "postgresql":
         conn.exec_driver_sql(f"ANALYZE {DECISION}")
     return decision
+
+
+def _join_by_key(conn: Connection, on: bool) -> None:
+    """Joins with the register by looking up its primary key (not hashing or merging whole tables)
+    while on; back to the planner's choice for the rest of the publish transaction."""
+    for setting in ("enable_hashjoin", "enable_mergejoin"):
+        conn.exec_driver_sql(f"SET LOCAL {setting} = {'off' if on else 'on'}")
 
 
 def _small_against_register(conn: Connection, offer: sa.Table) -> bool:
