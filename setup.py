@@ -14,7 +14,7 @@ setup(
     version="0.1.0",
     description="Cross-department data exchange and code-translation hub for social security",
     python_requires=">=3.11,<3.12",
-    packages=["jinbao", "jinbao.generator", "jinbao.store", "jinbao.register", "jinbao.declared_feeds"]
+    packages=["jinbao", "jinbao.generator", "jinbao.store", "jinbao.register", "jinbao.audit", "jinbao.declared_feeds"]
     + [f"jinbao.{p}" for p in SUBPACKAGES]
     + ["jinbao.schemas.migrations", "jinbao.schemas.migrations.versions"],
     package_dir={"jinbao": "jinbao", "jinbao.declared_feeds": "dags/feeds",
