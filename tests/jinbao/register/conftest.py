@@ -20,10 +20,10 @@ from tests.deliveries import citizen_id
 
 TARGET = {"police.identity": ("person", {}), "police.death": ("death_record", {}),
           "health.death_certificate": ("death_record", {}), "civil_affairs.cremation": ("death_record", {}),
-          "civil_affairs.assistance": ("assistance", {})}
+          "civil_affairs.assistance": ("assistance", {}), "hrss.pension_roll": ("pension_payment", {})}
 #: What a target table needs beyond a person (keys of the feed's own table).
 DEFAULTS = {"civil_affairs.assistance": {"assistance_category": "01", "start_date": dt.date(2026, 1, 1)}}
-DATES = {"AAC006", "AAC060", "dereg_date", "start_date", "change_date", "cremation_date"}
+DATES = {"month", "AAC006", "AAC060", "dereg_date", "start_date", "change_date", "cremation_date"}
 
 
 class Hub:

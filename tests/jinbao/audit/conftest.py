@@ -1,0 +1,1 @@
+from tests.jinbao.register.conftest import hub  # noqa: F401 - the register's publishing fixture
