@@ -39,6 +39,7 @@ setup(
         "paramiko>=3.4",
         "cryptography>=42",
         "PyYAML>=6",
+        "openpyxl>=3.1",               # the auditors' Excel workbooks (jinbao/audit)
     ],
     extras_require={
         "quality": ["great-expectations>=1.3,<2"],
