@@ -23,6 +23,9 @@ from jinbao.quality.reasons import message as reason_message
 from jinbao.quality.verdict import REJECTION_SCHEMA, CrossRule, Gate
 
 ACCEPTED = "accepted.parquet"
+#: The rejected records themselves (hub columns as far as they translated), for the auditors'
+#: typo search: a death reported under a mistyped ID is still evidence.  Absent when none.
+HELD_BACK = "rejected_records.parquet"
 REJECTED = "rejected.parquet"
 
 
@@ -63,8 +66,9 @@ def judge_delivery(path: Path, encoding: str, gate: Gate, staging: Path, workers
     """
     stream = open_delivery_csv(path, encoding, gate)
     acc_tmp, rej_tmp = staging / (ACCEPTED + ".tmp"), staging / (REJECTED + ".tmp")
-    acc_writer = rej_writer = None
+    acc_writer = rej_writer = held_writer = None
     received = rejected = 0
+    (staging / HELD_BACK).unlink(missing_ok=True)
     try:
         rej_writer = pq.ParquetWriter(rej_tmp, REJECTION_SCHEMA)
         for block, verdict in judge_stream(stream.blocks(), gate, workers):
@@ -76,12 +80,16 @@ def judge_delivery(path: Path, encoding: str, gate: Gate, staging: Path, workers
                 acc_writer = pq.ParquetWriter(acc_tmp, verdict.accepted.schema)
             acc_writer.write_table(verdict.accepted)
             rej_writer.write_table(storable(verdict.rejected))
+            if verdict.held_back is not None:
+                if held_writer is None:
+                    held_writer = pq.ParquetWriter(staging / (HELD_BACK + ".tmp"), verdict.accepted.schema)
+                held_writer.write_table(verdict.held_back.cast(verdict.accepted.schema))
         if stream.malformed:
             rej_writer.write_table(storable(malformed_rejections(stream.malformed)))
             received += len(stream.malformed)
             rejected += len(stream.malformed)
     finally:
-        for w in (acc_writer, rej_writer):
+        for w in (acc_writer, rej_writer, held_writer):
             if w is not None:
                 w.close()
     if acc_writer is None:  # no well-formed record at all
@@ -93,6 +101,8 @@ def judge_delivery(path: Path, encoding: str, gate: Gate, staging: Path, workers
         rejected += _reject_duplicate_keys(acc_tmp, rej_tmp, hub_keys, "+".join(partner.get(k, k) for k in hub_keys))
     os.replace(acc_tmp, staging / ACCEPTED)
     os.replace(rej_tmp, staging / REJECTED)
+    if held_writer is not None:
+        os.replace(staging / (HELD_BACK + ".tmp"), staging / HELD_BACK)
     return Judged(received, rejected)
 
 

@@ -56,6 +56,7 @@ class Verdict:
     accepted: pa.Table     # hub columns + line_no
     rejected: pa.Table     # REJECTION_SCHEMA, one row per failed field
     rejected_records: int
+    held_back: pa.Table | None = None   # the rejected records themselves, hub columns as far as translated
 
 
 def judge(batch: pa.RecordBatch, lines: np.ndarray, gate: Gate) -> Verdict:
@@ -71,7 +72,8 @@ def judge(batch: pa.RecordBatch, lines: np.ndarray, gate: Gate) -> Verdict:
     hub = hub.append_column("line_no", pa.array(lines, pa.int64()))
     accepted = hub.filter(pa.array(~rejected_mask))
     return Verdict(accepted=accepted, rejected=_rejections(f, hub, lines),
-                   rejected_records=int(rejected_mask.sum()))
+                   rejected_records=int(rejected_mask.sum()),
+                   held_back=hub.filter(pa.array(rejected_mask)) if rejected_mask.any() else None)
 
 
 def _field_rules(hub: pa.Table, raw: pa.RecordBatch, gate: Gate, f: Failures) -> pa.Table:

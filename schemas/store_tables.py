@@ -144,6 +144,21 @@ death_record = Table(
     _source_version(),
 )
 
+rejected_death = Table(
+    "rejected_death", metadata,   # death records the gate rejected, as far as they translated: audit evidence
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("batch_id", BigId, ForeignKey("batch.id"), nullable=False),
+    Column("line_no", Integer, nullable=False),
+    Column("source_feed", String(64), nullable=False),
+    Column("id_sent", String(32), nullable=True),    # AAC002 as sent (after 15->18 upgrade), possibly invalid
+    Column("aac003", String(50), nullable=True),
+    Column("aaa002", String(1), nullable=True),
+    Column("aac006", Date, nullable=True),
+    Column("aab301", String(6), nullable=True),
+    Column("aac060", Date, nullable=True),
+    Index(None, "batch_id", "line_no"),
+)
+
 pension_payment = Table(
     "pension_payment", metadata,
     Column("aac002", String(18), primary_key=True),

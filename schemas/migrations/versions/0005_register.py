@@ -34,6 +34,22 @@ def upgrade() -> None:
     with op.batch_alter_table('conflict', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_conflict_field_resolved_at'), ['field', 'resolved_at'], unique=False)
 
+    op.create_table('rejected_death',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('batch_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('line_no', sa.Integer(), nullable=False),
+    sa.Column('source_feed', sa.String(length=64), nullable=False),
+    sa.Column('id_sent', sa.String(length=32), nullable=True),
+    sa.Column('aac003', sa.String(length=50), nullable=True),
+    sa.Column('aaa002', sa.String(length=1), nullable=True),
+    sa.Column('aac006', sa.Date(), nullable=True),
+    sa.Column('aab301', sa.String(length=6), nullable=True),
+    sa.Column('aac060', sa.Date(), nullable=True),
+    sa.ForeignKeyConstraint(['batch_id'], ['batch.id'], name=op.f('fk_rejected_death_batch_id_batch')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_rejected_death'))
+    )
+    with op.batch_alter_table('rejected_death', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_rejected_death_batch_id_line_no'), ['batch_id', 'line_no'], unique=False)
     op.create_table('source_value',
     sa.Column('aac002', sa.String(length=18), nullable=False),
     sa.Column('field', sa.String(length=32), nullable=False),
@@ -186,4 +202,7 @@ def downgrade() -> None:
 
     op.drop_table('conflict')
     op.drop_table('source_value')
+    with op.batch_alter_table('rejected_death', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_rejected_death_batch_id_line_no'))
+    op.drop_table('rejected_death')
     
