@@ -1,0 +1,186 @@
+"""The report's Excel workbook (openpyxl): a summary sheet, then one sheet per finding kind.
+
+Summary 汇总: report month, generated at (UTC+08:00), tolerance, the headline figures, the rows of
+each kind with what the kind means, and people paid after death and the overpaid amount per
+division with the grand total.  Each kind's sheet: one bold header row (Chinese over English),
+frozen and filterable, columns as wide as their content (CJK characters count double), amounts in
+yuan ('#,##0.00', exact decimals written as they are), dates as dates ('yyyy-mm-dd'), months as
+dates shown 'yyyy-mm', IDs as text.  No cell is ever a formula: a text that starts with '=' is
+written as text.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import io
+
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+
+from jinbao.audit import findings
+from jinbao.audit.render import (COLUMNS, DESCRIPTIONS, Column, by_death_month, display_width, division_totals,
+                                 headline, local_time, month_text, rows, yuan_text)
+
+YUAN_FORMAT = "#,##0.00"
+DATE_FORMAT = "yyyy-mm-dd"
+MONTH_FORMAT = "yyyy-mm"
+TIME_FORMAT = "yyyy-mm-dd hh:mm:ss"
+SUMMARY = "汇总 Summary"
+BOLD = Font(bold=True)
+HEADER_FILL = PatternFill("solid", fgColor="DDE5F0")
+TOTAL_FILL = PatternFill("solid", fgColor="F2F2F2")
+MAX_WIDTH = 60
+
+
+def sheet_title(kind: str) -> str:
+    return findings.TITLES[kind][:31]          # Excel's limit
+
+
+def _set(ws, row: int, col: int, value, number_format: str | None = None, bold: bool = False):
+    cell = ws.cell(row=row, column=col, value=value)
+    if isinstance(value, str) and value.startswith("="):
+        cell.data_type = "s"                   # never a formula, whatever a source sent
+    if number_format:
+        cell.number_format = number_format
+    if bold:
+        cell.font = BOLD
+    return cell
+
+
+def _shown(col: Column, value) -> str:
+    """The text Excel shows for `value` (for the column width)."""
+    if value is None:
+        return ""
+    if col.form == "yuan":
+        return yuan_text(value)
+    if col.form == "month":
+        return month_text(value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def _format(col: Column, value) -> str | None:
+    if col.form == "yuan":
+        return YUAN_FORMAT
+    if col.form == "month":
+        return MONTH_FORMAT
+    if isinstance(value, dt.date):
+        return DATE_FORMAT
+    if col.form == "id":
+        return "@"
+    return None
+
+
+def _fit(ws, widths: dict[int, int]) -> None:
+    for col, width in widths.items():
+        ws.column_dimensions[get_column_letter(col)].width = min(MAX_WIDTH, width + 2)
+
+
+def _kind_sheet(wb: Workbook, report: findings.Report, kind: str, full_ids: bool) -> None:
+    ws = wb.create_sheet(sheet_title(kind))
+    columns = COLUMNS[kind]
+    widths: dict[int, int] = {}
+    for j, col in enumerate(columns, 1):
+        cell = _set(ws, 1, j, f"{col.zh}\n{col.en}", bold=True)
+        cell.fill = HEADER_FILL
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
+        widths[j] = max(display_width(col.zh), display_width(col.en))
+    for i, row in enumerate(rows(report, kind, full_ids=full_ids), 2):
+        for j, col in enumerate(columns, 1):
+            value = row[col.field]
+            _set(ws, i, j, value, _format(col, value))
+            widths[j] = max(widths[j], display_width(_shown(col, value)))
+    ws.row_dimensions[1].height = 30
+    ws.freeze_panes = "A2"
+    ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{max(ws.max_row, 1)}"
+    _fit(ws, widths)
+
+
+def _summary(wb: Workbook, report: findings.Report, exported: tuple[str, dt.datetime] | None) -> None:
+    ws = wb.active
+    ws.title = SUMMARY
+    widths = {1: 0, 2: 0, 3: 0, 4: 0}
+
+    def put(r: int, c: int, value, fmt: str | None = None, bold: bool = False, shown: str | None = None):
+        cell = _set(ws, r, c, value, fmt, bold)
+        text = shown if shown is not None else ("" if value is None else str(value))
+        widths[c] = max(widths[c], max((display_width(t) for t in text.split("\n")), default=0))
+        return cell
+
+    title = "死亡人员比对报告 Death-record mismatch report"
+    put(1, 1, title, bold=True).font = Font(bold=True, size=14)
+    widths[1] = 0                                   # the title may run over the next columns
+    people, total = headline(report)
+    facts = [("报告月份 Report month", report.month.replace(day=1), MONTH_FORMAT, month_text(report.month)),
+             ("生成时间 Generated at (UTC+08:00)", local_time(report.generated_at), TIME_FORMAT,
+              "0000-00-00 00:00:00"),
+             ("日期容差(天) Tolerance (days)", report.tolerance_days, None, None),
+             ("死亡后仍发放人数 People paid after death", people, None, None),
+             ("多发金额合计(元) Total overpaid (yuan)", total, YUAN_FORMAT, yuan_text(total))]
+    if exported:
+        who, when = exported
+        facts.append(("含完整身份号码 Contains full citizen IDs",
+                      f"导出 exported {local_time(when):%Y-%m-%d %H:%M:%S} (UTC+08:00) 给/由 for/by {who}; "
+                      "已记录 recorded in exports.log", None, None))
+    r = 3
+    for label, value, fmt, shown in facts:
+        put(r, 1, label, bold=True)
+        put(r, 2, value, fmt, shown=shown).alignment = Alignment(horizontal="left")
+        r += 1
+
+    r += 1
+    for c, head in enumerate(["类别 Finding", "条数 Rows", "说明 What it is"], 1):
+        put(r, c, head, bold=True).fill = HEADER_FILL
+    for kind in findings.KINDS:
+        r += 1
+        zh, en = DESCRIPTIONS[kind]
+        put(r, 1, findings.TITLES[kind])
+        put(r, 2, report.table(kind).num_rows)
+        text = f"{zh.format(tol=report.tolerance_days)}\n{en.format(tol=report.tolerance_days)}"
+        put(r, 3, text, shown="").alignment = Alignment(wrap_text=True, vertical="top")
+        widths[3] = MAX_WIDTH
+
+    r += 2
+    heads = ["区划代码 Division", "区划名称 Division name", "死亡后仍发放人数 People paid after death",
+             "多发金额(元) Overpaid (yuan)"]
+    for c, head in enumerate(heads, 1):
+        put(r, c, head, bold=True).fill = HEADER_FILL
+    for t in division_totals(report):
+        r += 1
+        put(r, 1, t.code, "@")
+        put(r, 2, t.name)
+        put(r, 3, t.people)
+        put(r, 4, t.overpaid, YUAN_FORMAT, shown=yuan_text(t.overpaid))
+    r += 1
+    for c, value in enumerate(["合计 Total", None, people, total], 1):
+        cell = put(r, c, value, YUAN_FORMAT if c == 4 else None, bold=True,
+                   shown=yuan_text(total) if c == 4 else None)
+        cell.fill = TOTAL_FILL
+
+    months = by_death_month(report)
+    if months:
+        r += 2
+        for c, head in enumerate(["死亡月份 Month of death", "人数 People", "多发金额(元) Overpaid (yuan)"], 1):
+            put(r, c, head, bold=True).fill = HEADER_FILL
+        for m in months:
+            r += 1
+            put(r, 1, m.month, MONTH_FORMAT, shown=month_text(m.month)).alignment = Alignment(horizontal="left")
+            put(r, 2, m.people)
+            put(r, 3, m.overpaid, YUAN_FORMAT, shown=yuan_text(m.overpaid))
+    _fit(ws, widths)
+
+
+def workbook_bytes(report: findings.Report, full_ids: bool = False,
+                   exported: tuple[str, dt.datetime] | None = None) -> bytes:
+    """The workbook as .xlsx bytes; `full_ids` with `exported` (who, when) for the full-ID export."""
+    wb = Workbook()
+    _summary(wb, report, exported if full_ids else None)
+    for kind in findings.KINDS:
+        _kind_sheet(wb, report, kind, full_ids)
+    wb.properties.title = f"死亡人员比对报告 Death-record mismatch report {month_text(report.month)}"
+    wb.properties.creator = "Jinbao Exchange 金保交换"
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+

@@ -1,0 +1,276 @@
+"""The report as one self-contained HTML page: opens from a file, on a machine without network.
+
+Everything is inside the file: the CSS, the chart (an SVG drawn here: overpaid amounts by month of
+death) and a small script that sorts the tables when a column header is clicked.  The page's
+Content-Security-Policy is `default-src 'none'` and allows only that style and that script, by
+their sha256 hashes: a browser fetches nothing and runs nothing else, whatever a value holds.
+Without the script (a browser with scripts off) the page is the same, only not sortable.
+
+Headline figures (people paid after death, total overpaid, to the fen), totals by division, then
+one table per finding kind; labels in Chinese and English; IDs masked, names shown; amounts
+formatted from exact decimals.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import html
+import math
+from decimal import Decimal
+
+from jinbao.audit import findings
+from jinbao.audit.render import (COLUMNS, DESCRIPTIONS, Column, MonthTotal, by_death_month, division_totals,
+                                 generated_text, headline, month_text, rows, yuan_text)
+
+CSS = """
+:root { color-scheme: light; }
+body { font-family: "Noto Sans CJK SC", "Source Han Sans SC", "Microsoft YaHei", "PingFang SC", sans-serif;
+       margin: 0 auto; padding: 24px 32px 48px; max-width: 1400px; color: #1f2328; background: #fff;
+       font-size: 14px; line-height: 1.45; }
+h1 { font-size: 24px; margin: 0 0 4px; }
+h2 { font-size: 18px; margin: 32px 0 6px; border-bottom: 1px solid #d0d7de; padding-bottom: 4px; }
+.en { color: #57606a; font-weight: normal; }
+.meta { color: #57606a; margin: 0 0 16px; }
+.desc { color: #3d444d; margin: 0 0 10px; max-width: 1100px; }
+.figures { display: flex; flex-wrap: wrap; gap: 12px; margin: 16px 0; }
+.figure { border: 1px solid #d0d7de; border-radius: 6px; padding: 10px 16px; min-width: 150px; }
+.figure.main { border-color: #cf222e; background: #fff5f5; }
+.figure .label { color: #57606a; font-size: 12px; }
+.figure .value { font-size: 22px; font-weight: 600; font-variant-numeric: tabular-nums; }
+.figure.main .value { color: #a40e26; }
+.figure a { color: inherit; text-decoration: none; }
+table { border-collapse: collapse; margin: 4px 0 8px; font-size: 13px; }
+th, td { border: 1px solid #d0d7de; padding: 3px 8px; text-align: left; vertical-align: top; white-space: nowrap; }
+thead th { background: #eef2f7; position: sticky; top: 0; }
+th button { all: unset; cursor: pointer; display: block; }
+th button:focus-visible { outline: 2px solid #0969da; }
+th .en { display: block; font-size: 11px; }
+th[aria-sort="ascending"] button::after { content: " ▲"; }
+th[aria-sort="descending"] button::after { content: " ▼"; }
+td.n { text-align: right; font-variant-numeric: tabular-nums; }
+td.id { font-family: "Noto Sans Mono", "DejaVu Sans Mono", monospace; }
+tbody tr:nth-child(even) { background: #f6f8fa; }
+tfoot td { font-weight: 600; background: #f2f2f2; }
+.none { color: #57606a; }
+.chart { max-width: 100%; height: auto; }
+footer { margin-top: 40px; color: #57606a; font-size: 12px; }
+"""
+
+SCRIPT = """
+(function () {
+  "use strict";
+  function key(cell) {
+    var v = cell.getAttribute("data-v");
+    return v === null ? cell.textContent.trim() : v;
+  }
+  Array.prototype.forEach.call(document.querySelectorAll("table.sortable"), function (table) {
+    var heads = table.tHead.rows[0].cells;
+    Array.prototype.forEach.call(heads, function (th, col) {
+      var button = th.querySelector("button");
+      if (!button) { return; }
+      button.addEventListener("click", function () {
+        var up = th.getAttribute("aria-sort") !== "ascending";
+        var numeric = th.getAttribute("data-type") === "num";
+        Array.prototype.forEach.call(heads, function (h) { h.removeAttribute("aria-sort"); });
+        th.setAttribute("aria-sort", up ? "ascending" : "descending");
+        var body = table.tBodies[0];
+        var list = Array.prototype.map.call(body.rows, function (row, i) { return [key(row.cells[col]), i, row]; });
+        list.sort(function (a, b) {
+          if (a[0] === "" || b[0] === "") { return ((a[0] === "") - (b[0] === "")) || a[1] - b[1]; }
+          var d = numeric ? Number(a[0]) - Number(b[0]) : a[0].localeCompare(b[0], "zh-CN");
+          return (up ? d : -d) || a[1] - b[1];
+        });
+        var frag = document.createDocumentFragment();
+        list.forEach(function (x) { frag.appendChild(x[2]); });
+        body.appendChild(frag);
+      });
+    });
+  });
+})();
+"""
+
+NUMERIC = {"int", "yuan"}
+
+
+def _e(text) -> str:
+    return html.escape("" if text is None else str(text), quote=True)
+
+
+def _hash(text: str) -> str:
+    return "sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode("ascii")
+
+
+def csp() -> str:
+    """default-src 'none'; only the page's own style and script, by hash."""
+    return (f"default-src 'none'; style-src '{_hash(CSS)}'; script-src '{_hash(SCRIPT)}'; "
+            "img-src 'none'; base-uri 'none'; form-action 'none'")
+
+
+def _bilingual(zh: str, en: str) -> str:
+    return f'{_e(zh)} <span class="en">{_e(en)}</span>'
+
+
+def _head(col_label: tuple[str, str], numeric: bool) -> str:
+    zh, en = col_label
+    kind = "num" if numeric else "text"
+    return f'<th scope="col" data-type="{kind}"><button type="button">{_e(zh)}<span class="en">{_e(en)}</span></button></th>'
+
+
+def _cell(col: Column, value) -> str:
+    if value is None:
+        return '<td class="n"></td>' if col.form in NUMERIC else "<td></td>"
+    if col.form == "yuan":
+        return f'<td class="n" data-v="{yuan_text(value, grouped=False)}">{yuan_text(value)}</td>'
+    if col.form == "int":
+        return f'<td class="n" data-v="{int(value)}">{int(value):,}</td>'
+    if col.form == "month":
+        return f"<td>{month_text(value)}</td>"
+    if col.form == "id":
+        return f'<td class="id">{_e(value)}</td>'
+    if hasattr(value, "isoformat"):
+        return f"<td>{value.isoformat()}</td>"
+    return f"<td>{_e(value)}</td>"
+
+
+def _kind_table(report: findings.Report, kind: str) -> str:
+    columns = COLUMNS[kind]
+    found = rows(report, kind)
+    zh, en = DESCRIPTIONS[kind]
+    tol = report.tolerance_days
+    title_zh, title_en = findings.TITLES[kind].split(" ", 1)
+    out = [f'<section id="{kind}"><h2>{_bilingual(title_zh, title_en)} '
+           f'<span class="en">({len(found):,})</span></h2>',
+           f'<p class="desc">{_e(zh.format(tol=tol))}<br><span class="en">{_e(en.format(tol=tol))}</span></p>']
+    if not found:
+        out.append('<p class="none">无 none</p></section>')
+        return "\n".join(out)
+    out.append(f'<table class="sortable" id="t-{kind}"><thead><tr>'
+               + "".join(_head((c.zh, c.en), c.form in NUMERIC) for c in columns) + "</tr></thead><tbody>")
+    for row in found:
+        out.append("<tr>" + "".join(_cell(c, row[c.field]) for c in columns) + "</tr>")
+    out.append("</tbody></table></section>")
+    return "\n".join(out)
+
+
+def _division_table(report: findings.Report) -> str:
+    totals = division_totals(report)
+    people, total = headline(report)
+    out = ['<section id="divisions"><h2>按行政区划合计 <span class="en">Totals by division</span></h2>',
+           '<p class="desc">死亡后仍发放的人数与多发金额 <span class="en">people paid after death and the '
+           'overpaid amount, per division</span></p>']
+    if not totals:
+        out.append('<p class="none">无 none</p></section>')
+        return "\n".join(out)
+    heads = [(("区划代码", "division"), False), (("区划名称", "division name"), False),
+             (("死亡后仍发放人数", "people paid after death"), True), (("多发金额(元)", "overpaid (yuan)"), True)]
+    out.append('<table class="sortable" id="t-divisions"><thead><tr>'
+               + "".join(_head(label, num) for label, num in heads) + "</tr></thead><tbody>")
+    for t in totals:
+        out.append(f"<tr><td>{_e(t.code)}</td><td>{_e(t.name)}</td><td class=\"n\" data-v=\"{t.people}\">"
+                   f"{t.people:,}</td><td class=\"n\" data-v=\"{yuan_text(t.overpaid, grouped=False)}\">"
+                   f"{yuan_text(t.overpaid)}</td></tr>")
+    out.append(f'</tbody><tfoot><tr><td>合计 <span class="en">total</span></td><td></td>'
+               f'<td class="n">{people:,}</td><td class="n">{yuan_text(total)}</td></tr></tfoot></table></section>')
+    return "\n".join(out)
+
+
+def _nice_step(top: Decimal) -> Decimal:
+    """A step of 1, 2 or 5 times a power of ten giving at most five gridlines up to `top`."""
+    raw = top / 5
+    power = Decimal(1).scaleb(math.floor(math.log10(raw)) if raw > 0 else 0)
+    for m in (1, 2, 5, 10):
+        if power * m >= raw:
+            return power * m
+    return power * 10
+
+
+def chart(months: list[MonthTotal]) -> str:
+    """Overpaid amount by month of death as an inline SVG bar chart (amounts exact in labels and titles)."""
+    if not months:
+        return '<p class="none">无死亡后发放 <span class="en">nobody paid after death</span></p>'
+    width, height, left, right, top, bottom = 900, 340, 96, 16, 28, 64
+    plot_w, plot_h = width - left - right, height - top - bottom
+    peak = max(m.overpaid for m in months)
+    step = _nice_step(peak if peak > 0 else Decimal(1))
+    n_steps = max(1, math.ceil(peak / step)) if peak > 0 else 1
+    ceiling = step * n_steps
+    scale = plot_h / float(ceiling)
+    slot = plot_w / len(months)
+    bar = min(56.0, slot * 0.62)
+    many = len(months) > 12
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" id="overpaid-chart" width="{width}" '
+             f'height="{height}" viewBox="0 0 {width} {height}" role="img" '
+             f'aria-label="按死亡月份的多发金额 Overpaid amount by month of death">',
+             '<title>按死亡月份的多发金额 Overpaid amount by month of death</title>']
+    for k in range(n_steps + 1):
+        value = step * k
+        y = top + plot_h - float(value) * scale
+        label = f"{value:,.0f}" if step >= 1 else yuan_text(value)
+        parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{width - right}" y2="{y:.1f}" stroke="#d0d7de" '
+                     'stroke-width="1"/>')
+        parts.append(f'<text x="{left - 8}" y="{y + 4:.1f}" text-anchor="end" font-size="12" fill="#57606a">'
+                     f"{label}</text>")
+    parts.append(f'<text x="{left - 8}" y="{top - 12}" text-anchor="end" font-size="12" fill="#57606a">'
+                 "元 yuan</text>")
+    for i, m in enumerate(months):
+        x = left + slot * i + (slot - bar) / 2
+        h = float(m.overpaid) * scale
+        y = top + plot_h - h
+        tip = f"{month_text(m.month)}: {m.people} 人 people, ¥{yuan_text(m.overpaid)}"
+        parts.append(f'<g class="bar" data-month="{month_text(m.month)}" data-v="{yuan_text(m.overpaid, grouped=False)}">'
+                     f"<title>{_e(tip)}</title>"
+                     f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar:.1f}" height="{h:.1f}" fill="#cf222e"/></g>')
+        cx = x + bar / 2
+        if not many:
+            parts.append(f'<text x="{cx:.1f}" y="{y - 5:.1f}" text-anchor="middle" font-size="11" fill="#1f2328">'
+                         f"{yuan_text(m.overpaid)}</text>")
+        ly = top + plot_h + 16
+        rotate = f' transform="rotate(-45 {cx:.1f} {ly:.1f})"' if many else ""
+        anchor = "end" if many else "middle"
+        parts.append(f'<text x="{cx:.1f}" y="{ly:.1f}" text-anchor="{anchor}" font-size="12" fill="#1f2328"{rotate}>'
+                     f"{month_text(m.month)}</text>")
+    parts.append(f'<line x1="{left}" y1="{top + plot_h}" x2="{width - right}" y2="{top + plot_h}" stroke="#57606a"/>')
+    parts.append(f'<text x="{left + plot_w / 2:.1f}" y="{height - 6}" text-anchor="middle" font-size="12" '
+                 'fill="#57606a">死亡月份 month of death</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def page(report: findings.Report) -> str:
+    """The whole page as text (UTF-8 when written)."""
+    people, total = headline(report)
+    month = month_text(report.month)
+    figures = [
+        '<div class="figure main"><div class="label">死亡后仍发放人数<br>people paid after death</div>'
+        f'<div class="value" id="people-paid-after-death">{people:,}</div></div>',
+        '<div class="figure main"><div class="label">多发金额合计<br>total overpaid</div>'
+        f'<div class="value" id="total-overpaid">¥{yuan_text(total)}</div></div>',
+    ]
+    for kind in findings.KINDS:
+        zh, en = findings.TITLES[kind].split(" ", 1)
+        figures.append(f'<div class="figure"><a href="#{kind}"><div class="label">{_e(zh)}<br>{_e(en)}</div>'
+                       f'<div class="value">{report.table(kind).num_rows:,}</div></a></div>')
+    body = [
+        f"<header><h1>{_bilingual('死亡人员比对报告', 'Death-record mismatch report')} {month}</h1>",
+        f'<p class="meta">报告月份 <span class="en">report month</span> <b>{month}</b> · '
+        f'生成时间 <span class="en">generated</span> {_e(generated_text(report))} · '
+        f'日期容差 <span class="en">tolerance</span> {report.tolerance_days} 天 <span class="en">days</span> · '
+        '身份号码已脱敏 <span class="en">citizen IDs masked</span></p></header>',
+        f'<section class="figures" id="headline">{"".join(figures)}</section>',
+        f'<section id="by-month"><h2>{_bilingual("按死亡月份的多发金额", "Overpaid by month of death")}</h2>',
+        chart(by_death_month(report)), "</section>",
+        _division_table(report),
+        *(_kind_table(report, kind) for kind in findings.KINDS),
+        '<footer>金保交换 Jinbao Exchange · 点击列标题排序 <span class="en">click a column header to sort</span> · '
+        '完整身份号码仅见于单独导出并登记的工作簿 <span class="en">full IDs only in a separate, recorded '
+        'export</span></footer>',
+    ]
+    return (
+        "<!DOCTYPE html>\n"
+        '<html lang="zh-CN"><head><meta charset="utf-8">\n'
+        f'<meta http-equiv="Content-Security-Policy" content="{csp()}">\n'
+        '<meta name="referrer" content="no-referrer">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>死亡人员比对报告 Death-record mismatch report {month}</title>\n"
+        f"<style>{CSS}</style>\n</head>\n<body>\n" + "\n".join(body) + f"\n<script>{SCRIPT}</script>\n</body></html>\n"
+    )

@@ -1,0 +1,418 @@
+"""jinbao/audit/render*.py: the CSVs, the workbook, the page and the full-ID export of a hand-built Report.
+
+Every file a person opens is read back (csv, openpyxl, an HTML parser) and checked for what it must
+show (exact amounts, totals by division, masked IDs, formats) and what it must not (a full ID
+anywhere outside the full-ID workbook, a fetch from the network, a formula from a source's text).
+tests/jinbao/audit/test_report_page.py opens the page in headless Chromium.
+"""
+from __future__ import annotations
+
+import base64
+import csv
+import datetime as dt
+import hashlib
+import io
+import json
+import re
+import zipfile
+from decimal import Decimal
+from html.parser import HTMLParser
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from jinbao.audit import export_log, findings
+from jinbao.audit.render import (COLUMNS, FULL_IDS, PAGE, WORKBOOK, display_width, mask_id, masked_difference,
+                                 write_report)
+from jinbao.audit.render_excel import DATE_FORMAT, MONTH_FORMAT, SUMMARY, YUAN_FORMAT, sheet_title
+from jinbao.audit.render_html import CSS, SCRIPT
+from tests.jinbao.audit import report_sample as s
+
+#: An 18-character citizen ID in clear (as tests/conftest.py scans logs for).
+UNMASKED_ID = re.compile(r"(?<![0-9A-Za-z*])[1-9]\d{16}[\dX](?![0-9A-Za-z])")
+MASKED = re.compile(r"^\d{6}\*{8}[\dX]{4}$")
+
+
+def _texts(path: Path) -> str:
+    """Everything a file holds as text (an .xlsx: every XML part of the zip)."""
+    if path.suffix == ".xlsx":
+        with zipfile.ZipFile(path) as z:
+            return "\n".join(z.read(n).decode("utf-8") for n in z.namelist())
+    return path.read_bytes().decode("utf-8-sig")
+
+
+def _assert_no_full_id(path: Path) -> None:
+    text = _texts(path)
+    found = UNMASKED_ID.search(text)
+    assert found is None, f"{path.name} holds an unmasked ID at {found.start() if found else 0}"
+    for cid in s.ALL_IDS:
+        assert cid not in text, f"{path.name} holds a full ID"
+
+
+@pytest.fixture
+def written(tmp_path):
+    folder = tmp_path / "reports" / "deaths" / "2026-11"
+    return folder, write_report(s.report(), folder)
+
+
+def _csv(path: Path) -> list[dict]:
+    return list(csv.DictReader(io.StringIO(path.read_bytes().decode("utf-8-sig"))))
+
+
+# ---------------------------------------------------------------------------------------------------
+# masking
+
+
+def test_masking_keeps_six_and_four():
+    assert mask_id("11010519400101002X") == "110105********002X"
+    assert mask_id("11010519400101002") == "110105*******1002"      # a malformed ID as sent: masked too
+    assert mask_id("123456") == "******" and mask_id(None) is None
+    assert masked_difference("digit 12: 3 -> 8", 18) == "digit 12: * -> *"    # inside the masked part
+    assert masked_difference("digit 16: 3 -> 8", 18) == "digit 16: 3 -> 8"    # shown anyway (last four)
+    assert masked_difference("digits 12-13 swapped", 18) == "digits 12-13 swapped"
+    assert display_width("张三 ab") == 7
+
+
+# ---------------------------------------------------------------------------------------------------
+# CSV
+
+
+def test_one_csv_per_kind_with_bom_header_masked_ids_and_exact_amounts(written):
+    folder, paths = written
+    assert set(paths) == set(findings.KINDS) | {WORKBOOK, PAGE}
+    for kind in findings.KINDS:
+        path = paths[kind]
+        assert path.parent == folder and path.name == f"deaths-2026-11-{kind}.csv"
+        data = path.read_bytes()
+        assert data.startswith(b"\xef\xbb\xbf"), "UTF-8 with BOM, so Excel reads Chinese right"
+        header = next(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
+        assert header == [c.label for c in COLUMNS[kind]]
+        _assert_no_full_id(path)
+    paid = _csv(paths["paid_after_death"])
+    assert [r["公民身份号码 citizen ID"] for r in paid] == [mask_id(r["aac002"]) for r in s.PAID]
+    assert all(MASKED.match(r["公民身份号码 citizen ID"]) for r in paid)
+    assert [r["多发金额(元) overpaid (yuan)"] for r in paid] == ["2000.20", "1000.10", "9999999.99", "0.01"]
+    assert sum(Decimal(r["多发金额(元) overpaid (yuan)"]) for r in paid) == s.TOTAL
+    assert paid[0]["姓名 name"] == "张三" and paid[0]["区划名称 division name"] == "朝阳区"
+    assert paid[0]["死亡日期 death date"] == "2026-05-12" and paid[0]["最后发放月份 last month paid"] == "2026-11"
+    assert paid[3]["姓名 name"] == "'" + s.HOSTILE_NAME          # Excel would run '=…' as a formula
+    typo = _csv(paths["probable_typo"])
+    assert typo[0]["差异 difference"] == "digit 12: * -> *"      # the digits inside the masked part hidden
+    assert typo[0]["出生日期 birth date"] == "1944"                # a full date beside a masked ID gives it back
+    assert typo[1]["差异 difference"] == "digits 15-16 swapped"
+    mismatch = _csv(paths["identity_mismatch"])
+    assert [r["情形 what differs"] for r in mismatch] == ["姓名不符 name differs", "性别不符 gender differs",
+                                                         "登记簿无此号码 unknown ID"]
+    assert mismatch[1]["报告性别 gender reported"] == "2 女 female" and mismatch[2]["登记姓名 name registered"] == ""
+
+
+# ---------------------------------------------------------------------------------------------------
+# Workbook
+
+
+def _find(ws, text: str) -> tuple[int, int]:
+    for row in ws.iter_rows():
+        for cell in row:
+            if cell.value == text:
+                return cell.row, cell.column
+    raise AssertionError(f"{text!r} not on {ws.title}")
+
+
+def test_workbook_summary_with_exact_totals_by_division(written):
+    _, paths = written
+    _assert_no_full_id(paths[WORKBOOK])
+    wb = openpyxl.load_workbook(paths[WORKBOOK])
+    assert wb.sheetnames == [SUMMARY] + [sheet_title(k) for k in findings.KINDS]
+    ws = wb[SUMMARY]
+    r, c = _find(ws, "报告月份 Report month")
+    month = ws.cell(r, c + 1)
+    assert month.value == dt.datetime(2026, 11, 1) and month.number_format == MONTH_FORMAT
+    r, c = _find(ws, "生成时间 Generated at (UTC+08:00)")
+    assert ws.cell(r, c + 1).value == dt.datetime(2026, 12, 1, 9, 30)            # 01:30 UTC on the hub's clock
+    r, c = _find(ws, "日期容差(天) Tolerance (days)")
+    assert ws.cell(r, c + 1).value == 3
+    r, c = _find(ws, "死亡后仍发放人数 People paid after death")
+    assert ws.cell(r, c + 1).value == s.PEOPLE
+    r, c = _find(ws, "多发金额合计(元) Total overpaid (yuan)")
+    total = ws.cell(r, c + 1)
+    assert Decimal(str(total.value)) == s.TOTAL and total.number_format == YUAN_FORMAT
+
+    r, _ = _find(ws, "类别 Finding")
+    counts = {ws.cell(r + i, 1).value: ws.cell(r + i, 2).value for i in range(1, 6)}
+    assert counts == {findings.TITLES["paid_after_death"]: 4, findings.TITLES["sources_disagree"]: 2,
+                      findings.TITLES["not_deregistered"]: 1, findings.TITLES["identity_mismatch"]: 3,
+                      findings.TITLES["probable_typo"]: 2}
+    assert "3 天" in ws.cell(r + 2, 3).value and "3 days" in ws.cell(r + 2, 3).value     # the tolerance in words
+
+    r, _ = _find(ws, "区划代码 Division")
+    assert ws.cell(r, 1).font.b and ws.cell(r, 4).value == "多发金额(元) Overpaid (yuan)"
+    divisions = {}
+    for i in range(r + 1, r + 1 + len(s.DIVISIONS)):
+        amount = ws.cell(i, 4)
+        assert amount.number_format == YUAN_FORMAT
+        divisions[ws.cell(i, 1).value] = (ws.cell(i, 2).value, ws.cell(i, 3).value, Decimal(str(amount.value)))
+    assert divisions == s.DIVISIONS
+    grand = [ws.cell(r + 1 + len(s.DIVISIONS), col).value for col in range(1, 5)]
+    assert grand[0] == "合计 Total" and grand[2] == s.PEOPLE and Decimal(str(grand[3])) == s.TOTAL
+    assert sum(v[2] for v in divisions.values()) == s.TOTAL
+
+    r, _ = _find(ws, "死亡月份 Month of death")
+    months = {ws.cell(i, 1).value.strftime("%Y-%m"): Decimal(str(ws.cell(i, 3).value)) for i in range(r + 1, r + 4)}
+    assert months == s.BY_MONTH
+
+
+def _as_shown(cell) -> str:
+    """The text Excel shows for a cell of ours."""
+    if cell.value is None:
+        return ""
+    if cell.number_format == YUAN_FORMAT:
+        return f"{Decimal(str(cell.value)):,.2f}"
+    if isinstance(cell.value, dt.datetime):
+        return cell.value.strftime("%Y-%m" if cell.number_format == MONTH_FORMAT else "%Y-%m-%d")
+    return str(cell.value)
+
+
+def test_workbook_finding_sheets_formatted(written):
+    _, paths = written
+    wb = openpyxl.load_workbook(paths[WORKBOOK])
+    for kind in findings.KINDS:
+        ws = wb[sheet_title(kind)]
+        columns = COLUMNS[kind]
+        assert ws.freeze_panes == "A2", kind
+        assert ws.auto_filter.ref.startswith("A1:")
+        assert ws.max_row == 1 + s.report().table(kind).num_rows
+        for j, col in enumerate(columns, 1):
+            head = ws.cell(1, j)
+            assert head.value == f"{col.zh}\n{col.en}" and head.font.b, (kind, col.field)
+            letter = openpyxl.utils.get_column_letter(j)
+            width = ws.column_dimensions[letter].width
+            shown = [display_width(_as_shown(ws.cell(i, j))) for i in range(2, ws.max_row + 1)]
+            assert width >= max([display_width(col.zh), display_width(col.en), *shown]), (kind, col.field)
+            for i in range(2, ws.max_row + 1):
+                cell = ws.cell(i, j)
+                assert cell.data_type != "f", "no formula, whatever a source sent"
+                if cell.value is None:
+                    continue
+                if col.form == "yuan":
+                    assert cell.number_format == YUAN_FORMAT and isinstance(cell.value, (int, float))
+                elif col.form == "date":
+                    assert cell.number_format == DATE_FORMAT and isinstance(cell.value, dt.datetime)
+                elif col.form == "month":
+                    assert cell.number_format == MONTH_FORMAT and cell.value.day == 1
+                elif col.form == "id":
+                    assert isinstance(cell.value, str) and MASKED.match(cell.value), (kind, col.field)
+    paid = wb[sheet_title("paid_after_death")]
+    assert [Decimal(str(paid.cell(i, 8).value)) for i in range(2, 6)] == [r["overpaid"] for r in s.PAID]
+    assert paid.cell(5, 2).value == s.HOSTILE_NAME and paid.cell(5, 2).data_type == "s"
+    # a CJK column is wider than an ASCII one of as many characters: 浦东新区 needs 8, not 4
+    assert paid.column_dimensions["D"].width >= display_width("浦东新区") >= 8
+
+
+def test_an_empty_report_still_writes_every_file(tmp_path):
+    paths = write_report(s.report(empty=True), tmp_path / "2026-11")
+    for kind in findings.KINDS:
+        assert len(paths[kind].read_bytes().decode("utf-8-sig").splitlines()) == 1    # the header alone
+    wb = openpyxl.load_workbook(paths[WORKBOOK])
+    ws = wb[SUMMARY]
+    r, c = _find(ws, "多发金额合计(元) Total overpaid (yuan)")
+    assert Decimal(str(ws.cell(r, c + 1).value)) == 0
+    page = paths[PAGE].read_text(encoding="utf-8")
+    assert "¥0.00" in page and "nobody paid after death" in page and "<svg" not in page
+
+
+# ---------------------------------------------------------------------------------------------------
+# Full IDs: a separate workbook, only with who, every export recorded
+
+
+def test_full_ids_need_who_and_write_nothing_without(tmp_path):
+    folder = tmp_path / "deaths" / "2026-11"
+    for who in (None, "", "   "):
+        with pytest.raises(ValueError, match="who"):
+            write_report(s.report(), folder, full_ids=True, who=who)
+    assert not folder.exists() and not (folder.parent / export_log.LOG_NAME).exists()
+
+
+def test_full_id_export_is_separate_and_recorded(tmp_path):
+    folder = tmp_path / "reports" / "deaths" / "2026-11"
+    paths = write_report(s.report(), folder, full_ids=True, who="审计处 李审计")
+    full = paths[FULL_IDS]
+    assert full == folder / "deaths-2026-11-full-ids.xlsx" and full.stat().st_mode & 0o077 == 0
+    for key, path in paths.items():                     # every other file as without full_ids: masked
+        if key != FULL_IDS:
+            _assert_no_full_id(path)
+
+    wb = openpyxl.load_workbook(full)
+    paid = wb[sheet_title("paid_after_death")]
+    assert [paid.cell(i, 1).value for i in range(2, 6)] == [r["aac002"] for r in s.PAID]
+    assert all(paid.cell(i, 1).number_format == "@" for i in range(2, 6))       # text: 18 digits stay exact
+    typo = wb[sheet_title("probable_typo")]
+    assert [typo.cell(2, j).value for j in (1, 2, 3)] == [s.TYPO_REPORTED, s.TYPO_MEANT, s.TYPO[0]["difference"]]
+    assert typo.cell(2, 5).value == dt.datetime(1944, 4, 4)
+    ws = wb[SUMMARY]
+    r, c = _find(ws, "含完整身份号码 Contains full citizen IDs")
+    assert "审计处 李审计" in ws.cell(r, c + 1).value
+
+    log = folder.parent / export_log.LOG_NAME
+    [entry] = export_log.read(log)
+    assert entry["who"] == "审计处 李审计" and entry["month"] == "2026-11" and entry["file"] == str(full.resolve())
+    assert entry["sha256"] == hashlib.sha256(full.read_bytes()).hexdigest()
+    assert entry["people"] == len(s.ALL_IDS) and entry["prev"] is None
+    at = dt.datetime.fromisoformat(entry["at"])
+    assert at.tzinfo is not None and abs(dt.datetime.now(dt.timezone.utc) - at) < dt.timedelta(minutes=5)
+    _assert_no_full_id(log)
+
+    # a second export appends, chained to the first; an edited line breaks the chain
+    write_report(s.report(), folder, full_ids=True, who="another auditor", export_log=log)
+    first, second = export_log.read(log)
+    assert first == entry and second["who"] == "another auditor"
+    assert second["prev"] == hashlib.sha256(log.read_bytes().split(b"\n")[0]).hexdigest()
+    assert export_log.verify(log) == []
+    lines = log.read_text(encoding="utf-8").splitlines()
+    log.write_text("\n".join([lines[0].replace("李审计", "王某"), lines[1]]) + "\n", encoding="utf-8")
+    assert export_log.verify(log) == ["line 2: does not follow line 1 (a line changed or removed)"]
+
+    # a run without full_ids leaves no full-ID workbook behind, and records nothing
+    again = write_report(s.report(), folder)
+    assert FULL_IDS not in again and not full.exists() and len(export_log.read(log)) == 2
+    for path in folder.iterdir():
+        _assert_no_full_id(path)
+
+
+def test_no_export_without_a_record(tmp_path, monkeypatch):
+    folder = tmp_path / "deaths" / "2026-11"
+
+    def refuse(*args, **kwargs):
+        raise OSError("disk full")
+    monkeypatch.setattr(export_log, "record", refuse)
+    with pytest.raises(OSError, match="disk full"):
+        write_report(s.report(), folder, full_ids=True, who="someone")
+    assert not (folder / "deaths-2026-11-full-ids.xlsx").exists()
+    assert not [p for p in folder.iterdir() if p.name.startswith(".")], "no temporary file left behind"
+
+
+def test_the_log_refuses_to_append_after_a_damaged_line(tmp_path):
+    log = tmp_path / export_log.LOG_NAME
+    log.write_text('{"who": "x"', encoding="utf-8")
+    with pytest.raises(OSError, match="incomplete"):
+        export_log.record(log, who="y", when=dt.datetime.now(dt.timezone.utc), month=dt.date(2026, 11, 1),
+                          file=tmp_path / "f.xlsx", data=b"x", people=1)
+
+
+# ---------------------------------------------------------------------------------------------------
+# The page
+
+
+class _Page(HTMLParser):
+    FETCHING = {"src", "href", "srcset", "data", "poster", "action", "background", "formaction", "xlink:href",
+                "ping", "manifest", "codebase", "cite", "longdesc"}
+
+    def __init__(self):
+        super().__init__()
+        self.tags: list[str] = []
+        self.refs: list[tuple[str, str, str]] = []
+        self.attrs: list[tuple[str, str]] = []
+        self.metas: list[dict] = []
+        self.scripts: list[str] = []
+        self.styles: list[str] = []
+        self.tables: dict[str, list[list[str]]] = {}
+        self._text_of = None
+        self._table = None
+        self._cell = None
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+        a = dict(attrs)
+        for name, value in attrs:
+            self.attrs.append((tag, name))
+            if name in self.FETCHING and value is not None:
+                self.refs.append((tag, name, value))
+        if tag == "meta":
+            self.metas.append(a)
+        if tag in ("script", "style"):
+            self._text_of = tag
+            (self.scripts if tag == "script" else self.styles).append("")
+        if tag == "table":
+            self._table = self.tables.setdefault(a.get("id"), [])
+        if tag == "tr" and self._table is not None:
+            self._table.append([])
+        if tag in ("td", "th") and self._table is not None:
+            self._cell = ""
+
+    def handle_endtag(self, tag):
+        if tag in ("script", "style"):
+            self._text_of = None
+        if tag in ("td", "th") and self._table is not None and self._cell is not None:
+            self._table[-1].append(self._cell.strip())
+            self._cell = None
+        if tag == "table":
+            self._table = None
+
+    def handle_data(self, data):
+        if self._text_of == "script":
+            self.scripts[-1] += data
+        elif self._text_of == "style":
+            self.styles[-1] += data
+        if self._cell is not None:
+            self._cell += data
+
+
+def _sha(text: str) -> str:
+    return "sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode()
+
+
+def test_the_page_is_self_contained_with_a_strict_csp(written):
+    _, paths = written
+    page = paths[PAGE].read_text(encoding="utf-8")
+    _assert_no_full_id(paths[PAGE])
+    p = _Page()
+    p.feed(page)
+    p.close()
+    remote = [r for r in p.refs if not r[2].startswith("#")]
+    assert remote == [], f"the page refers to something outside itself: {remote}"
+    assert not re.search(r"https?://(?!www\.w3\.org/2000/svg\")", page), "no URL but the SVG namespace"
+    assert not {"img", "iframe", "link", "object", "embed", "image", "use", "foreignobject"} & set(p.tags)
+    assert not [a for a in p.attrs if a[1] == "style" or a[1].startswith("on")], "no inline style or handler"
+    [csp] = [m["content"] for m in p.metas if m.get("http-equiv", "").lower() == "content-security-policy"]
+    policy = dict((d.split()[0], d.split()[1:]) for d in csp.split(";") if d.strip())
+    assert policy["default-src"] == ["'none'"]
+    assert p.scripts == [SCRIPT] and p.styles == [CSS]
+    assert policy["script-src"] == [f"'{_sha(p.scripts[0])}'"] and policy["style-src"] == [f"'{_sha(p.styles[0])}'"]
+    assert "unsafe-inline" not in csp and "unsafe-eval" not in csp
+    assert not re.search(r"url\(|@import", p.styles[0])
+
+
+def test_the_page_shows_headline_totals_chart_and_tables(written):
+    _, paths = written
+    page = paths[PAGE].read_text(encoding="utf-8")
+    p = _Page()
+    p.feed(page)
+    assert '<div class="value" id="people-paid-after-death">4</div>' in page
+    assert '<div class="value" id="total-overpaid">¥10,003,000.30</div>' in page
+    assert "死亡人员比对报告" in page and "Death-record mismatch report" in page and "2026-12-01 09:30:00" in page
+    divisions = p.tables["t-divisions"]
+    assert divisions[1:4] == [["110105", "朝阳区", "2", "3,000.30"], ["310115", "浦东新区", "1", "9,999,999.99"],
+                              ["440305", "南山区", "1", "0.01"]]
+    assert divisions[4] == ["合计 total", "", "4", "10,003,000.30"]
+    for kind in findings.KINDS:
+        table = p.tables[f"t-{kind}"]
+        assert len(table) == 1 + s.report().table(kind).num_rows, kind
+        assert len(table[0]) == len(COLUMNS[kind])
+    paid = p.tables["t-paid_after_death"]
+    assert [r[0] for r in paid[1:]] == [mask_id(r["aac002"]) for r in s.PAID]
+    assert paid[4][1] == s.HOSTILE_NAME                   # shown as text, never as markup
+    assert '&lt;img src=&quot;x&quot;&gt;' in page and '<img' not in page
+    assert [r[7] for r in paid[1:]] == ["2,000.20", "1,000.10", "9,999,999.99", "0.01"]
+    bars = re.findall(r'<g class="bar" data-month="([\d-]+)" data-v="([\d.]+)">', page)
+    assert {m: Decimal(v) for m, v in bars} == s.BY_MONTH
+    assert page.count("<svg") == 1 and "Overpaid amount by month of death" in page
+    assert p.tables["t-probable_typo"][1][2] == "digit 12: * -> *" and p.tables["t-probable_typo"][1][4] == "1944"
+
+
+def test_the_log_and_the_page_never_leak_through_json_or_markup(written):
+    # the entry's fields name no ID even when the person writes one in `who`
+    _, paths = written
+    log = paths[PAGE].parent.parent / export_log.LOG_NAME
+    write_report(s.report(), paths[PAGE].parent, full_ids=True, who=f"for case {s.ZHANG}")
+    text = log.read_text(encoding="utf-8")
+    assert s.ZHANG not in text and mask_id(s.ZHANG) in json.loads(text)["who"]
