@@ -22,17 +22,13 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from jinbao.audit import findings
+from jinbao.audit.findings import month_end
 from jinbao.ledger import now
 from jinbao.register.authority import DECEASED, authority
 from jinbao.schemas.store_tables import death_record, pension_payment, register
 
 WITHDRAWN = "2"
 DEATH_REASON = "1"
-
-
-def month_end(month: dt.date) -> dt.date:
-    nxt = dt.date(month.year + (month.month == 12), month.month % 12 + 1, 1)
-    return nxt - dt.timedelta(days=1)
 
 
 def _first_day(conn: Connection, col):

@@ -71,6 +71,12 @@ TITLES = {"paid_after_death": "死亡后仍发放 Paid after death",
           "probable_typo": "疑似录入错误 Probable typo"}
 
 
+def month_end(month: dt.date) -> dt.date:
+    """Last day of the month `month` (any day of it) belongs to."""
+    nxt = dt.date(month.year + (month.month == 12), month.month % 12 + 1, 1)
+    return nxt - dt.timedelta(days=1)
+
+
 @dataclass
 class Report:
     """One report month's findings, each a table of its kind's schema."""

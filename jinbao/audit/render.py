@@ -34,6 +34,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from jinbao.audit import findings
+from jinbao.audit.findings import month_end
 from jinbao.privacy import mask_text
 
 #: The hub's clock for people (China Standard Time, no daylight saving); the findings carry UTC.
@@ -215,11 +216,6 @@ def _division_rows() -> dict[str, list[tuple]]:
     for rows in out.values():
         rows.sort(key=lambda r: r[0] or dt.date.min)
     return out
-
-
-def month_end(month: dt.date) -> dt.date:
-    nxt = dt.date(month.year + (month.month == 12), month.month % 12 + 1, 1)
-    return nxt - dt.timedelta(days=1)
 
 
 # ---------------------------------------------------------------------------------------------------
