@@ -13,6 +13,7 @@ held or refused delivery.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 
 import pendulum
 from airflow.sdk import DAG, CronTriggerTimetable, Param, get_current_context, task
@@ -28,6 +29,8 @@ PARTNER_TEAMS = {"police": "公安 police", "civil_affairs": "民政 civil affai
 #: Mapped task instances show the delivery file they carry instead of 0, 1, 2.
 BY_DELIVERY = "{{ delivery | default('') }}"
 RELEASE_DAG = "jinbao.release"
+AUDIT_DAG = "audit.death_mismatch"
+log = logging.getLogger("jinbao.audit")
 
 
 def _transport_text(spec: FeedSpec) -> str:
@@ -156,7 +159,48 @@ def build_release() -> DAG:
     return dag
 
 
+def build_audit() -> DAG:
+    """The auditors' monthly death-mismatch report, for the month before the run."""
+    with DAG(
+        dag_id=AUDIT_DAG,
+        dag_display_name="死亡比对审计报告 Death mismatch report for auditors",
+        description="Deaths from police, health and civil affairs against the pension roll, monthly",
+        doc_md=("### Death mismatch report\n\nOn the 2nd of each month at 06:00 (China Standard Time), for the "
+                "month before: people paid after death, death sources that disagree, deaths not deregistered by "
+                "the police, identity mismatches and probable typos, each with its evidence.  CSV per finding, an "
+                "Excel workbook and one HTML page in `JINBAO_HOME/reports/deaths/<month>/`, copied to the "
+                "auditors' drop zone (`audit/outbound`); IDs masked.  Trigger with a `month` (YYYY-MM) to redo "
+                "one.  The same as `jinbao report deaths --month YYYY-MM`."),
+        schedule=CronTriggerTimetable("0 6 2 * *", timezone=pendulum.timezone(TIMEZONE)),
+        start_date=pendulum.datetime(2026, 1, 1, tz=pendulum.timezone(TIMEZONE)),
+        catchup=False,
+        tags=["jinbao", "audit"],
+        params={"month": Param("", type="string", description="YYYY-MM; empty: the month before the run"),
+                "tolerance_days": Param(3, type="integer", minimum=0,
+                                        description="death dates further apart than this disagree")},
+        default_args={"owner": "审计 auditors", "retries": 1},
+    ) as dag:
+        @task
+        def death_mismatch(params=None, logical_date=None) -> dict:
+            from jinbao.audit.report import headline, run
+            from jinbao.settings import load_settings
+
+            if params.get("month"):
+                month = dt.datetime.strptime(params["month"], "%Y-%m").date()
+            else:
+                ran = logical_date.in_timezone(TIMEZONE).date().replace(day=1)
+                month = (ran - dt.timedelta(days=1)).replace(day=1)
+            written = run(load_settings(), month, int(params["tolerance_days"]))
+            log.info("death mismatch report %s: %s", f"{month:%Y-%m}", headline(written.report))
+            log.info("files in %s, handed over to %s", written.folder, written.handed_over)
+            return {name: str(path) for name, path in written.files.items()}
+
+        death_mismatch()
+    return dag
+
+
 def build_dags() -> dict[str, DAG]:
     dags = {spec.name: build_inbound(spec) for spec in load_feeds().values() if spec.direction == "inbound"}
     dags[RELEASE_DAG] = build_release()
+    dags[AUDIT_DAG] = build_audit()
     return dags

@@ -40,7 +40,7 @@ def test_every_dag_imports_fast_without_heavy_modules(sqlite_home):
     assert info["errors"] == {}
     from jinbao.declarations import load_feeds
     assert info["dags"] == sorted([n for n, s in load_feeds().items() if s.direction == "inbound"]
-                                  + ["jinbao.release"])
+                                  + ["jinbao.release", "audit.death_mismatch"])
     assert all(d < 3.0 for d in info["durations"]), info["durations"]
     assert info["heavy"] == []                       # GE, pyarrow... only inside tasks
     assert "police" in info["tags"]["police.death"]
@@ -52,7 +52,8 @@ def test_every_dag_imports_fast_without_heavy_modules(sqlite_home):
     assert info["owner"]["hrss.pension_roll"] == "人社核心业务系统 bureau core systems"
     assert info["name"]["hrss.contribution"] == "人社职工缴费记录 Employee contributions (bureau)"
     assert all(doc and "{'" not in doc and "jinbao.release" in doc for d, doc in info["doc"].items()
-               if d != "jinbao.release")
+               if d not in ("jinbao.release", "audit.death_mismatch"))
+    assert info["owner"]["audit.death_mismatch"] == "审计 auditors" and "audit" in info["tags"]["audit.death_mismatch"]
     by_delivery = "{{ delivery | default('') }}"
     assert info["labels"]["police.death"] == {"receive": None, "judge": by_delivery, "publish": by_delivery,
                                               "finish": by_delivery}
@@ -150,3 +151,16 @@ def test_a_refused_delivery_fails_the_run_naming_the_delivery_and_reason(sqlite_
     assert run.returncode != 0                                        # red, not green
     assert "SEQUENCE_REPLAYED" in log and "police.death_20261122_000005.csv" in log
     assert "end task task_id=finish" in log and "failed" in log.lower()
+
+
+def test_the_monthly_audit_dag_writes_the_report_and_hands_it_over(sqlite_home):
+    write_delivery(sqlite_home.inbound("police"), "police.death", [death_row(i) for i in range(10)])
+    from jinbao.cli import main
+    assert main(["run", "police.death"]) == 0
+    assert airflow(sqlite_home, "db", "migrate").returncode == 0
+    run = airflow(sqlite_home, "dags", "test", "audit.death_mismatch", "2026-12-02", "--conf", '{"month": "2026-11"}')
+    log = run.stdout + run.stderr
+    assert run.returncode == 0, log[-3000:]
+    assert "death mismatch report 2026-11: 0 people paid after death, 0.00 yuan overpaid" in log
+    assert (sqlite_home.reports / "deaths" / "2026-11" / "deaths-2026-11.html").exists()
+    assert (sqlite_home.outbound("audit") / "deaths-2026-11" / "deaths-2026-11.xlsx").exists()

@@ -1,0 +1,53 @@
+"""`jinbao report deaths` end to end: the store's findings, typos linked, files written and handed over."""
+from __future__ import annotations
+
+import json
+
+import datetime as dt
+
+from jinbao.cli import main
+from jinbao.schemas.store_tables import rejected_death
+from tests.jinbao.audit.test_deaths import HEALTH, _pid, _story
+from tests.jinbao.register.conftest import Hub, death, person
+
+
+def _typo_of(pid: str) -> str:
+    """The pensioner's ID with two adjacent sequence digits swapped.  A single mistyped digit or swap
+    always breaks the GB 11643 check character, so the gate rejects such a line (ID_CHECKSUM) and
+    the record reaches the typo search from rejected_death (tests/jinbao/audit/test_rejected_deaths.py)."""
+    return pid[:15] + pid[16] + pid[15] + pid[17:]
+
+
+def test_report_deaths_writes_hands_over_and_links_a_typo(home, tmp_path, capsys):
+    hub = Hub(home.store_url, tmp_path)
+    _story(hub)
+    typo = _typo_of(_pid(3))
+    assert typo != _pid(3)
+    held_back = hub.publish(HEALTH, [death(9, "2026-10-01")], day="2026-12-03")
+    with hub.db.begin() as conn:
+        conn.execute(rejected_death.insert().values(
+            batch_id=held_back.batch_id, line_no=3, source_feed=HEALTH, id_sent=typo, aac003=person(3)["AAC003"],
+            aaa002=person(3)["AAA002"], aac006=dt.date(1945, 3, 1), aab301="110105", aac060=dt.date(2026, 10, 11)))
+    capsys.readouterr()
+
+    assert main(["report", "deaths", "--month", "2026-11"]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0].startswith("3 people paid after death, 15,002.50 yuan overpaid")
+    folder = home.reports / "deaths" / "2026-11"
+    typos = (folder / "deaths-2026-11-probable_typo.csv").read_text(encoding="utf-8-sig").splitlines()
+    assert len(typos) == 2 and "swapped" in typos[1] and _pid(3) not in typos[1] and typo not in typos[1]
+    handed = home.outbound("audit") / "deaths-2026-11"
+    assert sorted(p.name for p in handed.iterdir()) == sorted(
+        p.name for p in folder.iterdir() if "full-ids" not in p.name)
+    assert not (folder / "deaths-2026-11-full-ids.xlsx").exists()
+    for path in handed.iterdir():
+        data = path.read_bytes()
+        assert _pid(1).encode() not in data and _pid(3).encode() not in data
+
+    assert main(["report", "deaths", "--month", "2026-11", "--full-ids"]) == 2
+    assert "--who" in capsys.readouterr().err
+    assert main(["report", "deaths", "--month", "2026-11", "--full-ids", "--who", "审计处 auditor Wang"]) == 0
+    assert (folder / "deaths-2026-11-full-ids.xlsx").exists()
+    assert not (handed / "deaths-2026-11-full-ids.xlsx").exists()        # unmasked IDs stay on the hub
+    log = [json.loads(line) for line in (home.reports / "deaths" / "exports.log").read_text().splitlines()]
+    assert len(log) == 1 and log[0]["who"] == "审计处 auditor Wang"
