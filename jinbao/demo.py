@@ -84,6 +84,7 @@ def demo(cfg: Settings, date: dt.date | None = None, people: int = 20_000, seed:
         print(f"quarantine   {cfg.quarantine}/  (refused deliveries, kept whole)")
     print("batches      jinbao batches list")
     print(_register_line(cfg))
+    _auditors_report(cfg, date)
     return 0 if all(o.status == Status.PUBLISHED for _, o, _ in rows) else 2
 
 
@@ -103,3 +104,14 @@ def _register_line(cfg: Settings) -> str:
     states = ", ".join(f"{n} {s}" for s, n in sorted(status.items(), key=lambda kv: -kv[1]))
     return (f"register     {people} people ({states}), {open_conflicts} open conflicts: "
             "jinbao conflicts, jinbao lineage AAC002")
+
+
+def _auditors_report(cfg: Settings, date: dt.date) -> None:
+    """The reason the hub exists, last: who was paid after death, for the business day's month."""
+    from jinbao.audit.report import headline, run
+
+    written = run(cfg, date.replace(day=1))
+    print(f"\nauditors     {headline(written.report)}")
+    print(f"             page      {written.files['page']}")
+    print(f"             workbook  {written.files['workbook']}")
+    print(f"             handed over to the auditors' drop zone {written.handed_over}/")
