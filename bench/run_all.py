@@ -16,6 +16,8 @@ BENCHES = (
     ("translate_codes.py", ["10000000"]),
     ("gate_vs_ge.py", ["1000000"]),
     ("gate_throughput.py", ["200000", "2000000"]),
+    ("register_reconcile.py", []),          # PostgreSQL on 127.0.0.1:5432; 1M into 10M, about 2 min
+    ("death_match.py", []),                 # 1M deaths against a 10M-person roll, about 40 s
 )
 
 
