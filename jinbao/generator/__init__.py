@@ -3,7 +3,8 @@
 `generate` writes the bureau's own population and pension roll (Parquet, in
 JINBAO_HOME/generated), partner deliveries into the partners' inbound folders,
 and truth files saying which line carries which defect and which dead people
-are still being paid, so tests and the demo can check the hub against them.
+are still being paid, with the register's and the auditors' answer keys (register_truth.py,
+audit_truth.py), so tests and the demo can check the hub against them.
 
 The population is the seed's alone; what happens is planned per story (a
 quarter or a month of days, story.py), so the days of one story agree with
@@ -24,7 +25,7 @@ import pyarrow.parquet as pq
 
 from jinbao.generator import central_bank, civil_affairs, finance, health, hrss, police_death, police_identity, story
 from jinbao.generator import deaths as deaths_mod
-from jinbao.generator import register_truth
+from jinbao.generator import audit_truth, register_truth
 from jinbao.generator.defects import plant
 from jinbao.generator.population import counties, pension_roll, pensions, population
 from jinbao.generator.world import World
@@ -93,6 +94,7 @@ def generate(cfg, business_date: dt.date, seed: int = 20261122, people: int = 20
 
     summary["planted"] = _paid_after_death(pop, roll, dead, truth_dir)
     summary["register"] = register_truth.write(truth_dir, world, business_date, seed, defect_share, wanted, since)
+    summary["audit"] = audit_truth.write(truth_dir, world, business_date, seed, defect_share, wanted, monthly, since)
     summary["planted_sources"] = {
         "police_only": int((dead.planted & ~dead.in_health & ~dead.in_cremation).sum()),
         "police_and_health": int((dead.planted & dead.in_health & ~dead.in_cremation).sum()),

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from jinbao.generator import audit_cases
 from jinbao.generator import register_cases as rc
 from jinbao.generator import story
 from jinbao.generator.delivery import Delivery, Kind
@@ -63,7 +64,9 @@ NUMBER = 3          # the feed's number in FEEDS: its lasting random stream
 
 def cases(w: World) -> dict[str, np.ndarray]:
     """One assistance case per person, the same on every day of this seed: category, start, end."""
-    return case_table(w.seed, w.birth)
+    if "assistance_cases" not in w.memo:
+        w.memo["assistance_cases"] = case_table(w.seed, w.birth)
+    return w.memo["assistance_cases"]
 
 
 def case_table(seed: int, birth: np.ndarray) -> dict[str, np.ndarray]:
@@ -77,17 +80,24 @@ def case_table(seed: int, birth: np.ndarray) -> dict[str, np.ndarray]:
             "end": end.astype("datetime64[D]")}
 
 
+def draw(rng: np.random.Generator, w: World, n: int) -> np.ndarray:
+    """The day's people drawn at random (the first use of the day's stream): alive, in no planted
+    case, their assistance case started."""
+    known = w.drawable()
+    known = known[cases(w)["start"][known] <= w.today]
+    return rng.choice(known, min(n, len(known)), replace=False)
+
+
 def assistance(rng: np.random.Generator, w: World, n: int) -> Delivery:
     """Assistance cases as civil affairs hold them today: who receives what since when (some ended).
 
     Each person has one case for good (`cases`), so a person sent on two days is
     sent with the same case; the end date shows once it has passed.  The planted
-    register cases of the day come on top, with the name or county civil affairs hold.
+    register cases of the day come on top, with the name or county civil affairs hold.  No
+    defect goes into the record of someone whose death the story plans (audit_truth.py).
     """
     case = cases(w)
-    known = w.drawable()
-    known = known[case["start"][known] <= w.today]
-    drawn = rng.choice(known, min(n, len(known)), replace=False)
+    drawn = draw(rng, w, n)
     planned = w.cases.appearing(rc.ASSISTANCE, w.on)
     p = np.concatenate([drawn, planned.person])
     order = np.argsort(p, kind="stable")
@@ -106,7 +116,8 @@ def assistance(rng: np.random.Generator, w: World, n: int) -> Delivery:
             "JZLB": case["category"][p].astype(object), "XZQH": county,
             "KSRQ": dates(case["start"][p], ISO), "ZZRQ": zzrq}
     return Delivery(ASSISTANCE, PARTNER, ENCODING, ASSISTANCE_COLUMNS, cols, ASSISTANCE_KINDS,
-                    eligible=plain(cols["XM"]) & ~mine, male=w.male[p], birth=w.birth[p], person=p)
+                    eligible=plain(cols["XM"]) & ~mine & ~w.calendar.dies(len(w.ids))[p], male=w.male[p],
+                    birth=w.birth[p], person=p)
 
 
 def cremation_columns(on) -> list[str]:
@@ -115,7 +126,7 @@ def cremation_columns(on) -> list[str]:
 
 def cremation(rng: np.random.Generator, w: World) -> Delivery:
     """Cremations reported today: the deaths civil affairs know of, cremated days after death."""
-    d, case = w.deaths, w.cases.records_on(rc.CREMATION, w.on)
+    d, case = w.deaths, audit_cases.records_on(w, rc.CREMATION)
     sel = np.flatnonzero(d.in_cremation)
     m0 = len(sel)
     p = np.concatenate([d.person[sel], case.person])

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from jinbao.generator import register_cases, story
+from jinbao.generator import audit_cases, register_cases, story
 
 #: Who may die in a story: people born before 1980 (deaths are mostly of the old); planted
 #: (late-reported, still paid) cases only among those born before 1955, pensioners on any date.
@@ -68,6 +68,7 @@ class Calendar:
     order: np.ndarray         # float: place in the day's files
     ordinary: np.ndarray      # bool: reported as above (False: a register case, reported as it plans)
     cases: "register_cases.Cases"
+    audit: "audit_cases.AuditCases"
 
     @classmethod
     def plan(cls, seed: int, birth: np.ndarray, on: dt.date, deaths_per_day: int) -> "Calendar":
@@ -97,8 +98,11 @@ class Calendar:
         from jinbao.generator.civil_affairs import case_table    # (civil_affairs imports world, world this)
         cases, ordinary, date, report = register_cases.plan(
             seed, first, last, birth, case_table(seed, birth)["start"], person, report, date, planted)
+        audit, ordinary, date, report = audit_cases.plan(seed, first, last, birth, person, report, date, planted,
+                                                         ordinary)
         return cls(first=first, last=last, person=person, report=report, date=date, planted=planted,
-                   in_health=in_health, in_cremation=in_cremation, order=order, ordinary=ordinary, cases=cases)
+                   in_health=in_health, in_cremation=in_cremation, order=order, ordinary=ordinary, cases=cases,
+                   audit=audit)
 
     def reported_on(self, on: dt.date) -> Deaths:
         """The ordinary and planted (paid after death) deaths the police report on `on`."""
@@ -120,9 +124,14 @@ class Calendar:
         mask[self.person] = True
         return mask
 
+    def reserved(self, n_people: int) -> np.ndarray:
+        """Per person: in a planted register or audit case (no feed draws them at random)."""
+        return self.cases.reserved(n_people) | self.audit.reserved(n_people)
+
     def stop_after(self, n_people: int, on: dt.date) -> np.ndarray:
         """Last month paid per person: NaT while no death is reported; the death month once the
-        police reported it; for planted cases the report month (paid on until the bureau learnt it)."""
+        police reported it; for planted cases the report month (paid on until the bureau learnt it).
+        Audit cases the police never report under the person's ID have no report day: paid on."""
         out = np.full(n_people, np.datetime64("NaT"), dtype="datetime64[D]")
         known = self.report <= np.datetime64(on, "D")
         last = np.where(self.planted, self.report, self.date).astype("datetime64[M]").astype("datetime64[D]")

@@ -71,7 +71,8 @@ def _apply(rng: np.random.Generator, d: Delivery, kind: Kind, r: np.ndarray, on:
 
 
 def plant(rng: np.random.Generator, d: Delivery, share: float, on: dt.date) -> list[tuple[int, str, str]]:
-    """Mutates `d.cols`; returns sorted (row, partner field, reason code), row 0-based."""
+    """Mutates `d.cols`; returns sorted (row, partner field, reason code), row 0-based, with the
+    defects a builder planted itself (`d.extra["defects"]`: the typo'd IDs of audit_cases.py)."""
     candidates = np.flatnonzero(d.eligible)
     k = min(len(candidates), int(round(share * d.records)))
     rows = np.sort(rng.choice(candidates, k, replace=False))
@@ -82,4 +83,4 @@ def plant(rng: np.random.Generator, d: Delivery, share: float, on: dt.date) -> l
         if len(r):
             d.cols[kind.field][r] = _apply(rng, d, kind, r, on)
             truth += [(int(i), kind.field, kind.reason) for i in r]
-    return sorted(truth)
+    return sorted(truth + d.extra.get("defects", []))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from jinbao.generator import audit_cases
 from jinbao.generator import credit_codes as uscc
 from jinbao.generator import register_cases as rc
 from jinbao.generator.names import variant
@@ -40,7 +41,7 @@ def columns(on) -> list[str]:
 
 
 def build(rng: np.random.Generator, w: World) -> Delivery:
-    d, case = w.deaths, w.cases.records_on(rc.HEALTH, w.on)
+    d, case = w.deaths, audit_cases.records_on(w, rc.HEALTH)
     sel = np.flatnonzero(d.in_health)
     m0 = len(sel)
     p = np.concatenate([d.person[sel], case.person])

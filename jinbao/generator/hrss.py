@@ -5,7 +5,9 @@ and codes) so that they pass the same gate.
 * `hrss.pension_roll`: the generator's pension roll (population.pension_roll, stopped by
   deaths.Calendar.stop_after), the last 12 paid months up to the business month restated in
   every delivery, one row per person per month paid.  Name, gender, birth date and division
-  are the population's; the planted paid-after-death people keep every row defect-free, so
+  are the population's; the rows of everyone whose death the story plans (the planted
+  paid-after-death people among them) or whom a probable typo may mean are defect-free
+  (audit_cases.spared), so
   the hub receives exactly what truth/paid_after_death.csv counts.
 * `hrss.resident_enrollment`: 城乡居民医保 enrolments for the current year of working-age
   people who are neither pensioners nor employees, through a virtual unit (a school for the
@@ -27,6 +29,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from jinbao.generator import audit_cases
 from jinbao.generator import credit_codes as uscc
 from jinbao.generator import story
 from jinbao.generator.delivery import Delivery, Kind
@@ -127,8 +130,9 @@ def pension_roll(rng: np.random.Generator, w: World, roll: pa.Table) -> Delivery
     first = month.min() if len(month) else np.datetime64(w.on, "M")
     offset = (month - first).astype(int)
     labels = dates((first + np.arange(offset.max() + 1 if len(offset) else 0)).astype("datetime64[D]"), MONTH_ISO)
-    planted = np.zeros(len(w.ids), dtype=bool)
-    planted[w.calendar.person[w.calendar.planted]] = True              # paid after death: kept clean
+    # Whoever the story's deaths are about (the planted paid after death among them), and whoever a
+    # probable typo may mean, is kept clean: the hub holds every payment the auditors' report counts.
+    planted = audit_cases.spared(w)
     cols = {"AAC002": w.ids[person], "AAC003": w.names[person], "AAA002": GENDER[w.male[person].astype(int)],
             "AAC006": dates(w.birth[who], ISO)[at], "AAB301": w.county[person], "FFNY": labels[offset],
             "FFJE": money(amount)[at]}
@@ -191,4 +195,4 @@ def contribution(rng: np.random.Generator, w: World) -> Delivery:
     cols = {"AAC002": w.ids[p], "AAB998": work.codes[employer], "JFNY": labels[k],
             "JFBZ": np.where(arrears | not_yet, "0", "1").astype(object)}
     return Delivery(CONTRIBUTION, PARTNER, ENCODING, CONTRIBUTION_COLUMNS, cols, CONTRIBUTION_KINDS,
-                    eligible=np.ones(len(p), dtype=bool), male=w.male[p], birth=w.birth[p], person=p)
+                    eligible=~w.calendar.dies(len(w.ids))[p], male=w.male[p], birth=w.birth[p], person=p)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from jinbao.generator import audit_cases
 from jinbao.generator import register_cases as rc
 from jinbao.generator.delivery import Delivery, Kind
 from jinbao.generator.formats import COMPACT, dates, take
@@ -48,7 +49,8 @@ def columns(on) -> list[str]:
 
 
 def build(rng: np.random.Generator, w: World) -> Delivery:
-    dead, case = w.deaths, w.cases.records_on(rc.POLICE, w.on)
+    dead, case = w.deaths, audit_cases.records_on(w, rc.POLICE)
+    sent, key = audit_cases.identities(w, case)         # a typo'd or invented ID for some audit cases
     n0 = len(dead.person)
     p = np.concatenate([dead.person, case.person])
     n = len(p)
@@ -58,12 +60,17 @@ def build(rng: np.random.Generator, w: World) -> Delivery:
     xb, odd = police_gender(rng, w.male[p])
     xb[mine] = np.where(w.male[p[mine]], "1", "2")
     odd &= ~mine
-    short = (~planted) & (~mine) & (birth >= np.datetime64("1900-01-01")) & (birth < np.datetime64("2000-01-01")) \
-        & (rng.random(n) < 0.02)
+    # 2 % of the rows that may carry a first-generation ID (a share, not a coin per row: a day of
+    # 200 deaths always has some)
+    may = np.flatnonzero((~planted) & (~mine) & (birth >= np.datetime64("1900-01-01"))
+                         & (birth < np.datetime64("2000-01-01")))
+    short = np.zeros(n, dtype=bool)
+    short[rng.choice(may, int(round(0.02 * len(may))), replace=False)] = True
     date = np.concatenate([dead.date, case.date])
     dereg = np.concatenate([np.minimum(dead.date + rng.integers(1, 10, n0), w.today), case.second])
     reason = np.concatenate([np.full(n0, "1", dtype=object), case.reason])
-    cols = {"GMSFHM": first_generation(take(w.ids, p), short), "XM": take(w.names, p), "XB": xb,
+    ids = np.concatenate([take(w.ids, dead.person), sent])
+    cols = {"GMSFHM": first_generation(ids, short), "XM": take(w.names, p), "XB": xb,
             "SWRQ": dates(date, COMPACT), "ZXRQ": dates(dereg, COMPACT), "ZXYY": reason,
             "HJDZ_XZQH": take(w.county, p)}
     if rc.czbz(w.on):
@@ -71,5 +78,5 @@ def build(rng: np.random.Generator, w: World) -> Delivery:
     plain = np.char.find(cols["XM"].astype(str), "·") < 0         # minority names keep their ·
     d = Delivery(FEED, PARTNER, ENCODING, columns(w.on), cols, KINDS,
                  eligible=(~planted) & (~mine) & (~short) & (~odd) & plain,
-                 male=w.male[p], birth=birth, person=p)
-    return rc.shuffle(d, np.concatenate([dead.order, case.order]))
+                 male=w.male[p], birth=birth, person=np.concatenate([dead.person, key]))
+    return audit_cases.rejected(rc.shuffle(d, np.concatenate([dead.order, case.order])), w)

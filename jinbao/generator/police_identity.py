@@ -4,6 +4,9 @@ Same conventions as police.death (GB18030, YYYYMMDD, GB/T 2261.1 gender, some
 15-digit IDs).  Only living people change registration, so the dead are left out.
 The people of the planted register conflicts (register_cases.py) come on the day
 their case plans, as the police hold them (the population's name and county).
+No defect is planted in the record of someone whose death the story plans (the
+auditors' answer key, audit_truth.py, then knows whom the police told the hub about
+from the draw alone).
 """
 from __future__ import annotations
 
@@ -27,9 +30,14 @@ def size(people: int) -> int:
     return max(50, people // 100)
 
 
-def build(rng: np.random.Generator, w: World, n: int) -> Delivery:
+def draw(rng: np.random.Generator, w: World, n: int) -> np.ndarray:
+    """The day's people drawn at random (the first use of the day's stream): alive, in no planted case."""
     alive = w.drawable()
-    drawn = rng.choice(alive, min(n, len(alive)), replace=False)
+    return rng.choice(alive, min(n, len(alive)), replace=False)
+
+
+def build(rng: np.random.Generator, w: World, n: int) -> Delivery:
+    drawn = draw(rng, w, n)
     planned = w.cases.appearing(rc.IDENTITY, w.on)
     p = np.concatenate([drawn, planned.person])
     order = np.argsort(p, kind="stable")
@@ -46,5 +54,6 @@ def build(rng: np.random.Generator, w: World, n: int) -> Delivery:
             "CSRQ": dates(birth, COMPACT), "MZ": take(w.ethnic, p), "HJDZ_XZQH": take(w.county, p),
             "BGRQ": dates(w.today - rng.integers(0, 30, m), COMPACT)}
     plain = np.char.find(cols["XM"].astype(str), "·") < 0
-    return Delivery(FEED, PARTNER, ENCODING, COLUMNS, cols, KINDS, eligible=(~short) & (~odd) & plain & ~mine,
+    eligible = (~short) & (~odd) & plain & ~mine & ~w.calendar.dies(len(w.ids))[p]
+    return Delivery(FEED, PARTNER, ENCODING, COLUMNS, cols, KINDS, eligible=eligible,
                     male=w.male[p], birth=birth, person=p)

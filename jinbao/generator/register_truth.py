@@ -42,7 +42,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from jinbao.generator import civil_affairs, health, police_death
+from jinbao.generator import audit_cases, civil_affairs, health, police_death
 from jinbao.generator import register_cases as rc
 from jinbao.generator.defects import plant
 from jinbao.generator.names import variant
@@ -56,8 +56,15 @@ REASONS = {"1": 1, "2": 2, "3": 3, "9": 4}
 RUN_ORDER = tuple(sorted(rc.DEATH_FEEDS))
 BUILD = {"police.death": police_death.build, "health.death_certificate": health.build,
          "civil_affairs.cremation": civil_affairs.cremation}
+BUILD_ID = {"police.death": "GMSFHM", "health.death_certificate": "ID_NO", "civil_affairs.cremation": "SFZH"}
 DATE_COLUMN = {"police.death": ("SWRQ", "%Y%m%d"), "health.death_certificate": ("DEATH_DATE", "%Y-%m-%d"),
                "civil_affairs.cremation": ("SWRQ", "%Y-%m-%d")}
+#: Each death feed's name and gender columns, and its gender codes as the hub's (a code the hub reads
+#: as 9, "not known", is no offer); the police alone send a division.
+NAME_COLUMN = {"police.death": "XM", "health.death_certificate": "NAME", "civil_affairs.cremation": "XM"}
+GENDER_CODES = {"police.death": ("XB", {"1": "1", "2": "2", "0": "9", "9": "9"}),
+                "health.death_certificate": ("SEX", {"M": "1", "F": "2", "U": "9"}),
+                "civil_affairs.cremation": ("SEX", {"1": "2", "2": "1"})}
 SOURCES = np.array(rc.DEATH_FEEDS + ("",), dtype=object)      # index -1: none
 FILES = {"status": "register_status.csv", "history": "register_history.csv", "conflicts": "register_conflicts.csv",
          "resolved": "register_conflicts_resolved.csv", "planted": "register_planted.csv"}
@@ -78,21 +85,34 @@ def run_days(world, on: dt.date, since: dt.date | None) -> list[dt.date]:
     return [start + dt.timedelta(days=i) for i in range((on - start).days + 1)]
 
 
-def _parse(values: np.ndarray, layout: str) -> np.ndarray:
-    """Partner dates (valid: the rows with a planted defect are gone) as datetime64[D]; '' as NaT."""
+def _parse(values: np.ndarray, layout: str, lenient: bool = False) -> np.ndarray:
+    """Partner dates (valid: the rows with a planted defect are gone) as datetime64[D]; '' as NaT
+    (`lenient`: anything that is no date, as on a rejected line, too)."""
     arr = pa.array(np.asarray(values, dtype=object), pa.string())
     arr = pc.if_else(pc.equal(arr, ""), pa.scalar(None, pa.string()), arr)
-    days = pc.strptime(arr, format=layout, unit="s").cast(pa.date32())
+    days = pc.strptime(arr, format=layout, unit="s", error_is_null=lenient).cast(pa.date32())
     return days.to_numpy(zero_copy_only=False).astype("datetime64[D]")
 
 
 def death_records(world, days: list[dt.date], seed: int, defect_share: float, feeds) -> dict[str, np.ndarray]:
     """Every death-feed record of the run that the gate accepts, as the hub gets it, in run order:
-    each day's three deliveries built again from their own streams, planted defects and all."""
+    each day's three deliveries built again from their own streams, planted defects and all.
+
+    `person` is the key the hub files a record under (audit_cases.identities: the population row,
+    or past it for a typo'd or invented ID); `name`, `gender` (hub code), `division` and `line`
+    (in the delivery, the header being line 1) are what the auditors' report reads.  Kept in the
+    world's memo: the register's key and the expected report (audit_truth.py) share one rebuild,
+    which also keeps the rejected lines (`rejected_deaths`)."""
     from jinbao.generator import FEEDS
     from jinbao.generator.story import day_number
 
-    out: dict[str, list] = {k: [] for k in ("person", "step", "source", "day", "date", "reason", "dereg", "action")}
+    memo = ("death_records", tuple(days), seed, defect_share, frozenset(feeds))
+    if memo in world.memo:
+        return world.memo[memo]
+    out: dict[str, list] = {k: [] for k in ("person", "step", "source", "day", "date", "reason", "dereg", "action",
+                                            "name", "gender", "division", "line")}
+    bad: dict[str, list] = {k: [] for k in ("person", "id", "source", "day", "date", "name", "gender", "division",
+                                            "line", "reasons")}
     for i, on in enumerate(days):
         w = world.on_day(on)
         for j, feed in enumerate(RUN_ORDER):
@@ -100,7 +120,8 @@ def death_records(world, days: list[dt.date], seed: int, defect_share: float, fe
                 continue
             rng = np.random.default_rng([seed, FEEDS.index(feed) + 1, day_number(on)])
             d = BUILD[feed](rng, w)
-            rejected = np.array([row for row, _, _ in plant(rng, d, defect_share, on)], dtype=np.int64)
+            defects = plant(rng, d, defect_share, on)
+            rejected = np.unique(np.array([row for row, _, _ in defects], dtype=np.int64))
             keep = np.setdiff1d(np.arange(d.records), rejected)
             n = len(keep)
             police = feed == "police.death"
@@ -113,9 +134,60 @@ def death_records(world, days: list[dt.date], seed: int, defect_share: float, fe
             out["reason"].append(d.cols["ZXYY"][keep] if police else np.full(n, "1", dtype=object))
             out["dereg"].append(_parse(d.cols["ZXRQ"][keep], layout) if police else np.full(n, NAT))
             out["action"].append(d.cols["CZBZ"][keep] if "CZBZ" in d.cols else np.full(n, "", dtype=object))
+            out["name"].append(d.cols[NAME_COLUMN[feed]][keep])
+            column, codes = GENDER_CODES[feed]
+            out["gender"].append(_codes(d.cols[column][keep], codes))
+            out["division"].append(d.cols["HJDZ_XZQH"][keep] if police else np.full(n, None, dtype=object))
+            out["line"].append(keep + 2)
+            # The rejected lines as sent (IDs, names, codes possibly broken), for the typo search.
+            id_column = BUILD_ID[feed]
+            k = len(rejected)
+            bad["person"].append(d.person[rejected])
+            bad["id"].append(d.cols[id_column][rejected])
+            bad["source"].append(np.full(k, rc.DEATH_FEEDS.index(feed)))
+            bad["day"].append(np.full(k, np.datetime64(on, "D")))
+            bad["date"].append(_parse(d.cols[DATE_COLUMN[feed][0]][rejected], layout, lenient=True))
+            bad["name"].append(d.cols[NAME_COLUMN[feed]][rejected])
+            bad["gender"].append(_codes(d.cols[column][rejected], codes))
+            bad["division"].append(d.cols["HJDZ_XZQH"][rejected] if police else np.full(k, None, dtype=object))
+            bad["line"].append(rejected + 2)
+            why: dict[int, list] = {}
+            for row, field, reason in defects:
+                why.setdefault(row, []).append(f"{field}:{reason}")
+            bad["reasons"].append(np.array([";".join(why[r]) for r in rejected.tolist()], dtype=object))
     empty = {"person": np.int64, "step": np.int64, "source": np.int64, "day": "datetime64[D]",
-             "date": "datetime64[D]", "reason": object, "dereg": "datetime64[D]", "action": object}
-    return {k: np.concatenate(v) if v else np.empty(0, dtype=empty[k]) for k, v in out.items()}
+             "date": "datetime64[D]", "reason": object, "dereg": "datetime64[D]", "action": object,
+             "name": object, "gender": object, "division": object, "line": np.int64}
+    world.memo[memo] = {k: np.concatenate(v) if v else np.empty(0, dtype=empty[k]) for k, v in out.items()}
+    empty = {**empty, "id": object, "reasons": object}
+    world.memo[("rejected_deaths",) + memo[1:]] = {k: np.concatenate(v) if v else np.empty(0, dtype=empty[k])
+                                                   for k, v in bad.items()}
+    return world.memo[memo]
+
+
+def rejected_deaths(world, days: list[dt.date], seed: int, defect_share: float, feeds) -> dict[str, np.ndarray]:
+    """The death-feed lines of the run the gate rejects, as sent: `person` (the key of the record's
+    person), `id`, `source`, `day`, `date` (NaT when no date), `name`, `gender` (hub code, None when
+    unmapped), `division` (police only), `line`, `reasons` (`field:REASON;...`)."""
+    death_records(world, days, seed, defect_share, feeds)
+    return world.memo[("rejected_deaths", tuple(days), seed, defect_share, frozenset(feeds))]
+
+
+def _codes(values: np.ndarray, codes: dict[str, str]) -> np.ndarray:
+    """Partner codes as the hub's (None for a code the feed's table does not map)."""
+    values = np.asarray(values, dtype=object)
+    out = np.full(len(values), None, dtype=object)
+    for partner, hub in codes.items():
+        out[values == partner] = hub
+    return out
+
+
+def life_of(world, days: list[dt.date], seed: int, defect_share: float, feeds) -> tuple[dict, dict]:
+    """`life` of the run's death records, kept in the world's memo (the expected report reads it too)."""
+    memo = ("life", tuple(days), seed, defect_share, frozenset(feeds))
+    if memo not in world.memo:
+        world.memo[memo] = life(death_records(world, days, seed, defect_share, feeds))
+    return world.memo[memo]
 
 
 def life(r: dict[str, np.ndarray]) -> tuple[dict, dict]:
@@ -181,12 +253,15 @@ def _day(values) -> np.ndarray:
 
 
 def _cases_of(world) -> np.ndarray:
-    """Per person: the register case kind, paid_after_death or ordinary."""
+    """Per key: the register case kind, the audit case kind, paid_after_death or ordinary (the
+    population's rows, then the audit cases' typo'd and invented IDs: audit_cases.identities)."""
     case = np.full(len(world.ids), "ordinary", dtype=object)
     cal = world.calendar
     case[cal.person[cal.planted]] = "paid_after_death"
     case[cal.cases.person] = cal.cases.kind
-    return case
+    dying = cal.audit.kind != "unknown_person"             # (a namesake is no case of its own)
+    case[cal.audit.person[dying]] = cal.audit.kind[dying]
+    return np.concatenate([case, cal.audit.kind.astype(object)])
 
 
 def conflicts(world, days: list[dt.date], feeds) -> tuple[dict, dict]:
@@ -271,11 +346,11 @@ def answer(world, on: dt.date, seed: int, defect_share: float, feeds, since: dt.
     feeds = set(feeds)
     if not days:
         return {**{k: _stack([], cols) for k, cols in COLUMNS.items()}, "days": days}
-    case = _cases_of(world)
-    final, history = life(death_records(world, days, seed, defect_share, feeds))
-    status = {"aac002": world.ids[final["person"]], "case": case[final["person"]], "life_status": final["status"],
+    case, ids = _cases_of(world), audit_cases.all_ids(world)
+    final, history = life_of(world, days, seed, defect_share, feeds)
+    status = {"aac002": ids[final["person"]], "case": case[final["person"]], "life_status": final["status"],
               "life_status_date": _day(final["date"]), "life_status_source": final["source"]}
-    hist = {"aac002": world.ids[history["person"]], "case": case[history["person"]], "step": history["step"],
+    hist = {"aac002": ids[history["person"]], "case": case[history["person"]], "step": history["step"],
             "from_status": history["from"], "to_status": history["to"], "effective_date": _day(history["date"]),
             "source_feed": history["source"], "business_date": _day(history["day"])}
     open_, resolved = conflicts(world, days, feeds)

@@ -28,8 +28,9 @@ EPOCH = dt.date(2020, 1, 1)
 #: `(seed, feed number, day)` is a feed's delivery of one day;
 #: `(seed, LASTING + feed number)` holds what lasts (hospitals, assistance cases);
 #: `(seed, STORY + feed number, first day of the story)` plans a story (0 = the deaths);
-#: `(seed, STORY + CASES, first day)` plans the story's register cases (register_cases.py).
-LASTING, STORY, CASES = 100, 200, 50
+#: `(seed, STORY + CASES, first day)` plans the story's register cases (register_cases.py);
+#: `(seed, STORY + AUDIT, first day)` its audit cases (audit_cases.py).
+LASTING, STORY, CASES, AUDIT = 100, 200, 50, 60
 
 
 def day_number(on: dt.date) -> int:

@@ -36,7 +36,7 @@ class World:
     county_codes: np.ndarray   # sorted codes of the counties in use
     county_names: np.ndarray   # names aligned with county_codes
     seed: int = 0
-    reserved: np.ndarray | None = None   # bool per person: in a planted register case
+    reserved: np.ndarray | None = None   # bool per person: in a planted register or audit case
     #: What lasts and is costly to make (a county's hospitals), shared by the world on every day.
     memo: dict = dataclasses.field(default_factory=dict)
 
@@ -56,7 +56,7 @@ class World:
                    birth=pop.column("aac006").to_numpy().astype("datetime64[D]"), ethnic=col("aac005"),
                    county=col("aab301"), deaths=calendar.reported_on(on), calendar=calendar,
                    dead=cls._dead(calendar, pop.num_rows, on), county_codes=codes[order],
-                   county_names=names[order], seed=seed, reserved=calendar.cases.reserved(pop.num_rows))
+                   county_names=names[order], seed=seed, reserved=calendar.reserved(pop.num_rows))
 
     @staticmethod
     def _dead(calendar: Calendar, n: int, on: dt.date) -> np.ndarray:
