@@ -25,7 +25,7 @@ from jinbao.audit import findings
 from jinbao.audit.findings import month_end
 from jinbao.ledger import now
 from jinbao.register.authority import DECEASED, authority
-from jinbao.schemas.store_tables import death_record, pension_payment, register
+from jinbao.schemas.store_tables import death_record, pension_payment, register, source_value
 
 WITHDRAWN = "2"
 DEATH_REASON = "1"
@@ -184,7 +184,11 @@ def register_people(conn: Connection) -> pd.DataFrame:
                    .where(r.aac002.in_(named)))
     on_roll = set(conn.execute(sa.select(pension_payment.c.aac002).distinct()
                                .where(pension_payment.c.aac002.in_(named))).scalars())
-    frame["known"] = frame["known"].astype(bool) | frame["aac002"].isin(on_roll)
+    # a feed outranked by a death feed on every field still knows the person: what it said is kept
+    told = set(conn.execute(sa.select(source_value.c.aac002).distinct()
+                            .where(source_value.c.aac002.in_(named), source_value.c.source_feed.not_in(feeds)))
+               .scalars())
+    frame["known"] = frame["known"].astype(bool) | frame["aac002"].isin(on_roll | told)
     return frame
 
 

@@ -2,8 +2,9 @@
 probably mean.  A suggestion with its evidence, never applied.
 
 A record is linked when exactly one pensioner has its name, birth date, gender and division and an
-ID one edit from the ID as sent: one character replaced (any of the 18 positions, the check
-character included; `X` is a character like the digits) or two adjacent characters swapped.
+ID one edit from the ID as sent: one of the 17 digits replaced or two adjacent ones swapped, with the
+check character as typed or recomputed over the mistyped digits (a sender's system that stores 17
+digits does that), or only the check character differing (`X` is a character like the digits).
 
 Never every pair: the pensioners are joined with the records on those four fields (Arrow's hash
 join, built on the few records and probed by the roll), and only the pairs sharing all four have
@@ -12,8 +13,9 @@ their IDs compared, as n × 18 byte matrices with numpy.  Counting candidates:
     as it is gets no suggestion (it is not a typo; the record was unplaced for another reason);
   * a pensioner listed twice (two rows, one ID) counts once;
   * two or more candidates: no suggestion (the evidence does not say which).
-GB 11643's check character catches every single substitution and every adjacent transposition, so
-a valid ID is never one edit from another valid ID: a typo is always an ID the gate rejects.
+GB 11643's check character catches every single substitution and every adjacent transposition, so a
+typo as typed is an ID the gate rejects (kept in rejected_death); one whose check character was
+recomputed passes the gate and reaches the search as a person only the death sources know.
 """
 from __future__ import annotations
 
@@ -47,29 +49,39 @@ def _column(table: pa.Table, name: str, type_: pa.DataType):
     return col if col.type == type_ else col.cast(type_)
 
 
-def _edits(reported: np.ndarray, known: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """For pairs of 18-byte rows: (identical, near, first differing position); near = exactly one
-    position differs, or exactly two adjacent positions hold each other's character."""
+def _edits(reported: np.ndarray, known: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """For pairs of 18-byte rows: (identical, near, first differing position, swapped).
+
+    Near: the 17 digits before the check character are one edit apart (one replaced, or two adjacent
+    ones swapped), whatever the check character says (as typed, or recomputed by the sender's system
+    over the mistyped digits); or only the check character differs.
+    """
     diff = reported != known
-    count = diff.sum(axis=1)
-    first = diff.argmax(axis=1)
-    last = diff.shape[1] - 1 - diff[:, ::-1].argmax(axis=1)
+    body = diff[:, :17]
+    count = body.sum(axis=1)
+    first = np.where(count > 0, body.argmax(axis=1), 17)
+    last = 16 - body[:, ::-1].argmax(axis=1)
     rows = np.arange(len(diff))
-    second = np.minimum(first + 1, diff.shape[1] - 1)
+    second = np.minimum(first + 1, 17)
     swapped = ((count == 2) & (last == first + 1)
                & (reported[rows, first] == known[rows, second]) & (reported[rows, second] == known[rows, first]))
-    return count == 0, (count == 1) | swapped, first
+    # the last digit swapped with the check character: two differences, one of them the check's
+    last_two = ((count == 1) & (first == 16) & diff[:, 17]
+                & (reported[:, 16] == known[:, 17]) & (reported[:, 17] == known[:, 16]))
+    swapped |= last_two
+    identical = ~diff.any(axis=1)
+    near = (count == 1) | swapped | ((count == 0) & diff[:, 17])
+    return identical, near, first, swapped
 
 
-def _difference(reported: np.ndarray, known: np.ndarray, first: np.ndarray) -> pa.Array:
+def _difference(reported: np.ndarray, known: np.ndarray, first: np.ndarray, swapped: np.ndarray) -> pa.Array:
     """'digit 12: 3 -> 8' for a substitution, 'digits 12-13 swapped' for a transposition (1-based)."""
     rows = np.arange(len(first))
-    substituted = (reported != known).sum(axis=1) == 1
     pos, nxt = _POSITIONS.take(pa.array(first)), _POSITIONS.take(pa.array(first + 1))
     sub = pc.binary_join_element_wise("digit ", pos, ": ", _CHARS.take(pa.array(reported[rows, first] & 0x7F)),
                                       " -> ", _CHARS.take(pa.array(known[rows, first] & 0x7F)), "")
     swap = pc.binary_join_element_wise("digits ", pos, "-", nxt, " swapped", "")
-    return pc.if_else(pa.array(substituted), sub, swap)
+    return pc.if_else(pa.array(~swapped), sub, swap)
 
 
 def probable_typos(unplaced: pa.Table, pensioners: pa.Table, *, id_column: str = "id_reported",
@@ -97,23 +109,23 @@ def probable_typos(unplaced: pa.Table, pensioners: pa.Table, *, id_column: str =
     known_ids = _ids18(pensioners["aac002"].take(pa.array(p)))
     rep, rep_ok = byte_matrix(reported_ids.take(pa.array(u)), 18)
     kno, kno_ok = byte_matrix(known_ids, 18)
-    identical, near, first = _edits(rep, kno)
+    identical, near, first, swapped = _edits(rep, kno)
     candidate = (identical | near) & rep_ok & kno_ok
-    u, p, identical, first, rep, kno = (a[candidate] for a in (u, p, identical, first, rep, kno))
+    u, p, identical, first, swapped, rep, kno = (a[candidate] for a in (u, p, identical, first, swapped, rep, kno))
     # One pensioner listed twice is one candidate: the first row of each (record, ID).
     order = np.lexsort((p, *(kno[:, i] for i in range(17, -1, -1)), u))
-    u, p, identical, first, rep, kno = (a[order] for a in (u, p, identical, first, rep, kno))
+    u, p, identical, first, swapped, rep, kno = (a[order] for a in (u, p, identical, first, swapped, rep, kno))
     new = np.ones(len(u), dtype=bool)
     new[1:] = (u[1:] != u[:-1]) | (kno[1:] != kno[:-1]).any(axis=1)
-    u, p, identical, first, rep, kno = (a[new] for a in (u, p, identical, first, rep, kno))
+    u, p, identical, first, swapped, rep, kno = (a[new] for a in (u, p, identical, first, swapped, rep, kno))
     alone = np.bincount(u, minlength=unplaced.num_rows)[u] == 1
     keep = alone & ~identical                                  # already sorted by record
-    u, p, first, rep, kno = (a[keep] for a in (u, p, first, rep, kno))
+    u, p, first, swapped, rep, kno = (a[keep] for a in (u, p, first, swapped, rep, kno))
     ui, pi = pa.array(u), pa.array(p)
     return pa.table({
         "id_reported": reported_ids.take(ui),
         "aac002": _column(pensioners, "aac002", pa.string()).take(pi),
-        "difference": _difference(rep, kno, first),
+        "difference": _difference(rep, kno, first, swapped),
         **{k: _column(unplaced, k, t).take(ui) for k, t in _KEY_TYPES.items()},
         **{k: _column(unplaced, k, PROBABLE_TYPO.field(k).type).take(ui) for k in _CARRIED},
         "last_month_paid": _column(pensioners, "last_month_paid", pa.date32()).take(pi),

@@ -78,3 +78,10 @@ def test_an_earlier_month_sees_only_what_was_due_then(hub):
 def find_rows(hub, kind, month=NOVEMBER, tolerance=3):
     with hub.db.connect() as conn:
         return find(conn, month, tolerance).tables[kind].to_pylist()
+
+
+def test_a_person_another_feed_told_of_is_not_unknown_even_when_a_death_feed_outranks_it(hub):
+    """Civil affairs sent the person; police deaths then took every field civil affairs had set."""
+    hub.publish("civil_affairs.assistance", [person(11)], day="2026-11-20")
+    hub.publish(DEATH, [death(11, "2026-10-02", dereg_reason="1")], day="2026-11-21")
+    assert [r for r in find_rows(hub, "identity_mismatch") if r["aac002"] == _pid(11)] == []

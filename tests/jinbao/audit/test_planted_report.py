@@ -158,11 +158,6 @@ def test_rejected_typos_are_linked_and_nothing_else(hub, month):
     assert not wrong, f"{len(wrong)} disagreement(s) with the expected report:\n" + "\n".join(wrong)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "jinbao/audit/typos.py compares all 18 characters, so an ID whose digit was mistyped and whose check "
-    "character was recomputed (valid, accepted by the gate, unknown to the register: two characters differ) "
-    "is never one edit away; issue 13 asks for unknown-ID records to be linked too (one digit or one adjacent "
-    "transposition in the first 17 characters)"))
 @pytest.mark.parametrize("month", MONTHS, ids=lambda m: f"{m:%Y-%m}")
 def test_unknown_id_typos_are_linked(hub, month):
     """The planted `typo_valid` records: accepted under an ID nobody else has, one digit (or two adjacent
