@@ -12,25 +12,34 @@ from jinbao.connectors.base import Transport
 from jinbao.settings import Settings
 
 
-def _local(partner: str, cfg: Settings) -> Transport:
+def _local(partner: str, cfg: Settings, declared: dict | None = None) -> Transport:
     from jinbao.connectors.local import LocalTransport
     return LocalTransport(cfg.drop_zones / partner)
 
 
-def _sftp(partner: str, cfg: Settings) -> Transport:
+def _sftp(partner: str, cfg: Settings, declared: dict | None = None) -> Transport:
     from jinbao.connectors.airflow_conn import sftp_transport_for
     return sftp_transport_for(partner, cfg.sftp_endpoints.get(partner))
 
 
-#: kind -> factory(partner, settings)
-TRANSPORTS: dict[str, Callable[[str, Settings], Transport]] = {"local": _local, "sftp": _sftp}
+def _frontend_db(partner: str, cfg: Settings, declared: dict | None = None) -> Transport:
+    from jinbao.connectors.frontend_db import factory
+    return factory(partner, cfg, declared)
+
+
+#: kind -> factory(partner, settings, the declaration's transport mapping)
+TRANSPORTS: dict[str, Callable[[str, Settings, dict | None], Transport]] = {
+    "local": _local, "sftp": _sftp, "frontend_db": _frontend_db}
+#: Kinds that are not drop zones: JINBAO_TRANSPORT (which moves every drop zone) never replaces them.
+NOT_DROP_ZONES = ("frontend_db",)
 #: Envelope kinds a declaration may name.
 ENVELOPES = ("none", "cms")
 
 
 def choice(declared: dict, cfg: Settings) -> tuple[str, str]:
-    """(kind, envelope) for a feed: JINBAO_TRANSPORT (e.g. `sftp+cms`) wins over the declaration."""
-    if cfg.transport:
+    """(kind, envelope) for a feed: JINBAO_TRANSPORT (e.g. `sftp+cms`) wins over the declaration,
+    except for a partner's database, which is no drop zone."""
+    if cfg.transport and declared.get("kind") not in NOT_DROP_ZONES:
         kind, _, env = cfg.transport.partition("+")
         return kind, env or "none"
     return declared.get("kind", "local"), declared.get("envelope", "none")
@@ -42,7 +51,7 @@ def transport_for(partner: str, declared: dict, cfg: Settings) -> Transport:
         raise ValueError(f"unknown transport kind {kind!r}; known: {', '.join(sorted(TRANSPORTS))}")
     if env not in ENVELOPES:
         raise ValueError(f"unknown envelope {env!r}; known: {', '.join(ENVELOPES)}")
-    transport = TRANSPORTS[kind](partner, cfg)
+    transport = TRANSPORTS[kind](partner, cfg, declared)
     if env == "cms":
         from jinbao.connectors.enveloped import Enveloped
         return Enveloped(transport, cfg.home, partner)

@@ -18,6 +18,8 @@ import pyarrow.csv as pcsv
 
 HERE = Path(__file__).resolve().parent / "reference"
 _FAR_FUTURE = np.iinfo(np.int32).max
+#: Which codes a division rule takes: county-level only, or any level (province, city, county).
+COUNTY, ANY = "county", "any"
 
 
 def _read(name: str) -> pa.Table:
@@ -43,8 +45,24 @@ def counties() -> pa.Table:
 
 
 @functools.lru_cache(maxsize=1)
-def _county_intervals() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    t = counties()
+def any_level() -> pa.Table:
+    """The rows a division of any level is judged against: provinces (xx0000), prefecture-level
+    cities (xxxx00) and the counties above.
+
+    A subsidy is owed by a province, a city or a county (docs/subsidies.md), so finance names all
+    three.  A prefecture-level 市辖区 (110100, 500100) stays: it is the city level of a municipality's
+    districts, which is where a Beijing resident's city share is owed; the county-level placeholder
+    (xxxx01) does not, as for counties.
+    """
+    d = divisions()
+    return pa.concat_tables([d.filter(pc.is_in(d.column("level"), pa.array(["province", "prefecture"]))),
+                             counties()])
+
+
+@functools.lru_cache(maxsize=2)
+def _intervals(levels: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(codes, start, end) sorted by code: `county` for counties(), `any` for any_level()."""
+    t = counties() if levels == COUNTY else any_level()
     codes = t.column("code").cast(pa.int64()).to_numpy()
     start = t.column("valid_from").cast(pa.int32()).to_numpy()
     end = pc.fill_null(t.column("valid_to").cast(pa.int32()), _FAR_FUTURE).to_numpy()
@@ -52,8 +70,8 @@ def _county_intervals() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return codes[order], start[order], end[order]
 
 
-def _live_codes(day: dt.date) -> np.ndarray:
-    codes, start, end = _county_intervals()
+def _live_codes(day: dt.date, levels: str = COUNTY) -> np.ndarray:
+    codes, start, end = _intervals(levels)
     n = (day - dt.date(1970, 1, 1)).days
     return codes[(start <= n) & (n <= end)]
 
@@ -62,6 +80,12 @@ def _live_codes(day: dt.date) -> np.ndarray:
 def live_county_codes(on: dt.date) -> frozenset[str]:
     """County codes in force on `on`, as the code strings a value set needs (the GE form of DIVISION_UNKNOWN)."""
     return frozenset(f"{c:06d}" for c in _live_codes(on).tolist())
+
+
+@functools.lru_cache(maxsize=32)
+def live_division_codes(on: dt.date) -> frozenset[str]:
+    """Province, city and county codes in force on `on` (the GE form of an any-level division's rule)."""
+    return frozenset(f"{c:06d}" for c in _live_codes(on, ANY).tolist())
 
 
 @functools.lru_cache(maxsize=1)
@@ -85,10 +109,10 @@ def _days(on, n: int) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=32)
-def _valid_on(day: dt.date) -> np.ndarray:
-    """A 1,000,000-entry table: True at every county code in force on `day` (one gather per lookup)."""
+def _valid_on(day: dt.date, levels: str = COUNTY) -> np.ndarray:
+    """A 1,000,000-entry table: True at every code of `levels` in force on `day` (one gather per lookup)."""
     table = np.zeros(1_000_000, dtype=bool)
-    table[_live_codes(day)] = True
+    table[_live_codes(day, levels)] = True
     return table
 
 
@@ -99,14 +123,16 @@ def _six_digit_ints(codes: pa.Array) -> np.ndarray:
     return np.where(digits, value, -1)
 
 
-def division_valid(codes: pa.Array, on) -> np.ndarray:
-    """True where the code was a county-level GB/T 2260 code on that date (date or date32 column)."""
+def division_valid(codes: pa.Array, on, levels: str = COUNTY) -> np.ndarray:
+    """True where the code was a GB/T 2260 code on that date (date or date32 column): county-level
+    (`levels="county"`, a person's or a place's division) or of any level (`"any"`: province, city
+    or county, the division that owes a subsidy)."""
     if isinstance(codes, pa.ChunkedArray):
         codes = codes.combine_chunks()
     if isinstance(on, dt.date):                       # the usual case: the delivery's business date
         wanted = _six_digit_ints(codes)
-        return np.where(wanted >= 0, _valid_on(on)[np.maximum(wanted, 0)], False)
-    ref_codes, ref_start, ref_end = _county_intervals()
+        return np.where(wanted >= 0, _valid_on(on, levels)[np.maximum(wanted, 0)], False)
+    ref_codes, ref_start, ref_end = _intervals(levels)
     wanted = _code_ints(codes)
     days = _days(on, len(wanted))
     lo = np.searchsorted(ref_codes, wanted, side="left")
@@ -122,14 +148,14 @@ def division_valid(codes: pa.Array, on) -> np.ndarray:
 
 def county_code_ints() -> np.ndarray:
     """Every county-level code that ever existed, as sorted unique ints."""
-    return np.unique(_county_intervals()[0])
+    return np.unique(_intervals(COUNTY)[0])
 
 
 def division_ever_existed(codes: pa.Array) -> np.ndarray:
     """True where the code was a county-level code at any time (the policy for ID address codes)."""
     if isinstance(codes, pa.ChunkedArray):
         codes = codes.combine_chunks()
-    ref_codes = _county_intervals()[0]
+    ref_codes = _intervals(COUNTY)[0]
     return np.isin(_code_ints(codes), ref_codes)
 
 

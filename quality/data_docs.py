@@ -226,6 +226,9 @@ def _describe(exp: dict, names: Names, gate) -> str:
         spec = names.dictionary.get(kw["column"].removeprefix("hub__"))
         if spec is not None and spec.type == "division":
             return f"a county-level GB/T 2260 code in force on {gate.business_date} 有效行政区划 ({listed})"
+        if spec is not None and spec.type == "division_any":
+            return (f"a province, city or county GB/T 2260 code in force on {gate.business_date} "
+                    f"有效省、市、县行政区划 ({listed})")
         return f"one of the dictionary's codes 字典代码 ({listed})"
     if t == "expect_column_values_to_match_regex":
         return f"matches 符合 <code>{html.escape(kw['regex'])}</code>"

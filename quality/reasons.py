@@ -37,6 +37,15 @@ REASONS: dict[str, tuple[str, str]] = {
     "FORMAT_INVALID": ("格式错误：{field}={value}", "{field}={value} has the wrong format"),
     "FIELD_COUNT": ("字段个数与表头不符：{value}", "the line does not match the header: {value}"),
     "QUOTE_INVALID": ("双引号位置不符合约定（RFC 4180）：{value}", "a double quote is out of place (RFC 4180): {value}"),
+    # finance.subsidy_payment against the hub's subsidy lines (jinbao/subsidies/payments.py)
+    "SUBSIDY_NO_LINE": ("无对应补贴明细（该人该年度该级别未参保或无补贴）：{field}={value}",
+                        "no subsidy line for this person, year and level: {field}={value}"),
+    "SUBSIDY_WRONG_DIVISION": ("补贴责任行政区划不符：{field}={value}",
+                               "{field}={value} is not the division that owes this subsidy line"),
+    "SUBSIDY_WRONG_AMOUNT": ("补贴金额与应补金额不符：{field}={value}",
+                             "{field}={value} differs from the amount due on the subsidy line"),
+    "SUBSIDY_ALREADY_PAID": ("该补贴明细已到账，重复拨付：{field}={value}",
+                             "this subsidy line was already paid: {field}={value}"),
     "DUPLICATE_KEY": ("同一批次内主键重复：{field}，{value}", "the same key {field} appears more than once in the "
                       "delivery: {value}"),
 }

@@ -23,7 +23,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from jinbao.mappings.reference import county_code_ints, division_valid, ethnicity_codes, live_county_codes
+from jinbao.mappings.reference import (ANY, county_code_ints, division_valid, ethnicity_codes, live_county_codes,
+                                       live_division_codes)
 from jinbao.quality import citizen_id, uscc
 from jinbao.quality.columns import ID_BIRTH, ID_GENDER, STATED_GENDER, Column, as_mask
 from jinbao.quality.encoding import looks_mojibake, mojibake_pattern
@@ -209,6 +210,13 @@ TYPE_RULES: dict[str, tuple[Rule, ...]] = {
         Rule("DIVISION_UNKNOWN", lambda c: c.present & ~division_valid(c.values, c.on),
              (Expect("expect_column_values_to_be_in_set",
                      lambda c: _col(c, value_set=sorted(live_county_codes(c.on)))),)),
+    ),
+    # The division that owes a subsidy: a province (xx0000), a city (xxxx00) or a county, in force on
+    # the business date; the same reason as a county's, since the partner made the same mistake.
+    "division_any": (
+        Rule("DIVISION_UNKNOWN", lambda c: c.present & ~division_valid(c.values, c.on, ANY),
+             (Expect("expect_column_values_to_be_in_set",
+                     lambda c: _col(c, value_set=sorted(live_division_codes(c.on)))),)),
     ),
     "uscc": (
         Rule("USCC_CHECKSUM", lambda c: c.present & ~uscc.valid(c.values),

@@ -37,7 +37,7 @@ FEEDS = ("police.death", "police.identity", "civil_affairs.assistance", "civil_a
          "hrss.pension_roll", "hrss.resident_enrollment", "hrss.contribution")
 
 
-def _builders(people: int, roll: pa.Table) -> dict:
+def _builders(people: int, roll: pa.Table, defect_share: float = 0.0) -> dict:
     return {
         "police.death": police_death.build,
         "police.identity": lambda rng, w: police_identity.build(rng, w, police_identity.size(people)),
@@ -45,7 +45,8 @@ def _builders(people: int, roll: pa.Table) -> dict:
             rng, w, civil_affairs.assistance_size(people)),
         "civil_affairs.cremation": civil_affairs.cremation,
         "health.death_certificate": health.build,
-        "finance.subsidy_payment": lambda rng, w: finance.build(rng, w, finance.size(people)),
+        "finance.subsidy_payment": lambda rng, w: finance.build(
+            rng, w, finance.size(people), hrss.accepted_enrollees(w, w.seed, people, defect_share)),
         "central_bank.employer_status": lambda rng, w: central_bank.build(rng, w, central_bank.size(people)),
         "hrss.pension_roll": lambda rng, w: hrss.pension_roll(rng, w, roll),
         "hrss.resident_enrollment": lambda rng, w: hrss.resident_enrollment(rng, w, hrss.enrollment_size(people)),
@@ -78,7 +79,7 @@ def generate(cfg, business_date: dt.date, seed: int = 20261122, people: int = 20
 
     world = World.of(pop, calendar, business_date, known, seed)
     dead = world.deaths
-    builders = _builders(people, roll)
+    builders = _builders(people, roll, defect_share)
     for number, feed in enumerate(FEEDS, start=1):
         if feed not in wanted:
             continue

@@ -104,6 +104,13 @@ class Employment:
 
 
 def employment(w: World) -> Employment:
+    """Who works where (the same on every day: kept in the world's memo, as three feeds ask)."""
+    if "employment" not in w.memo:
+        w.memo["employment"] = _employment(w)
+    return w.memo["employment"]
+
+
+def _employment(w: World) -> Employment:
     n = len(w.ids)
     rng = w.lasting(CONTRIBUTION_NUMBER)
     employed = rng.random(n) < EMPLOYED
@@ -196,3 +203,15 @@ def contribution(rng: np.random.Generator, w: World) -> Delivery:
             "JFBZ": np.where(arrears | not_yet, "0", "1").astype(object)}
     return Delivery(CONTRIBUTION, PARTNER, ENCODING, CONTRIBUTION_COLUMNS, cols, CONTRIBUTION_KINDS,
                     eligible=~w.calendar.dies(len(w.ids))[p], male=w.male[p], birth=w.birth[p], person=p)
+
+
+def accepted_enrollees(w: World, seed: int, people: int, defect_share: float) -> np.ndarray:
+    """The people whose enrolment record of the day the hub accepts: the day's delivery built again
+    from its own stream, with its planted defects (what finance.build pays)."""
+    from jinbao.generator.defects import plant
+
+    rng = np.random.default_rng([seed, ENROLLMENT_NUMBER, story.day_number(w.on)])
+    d = resident_enrollment(rng, w, enrollment_size(people))
+    bad = np.zeros(d.records, dtype=bool)
+    bad[[row for row, _, _ in plant(rng, d, defect_share, w.on)]] = True
+    return d.person[~bad]

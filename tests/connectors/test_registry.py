@@ -75,5 +75,5 @@ def test_sftp_kind_uses_the_given_endpoint_without_connecting(tmp_path):
 
 
 def test_unknown_kind_raises_naming_the_known_ones(tmp_path):
-    with pytest.raises(ValueError, match="unknown transport kind 'ftp'; known: local, sftp"):
+    with pytest.raises(ValueError, match="unknown transport kind 'ftp'; known: frontend_db, local, sftp"):
         transport_for("police", {"kind": "ftp"}, Settings(home=tmp_path))

@@ -186,6 +186,35 @@ def test_live_county_codes_are_what_division_valid_accepts(on):
     assert division_valid(pa.array(COUNTY_CODES), on).tolist() == [c in live for c in COUNTY_CODES]
 
 
+ANY_LEVEL = COUNTY + [r for r in ROWS if r["level"] in ("province", "prefecture")]   # prefecture 市辖区 kept
+ALL_CODES = sorted({r["code"] for r in ROWS})
+
+
+def _any_oracle(code: str, on: dt.date) -> bool:
+    return any(r["code"] == code and dt.date.fromisoformat(r["valid_from"]) <= on
+               and (not r["valid_to"] or on <= dt.date.fromisoformat(r["valid_to"])) for r in ANY_LEVEL)
+
+
+@pytest.mark.parametrize("on", [dt.date(1989, 6, 1), dt.date(2009, 12, 31), dt.date(2026, 11, 22)])
+def test_any_level_division_is_a_province_city_or_county_in_force(on):
+    """The owing division's rule (hub type division_any): both code paths and the GE set against the CSV."""
+    want = [_any_oracle(c, on) for c in ALL_CODES]
+    arr = pa.array(ALL_CODES)
+    assert division_valid(arr, on, reference.ANY).tolist() == want
+    assert division_valid(arr, pa.array([on] * len(ALL_CODES), pa.date32()), reference.ANY).tolist() == want
+    assert reference.live_division_codes(on) == {c for c, ok in zip(ALL_CODES, want) if ok}
+
+
+def test_every_generated_county_owes_through_a_real_city_and_province():
+    """A subsidy line's city (xxxx00) and province (xx0000) of every county people live in are codes in force."""
+    codes = [c for c, _ in current_counties()]
+    for owing in ({c[:4] + "00" for c in codes}, {c[:2] + "0000" for c in codes}):
+        assert division_valid(pa.array(sorted(owing)), dt.date(2026, 11, 22), reference.ANY).all()
+    assert division_valid(pa.array(["130000", "130100", "110100", "130101"]), dt.date(2026, 11, 22),
+                          reference.ANY).tolist() == [True, True, True, False]
+    assert not division_valid(pa.array(["130000", "130100"]), dt.date(2026, 11, 22)).any()   # not counties
+
+
 def test_ever_county_codes():
     assert ever_county_codes() == set(COUNTY_CODES)
     assert division_ever_existed(pa.array(COUNTY_CODES)).all()

@@ -60,6 +60,10 @@ CASES = [
     Case("AAC005", ["01", "57", "56"], "UNMAPPED_CODE", {1}),
     Case("AAC060", [DAY, DAY + dt.timedelta(days=1), dt.date(1945, 3, 12)], "DATE_IN_FUTURE", {1}),
     Case("AAB301", ["310115", "310119", "310100"], "DIVISION_UNKNOWN", {1, 2}),
+    # the owing division: a province, a city (a municipality's 市辖区 too) or a county, in force on DAY
+    Case("owing_division", ["130000", "130100", "130101"], "DIVISION_UNKNOWN", {2}),
+    Case("owing_division", ["310100", "310119", "139000"], "DIVISION_UNKNOWN", {1, 2}),
+    Case("owing_division", ["310115", "990000", "13010"], "DIVISION_UNKNOWN", {1, 2}),
     Case("AAB998", [GOOD_USCC, GOOD_USCC[:-1] + ("0" if GOOD_USCC[-1] != "0" else "1"), "x"], "USCC_CHECKSUM",
          {1, 2}),
     Case("amount", ["12.50", "-1", "1.234"], "AMOUNT_INVALID", {1, 2}),
