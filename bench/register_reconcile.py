@@ -34,21 +34,16 @@ BASE_DAY, DAY = dt.date(2026, 11, 1), dt.date(2026, 11, 22)
 
 
 def _url(admin: str, db: str) -> str:
-    return admin.rsplit("/", 1)[0] + "/" + db
+    from bench.fresh_db import database_url
+    return database_url(admin, db)
 
 
 def build(admin: str, people: int, records: int, folder: Path) -> Path:
     """The register (people rows, set by an earlier police.identity batch) and the delivery's Parquet."""
-    import sqlalchemy as sa
+    from bench.fresh_db import fresh_database
+    from jinbao.store.database import upgrade
 
-    from jinbao.store.database import forget_connections, upgrade
-
-    eng = sa.create_engine(admin, isolation_level="AUTOCOMMIT")
-    with eng.connect() as conn:
-        conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
-        conn.exec_driver_sql(f"CREATE DATABASE {DB}")
-    eng.dispose()
-    forget_connections()
+    fresh_database(admin, DB)
     db = upgrade(_url(admin, DB))
     with db.begin() as conn:
         conn.exec_driver_sql(

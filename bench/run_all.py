@@ -18,6 +18,7 @@ BENCHES = (
     ("gate_throughput.py", ["200000", "2000000"]),
     ("register_reconcile.py", []),          # PostgreSQL on 127.0.0.1:5432; 1M into 10M, about 2 min
     ("death_match.py", []),                 # 1M deaths against a 10M-person roll, about 40 s
+    ("publish_paths.py", []),               # PostgreSQL; 1M police.death records, four ways, about 7 min
 )
 
 

@@ -3,21 +3,21 @@
 A batch's offers go into the store as a temporary table so that reconciling
 is a handful of INSERT ... SELECT / UPDATE ... FROM statements run by the
 database, not a loop over people in Python.  PostgreSQL gets them by COPY (the
-CSV pyarrow writes); SQLite and MariaDB by executemany in chunks.  Temporary
+CSV pyarrow writes), MariaDB by multi-row INSERTs Arrow builds (both in
+jinbao/store/bulk.py, shared with publishing); SQLite by executemany in chunks.  Temporary
 tables belong to the connection; MariaDB keeps them past a rollback, so each
 is dropped before it is made and after use (with TEMPORARY, which on MariaDB
 does not commit the transaction the way a plain DROP TABLE would).
 """
 from __future__ import annotations
 
-import io
-
 import pyarrow as pa
-import pyarrow.csv as pacsv
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-#: Rows per executemany round trip / per COPY write.
+from jinbao.store import bulk
+
+#: Rows per executemany round trip.
 CHUNK = 50_000
 
 
@@ -41,19 +41,22 @@ def create(conn: Connection, name: str, *columns: sa.Column, key: str | None = N
 
 
 def fill(conn: Connection, table: sa.Table, data: pa.Table) -> int:
-    """Bulk-load `data` (columns named as the table's) into `table`."""
+    """Bulk-load `data` (columns named as the table's) into `table`, with statistics for the joins on it."""
+    load(conn, table, data)
+    if conn.dialect.name == "postgresql" and data.num_rows:
+        conn.exec_driver_sql(f"ANALYZE {table.name}")
+    return data.num_rows
+
+
+def load(conn: Connection, table: sa.Table, data: pa.Table) -> int:
+    """Bulk-load `data` into `table`: PostgreSQL COPY, MariaDB multi-row INSERTs, SQLite executemany."""
     if data.num_rows == 0:
         return 0
-    if conn.dialect.name == "postgresql":
-        cols = ", ".join(data.schema.names)
-        cursor = conn.connection.driver_connection.cursor()
-        with cursor.copy(f"COPY {table.name} ({cols}) FROM STDIN (FORMAT csv)") as copy:
-            for batch in data.to_batches(max_chunksize=CHUNK):
-                buf = io.BytesIO()
-                pacsv.write_csv(pa.Table.from_batches([batch]), buf,
-                                pacsv.WriteOptions(include_header=False, quoting_style="needed"))
-                copy.write(buf.getvalue())
-        conn.exec_driver_sql(f"ANALYZE {table.name}")
+    dialect = conn.dialect.name
+    if dialect == "postgresql":
+        bulk.copy_csv(conn, table.name, data)
+    elif dialect in ("mysql", "mariadb"):
+        bulk.insert_rows(conn, table.name, data)
     else:
         for batch in data.to_batches(max_chunksize=CHUNK):
             conn.execute(sa.insert(table), batch.to_pylist())

@@ -1,18 +1,20 @@
 """Publishing a judged delivery into the store: typed, chunked, idempotent.
 
-Accepted records arrive as staged Parquet of strings (the gate's output);
-here they get the target table's types (amounts as exact decimals), the
-declaration's fixed columns and provenance, and are upserted chunk by chunk
-inside the caller's transaction, so memory depends on the chunk, not the file.
-Upserts are dialect-native (ON CONFLICT / ON DUPLICATE KEY) so re-running a
-delivery can never create a second row for the same key, whatever the backend.
+Accepted records arrive as staged Parquet (the gate's output: text, dates,
+booleans, line numbers); here they get the target table's types (amounts as
+exact decimals), the declaration's fixed columns and provenance, and are
+upserted chunk by chunk inside the caller's transaction, so memory depends on
+the chunk, not the file.  Upserts are dialect-native (ON CONFLICT / ON
+DUPLICATE KEY) so re-running a delivery can never create a second row for the
+same key, whatever the backend; how each backend gets the rows is in merge.py.
 """
 from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Iterable, Mapping
+from typing import Collection, Iterable, Mapping
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import sqlalchemy as sa
@@ -41,9 +43,19 @@ def upsert(conn: Connection, table: sa.Table, rows: Iterable[Mapping], update: b
     rows = list(rows)
     if not rows:
         return 0
+    stmt = upsert_statement(conn, table, list(rows[0].keys()), update=update)
+    for start in range(0, len(rows), EXECUTE_CHUNK):
+        conn.execute(stmt, rows[start:start + EXECUTE_CHUNK])
+    return len(rows)
+
+
+def upsert_statement(conn: Connection, table: sa.Table, columns: list[str], select: sa.Select | None = None,
+                     update: bool = True, insert_only: Collection[str] = ()):
+    """The dialect's INSERT (of parameters, or `select`'s rows into `columns`) with its key-conflict clause:
+    the non-key columns (but `insert_only`) are replaced only by a row at least as new as the stored one."""
     dialect = conn.dialect.name
     keys = [c.name for c in table.primary_key.columns]
-    cols = [c for c in rows[0].keys() if c not in keys]
+    cols = [c for c in columns if c not in keys and c not in insert_only]
     versioned = "source_version" in cols
     # literal 0, not a bound parameter: PyMySQL's executemany cannot bind inside ON DUPLICATE KEY UPDATE
     stored = sa.func.coalesce(table.c.source_version, sa.literal_column("0")) if versioned else None
@@ -52,31 +64,29 @@ def upsert(conn: Connection, table: sa.Table, rows: Iterable[Mapping], update: b
         from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
         stmt = (pg_insert if dialect == "postgresql" else sqlite_insert)(table)
+        if select is not None:
+            stmt = stmt.from_select(columns, select)
         if update and cols:
-            stmt = stmt.on_conflict_do_update(
+            return stmt.on_conflict_do_update(
                 index_elements=keys, set_={c: stmt.excluded[c] for c in cols},
                 where=(stored <= stmt.excluded.source_version) if versioned else None)
-        else:
-            stmt = stmt.on_conflict_do_nothing(index_elements=keys)
-    elif dialect in ("mysql", "mariadb"):
+        return stmt.on_conflict_do_nothing(index_elements=keys)
+    if dialect in ("mysql", "mariadb"):
         from sqlalchemy.dialects.mysql import insert as my_insert
 
         stmt = my_insert(table)
+        if select is not None:
+            stmt = stmt.from_select(columns, select)
         target = cols if (update and cols) else keys[:1]
         if versioned and update:
             # no WHERE on ON DUPLICATE KEY UPDATE: each column keeps its value unless the row is newer;
             # source_version is assigned last, so every condition still sees the stored version.
             newer = stored <= stmt.inserted.source_version
-            stmt = stmt.on_duplicate_key_update(
+            return stmt.on_duplicate_key_update(
                 [(c, sa.case((newer, stmt.inserted[c]), else_=table.c[c])) for c in target if c != "source_version"]
                 + [("source_version", sa.case((newer, stmt.inserted.source_version), else_=table.c.source_version))])
-        else:
-            stmt = stmt.on_duplicate_key_update({c: stmt.inserted[c] for c in target})
-    else:  # pragma: no cover - guarded by tests on the three supported backends
-        raise NotImplementedError(f"upsert on {dialect}")
-    for start in range(0, len(rows), EXECUTE_CHUNK):
-        conn.execute(stmt, rows[start:start + EXECUTE_CHUNK])
-    return len(rows)
+        return stmt.on_duplicate_key_update({c: stmt.inserted[c] for c in target})
+    raise NotImplementedError(f"upsert on {dialect}")  # pragma: no cover - the three supported backends are tested
 
 
 def publish_accepted(conn: Connection, target: sa.Table, accepted: Path, batch_id: int, stamp: dt.datetime,
@@ -84,21 +94,45 @@ def publish_accepted(conn: Connection, target: sa.Table, accepted: Path, batch_i
     """Upsert the staged accepted records into `target`; returns rows published.
 
     `version` (source_version()) orders deliveries of one source: the newest wins.
+    PostgreSQL and MariaDB get each chunk in bulk and merge it with one statement
+    (jinbao/store/merge.py); SQLite, embedded and small, keeps executemany.
     """
+    from jinbao.store.merge import merger
+
     keys = [c.name for c in target.primary_key.columns]
+    given = {**fixed, "batch_id": batch_id, "updated_at": stamp, "source_version": version}
+    given = {name: value for name, value in given.items() if name in target.c}
     published = 0
-    for chunk in pq.ParquetFile(accepted).iter_batches(batch_size=PUBLISH_CHUNK):
-        frame = typed_for(target, chunk).to_pandas()
-        frame.columns = [c.lower() for c in frame.columns]
-        for col, value in fixed.items():
-            frame[col] = value
-        frame["batch_id"], frame["updated_at"], frame["source_version"] = batch_id, stamp, version
-        frame = frame[[c.name for c in target.columns if c.name in frame.columns]]
-        frame = frame.drop_duplicates(subset=keys, keep="last")
-        published += upsert(conn, target, records(frame))
-        if on_chunk is not None:
-            on_chunk(len(frame))
+    with merger(conn, target, given) as merge:
+        for chunk in pq.ParquetFile(accepted).iter_batches(batch_size=PUBLISH_CHUNK):
+            data = prepared(target, chunk, given)
+            if data.num_rows:
+                merge(data)
+            published += data.num_rows
+            if on_chunk is not None:
+                on_chunk(data.num_rows)
     return published
+
+
+def prepared(target: sa.Table, chunk: pa.RecordBatch, given: Mapping[str, object]) -> pa.Table:
+    """A chunk as the target's columns: typed, lower-case names, in table order, without the columns
+    `given` sets for every row, and only the last record of a key that occurs twice."""
+    data = pa.Table.from_batches([typed_for(target, chunk)])
+    data = data.rename_columns([name.lower() for name in data.column_names])
+    data = data.select([c.name for c in target.columns if c.name in data.column_names and c.name not in given])
+    return last_per_key(data, [c.name for c in target.primary_key.columns if c.name in data.column_names])
+
+
+def last_per_key(data: pa.Table, keys: list[str]) -> pa.Table:
+    """Rows in their order, a repeated key only with its last row: one statement may not touch a row twice.
+    The gate already rejects a delivery's duplicate keys, so this mostly only confirms there are none."""
+    if data.num_rows < 2 or not keys:
+        return data
+    rows = pa.array(np.arange(data.num_rows))
+    last = data.select(keys).append_column("row", rows).group_by(keys, use_threads=False).aggregate([("row", "max")])
+    if last.num_rows == data.num_rows:
+        return data
+    return data.take(np.sort(last.column("row_max").to_numpy()))
 
 
 def store_rejections(conn: Connection, rejected: Path, batch_id: int) -> int:
