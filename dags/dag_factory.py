@@ -19,7 +19,7 @@ import pendulum
 from airflow.sdk import DAG, CronTriggerTimetable, Param, get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException
 
-from jinbao.declarations import FeedSpec, load_feeds
+from jinbao.declarations import FeedSpec, load_agreements, load_feeds
 from jinbao.settings import TIMEZONE
 
 #: Who owns a feed's DAG: the team on the partner's side of the agreement.
@@ -132,6 +132,68 @@ def build_inbound(spec: FeedSpec) -> DAG:
     return dag
 
 
+def _outbound_doc(spec: FeedSpec, agreement) -> str:
+    return (f"### {spec.title}\n\n{spec.description}\n\n"
+            "| | |\n|---|---|\n"
+            f"| partner | {PARTNER_TEAMS.get(spec.partner, spec.partner)} |\n"
+            f"| agreement | `{agreement.name}`: {agreement.title} |\n"
+            f"| purpose | {agreement.purpose} |\n"
+            f"| legal basis | {agreement.legal_basis} |\n"
+            f"| in force | {agreement.validity} (outside these dates the run sends nothing and is skipped) |\n"
+            f"| fields (hub codes) | {', '.join(spec.fields)}; nothing else can leave |\n"
+            f"| file | `{spec.name}_<YYYYMMDD>_<seq>.csv`, {spec.encoding}, sealed (CMS to the partner, manifest "
+            "signed by the hub), in the partner's `outbound/` |\n"
+            f"| mapping | `mappings/feeds/{spec.mapping}.yaml` (hub → partner names and codes) |\n\n"
+            "**Task.** `send` covers the day before the run (the period that just ended); trigger with `as_of` "
+            "(YYYY-MM-DD) to redo a period: the same content is never sent twice, changed content goes out under "
+            "the next sequence.  `send` is red when records were **held back** (a hub value with no reverse "
+            "mapping): its log names the field and value, the rest was sent.  Every file sent is in the exchange "
+            "log (`jinbao audit log`).  The same as `jinbao send " + spec.name + "`.")
+
+
+def build_outbound(spec: FeedSpec, agreement) -> DAG:
+    tz = pendulum.timezone(TIMEZONE)
+    with DAG(
+        dag_id=spec.name,
+        dag_display_name=spec.title,
+        description=f"{spec.title} ({spec.name}, agreement {agreement.name}, {agreement.validity})",
+        doc_md=_outbound_doc(spec, agreement),
+        schedule=CronTriggerTimetable(spec.schedule, timezone=tz),
+        start_date=pendulum.datetime(spec.start_date.year, spec.start_date.month, spec.start_date.day, tz=tz),
+        catchup=False,
+        max_active_runs=1,
+        tags=["jinbao", *spec.tags],
+        params={"as_of": Param("", type="string", description="YYYY-MM-DD; empty: the day before the run")},
+        default_args={"owner": "人社 hub operators", "retries": spec.retries,
+                      "retry_delay": dt.timedelta(minutes=spec.retry_delay_minutes)},
+    ) as dag:
+        @task
+        def send(params=None, logical_date=None) -> dict:
+            from airflow.sdk.exceptions import AirflowSkipException
+
+            from jinbao import privacy
+            from jinbao.declarations import get_feed
+            from jinbao.outbound.send import OUTSIDE, send as send_feed
+            from jinbao.settings import load_settings
+
+            privacy.install()
+            if params.get("as_of"):
+                as_of = dt.date.fromisoformat(params["as_of"])
+            else:
+                as_of = logical_date.in_timezone(TIMEZONE).date() - dt.timedelta(days=1)
+            cfg = load_settings()
+            result = send_feed(get_feed(spec.name, cfg), cfg, as_of)
+            if result.status == OUTSIDE:
+                raise AirflowSkipException(result.message)
+            if result.held_back:
+                raise AirflowFailException(result.message)
+            return {"file": result.file, "sequence": result.sequence, "records": result.records,
+                    "status": result.status}
+
+        send()
+    return dag
+
+
 def build_release() -> DAG:
     """Release a held batch from the UI: publish it, send the partner an updated receipt."""
     with DAG(
@@ -200,7 +262,10 @@ def build_audit() -> DAG:
 
 
 def build_dags() -> dict[str, DAG]:
-    dags = {spec.name: build_inbound(spec) for spec in load_feeds().values() if spec.direction == "inbound"}
+    feeds = load_feeds()
+    agreements = load_agreements()
+    dags = {spec.name: build_outbound(spec, agreements[spec.agreement]) if spec.outbound else build_inbound(spec)
+            for spec in feeds.values()}
     dags[RELEASE_DAG] = build_release()
     dags[AUDIT_DAG] = build_audit()
     return dags

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import importlib
 import logging
 import sys
 
@@ -338,6 +339,10 @@ def _version() -> str:
         return "unknown"
 
 
+#: Modules whose commands live beside what they run; each has `add_commands(sub, kw)`.
+COMMANDS_ELSEWHERE: tuple[str, ...] = ("jinbao.outbound.commands", "jinbao.subsidies.commands")
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="jinbao", description="Jinbao Exchange 金保交换: the cross-department "
                                 "exchange hub. Settings come from JINBAO_* variables (see the README).",
@@ -430,6 +435,8 @@ def parser() -> argparse.ArgumentParser:
     qd.add_argument("feed", help="a declared feed")
     qd.add_argument("--batch", type=int, help="batch id (default: the newest judged one)")
     q.set_defaults(func=cmd_quality_docs)
+    for module in COMMANDS_ELSEWHERE:
+        importlib.import_module(module).add_commands(sub, kw)
     return p
 
 

@@ -14,8 +14,6 @@ import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
 from jinbao.settings import Settings, load_settings
 
 
@@ -44,17 +42,35 @@ class FeedSpec:
     target_table: str
     target_set: dict = field(default_factory=dict)
     path: Path | None = None
+    # outbound only: the agreement that limits the feed, the named query that produces it,
+    # and the hub fields it sends (a subset of the agreement's)
+    agreement: str | None = None
+    query: str | None = None
+    fields: tuple[str, ...] = ()
+    #: feeds whose deliveries of the same day this one is judged after (`jinbao run all`, the demo):
+    #: its records are checked against what they publish (payments against enrolments' lines)
+    after: tuple[str, ...] = ()
+
+    @property
+    def outbound(self) -> bool:
+        return self.direction == "outbound"
 
 
 #: Every key a declaration may hold (nested: the keys of that mapping); anything else is a typo.
 KEYS = {
     "feed": None, "partner": None, "direction": None, "title": None, "description": None, "schedule": None,
     "start_date": None, "retries": None, "retry_delay_minutes": None, "tags": None,
-    "transport": {"kind", "envelope"}, "format": {"type", "encoding"}, "schema": None, "mapping": None,
+    "transport": {"kind", "envelope", "table", "receipts"}, "format": {"type", "encoding"}, "schema": None, "mapping": None,
     "quality": {"max_reject_share", "rules"}, "target": {"table", "set"},
+    "agreement": None, "query": None, "fields": None, "after": None,
 }
 REQUIRED = ("feed", "partner", "schedule", "start_date", "transport", "format", "schema", "mapping", "target")
-DIRECTIONS = ("inbound",)
+#: An outbound feed reads the store through a named query under an agreement; it has no schema or target.
+REQUIRED_OUTBOUND = ("feed", "partner", "schedule", "start_date", "transport", "format", "mapping", "agreement",
+                     "query", "fields")
+INBOUND_ONLY = ("schema", "quality", "target")
+OUTBOUND_ONLY = ("agreement", "query", "fields")
+DIRECTIONS = ("inbound", "outbound")
 FORMATS = ("csv",)
 ENCODINGS = ("GB18030", "UTF-8")
 #: Cross-field rules a declaration may list, with the keys each takes.
@@ -72,9 +88,14 @@ def _check_keys(path: Path, raw: dict) -> None:
             for sub in value:
                 if sub not in nested:
                     raise FeedError(f"{path}: unknown key {key}.{sub}; allowed: {', '.join(sorted(nested))}")
-    missing = [k for k in REQUIRED if k not in raw]
+    outbound = raw.get("direction") == "outbound"
+    missing = [k for k in (REQUIRED_OUTBOUND if outbound else REQUIRED) if k not in raw]
     if missing:
         raise FeedError(f"{path}: missing key(s) {', '.join(missing)}")
+    misplaced = [k for k in (INBOUND_ONLY if outbound else OUTBOUND_ONLY) if k in raw]
+    if misplaced:
+        raise FeedError(f"{path}: {', '.join(misplaced)} belong(s) to {'inbound' if outbound else 'outbound'} feeds, "
+                        f"not to a{'n outbound' if outbound else 'n inbound'} one")
 
 
 def _one_of(path: Path, key: str, value, allowed) -> None:
@@ -110,11 +131,80 @@ def _check_references(path: Path, raw: dict) -> None:
 
     _one_of(path, "transport.kind", raw["transport"].get("kind", "local"), tuple(TRANSPORTS))
     _one_of(path, "transport.envelope", raw["transport"].get("envelope", "none"), ENVELOPES)
+    if not (FEEDS_DIR / f"{raw['mapping']}.yaml").is_file():
+        raise FeedError(f"{path}: mapping {raw['mapping']!r} has no file {raw['mapping']}.yaml among the feed mappings")
+    if raw.get("direction") == "outbound":
+        return
     _one_of(path, "target.table", raw["target"].get("table"), tuple(TARGETS))
     if not (PARTNERS_DIR / f"{raw['schema']}.yaml").is_file():
         raise FeedError(f"{path}: schema {raw['schema']!r} has no file {raw['schema']}.yaml among the partner schemas")
-    if not (FEEDS_DIR / f"{raw['mapping']}.yaml").is_file():
-        raise FeedError(f"{path}: mapping {raw['mapping']!r} has no file {raw['mapping']}.yaml among the feed mappings")
+
+
+def _mapped_hub_fields(mapping: str) -> set[str]:
+    """Every hub field the outbound mapping would translate, over all its versions."""
+    from jinbao.mappings.tables import FEEDS_DIR, load_yaml
+
+    raw = load_yaml(FEEDS_DIR / f"{mapping}.yaml")
+    return {rule["to"] for version in raw.get("versions") or [] for rule in (version.get("fields") or {}).values()}
+
+
+def cadence(cron: str) -> str | None:
+    """"monthly" or "quarterly" when a cron expression runs on one day of every month or of every third
+    month; None for anything else (daily, weekly, twice a month ...)."""
+    parts = str(cron).split()
+    if len(parts) != 5 or not parts[2].isdigit() or parts[4] != "*":
+        return None
+    months = parts[3]
+    if months == "*":
+        return "monthly"
+    if months in ("*/3", "1-12/3") or (len(months.split(",")) == 4 and all(m.isdigit() for m in months.split(","))):
+        return "quarterly"
+    return None
+
+
+def _check_agreement(path: Path, raw: dict, agreements: dict) -> tuple[str, ...]:
+    """An outbound feed sends only what its agreement allows; anything else is refused here, at load,
+    so a forbidden field can never reach a query's result, a mapping or a file."""
+    from jinbao.outbound.catalog import QUERIES
+
+    name = raw["agreement"]
+    if name not in agreements:
+        raise FeedError(f"{path}: agreement {name!r} is not declared (agreements/: "
+                        f"{', '.join(sorted(agreements)) or 'none'})")
+    agreement = agreements[name]
+    if agreement.feed != raw["feed"] or agreement.partner != raw["partner"]:
+        raise FeedError(f"{path}: agreement {name} covers {agreement.partner}'s {agreement.feed}, "
+                        f"not {raw['partner']}'s {raw['feed']}")
+    fields = raw["fields"]
+    if not isinstance(fields, list) or not fields or not all(isinstance(f, str) for f in fields):
+        raise FeedError(f"{path}: fields must be a non-empty list of hub codes")
+    allowed = set(agreement.fields)
+    outside = [f for f in fields if f not in allowed]
+    if outside:
+        raise FeedError(f"{path}: fields {', '.join(outside)} are outside agreement {name} "
+                        f"(allowed: {', '.join(agreement.fields)}); they can never be sent")
+    _one_of(path, "query", raw["query"], tuple(QUERIES))
+    produced = QUERIES[raw["query"]]
+    beyond = [f for f in produced if f not in allowed]
+    if beyond:
+        raise FeedError(f"{path}: query {raw['query']} asks for {', '.join(beyond)}, outside agreement {name} "
+                        f"(allowed: {', '.join(agreement.fields)})")
+    unmade = [f for f in fields if f not in produced]
+    if unmade:
+        raise FeedError(f"{path}: fields {', '.join(unmade)} are not produced by query {raw['query']}")
+    mapped = _mapped_hub_fields(raw["mapping"])
+    if mapped - allowed:
+        raise FeedError(f"{path}: mapping {raw['mapping']} translates {', '.join(sorted(mapped - allowed))}, outside "
+                        f"agreement {name}")
+    unmapped = [f for f in fields if f not in mapped]
+    if unmapped:
+        raise FeedError(f"{path}: fields {', '.join(unmapped)} have no partner name in mapping {raw['mapping']}")
+    if raw["transport"].get("envelope") != "cms":
+        raise FeedError(f"{path}: transport.envelope must be cms: personal data leaves the hub only sealed")
+    if cadence(raw["schedule"]) != agreement.schedule:
+        raise FeedError(f"{path}: schedule {raw['schedule']!r} does not run {agreement.schedule}, as agreement "
+                        f"{name} says")
+    return tuple(fields)
 
 
 def _number(path: Path, key: str, value, kind):
@@ -123,13 +213,9 @@ def _number(path: Path, key: str, value, kind):
     return kind(value)
 
 
-def parse(path: Path) -> FeedSpec:
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise FeedError(f"{path}: not valid YAML: {exc}") from exc
-    if not isinstance(raw, dict):
-        raise FeedError(f"{path}: a feed declaration is a YAML mapping")
+def parse(path: Path, agreements: dict | None = None) -> FeedSpec:
+    from jinbao.agreements import read_mapping
+    raw = read_mapping(path, FeedError, "a feed declaration")
     _check_keys(path, raw)
     if raw["feed"] != path.stem:
         raise FeedError(f"{path}: feed {raw['feed']!r} must match the file name {path.stem!r}")
@@ -143,10 +229,13 @@ def parse(path: Path) -> FeedSpec:
     if not 0 <= share <= 1:
         raise FeedError(f"{path}: quality.max_reject_share must be within 0..1, got {share}")
     _check_references(path, raw)
+    outbound = direction == "outbound"
+    fields = _check_agreement(path, raw, agreements or {}) if outbound else ()
     tags = raw.get("tags") or []
     if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
         raise FeedError(f"{path}: tags must be a list of words, got {tags!r}")
-    if not isinstance(raw["target"].get("set") or {}, dict):
+    target = raw.get("target") or {}
+    if not isinstance(target.get("set") or {}, dict):
         raise FeedError(f"{path}: target.set must be a mapping of column: value")
     from jinbao.keys import PARTNERS
     _one_of(path, "partner", raw["partner"], PARTNERS)
@@ -161,9 +250,38 @@ def parse(path: Path) -> FeedSpec:
         start_date=start, retries=_number(path, "retries", raw.get("retries", 2), int),
         retry_delay_minutes=_number(path, "retry_delay_minutes", raw.get("retry_delay_minutes", 10), int),
         tags=tuple(tags),
-        transport=dict(raw["transport"]), encoding=encoding, schema=raw["schema"], mapping=raw["mapping"],
+        transport=dict(raw["transport"]), encoding=encoding, schema=raw.get("schema", ""), mapping=raw["mapping"],
         max_reject_share=share, rules=_check_rules(path, quality.get("rules") or []),
-        target_table=raw["target"]["table"], target_set=dict(raw["target"].get("set") or {}), path=path)
+        target_table=target.get("table", ""), target_set=dict(target.get("set") or {}), path=path,
+        agreement=raw.get("agreement"), query=raw.get("query"), fields=fields, after=_after(path, raw))
+
+
+def _after(path: Path, raw: dict) -> tuple[str, ...]:
+    after = raw.get("after") or []
+    if not isinstance(after, list) or not all(isinstance(f, str) for f in after):
+        raise FeedError(f"{path}: after must be a list of feed names, got {after!r}")
+    return tuple(after)
+
+
+def _in_order(path: Path, specs: dict[str, FeedSpec]) -> dict[str, FeedSpec]:
+    """By name, except that a feed comes after the feeds its `after` names (a cycle or an unknown
+    name is an error naming the feed)."""
+    out: dict[str, FeedSpec] = {}
+
+    def visit(name: str, stack: tuple[str, ...]) -> None:
+        if name in out:
+            return
+        if name in stack:
+            raise FeedError(f"{path}: feeds {' -> '.join(stack + (name,))} wait for each other (after)")
+        for before in specs[name].after:
+            if before not in specs:
+                raise FeedError(f"{specs[name].path}: after names {before!r}, which is not declared")
+            visit(before, stack + (name,))
+        out[name] = specs[name]
+
+    for name in specs:
+        visit(name, ())
+    return out
 
 
 @functools.lru_cache(maxsize=8)
@@ -171,7 +289,12 @@ def _load_dir(folder: str) -> dict[str, FeedSpec]:
     root = Path(folder)
     if not root.is_dir():
         raise FeedError(f"feed declarations folder {root} does not exist (set JINBAO_FEEDS_DIR)")
-    return {spec.name: spec for spec in map(parse, sorted(root.glob("*.yaml")))}
+    from jinbao.agreements import AgreementError, load_agreements
+    try:
+        agreements = load_agreements(root)
+    except AgreementError as exc:
+        raise FeedError(str(exc)) from exc
+    return _in_order(root, {spec.name: spec for spec in (parse(p, agreements) for p in sorted(root.glob("*.yaml")))})
 
 
 def load_feeds(cfg: Settings | None = None) -> dict[str, FeedSpec]:
@@ -183,3 +306,9 @@ def get_feed(name: str, cfg: Settings | None = None) -> FeedSpec:
     if name not in feeds:
         raise FeedError(f"no feed {name!r}; declared feeds: {', '.join(sorted(feeds)) or 'none'}")
     return feeds[name]
+
+
+def load_agreements(cfg: Settings | None = None) -> dict:
+    """The data-sharing agreements declared beside the feeds (jinbao/agreements.py)."""
+    from jinbao.agreements import load_agreements as load
+    return load((cfg or load_settings()).feeds_dir)

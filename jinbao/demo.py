@@ -68,6 +68,7 @@ def demo(cfg: Settings, date: dt.date | None = None, people: int = 20_000, seed:
             t1 = time.perf_counter()
             for o in Engine(spec, run_cfg).run(date):
                 rows.append((spec.name, o, time.perf_counter() - t1))
+        sent = _outbound(run_cfg, date)
     print()
     print(f"{'feed':<32}{'status':<11}{'received':>9}{'accepted':>9}{'rejected':>9}{'published':>10}{'secs':>7}")
     for name, o, secs in rows:
@@ -84,8 +85,42 @@ def demo(cfg: Settings, date: dt.date | None = None, people: int = 20_000, seed:
         print(f"quarantine   {cfg.quarantine}/  (refused deliveries, kept whole)")
     print("batches      jinbao batches list")
     print(_register_line(cfg))
+    _print_sent(cfg, sent)
     _auditors_report(cfg, date)
     return 0 if all(o.status == Status.PUBLISHED for _, o, _ in rows) else 2
+
+
+def _outbound(cfg: Settings, date: dt.date) -> list:
+    """Every outbound feed for the demo day, after the inbound feeds have filled the store."""
+    from jinbao.declarations import load_feeds
+    from jinbao.outbound.send import send
+
+    return [send(spec, cfg, date) for spec in load_feeds(cfg).values() if spec.outbound]
+
+
+def _print_sent(cfg: Settings, sent: list) -> None:
+    """What went to whom, under which agreement, and the exchange log that records it."""
+    from jinbao import exchange_log
+    from jinbao.declarations import load_agreements
+    from jinbao.store.database import connect
+
+    agreements = load_agreements(cfg)
+    print()
+    for i, s in enumerate(sent):
+        label = "sent" if i == 0 else ""
+        agreement = agreements[s.agreement]
+        what = (f"{s.file} → {s.partner}: {s.records} records" + (f", {s.held_back} held back" if s.held_back else "")
+                if s.file else s.message)
+        print(f"{label:<13}{what}")
+        print(f"{'':<13}  under {agreement.name} ({agreement.purpose}), in force {agreement.validity}")
+        if s.notes:
+            print(f"{'':<13}  claim {' '.join(s.notes[-1].split())} (per division and level: jinbao subsidies summary)")
+    if sent:
+        print(f"{'':<13}sealed to each partner in its outbound/; the hub's plaintext copies: {cfg.sent}/")
+    with connect(cfg.store_url).connect() as conn:
+        check = exchange_log.verify(conn, exchange_log.log_key(cfg.home))
+    print(f"exchange log {check.entries} entries (every delivery in and out), "
+          f"{'intact' if check.ok else 'TAMPERED'}: jinbao audit log, jinbao audit verify")
 
 
 def _register_line(cfg: Settings) -> str:

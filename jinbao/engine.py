@@ -206,6 +206,8 @@ class Engine:
             if declared is not None and judged.received != declared:
                 raise DeliveryRefused("COUNT_MISMATCH", f"{judged.received} records received, manifest says "
                                       f"{declared}", row["file_name"])
+            from jinbao.subsidies.hooks import judged as checked_against_store
+            judged = checked_against_store(self.db, self.spec, staging, judged)   # store-backed checks
         except DeliveryRefused as exc:
             return self._refuse(batch_id, Status.RECEIVED, Refusal(exc.reason_code, str(exc)))
         except Exception as exc:  # noqa: BLE001 - sorted into the two kinds right here
@@ -294,6 +296,8 @@ class Engine:
                 log.info("%s: register: %s people (%s new), %s fields set, %s conflicts opened or changed, "
                          "%s life statuses changed", self.spec.name, done.people, done.new, done.taken,
                          done.conflicts, done.lives)
+            from jinbao.subsidies.hooks import published as with_the_batch
+            with_the_batch(conn, self.spec, batch_id, staging, published, stamp)   # same transaction
             ledger.update(conn, batch_id, published=published)
             row = ledger.get(conn, batch_id)
         log.info("%s: published %s: %s records into %s in %.1f s (batch %s)", self.spec.name, row["file_name"],
@@ -333,6 +337,7 @@ class Engine:
                                 ledger.now().isoformat(), name)
             with self.db.begin() as conn:
                 ledger.update(conn, batch_id, receipt_at=ledger.now())
+                self._log_delivery(conn, row)
             log.info("%s: receipt for %s (%s) sent to %s's outbound/; readable copy: %s", self.spec.name,
                      row["file_name"], status, self.spec.partner, sent[0])
         if status != Status.HELD and row["acked_at"] is None:
@@ -350,6 +355,17 @@ class Engine:
             raise DeliveryRefused(row["reason_code"], f"{row['message']} ({kept})", row["file_name"])
         return Outcome.of(row)
 
+    def _log_delivery(self, conn, row: dict) -> None:
+        """The delivery's entry in the exchange log, committed with its receipt: what came in from whom,
+        and what became of it (a released batch gets a second entry when its new receipt goes out)."""
+        from jinbao import exchange_log
+
+        exchange_log.append(conn, exchange_log.log_key(self.cfg.home), direction=exchange_log.IN,
+                            partner=self.spec.partner, feed=self.spec.name, file_name=row["file_name"],
+                            sha256=row["sha256"], status=row["status"], business_date=row["business_date"],
+                            sequence=row["sequence"], records=row["received"], accepted=row["accepted"],
+                            rejected=row["rejected"], mapping_version=row["mapping_version"], batch_id=row["id"])
+
     def _set_aside_strays(self) -> list[int]:
         """Entries no feed of this partner will ever take (connectors.base.strays) are refused as
         batches of this feed: set aside unread into inbound/rejected/, with a receipt owed, and
@@ -357,7 +373,7 @@ class Engine:
         from jinbao.connectors.base import strays
         from jinbao.declarations import load_feeds
 
-        ours = {s.name for s in load_feeds(self.cfg).values() if s.partner == self.spec.partner}
+        ours = {s.name for s in load_feeds(self.cfg).values() if s.partner == self.spec.partner and not s.outbound}
         ids = []
         for name, code, detail in strays(self.transport.entries(), ours, self.spec.partner):
             self.transport.set_aside(name)

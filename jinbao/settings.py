@@ -84,6 +84,9 @@ class Settings:
     #: SFTP endpoints given directly (partner -> Airflow-style connection dict), ahead of
     #: Airflow connections; the demo uses this for its local sshd.
     sftp_endpoints: Mapping[str, dict] = field(default_factory=dict)
+    #: Partners' front-end exchange databases given directly (partner -> SQLAlchemy URL), ahead of
+    #: the Airflow connection jinbao_frontend_<partner> (connectors/frontend_db.py).
+    frontend_dbs: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self):
         object.__setattr__(self, "home", Path(self.home).resolve())
@@ -110,6 +113,11 @@ class Settings:
     def receipts(self) -> Path:
         """The hub's own copy of every receipt it sent, readable (never sealed)."""
         return self.home / "receipts"
+
+    @property
+    def sent(self) -> Path:
+        """The hub's copy of every outbound file (plaintext, owner-only) and of the records it held back."""
+        return self.home / "sent"
 
     @property
     def reports(self) -> Path:

@@ -117,6 +117,13 @@ def translate(batch: pa.RecordBatch, mapping: FeedMapping, failures: Failures,
     return pa.table(out)
 
 
+def unmapped_outbound(hub: pa.Table, mapping: FeedMapping) -> dict[str, pa.Array]:
+    """Per partner column with a code table: which records hold a hub value it cannot send back."""
+    return {rule.partner: translate_codes(hub.column(rule.hub).combine_chunks(), mapping.code_tables[rule.codes],
+                                          reverse=True)[1]
+            for rule in mapping.fields if rule.codes and rule.hub in hub.column_names}
+
+
 def to_partner(hub: pa.Table, mapping: FeedMapping) -> tuple[pa.Table, pa.Array]:
     """Outbound: hub codes back to partner names and codes.
 
@@ -124,7 +131,7 @@ def to_partner(hub: pa.Table, mapping: FeedMapping) -> tuple[pa.Table, pa.Array]
     mapping blocks its record rather than sending something wrong.
     """
     cols: dict[str, pa.Array] = {}
-    blocked = pa.array([False] * hub.num_rows)
+    blocked = pa.array(np.zeros(hub.num_rows, dtype=bool))
     for rule in mapping.fields:
         if rule.hub not in hub.column_names:
             continue

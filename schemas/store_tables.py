@@ -185,7 +185,8 @@ subsidy_payment = Table(
     Column("aac002", String(18), primary_key=True),
     Column("subsidy_year", String(4), primary_key=True),
     Column("subsidy_level", String(1), primary_key=True),
-    Column("aab301", String(6), nullable=True),
+    # the division the payment names as owing the line: province, city or county (XZQH; migration 0008)
+    Column("owing_division", String(6), nullable=True),
     Column("amount", Numeric(12, 2), nullable=False),
     Column("arrival_date", Date, nullable=True),
     Column("id_upgraded", Boolean, nullable=False, default=False),
@@ -311,6 +312,99 @@ life_status_history = Table(
     Column("line_no", Integer, nullable=True),
     Column("recorded_at", UtcDateTime(), nullable=False),
     Index(None, "aac002"),
+)
+
+exchange_log = Table(
+    "exchange_log", metadata,   # every delivery in or out and every personal-data export, hash-chained (jinbao.exchange_log)
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("seq", BigInteger, nullable=False, unique=True),     # position in the chain: 1, 2, 3 ... without gaps
+    Column("at", UtcDateTime(), nullable=False),
+    Column("direction", String(8), nullable=False),             # in / out / export
+    Column("partner", String(32), nullable=False),
+    Column("feed", String(64), nullable=False),
+    Column("file_name", String(255), nullable=False),
+    Column("sha256", String(64), nullable=False),               # of the plaintext
+    Column("business_date", Date, nullable=True),
+    Column("sequence", BigInteger, nullable=True),               # the delivery's own sequence number
+    Column("status", String(16), nullable=False),
+    Column("records", Integer, nullable=True),                  # received (in) or sent (out)
+    Column("accepted", Integer, nullable=True),
+    Column("rejected", Integer, nullable=True),                 # rejected (in) or held back (out)
+    Column("mapping_version", String(255), nullable=True),
+    Column("agreement", String(64), nullable=True),
+    Column("purpose", Text, nullable=True),
+    Column("who", String(200), nullable=True),                  # the person behind an export
+    Column("batch_id", BigId, nullable=True),
+    Column("prev_hash", String(64), nullable=False),
+    Column("entry_hash", String(64), nullable=False),
+    Index(None, "feed", "direction", "business_date"),
+)
+
+exchange_log_head = Table(
+    "exchange_log_head", metadata,   # the chain's last entry, so a truncated tail is noticed too
+    Column("id", Integer, primary_key=True),                    # always 1
+    Column("seq", BigInteger, nullable=False),
+    Column("entry_hash", String(64), nullable=False),
+    Column("head_mac", String(64), nullable=False),
+)
+
+subsidy_line = Table(
+    "subsidy_line", metadata,   # one line per enrolment and level: what a government level owes (jinbao.subsidies)
+    Column("aac002", String(18), primary_key=True),
+    Column("subsidy_year", String(4), primary_key=True),
+    Column("subsidy_level", String(1), primary_key=True),           # 1 province, 2 city, 3 county
+    Column("aab301", String(6), nullable=False),                    # the owing division of that level
+    Column("household_division", String(6), nullable=False),        # the county it was derived from
+    Column("division_source", String(16), nullable=False),          # register (police & co.) or id (address code)
+    Column("category", String(2), nullable=False),                  # 00 ordinary, 01..04 assistance on 1 January
+    Column("amount_due", Numeric(12, 2), nullable=False),
+    Column("status", String(8), nullable=False),                    # arrears / paid
+    Column("enrolled_on", Date, nullable=True),                     # the personal contribution's date
+    Column("enrollment_batch", BigId, nullable=True),
+    Column("paid_date", Date, nullable=True),                       # finance's arrival date (DZRQ)
+    Column("paid_batch", BigId, nullable=True),
+    Column("paid_line", Integer, nullable=True),
+    Column("first_claim_seq", BigInteger, nullable=True),           # the first claim that sent it
+    Column("claim_seq", BigInteger, nullable=True),                 # the last claim that sent it
+    Column("claimed_at", UtcDateTime(), nullable=True),
+    Column("computed_batch", BigId, nullable=True),                 # the batch whose publish last set it
+    Column("computed_at", UtcDateTime(), nullable=False),
+    Index(None, "status", "aab301"),
+)
+
+subsidy_difference = Table(
+    "subsidy_difference", metadata,   # a claimed or paid line the hub would now compute otherwise
+    Column("aac002", String(18), primary_key=True),
+    Column("subsidy_year", String(4), primary_key=True),
+    Column("subsidy_level", String(1), primary_key=True),
+    Column("line_aab301", String(6), nullable=False),               # what the line holds (as claimed / paid)
+    Column("line_category", String(2), nullable=False),
+    Column("line_amount", Numeric(12, 2), nullable=False),
+    Column("aab301", String(6), nullable=False),                    # what the hub computes now
+    Column("category", String(2), nullable=False),
+    Column("amount_due", Numeric(12, 2), nullable=False),
+    Column("batch_id", BigId, nullable=True),                       # the publish that revealed it
+    Column("first_seen", UtcDateTime(), nullable=False),
+    Column("last_seen", UtcDateTime(), nullable=False),
+    Column("resolved_at", UtcDateTime(), nullable=True),
+)
+
+frontend_watermark = Table(
+    "frontend_watermark", metadata,   # how far the hub has taken a partner's front-end table (connectors/frontend_db.py)
+    Column("feed", String(64), primary_key=True),
+    Column("last_id", BigInteger, nullable=False),                  # the highest row ID taken
+    Column("last_date", Date, nullable=True),                       # the latest arrival date taken
+    Column("rows_taken", BigInteger, nullable=False),
+    Column("batch_id", BigId, nullable=True),
+    Column("updated_at", UtcDateTime(), nullable=False),
+)
+
+frontend_row = Table(
+    "frontend_row", metadata,   # every front-end row taken, by its ID: the exactly-once record
+    Column("feed", String(64), primary_key=True),
+    Column("row_id", BigInteger, primary_key=True),
+    Column("batch_id", BigId, nullable=False),
+    Column("line_no", Integer, nullable=False),
 )
 
 #: Tables a feed may publish into, by the name used in feed declarations.

@@ -1,6 +1,6 @@
 """What a person opens from a death-mismatch `Report`: a CSV per finding kind, an Excel workbook and
 one self-contained HTML page, all with citizen IDs masked; on request, and only then, a separate
-workbook with full IDs whose every export is recorded (export_log.py).
+workbook with full IDs whose every export is recorded (in the exchange log, by the caller's `record`).
 
     write_report(report, folder)                       # the masked files
     write_report(report, folder, full_ids=True, who=)  # the same, plus deaths-YYYY-MM-full-ids.xlsx
@@ -30,6 +30,7 @@ import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
+from typing import Callable
 
 import pyarrow as pa
 
@@ -375,23 +376,28 @@ def csv_bytes(report: findings.Report, kind: str) -> bytes:
     return buf.getvalue().encode("utf-8-sig")
 
 
+#: record(file, data, people, when): enter a full-ID export in the exchange log before the file exists.
+Recorder = Callable[[Path, bytes, int, dt.datetime], None]
+
+
 def write_report(report: findings.Report, folder: Path, full_ids: bool = False, who: str | None = None,
-                 *, export_log: Path | None = None) -> dict[str, Path]:
+                 *, record: Recorder | None = None) -> dict[str, Path]:
     """Write the report month's files into `folder` (created if missing) and say where each went.
 
     Keys: each finding kind (its CSV), "workbook" (.xlsx), "page" (.html), and with `full_ids`
     "full_ids" (the separate full-ID workbook).  `full_ids` needs `who` (the person the export is
-    for or by, recorded); every full-ID export is appended to `export_log` (default: exports.log in
-    `folder`'s parent, i.e. JINBAO_HOME/reports/deaths/exports.log) before the file appears.  A
-    full-ID workbook left in `folder` by an earlier run is removed by a run without `full_ids`,
-    so the folder never holds full IDs the masked files beside it no longer match.
+    for or by) and `record`, which enters the export in the exchange log before the file appears
+    (report.py's recorder does); a record that fails leaves no file.  A full-ID workbook left in
+    `folder` by an earlier run is removed by a run without `full_ids`, so the folder never holds
+    full IDs the masked files beside it no longer match.
     """
-    from jinbao.audit import export_log as log
     from jinbao.audit.render_excel import workbook_bytes
     from jinbao.audit.render_html import page
 
     if full_ids and (who is None or not who.strip()):
         raise ValueError("a full-ID export needs who (the person it is for or by): it is recorded")
+    if full_ids and record is None:
+        raise ValueError("a full-ID export must be recorded: pass record")
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     names = file_names(report.month)
@@ -411,8 +417,7 @@ def write_report(report: findings.Report, folder: Path, full_ids: bool = False, 
     when = dt.datetime.now(dt.timezone.utc)
     data = workbook_bytes(report, full_ids=True, exported=(who.strip(), when))
     # recorded first: a failed record leaves no file behind, a failed write leaves a record of an attempt
-    log.record(export_log or folder.parent / log.LOG_NAME, who=who.strip(), when=when, month=report.month,
-               file=full, data=data, people=_people(report))
+    record(full, data, _people(report), when)
     atomic_write(full, data, mode=0o600)
     written[FULL_IDS] = full
     return written

@@ -122,7 +122,7 @@ def _summary(wb: Workbook, report: findings.Report, exported: tuple[str, dt.date
         who, when = exported
         facts.append(("含完整身份号码 Contains full citizen IDs",
                       f"导出 exported {local_time(when):%Y-%m-%d %H:%M:%S} (UTC+08:00) 给/由 for/by {who}; "
-                      "已记录 recorded in exports.log", None, None))
+                      "已记入交换日志 recorded in the exchange log", None, None))
     r = 3
     for label, value, fmt, shown in facts:
         put(r, 1, label, bold=True)

@@ -98,7 +98,8 @@ def run(cfg: Settings, month: dt.date, tolerance_days: int = 3, full_ids: bool =
     folder = cfg.reports / "deaths" / f"{month:%Y-%m}"
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
-    files = write_report(report, folder, full_ids=full_ids, who=who)
+    files = write_report(report, folder, full_ids=full_ids, who=who,
+                         record=recorder(cfg, month, who) if full_ids else None)
     handed = cfg.outbound(AUDITORS) / f"deaths-{month:%Y-%m}"
     shutil.rmtree(handed, ignore_errors=True)
     handed.mkdir(parents=True)
@@ -106,6 +107,28 @@ def run(cfg: Settings, month: dt.date, tolerance_days: int = 3, full_ids: bool =
         if "full" not in name:          # unmasked IDs stay on the hub, with their export recorded
             shutil.copy2(path, handed / path.name)
     return Written(report, folder, files, handed)
+
+
+#: Why unmasked IDs leave the masked report, as the exchange log records it.
+EXPORT_PURPOSE = "审计: 死亡人员领取养老金核查 (full IDs on an auditor's request)"
+
+
+def recorder(cfg: Settings, month: dt.date, who: str | None):
+    """Enter a full-ID workbook in the exchange log (who, when, which report, its sha256, how many
+    people), committed before the workbook is written."""
+    import hashlib
+
+    from jinbao import exchange_log
+    from jinbao.privacy import mask_text
+    from jinbao.store.database import upgrade
+
+    def record(file: Path, data: bytes, people: int, when: dt.datetime) -> None:
+        with upgrade(cfg.store_url).begin() as conn:
+            exchange_log.append(conn, exchange_log.log_key(cfg.home), direction=exchange_log.EXPORT,
+                                partner=AUDITORS, feed="audit.death_mismatch", file_name=file.name,
+                                sha256=hashlib.sha256(data).hexdigest(), status="exported", business_date=month,
+                                records=people, purpose=EXPORT_PURPOSE, who=mask_text((who or "").strip()), at=when)
+    return record
 
 
 def headline(report: findings.Report) -> str:

@@ -39,8 +39,7 @@ def test_every_dag_imports_fast_without_heavy_modules(sqlite_home):
     info = json.loads(out.stdout.strip().splitlines()[-1])
     assert info["errors"] == {}
     from jinbao.declarations import load_feeds
-    assert info["dags"] == sorted([n for n, s in load_feeds().items() if s.direction == "inbound"]
-                                  + ["jinbao.release", "audit.death_mismatch"])
+    assert info["dags"] == sorted(list(load_feeds()) + ["jinbao.release", "audit.death_mismatch"])
     assert all(d < 3.0 for d in info["durations"]), info["durations"]
     assert info["heavy"] == []                       # GE, pyarrow... only inside tasks
     assert "police" in info["tags"]["police.death"]
@@ -51,8 +50,15 @@ def test_every_dag_imports_fast_without_heavy_modules(sqlite_home):
     assert {"hrss.pension_roll", "hrss.resident_enrollment", "hrss.contribution"} <= set(info["dags"])
     assert info["owner"]["hrss.pension_roll"] == "人社核心业务系统 bureau core systems"
     assert info["name"]["hrss.contribution"] == "人社职工缴费记录 Employee contributions (bureau)"
+    outbound = {n for n, s in load_feeds().items() if s.outbound}
+    assert outbound == {"police.insured_status", "central_bank.contribution_status", "finance.subsidy_claim"}
     assert all(doc and "{'" not in doc and "jinbao.release" in doc for d, doc in info["doc"].items()
-               if d not in ("jinbao.release", "audit.death_mismatch"))
+               if d not in ("jinbao.release", "audit.death_mismatch", *outbound))
+    # an outbound DAG's docs name its agreement, purpose, legal basis and validity
+    police = info["doc"]["police.insured_status"]
+    assert "`police.insured_status`" in police and "household-registration services" in police
+    assert "社会保险法" in police and "2026-01-01 to 2027-12-31" in police
+    assert info["labels"]["police.insured_status"] == {"send": None}
     assert info["owner"]["audit.death_mismatch"] == "审计 auditors" and "audit" in info["tags"]["audit.death_mismatch"]
     by_delivery = "{{ delivery | default('') }}"
     assert info["labels"]["police.death"] == {"receive": None, "judge": by_delivery, "publish": by_delivery,
@@ -164,3 +170,30 @@ def test_the_monthly_audit_dag_writes_the_report_and_hands_it_over(sqlite_home):
     assert "death mismatch report 2026-11: 0 people paid after death, 0.00 yuan overpaid" in log
     assert (sqlite_home.reports / "deaths" / "2026-11" / "deaths-2026-11.html").exists()
     assert (sqlite_home.outbound("audit") / "deaths-2026-11" / "deaths-2026-11.xlsx").exists()
+
+
+def test_an_outbound_dag_sends_the_month_and_a_rerun_sends_nothing_new(sqlite_home):
+    """`airflow dags test` of police.insured_status on the 1st covers the month before: one sealed file in the
+    police's outbound/, one exchange-log entry; the same run again sends nothing (same content)."""
+    from tests.jinbao.outbound.store_cases import contributions_for_november
+    from jinbao.keys import init_keys
+
+    init_keys(sqlite_home.home)
+    assert main(["db", "upgrade"]) == 0
+    contributions_for_november(sqlite_home)
+    assert airflow(sqlite_home, "db", "migrate").returncode == 0
+    run = airflow(sqlite_home, "dags", "test", "police.insured_status", "2026-12-01")
+    log = run.stdout + run.stderr
+    assert run.returncode == 0, log[-3000:]
+    assert "sent police.insured_status_20261130_000001.csv to police" in log
+    sent = sorted(p.name for p in sqlite_home.outbound("police").glob("police.insured_status_*"))
+    assert sent == ["police.insured_status_20261130_000001.csv.p7m", "police.insured_status_20261130_000001.manifest.json",
+                    "police.insured_status_20261130_000001.manifest.json.sig"]
+    again = airflow(sqlite_home, "dags", "test", "police.insured_status", "2026-12-01")
+    assert again.returncode == 0 and "with the same content: nothing sent" in again.stdout + again.stderr
+    with engine(sqlite_home.store_url).connect() as conn:
+        assert conn.execute(sa.text("select count(*) from exchange_log where direction = 'out'")).scalar() == 1
+    # after the agreement's end the task is skipped, and says why
+    late = airflow(sqlite_home, "dags", "test", "police.insured_status", "2028-02-01")
+    log = late.stdout + late.stderr
+    assert "business date 2028-01-31 is outside it, so nothing is sent" in log and "skipped" in log.lower()

@@ -47,7 +47,7 @@ def test_backend_terminated_between_publish_chunks(pg_home, monkeypatch, capsys)
     cfg = pg_home
     path = drop_plain(cfg, people(400))
     delivery = path.read_bytes()
-    monkeypatch.setattr(publish, "EXECUTE_CHUNK", 100)
+    monkeypatch.setattr(publish, "PUBLISH_CHUNK", 100)     # one INSERT INTO death_record ... SELECT per chunk
     inserts = []
 
     def before(conn, cursor, statement, parameters, context, executemany):

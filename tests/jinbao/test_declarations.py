@@ -11,8 +11,9 @@ from jinbao.declarations import FeedError, FeedSpec, get_feed, load_feeds
 from jinbao.settings import Settings, shipped_feeds_dir
 
 SHIPPED = ("central_bank.employer_status", "civil_affairs.assistance", "civil_affairs.cremation",
-           "finance.subsidy_payment", "health.death_certificate", "hrss.contribution", "hrss.pension_roll",
-           "hrss.resident_enrollment", "police.death", "police.identity")
+           "finance.subsidy_payment", "finance.subsidy_payment_frontend", "health.death_certificate",
+           "hrss.contribution", "hrss.pension_roll", "hrss.resident_enrollment", "police.death", "police.identity")
+SHIPPED_OUTBOUND = ("central_bank.contribution_status", "finance.subsidy_claim", "police.insured_status")
 
 #: A valid declaration (police.death's, as shipped); each test breaks one thing in a copy.
 VALID = {
@@ -64,10 +65,11 @@ def _refused(tmp_path, raw, name: str = "police.death") -> str:
 
 def test_shipped_declarations_load():
     feeds = load_feeds(Settings(home="/nonexistent", feeds_dir=shipped_feeds_dir()))
-    assert tuple(sorted(feeds)) == SHIPPED
+    assert tuple(sorted(n for n, s in feeds.items() if not s.outbound)) == SHIPPED
+    assert tuple(sorted(n for n, s in feeds.items() if s.outbound)) == SHIPPED_OUTBOUND
     for name, spec in feeds.items():
         assert isinstance(spec, FeedSpec) and spec.name == name and spec.path.stem == name
-        assert spec.direction == "inbound" and spec.encoding in ("GB18030", "UTF-8")
+        assert spec.direction in ("inbound", "outbound") and spec.encoding in ("GB18030", "UTF-8")
         assert isinstance(spec.start_date, dt.date) and 0 <= spec.max_reject_share <= 1
     death = feeds["police.death"]
     assert death.partner == "police" and death.target_table == "death_record"
@@ -118,7 +120,7 @@ def test_defaults_for_optional_keys(tmp_path):
     ({"mapping": "police.deaths"}, "mapping 'police.deaths'"),        # no such feed mapping
     ({"format__encoding": "latin-1"}, "format.encoding 'latin-1'"),
     ({"format__type": "xlsx"}, "format.type 'xlsx'"),
-    ({"direction": "outbound"}, "direction 'outbound'"),
+    ({"direction": "sideways"}, "direction 'sideways'"),
     ({"start_date": "2026-13-01"}, "start_date '2026-13-01'"),
 ])
 def test_a_mistake_is_a_feed_error_naming_file_and_key(tmp_path, changes, key):

@@ -41,6 +41,18 @@ def test_demo_verdicts_match_the_planted_defects(home, capsys, monkeypatch):
                                     "group by source_feed")).all()
         roll = next(b for b in batches if b.feed == "hrss.pension_roll")
         assert [tuple(p) for p in paid] == [("hrss.pension_roll", roll.published, roll.published)]
+        # after the inbound feeds, the outbound ones: each in the exchange log with its agreement
+        logged = conn.execute(sa.text("select direction, feed, file_name, records, agreement from exchange_log "
+                                      "order by seq")).all()
+        assert sorted(r.file_name for r in logged if r.direction == "in") == sorted(b.file_name for b in batches)
+        out_rows = [tuple(r) for r in logged if r.direction == "out"]
+        assert [(r[1], r[2], r[4]) for r in out_rows] == [
+            (feed, f"{feed}_20261122_000001.csv", feed)
+            for feed in ("central_bank.contribution_status", "finance.subsidy_claim", "police.insured_status")]
+        assert all(r[3] > 0 for r in out_rows)
+    assert f"police.insured_status_20261122_000001.csv → police: {out_rows[2][3]} records" in out
+    assert f"finance.subsidy_claim_20261122_000001.csv → finance: {out_rows[1][3]} records" in out
+    assert "exchange log " in out and "intact" in out
     # A second demo starts from a fresh home (and its embedded store): same figures again.
     monkeypatch.delenv("JINBAO_STORE_URL")
     assert make_demo(["--date", "2026-11-22", "--people", "20000"]) == 0

@@ -149,13 +149,13 @@ def test_crash_before_publish_resumes_without_duplicates(home, monkeypatch):
         import sqlalchemy.exc
         raise sqlalchemy.exc.OperationalError("INSERT INTO death_record ...", {}, Exception("server closed the "
                                               "connection unexpectedly"))
-    original = eng.upsert
-    monkeypatch.setattr(eng, "upsert", boom)
+    original = eng.prepared    # inside the publish transaction, before each chunk is written, on every backend
+    monkeypatch.setattr(eng, "prepared", boom)
     assert main(["run", FEED]) == 1
     assert _rows(home, "select status from batch") == [{"status": "judged"}]
     assert _rows(home, "select * from death_record") == []
     assert (_inbound(home) / "police.death_20261122_000001.csv").exists()
-    monkeypatch.setattr(eng, "upsert", original)
+    monkeypatch.setattr(eng, "prepared", original)
     assert main(["run", FEED]) == 0
     assert len(_rows(home, "select * from death_record")) == 8
     assert len(_rows(home, "select * from batch")) == 1

@@ -12,7 +12,6 @@ import csv
 import datetime as dt
 import hashlib
 import io
-import json
 import re
 import zipfile
 from decimal import Decimal
@@ -22,7 +21,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from jinbao.audit import export_log, findings
+from jinbao.audit import findings
 from jinbao.audit.render import (COLUMNS, FULL_IDS, PAGE, WORKBOOK, display_width, mask_id, masked_difference,
                                  write_report)
 from jinbao.audit.render_excel import DATE_FORMAT, MONTH_FORMAT, SUMMARY, YUAN_FORMAT, sheet_title
@@ -225,17 +224,27 @@ def test_an_empty_report_still_writes_every_file(tmp_path):
 # Full IDs: a separate workbook, only with who, every export recorded
 
 
-def test_full_ids_need_who_and_write_nothing_without(tmp_path):
+class Recorded(list):
+    """A recorder that keeps what it was asked to record (report.py's writes the exchange log)."""
+
+    def __call__(self, file, data, people, when):
+        self.append({"file": file, "sha256": hashlib.sha256(data).hexdigest(), "people": people, "at": when})
+
+
+def test_full_ids_need_who_and_a_record_and_write_nothing_without(tmp_path):
     folder = tmp_path / "deaths" / "2026-11"
     for who in (None, "", "   "):
         with pytest.raises(ValueError, match="who"):
-            write_report(s.report(), folder, full_ids=True, who=who)
-    assert not folder.exists() and not (folder.parent / export_log.LOG_NAME).exists()
+            write_report(s.report(), folder, full_ids=True, who=who, record=Recorded())
+    with pytest.raises(ValueError, match="must be recorded"):
+        write_report(s.report(), folder, full_ids=True, who="someone")
+    assert not folder.exists()
 
 
 def test_full_id_export_is_separate_and_recorded(tmp_path):
     folder = tmp_path / "reports" / "deaths" / "2026-11"
-    paths = write_report(s.report(), folder, full_ids=True, who="审计处 李审计")
+    recorded = Recorded()
+    paths = write_report(s.report(), folder, full_ids=True, who="审计处 李审计", record=recorded)
     full = paths[FULL_IDS]
     assert full == folder / "deaths-2026-11-full-ids.xlsx" and full.stat().st_mode & 0o077 == 0
     for key, path in paths.items():                     # every other file as without full_ids: masked
@@ -253,50 +262,28 @@ def test_full_id_export_is_separate_and_recorded(tmp_path):
     r, c = _find(ws, "含完整身份号码 Contains full citizen IDs")
     assert "审计处 李审计" in ws.cell(r, c + 1).value
 
-    log = folder.parent / export_log.LOG_NAME
-    [entry] = export_log.read(log)
-    assert entry["who"] == "审计处 李审计" and entry["month"] == "2026-11" and entry["file"] == str(full.resolve())
-    assert entry["sha256"] == hashlib.sha256(full.read_bytes()).hexdigest()
-    assert entry["people"] == len(s.ALL_IDS) and entry["prev"] is None
-    at = dt.datetime.fromisoformat(entry["at"])
-    assert at.tzinfo is not None and abs(dt.datetime.now(dt.timezone.utc) - at) < dt.timedelta(minutes=5)
-    _assert_no_full_id(log)
-
-    # a second export appends, chained to the first; an edited line breaks the chain
-    write_report(s.report(), folder, full_ids=True, who="another auditor", export_log=log)
-    first, second = export_log.read(log)
-    assert first == entry and second["who"] == "another auditor"
-    assert second["prev"] == hashlib.sha256(log.read_bytes().split(b"\n")[0]).hexdigest()
-    assert export_log.verify(log) == []
-    lines = log.read_text(encoding="utf-8").splitlines()
-    log.write_text("\n".join([lines[0].replace("李审计", "王某"), lines[1]]) + "\n", encoding="utf-8")
-    assert export_log.verify(log) == ["line 2: does not follow line 1 (a line changed or removed)"]
+    [entry] = recorded
+    assert entry["file"] == full and entry["sha256"] == hashlib.sha256(full.read_bytes()).hexdigest()
+    assert entry["people"] == len(s.ALL_IDS)
+    assert abs(dt.datetime.now(dt.timezone.utc) - entry["at"]) < dt.timedelta(minutes=5)
 
     # a run without full_ids leaves no full-ID workbook behind, and records nothing
-    again = write_report(s.report(), folder)
-    assert FULL_IDS not in again and not full.exists() and len(export_log.read(log)) == 2
+    again = write_report(s.report(), folder, record=recorded)
+    assert FULL_IDS not in again and not full.exists() and len(recorded) == 1
     for path in folder.iterdir():
         _assert_no_full_id(path)
 
 
-def test_no_export_without_a_record(tmp_path, monkeypatch):
+def test_no_export_without_a_record(tmp_path):
     folder = tmp_path / "deaths" / "2026-11"
 
-    def refuse(*args, **kwargs):
-        raise OSError("disk full")
-    monkeypatch.setattr(export_log, "record", refuse)
-    with pytest.raises(OSError, match="disk full"):
-        write_report(s.report(), folder, full_ids=True, who="someone")
+    def refuse(*args):
+        raise OSError("store unreachable")
+    with pytest.raises(OSError, match="store unreachable"):
+        write_report(s.report(), folder, full_ids=True, who="someone", record=refuse)
     assert not (folder / "deaths-2026-11-full-ids.xlsx").exists()
     assert not [p for p in folder.iterdir() if p.name.startswith(".")], "no temporary file left behind"
 
-
-def test_the_log_refuses_to_append_after_a_damaged_line(tmp_path):
-    log = tmp_path / export_log.LOG_NAME
-    log.write_text('{"who": "x"', encoding="utf-8")
-    with pytest.raises(OSError, match="incomplete"):
-        export_log.record(log, who="y", when=dt.datetime.now(dt.timezone.utc), month=dt.date(2026, 11, 1),
-                          file=tmp_path / "f.xlsx", data=b"x", people=1)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -409,10 +396,17 @@ def test_the_page_shows_headline_totals_chart_and_tables(written):
     assert p.tables["t-probable_typo"][1][2] == "digit 12: * -> *" and p.tables["t-probable_typo"][1][4] == "1944"
 
 
-def test_the_log_and_the_page_never_leak_through_json_or_markup(written):
-    # the entry's fields name no ID even when the person writes one in `who`
+def test_the_log_and_the_page_never_leak_through_json_or_markup(written, tmp_path):
+    # the exchange-log entry names no ID even when the person writes one in `who`
+    import sqlalchemy as sa
+
+    from jinbao.audit.report import recorder
+    from jinbao.settings import Settings
+    from jinbao.store.database import connect
     _, paths = written
-    log = paths[PAGE].parent.parent / export_log.LOG_NAME
-    write_report(s.report(), paths[PAGE].parent, full_ids=True, who=f"for case {s.ZHANG}")
-    text = log.read_text(encoding="utf-8")
-    assert s.ZHANG not in text and mask_id(s.ZHANG) in json.loads(text)["who"]
+    cfg = Settings(home=tmp_path / "hub")
+    write_report(s.report(), paths[PAGE].parent, full_ids=True, who=f"for case {s.ZHANG}",
+                 record=recorder(cfg, dt.date(2026, 11, 1), f"for case {s.ZHANG}"))
+    with connect(cfg.store_url).connect() as conn:
+        who = conn.execute(sa.text("select who from exchange_log")).scalar_one()
+    assert s.ZHANG not in who and mask_id(s.ZHANG) in who

@@ -1,7 +1,6 @@
 """`jinbao report deaths` end to end: the store's findings, typos linked, files written and handed over."""
 from __future__ import annotations
 
-import json
 
 import datetime as dt
 
@@ -49,5 +48,16 @@ def test_report_deaths_writes_hands_over_and_links_a_typo(home, tmp_path, capsys
     assert main(["report", "deaths", "--month", "2026-11", "--full-ids", "--who", "审计处 auditor Wang"]) == 0
     assert (folder / "deaths-2026-11-full-ids.xlsx").exists()
     assert not (handed / "deaths-2026-11-full-ids.xlsx").exists()        # unmasked IDs stay on the hub
-    log = [json.loads(line) for line in (home.reports / "deaths" / "exports.log").read_text().splitlines()]
-    assert len(log) == 1 and log[0]["who"] == "审计处 auditor Wang"
+    from jinbao.store.database import connect
+    import hashlib
+    import sqlalchemy as sa
+    with connect(home.store_url).connect() as conn:
+        exports = conn.execute(sa.text("select partner, feed, file_name, sha256, records, who, purpose, business_date "
+                                       "from exchange_log where direction = 'export'")).all()
+    [export] = exports                                  # every full-ID export in the exchange log, with its purpose
+    full = (folder / "deaths-2026-11-full-ids.xlsx").read_bytes()
+    assert (export.partner, export.feed, export.file_name, export.who) == (
+        "audit", "audit.death_mismatch", "deaths-2026-11-full-ids.xlsx", "审计处 auditor Wang")
+    assert export.sha256 == hashlib.sha256(full).hexdigest() and export.records > 0 and "审计" in export.purpose
+    assert str(export.business_date) == "2026-11-01"
+    assert main(["audit", "verify"]) == 0
