@@ -5,7 +5,7 @@ exchange_zone/) are installed as sub-packages of `jinbao` so that nothing
 generic like `schemas` lands at the top of site-packages; the feed
 declarations in dags/feeds/ ship as `jinbao.declared_feeds`.
 """
-from setuptools import setup
+from setuptools import find_packages, setup
 
 SUBPACKAGES = ["connectors", "mappings", "schemas", "quality", "exchange_zone"]
 
@@ -14,9 +14,10 @@ setup(
     version="0.1.0",
     description="Cross-department data exchange and code-translation hub for social security",
     python_requires=">=3.11,<3.12",
-    packages=["jinbao", "jinbao.generator", "jinbao.store", "jinbao.register", "jinbao.audit", "jinbao.declared_feeds"]
-    + [f"jinbao.{p}" for p in SUBPACKAGES]
-    + ["jinbao.schemas.migrations", "jinbao.schemas.migrations.versions"],
+    # Found, not listed: a sub-package added later ships without anyone editing this file.
+    packages=["jinbao.declared_feeds"]
+    + find_packages(include=["jinbao", "jinbao.*"])
+    + [f"jinbao.{p}" for top in SUBPACKAGES for p in find_packages(include=[top, f"{top}.*"])],
     package_dir={"jinbao": "jinbao", "jinbao.declared_feeds": "dags/feeds",
                  **{f"jinbao.{p}": p for p in SUBPACKAGES}},
     # Data files are read through importlib.resources, so an installed hub finds them.
@@ -24,7 +25,7 @@ setup(
         "jinbao.mappings": ["feeds/*.yaml", "codes/*.yaml", "reference/*.csv"],
         "jinbao.schemas": ["partners/*.yaml", "*.yaml"],
         "jinbao.schemas.migrations": ["*.mako"],
-        "jinbao.declared_feeds": ["*.yaml"],
+        "jinbao.declared_feeds": ["*.yaml", "agreements/*.yaml"],
     },
     # Loose ranges here; exact pins live in constraints.txt (Airflow's style).
     install_requires=[

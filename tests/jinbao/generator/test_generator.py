@@ -382,7 +382,9 @@ def test_a_million_people_in_seconds(cfg):
     summary = generate(cfg, DAY, people=1_000_000)
     # people/200 deaths a day; the planted register cases' records come and go around them
     assert summary["people"] == 1_000_000 and abs(summary["feeds"]["police.death"]["records"] - 5000) <= 25
-    assert time.perf_counter() - t0 < 30     # a few seconds on a laptop; generous for shared CI
+    # About twenty seconds on an idle 2-core machine (docs/generator.md); the bound only catches a
+    # per-row regression (minutes), not noise from the rest of a parallel CI run.
+    assert time.perf_counter() - t0 < 120
 
 
 @pytest.mark.parametrize("feed", FEEDS)
