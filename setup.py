@@ -7,6 +7,7 @@ declarations in dags/feeds/ ship as `jinbao.declared_feeds`.
 """
 from setuptools import find_packages, setup
 
+CELERY = ["apache-airflow-providers-celery>=3.20,<4", "celery[redis]>=5.5,<6", "redis>=5"]
 SUBPACKAGES = ["connectors", "mappings", "schemas", "quality", "exchange_zone"]
 
 setup(
@@ -44,7 +45,10 @@ setup(
     ],
     extras_require={
         "quality": ["great-expectations>=1.3,<2"],
-        "test": ["pytest>=8", "hypothesis>=6", "python-stdnum>=1.20"],
+        # CeleryExecutor deployments (docs/scale.md): the provider, and Redis as the broker's client
+        "celery": CELERY,
+        # the test suite runs a partitioned feed on two real Celery workers
+        "test": ["pytest>=8", "hypothesis>=6", "python-stdnum>=1.20", *CELERY],
     },
     entry_points={"console_scripts": ["jinbao=jinbao.cli:main"]},
 )
