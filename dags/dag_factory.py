@@ -55,7 +55,16 @@ def _doc(spec: FeedSpec) -> str:
             "delivery and are named after its file.  `finish` is red when a delivery was **held** (too many "
             "rejections: review the receipt, then trigger the `jinbao.release` DAG with the batch id, or run "
             "`jinbao batches release BATCH`) or **refused** (its log says why; the delivery is kept in "
-            "quarantine and the partner has a receipt).")
+            "quarantine and the partner has a receipt)." + (_partitions_doc(spec) if spec.partitions > 1 else ""))
+
+
+def _partitions_doc(spec: FeedSpec) -> str:
+    return (f"\n\n**Partitions.** The accepted records are published in {spec.partitions} partitions "
+            "(`publish_partition`, one task each, named after the delivery and the partition, spread over the "
+            "workers), each in its own transaction; `publish` then marks the batch published, with its "
+            "rejections and the register, once every partition is done.  A red partition leaves the batch "
+            "judged: clear it to run it again (it rewrites the same rows), and `publish` and `finish` follow "
+            "(docs/scale.md).")
 
 
 def _engine(feed: str):
@@ -67,11 +76,11 @@ def _engine(feed: str):
     return Engine(get_feed(feed))
 
 
-def _label(eng, batch_id: int) -> None:
+def _label(eng, batch_id: int, suffix: str = "") -> None:
     """Name the running mapped task after its delivery file (map_index_template)."""
     from jinbao import ledger
     with eng.db.begin() as conn:
-        get_current_context()["delivery"] = ledger.get(conn, batch_id)["file_name"]
+        get_current_context()["delivery"] = ledger.get(conn, batch_id)["file_name"] + suffix
 
 
 def build_inbound(spec: FeedSpec) -> DAG:
@@ -128,7 +137,33 @@ def build_inbound(spec: FeedSpec) -> DAG:
             return {"batch_id": o.batch_id, "status": o.status, "received": o.received,
                     "accepted": o.accepted, "rejected": o.rejected, "published": o.published}
 
-        finish.expand(batch_id=publish.expand(batch_id=judge.expand(batch_id=receive())))
+        judged = judge.expand(batch_id=receive())
+        if spec.partitions > 1:
+            @task
+            def plan(batch_ids) -> list[dict]:
+                """The partitions of every judged batch (none for a held or refused one): ids only."""
+                eng = _engine(spec.name)
+                try:
+                    return [{"batch_id": b, "part": p} for b in batch_ids for p in eng.partitions(b)]
+                finally:
+                    eng.close()
+
+            @task(map_index_template=BY_DELIVERY)
+            def publish_partition(batch_id: int, part: int) -> int:
+                eng = _engine(spec.name)
+                try:
+                    _label(eng, batch_id, f" {part + 1}/{spec.partitions}")
+                    return eng.publish_partition(batch_id, part)
+                finally:
+                    eng.close()
+
+            parts = publish_partition.expand_kwargs(plan(judged))
+            # none_failed: a run whose batches were all held or refused has no partition, yet must finish them
+            published = publish.override(trigger_rule="none_failed").expand(batch_id=judged)
+            parts >> published
+        else:
+            published = publish.expand(batch_id=judged)
+        finish.expand(batch_id=published)
     return dag
 
 

@@ -50,6 +50,9 @@ class FeedSpec:
     #: feeds whose deliveries of the same day this one is judged after (`jinbao run all`, the demo):
     #: its records are checked against what they publish (payments against enrolments' lines)
     after: tuple[str, ...] = ()
+    #: publish in this many partitions of the accepted records, each its own task and transaction
+    #: (jinbao/partitions.py, docs/scale.md); 1: the whole batch in one transaction
+    partitions: int = 1
 
     @property
     def outbound(self) -> bool:
@@ -62,13 +65,13 @@ KEYS = {
     "start_date": None, "retries": None, "retry_delay_minutes": None, "tags": None,
     "transport": {"kind", "envelope", "table", "receipts"}, "format": {"type", "encoding"}, "schema": None, "mapping": None,
     "quality": {"max_reject_share", "rules"}, "target": {"table", "set"},
-    "agreement": None, "query": None, "fields": None, "after": None,
+    "agreement": None, "query": None, "fields": None, "after": None, "partitions": None,
 }
 REQUIRED = ("feed", "partner", "schedule", "start_date", "transport", "format", "schema", "mapping", "target")
 #: An outbound feed reads the store through a named query under an agreement; it has no schema or target.
 REQUIRED_OUTBOUND = ("feed", "partner", "schedule", "start_date", "transport", "format", "mapping", "agreement",
                      "query", "fields")
-INBOUND_ONLY = ("schema", "quality", "target")
+INBOUND_ONLY = ("schema", "quality", "target", "partitions")
 OUTBOUND_ONLY = ("agreement", "query", "fields")
 DIRECTIONS = ("inbound", "outbound")
 FORMATS = ("csv",)
@@ -253,7 +256,29 @@ def parse(path: Path, agreements: dict | None = None) -> FeedSpec:
         transport=dict(raw["transport"]), encoding=encoding, schema=raw.get("schema", ""), mapping=raw["mapping"],
         max_reject_share=share, rules=_check_rules(path, quality.get("rules") or []),
         target_table=target.get("table", ""), target_set=dict(target.get("set") or {}), path=path,
-        agreement=raw.get("agreement"), query=raw.get("query"), fields=fields, after=_after(path, raw))
+        agreement=raw.get("agreement"), query=raw.get("query"), fields=fields, after=_after(path, raw),
+        partitions=_partitions(path, raw.get("partitions", 1)))
+
+
+def _partitions(path: Path, value) -> int:
+    """`partitions: 4` or `partitions: {by: rows, count: 4}`; checked here because a bad count found by a
+    running task would leave a judged batch waiting for a person."""
+    from jinbao.partitions import BY, MAX_PARTITIONS
+
+    if isinstance(value, dict):
+        extra = set(value) - {"by", "count"}
+        if extra:
+            raise FeedError(f"{path}: unknown key(s) partitions.{', partitions.'.join(sorted(extra))}; "
+                            "allowed: by, count")
+        _one_of(path, "partitions.by", value.get("by", "rows"), BY)
+        if "count" not in value:
+            raise FeedError(f"{path}: partitions lacks count (how many partitions to publish in)")
+        value = value["count"]
+    count = _number(path, "partitions", value, int)
+    if not 1 <= count <= MAX_PARTITIONS:
+        raise FeedError(f"{path}: partitions must be a whole number from 1 to {MAX_PARTITIONS} "
+                        f"(or {{by: rows, count: N}}), got {value!r}")
+    return count
 
 
 def _after(path: Path, raw: dict) -> tuple[str, ...]:

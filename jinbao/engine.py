@@ -27,7 +27,7 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from jinbao import ledger
+from jinbao import ledger, partitions
 from jinbao.connectors.base import RemoteDelivery, Transport, companions_of, sha256_of
 from jinbao.connectors.registry import transport_for
 from jinbao.declarations import FeedSpec
@@ -261,6 +261,10 @@ class Engine:
             row = self._row(batch_id)
             if is_transient(exc):
                 raise transient("publish", row["file_name"], exc) from exc
+            if self._partitioned(released):   # its partitions' rows are in the store: refusing would strand them
+                log.error("%s: publishing batch %s failed; it stays judged: %s", self.spec.name, batch_id,
+                          mask_text(str(exc)))
+                raise
             log.error("%s: publishing batch %s failed: %s", self.spec.name, batch_id, mask_text(str(exc)))
             return self._refuse(batch_id, Status.HELD if released else Status.JUDGED,
                                 fault("publish", row["file_name"], exc))
@@ -277,16 +281,17 @@ class Engine:
             frm = Status.HELD if released else Status.JUDGED
             if row["status"] != frm:
                 return Outcome.of(row)
-            stamp, started = ledger.now(), time.perf_counter()
+            staging = Path(row["staging_dir"])
+            # partitioned: the rows are in (every partition reported done), under the stamp they were written with
+            parted = partitions.published(staging, batch_id) if self._partitioned(released) else None
+            stamp, started = (parted[0].stamp if parted else ledger.now()), time.perf_counter()
             # receipt_at cleared on release: the partner is owed a receipt that says published.
             if not ledger.move(conn, batch_id, frm, Status.PUBLISHED, published_at=stamp,
                                **({"receipt_at": None} if released else {})):
                 return Outcome.of(row)
-            staging = Path(row["staging_dir"])
-            published = publish_accepted(conn, TARGETS[self.spec.target_table], staging / ACCEPTED, batch_id,
-                                         stamp, self.spec.target_set,
-                                         source_version(row["business_date"], row["sequence"]),
-                                         on_chunk=self._progress("publish", row["file_name"]))
+            published = parted[1] if parted else publish_accepted(
+                conn, TARGETS[self.spec.target_table], staging / ACCEPTED, batch_id, stamp, self.spec.target_set,
+                source_version(row["business_date"], row["sequence"]), on_chunk=self._progress("publish", row["file_name"]))
             store_rejections(conn, staging / REJECTED, batch_id)
             if self.spec.name in authority().deaths:
                 keep_rejected_deaths(conn, staging / HELD_BACK, self.spec.name, batch_id)
@@ -303,6 +308,78 @@ class Engine:
         log.info("%s: published %s: %s records into %s in %.1f s (batch %s)", self.spec.name, row["file_name"],
                  published, self.spec.target_table, time.perf_counter() - started, batch_id)
         return Outcome.of(row)
+
+    # ------------------------------------------------------------- partitions
+    def _partitioned(self, released: bool = False) -> bool:
+        """A released held batch is published whole, as before: a person is waiting for it, not a province."""
+        return self.spec.partitions > 1 and not released
+
+    def partitions(self, batch_id: int) -> list[int]:
+        """The partitions a judged batch of a partitioned feed is published in (its plan is fixed on the first
+        call); none for any other batch, which `publish` handles whole or not at all."""
+        if not self._partitioned():
+            return []
+        from jinbao.quality.judging import ACCEPTED
+
+        with self._exclusive():
+            row = self._row(batch_id)
+            if row["status"] != Status.JUDGED:
+                return []
+            staging = Path(row["staging_dir"])
+            planned = partitions.plan(staging, staging / ACCEPTED, self.spec.partitions, ledger.now())
+            log.info("%s: %s publishes in %s partitions of %s records", self.spec.name, row["file_name"],
+                     len(planned), ", ".join(str(b - a) for a, b in planned.ranges))
+            return list(range(len(planned)))
+
+    def publish_partition(self, batch_id: int, part: int) -> int:
+        """Upsert one partition of a judged batch in its own transaction; returns the rows it published.
+
+        The batch stays judged (`publish` marks it published once all partitions are done).  A second run
+        writes the same rows with the same stamp and version, so it changes nothing; a failure is raised,
+        never a refusal, so the task is red and can be retried.
+        """
+        from jinbao.quality.judging import ACCEPTED
+        from jinbao.schemas.store_tables import TARGETS
+        from jinbao.store.publish import publish_accepted, source_version
+
+        with self._shared():
+            row = self._row(batch_id)
+            if row["status"] != Status.JUDGED:
+                return 0
+            staging = Path(row["staging_dir"])
+            planned = partitions.read_plan(staging)
+            if planned is None:
+                raise partitions.PartitionsPending(f"batch {batch_id} has no partition plan in {staging}")
+            start, stop = planned.ranges[part]
+            started = time.perf_counter()
+            try:
+                with self.db.begin() as conn:
+                    if ledger.get(conn, batch_id)["status"] != Status.JUDGED:
+                        return 0
+                    published = publish_accepted(
+                        conn, TARGETS[self.spec.target_table], staging / ACCEPTED, batch_id, planned.stamp,
+                        self.spec.target_set, source_version(row["business_date"], row["sequence"]),
+                        on_chunk=self._progress("publish", row["file_name"]), rows=(start, stop))
+            except Exception as exc:  # noqa: BLE001 - sorted into the two kinds right here
+                if is_transient(exc):
+                    raise transient(f"publish partition {part}", row["file_name"], exc) from exc
+                log.error("%s: partition %s of batch %s failed; the batch stays judged: %s", self.spec.name, part,
+                          batch_id, mask_text(str(exc)))
+                raise
+            partitions.mark_done(staging, part, published)      # after the commit: a marker never lies
+        log.info("%s: published partition %s of %s of %s: records %s to %s, %s into %s in %.1f s", self.spec.name,
+                 part + 1, len(planned), row["file_name"], start, stop, published, self.spec.target_table,
+                 time.perf_counter() - started)
+        return published
+
+    @contextmanager
+    def _shared(self):
+        """The feed lock shared with the batch's other partitions (held exclusively already inside run())."""
+        if self._lock_depth:
+            yield
+            return
+        with partitions.shared_feed_lock(self.cfg.staging, self.spec.name):
+            yield
 
     # ----------------------------------------------------------------- finish
     def finish(self, batch_id: int) -> Outcome:
@@ -407,6 +484,8 @@ class Engine:
         outcomes = []
         for batch_id in self.receive(up_to):
             self.judge(batch_id)
+            for part in self.partitions(batch_id):     # one process: the partitions one after another
+                self.publish_partition(batch_id, part)
             self.publish(batch_id)
             try:
                 self.finish(batch_id)

@@ -90,10 +90,12 @@ def upsert_statement(conn: Connection, table: sa.Table, columns: list[str], sele
 
 
 def publish_accepted(conn: Connection, target: sa.Table, accepted: Path, batch_id: int, stamp: dt.datetime,
-                     fixed: Mapping[str, object], version: int, on_chunk=None) -> int:
+                     fixed: Mapping[str, object], version: int, on_chunk=None,
+                     rows: tuple[int, int] | None = None) -> int:
     """Upsert the staged accepted records into `target`; returns rows published.
 
     `version` (source_version()) orders deliveries of one source: the newest wins.
+    `rows` ([start, stop)) publishes only that range of the file: one partition (jinbao/partitions.py).
     PostgreSQL and MariaDB get each chunk in bulk and merge it with one statement
     (jinbao/store/merge.py); SQLite, embedded and small, keeps executemany.
     """
@@ -104,7 +106,7 @@ def publish_accepted(conn: Connection, target: sa.Table, accepted: Path, batch_i
     given = {name: value for name, value in given.items() if name in target.c}
     published = 0
     with merger(conn, target, given) as merge:
-        for chunk in pq.ParquetFile(accepted).iter_batches(batch_size=PUBLISH_CHUNK):
+        for chunk in chunks(accepted, rows):
             data = prepared(target, chunk, given)
             if data.num_rows:
                 merge(data)
@@ -112,6 +114,27 @@ def publish_accepted(conn: Connection, target: sa.Table, accepted: Path, batch_i
             if on_chunk is not None:
                 on_chunk(data.num_rows)
     return published
+
+
+def chunks(accepted: Path, rows: tuple[int, int] | None = None) -> Iterable[pa.RecordBatch]:
+    """The staged records in chunks of at most PUBLISH_CHUNK, only those of [start, stop) when given:
+    row groups wholly outside the range are never read, so a partition reads its share of the file."""
+    pf = pq.ParquetFile(accepted)
+    if rows is None:
+        yield from pf.iter_batches(batch_size=PUBLISH_CHUNK)
+        return
+    start, stop = rows
+    offset = 0
+    for group in range(pf.metadata.num_row_groups):
+        size = pf.metadata.row_group(group).num_rows
+        if offset < stop and start < offset + size:
+            at = offset
+            for chunk in pf.iter_batches(batch_size=PUBLISH_CHUNK, row_groups=[group]):
+                lo, hi = max(start - at, 0), min(stop - at, chunk.num_rows)
+                if lo < hi:
+                    yield chunk.slice(lo, hi - lo)
+                at += chunk.num_rows
+        offset += size
 
 
 def prepared(target: sa.Table, chunk: pa.RecordBatch, given: Mapping[str, object]) -> pa.Table:
