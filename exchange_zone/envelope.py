@@ -14,23 +14,26 @@ Companion names: the agreement says `<same>.manifest.json`, which we read as
 `<data file>.manifest.json` (e.g. `X.csv.p7m.manifest.json`) is recognised too,
 because the wording allows it and a partner who reads it so must not be ignored.
 
-cryptography's PKCS7 functions work on bytes in memory, so a delivery is held
-in memory once while it is opened (a day's file is tens of MB); the plaintext
-is written to the work folder before it is parsed as a stream.
+Neither direction holds a delivery in memory (a full identity refresh is gigabytes):
+exchange_zone/cms.py parses the envelope's header, unwraps the content key with
+the hub's RSA key and decrypts the content chunk by chunk into the work folder,
+hashing as it goes; sealing streams the other way.  Only the manifest and its
+signature, a few hundred bytes, are read whole.
 """
 from __future__ import annotations
 
 import hashlib
+import io
+import os
 from pathlib import Path
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
-from cryptography.hazmat.primitives.ciphers import algorithms
-from cryptography.hazmat.primitives.serialization import pkcs7
 
 from jinbao.connectors.base import DELIVERY_NAME, companions_of, delivery_base
+from jinbao.exchange_zone import cms
 from jinbao.exchange_zone import manifest as manifests
 from jinbao.exchange_zone.errors import DeliveryRefused
 
@@ -42,12 +45,39 @@ COMPANIONS = (MANIFEST, SIGNATURE)
 
 def encrypt(data: bytes, recipient: x509.Certificate) -> bytes:
     """CMS EnvelopedData, AES-256-CBC, RSA key transport, DER, binary (no CRLF canonicalisation)."""
-    return (pkcs7.PKCS7EnvelopeBuilder().set_data(data).set_content_encryption_algorithm(algorithms.AES256)
-            .add_recipient(recipient).encrypt(serialization.Encoding.DER, [pkcs7.PKCS7Options.Binary]))
+    out = io.BytesIO()
+    cms.encrypt_stream(io.BytesIO(data), len(data), recipient, out.write)
+    return out.getvalue()
 
 
 def decrypt(der: bytes, cert: x509.Certificate, key) -> bytes:
-    return pkcs7.pkcs7_decrypt_der(der, cert, key, [])   # binary content: no Text canonicalisation
+    """The plaintext of an envelope held in memory (small files: receipts, tests); deliveries use decrypt_file."""
+    out = io.BytesIO()
+    cms.decrypt_stream(io.BytesIO(der), cert, key, out.write)
+    return out.getvalue()
+
+
+def decrypt_file(src: Path, dst: Path, cert: x509.Certificate, key) -> str:
+    """Decrypt `src` into `dst` chunk by chunk; the plaintext's sha256.  On any error `dst` is removed."""
+    try:
+        with open(src, "rb") as f, open(dst, "wb") as out:
+            return cms.decrypt_stream(f, cert, key, out.write)
+    except BaseException:
+        dst.unlink(missing_ok=True)
+        raise
+
+
+def encrypt_file(src: Path, dst: Path, recipient: x509.Certificate) -> None:
+    with open(src, "rb") as f, open(dst, "wb") as out:
+        cms.encrypt_stream(f, os.fstat(f.fileno()).st_size, recipient, out.write)
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while piece := f.read(cms.CHUNK):
+            digest.update(piece)
+    return digest.hexdigest()
 
 
 def sign(data: bytes, key) -> bytes:
@@ -102,18 +132,19 @@ def open_delivery(paths: list[Path], partner_cert: x509.Certificate, hub_key, hu
         raise DeliveryRefused("BAD_SIGNATURE", "manifest signature does not verify with the partner's certificate",
                               name)
     m = manifests.parse(raw_manifest, name)
-    try:
-        plain = decrypt(data.read_bytes(), hub_cert, hub_key)
-    except Exception as exc:  # noqa: BLE001 - cryptography raises several types for bad input
-        raise DeliveryRefused("DECRYPT_FAILED", f"CMS decryption with the hub key failed: {exc}", name) from exc
-    digest = hashlib.sha256(plain).hexdigest()
-    if digest != m.sha256:
-        raise DeliveryRefused("HASH_MISMATCH", f"plaintext sha256 {digest} differs from the manifest's {m.sha256}",
-                              name)
     out_dir = Path(work_dir) if work_dir is not None else data.parent
     out_dir.mkdir(parents=True, exist_ok=True)
     out = out_dir / f"{delivery_base(name)}.csv"
-    _write(out, plain)
+    part = out.with_name(out.name + ".part")
+    try:
+        digest = decrypt_file(data, part, hub_cert, hub_key)
+    except Exception as exc:  # noqa: BLE001 - the parser, cryptography and the file system raise several types
+        raise DeliveryRefused("DECRYPT_FAILED", f"CMS decryption with the hub key failed: {exc}", name) from exc
+    if digest != m.sha256:
+        part.unlink(missing_ok=True)
+        raise DeliveryRefused("HASH_MISMATCH", f"plaintext sha256 {digest} differs from the manifest's {m.sha256}",
+                              name)
+    part.replace(out)
     return out, m
 
 
@@ -133,11 +164,18 @@ def seal_delivery(plaintext: Path, feed: str, sequence: int, records: int, encod
     `X.receipt.json` is sealed as X.receipt.json.p7m + X.receipt.json.manifest.json).
     """
     out_dir.mkdir(parents=True, exist_ok=True)
-    data = plaintext.read_bytes()
     data_name = name or (plaintext.name if plaintext.name.endswith(".p7m") else plaintext.name + ".p7m")
     base = base or delivery_base(data_name)
-    raw = manifests.build(feed, data_name, hashlib.sha256(data).hexdigest(), records, encoding, sequence).to_bytes()
-    files = {data_name: encrypt(data, recipient_cert), base + MANIFEST: raw, base + SIGNATURE: sign(raw, signer_key)}
+    raw = manifests.build(feed, data_name, sha256_file(plaintext), records, encoding, sequence).to_bytes()
+    sealed = out_dir / data_name
+    part = sealed.with_name(sealed.name + ".part")
+    try:
+        encrypt_file(plaintext, part, recipient_cert)
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise
+    part.replace(sealed)
+    files = {base + MANIFEST: raw, base + SIGNATURE: sign(raw, signer_key)}
     for fname, content in files.items():
         _write(out_dir / fname, content)
-    return [out_dir / f for f in files]
+    return [sealed, *(out_dir / f for f in files)]
