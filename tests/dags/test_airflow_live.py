@@ -8,8 +8,6 @@ on PATH nor a JWT secret shared by the components, so it cannot see either going
 from __future__ import annotations
 
 import os
-import signal
-import socket
 import stat
 import subprocess
 import sys
@@ -25,17 +23,12 @@ import sqlalchemy as sa
 from dev.airflow_up import environment
 from jinbao.store.database import connect
 from tests.airflow_env import REPO
+from tests.dags.processes import free_port as _free_port, start, stop_group
 from tests.deliveries import death_row, write_delivery
 
 DAG = "police.death"
 DELIVERY = "police.death_20261122_000001.csv"
 AUTH_FAILURES = ("Invalid auth token", "Signature verification failed")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_secrets_are_made_once_private_and_handed_to_every_component(tmp_path):
@@ -67,9 +60,7 @@ class Airflow:
                    # log servers off the default ports, so a `make airflow` running alongside is no bother
                    AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT=str(_free_port()),
                    AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT=str(_free_port()))
-        with open(console, "wb") as out:
-            self.proc = subprocess.Popen([sys.executable, "-m", "dev.airflow_up", "--port", str(port)], cwd=REPO,
-                                         env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        self.proc = start([sys.executable, "-m", "dev.airflow_up", "--port", str(port)], env, console, REPO)
         self.http = httpx.Client(base_url=self.url, timeout=30)
 
     def output(self) -> str:
@@ -92,29 +83,7 @@ class Airflow:
 
     def stop(self):
         self.http.close()
-        if self.proc.poll() is None or _group_alive(self.proc.pid):
-            _signal_group(self.proc.pid, signal.SIGTERM)
-            deadline = time.monotonic() + 20
-            while _group_alive(self.proc.pid) and time.monotonic() < deadline:
-                self.proc.poll()
-                time.sleep(0.5)
-            _signal_group(self.proc.pid, signal.SIGKILL)
-        self.proc.wait(timeout=10)
-
-
-def _signal_group(pgid: int, sig) -> None:
-    try:
-        os.killpg(pgid, sig)
-    except ProcessLookupError:
-        pass
-
-
-def _group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    return True
+        stop_group(self.proc)
 
 
 def test_make_airflow_runs_a_feed_triggered_through_the_rest_api(sqlite_home, tmp_path):
