@@ -20,6 +20,8 @@ from jinbao.privacy import partner_text
 from jinbao.quality.reasons import BATCH_REASONS
 
 RECEIPT_COLUMNS = ["line_no", "masked_id", "field", "value", "reason_code", "message"]
+#: Rejections written to the receipt's CSV per step: memory depends on this, not on the delivery.
+RECEIPT_CHUNK = 65_536
 
 
 def summary_of(row: dict, created_at: str) -> dict:
@@ -42,25 +44,45 @@ def batch_message(row: dict) -> str | None:
     return row["message"]
 
 
-def write_receipt(folder: Path, summary: dict, rejected: pa.Table | None, encoding: str,
+def write_receipt(folder: Path, summary: dict, rejected: pa.Table | pq.ParquetFile | None, encoding: str,
                   name: str | None = None) -> list[Path]:
     """`<name>.receipt.json` and, when records were judged, `<name>.receipt.csv` in `folder`
-    (`name` defaults to the delivery's base name)."""
+    (`name` defaults to the delivery's base name).  `rejected` as a table or as the staged Parquet
+    file, which is read and written chunk by chunk (a large delivery's rejections never in memory at once)."""
     folder.mkdir(parents=True, exist_ok=True)
     base = name or delivery_base(summary["file"])
     out = []
     if rejected is not None:
         csv_path = folder / f"{base}.receipt.csv"
-        buf = pa.BufferOutputStream()
-        pcsv.write_csv(rejected.select(RECEIPT_COLUMNS), buf,
-                       write_options=pcsv.WriteOptions(quoting_style="needed"))
-        text = buf.getvalue().to_pybytes().decode("utf-8")
-        csv_path.write_bytes(text.encode(encoding, errors="replace"))
+        _write_csv(csv_path, rejected, encoding)
         summary = {**summary, "rejections_file": csv_path.name}
         out.append(csv_path)
     json_path = folder / f"{base}.receipt.json"
     json_path.write_text(json.dumps(summary, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
     return [json_path, *out]
+
+
+def _write_csv(path: Path, rejected: pa.Table | pq.ParquetFile, encoding: str) -> None:
+    if isinstance(rejected, pq.ParquetFile):
+        empty = rejected.schema_arrow.empty_table()
+        blocks = (pa.Table.from_batches([b]) for b in rejected.iter_batches(batch_size=RECEIPT_CHUNK))
+    else:
+        empty, blocks = rejected.schema.empty_table(), [rejected]
+    tmp = path.with_name(path.name + ".part")
+    with open(tmp, "wb") as f:
+        first = True
+        for block in blocks:
+            if block.num_rows or first:
+                buf = pa.BufferOutputStream()
+                pcsv.write_csv(block.select(RECEIPT_COLUMNS), buf,
+                               write_options=pcsv.WriteOptions(quoting_style="needed", include_header=first))
+                f.write(buf.getvalue().to_pybytes().decode("utf-8").encode(encoding, errors="replace"))
+                first = False
+        if first:                          # a file of no row group at all: the header alone
+            buf = pa.BufferOutputStream()
+            pcsv.write_csv(empty.select(RECEIPT_COLUMNS), buf, write_options=pcsv.WriteOptions(quoting_style="needed"))
+            f.write(buf.getvalue().to_pybytes())
+    tmp.replace(path)
 
 
 def receipt_name(row: dict, first_of_its_name: bool) -> str:
@@ -73,7 +95,7 @@ def receipt_name(row: dict, first_of_its_name: bool) -> str:
 def send_receipt(transport: Transport, folder: Path, row: dict, rejected_path: Path | None, encoding: str,
                  created_at: str, name: str | None = None) -> list[Path]:
     """Write the receipt for the batch `row` into `folder` and send it to the partner; returns the local copies."""
-    rejected = pq.read_table(rejected_path) if rejected_path and rejected_path.exists() else None
+    rejected = pq.ParquetFile(rejected_path) if rejected_path and rejected_path.exists() else None
     paths = write_receipt(folder, summary_of(row, created_at), rejected, encoding, name)
     for path in paths:
         transport.send(path, row["feed"], row["sequence"])

@@ -59,14 +59,21 @@ class Reconciled:
     lives: int = 0       # people whose life status (or its date or source) changed
 
 
-def offers(accepted: Path, columns: list[str], unknown: dict | None = None) -> pa.Table:
-    """The batch's people and the register fields it offers: one row per person, the last line wins
-    (a roll lists a person once per month paid); a value that means "not known" is no offer."""
+#: A batch with more accepted records than this reaches the offer table in chunks (PostgreSQL), so memory
+#: depends on the chunk, not the delivery; the store then keeps each person's last line and sorts.
+OFFERS_IN_MEMORY = 2_000_000
+#: Records per chunk on that path.
+OFFER_CHUNK = 250_000
+
+
+def _offered_columns(accepted: Path, columns: list[str]) -> list[str]:
     have = set(pq.read_schema(accepted).names)
     wanted = ["AAC002", "line_no", *[c.upper() for c in columns if c.upper() in have]]
-    data = pq.read_table(accepted, columns=[c for c in wanted if c in have])
-    if "AAC002" not in have or data.num_rows == 0:
-        return pa.table({"aac002": pa.array([], pa.string()), "line_no": pa.array([], pa.int64())})
+    return [c for c in wanted if c in have]
+
+
+def _as_offers(data: pa.Table, unknown: dict | None) -> pa.Table:
+    """Lower-case names; a value that means "not known" is no offer."""
     data = data.rename_columns([c.lower() if c != "line_no" else c for c in data.column_names])
     for column, values in (unknown or {}).items():
         if column in data.column_names:
@@ -74,6 +81,17 @@ def offers(accepted: Path, columns: list[str], unknown: dict | None = None) -> p
             said = pc.is_in(col, value_set=pa.array(values, col.type))
             data = data.set_column(data.column_names.index(column), column,
                                    pc.if_else(said, pa.nulls(len(col), col.type), col))
+    return data
+
+
+def offers(accepted: Path, columns: list[str], unknown: dict | None = None) -> pa.Table:
+    """The batch's people and the register fields it offers: one row per person, the last line wins
+    (a roll lists a person once per month paid); a value that means "not known" is no offer."""
+    wanted = _offered_columns(accepted, columns)
+    data = pq.read_table(accepted, columns=wanted)
+    if "AAC002" not in wanted or data.num_rows == 0:
+        return pa.table({"aac002": pa.array([], pa.string()), "line_no": pa.array([], pa.int64())})
+    data = _as_offers(data, unknown)
     # in key order: the store then walks the register's primary key in order, page after page.
     # Lines ascending within a person (a stable sort of a file in line order), so the last line is
     # the last of each run of the same ID.
@@ -122,17 +140,26 @@ def reconcile(conn: Connection, accepted: Path, o: Offered, auth: Authority | No
     auth = auth or authority()
     _one_at_a_time(conn)
     fields = auth.offers(o.feed)
-    data = offers(accepted, fields, auth.unknown)
-    fields = [f for f in fields if f in data.column_names]
-    offer = scratch.create(conn, OFFER, sa.Column("aac002", ID_TYPE), sa.Column("line_no", sa.Integer),
-                           *[sa.Column(f, REGISTER_FIELDS[f]) for f in fields])
-    scratch.fill(conn, offer, data.select(["aac002", "line_no", *fields]))
     if conn.dialect.name == "postgresql":
         # a big batch's hash joins in memory; no JIT compiling of the long CASEs (0.7 s, saves nothing)
         conn.exec_driver_sql("SET LOCAL work_mem = '256MB'")
         conn.exec_driver_sql("SET LOCAL jit = off")
         conn.exec_driver_sql("SET LOCAL random_page_cost = 1.1")
-    walk = conn.dialect.name == "postgresql" and _small_against_register(conn, data.num_rows)
+    wanted = _offered_columns(accepted, fields)
+    fields = [f for f in fields if f.upper() in wanted]
+    columns = [sa.Column("aac002", ID_TYPE), sa.Column("line_no", sa.Integer),
+               *[sa.Column(f, REGISTER_FIELDS[f]) for f in fields]]
+    if conn.dialect.name == "postgresql" and "AAC002" in wanted \
+            and pq.ParquetFile(accepted).metadata.num_rows > OFFERS_IN_MEMORY:
+        offer = scratch.create(conn, OFFER, *columns)
+        people = _fill_in_chunks(conn, offer, accepted, wanted, fields, auth.unknown)
+    else:
+        data = offers(accepted, fields, auth.unknown)
+        offer = scratch.create(conn, OFFER, *columns)
+        scratch.fill(conn, offer, data.select(["aac002", "line_no", *fields]))
+        people = data.num_rows
+        del data
+    walk = conn.dialect.name == "postgresql" and _small_against_register(conn, people)
     if walk:
         _join_by_key(conn, True)
     newer = newer_batches(conn, o)
@@ -158,7 +185,24 @@ def reconcile(conn: Connection, accepted: Path, o: Offered, auth: Authority | No
     scratch.drop(conn, OFFER)
     if walk:
         _join_by_key(conn, False)
-    return Reconciled(people=data.num_rows, new=new, taken=taken, conflicts=changed, lives=lives)
+    return Reconciled(people=people, new=new, taken=taken, conflicts=changed, lives=lives)
+
+
+def _fill_in_chunks(conn: Connection, offer: sa.Table, accepted: Path, wanted: list[str], fields: list[str],
+                    unknown: dict | None) -> int:
+    """A large batch's offers (PostgreSQL): every accepted line COPYed into a raw table chunk by chunk,
+    then each person's last line into `offer`, in key order (one sort in the store); returns the people."""
+    raw = scratch.create(conn, OFFER + "_raw", *[sa.Column(c.name, c.type) for c in offer.columns])
+    names = ["aac002", "line_no", *fields]
+    for chunk in pq.ParquetFile(accepted).iter_batches(batch_size=OFFER_CHUNK, columns=wanted):
+        scratch.load(conn, raw, _as_offers(pa.Table.from_batches([chunk]), unknown).select(names))
+    listed = ", ".join(names)
+    people = conn.exec_driver_sql(
+        f"INSERT INTO {offer.name} ({listed}) SELECT DISTINCT ON (aac002) {listed} FROM {raw.name} "
+        "WHERE aac002 IS NOT NULL ORDER BY aac002, line_no DESC").rowcount
+    scratch.drop(conn, raw.name)
+    conn.exec_driver_sql(f"ANALYZE {offer.name}")
+    return people
 
 
 def _decide(conn: Connection, offer: sa.Table, fields: list[str], o: Offered, auth: Authority,

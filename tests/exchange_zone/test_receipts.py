@@ -6,6 +6,7 @@ import datetime as dt
 import io
 import json
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -149,3 +150,26 @@ def test_missing_rejections_file_sends_the_summary_only(db, zone, tmp_path):
     row = _row(db, status=Status.HELD, refusal=Refusal("HELD", "x"))
     paths = send_receipt(zone, tmp_path / "r", row, tmp_path / "nowhere" / REJECTED, "GB18030", CREATED)
     assert [p.name for p in paths] == [f"{BASE}.receipt.json"]
+
+
+def test_csv_from_the_staged_file_in_chunks_equals_the_whole_table(tmp_path, monkeypatch):
+    """A large delivery's rejections are written chunk by chunk: the same bytes, one header."""
+    from jinbao.exchange_zone import receipts
+
+    rows = 1000
+    table = pa.table({"line_no": pa.array(range(2, rows + 2), pa.int64()),
+                      "masked_id": pa.array(["110105********002X"] * rows),
+                      "field": pa.array(["XM"] * rows), "value": pa.array(["张,三" if i % 7 else "李\"四" for i in range(rows)]),
+                      "reason_code": pa.array(["REQUIRED"] * rows), "message": pa.array(["姓名为空 / XM is empty"] * rows)})
+    path = tmp_path / "rejected.parquet"
+    pq.write_table(table, path, row_group_size=97)
+    whole, = [p for p in write_receipt(tmp_path / "a", {"file": "x_20261122_000001.csv"}, table, "GB18030")
+              if p.suffix == ".csv"]
+    monkeypatch.setattr(receipts, "RECEIPT_CHUNK", 10)
+    chunked, = [p for p in write_receipt(tmp_path / "b", {"file": "x_20261122_000001.csv"}, pq.ParquetFile(path),
+                                         "GB18030") if p.suffix == ".csv"]
+    assert chunked.read_bytes() == whole.read_bytes() and whole.read_bytes().count(b"line_no") == 1
+    pq.write_table(table.slice(0, 0), tmp_path / "none.parquet")
+    empty, = [p for p in write_receipt(tmp_path / "c", {"file": "x_20261122_000001.csv"},
+                                       pq.ParquetFile(tmp_path / "none.parquet"), "GB18030") if p.suffix == ".csv"]
+    assert empty.read_bytes() == chunked.read_bytes().split(b"\n")[0] + b"\n"
