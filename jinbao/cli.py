@@ -61,7 +61,8 @@ def cmd_generate(args) -> int:
     from jinbao.generator import generate
 
     summary = generate(load_settings(), args.date, seed=args.seed, people=args.people,
-                       defect_share=args.defect_share, feeds=args.feed or None)
+                       defect_share=args.defect_share, feeds=args.feed or None, since=args.since,
+                       subsidy_key=args.subsidy_key)
     import json
     print(json.dumps(summary, ensure_ascii=False, indent=2, default=str))
     return 0
@@ -364,6 +365,11 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--people", type=int, default=20_000, help="insured people in the synthetic province")
     g.add_argument("--defect-share", type=float, default=0.05, help="share of records with a planted defect")
     g.add_argument("--feed", action="append", help="only this feed (repeatable); default: every feed")
+    g.add_argument("--since", type=_date, default=None,
+                   help="the first day the hub was fed from (YYYY-MM-DD), where the answer keys start; "
+                        "default: the story's first day")
+    g.add_argument("--subsidy-key", action="store_true",
+                   help="also write the subsidies' answer key (expected lines and refused payments) for --since..--date")
     g.set_defaults(func=cmd_generate)
 
     d = sub.add_parser("demo", help="fresh JINBAO_HOME, generate a day, run every feed, summarise", **kw)

@@ -4,7 +4,7 @@
 JINBAO_HOME/generated), partner deliveries into the partners' inbound folders,
 and truth files saying which line carries which defect and which dead people
 are still being paid, with the register's and the auditors' answer keys (register_truth.py,
-audit_truth.py), so tests and the demo can check the hub against them.
+audit_truth.py) and on request the subsidies' (subsidy_truth.py), so tests and the demo can check the hub against them.
 
 The population is the seed's alone; what happens is planned per story (a
 quarter or a month of days, story.py), so the days of one story agree with
@@ -25,7 +25,7 @@ import pyarrow.parquet as pq
 
 from jinbao.generator import central_bank, civil_affairs, finance, health, hrss, police_death, police_identity, story
 from jinbao.generator import deaths as deaths_mod
-from jinbao.generator import audit_truth, register_truth
+from jinbao.generator import audit_truth, register_truth, subsidy_truth
 from jinbao.generator.defects import plant
 from jinbao.generator.population import counties, pension_roll, pensions, population
 from jinbao.generator.world import World
@@ -42,11 +42,13 @@ def _builders(people: int, roll: pa.Table, defect_share: float = 0.0) -> dict:
         "police.death": police_death.build,
         "police.identity": lambda rng, w: police_identity.build(rng, w, police_identity.size(people)),
         "civil_affairs.assistance": lambda rng, w: civil_affairs.assistance(
-            rng, w, civil_affairs.assistance_size(people)),
+            rng, w, civil_affairs.assistance_size(people),
+            late=hrss.enrolled_yesterday(w, w.seed, people, defect_share)),
         "civil_affairs.cremation": civil_affairs.cremation,
         "health.death_certificate": health.build,
         "finance.subsidy_payment": lambda rng, w: finance.build(
-            rng, w, finance.size(people), hrss.accepted_enrollees(w, w.seed, people, defect_share)),
+            rng, w, finance.size(people), hrss.accepted_enrollees(w, w.seed, people, defect_share),
+            yesterday=_payees_yesterday(w, people, defect_share)),
         "central_bank.employer_status": lambda rng, w: central_bank.build(rng, w, central_bank.size(people)),
         "hrss.pension_roll": lambda rng, w: hrss.pension_roll(rng, w, roll),
         "hrss.resident_enrollment": lambda rng, w: hrss.resident_enrollment(rng, w, hrss.enrollment_size(people)),
@@ -54,10 +56,20 @@ def _builders(people: int, roll: pa.Table, defect_share: float = 0.0) -> dict:
     }
 
 
+def _payees_yesterday(w: World, people: int, defect_share: float) -> np.ndarray | None:
+    enrolled = hrss.enrolled_yesterday(w, w.seed, people, defect_share)
+    if enrolled is None:
+        return None
+    return finance.payees(w.on_day(w.on - dt.timedelta(days=1)), enrolled)
+
+
 def generate(cfg, business_date: dt.date, seed: int = 20261122, people: int = 20_000,
-             defect_share: float = 0.05, feeds: list[str] | None = None, since: dt.date | None = None) -> dict:
+             defect_share: float = 0.05, feeds: list[str] | None = None, since: dt.date | None = None,
+             subsidy_key: bool = False) -> dict:
     """One business day; `since`: the first day of the story the hub is fed from (default: the
-    story's first day), which the register's answer key (register_truth.py) starts from."""
+    story's first day), which the register's answer key (register_truth.py) starts from;
+    `subsidy_key`: also write the subsidies' answer key for since..the day (subsidy_truth.py),
+    which replays every day of the run and so is written only when asked."""
     wanted = list(FEEDS) if feeds is None else list(feeds)
     unknown = set(wanted) - set(FEEDS)
     if unknown:
@@ -96,6 +108,9 @@ def generate(cfg, business_date: dt.date, seed: int = 20261122, people: int = 20
     summary["planted"] = _paid_after_death(pop, roll, dead, truth_dir)
     summary["register"] = register_truth.write(truth_dir, world, business_date, seed, defect_share, wanted, since)
     summary["audit"] = audit_truth.write(truth_dir, world, business_date, seed, defect_share, wanted, monthly, since)
+    if subsidy_key:
+        summary["subsidies"] = subsidy_truth.write(truth_dir, world, business_date, seed, people, defect_share,
+                                                   builders, since)
     summary["planted_sources"] = {
         "police_only": int((dead.planted & ~dead.in_health & ~dead.in_cremation).sum()),
         "police_and_health": int((dead.planted & dead.in_health & ~dead.in_cremation).sum()),

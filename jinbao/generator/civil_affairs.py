@@ -88,7 +88,26 @@ def draw(rng: np.random.Generator, w: World, n: int) -> np.ndarray:
     return rng.choice(known, min(n, len(known)), replace=False)
 
 
-def assistance(rng: np.random.Generator, w: World, n: int) -> Delivery:
+def in_force_on_jan1(w: World, people: np.ndarray) -> np.ndarray:
+    """Whether each person's case is in force on 1 January of w's year: what the hub's subsidy
+    lines take as the person's category for the year (jinbao.subsidies.lines)."""
+    case = cases(w)
+    jan1 = np.datetime64(f"{w.on.year}-01-01")
+    start, end = case["start"][people], case["end"][people]
+    return (start <= jan1) & (np.isnat(end) | (end >= jan1))
+
+
+def late_cases(rng: np.random.Generator, w: World, enrolled: np.ndarray) -> np.ndarray:
+    """Of yesterday's enrollees, some whose case was in force on 1 January (one in ten, at least
+    one): civil affairs send them only now, so the hub computed their lines as ordinary residents
+    yesterday and must recompute them today (a category change before the claim)."""
+    enrolled = np.asarray(enrolled, dtype=np.int64)
+    pool = enrolled[in_force_on_jan1(w, enrolled) & ~w.reserved[enrolled] & ~w.dead[enrolled]]
+    k = min(len(pool), max(1, len(pool) // 10)) if len(pool) else 0
+    return np.sort(rng.choice(pool, k, replace=False)) if k else pool[:0]
+
+
+def assistance(rng: np.random.Generator, w: World, n: int, late: np.ndarray | None = None) -> Delivery:
     """Assistance cases as civil affairs hold them today: who receives what since when (some ended).
 
     Each person has one case for good (`cases`), so a person sent on two days is
@@ -99,11 +118,14 @@ def assistance(rng: np.random.Generator, w: World, n: int) -> Delivery:
     case = cases(w)
     drawn = draw(rng, w, n)
     planned = w.cases.appearing(rc.ASSISTANCE, w.on)
-    p = np.concatenate([drawn, planned.person])
+    late = np.empty(0, dtype=np.int64) if late is None else np.setdiff1d(late_cases(rng, w, late), drawn)
+    p = np.concatenate([drawn, planned.person, late])
     order = np.argsort(p, kind="stable")
     p = p[order]
     m = len(p)
-    mine = (np.arange(m) >= len(drawn))[order]
+    position = np.arange(m)
+    mine = ((position >= len(drawn)) & (position < len(drawn) + len(planned.person)))[order]
+    sent_late = (position >= len(drawn) + len(planned.person))[order]
     end = case["end"][p]
     ended = ~np.isnat(end) & (end <= w.today)
     zzrq = np.where(ended, dates(np.where(ended, end, w.today), ISO), "").astype(object)
@@ -116,7 +138,7 @@ def assistance(rng: np.random.Generator, w: World, n: int) -> Delivery:
             "JZLB": case["category"][p].astype(object), "XZQH": county,
             "KSRQ": dates(case["start"][p], ISO), "ZZRQ": zzrq}
     return Delivery(ASSISTANCE, PARTNER, ENCODING, ASSISTANCE_COLUMNS, cols, ASSISTANCE_KINDS,
-                    eligible=plain(cols["XM"]) & ~mine & ~w.calendar.dies(len(w.ids))[p], male=w.male[p],
+                    eligible=plain(cols["XM"]) & ~mine & ~sent_late & ~w.calendar.dies(len(w.ids))[p], male=w.male[p],
                     birth=w.birth[p], person=p)
 
 

@@ -148,16 +148,29 @@ def pension_roll(rng: np.random.Generator, w: World, roll: pa.Table) -> Delivery
                     male=w.male[person], birth=w.birth[person], person=person)
 
 
+def _unit_draws(w: World) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per person, for good: enrols away from home (one in ten), the county away, the unit's slot."""
+    if "enrolling_units" not in w.memo:
+        rng = w.lasting(ENROLLMENT_NUMBER)
+        n = len(w.ids)
+        away = rng.random(n) < 0.1
+        elsewhere = w.county[rng.integers(0, n, n)]
+        w.memo["enrolling_units"] = (away, elsewhere, rng.integers(0, UNITS_PER_COUNTY, n))
+    return w.memo["enrolling_units"]
+
+
+def unit_division(w: World, person: np.ndarray) -> np.ndarray:
+    """The division of each person's enrolling unit (str): their household county, or for one in
+    ten another county (studying or living away), never the owing division of their lines."""
+    away, elsewhere, _ = _unit_draws(w)
+    return np.where(away[person], elsewhere[person], w.county[person]).astype(str)
+
+
 def _units(w: World, person: np.ndarray, on: np.datetime64) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(code, name, division) of each person's enrolling unit: mostly in the person's own county,
     one in ten elsewhere (studying or living away); the same unit for a person on every day."""
-    rng = w.lasting(ENROLLMENT_NUMBER)
-    n = len(w.ids)
-    away = rng.random(n) < 0.1
-    elsewhere = w.county[rng.integers(0, n, n)]
-    slot = rng.integers(0, UNITS_PER_COUNTY, n)
-    division = np.where(away[person], elsewhere[person], w.county[person]).astype(str)
-    slot = slot[person]
+    division = unit_division(w, person)
+    slot = _unit_draws(w)[2][person]
     school = _age_days(w, on)[person] < STUDENT_BEFORE_AGE * YEAR
     code = np.char.add(np.char.add(np.where(school, "51", "52"), division), np.char.zfill(slot.astype(str), 3))
     place = w.county_name(division).astype(str)
@@ -207,7 +220,25 @@ def contribution(rng: np.random.Generator, w: World) -> Delivery:
 
 def accepted_enrollees(w: World, seed: int, people: int, defect_share: float) -> np.ndarray:
     """The people whose enrolment record of the day the hub accepts: the day's delivery built again
-    from its own stream, with its planted defects (what finance.build pays)."""
+    from its own stream, with its planted defects (what finance.build pays); kept in the world's
+    memo, as finance, assistance and the subsidy key ask for the same days."""
+    key = ("accepted_enrollees", w.on, people, defect_share)
+    if key not in w.memo:
+        w.memo[key] = _accepted_enrollees(w, seed, people, defect_share)
+    return w.memo[key]
+
+
+def enrolled_yesterday(w: World, seed: int, people: int, defect_share: float) -> np.ndarray | None:
+    """accepted_enrollees of the day before w's, None on the story's first day (another story's
+    enrolments are planned apart)."""
+    import datetime as dt
+
+    if w.today <= w.story_first:
+        return None
+    return accepted_enrollees(w.on_day(w.on - dt.timedelta(days=1)), seed, people, defect_share)
+
+
+def _accepted_enrollees(w: World, seed: int, people: int, defect_share: float) -> np.ndarray:
     from jinbao.generator.defects import plant
 
     rng = np.random.default_rng([seed, ENROLLMENT_NUMBER, story.day_number(w.on)])

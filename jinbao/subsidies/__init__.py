@@ -8,7 +8,7 @@ through; finance's payments flip lines from arrears to paid, and whatever
 does not match a line goes back to finance as a failed record.
 
   standards.py  the yearly standards (schemas/subsidy_standards.yaml, exact decimals)
-  lines.py      computing lines for the people a publish touched; in_arrears / mark_claimed for claims
+  lines.py      computing lines for the people a publish touched; in_arrears for claims (marked by jinbao/outbound/claims.py)
   payments.py   finance's payments against the lines: judged (rejections) and settled (publish)
   hooks.py      where the engine calls in: after judging and inside the publish transaction
   summary.py, commands.py   `jinbao subsidies summary --year Y`

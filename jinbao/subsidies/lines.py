@@ -261,8 +261,8 @@ def in_arrears(conn: Connection, as_of: dt.date) -> pa.Table:
 
     Columns (hub names): `AAC002`, `AAB301` (the owing division of the level), `subsidy_level`
     (`1` province, `2` city, `3` county), `subsidy_year` (`YYYY`), `amount_due` (decimal128(12, 2),
-    exact); ordered by division, level, year and ID.  Read it and call `mark_claimed(conn, as_of, ...)`
-    in the same transaction: the two use one predicate, so exactly the lines sent are marked.
+    exact); ordered by division, level, year and ID.  The claim feed marks what it actually sent by
+    these keys, in the transaction that records the claim (jinbao/outbound/claims.py `mark_claimed`).
     """
     s = subsidy_line
     res = conn.execute(sa.select(s.c.aac002, s.c.aab301, s.c.subsidy_level, s.c.subsidy_year, s.c.amount_due)
@@ -274,19 +274,3 @@ def in_arrears(conn: Connection, as_of: dt.date) -> pa.Table:
                      "subsidy_level": pa.array(cols[2], pa.string()),
                      "subsidy_year": pa.array(cols[3], pa.string()),
                      "amount_due": pa.array([Decimal(v) for v in cols[4]], standards.AMOUNT)})
-
-
-def mark_claimed(conn: Connection, as_of: dt.date, claim_sequence: int, claimed_at: dt.datetime) -> int:
-    """Mark the lines `in_arrears(conn, as_of)` returns as sent in claim `claim_sequence` (the outbound
-    delivery's sequence) at `claimed_at`; returns how many.
-
-    Call it in the transaction that records the claim as sent: from then on a line keeps what finance
-    was told, and a later change of division or category is recorded in `subsidy_difference` instead
-    of being applied.  `first_claim_seq` keeps the first claim that sent a line; a line still in
-    arrears next month is claimed again (`claim_seq`, `claimed_at` the latest).
-    """
-    s = subsidy_line
-    res = conn.execute(sa.update(s).where(_claimable(as_of)).values(
-        claim_seq=claim_sequence, claimed_at=claimed_at,
-        first_claim_seq=sa.func.coalesce(s.c.first_claim_seq, claim_sequence)))
-    return res.rowcount

@@ -21,7 +21,7 @@ from jinbao.settings import load_settings
 from jinbao.generator import FEEDS, generate
 from jinbao.generator import central_bank, civil_affairs, finance, health, hrss, police_death, police_identity
 from jinbao.generator import credit_codes as gen_uscc
-from jinbao.mappings.reference import division_valid
+from jinbao.mappings.reference import ANY, COUNTY, division_valid
 from jinbao.quality import citizen_id, uscc
 from jinbao.quality.encoding import looks_mojibake
 
@@ -219,6 +219,11 @@ def test_partner_gender_codes_follow_the_population(day):
             assert (np.array([p[1] for p in pairs]) != hub).all()
 
 
+def _levels(partner: str, field: str) -> str:
+    """Finance's XZQH names the division owing a subsidy: a province, city or county."""
+    return ANY if (partner, field) == ("finance", "XZQH") else COUNTY
+
+
 def _defect_holds(reason: str, field: str, value: str, row: dict, partner: str, kinds) -> bool:
     if reason == "ID_CHECKSUM":
         return len(value) == 18 and not citizen_id.valid_checksum(pa.array([value]))[0]
@@ -245,7 +250,7 @@ def _defect_holds(reason: str, field: str, value: str, row: dict, partner: str, 
     if reason == "DATE_IN_FUTURE":
         return _date(value) > DAY
     if reason == "DIVISION_UNKNOWN":
-        return not division_valid(pa.array([value]), DAY)[0]
+        return not division_valid(pa.array([value]), DAY, _levels(partner, field))[0]
     if reason == "USCC_CHECKSUM":
         return not uscc.valid(pa.array([value]))[0]
     if reason == "AMOUNT_INVALID":
@@ -264,7 +269,7 @@ def _clean(row: dict, partner: str) -> list[str]:
         if f in row and (row[f] == "" or looks_mojibake(pa.array([row[f]]))[0].as_py()):
             broken.append(f)
     for f in DIVISION_FIELDS:
-        if row.get(f) and not division_valid(pa.array([row[f]]), DAY)[0]:
+        if row.get(f) and not division_valid(pa.array([row[f]]), DAY, _levels(partner, f))[0]:
             broken.append(f)
     for f in USCC_FIELDS:
         if f in row and not uscc.valid(pa.array([row[f]]))[0]:

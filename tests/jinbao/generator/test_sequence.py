@@ -11,10 +11,12 @@ import pyarrow.parquet as pq
 import pytest
 
 from jinbao.generator import FEEDS, generate, story
-from jinbao.generator import civil_affairs, finance, health, hrss
+from jinbao.generator import civil_affairs, finance, health, hrss, subsidy_truth
 from jinbao.settings import load_settings
 
 DAYS = [dt.date(2026, 11, 22) + dt.timedelta(days=i) for i in range(3)]
+#: The partner field a subsidy refusal names (the key's three fields otherwise).
+SUBSIDY_FIELD = {"SUBSIDY_WRONG_DIVISION": "XZQH", "SUBSIDY_WRONG_AMOUNT": "BTJE"}
 DEATH_FEEDS = ("police.death", "health.death_certificate", "civil_affairs.cremation")
 #: Feeds that only name living people, and the column holding the ID.
 LIVING = {"police.identity": "GMSFHM", "civil_affairs.assistance": "SFZH", "finance.subsidy_payment": "SFZH",
@@ -190,8 +192,14 @@ def test_the_hub_takes_every_day_and_rejects_exactly_the_truth(home):
     from jinbao.store.database import connect
 
     for on in DAYS:
-        generate(home, on, people=3000)
+        generate(home, on, people=3000, since=DAYS[0], subsidy_key=on == DAYS[-1])
         assert main(["run", "all"]) == 0, on
+    # finance's payments the subsidy check refuses (what the hub holds decides: the subsidies' key)
+    refused = {}
+    with open(home.generated / "truth" / subsidy_truth.FILES["receipts"], encoding="utf-8") as fh:
+        for r in csv.DictReader(fh):
+            refused.setdefault(r["business_date"].replace("-", ""), set()).add(
+                (int(r["line_no"]), SUBSIDY_FIELD.get(r["reason_code"], "SFZH+BTND+BTJB"), r["reason_code"]))
     with connect(home.store_url).connect() as conn:
         batches = conn.execute(sa.text("select id, feed, file_name, status, reason_code, sequence from batch")).all()
         assert sorted((b.feed, b.file_name.split("_")[-2]) for b in batches) \
@@ -200,6 +208,8 @@ def test_the_hub_takes_every_day_and_rejects_exactly_the_truth(home):
         for b in batches:
             truth_file = home.generated / "truth" / (b.file_name.split(".csv")[0] + ".truth.csv")
             truth = {(int(r["line"]), r["field"], r["reason_code"]) for r in csv.DictReader(open(truth_file))}
+            if b.feed == "finance.subsidy_payment":
+                truth |= refused.get(b.file_name.split("_")[-2], set())
             got = {tuple(r) for r in conn.execute(sa.text(
                 "select line_no, field, reason_code from rejection where batch_id = :b"), {"b": b.id})}
             assert got == truth and truth, b.file_name

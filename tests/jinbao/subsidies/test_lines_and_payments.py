@@ -17,7 +17,8 @@ import sqlalchemy as sa
 from jinbao.cli import main
 from jinbao.schemas.store_tables import subsidy_line
 from jinbao.store.database import connect
-from jinbao.subsidies.lines import in_arrears, mark_claimed
+from jinbao.outbound.claims import mark_claimed
+from jinbao.subsidies.lines import in_arrears
 from tests.deliveries import COUNTIES, _person, enrollment_row, write_delivery, write_hrss
 
 PAYMENT = ["SFZH", "XZQH", "BTJB", "BTND", "BTJE", "DZRQ"]
@@ -98,7 +99,7 @@ def test_lines_follow_the_household_and_payments_flip_or_fail(home):
         claim = in_arrears(conn, as_of)
         assert claim.num_rows == 3 * PEOPLE and claim.column_names == \
             ["AAC002", "AAB301", "subsidy_level", "subsidy_year", "amount_due"]
-        assert mark_claimed(conn, as_of, 1, dt.datetime(2026, 11, 30, tzinfo=dt.timezone.utc)) == 3 * PEOPLE
+        assert mark_claimed(conn, claim, 1, dt.datetime(2026, 11, 30, tzinfo=dt.timezone.utc)) == 3 * PEOPLE
         assert in_arrears(conn, dt.date(2025, 12, 31)).num_rows == 0        # nothing of 2026 before 2026
 
     # person 2 moves after the claim: the line keeps what finance was told, a difference is recorded
