@@ -1,0 +1,172 @@
+"""What Airflow costs: one feed run under Airflow against the same delivery as a plain `jinbao run`,
+and how long the DAG folder takes to parse with every feed declared.
+
+    .venv/bin/python bench/airflow_overhead.py [--records 1000000] [--admin postgresql+psycopg://...]
+
+Both runs take the same police.death delivery (bench/synthetic_police.py, 5 % defective) into a
+fresh PostgreSQL store each, migrated before the clock starts.  `jinbao run` is timed from process
+start to exit.  Airflow is what `make airflow` starts (dev/airflow_up.py: `airflow standalone`,
+LocalExecutor, SQLite metadata), already up with the feed parsed; it is timed from the REST call
+that triggers the run to the run's success seen through the API (polled every 0.2 s), so it
+includes scheduling, a process per task and the API round trips, which are what Airflow adds.
+Parse time is DagBag's own figure for dags/jinbao_feeds.py in a fresh process (what the DAG
+processor measures), with the process's wall time around it.  Not a test: it prints figures.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+BIN = Path(sys.executable).parent
+FEED = "police.death"
+DAY = "2026-11-22"
+FILE = "police.death_20261122_000001.csv"
+PARSE = """
+import json, sys, time
+t = time.perf_counter()
+from airflow.dag_processing.dagbag import DagBag
+bag = DagBag(dag_folder=sys.argv[1])
+print(json.dumps({"dags": len(bag.dags), "errors": len(bag.import_errors),
+                  "file_s": sum(s.duration.total_seconds() for s in bag.dagbag_stats),
+                  "with_imports_s": time.perf_counter() - t}))
+"""
+
+
+def _clean_env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "JINBAO_"))}
+
+
+def _home(work: Path, name: str, store: str, delivery: Path) -> tuple[Path, dict[str, str]]:
+    home = work / name
+    inbound = home / "exchange_zone" / "police" / "inbound"
+    inbound.mkdir(parents=True)
+    shutil.copy(delivery, inbound / FILE)
+    env = {**_clean_env(), "JINBAO_HOME": str(home), "JINBAO_STORE_URL": store}
+    subprocess.run([str(BIN / "jinbao"), "db", "upgrade"], env=env, check=True, capture_output=True)
+    return home, env
+
+
+def plain(work: Path, store: str, delivery: Path) -> float:
+    _, env = _home(work, "plain", store, delivery)
+    started = time.perf_counter()
+    done = subprocess.run([str(BIN / "jinbao"), "run", FEED, "--date", DAY], env=env, capture_output=True, text=True)
+    elapsed = time.perf_counter() - started
+    if done.returncode != 0:
+        raise SystemExit(f"jinbao run failed ({done.returncode}):\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
+    return elapsed
+
+
+def under_airflow(work: Path, store: str, delivery: Path, port: int) -> dict:
+    import httpx
+
+    from dev.airflow_up import environment
+
+    home, _ = _home(work, "airflow", store, delivery)
+    env = environment(home, store_url=store, port=port, base=_clean_env())
+    env.update(AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE="False")
+    console = open(work / "airflow-console.log", "wb")
+    proc = subprocess.Popen([sys.executable, "-m", "dev.airflow_up", "--port", str(port)], cwd=REPO, env=env,
+                            stdout=console, stderr=subprocess.STDOUT, start_new_session=True)
+    http = httpx.Client(base_url=f"http://localhost:{port}", timeout=30)
+
+    def until(what, check, seconds=240, every=1.0):
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise SystemExit(f"airflow exited waiting for {what}; see {work / 'airflow-console.log'}")
+            try:
+                found = check()
+            except httpx.TransportError:
+                found = None
+            if found:
+                return found
+            time.sleep(every)
+        raise SystemExit(f"no {what} in {seconds} s; see {work / 'airflow-console.log'}")
+
+    try:
+        until("the feed in the API", lambda: http.get(f"/api/v2/dags/{FEED}").status_code == 200)
+        time.sleep(5)                                         # scheduler and triggerer settle
+        started = time.perf_counter()
+        run = http.post(f"/api/v2/dags/{FEED}/dagRuns", json={"dag_run_id": "bench-1", "logical_date": f"{DAY}T04:00:00Z"})
+        assert run.status_code == 200, run.text
+        http.patch(f"/api/v2/dags/{FEED}", json={"is_paused": False})
+
+        def finished():
+            state = http.get(f"/api/v2/dags/{FEED}/dagRuns/bench-1").json()["state"]
+            return state if state in ("success", "failed") else None
+        state = until("a finished run", finished, seconds=1800, every=0.2)
+        elapsed = time.perf_counter() - started
+        tis = http.get(f"/api/v2/dags/{FEED}/dagRuns/bench-1/taskInstances").json()["task_instances"]
+        tasks = {t["task_id"]: round(t["duration"] or 0, 2) for t in tis}
+        return {"state": state, "trigger_to_success_s": elapsed, "tasks_s": tasks}
+    finally:
+        http.close()
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(timeout=30)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            os.killpg(proc.pid, signal.SIGKILL)
+        console.close()
+
+
+def parse_time() -> dict:
+    from dev.airflow_up import environment
+
+    with tempfile.TemporaryDirectory() as home:
+        env = environment(Path(home), base=_clean_env())
+        runs = []
+        for _ in range(3):
+            started = time.perf_counter()
+            out = subprocess.run([sys.executable, "-c", PARSE, str(REPO / "dags")], env=env, capture_output=True,
+                                 text=True)
+            if out.returncode:
+                raise SystemExit(f"parsing failed:\n{out.stderr[-3000:]}")
+            info = json.loads(out.stdout.strip().splitlines()[-1])
+            info["process_s"] = time.perf_counter() - started
+            runs.append(info)
+    return min(runs, key=lambda r: r["file_s"])
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--records", type=int, default=1_000_000)
+    ap.add_argument("--admin", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+    ap.add_argument("--port", type=int, default=18093)
+    args = ap.parse_args(argv)
+
+    from bench.fresh_db import fresh_database
+    from bench.synthetic_police import build
+
+    work = Path(tempfile.mkdtemp(prefix="jinbao-airflow-overhead-"))
+    try:
+        delivery = build(work / FILE, args.records, defect_share=0.05)
+        p = plain(work, fresh_database(args.admin, "jinbao_bench_plain"), delivery)
+        a = under_airflow(work, fresh_database(args.admin, "jinbao_bench_airflow"), delivery, args.port)
+        parsed = parse_time()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    print(f"police.death, {args.records:,} records, PostgreSQL store")
+    print("| run | seconds | ratio |\n|---|---:|---:|")
+    print(f"| `jinbao run` (process start to exit) | {p:.1f} | 1.00 |")
+    print(f"| Airflow, LocalExecutor (trigger to success, {a['state']}) | {a['trigger_to_success_s']:.1f} | "
+          f"{a['trigger_to_success_s'] / p:.2f} |")
+    print("task durations (s): " + ", ".join(f"{k} {v}" for k, v in a["tasks_s"].items()))
+    print(f"DAG folder: {parsed['dags']} DAGs, {parsed['errors']} import errors, dags/jinbao_feeds.py parsed in "
+          f"{parsed['file_s']:.2f} s (DagBag), {parsed['with_imports_s']:.2f} s with Airflow's imports, "
+          f"{parsed['process_s']:.2f} s for the whole process (best of 3)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
