@@ -85,6 +85,18 @@ def private_home(tmp_path, monkeypatch, store_url: str | None = None):
     return load_settings()
 
 
+@contextlib.contextmanager
+def home_on(backend: str, folder):
+    """A private home on `backend` ("sqlite" or "postgresql", a fresh database) for a module-scoped
+    fixture, which cannot use the function-scoped monkeypatch; undone on exit."""
+    mp = pytest.MonkeyPatch()
+    with contextlib.ExitStack() as stack:
+        stack.callback(mp.undo)
+        url = f"sqlite:///{folder / 'store.db'}" if backend == "sqlite" \
+            else stack.enter_context(server_database("PostgreSQL"))
+        yield private_home(folder, mp, url)
+
+
 @pytest.fixture
 def home(tmp_path, monkeypatch, store_url):
     """A private JINBAO_HOME on each store backend."""

@@ -13,7 +13,6 @@ are one world); every audit case kind (audit_cases.py) is planted on each day it
 """
 from __future__ import annotations
 
-import contextlib
 import csv
 import datetime as dt
 import json
@@ -75,15 +74,10 @@ def _compare(kind: str, month: dt.date, expected: dict[tuple, str], found: list[
 def hub(request, tmp_path_factory):
     """The four days generated and run into one home on one backend: (settings, last summary)."""
     from jinbao.cli import main
-    from tests.conftest import private_home, server_database
+    from tests.conftest import home_on
 
     folder = tmp_path_factory.mktemp(f"audit-{request.param}")
-    mp = pytest.MonkeyPatch()
-    with contextlib.ExitStack() as stack:
-        stack.callback(mp.undo)
-        url = f"sqlite:///{folder / 'store.db'}" if request.param == "sqlite" \
-            else stack.enter_context(server_database("PostgreSQL"))
-        home = private_home(folder, mp, url)
+    with home_on(request.param, folder) as home:
         for on in DAYS:
             summary = generate(home, on, people=PEOPLE, since=FIRST)
             assert summary["story"] == {"first": "2026-10-01", "last": "2026-12-31"}

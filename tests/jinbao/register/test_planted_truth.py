@@ -13,7 +13,6 @@ December are one world); every planted case kind occurs on most of the days.
 from __future__ import annotations
 
 import collections
-import contextlib
 import csv
 import datetime as dt
 from pathlib import Path
@@ -122,15 +121,10 @@ def _published(conn) -> list[tuple]:
 def hub(request, tmp_path_factory):
     """The five days generated and run into one home on one backend: (settings, last summary)."""
     from jinbao.cli import main
-    from tests.conftest import private_home, server_database
+    from tests.conftest import home_on
 
     folder = tmp_path_factory.mktemp(f"planted-{request.param}")
-    mp = pytest.MonkeyPatch()
-    with contextlib.ExitStack() as stack:
-        stack.callback(mp.undo)
-        url = f"sqlite:///{folder / 'store.db'}" if request.param == "sqlite" \
-            else stack.enter_context(server_database("PostgreSQL"))
-        home = private_home(folder, mp, url)
+    with home_on(request.param, folder) as home:
         for on in DAYS:
             summary = generate(home, on, people=PEOPLE, since=FIRST)
             assert summary["story"] == {"first": "2026-10-01", "last": "2026-12-31"}

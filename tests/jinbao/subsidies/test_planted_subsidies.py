@@ -13,7 +13,6 @@ subsidy_difference for each that the hub now computes otherwise.  SQLite and Pos
 """
 from __future__ import annotations
 
-import contextlib
 import csv
 import datetime as dt
 from decimal import Decimal
@@ -46,15 +45,10 @@ def hub(request, tmp_path_factory):
     from jinbao.declarations import get_feed
     from jinbao.keys import init_keys
     from jinbao.outbound.send import send
-    from tests.conftest import private_home, server_database
+    from tests.conftest import home_on
 
     folder = tmp_path_factory.mktemp(f"subsidies-{request.param}")
-    mp = pytest.MonkeyPatch()
-    with contextlib.ExitStack() as stack:
-        stack.callback(mp.undo)
-        url = f"sqlite:///{folder / 'store.db'}" if request.param == "sqlite" \
-            else stack.enter_context(server_database("PostgreSQL"))
-        home = private_home(folder, mp, url)
+    with home_on(request.param, folder) as home:
         init_keys(home.home)
         claimed, claim = None, None
         for on in DAYS:
