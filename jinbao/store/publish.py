@@ -159,13 +159,16 @@ def last_per_key(data: pa.Table, keys: list[str]) -> pa.Table:
 
 
 def store_rejections(conn: Connection, rejected: Path, batch_id: int) -> int:
-    """Every failed field of the delivery, for coverage reports and auditors."""
-    rej = pq.read_table(rejected).to_pandas()
-    rej["batch_id"] = batch_id
-    rows = records(rej[[c.name for c in rejection.columns if c.name in rej.columns]])
-    for start in range(0, len(rows), PUBLISH_CHUNK):
-        conn.execute(sa.insert(rejection), rows[start:start + PUBLISH_CHUNK])
-    return len(rows)
+    """Every failed field of the delivery, for coverage reports and auditors (read chunk by chunk)."""
+    stored = 0
+    for chunk in pq.ParquetFile(rejected).iter_batches(batch_size=PUBLISH_CHUNK):
+        rej = chunk.to_pandas()
+        rej["batch_id"] = batch_id
+        rows = records(rej[[c.name for c in rejection.columns if c.name in rej.columns]])
+        if rows:
+            conn.execute(sa.insert(rejection), rows)
+        stored += len(rows)
+    return stored
 
 
 def typed_for(target: sa.Table, chunk: pa.RecordBatch) -> pa.RecordBatch:
