@@ -31,9 +31,11 @@ test: install
 fuzz: install
 	HYPOTHESIS_PROFILE=fuzz $(BIN)/pytest -q tests/fuzz
 
-## Benchmarks (not tests): throughput and peak memory, recorded in BENCHMARKS.md.
+## Benchmarks (not tests): throughput and peak memory, recorded in BENCHMARKS.md; every benchmark, then
+## one table; exits non-zero when a correctness check fails.
+## `make bench QUICK=1`: small sizes, minutes instead of about an hour, to iterate.
 bench: install
-	$(BIN)/python bench/run_all.py
+	$(BIN)/python bench/run_all.py $(if $(QUICK),--quick)
 
 ## Airflow UI, scheduler, DAG processor and triggerer (`airflow standalone`), metadata (SQLite) and
 ## logs under JINBAO_HOME: http://localhost:$(AIRFLOW_PORT), no login.  dev/airflow_up.py puts .venv/bin

@@ -295,6 +295,8 @@ def main() -> None:
               f"{args.repeat}; first runs {p['match_s'][0] / a['match_s'][0]:.1f}x); typos found by kind: "
               f"{a['kinds']}; pandas read the roll as {p['dtypes']}")
         print(f"load average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+        from bench.summary import emit
+        emit("death_match", not failed, people=args.people, deaths=args.deaths, pandas=p, arrow=a)
         if failed:
             sys.exit(f"FAILED: counts differ from the planted truth (pandas ok={p['ok']}, arrow ok={a['ok']}, "
                      f"planted typos {facts['typos']:,}, found {a['typos']:,})")

@@ -78,15 +78,24 @@ def main() -> None:
     from bench.synthetic_police import build
     sizes = [int(a) for a in sys.argv[1:]] or [200_000, 2_000_000]
     print(f"{'mode':<8}{'records':>10}{'rejected':>10}{'secs':>8}{'records/s':>12}{'peak MB':>9}{'growth MB':>10}")
+    runs, ok = [], True
     for n in sizes:
         with tempfile.TemporaryDirectory() as tmp:
             path = build(Path(tmp) / "police.death_20261122_000001.csv", n)
             results = [subprocess.run([sys.executable, __file__, "--child", str(path), mode],
                                       capture_output=True, text=True, check=True) for mode in ("gate", "loop")]
+        pair = []
         for out in results:
             r = json.loads(out.stdout.strip().splitlines()[-1])
+            pair.append(r)
             print(f"{r['mode']:<8}{r['records']:>10}{r['rejected']:>10}{r['seconds']:>8}{r['records_per_s']:>12,}"
                   f"{r['peak_rss_mb']:>9}{r['rss_growth_mb']:>10}")
+        ok &= pair[0]["rejected"] == pair[1]["rejected"]            # the loop is the gate's check
+        runs += pair
+    from bench.summary import emit
+    emit("gate_throughput", ok, runs=runs)
+    if not ok:
+        sys.exit("FAILED: the gate and the per-row loop reject different numbers of records")
 
 
 if __name__ == "__main__":

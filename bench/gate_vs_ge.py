@@ -87,6 +87,35 @@ def main() -> None:
                        ("GE BOOLEAN_ONLY", boolean), ("(GE frame preparation)", prep)):
         print(f"{name:<36}{secs:>9.2f}{int(n / secs):>14,}{secs / fast:>11.1f}x")
     print(f"peak RSS {(peak_rss_kb() // 1024)} MB")
+    builtin, custom = expectation_kinds(gate)
+    print(f"GE suite: {sum(builtin.values())} built-in expectations ({', '.join(sorted(builtin))}); "
+          f"{sum(custom.values())} custom, only where GE has no built-in ({', '.join(sorted(custom))})")
+    from bench.summary import emit
+    emit("gate_vs_ge", agree, records=n, rejected=rejected, threads=workers,
+         seconds={"fast_1": fast, "fast_n": parallel, "ge_complete": complete, "ge_boolean": boolean,
+                  "ge_prep": prep}, builtin=builtin, custom=custom, peak_mb=peak_rss_kb() // 1024)
+    if not agree:
+        sys.exit("FAILED: GE COMPLETE and the fast path reject different lines")
+
+
+def expectation_kinds(gate) -> tuple[dict, dict]:
+    """The suite's expectation types, counted, split into GE's own and the hub's custom ones
+    (quality/ge_expectations.py: the GB 11643 citizen ID and GB 32100 credit code check characters)."""
+    import inspect
+    import re
+
+    from great_expectations.expectations.expectation import Expectation
+
+    from jinbao.quality import ge_expectations
+    from jinbao.quality.suites import suite_specs
+
+    ours = {re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower() for name, obj in vars(ge_expectations).items()
+            if inspect.isclass(obj) and issubclass(obj, Expectation) and obj.__module__ == ge_expectations.__name__}
+    builtin, custom = {}, {}
+    for spec in suite_specs(gate):
+        kinds = custom if spec.type in ours else builtin
+        kinds[spec.type] = kinds.get(spec.type, 0) + 1
+    return builtin, custom
 
 
 if __name__ == "__main__":

@@ -156,7 +156,7 @@ def main() -> None:
     import pyarrow.parquet as pq
 
     stamp = dt.datetime.now(dt.timezone.utc).isoformat()
-    failed = False
+    failed, rounds = False, {}
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
         path = build(args.url, args.records, Path(tmp))
@@ -188,6 +188,10 @@ def main() -> None:
             for mode, diff in diffs.items():
                 print(f"  {mode}: {'rows equal the ceiling' if not diff else f'{diff:,} rows differ from the ceiling'}")
             failed |= diffs["hub"] > 0
+            rounds[round_] = {m: {"rows": r["rows"], "seconds": r["seconds"], "peak_mb": r["peak"] // 1024}
+                              for m, r in results.items()}
+    from bench.summary import emit
+    emit("publish_paths", not failed, rounds=rounds)
     sys.exit(1 if failed else 0)
 
 

@@ -192,15 +192,21 @@ def main() -> None:
               f"in {time.perf_counter() - t0:.0f} s")
         print(f"{'mode':<6}{'records':>10}{'new':>9}{'fields set':>12}{'conflicts':>11}{'secs':>8}{'records/s':>11}"
               f"{'peak MB':>9}{'growth MB':>10}")
+        results = {}
         for mode in ("orm", "set"):
             res = subprocess.run([sys.executable, __file__, "--url", args.url, "--orm-records", str(args.orm_records),
                                   "--child", mode, str(path)], capture_output=True, text=True)
             if res.returncode:
                 sys.exit(f"{mode} failed:\n{res.stderr[-3000:]}")
-            r = json.loads(res.stdout.strip().splitlines()[-1])
+            r = results[mode] = json.loads(res.stdout.strip().splitlines()[-1])
             print(f"{mode:<6}{r['records']:>10,}{r['new']:>9,}{r['taken']:>12,}{r['conflicts']:>11,}"
                   f"{r['seconds']:>8.1f}{int(r['records'] / r['seconds']):>11,}{r['peak'] // 1024:>9}"
                   f"{(r['peak'] - r['base']) // 1024:>10}")
+    from bench.summary import emit
+    ok = results["set"]["new"] == args.records // 10 and results["set"]["records"] == args.records
+    emit("register_reconcile", ok, people=args.people, **results)
+    if not ok:
+        sys.exit(f"FAILED: {results['set']['new']:,} new people, {args.records // 10:,} planted")
 
 
 if __name__ == "__main__":

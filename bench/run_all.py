@@ -1,33 +1,183 @@
-"""`make bench`: every benchmark in bench/, one after another, each in its own process.
+"""`make bench`: every benchmark in bench/, one after another, each in its own process, then ONE table.
 
-Each prints its own throughput and peak memory (see BENCHMARKS.md for the
-figures and the commands that produced them); a benchmark whose correctness
-check fails exits non-zero, and so does this.
+Usage: python bench/run_all.py [--quick] [--only NAME ...] [--save DIR] [--table-from DIR]
+
+Each benchmark prints its own report (see BENCHMARKS.md for the figures and the commands that
+produced them) and, last, one `BENCH-JSON {...}` line (bench/summary.py); this script shows their
+output as it comes, gathers those lines and ends with one table: the end-to-end run (records/s, peak
+memory, each stage's share of the time) and every stage against its peers.  A benchmark whose
+correctness check fails exits non-zero, and so does this (the table says which).
+
+--quick      smaller sizes (minutes instead of about an hour) to iterate; the figures are not comparable
+--only       run only these benchmarks (names as in BENCHES: end_to_end, translate_codes, ...)
+--save DIR   keep each benchmark's summary as DIR/<name>.json
+--table-from DIR   print the table from summaries saved earlier, running nothing
 """
 from __future__ import annotations
 
+import argparse
+import datetime as dt
+import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-#: (script, arguments): sizes that finish in minutes on a 2-core machine.
-BENCHES = (
-    ("translate_codes.py", ["10000000"]),
-    ("gate_vs_ge.py", ["1000000"]),
-    ("gate_throughput.py", ["200000", "2000000"]),
-    ("register_reconcile.py", []),          # PostgreSQL on 127.0.0.1:5432; 1M into 10M, about 2 min
-    ("death_match.py", []),                 # 1M deaths against a 10M-person roll, about 40 s
-    ("publish_paths.py", []),               # PostgreSQL; 1M police.death records, four ways, about 7 min
-)
+sys.path.insert(0, str(HERE.parent))
+
+from bench.summary import parse  # noqa: E402
+
+#: name: (script, arguments, quick arguments); sizes that finish in minutes on a 2-core machine.
+BENCHES = {
+    "end_to_end": ("end_to_end.py", [],                              # 1M and 10M sealed police.identity, ~15 min
+                   ["--records", "100000", "1000000"]),
+    "translate_codes": ("translate_codes.py", ["10000000"], ["1000000"]),
+    "gate_vs_ge": ("gate_vs_ge.py", ["1000000"], ["100000"]),        # GE runs ~2 min on 1M
+    "gate_throughput": ("gate_throughput.py", ["200000", "2000000"], ["200000"]),
+    "publish_paths": ("publish_paths.py", [], ["--records", "100000"]),          # PostgreSQL, ~7 min
+    "death_match": ("death_match.py", [], ["--people", "1000000", "--deaths", "100000", "--repeat", "1"]),
+    "register_reconcile": ("register_reconcile.py", [],                          # PostgreSQL, ~2 min
+                           ["--people", "1000000", "--records", "100000", "--orm-records", "2000"]),
+}
+
+
+def run(name: str, quick: bool) -> dict:
+    script, full, small = BENCHES[name]
+    args = small if quick else full
+    print(f"\n=== {script} {' '.join(args)}", flush=True)
+    proc = subprocess.Popen([sys.executable, str(HERE / script), *args], stdout=subprocess.PIPE, text=True,
+                            bufsize=1)
+    out = []
+    for line in proc.stdout:
+        sys.stdout.write(line)
+        out.append(line)
+    code = proc.wait()
+    summary = parse("".join(out)) or {"bench": name, "ok": False, "error": "no BENCH-JSON line"}
+    summary["exit"] = code
+    summary["ok"] = bool(summary.get("ok")) and code == 0
+    summary["command"] = f"python bench/{script} {' '.join(args)}".strip()
+    return summary
+
+
+# ------------------------------------------------------------------ the table
+def _rate(n: float, secs: float, unit: str = "") -> str:
+    r = n / secs if secs else 0
+    return f"{r / 1e6:,.2f}M{unit}/s" if r >= 1e6 else f"{r / 1e3:,.1f}k{unit}/s"
+
+
+def table(s: dict[str, dict], quick: bool = False) -> str:
+    rows: list[tuple[str, str, str, str, str]] = []      # stage, jinbao, peers, ratio, check
+
+    def check(name: str) -> str:
+        return "ok" if s[name]["ok"] else "FAILED"
+
+    e2e = s.get("end_to_end")
+    lines = []
+    if e2e:
+        runs = [r for r in e2e.get("runs", []) if "seconds" in r]
+        for r in e2e.get("runs", []):
+            if "seconds" not in r:
+                rows.append((f"end to end {r['records']:,}", "did not finish", "", "", "FAILED"))
+        for r in runs:
+            rows.append((f"end to end, {r['records']:,} sealed police.identity", f"{r['records_per_s']:,.0f} rec/s",
+                         f"{r['seconds']:.0f} s, peak {r['peak_mb']:,.0f} MB", "aim >= 100k rec/s",
+                         "ok" if r["ok"] else "FAILED: " + ", ".join(k for k, v in r["checks"].items() if not v)))
+        if len(runs) > 1:
+            ratio = runs[-1]["peak_mb"] / runs[0]["peak_mb"]
+            rows.append((f"  peak memory {runs[-1]['records']:,} / {runs[0]['records']:,}", f"{ratio:.2f}x", "",
+                         "aim <= 1.20x", "ok" if ratio <= 1.2 else "over the aim"))
+        if runs:
+            stages = list(runs[0]["stages"])
+            head = "  stage share of the time  " + "".join(f"{r['records']:>14,}" for r in runs)
+            lines = [head] + [f"    {st:<23}" + "".join(
+                f"{100 * r['stages'][st] / r['seconds']:>6.1f}% {r['stages'][st]:>5.0f}s" for r in runs)
+                for st in stages if any(r["stages"][st] >= 0.05 for r in runs)]
+            lines += ["    peak RSS in the stage  " + "".join(
+                f"{max(r['stage_peak_mb'].values()):>9,.0f} MB" for r in runs)]
+            top = {r["records"]: max(r["stage_peak_mb"], key=r["stage_peak_mb"].get) for r in runs}
+            lines += ["    highest during         " + "".join(f"{top[r['records']]:>14}" for r in runs)]
+    if "gate_vs_ge" in s:
+        g = s["gate_vs_ge"]
+        sec, n = g["seconds"], g["records"]
+        rows.append((f"gate (verdict), {n:,} police.death", f"{_rate(n, sec['fast_n'], ' rec')} ({g['threads']} thr)",
+                     f"GE COMPLETE {_rate(n, sec['ge_complete'], ' rec')}, BOOLEAN_ONLY "
+                     f"{_rate(n, sec['ge_boolean'], ' rec')}",
+                     f"{sec['ge_complete'] / sec['fast_1']:.0f}x / {sec['ge_boolean'] / sec['fast_1']:.0f}x (1 thr)",
+                     check("gate_vs_ge") + (" (same lines)" if g["ok"] else "")))
+        rows.append(("  GE expectations", f"{sum(g['builtin'].values())} built-in",
+                     f"{sum(g['custom'].values())} custom: {', '.join(g['custom'])}", "", ""))
+    if "gate_throughput" in s:
+        for r in s["gate_throughput"]["runs"]:
+            if r["mode"] == "gate":
+                loop = next(x for x in s["gate_throughput"]["runs"] if x["mode"] == "loop"
+                            and x["records"] == r["records"])
+                rows.append((f"judge step (file -> Parquet), {r['records']:,}", f"{r['records_per_s']:,} rec/s",
+                             f"per-row loop {loop['records_per_s']:,} rec/s",
+                             f"{r['records_per_s'] / loop['records_per_s']:.1f}x", check("gate_throughput")))
+    if "translate_codes" in s:
+        t = s["translate_codes"]
+        sec, n = t["seconds"], t["values"]
+        arrow = sec["arrow index_in+take"]
+        rows.append((f"translation, {n:,} codes (1 core)", _rate(n, arrow, " val"),
+                     f"pandas map {_rate(n, sec['pandas Series.map'], ' val')}, dict loop "
+                     f"{_rate(n, sec['python dict loop (1/10, scaled)'], ' val')}",
+                     f"{sec['pandas Series.map'] / arrow:.1f}x / {sec['python dict loop (1/10, scaled)'] / arrow:.1f}x",
+                     check("translate_codes")))
+    if "publish_paths" in s:
+        for round_, res in s["publish_paths"]["rounds"].items():
+            speed = {m: r["rows"] / r["seconds"] for m, r in res.items()}
+            peers = ", ".join(f"{m} {speed[m] / 1e3:,.1f}k" for m in ("executemany", "copy", "ceiling") if m in speed)
+            rows.append((f"publish ({round_}), {res['hub']['rows']:,} police.death", f"{speed['hub'] / 1e3:,.1f}k rows/s",
+                         peers + " rows/s", f"{speed['hub'] / speed['executemany']:.2f}x em / "
+                         f"{speed['hub'] / speed['ceiling']:.2f}x ceiling", check("publish_paths")))
+    if "death_match" in s:
+        d = s["death_match"]
+        p, a = d["pandas"], d["arrow"]
+        rows.append((f"death match, {d['deaths']:,} vs {d['people']:,} roll", f"{min(a['match_s']):.2f} s",
+                     f"pandas merge {min(p['match_s']):.2f} s", f"{min(p['match_s']) / min(a['match_s']):.1f}x",
+                     check("death_match")))
+        rows.append((f"  probable typos on {a['unmatched']:,}", f"{min(a['typo_s']):.2f} s", "", "",
+                     f"{a['typos']:,} found"))
+    if "register_reconcile" in s:
+        r = s["register_reconcile"]
+        st, orm = r["set"], r["orm"]
+        rows.append((f"register, {st['records']:,} into {r['people']:,}", _rate(st["records"], st["seconds"], " rec"),
+                     f"per-row ORM {_rate(orm['records'], orm['seconds'], ' rec')}",
+                     f"{(st['records'] / st['seconds']) / (orm['records'] / orm['seconds']):.0f}x",
+                     check("register_reconcile")))
+    for name, summary in s.items():
+        if name not in ("end_to_end", "gate_vs_ge", "gate_throughput", "translate_codes", "publish_paths",
+                        "death_match", "register_reconcile") or "error" in summary:
+            rows.append((name, "", "", "", "FAILED: " + str(summary.get("error", "exit " + str(summary.get("exit"))))))
+    widths = [max(len(r[i]) for r in rows + [("stage", "jinbao", "peers", "ratio", "check")]) for i in range(5)]
+    fmt = "  ".join(f"{{:<{w}}}" for w in widths)
+    out = [f"make bench{' --quick (small sizes: not comparable)' if quick else ''}, {dt.date.today()}, "
+           f"{os.cpu_count()} cores, load average {' '.join(f'{x:.1f}' for x in os.getloadavg())} at the end",
+           fmt.format("stage", "jinbao", "peers", "ratio", "check"), fmt.format(*("-" * w for w in widths))]
+    out += [fmt.format(*r) for r in rows]
+    out += lines
+    return "\n".join(out)
 
 
 def main() -> int:
-    failed = []
-    for script, args in BENCHES:
-        print(f"\n=== {script} {' '.join(args)}", flush=True)
-        if subprocess.run([sys.executable, str(HERE / script), *args]).returncode != 0:
-            failed.append(script)
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--only", nargs="+", choices=list(BENCHES))
+    ap.add_argument("--save", type=Path)
+    ap.add_argument("--table-from", type=Path)
+    args = ap.parse_args()
+    if args.table_from:
+        summaries = {p.stem: json.loads(p.read_text()) for p in sorted(args.table_from.glob("*.json"))}
+    else:
+        summaries = {}
+        for name in args.only or BENCHES:
+            summaries[name] = run(name, args.quick)
+            if args.save:
+                args.save.mkdir(parents=True, exist_ok=True)
+                (args.save / f"{name}.json").write_text(json.dumps(summaries[name], indent=1))
+    print("\n" + table(summaries, args.quick))
+    failed = [n for n, x in summaries.items() if not x.get("ok")]
     if failed:
         print(f"\nFAILED: {', '.join(failed)}", file=sys.stderr)
     return 1 if failed else 0

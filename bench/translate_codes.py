@@ -56,6 +56,9 @@ def main() -> None:
     base = runs["arrow index_in+take"]
     for name, secs in runs.items():
         print(f"{name:<34}{secs:>8.3f} s{n / secs / 1e6:>10.1f} M values/s{secs / base:>8.1f}x")
+    from bench.summary import emit
+    emit("translate_codes", True, values=n, unmapped=n_unmapped, seconds=runs,
+         peak_mb=peak_rss_kb() // 1024)
 
 
 if __name__ == "__main__":
