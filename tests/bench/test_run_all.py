@@ -1,0 +1,59 @@
+"""`make bench`'s one table from the benchmarks' BENCH-JSON lines (no benchmark is run here)."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from bench.run_all import table
+from bench.summary import PREFIX, parse
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _e2e(records: int, seconds: float, peak: float, ok: bool = True) -> dict:
+    stages = {"fetch": 0.1, "decrypt": 0.4, "judge": 3.0, "publish": seconds - 3.5, "other": 0.0}
+    return {"records": records, "accepted": records, "rejected": 0, "seconds": seconds,
+            "records_per_s": records / seconds, "stages": stages, "stage_peak_mb": {"judge": peak, "publish": peak / 2},
+            "peak_mb": peak, "base_mb": 160.0, "checks": {"published": ok}, "ok": ok}
+
+
+SUMMARIES = {
+    "end_to_end": {"bench": "end_to_end", "ok": True, "runs": [_e2e(1_000_000, 50, 500), _e2e(10_000_000, 600, 550)]},
+    "translate_codes": {"bench": "translate_codes", "ok": True, "values": 10_000_000,
+                        "seconds": {"arrow index_in+take": 0.13, "pandas Series.map": 0.58,
+                                    "python dict loop (1/10, scaled)": 1.43}},
+    "gate_vs_ge": {"bench": "gate_vs_ge", "ok": False, "records": 1_000_000, "threads": 2,
+                   "seconds": {"fast_1": 0.5, "fast_n": 0.3, "ge_complete": 60, "ge_boolean": 44, "ge_prep": 17},
+                   "builtin": {"expect_column_values_to_match_regex": 3},
+                   "custom": {"expect_column_values_to_pass_citizen_id_stage": 3}},
+}
+
+
+def test_parse_takes_the_last_summary_line():
+    text = f"noise\n{PREFIX}{json.dumps({'bench': 'a', 'ok': False})}\nmore\n{PREFIX}{json.dumps({'bench': 'a', 'ok': True})}\n"
+    assert parse(text) == {"bench": "a", "ok": True} and parse("nothing") is None
+
+
+def test_one_table_with_stages_peers_and_checks():
+    text = table(SUMMARIES)
+    assert "end to end, 1,000,000 sealed police.identity" in text and "20,000 rec/s" in text
+    assert "peak memory 10,000,000 / 1,000,000" in text and "1.10x" in text
+    assert "publish" in text and "decrypt" in text
+    assert "pandas map" in text and "dict loop" in text and "4.5x / 11.0x" in text
+    gate = next(line for line in text.splitlines() if line.startswith("gate (verdict)"))
+    assert "GE COMPLETE" in gate and gate.rstrip().endswith("FAILED")
+    assert "1 custom" not in text and "3 custom: expect_column_values_to_pass_citizen_id_stage" in text
+
+
+def test_a_failed_check_fails_the_run(tmp_path):
+    for name, summary in SUMMARIES.items():
+        (tmp_path / f"{name}.json").write_text(json.dumps(summary))
+    res = subprocess.run([sys.executable, str(ROOT / "bench" / "run_all.py"), "--table-from", str(tmp_path)],
+                         capture_output=True, text=True)
+    assert res.returncode == 1 and "FAILED: gate_vs_ge" in res.stderr and "stage share of the time" in res.stdout
+    (tmp_path / "gate_vs_ge.json").unlink()
+    res = subprocess.run([sys.executable, str(ROOT / "bench" / "run_all.py"), "--table-from", str(tmp_path)],
+                         capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
