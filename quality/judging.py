@@ -106,16 +106,53 @@ def judge_delivery(path: Path, encoding: str, gate: Gate, staging: Path, workers
     return Judged(received, rejected)
 
 
+#: Records counted at once for duplicate keys: beyond it the keys are hash-partitioned to disk
+#: first, so the count's memory is a partition's, whatever the delivery's size.
+KEYS_IN_MEMORY = 1_000_000
+
+
+def _duplicated(accepted: Path, keys: list[str]) -> pa.Table:
+    """The keys and line numbers of every accepted record whose key is not unique."""
+    import tempfile
+
+    import numpy as np
+    import pandas as pd
+    import pyarrow.compute as pc
+
+    def among(ids: pa.Table) -> pa.Table:
+        counts = ids.group_by(keys).aggregate([("line_no", "count")])
+        dups = counts.filter(pc.greater(counts["line_no_count"], 1))
+        return ids.join(dups.select(keys), keys, join_type="inner") if dups.num_rows else ids.slice(0, 0)
+
+    source = pq.ParquetFile(accepted)
+    if source.metadata.num_rows <= KEYS_IN_MEMORY:
+        return among(pq.read_table(accepted, columns=[*keys, "line_no"]))
+    parts = -(-source.metadata.num_rows // KEYS_IN_MEMORY)
+    with tempfile.TemporaryDirectory(dir=accepted.parent, prefix=".keys-") as tmp:
+        paths = [Path(tmp) / f"{i}.parquet" for i in range(parts)]
+        schema = source.schema_arrow
+        schema = pa.schema([schema.field(k) for k in keys] + [schema.field("line_no")])
+        writers = [pq.ParquetWriter(p, schema) for p in paths]
+        try:
+            for block in source.iter_batches(batch_size=262_144, columns=[*keys, "line_no"]):
+                part = pa.Table.from_batches([block])
+                # equal keys hash alike, so every duplicate lands in the same partition
+                which = pd.util.hash_pandas_object(part.select(keys).to_pandas(), index=False).to_numpy() % parts
+                for i, w in enumerate(writers):
+                    w.write_table(part.filter(pa.array(which == np.uint64(i))))
+        finally:
+            for w in writers:
+                w.close()
+        return pa.concat_tables([among(pq.read_table(p)) for p in paths])
+
+
 def _reject_duplicate_keys(accepted: Path, rejected: Path, keys: list[str], field: str) -> int:
     """Move every accepted record whose key is not unique to the rejections; returns how many."""
     import pyarrow.compute as pc
 
-    ids = pq.read_table(accepted, columns=[*keys, "line_no"])
-    counts = ids.group_by(keys).aggregate([("line_no", "count")])
-    dups = counts.filter(pc.greater(counts["line_no_count"], 1))
-    if dups.num_rows == 0:                             # the usual case: one counting pass, nothing else
+    held = _duplicated(accepted, keys)
+    if held.num_rows == 0:                             # the usual case: one counting pass, nothing else
         return 0
-    held = ids.join(dups.select(keys), keys, join_type="inner")
     groups = held.group_by(keys).aggregate([("line_no", "list")])["line_no_list"].to_pylist()  # few, not the file
     lines, others = [], []
     for group in groups:
@@ -126,8 +163,8 @@ def _reject_duplicate_keys(accepted: Path, rejected: Path, keys: list[str], fiel
     masked = pa.nulls(len(lines), pa.string())
     if "AAC002" in keys:
         from jinbao.quality.citizen_id import mask
-        where = pc.index_in(dup_lines, value_set=ids["line_no"].combine_chunks())
-        masked = mask(pc.take(ids["AAC002"].combine_chunks(), where))
+        where = pc.index_in(dup_lines, value_set=held["line_no"].combine_chunks())
+        masked = mask(pc.take(held["AAC002"].combine_chunks(), where))
     extra = pa.table({
         "line_no": dup_lines, "masked_id": masked, "field": pa.array([field] * len(lines), pa.string()),
         "value": pa.array(others, pa.string()), "reason_code": pa.array(["DUPLICATE_KEY"] * len(lines), pa.string()),

@@ -1,6 +1,7 @@
 """quality/judging.py through the engine: a key twice in one delivery is rejected on every line that holds it."""
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 
 from jinbao.cli import main
@@ -24,3 +25,24 @@ def test_duplicate_keys_are_rejected_naming_the_other_lines(home):
         (22, "GMSFHM", "also on line(s) 3, 23", "DUPLICATE_KEY"),
         (23, "GMSFHM", "also on line(s) 3, 22", "DUPLICATE_KEY")]
     assert all(r.masked_id.count("*") == 8 for r in rej)
+
+
+@pytest.mark.parametrize("in_memory", [1_000_000, 7], ids=["in-memory", "partitioned"])
+def test_duplicate_keys_are_the_same_whether_counted_in_memory_or_in_partitions(home, monkeypatch, in_memory):
+    """Beyond KEYS_IN_MEMORY records the keys are hash-partitioned to disk before counting (bounded
+    memory for a 10M-record delivery); the rejections must not depend on it."""
+    from jinbao.quality import judging
+
+    monkeypatch.setattr(judging, "KEYS_IN_MEMORY", in_memory)
+    rows = [death_row(i) for i in range(40)]
+    rows += [dict(rows[1]), dict(rows[1]), dict(rows[30])]     # lines 3, 42, 43 and 32, 44
+    write_delivery(home.inbound("police"), "police.death", rows)
+    assert main(["run", "police.death"]) == 0
+    with connect(home.store_url).connect() as c:
+        b = c.execute(sa.text("select received, accepted, rejected, published from batch")).one()
+        rej = c.execute(sa.text("select line_no, value from rejection order by line_no")).all()
+    assert tuple(b) == (43, 38, 5, 38)
+    assert [tuple(r) for r in rej] == [(3, "also on line(s) 42, 43"), (32, "also on line(s) 44"),
+                                       (42, "also on line(s) 3, 43"), (43, "also on line(s) 3, 42"),
+                                       (44, "also on line(s) 32")]
+    assert not list((home.home / "staging").rglob(".keys-*"))          # the partitions are gone
