@@ -16,6 +16,7 @@ import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 
 from jinbao.connectors.base import Transport, delivery_base
+from jinbao.exchange_zone.staged import read_staged
 from jinbao.privacy import partner_text
 from jinbao.quality.reasons import BATCH_REASONS
 
@@ -95,7 +96,7 @@ def receipt_name(row: dict, first_of_its_name: bool) -> str:
 def send_receipt(transport: Transport, folder: Path, row: dict, rejected_path: Path | None, encoding: str,
                  created_at: str, name: str | None = None) -> list[Path]:
     """Write the receipt for the batch `row` into `folder` and send it to the partner; returns the local copies."""
-    rejected = pq.ParquetFile(rejected_path) if rejected_path and rejected_path.exists() else None
+    rejected = read_staged(rejected_path) if rejected_path and rejected_path.exists() else None
     paths = write_receipt(folder, summary_of(row, created_at), rejected, encoding, name)
     for path in paths:
         transport.send(path, row["feed"], row["sequence"])

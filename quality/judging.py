@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from jinbao.exchange_zone.reader import open_csv
+from jinbao.exchange_zone.staged import read_staged
 from jinbao.quality.parallel import judge_stream
 from jinbao.quality.reasons import message as reason_message
 from jinbao.quality.verdict import REJECTION_SCHEMA, CrossRule, Gate
@@ -124,7 +125,7 @@ def _duplicated(accepted: Path, keys: list[str]) -> pa.Table:
         dups = counts.filter(pc.greater(counts["line_no_count"], 1))
         return ids.join(dups.select(keys), keys, join_type="inner") if dups.num_rows else ids.slice(0, 0)
 
-    source = pq.ParquetFile(accepted)
+    source = read_staged(accepted)
     if source.metadata.num_rows <= KEYS_IN_MEMORY:
         return among(pq.read_table(accepted, columns=[*keys, "line_no"]))
     parts = -(-source.metadata.num_rows // KEYS_IN_MEMORY)
@@ -177,7 +178,7 @@ def _reject_duplicate_keys(accepted: Path, rejected: Path, keys: list[str], fiel
 
 def _rewrite(path: Path, keep, append: pa.Table | None = None) -> None:
     """Stream `path` through `keep` (a table filter) into a new file, optionally appending rows."""
-    src = pq.ParquetFile(path)
+    src = read_staged(path)
     tmp = path.with_name(path.name + ".dedup")
     with pq.ParquetWriter(tmp, src.schema_arrow) as out:
         for block in src.iter_batches(batch_size=65_536):

@@ -28,6 +28,7 @@ import pyarrow.parquet as pq
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from jinbao.exchange_zone.staged import read_staged
 from jinbao.register import scratch
 from jinbao.register.authority import Authority, authority
 from jinbao.register.life import settle
@@ -194,7 +195,7 @@ def _fill_in_chunks(conn: Connection, offer: sa.Table, accepted: Path, wanted: l
     then each person's last line into `offer`, in key order (one sort in the store); returns the people."""
     raw = scratch.create(conn, OFFER + "_raw", *[sa.Column(c.name, c.type) for c in offer.columns])
     names = ["aac002", "line_no", *fields]
-    for chunk in pq.ParquetFile(accepted).iter_batches(batch_size=OFFER_CHUNK, columns=wanted):
+    for chunk in read_staged(accepted).iter_batches(batch_size=OFFER_CHUNK, columns=wanted):
         scratch.load(conn, raw, _as_offers(pa.Table.from_batches([chunk]), unknown).select(names))
     listed = ", ".join(names)
     people = conn.exec_driver_sql(

@@ -20,6 +20,7 @@ import pyarrow.parquet as pq
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from jinbao.exchange_zone.staged import read_staged
 from jinbao.schemas.store_tables import rejected_death, rejection
 
 #: Rows read from the staged Parquet per publish round; bounds memory in the transaction.
@@ -119,7 +120,7 @@ def publish_accepted(conn: Connection, target: sa.Table, accepted: Path, batch_i
 def chunks(accepted: Path, rows: tuple[int, int] | None = None) -> Iterable[pa.RecordBatch]:
     """The staged records in chunks of at most PUBLISH_CHUNK, only those of [start, stop) when given:
     row groups wholly outside the range are never read, so a partition reads its share of the file."""
-    pf = pq.ParquetFile(accepted)
+    pf = read_staged(accepted)
     if rows is None:
         yield from pf.iter_batches(batch_size=PUBLISH_CHUNK)
         return
@@ -161,7 +162,7 @@ def last_per_key(data: pa.Table, keys: list[str]) -> pa.Table:
 def store_rejections(conn: Connection, rejected: Path, batch_id: int) -> int:
     """Every failed field of the delivery, for coverage reports and auditors (read chunk by chunk)."""
     stored = 0
-    for chunk in pq.ParquetFile(rejected).iter_batches(batch_size=PUBLISH_CHUNK):
+    for chunk in read_staged(rejected).iter_batches(batch_size=PUBLISH_CHUNK):
         rej = chunk.to_pandas()
         rej["batch_id"] = batch_id
         rows = records(rej[[c.name for c in rejection.columns if c.name in rej.columns]])
