@@ -108,8 +108,10 @@ def judge_delivery(path: Path, encoding: str, gate: Gate, staging: Path, workers
 
 
 #: Records counted at once for duplicate keys: beyond it the keys are hash-partitioned to disk
-#: first, so the count's memory is a partition's, whatever the delivery's size.
+#: first, KEYS_PER_PARTITION to a partition, so the count's memory is a partition's, whatever the
+#: delivery's size (and below a 1M-record delivery's own in-memory count).
 KEYS_IN_MEMORY = 1_000_000
+KEYS_PER_PARTITION = 250_000
 
 
 def _duplicated(accepted: Path, keys: list[str]) -> pa.Table:
@@ -128,7 +130,7 @@ def _duplicated(accepted: Path, keys: list[str]) -> pa.Table:
     source = read_staged(accepted)
     if source.metadata.num_rows <= KEYS_IN_MEMORY:
         return among(pq.read_table(accepted, columns=[*keys, "line_no"]))
-    parts = -(-source.metadata.num_rows // KEYS_IN_MEMORY)
+    parts = -(-source.metadata.num_rows // min(KEYS_PER_PARTITION, KEYS_IN_MEMORY))
     with tempfile.TemporaryDirectory(dir=accepted.parent, prefix=".keys-") as tmp:
         paths = [Path(tmp) / f"{i}.parquet" for i in range(parts)]
         schema = source.schema_arrow

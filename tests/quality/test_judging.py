@@ -34,6 +34,7 @@ def test_duplicate_keys_are_the_same_whether_counted_in_memory_or_in_partitions(
     from jinbao.quality import judging
 
     monkeypatch.setattr(judging, "KEYS_IN_MEMORY", in_memory)
+    monkeypatch.setattr(judging, "KEYS_PER_PARTITION", 5)
     rows = [death_row(i) for i in range(40)]
     rows += [dict(rows[1]), dict(rows[1]), dict(rows[30])]     # lines 3, 42, 43 and 32, 44
     write_delivery(home.inbound("police"), "police.death", rows)
