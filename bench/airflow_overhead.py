@@ -71,6 +71,7 @@ def under_airflow(work: Path, store: str, delivery: Path, port: int) -> dict:
     import httpx
 
     from dev.airflow_up import environment
+    from dev.polling import poll
 
     home, _ = _home(work, "airflow", store, delivery)
     env = environment(home, store_url=store, port=port, base=_clean_env())
@@ -81,18 +82,13 @@ def under_airflow(work: Path, store: str, delivery: Path, port: int) -> dict:
     http = httpx.Client(base_url=f"http://localhost:{port}", timeout=30)
 
     def until(what, check, seconds=240, every=1.0):
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
+        def alive():
             if proc.poll() is not None:
                 raise SystemExit(f"airflow exited waiting for {what}; see {work / 'airflow-console.log'}")
-            try:
-                found = check()
-            except httpx.TransportError:
-                found = None
-            if found:
-                return found
-            time.sleep(every)
-        raise SystemExit(f"no {what} in {seconds} s; see {work / 'airflow-console.log'}")
+        found = poll(time.monotonic() + seconds, check, alive, every)
+        if not found:
+            raise SystemExit(f"no {what} in {seconds} s; see {work / 'airflow-console.log'}")
+        return found
 
     try:
         until("the feed in the API", lambda: http.get(f"/api/v2/dags/{FEED}").status_code == 200)

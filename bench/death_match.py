@@ -60,7 +60,6 @@ def id_strings(first17):
     """18-character IDs (check character per GB 11643) from 17-digit integers, as one Arrow array
     built straight from a byte matrix."""
     import numpy as np
-    import pyarrow as pa
 
     from jinbao.quality.citizen_id import CHECK_CHARS, WEIGHTS
 

@@ -84,7 +84,6 @@ def cmd_db_upgrade(args) -> int:
 
 
 def cmd_batches(args) -> int:
-    from jinbao import ledger
     from jinbao.store.database import upgrade
 
     cfg = load_settings()

@@ -191,7 +191,6 @@ def roll_payments(world, days, seed: int, defect_share: float, monthly: np.ndarr
     what was sent; for anyone else the defect draws of defects.plant are replayed on row numbers.
     tests/jinbao/generator/test_audit_cases.py checks both against the deliveries themselves.
     """
-    n = len(world.ids)
     who = np.unique(np.asarray(who, dtype=np.int64))
     first = months_back(days[0], 12)[0].astype("datetime64[M]")
     width = (np.datetime64(days[-1], "M") - first).astype(int) + 1

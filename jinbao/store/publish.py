@@ -102,7 +102,6 @@ def publish_accepted(conn: Connection, target: sa.Table, accepted: Path, batch_i
     """
     from jinbao.store.merge import merger
 
-    keys = [c.name for c in target.primary_key.columns]
     given = {**fixed, "batch_id": batch_id, "updated_at": stamp, "source_version": version}
     given = {name: value for name, value in given.items() if name in target.c}
     published = 0

@@ -63,8 +63,6 @@ def load(text: str | None = None) -> pa.Table:
 def rank(table: pa.Table | None = None) -> dict[tuple[str, str], int]:
     """(year, category) -> its place when several categories apply (the highest standard wins:
     the total of the three levels, ties to the lower code), 0 the best."""
-    import pandas as pd
-
     frame = (table or load()).to_pandas()
     frame["amount"] = frame["amount"].astype(object)
     totals = frame.groupby(["subsidy_year", "category"])["amount"].sum().reset_index()

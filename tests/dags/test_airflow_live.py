@@ -12,7 +12,6 @@ import stat
 import subprocess
 import sys
 import time
-import urllib.parse
 from pathlib import Path
 
 import httpx
@@ -21,6 +20,7 @@ import pytest
 import sqlalchemy as sa
 
 from dev.airflow_up import environment
+from dev.polling import poll
 from jinbao.store.database import connect
 from tests.airflow_env import REPO
 from tests.dags.processes import free_port as _free_port, start, stop_group
@@ -70,16 +70,9 @@ class Airflow:
         return "\n--- airflow console (tail) ---\n" + self.output()[-6000:]
 
     def wait(self, what: str, until: float, check):
-        while time.monotonic() < until:
+        def alive():
             assert self.proc.poll() is None, f"airflow exited ({self.proc.returncode}) waiting for {what}" + self.tail()
-            try:
-                found = check()
-            except httpx.TransportError:
-                found = None
-            if found:
-                return found
-            time.sleep(1)
-        pytest.fail(f"no {what} in time" + self.tail())
+        return poll(until, check, alive) or pytest.fail(f"no {what} in time" + self.tail())
 
     def stop(self):
         self.http.close()

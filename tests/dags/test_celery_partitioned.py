@@ -21,6 +21,7 @@ import httpx
 import pytest
 
 from dev.airflow_up import environment
+from dev.polling import poll
 from jinbao.declarations import get_feed
 from jinbao.engine import Engine
 from tests.airflow_env import BIN, REPO
@@ -116,18 +117,11 @@ class Cluster:
         return "".join(f"\n--- {n} (tail) ---\n{self.console(n)[-2500:]}" for n in self.procs)
 
     def wait(self, what: str, seconds: float, check):
-        until = time.monotonic() + seconds
-        while time.monotonic() < until:
+        def alive():
             dead = [n for n, p in self.procs.items() if p.poll() is not None]
             assert not dead, f"{dead} exited waiting for {what}" + self.tail()
-            try:
-                found = check()
-            except httpx.TransportError:
-                found = None
-            if found:
-                return found
-            time.sleep(1)
-        pytest.fail(f"no {what} in {seconds:.0f} s" + self.tail())
+        return poll(time.monotonic() + seconds, check, alive) or pytest.fail(
+            f"no {what} in {seconds:.0f} s" + self.tail())
 
     def stop(self) -> None:
         self.http.close()
@@ -146,7 +140,6 @@ class Cluster:
 def test_a_partitioned_feed_on_two_celery_workers_equals_the_single_process_run(
         tmp_path, monkeypatch, redis_db, pg_url, pg_url_2, pg_meta):
     from jinbao.generator import generate
-    from jinbao.settings import load_settings
 
     # the single-process run: the shipped declaration (unpartitioned), `Engine.run`, its own store
     (tmp_path / "single").mkdir()

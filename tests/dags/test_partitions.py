@@ -91,7 +91,7 @@ def _rows(n: int = 40) -> list[dict]:
 
 def _home(tmp_path, monkeypatch, name: str, store_url: str | None, feeds=None):
     (tmp_path / name).mkdir()
-    cfg = private_home(tmp_path / name, monkeypatch, store_url)
+    private_home(tmp_path / name, monkeypatch, store_url)
     if feeds is not None:
         monkeypatch.setenv("JINBAO_FEEDS_DIR", str(feeds))
     else:

@@ -3,7 +3,6 @@ BER indefinite lengths, CBC and GCM, PKCS#1 v1.5 and OAEP, and every way a file 
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import shutil
 import subprocess

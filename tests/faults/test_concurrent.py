@@ -5,7 +5,6 @@ do.  Exactly one batch row, published once, no orphan rows, and neither prints a
 """
 from __future__ import annotations
 
-import pytest
 
 from tests.faults.conftest import FEED, drop_plain, jinbao, people, rows_of
 from tests.faults.invariants import assert_accounted, published_keys

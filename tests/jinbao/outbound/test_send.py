@@ -158,7 +158,7 @@ def test_a_value_with_no_reverse_mapping_is_held_back_whole(planted, tmp_path, m
     assert main(["send", "police.insured_status", "--as-of", "2026-11-30"]) == 2
     out = capsys.readouterr().out
     women = [r for r in _police_rows() if r.split(",")[2] == "2"]
-    assert f"4 records as of 2026-11-30" in out and f"{len(women)} held back" in out and len(women) == 3
+    assert "4 records as of 2026-11-30" in out and f"{len(women)} held back" in out and len(women) == 3
     plain, m = _as_partner(planted, "police", "police.insured_status_20261130_000001.csv")
     assert plain.decode("gb18030").splitlines() == [POLICE_HEADER, *[r for r in _police_rows() if r not in women]]
     assert m["records"] == 4
