@@ -378,7 +378,7 @@ class Engine:
         if self._lock_depth:
             yield
             return
-        with partitions.shared_feed_lock(self.cfg.staging, self.spec.name):
+        with feed_lock(self.cfg.staging, self.spec.name, shared=True):
             yield
 
     # ----------------------------------------------------------------- finish

@@ -25,7 +25,10 @@ class FeedBusy(RuntimeError):
 
 
 @contextmanager
-def feed_lock(staging: Path, feed: str, wait: float = WAIT_SECONDS):
+def feed_lock(staging: Path, feed: str, wait: float = WAIT_SECONDS, shared: bool = False):
+    """The feed's run lock: exclusive for a run; `shared` for the partitions of one batch, which run side
+    by side while a receive, judge or `jinbao run` (exclusive) waits for them all, so nobody rewrites the
+    staged Parquet a partition is reading."""
     folder = Path(staging) / feed
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / ".run.lock"
@@ -34,18 +37,22 @@ def feed_lock(staging: Path, feed: str, wait: float = WAIT_SECONDS):
         deadline = time.monotonic() + wait
         while True:
             try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fcntl.flock(fd, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
                 break
             except OSError as exc:
                 if exc.errno not in (errno.EAGAIN, errno.EACCES):
                     raise
                 if time.monotonic() >= deadline:
+                    if shared:
+                        raise FeedBusy(f"another run of {feed} holds its lock; waited {wait:.0f} s. Let it "
+                                       "finish, then retry the partition.") from exc
                     holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "unknown"
                     raise FeedBusy(f"another run of {feed} is in progress (process {holder}); waited {wait:.0f} s. "
                                    "Let it finish, then run again.") from exc
                 time.sleep(0.2)
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        if not shared:                # the holder's pid, for the message a waiting run gives
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, str(os.getpid()).encode(), 0)
         yield
     finally:
         os.close(fd)          # closing releases the lock

@@ -25,12 +25,8 @@ reconciliation that is keyed by person does not run per partition anyway.
 from __future__ import annotations
 
 import datetime as dt
-import errno
-import fcntl
 import json
 import os
-import time
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -116,31 +112,3 @@ def _write(path: Path, text: str) -> None:
     tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
     tmp.write_text(text)
     os.replace(tmp, path)
-
-
-@contextmanager
-def shared_feed_lock(staging: Path, feed: str, wait: float = 30.0):
-    """The feed's run lock (jinbao/feed_lock.py, same file) taken shared: partitions of a batch run side
-    by side, while a receive, judge or `jinbao run`, which take it exclusively, waits for them all, so
-    nobody rewrites the staged Parquet a partition is reading."""
-    from jinbao.feed_lock import FeedBusy
-
-    folder = Path(staging) / feed
-    folder.mkdir(parents=True, exist_ok=True)
-    fd = os.open(folder / ".run.lock", os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        deadline = time.monotonic() + wait
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-                break
-            except OSError as exc:
-                if exc.errno not in (errno.EAGAIN, errno.EACCES):
-                    raise
-                if time.monotonic() >= deadline:
-                    raise FeedBusy(f"another run of {feed} holds its lock; waited {wait:.0f} s. Let it finish, "
-                                   "then retry the partition.") from exc
-                time.sleep(0.2)
-        yield
-    finally:
-        os.close(fd)
