@@ -14,8 +14,9 @@ Modes (same rows, same batch_id / updated_at stamp / source_version):
   copy         plain COPY of the typed rows straight into death_record (round "new" only: it cannot merge);
   ceiling      COPY of all typed rows into a temporary table + ONE INSERT ... SELECT ... ON CONFLICT DO
                UPDATE (newest wins), the typed rows built before the clock starts;
-  hub          jinbao.store.publish.publish_accepted from the staged Parquet (reading, typing, chunks of
-               50,000 and everything else included).
+  hub          jinbao.store.publish.publish_accepted from the staged Parquet (reading, typing and
+               everything else included; up to 1M records sorted by key with Arrow and merged in key
+               order without ON CONFLICT, docs/store.md, so it may beat this "ceiling").
 Every mode's rows are kept; the run exits non-zero when the hub's rows differ from the ceiling's.
 """
 from __future__ import annotations

@@ -40,28 +40,29 @@ def _after_run_killed_backend(cfg, path, delivery, out: str):
 
 
 def test_backend_terminated_between_publish_chunks(pg_home, monkeypatch, capsys):
-    """Deterministic: the publishing connection's own backend is terminated after its first chunk."""
+    """Deterministic: the publishing connection's own backend is terminated after its chunks are loaded
+    (four COPYs into the temporary table), as the one merge statement is sent."""
     from jinbao.store import publish
     from jinbao.store.database import connect
 
     cfg = pg_home
     path = drop_plain(cfg, people(400))
     delivery = path.read_bytes()
-    monkeypatch.setattr(publish, "PUBLISH_CHUNK", 100)     # one INSERT INTO death_record ... SELECT per chunk
-    inserts = []
+    monkeypatch.setattr(publish, "PUBLISH_CHUNK", 100)     # four chunks ...
+    monkeypatch.setattr(publish, "SORTED_IN_MEMORY", 0)    # ... each COPYed, then merged at once
+    merges = []
 
     def before(conn, cursor, statement, parameters, context, executemany):
-        if statement.startswith("INSERT INTO death_record"):
-            inserts.append(1)
-            if len(inserts) == 2:
-                _terminate(conn.connection.dbapi_connection.info.backend_pid)
+        if statement.startswith("WITH latest") and "INSERT INTO death_record" in statement:
+            merges.append(1)
+            _terminate(conn.connection.dbapi_connection.info.backend_pid)
     eng = connect(cfg.store_url)
     sa.event.listen(eng, "before_cursor_execute", before)
     try:
         assert main(["run", FEED]) == 1
     finally:
         sa.event.remove(eng, "before_cursor_execute", before)
-    assert len(inserts) == 2
+    assert len(merges) == 1
     _after_run_killed_backend(cfg, path, delivery, capsys.readouterr().err)
 
     assert main(["run", FEED]) == 0
@@ -71,7 +72,8 @@ def test_backend_terminated_between_publish_chunks(pg_home, monkeypatch, capsys)
 
 @pytest.mark.slow
 def test_backend_terminated_from_outside_while_a_large_delivery_publishes(pg_home, pg_url):
-    """As an operator (or a failover) would: pg_terminate_backend on the hub's INSERT, from another session."""
+    """As an operator (or a failover) would: pg_terminate_backend on the hub's COPY or merge into
+    death_record, from another session."""
     cfg = pg_home
     path = drop_plain(cfg, people(60_000))
     delivery = path.read_bytes()
@@ -84,8 +86,9 @@ def test_backend_terminated_from_outside_while_a_large_delivery_publishes(pg_hom
             with admin.connect() as conn:
                 while proc.poll() is None and not killed:
                     pid = conn.execute(sa.text(
-                        "select pid from pg_stat_activity where datname = :d and query like 'INSERT INTO death_record%' "
-                        "and state = 'active'"), {"d": db}).scalar()
+                        "select pid from pg_stat_activity where datname = :d and state = 'active' and "
+                        "(query like 'COPY publish_rows%' or query like '%INSERT INTO death_record%')"),
+                        {"d": db}).scalar()
                     if pid is not None:
                         conn.execute(sa.text("select pg_terminate_backend(:p)"), {"p": pid})
                         killed.append(pid)
