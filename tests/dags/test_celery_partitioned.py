@@ -7,18 +7,32 @@ feed unpartitioned, row for row, and both workers must have published partitions
 Each worker writes task logs to a folder of its own, so which worker ran a task is read from the
 files it left, not from a hostname (both workers are on this machine).  Staging (JINBAO_HOME) is
 the one folder both see, as a shared volume would be in production (docs/scale.md).
+
+Spreading the partitions is made deterministic, not left to timing.  Each worker takes one task at a
+time and reserves none ahead (concurrency 1, prefetch multiplier 1, late acks), and the run is only
+triggered once both workers answer a broadcast and consume the queue.  That alone is not enough: a
+warm partition takes about a second, so a worker still finishing `plan` (or starved of CPU on a busy
+machine) for a few seconds can let the other run all four in turn (the likely cause of the one CI
+flake, where one worker took all four).  So the test holds a SHARE lock on the feed's target table
+from before the run (its receive, judge and plan do not write that table) until two partitions are
+running at once, each blocked at its first write: with one task per worker those two are on
+different workers.  A deployment that cannot run two partitions side by side fails the wait; the
+check that both workers ran partitions is unchanged.
 """
 from __future__ import annotations
 
 import datetime as dt
 import os
 import shutil
+import subprocess
 import sys
 import time
+from contextlib import ExitStack
 from pathlib import Path
 
 import httpx
 import pytest
+import sqlalchemy as sa
 
 from dev.airflow_up import environment
 from dev.polling import poll
@@ -56,21 +70,10 @@ def redis_db():
 
 
 @pytest.fixture
-def pg_url():
-    with server_database("PostgreSQL") as url:
-        yield url
-
-
-@pytest.fixture
-def pg_url_2():
-    with server_database("PostgreSQL") as url:
-        yield url
-
-
-@pytest.fixture
-def pg_meta():
-    with server_database("PostgreSQL") as url:
-        yield url
+def pg_database():
+    """`pg_database()`: the URL of a fresh PostgreSQL database; every one is dropped after the test."""
+    with ExitStack() as stack:
+        yield lambda: stack.enter_context(server_database("PostgreSQL"))
 
 
 class Cluster:
@@ -79,6 +82,7 @@ class Cluster:
     def __init__(self, home: Path, store_url: str, meta_url: str, broker: str, feeds: Path, logs: Path):
         self.port = free_port()
         self.logs = logs
+        self.broker = broker
         base = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "JINBAO_"))}
         env = environment(home, store_url=store_url, port=self.port, base=base)
         env.update(
@@ -89,9 +93,11 @@ class Cluster:
             AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC=meta_url.replace("+psycopg:", "+psycopg_async:"),
             AIRFLOW__CELERY__BROKER_URL=broker,
             AIRFLOW__CELERY__RESULT_BACKEND=broker,
-            # one task at a time per worker, none reserved ahead: queued partitions go to whoever is free
+            # one task at a time per worker, none reserved ahead (a message is acknowledged when its task
+            # ends, so a busy worker holds no second one): queued partitions go to whoever is free
             AIRFLOW__CELERY__WORKER_CONCURRENCY="1",
             AIRFLOW__CELERY__WORKER_PREFETCH_MULTIPLIER="1",
+            AIRFLOW__CELERY__TASK_ACKS_LATE="True",
             AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE="False",       # only the run the test triggers
             AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT=str(free_port()),
             AIRFLOW__LOGGING__BASE_LOG_FOLDER=str(logs / "api-scheduler"),
@@ -108,6 +114,17 @@ class Cluster:
         self.airflow(name, "celery", "worker", "--concurrency", "1", "--celery-hostname", f"{name}@%h",
                      AIRFLOW__LOGGING__BASE_LOG_FOLDER=str(self.logs / name),
                      AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT=str(free_port()))
+
+    def consuming(self) -> set[str]:
+        """The workers (by name) that answer a broadcast and consume at least one queue."""
+        from celery import Celery
+
+        app = Celery(broker=self.broker)
+        try:
+            queues = app.control.inspect(timeout=2).active_queues() or {}
+        finally:
+            app.close()
+        return {name.split("@", 1)[0] for name, consumed in queues.items() if consumed}
 
     def console(self, name: str) -> str:
         path = self.logs / f"{name}.console"
@@ -138,8 +155,11 @@ class Cluster:
 
 
 def test_a_partitioned_feed_on_two_celery_workers_equals_the_single_process_run(
-        tmp_path, monkeypatch, redis_db, pg_url, pg_url_2, pg_meta):
+        tmp_path, monkeypatch, redis_db, pg_database):
     from jinbao.generator import generate
+    from jinbao.store.database import connect, upgrade
+
+    pg_url, pg_url_2, pg_meta = pg_database(), pg_database(), pg_database()
 
     # the single-process run: the shipped declaration (unpartitioned), `Engine.run`, its own store
     (tmp_path / "single").mkdir()
@@ -149,6 +169,7 @@ def test_a_partitioned_feed_on_two_celery_workers_equals_the_single_process_run(
     shutil.copy(single.inbound("hrss") / file, delivery)
     records = sum(1 for _ in delivery.open("rb")) - 1
     assert 3000 < records < 6000
+    target = get_feed(FEED, single).target_table
     outcomes = Engine(get_feed(FEED, single), single).run(DAY)
     assert [o.status for o in outcomes] == ["published"]
     expected = snapshot(single.store_url, TABLES)
@@ -162,8 +183,8 @@ def test_a_partitioned_feed_on_two_celery_workers_equals_the_single_process_run(
     logs = tmp_path / "logs"
     logs.mkdir()
     cluster = Cluster(cfg.home, pg_url, pg_meta, redis_db, feeds, logs)
-    migrated = __import__("subprocess").run([str(BIN / "airflow"), "db", "migrate"], env=cluster.env,
-                                            capture_output=True, text=True, timeout=300)
+    migrated = subprocess.run([str(BIN / "airflow"), "db", "migrate"], env=cluster.env, capture_output=True,
+                              text=True, timeout=300)
     assert migrated.returncode == 0, migrated.stdout[-3000:] + migrated.stderr[-3000:]
     started = time.monotonic()
     try:
@@ -174,22 +195,44 @@ def test_a_partitioned_feed_on_two_celery_workers_equals_the_single_process_run(
         cluster.worker("worker2")
         http = cluster.http
         cluster.wait(f"{FEED} in the API", 180, lambda: http.get(f"/api/v2/dags/{FEED}").status_code == 200)
-        cluster.wait("both Celery workers ready", 120,
-                     lambda: all(" ready." in cluster.console(w) for w in ("worker1", "worker2")))
+        cluster.wait("both Celery workers consuming", 120, lambda: cluster.consuming() >= {"worker1", "worker2"})
         tasks = {t["task_id"] for t in http.get(f"/api/v2/dags/{FEED}/tasks").json()["tasks"]}
         assert tasks == {"receive", "judge", "plan", "publish_partition", "publish", "finish"}
 
-        run = http.post(f"/api/v2/dags/{FEED}/dagRuns",
-                        json={"dag_run_id": "celery-1", "logical_date": "2026-11-22T04:00:00Z"})
-        assert run.status_code == 200, run.text
-        assert http.patch(f"/api/v2/dags/{FEED}", json={"is_paused": False}).status_code == 200
+        def task_instances() -> list[dict]:
+            return http.get(f"/api/v2/dags/{FEED}/dagRuns/celery-1/taskInstances").json()["task_instances"]
+
+        def two_partitions_running(gate_pid: int) -> bool:
+            # what the gate holds up, read before the states (a partition is running before it writes): only
+            # partitions, or a step that writes the table (a migration, say) would wait here until the timeout.
+            # A transaction of its own: pg_stat_activity is a snapshot taken once per transaction
+            with connect(cfg.store_url).connect() as probe:
+                held = probe.execute(sa.text("SELECT query FROM pg_stat_activity WHERE :gate = "
+                                             "ANY(pg_blocking_pids(pid))"), {"gate": gate_pid}).scalars().all()
+            states = [(t["task_id"], t["map_index"], t["state"]) for t in task_instances()]
+            failed = [s for s in states if s[2] in ("failed", "upstream_failed", "up_for_retry")]
+            assert not failed, f"{states}" + cluster.tail()
+            running = sum(task == "publish_partition" and state == "running" for task, _, state in states)
+            assert len(held) <= running, f"the lock on {target} holds up more than partitions: {held}, {states}"
+            return running >= 2
+
+        # the gate (module docstring): the store migrated here, so the workers' runs find the table to lock
+        upgrade(cfg.store_url)
+        with connect(cfg.store_url).connect() as gate:
+            gate.execute(sa.text(f"LOCK TABLE {target} IN SHARE MODE"))
+            gate_pid = gate.execute(sa.text("SELECT pg_backend_pid()")).scalar_one()
+            run = http.post(f"/api/v2/dags/{FEED}/dagRuns",
+                            json={"dag_run_id": "celery-1", "logical_date": "2026-11-22T04:00:00Z"})
+            assert run.status_code == 200, run.text
+            assert http.patch(f"/api/v2/dags/{FEED}", json={"is_paused": False}).status_code == 200
+            cluster.wait("two publish_partition tasks running at once", 300, lambda: two_partitions_running(gate_pid))
+            gate.rollback()                                 # releases the lock: the partitions write
 
         def finished():
             state = http.get(f"/api/v2/dags/{FEED}/dagRuns/celery-1").json()["state"]
             return state if state in ("success", "failed") else None
         state = cluster.wait("finished dag run", 300, finished)
-        tis = http.get(f"/api/v2/dags/{FEED}/dagRuns/celery-1/taskInstances").json()["task_instances"]
-        summary = sorted((t["task_id"], t["map_index"], t["state"]) for t in tis)
+        summary = sorted((t["task_id"], t["map_index"], t["state"]) for t in task_instances())
         assert state == "success", f"{summary}" + cluster.tail()
         assert [s for s in summary if s[0] == "publish_partition"] == [
             ("publish_partition", i, "success") for i in range(PARTS)]
