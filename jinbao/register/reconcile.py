@@ -276,9 +276,9 @@ def _insert_new(conn, offer: sa.Table, fields: list[str], feed, batch_id, stamp,
         exprs += [o[f], sa.case((given, feed)), sa.case((given, batch_id)), sa.case((given, o.line_no)),
                   sa.case((given, stamp))]
     known = sa.select(sa.literal(1)).select_from(register).where(register.c.aac002 == o.aac002).exists()
-    res = conn.execute(sa.insert(register).from_select(names, sa.select(*exprs).where(sa.not_(known))),
-                       execution_options={"preserve_rowcount": True})
-    return res.rowcount
+    with scratch.by_key_lookup(conn):
+        return conn.execute(sa.insert(register).from_select(names, sa.select(*exprs).where(sa.not_(known))),
+                            execution_options={"preserve_rowcount": True}).rowcount
 
 
 def _update_known(conn, decision: sa.Table, fields: list[str], feed, batch_id, stamp) -> int:
@@ -319,11 +319,12 @@ def _remember_offers(conn, offer: sa.Table, fields: list[str], o: Offered, auth:
                                                     seen_at=stamp)
                      .where(key, offer.c[f].is_not(None), sv.value != value,
                             sv.batch_id.not_in(newer) if newer else sa.true()))
-        conn.execute(sa.insert(source_value).from_select(
-            ["aac002", "field", "source_feed", "value", "batch_id", "line_no", "seen_at"],
-            sa.select(offer.c.aac002, sa.literal(f, sa.String(32)), feed, value, batch_id, offer.c.line_no, stamp)
-            .where(offer.c[f].is_not(None), sa.not_(sa.select(sa.literal(1)).select_from(source_value)
-                                                    .where(key).exists()))))
+        with scratch.by_key_lookup(conn):
+            conn.execute(sa.insert(source_value).from_select(
+                ["aac002", "field", "source_feed", "value", "batch_id", "line_no", "seen_at"],
+                sa.select(offer.c.aac002, sa.literal(f, sa.String(32)), feed, value, batch_id, offer.c.line_no, stamp)
+                .where(offer.c[f].is_not(None), sa.not_(sa.select(sa.literal(1)).select_from(source_value)
+                                                        .where(key).exists()))))
 
 
 def _conflicts(conn, decision: sa.Table, fields: list[str], stamp) -> int:

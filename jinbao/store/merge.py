@@ -138,13 +138,14 @@ class _InKeyOrder(_SetBased):
         conn.exec_driver_sql(f"ANALYZE {ROWS}")                    # the joins with the target need its size
         conn.exec_driver_sql("SET LOCAL work_mem = '256MB'")       # the sort of a big delivery, in memory
         order = [] if self.in_key_order else self._order()
-        try:
-            with conn.begin_nested():
-                conn.execute(self._insert_and_update(order))
-        except sa.exc.IntegrityError as exc:
-            if getattr(exc.orig, "sqlstate", None) != "23505":    # unique_violation: somebody else's new key
-                raise
-            conn.execute(self._merge(self.names, order))
+        with scratch.by_key_lookup(conn):
+            try:
+                with conn.begin_nested():
+                    conn.execute(self._insert_and_update(order))
+            except sa.exc.IntegrityError as exc:
+                if getattr(exc.orig, "sqlstate", None) != "23505":    # unique_violation: somebody else's new key
+                    raise
+                conn.execute(self._merge(self.names, order))
         scratch.drop(conn, ROWS)
 
     def _order(self) -> list:
