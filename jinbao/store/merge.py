@@ -128,8 +128,8 @@ class _InKeyOrder(_SetBased):
     def __call__(self, data: pa.Table) -> None:
         if self.rows is None:
             self.rows = scratch.create(self.conn, ROWS, *[self.target.c[name] for name in data.column_names])
-            self.names = data.column_names
-        scratch.load(self.conn, self.rows, data)
+            self.names, self.loaded = data.column_names, 0
+        self.loaded += scratch.load(self.conn, self.rows, data)
 
     def close(self) -> None:
         if self.rows is None:
@@ -138,7 +138,7 @@ class _InKeyOrder(_SetBased):
         conn.exec_driver_sql(f"ANALYZE {ROWS}")                    # the joins with the target need its size
         conn.exec_driver_sql("SET LOCAL work_mem = '256MB'")       # the sort of a big delivery, in memory
         order = [] if self.in_key_order else self._order()
-        with scratch.by_key_lookup(conn):
+        with scratch.filling_what_it_checks(conn, self.target.name, self.loaded):
             try:
                 with conn.begin_nested():
                     conn.execute(self._insert_and_update(order))
