@@ -287,21 +287,7 @@ def main() -> None:
     p.add_argument("--keep", help="make the working folders under this directory and keep them")
     p.add_argument("--without", nargs="+", default=[], choices=sorted(SKIPPABLE),
                    help="diagnosis only: leave these stages out (the summary says so)")
-    p.add_argument("--sized-server", action="store_true",
-                   help="run against a private PostgreSQL sized as docs/scale.md says (bench/sized_server.py) "
-                        "instead of --url")
     args = p.parse_args()
-    if args.sized_server:
-        from bench.sized_server import SETTINGS, sized_server
-
-        with sized_server() as args.url:
-            print("PostgreSQL sized as docs/scale.md says: " + ", ".join(f"{k}={v}" for k, v in SETTINGS.items()))
-            _run(args)
-        return
-    _run(args)
-
-
-def _run(args) -> None:
     need = max(args.records) * 60 * 5 / 2**30           # plain + sealed + staged copies, roughly
     free = shutil.disk_usage(args.keep or tempfile.gettempdir()).free / 2**30
     if free < need + 5:
@@ -312,14 +298,12 @@ def _run(args) -> None:
         results.append(run_size(n, args))
     print()
     report(results)
-    summary = {"bench": "end_to_end", "ok": all(r.get("ok") for r in results), "runs": results,
-               "server": "sized" if args.sized_server else "given"}
+    summary = {"bench": "end_to_end", "ok": all(r.get("ok") for r in results), "runs": results}
     if args.without:
         print(f"DIAGNOSTIC RUN without {', '.join(args.without)}: not the hub's figures")
     from bench.summary import emit
     emit(**summary)
-    if not summary["ok"]:
-        sys.exit(1)
+    sys.exit(0 if summary["ok"] else 1)
 
 
 if __name__ == "__main__":
