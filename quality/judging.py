@@ -107,53 +107,33 @@ def judge_delivery(path: Path, encoding: str, gate: Gate, staging: Path, workers
     return Judged(received, rejected)
 
 
-#: Records counted at once for duplicate keys: beyond it the keys are hash-partitioned to disk
-#: first, KEYS_PER_PARTITION to a partition, so the count's memory is a partition's, whatever the
-#: delivery's size (and below a 1M-record delivery's own in-memory count).
+#: Records counted at once for duplicate keys: beyond it the delivery is sorted by key on disk
+#: (exchange_zone/key_order.py), KEYS_PER_PARTITION records to a range, so the pass's memory is a
+#: range's, whatever the delivery's size, and the accepted file comes out in key order for the store.
 KEYS_IN_MEMORY = 1_000_000
 KEYS_PER_PARTITION = 250_000
 
 
-def _duplicated(accepted: Path, keys: list[str]) -> pa.Table:
-    """The keys and line numbers of every accepted record whose key is not unique."""
-    import tempfile
-
-    import numpy as np
-    import pandas as pd
+def _duplicated(accepted: Path, keys: list[str]) -> tuple[pa.Table, bool]:
+    """The keys and line numbers of every accepted record whose key is not unique, and whether the
+    file was rewritten (in key order) without them already."""
     import pyarrow.compute as pc
 
-    def among(ids: pa.Table) -> pa.Table:
-        counts = ids.group_by(keys).aggregate([("line_no", "count")])
-        dups = counts.filter(pc.greater(counts["line_no_count"], 1))
-        return ids.join(dups.select(keys), keys, join_type="inner") if dups.num_rows else ids.slice(0, 0)
+    from jinbao.exchange_zone.key_order import sort_by_key
 
-    source = read_staged(accepted)
-    if source.metadata.num_rows <= KEYS_IN_MEMORY:
-        return among(pq.read_table(accepted, columns=[*keys, "line_no"]))
-    parts = -(-source.metadata.num_rows // min(KEYS_PER_PARTITION, KEYS_IN_MEMORY))
-    with tempfile.TemporaryDirectory(dir=accepted.parent, prefix=".keys-") as tmp:
-        paths = [Path(tmp) / f"{i}.parquet" for i in range(parts)]
-        schema = source.schema_arrow
-        schema = pa.schema([schema.field(k) for k in keys] + [schema.field("line_no")])
-        writers = [pq.ParquetWriter(p, schema) for p in paths]
-        try:
-            for block in source.iter_batches(batch_size=262_144, columns=[*keys, "line_no"]):
-                part = pa.Table.from_batches([block])
-                # equal keys hash alike, so every duplicate lands in the same partition
-                which = pd.util.hash_pandas_object(part.select(keys).to_pandas(), index=False).to_numpy() % parts
-                for i, w in enumerate(writers):
-                    w.write_table(part.filter(pa.array(which == np.uint64(i))))
-        finally:
-            for w in writers:
-                w.close()
-        return pa.concat_tables([among(pq.read_table(p)) for p in paths])
+    if read_staged(accepted).metadata.num_rows > KEYS_IN_MEMORY:
+        return sort_by_key(accepted, keys, min(KEYS_PER_PARTITION, KEYS_IN_MEMORY)), True
+    ids = pq.read_table(accepted, columns=[*keys, "line_no"])
+    counts = ids.group_by(keys).aggregate([("line_no", "count")])
+    dups = counts.filter(pc.greater(counts["line_no_count"], 1))
+    return (ids.join(dups.select(keys), keys, join_type="inner") if dups.num_rows else ids.slice(0, 0)), False
 
 
 def _reject_duplicate_keys(accepted: Path, rejected: Path, keys: list[str], field: str) -> int:
     """Move every accepted record whose key is not unique to the rejections; returns how many."""
     import pyarrow.compute as pc
 
-    held = _duplicated(accepted, keys)
+    held, without = _duplicated(accepted, keys)
     if held.num_rows == 0:                             # the usual case: one counting pass, nothing else
         return 0
     groups = held.group_by(keys).aggregate([("line_no", "list")])["line_no_list"].to_pylist()  # few, not the file
@@ -174,7 +154,8 @@ def _reject_duplicate_keys(accepted: Path, rejected: Path, keys: list[str], fiel
         "message": pa.array([reason_message("DUPLICATE_KEY", field, o) for o in others], pa.string()),
     }, schema=REJECTION_SCHEMA)
     _rewrite(rejected, lambda t: t, append=storable(extra))
-    _rewrite(accepted, lambda t: t.filter(pc.invert(pc.is_in(t["line_no"], value_set=dup_lines))))
+    if not without:
+        _rewrite(accepted, lambda t: t.filter(pc.invert(pc.is_in(t["line_no"], value_set=dup_lines))))
     return len(lines)
 
 

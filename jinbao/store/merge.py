@@ -31,8 +31,8 @@ ROWS = "publish_rows"
 def merger(conn: Connection, target: sa.Table, given: Mapping[str, object],
            in_key_order: bool = False) -> Iterator[Callable[[pa.Table], None]]:
     """A function that upserts one prepared chunk (prepared() in publish.py) into `target`, with `given`
-    (column -> value) on every row.  `in_key_order`: the rows come as one chunk, sorted by key, each key
-    once (PostgreSQL then need not sort them).  Its temporary table is dropped when the block ends without
+    (column -> value) on every row.  `in_key_order`: the chunks come sorted by key, each key once
+    (PostgreSQL then need not sort them).  Its temporary table is dropped when the block ends without
     error; after an error the transaction is rolled back anyway (MariaDB keeps the table, the next create
     drops it)."""
     if conn.dialect.name == "sqlite":
@@ -107,7 +107,7 @@ class _InKeyOrder(_SetBased):
 
     Merged chunk by chunk in file order, each row lands on a random page of the target's key index;
     in key order PostgreSQL appends to the index page after page.  The rows come sorted from Arrow when
-    they fit in memory (publish.py), otherwise the store sorts them (with the byte order of "C": the
+    they fit in memory or from a staged file the judge step sorted (publish.py), otherwise the store sorts them (with the byte order of "C": the
     IDs and codes are ASCII, and the default collation's comparisons made the sort 2x slower).  And the
     merge is an UPDATE of the stored keys plus a plain INSERT of the new ones rather than INSERT ... ON
     CONFLICT, which takes the speculative-insertion path for every row.  Measured on 1M new people into

@@ -1,10 +1,12 @@
 """quality/judging.py through the engine: a key twice in one delivery is rejected on every line that holds it."""
 from __future__ import annotations
 
+import pyarrow.parquet as pq
 import pytest
 import sqlalchemy as sa
 
 from jinbao.cli import main
+from jinbao.exchange_zone.key_order import key_order
 from jinbao.store.database import connect
 from tests.deliveries import death_row, write_delivery
 
@@ -29,8 +31,9 @@ def test_duplicate_keys_are_rejected_naming_the_other_lines(home):
 
 @pytest.mark.parametrize("in_memory", [1_000_000, 7], ids=["in-memory", "partitioned"])
 def test_duplicate_keys_are_the_same_whether_counted_in_memory_or_in_partitions(home, monkeypatch, in_memory):
-    """Beyond KEYS_IN_MEMORY records the keys are hash-partitioned to disk before counting (bounded
-    memory for a 10M-record delivery); the rejections must not depend on it."""
+    """Beyond KEYS_IN_MEMORY records the delivery is sorted by key on disk, in ranges (bounded memory
+    for a 10M-record delivery), and the accepted file comes out in key order; the rejections and what
+    is published must not depend on it."""
     from jinbao.quality import judging
 
     monkeypatch.setattr(judging, "KEYS_IN_MEMORY", in_memory)
@@ -46,4 +49,11 @@ def test_duplicate_keys_are_the_same_whether_counted_in_memory_or_in_partitions(
     assert [tuple(r) for r in rej] == [(3, "also on line(s) 42, 43"), (32, "also on line(s) 44"),
                                        (42, "also on line(s) 3, 43"), (43, "also on line(s) 3, 42"),
                                        (44, "also on line(s) 32")]
-    assert not list((home.home / "staging").rglob(".keys-*"))          # the partitions are gone
+    assert not list((home.home / "staging").rglob(".key-order-*"))     # the ranges are gone
+    accepted = next((home.home / "staging").rglob("accepted.parquet"))
+    ids = pq.read_table(accepted).column("AAC002").to_pylist()
+    assert len(ids) == len(set(ids)) == 38
+    assert key_order(accepted) == (["AAC002"] if in_memory == 7 else [])
+    assert ids == sorted(ids) or in_memory != 7
+    with connect(home.store_url).connect() as c:
+        assert sorted(c.execute(sa.text("select aac002 from death_record")).scalars()) == sorted(ids)
