@@ -184,13 +184,21 @@ def _other_publisher_inserts(db, path: Path, line: int, version: int) -> tuple[s
     return conn, txn
 
 
+@pytest.fixture(params=["postgresql", "postgresql-chunked"])
+def pg_store(request, monkeypatch):
+    """PostgreSQL only: its merge is an INSERT and an UPDATE, not INSERT ... ON CONFLICT."""
+    if request.param == "postgresql-chunked":
+        monkeypatch.setattr(publishing, "SORTED_IN_MEMORY", 0)
+    with server_database("PostgreSQL") as url:
+        yield _with_batches(upgrade(url))
+
+
 @pytest.mark.parametrize("commit", ["before the merge", "while the merge waits"])
-def test_a_concurrent_publisher_of_a_new_key(store, tmp_path, commit):
+def test_a_concurrent_publisher_of_a_new_key(pg_store, tmp_path, commit):
     """PostgreSQL merges new keys with a plain INSERT: another transaction's row for one of them,
     committed before the merge statement or while it waits on that key, is still replaced by the newer
     delivery, as INSERT ... ON CONFLICT would (the second case through the savepoint and ON CONFLICT)."""
-    if store.dialect.name != "postgresql":
-        pytest.skip("the INSERT + UPDATE merge is PostgreSQL's")
+    store = pg_store
     path = deaths(tmp_path / "a.parquet", 12)
     other, txn = _other_publisher_inserts(store, path, 5, OLD)
     timer = None
@@ -212,10 +220,9 @@ def test_a_concurrent_publisher_of_a_new_key(store, tmp_path, commit):
     assert stored(store, death_record) == as_published(path)
 
 
-def test_a_concurrent_newer_row_stays(store, tmp_path):
+def test_a_concurrent_newer_row_stays(pg_store, tmp_path):
     """Newest wins against a row another transaction committed just before the merge, too."""
-    if store.dialect.name != "postgresql":
-        pytest.skip("the INSERT + UPDATE merge is PostgreSQL's")
+    store = pg_store
     path = deaths(tmp_path / "a.parquet", 12)
     newest = source_version(dt.date(2026, 11, 30), 1)
     other, txn = _other_publisher_inserts(store, path, 5, newest)
