@@ -12,7 +12,6 @@ Revises: 0008
 Create Date: 2026-11-24 22:00:00
 """
 from alembic import op
-import sqlalchemy as sa
 
 
 revision = '0009'
