@@ -103,8 +103,10 @@ def sort_by_key(path: Path, keys: list[str], per_part: int) -> pa.Table:
             for writer in writers:
                 writer.close()
         out_path = path.with_name(path.name + ".sorted")
-        meta = {**(schema.metadata or {}), KEY_ORDER: ",".join(keys).encode()}
-        with pq.ParquetWriter(out_path, schema.with_metadata(meta)) as out:
+        meta = dict(schema.metadata or {})
+        if pa.types.is_string(schema.field(keys[0]).type):    # ranges cut by bytes order text as Arrow sorts it
+            meta[KEY_ORDER] = ",".join(keys).encode()
+        with pq.ParquetWriter(out_path, schema.with_metadata(meta) if meta else schema.remove_metadata()) as out:
             for spill in spills:
                 with pa.ipc.open_stream(spill) as reader:
                     data = reader.read_all()
@@ -116,7 +118,7 @@ def sort_by_key(path: Path, keys: list[str], per_part: int) -> pa.Table:
                 if repeated.any():
                     held.append(data.filter(pa.array(repeated)).select([*keys, "line_no"]))
                     data = data.filter(pa.array(~repeated))
-                out.write_table(data.replace_schema_metadata(meta))
+                out.write_table(data.replace_schema_metadata(meta or None))
     os.replace(out_path, path)
     if held:
         return pa.concat_tables(held)
