@@ -66,12 +66,26 @@ def _bounds(source: pq.ParquetFile, key: str, parts: int) -> np.ndarray:
     return np.unique(sample[[len(sample) * i // parts for i in range(1, parts)]])
 
 
-def _repeated(data: pa.Table, keys: list[str]) -> np.ndarray:
-    """In a table sorted by `keys`: True for every row whose key another row has too."""
+def same_key_as_next(data: pa.Table, keys: list[str]) -> np.ndarray:
+    """In a table sorted by `keys`: for each row but the last, whether the next row has the same key
+    (a missing key is nobody's)."""
     same = np.ones(max(data.num_rows - 1, 0), dtype=bool)
     for key in keys:
         col = data.column(key).combine_chunks()
         same &= pc.fill_null(pc.equal(col.slice(1), col.slice(0, len(col) - 1)), False).to_numpy(zero_copy_only=False)
+    return same
+
+
+def last_of_each_key(data: pa.Table, keys: list[str]) -> pa.Table:
+    """In a table sorted by `keys` (lines ascending within a key): each key's last row."""
+    if data.num_rows < 2:
+        return data
+    return data.filter(pa.array(np.append(~same_key_as_next(data, keys), True)))
+
+
+def _repeated(data: pa.Table, keys: list[str]) -> np.ndarray:
+    """In a table sorted by `keys`: True for every row whose key another row has too."""
+    same = same_key_as_next(data, keys)
     out = np.zeros(data.num_rows, dtype=bool)
     out[1:] |= same
     out[:-1] |= same

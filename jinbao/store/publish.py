@@ -180,15 +180,11 @@ def prepared(target: sa.Table, chunk: pa.RecordBatch | pa.Table, given: Mapping[
 
 def last_per_key_sorted(data: pa.Table, keys: list[str]) -> pa.Table:
     """Sorted by key (a stable sort, so a repeated key's rows keep their order), each key's last row."""
+    from jinbao.exchange_zone.key_order import last_of_each_key
+
     if data.num_rows < 2 or not keys:
         return data
-    data = data.take(pc.sort_indices(data, [(k, "ascending") for k in keys]))
-    same = None
-    for key in keys:
-        col = data.column(key).combine_chunks()
-        equal = pc.fill_null(pc.equal(col.slice(1), col.slice(0, len(col) - 1)), False)
-        same = equal if same is None else pc.and_(same, equal)
-    return data.filter(pa.concat_arrays([pc.invert(same), pa.array([True])]))
+    return last_of_each_key(data.take(pc.sort_indices(data, [(k, "ascending") for k in keys])), keys)
 
 
 def last_per_key(data: pa.Table, keys: list[str]) -> pa.Table:
