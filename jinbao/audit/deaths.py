@@ -1,21 +1,22 @@
-"""Finding the death mismatches of a report month in the store: set-based queries, then Arrow.
+"""Finding the death mismatches of a report month in the store: what the store says, read once, then
+every kind as of the month (docs/audit.md, "What the report holds").
 
-The register's life status decides who is dead (a withdrawn death is not a
-death); `death_record` keeps what each source says; `pension_payment` is the
-roll as the bureau delivered it through the gate.  The store does the joins
-and sums; amounts are summed as whole fen (integers) so SQLite, which has no
-decimal type, gives the same exact totals as PostgreSQL and MariaDB.
+The store narrows what is read to the people a death source names (and the pensioners, for the typo
+search); amounts are summed as whole fen (integers) so SQLite, which has no decimal type, gives the
+same exact totals as PostgreSQL and MariaDB.  Who is dead is decided here from the death sources'
+records as of the report month, not from the register's life status of today: a report for an
+earlier month must not count a death dated after it, and the register's date in force may come
+from a source whose date lies after the month while another source's lies within it.
 
-A report for month M looks at deaths dated up to the end of M and payments
-for months up to M.  Paid after death means paid for a month after the month
-of death: a payment for the month of death itself is due, so a roll that
-stops in the month after the death has overpaid nothing.
+A payment for the month of death itself is due: only months after it are overpaid.
 """
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from decimal import Decimal
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import sqlalchemy as sa
@@ -24,21 +25,17 @@ from sqlalchemy.engine import Connection
 from jinbao.audit import findings
 from jinbao.audit.findings import month_end
 from jinbao.ledger import now
-from jinbao.register.authority import DECEASED, authority
-from jinbao.schemas.store_tables import death_record, pension_payment, register, source_value
+from jinbao.register.authority import authority
+from jinbao.schemas.store_tables import (batch, death_record, pension_payment, register, rejected_death, rejection,
+                                         source_value)
 
 WITHDRAWN = "2"
 DEATH_REASON = "1"
-
-
-def _first_day(conn: Connection, col):
-    """First day of the month of a date column, on every backend."""
-    dialect = conn.dialect.name
-    if dialect == "postgresql":
-        return sa.cast(sa.func.date_trunc("month", col), sa.Date)
-    if dialect == "sqlite":
-        return sa.func.date(col, "start of month")
-    return sa.func.str_to_date(sa.func.date_format(col, "%Y-%m-01"), "%Y-%m-%d")
+#: What a police deregistration that is not a death is (ZXYY, schemas/register.yaml police_reasons).
+NOT_A_DEATH = {"2": "emigration", "3": "duplicate registration", "9": "other deregistration"}
+TREND_MONTHS = 6
+#: How many months back the store is read for the trend and the month-on-month comparison.
+_LOOK_BACK = TREND_MONTHS - 1
 
 
 def _fen(amount):
@@ -51,158 +48,441 @@ def _frame(conn: Connection, query) -> pd.DataFrame:
     return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
 
 
-def _dates(values) -> pa.Array:
-    return pa.array([None if v is None or pd.isna(v) else
-                     (v if isinstance(v, dt.date) else dt.date.fromisoformat(str(v)[:10])) for v in values], pa.date32())
+def _day(value) -> dt.date | None:
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value)[:10])
 
 
-def _yuan(fen) -> pa.Array:
-    return pa.array([None if f is None or pd.isna(f) else Decimal(int(f)) / 100 for f in fen], findings.YUAN)
-
-
-def active_deaths(conn: Connection) -> pd.DataFrame:
-    """Every death source's record, with whether it reports a death now (not withdrawn; police only
-    with deregistration reason 1)."""
-    dr = death_record.c
-    frame = _frame(conn, sa.select(dr.aac002, dr.source_feed, dr.aac003, dr.aaa002, dr.aac060, dr.dereg_reason,
-                                   dr.death_action, dr.batch_id, dr.line_no))
-    withdrawn = frame["death_action"].fillna("1") == WITHDRAWN
-    reports = ~withdrawn & (frame["dereg_reason"].isna() | (frame["dereg_reason"] == DEATH_REASON))
-    rank = {f: i for i, f in enumerate(authority().deaths)}
-    return frame.assign(withdrawn=withdrawn, reports=reports,
-                        rank=frame["source_feed"].map(rank).fillna(len(rank)).astype(int))
-
-
-def _sources(deaths: pd.DataFrame) -> pd.Series:
-    """Per person: the feeds that report the death now, most trusted first."""
-    active = deaths[deaths["reports"]].sort_values(["aac002", "rank"])
-    return active.groupby("aac002")["source_feed"].agg(", ".join)
-
-
-def paid_after_death(conn: Connection, month: dt.date, sources: pd.Series) -> pa.Table:
-    r, pp = register.c, pension_payment.c
-    death_month = _first_day(conn, r.life_status_date)
-    q = (sa.select(r.aac002, r.aac003.label("name"), r.aab301.label("division"), r.life_status_date.label("death_date"),
-                   sa.func.count().label("months_paid_after"), sa.func.sum(_fen(pp.amount)).label("fen"),
-                   sa.func.max(pp.month).label("last_month_paid"))
-         .join_from(register, pension_payment, pp.aac002 == r.aac002)
-         .where(r.life_status == DECEASED, r.life_status_date <= month_end(month), pp.month > death_month,
-                pp.month <= month)
-         .group_by(r.aac002, r.aac003, r.aab301, r.life_status_date)
-         .order_by(r.aab301, r.aac002))
-    frame = _frame(conn, q)
-    return pa.table({
-        "aac002": pa.array(frame["aac002"].tolist(), pa.string()), "name": pa.array(frame["name"].tolist(), pa.string()),
-        "division": pa.array(frame["division"].tolist(), pa.string()), "death_date": _dates(frame["death_date"]),
-        "sources": pa.array([sources.get(p) for p in frame["aac002"]], pa.string()),
-        "months_paid_after": pa.array(frame["months_paid_after"].astype(int).tolist(), pa.int32()),
-        "overpaid": _yuan(frame["fen"]), "last_month_paid": _dates(frame["last_month_paid"])},
-        schema=findings.PAID_AFTER_DEATH)
-
-
-def sources_disagree(deaths: pd.DataFrame, people: pd.DataFrame, month: dt.date, tolerance_days: int) -> pa.Table:
-    """Dates more than `tolerance_days` apart among the sources reporting a death now, and deaths
-    withdrawn by one source while another still reports them."""
-    end = pd.Timestamp(month_end(month))
-    d = deaths.assign(date=pd.to_datetime(deaths["aac060"]))
-    d = d[d["date"] <= end]
-    active = d[d["reports"]]
-    by_source = active.pivot_table(index="aac002", columns="source_feed", values="date", aggfunc="max")
-    span = (active.groupby("aac002")["date"].max() - active.groupby("aac002")["date"].min()).dt.days
-    differ = set(span[span > tolerance_days].index)
-    withdrawn = d[d["withdrawn"]].groupby("aac002")["source_feed"].agg(lambda s: ", ".join(sorted(s)))
-    still = active.sort_values("rank").groupby("aac002")["source_feed"].agg(", ".join)
-    both = set(withdrawn.index) & set(still.index)
-    rows = []
-    names = people.set_index("aac002")
-    feeds = authority().deaths
-    for kind, who in (("dates differ", sorted(differ)), ("withdrawn but still reported", sorted(both))):
-        for p in who:
-            dates = by_source.loc[p] if p in by_source.index else pd.Series(dtype="datetime64[ns]")
-            rows.append({"aac002": p, "name": names["name"].get(p), "division": names["division"].get(p), "kind": kind,
-                         **{col: _day(dates.get(feed)) for col, feed in zip(("police_date", "health_date",
-                                                                              "cremation_date"), feeds)},
-                         "spread_days": int(span.get(p, 0)), "withdrawn_by": withdrawn.get(p),
-                         "still_reported_by": still.get(p)})
-    return pa.Table.from_pylist(rows, schema=findings.SOURCES_DISAGREE)
-
-
-def _day(value):
-    return None if value is None or pd.isna(value) else pd.Timestamp(value).date()
-
-
-def not_deregistered(conn: Connection, deaths: pd.DataFrame, people: pd.DataFrame, month: dt.date,
-                     sources: pd.Series) -> pa.Table:
-    """Deaths known to health or civil affairs with no police deregistration, still paid in the latest
-    roll month up to M."""
-    police = authority().deaths[0]
-    pp = pension_payment.c
-    latest = conn.execute(sa.select(sa.func.max(pp.month)).where(pp.month <= month)).scalar()
-    if latest is None:
-        return findings.NOT_DEREGISTERED.empty_table()
-    on_roll = set(conn.execute(sa.select(pp.aac002).where(pp.month == latest)).scalars())
-    d = deaths[pd.to_datetime(deaths["aac060"]) <= pd.Timestamp(month_end(month))]
-    deregistered = set(d[(d["source_feed"] == police) & d["reports"]]["aac002"])
-    others = d[(d["source_feed"] != police) & d["reports"]]
-    who = sorted(set(others["aac002"]) - deregistered & on_roll)
-    first = others.sort_values("rank").drop_duplicates("aac002").set_index("aac002")["aac060"]
-    names = people.set_index("aac002")
-    return pa.Table.from_pylist([{"aac002": p, "name": names["name"].get(p), "division": names["division"].get(p),
-                                  "death_date": _day(first.get(p)), "sources": sources.get(p),
-                                  "last_month_paid": latest} for p in who], schema=findings.NOT_DEREGISTERED)
-
-
-def identity_mismatch(deaths: pd.DataFrame, people: pd.DataFrame, month: dt.date) -> pa.Table:
-    """Death records naming a person the register holds with another name or gender, or a person only
-    the death sources know (no other feed set any field of theirs)."""
-    d = deaths[pd.to_datetime(deaths["aac060"]) <= pd.Timestamp(month_end(month))]
-    m = d.merge(people, on="aac002", how="left")
-    known = m["known"].fillna(False).astype(bool)
-    name_differs = known & m["aac003"].notna() & m["name"].notna() & (m["aac003"] != m["name"])
-    gender_differs = known & m["aaa002"].isin(["1", "2"]) & m["gender"].isin(["1", "2"]) & (m["aaa002"] != m["gender"])
-    rows = []
-    for kind, mask in (("unknown ID", ~known), ("name differs", name_differs), ("gender differs", gender_differs)):
-        for r in m[mask].sort_values(["aac002", "source_feed"]).itertuples():
-            rows.append({"aac002": r.aac002, "source_feed": r.source_feed, "kind": kind, "name_reported": r.aac003,
-                         "name_registered": None if pd.isna(r.name) else r.name,
-                         "gender_reported": r.aaa002, "gender_registered": None if pd.isna(r.gender) else r.gender,
-                         "death_date": _day(r.aac060), "batch_id": None if pd.isna(r.batch_id) else int(r.batch_id),
-                         "line_no": None if pd.isna(r.line_no) else int(r.line_no)})
-    return pa.Table.from_pylist(rows, schema=findings.IDENTITY_MISMATCH)
-
-
-def register_people(conn: Connection) -> pd.DataFrame:
-    """Name, gender and division in force for everyone a death source names, and whether any feed
-    other than the death sources ever told the hub about them."""
-    r = register.c
-    feeds = authority().deaths
-    outside = sa.or_(*[sa.and_(r[f"{f}_source"].is_not(None), r[f"{f}_source"].not_in(feeds))
-                       for f in ("aac003", "aaa002", "aab301", "aac006", "aac005", "aab998")])
-    named = sa.select(death_record.c.aac002).distinct()
-    frame = _frame(conn, sa.select(r.aac002, r.aac003.label("name"), r.aaa002.label("gender"),
-                                   r.aab301.label("division"), sa.case((outside, True), else_=False).label("known"))
-                   .where(r.aac002.in_(named)))
-    on_roll = set(conn.execute(sa.select(pension_payment.c.aac002).distinct()
-                               .where(pension_payment.c.aac002.in_(named))).scalars())
-    # a feed outranked by a death feed on every field still knows the person: what it said is kept
-    told = set(conn.execute(sa.select(source_value.c.aac002).distinct()
-                            .where(source_value.c.aac002.in_(named), source_value.c.source_feed.not_in(feeds)))
-               .scalars())
-    frame["known"] = frame["known"].astype(bool) | frame["aac002"].isin(on_roll | told)
+def _dates(frame: pd.DataFrame, *columns: str) -> pd.DataFrame:
+    """Date columns as pandas datetimes (NaT for none), whatever the backend returned."""
+    for c in columns:
+        frame[c] = pd.to_datetime(frame[c].map(_day))
     return frame
 
 
+def _months_before(month: dt.date, n: int) -> dt.date:
+    index = month.year * 12 + month.month - 1 - n
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def _yuan(fen: int | None) -> Decimal | None:
+    return None if fen is None or pd.isna(fen) else Decimal(int(fen)) / 100
+
+
+def _value(v):
+    """A pandas cell as a plain Python value (NaN/NaT -> None, numpy scalars unboxed)."""
+    if v is None:
+        return None
+    if isinstance(v, pd.Timestamp):
+        return None if pd.isna(v) else v.date()
+    if isinstance(v, float) and np.isnan(v):
+        return None
+    if v is pd.NaT or (not isinstance(v, str) and pd.isna(v)):
+        return None
+    return v.item() if isinstance(v, np.generic) else v
+
+
+def _table(frame: pd.DataFrame, schema: pa.Schema, **convert) -> pa.Table:
+    """A frame as a finding table of `schema` (columns by name; `convert[name]` maps a value)."""
+    columns = {}
+    for f in schema:
+        values = frame[f.name].tolist() if f.name in frame else [None] * len(frame)
+        values = [_value(v) for v in values]
+        if f.name in convert:
+            values = [convert[f.name](v) for v in values]
+        columns[f.name] = pa.array(values, f.type)
+    return pa.table(columns, schema=schema)
+
+
+# --------------------------------------------------------------------------------------------------
+# What the store says
+
+
+@dataclass
+class Store:
+    """Everything the report reads, for the people the death sources name, up to the report month."""
+    records: pd.DataFrame        # death_record with file_name, rank, reports, withdrawn
+    people: pd.DataFrame         # register values of the named people, what non-death sources hold
+    payments: pd.DataFrame       # aac002, month, fen: payments up to M of the named people
+    roll_months: list            # every month up to M the store holds a payment for, ascending
+    rejected: pd.DataFrame       # rejected death records with file_name and reasons
+    rejected_roll: pd.DataFrame  # rejected roll rows: aac002 (as sent), month (NaT: did not parse)
+
+
+def _rank(feeds: pd.Series) -> pd.Series:
+    rank = {f: i for i, f in enumerate(authority().deaths)}
+    return feeds.map(rank).fillna(len(rank)).astype(int)
+
+
+def _records(conn: Connection) -> pd.DataFrame:
+    dr, b = death_record.c, batch.c
+    frame = _frame(conn, sa.select(dr.aac002, dr.source_feed, dr.aac003, dr.aaa002, dr.aab301, dr.aac060,
+                                   dr.dereg_date, dr.dereg_reason, dr.death_action, dr.batch_id, dr.line_no,
+                                   b.file_name).join_from(death_record, batch, b.id == dr.batch_id, isouter=True))
+    frame = _dates(frame, "aac060", "dereg_date")
+    withdrawn = frame["death_action"].fillna("1") == WITHDRAWN
+    death = frame["dereg_reason"].isna() | (frame["dereg_reason"] == DEATH_REASON)
+    return frame.assign(withdrawn=withdrawn, death=death, reports=~withdrawn & death, rank=_rank(frame["source_feed"]))
+
+
+def _people(conn: Connection, named) -> pd.DataFrame:
+    """Register values of the named people; the name and gender a non-death source holds (the value in
+    force when a non-death feed set it, else the most trusted non-death feed's offer) and whether any
+    non-death source knows the person at all."""
+    r, sv = register.c, source_value.c
+    auth = authority()
+    deaths = auth.deaths
+    outside = sa.or_(*[sa.and_(r[f"{f}_source"].is_not(None), r[f"{f}_source"].not_in(deaths))
+                       for f in ("aac003", "aaa002", "aab301", "aac006", "aac005", "aab998")])
+    frame = _frame(conn, sa.select(r.aac002, r.aac003.label("name"), r.aaa002.label("gender"),
+                                   r.aab301.label("division"), r.aac006.label("birth_date"),
+                                   r.aac006_source.label("birth_source"), r.aac003_source, r.aaa002_source,
+                                   sa.case((outside, True), else_=False).label("known"))
+                   .where(r.aac002.in_(named)))
+    frame = _dates(frame, "birth_date")
+    offers = _frame(conn, sa.select(sv.aac002, sv.field, sv.source_feed, sv.value)
+                    .where(sv.aac002.in_(named), sv.source_feed.not_in(deaths)))
+    on_roll = set(conn.execute(sa.select(pension_payment.c.aac002).distinct()
+                               .where(pension_payment.c.aac002.in_(named))).scalars())
+    frame["known"] = frame["known"].astype(bool) | frame["aac002"].isin(on_roll | set(offers["aac002"]))
+    for field, column in (("aac003", "name"), ("aaa002", "gender")):
+        held = frame[frame[f"{field}_source"].notna() & ~frame[f"{field}_source"].isin(deaths)]
+        held = held[["aac002", column, f"{field}_source"]].set_axis(["aac002", "value", "source_feed"], axis=1)
+        offered = offers[offers["field"] == field].drop(columns="field")
+        offered = offered.assign(rank=offered["source_feed"].map(lambda f, c=field: auth.rank(c, f)))
+        offered = offered.sort_values(["aac002", "rank"]).drop_duplicates("aac002")
+        best = pd.concat([held.assign(rank=-1), offered]).sort_values(["aac002", "rank"]).drop_duplicates("aac002")
+        best = best.set_index("aac002")
+        frame[f"{column}_other"] = frame["aac002"].map(best["value"])
+        frame[f"{column}_other_source"] = frame["aac002"].map(best["source_feed"])
+    return frame
+
+
+def _reasons(conn: Connection, batches) -> pd.Series:
+    """The gate's reason codes per (batch, line), sorted, joined with ', '."""
+    rj = rejection.c
+    frame = _frame(conn, sa.select(rj.batch_id, rj.line_no, rj.reason_code).distinct()
+                   .where(rj.batch_id.in_(batches)))
+    if frame.empty:
+        return pd.Series(dtype=object)
+    return frame.sort_values("reason_code").groupby(["batch_id", "line_no"])["reason_code"].agg(", ".join)
+
+
+def _rejected(conn: Connection) -> pd.DataFrame:
+    rd, b = rejected_death.c, batch.c
+    frame = _frame(conn, sa.select(rd.id_sent, rd.source_feed, rd.aac003, rd.aaa002, rd.aac006, rd.aab301, rd.aac060,
+                                   rd.batch_id, rd.line_no, b.file_name)
+                   .join_from(rejected_death, batch, b.id == rd.batch_id).where(rd.id_sent.is_not(None)))
+    frame = _dates(frame, "aac006", "aac060")
+    reasons = _reasons(conn, sa.select(rd.batch_id).distinct())
+    keys = pd.MultiIndex.from_arrays([frame["batch_id"], frame["line_no"]])
+    frame["reasons"] = reasons.reindex(keys).to_numpy() if len(reasons) else None
+    return frame
+
+
+def _rejected_roll(conn: Connection, month: dt.date) -> pd.DataFrame:
+    from jinbao.store.rejected import rejected_roll_rows
+
+    table = rejected_roll_rows(conn, dt.date(1900, 1, 1), month)
+    frame = table.select(["aac002", "month"]).to_pandas()
+    return _dates(frame, "month")
+
+
+def read(conn: Connection, month: dt.date) -> Store:
+    records = _records(conn)
+    rejected = _rejected(conn)
+    named = sa.union(sa.select(death_record.c.aac002), sa.select(rejected_death.c.id_sent)
+                     .where(rejected_death.c.id_sent.is_not(None))).subquery()
+    pp = pension_payment.c
+    people = _people(conn, sa.select(named.c[0]))
+    payments = _frame(conn, sa.select(pp.aac002, pp.month, _fen(pp.amount).label("fen"))
+                      .where(pp.month <= month, pp.aac002.in_(sa.select(named.c[0]))))
+    payments = _dates(payments, "month")
+    months = [_day(m) for m in conn.execute(sa.select(pp.month).distinct().where(pp.month <= month)
+                                            .order_by(pp.month)).scalars()]
+    return Store(records, people, payments, months, rejected, _rejected_roll(conn, month))
+
+
+# --------------------------------------------------------------------------------------------------
+# Who is dead, who is paid, as of one month
+
+
+@dataclass
+class AsOf:
+    """The state of one month: the dead (one row each), the payments counted, the latest roll."""
+    month: dt.date
+    dead: pd.DataFrame           # aac002, death_date, earliest_date, latest_date, sources
+    paid: pd.DataFrame           # the dead people's payments up to the month, with after_* flags
+    latest: dt.date | None       # the latest roll month up to the month
+    stop: pd.DataFrame           # dead and on the latest roll
+    overpaid: pd.DataFrame       # per person paid after death: months and fen by each date
+
+
+def _month_start(dates: pd.Series) -> pd.Series:
+    return dates.dt.to_period("M").dt.to_timestamp()
+
+
+def as_of(store: Store, month: dt.date) -> AsOf:
+    end = pd.Timestamp(month_end(month))
+    rec = store.records
+    active = rec[rec["reports"] & (rec["aac060"] <= end)].sort_values(["aac002", "rank"])
+    groups = active.groupby("aac002", sort=True)
+    dead = pd.DataFrame({"death_date": groups["aac060"].first(), "earliest_date": groups["aac060"].min(),
+                         "latest_date": groups["aac060"].max(),
+                         "sources": groups["source_feed"].agg(", ".join)}).reset_index()
+    pay = store.payments[store.payments["month"] <= pd.Timestamp(month)]
+    paid = pay.merge(dead, on="aac002")
+    for name, column in (("in_force", "death_date"), ("low", "latest_date"), ("high", "earliest_date")):
+        paid[f"after_{name}"] = paid["month"] > _month_start(paid[column])
+    latest = max((m for m in store.roll_months if m <= month), default=None)
+    stop = dead.merge(pay[pay["month"] == pd.Timestamp(latest)] if latest else pay.iloc[:0], on="aac002") \
+        if latest else dead.iloc[:0].assign(month=pd.NaT, fen=0)
+    after = paid[paid["after_high"]]
+    overpaid = after.assign(fen_in_force=after["fen"].where(after["after_in_force"], 0),
+                            fen_low=after["fen"].where(after["after_low"], 0)).groupby("aac002").agg(
+        months_paid_after=("after_in_force", "sum"), fen=("fen_in_force", "sum"), fen_low=("fen_low", "sum"),
+        fen_high=("fen", "sum")).reset_index()
+    last = pay.groupby("aac002")["month"].max().rename("last_month_paid").reset_index()
+    overpaid = overpaid.merge(dead, on="aac002").merge(last, on="aac002")
+    return AsOf(month, dead, paid, latest, stop, overpaid)
+
+
+# --------------------------------------------------------------------------------------------------
+# The kinds
+
+
+def _named(frame: pd.DataFrame, store: Store) -> pd.DataFrame:
+    """`frame` with the register's name, division (none when the register holds none)."""
+    people = store.people.set_index("aac002")
+    return frame.assign(name=frame["aac002"].map(people["name"]), division=frame["aac002"].map(people["division"]))
+
+
+def _rejected_rows(store: Store, month: dt.date) -> pd.Series:
+    """Per ID as sent: the roll rows the gate rejected for months up to `month` (or whose month it could
+    not read)."""
+    rr = store.rejected_roll
+    counted = rr[rr["month"].isna() | (rr["month"] <= pd.Timestamp(month))]
+    return counted.groupby("aac002").size()
+
+
+def stop_payment(store: Store, state: AsOf) -> pa.Table:
+    s = _named(state.stop, store).sort_values(["division", "aac002"], na_position="last")
+    s = s.assign(last_month_paid=state.latest, roll_rows_rejected=s["aac002"].map(
+        _rejected_rows(store, state.month)).fillna(0).astype(int))
+    return _table(s.rename(columns={"fen": "monthly_amount"}), findings.STOP_PAYMENT, monthly_amount=_yuan)
+
+
+def paid_after_death(store: Store, state: AsOf) -> pa.Table:
+    o = _named(state.overpaid, store).sort_values(["division", "aac002"], na_position="last")
+    o = o.assign(roll_rows_rejected=o["aac002"].map(_rejected_rows(store, state.month)).fillna(0).astype(int))
+    o = o.rename(columns={"fen": "overpaid", "fen_low": "overpaid_low", "fen_high": "overpaid_high"})
+    return _table(o, findings.PAID_AFTER_DEATH, overpaid=_yuan, overpaid_low=_yuan, overpaid_high=_yuan)
+
+
+def overpaid_months(store: Store, state: AsOf) -> pa.Table:
+    rows = state.paid[state.paid["after_high"]].sort_values(["aac002", "month"])
+    rows = _named(rows, store).rename(columns={"fen": "amount", "after_in_force": "after_date_in_force"})
+    return _table(rows, findings.OVERPAID_MONTHS, amount=_yuan)
+
+
+def _reported(rec: pd.DataFrame, end: pd.Timestamp) -> pd.Series:
+    """What each record says now, in the report's words."""
+    words = np.where(rec["withdrawn"], "withdrawn",
+                     np.where(~rec["death"], rec["dereg_reason"].map(NOT_A_DEATH).fillna("other deregistration"),
+                              np.where(rec["aac060"] > end, "dated after the report month", "death")))
+    return pd.Series(words, index=rec.index, dtype=object)
+
+
+def death_evidence(store: Store, state: AsOf, people) -> pa.Table:
+    rec = store.records[store.records["aac002"].isin(people)].sort_values(["aac002", "rank"])
+    rec = rec.assign(reported=_reported(rec, pd.Timestamp(month_end(state.month))), death_date=rec["aac060"])
+    return _table(rec, findings.DEATH_EVIDENCE)
+
+
+def sources_disagree(store: Store, state: AsOf, tolerance_days: int) -> pa.Table:
+    """Active dates more than `tolerance_days` apart, and a record withdrawn while another is active."""
+    end = pd.Timestamp(month_end(state.month))
+    rec = store.records[store.records["aac060"] <= end]
+    active = rec[rec["reports"]].sort_values(["aac002", "rank"])
+    feeds = authority().deaths
+    dates = active.pivot_table(index="aac002", columns="source_feed", values="aac060", aggfunc="max")
+    dead = state.dead.set_index("aac002")
+    spread = (dead["latest_date"] - dead["earliest_date"]).dt.days
+    withdrawn = rec[rec["withdrawn"]].groupby("aac002")["source_feed"].agg(lambda s: ", ".join(sorted(s)))
+    parts = []
+    for kind, who in (("dates differ", spread[spread > tolerance_days].index),
+                      ("withdrawn but still reported", withdrawn.index.intersection(dead.index))):
+        who = pd.Index(sorted(who))
+        part = pd.DataFrame({"aac002": who, "kind": kind, "spread_days": spread.reindex(who).fillna(0).astype(int).values,
+                             "withdrawn_by": withdrawn.reindex(who).values,
+                             "still_reported_by": dead["sources"].reindex(who).values})
+        for column, feed in zip(("police_date", "health_date", "cremation_date"), feeds):
+            part[column] = dates[feed].reindex(who).values if feed in dates else pd.NaT
+        parts.append(part)
+    out = _named(pd.concat(parts, ignore_index=True), store)
+    return _table(out, findings.SOURCES_DISAGREE)
+
+
+def not_deregistered(store: Store, state: AsOf) -> pa.Table:
+    police = authority().deaths[0]
+    s = state.stop
+    s = s[np.array([police not in feeds.split(", ") for feeds in s["sources"]], dtype=bool)]
+    s = _named(s, store).sort_values("aac002").assign(last_month_paid=state.latest)
+    return _table(s, findings.NOT_DEREGISTERED)
+
+
+def rejected_deaths(store: Store, state: AsOf) -> pa.Table:
+    """Rejected death records, dated up to the month, whose ID as sent is a pensioner's."""
+    end = pd.Timestamp(month_end(state.month))
+    pay = store.payments[store.payments["month"] <= pd.Timestamp(state.month)]
+    rj = store.rejected[(store.rejected["aac060"] <= end) & store.rejected["id_sent"].isin(set(pay["aac002"]))]
+    if rj.empty:
+        return findings.REJECTED_DEATH.empty_table()
+    rj = rj.rename(columns={"id_sent": "aac002", "aac003": "name_reported", "aac060": "death_date"})
+    rj = rj.assign(_row=np.arange(len(rj)))
+    risk = rj[["_row", "aac002", "death_date"]].merge(pay, on="aac002")
+    risk = risk[risk["month"] > _month_start(risk["death_date"])].groupby("_row").agg(
+        months_at_risk=("fen", "size"), fen=("fen", "sum"))
+    last = pay.groupby("aac002")["month"].max()
+    rj = rj.assign(months_at_risk=rj["_row"].map(risk["months_at_risk"]).fillna(0).astype(int),
+                   amount_at_risk=rj["_row"].map(risk["fen"]).fillna(0).astype("int64"),
+                   last_month_paid=rj["aac002"].map(last))
+    rj = _named(rj, store).sort_values(["aac002", "source_feed", "batch_id", "line_no"])
+    return _table(rj, findings.REJECTED_DEATH, amount_at_risk=_yuan)
+
+
+def identity_mismatch(store: Store, state: AsOf) -> pa.Table:
+    """Death records (withdrawn ones too) whose ID a non-death source holds with another name or gender."""
+    end = pd.Timestamp(month_end(state.month))
+    rec = store.records[(store.records["aac060"] <= end) & store.records["death"]]
+    m = rec.merge(store.people, on="aac002", how="inner")
+    name = m["aac003"].notna() & m["name_other"].notna() & (m["aac003"] != m["name_other"])
+    gender = m["aaa002"].isin(["1", "2"]) & m["gender_other"].isin(["1", "2"]) & (m["aaa002"] != m["gender_other"])
+    parts = [m[name].assign(kind="name differs", registered_by=m.loc[name, "name_other_source"].to_numpy()),
+             m[gender].assign(kind="gender differs", registered_by=m.loc[gender, "gender_other_source"].to_numpy())]
+    out = pd.concat(parts, ignore_index=True).sort_values(["aac002", "source_feed", "kind"])
+    out = out.rename(columns={"aac003": "name_reported", "name_other": "name_registered", "aaa002": "gender_reported",
+                              "gender_other": "gender_registered", "aac060": "death_date"})
+    return _table(out, findings.IDENTITY_MISMATCH)
+
+
+def _unknown(store: Store, end: pd.Timestamp) -> pd.DataFrame:
+    """Records dated up to `end` of IDs no non-death source knows."""
+    known = set(store.people.loc[store.people["known"], "aac002"])
+    rec = store.records
+    return rec[(rec["aac060"] <= end) & ~rec["aac002"].isin(known)]
+
+
+def unplaced(store: Store, state: AsOf) -> pa.Table:
+    end = pd.Timestamp(month_end(state.month))
+    rec = _unknown(store, end).sort_values(["aac002", "rank"])
+    if rec.empty:
+        return findings.UNPLACED.empty_table()
+    sources = rec.groupby("aac002")["source_feed"].agg(", ".join)
+    first = rec.drop_duplicates("aac002").copy()
+    first["reported"] = _reported(first, end)
+    first["date"] = first["aac060"].where(first["death"] | first["dereg_date"].isna(), first["dereg_date"])
+    first = first.assign(name=first["aac003"], sources=first["aac002"].map(sources))
+    return _table(first, findings.UNPLACED)
+
+
+def typo_candidates(store: Store, state: AsOf) -> pa.Table:
+    """The records the typo search reads: unplaced records and rejected ones, dated up to the month.
+    A birth date and a division count only where the source carries them as its own (the feeds the
+    register takes those fields from): never a birth date read out of the ID as sent."""
+    end = pd.Timestamp(month_end(state.month))
+    auth = authority()
+    own_birth, own_division = set(auth.fields["aac006"]), set(auth.fields["aab301"])
+    rec = _unknown(store, end)
+    births = store.people.set_index("aac002")
+    stored = pd.DataFrame({
+        "id_reported": rec["aac002"], "name": rec["aac003"], "gender": rec["aaa002"],
+        "own_birth_date": rec["aac002"].map(births["birth_date"]).where(
+            rec["aac002"].map(births["birth_source"]) == rec["source_feed"]),
+        "division": rec["aab301"].where(rec["source_feed"].isin(own_division)),
+        "source_feed": rec["source_feed"], "death_date": rec["aac060"], "file_name": rec["file_name"],
+        "line_no": rec["line_no"], "batch_id": rec["batch_id"]})
+    rj = store.rejected[store.rejected["aac060"] <= end]
+    rejected = pd.DataFrame({
+        "id_reported": rj["id_sent"], "name": rj["aac003"], "gender": rj["aaa002"],
+        "own_birth_date": rj["aac006"].where(rj["source_feed"].isin(own_birth)),
+        "division": rj["aab301"].where(rj["source_feed"].isin(own_division)),
+        "source_feed": rj["source_feed"], "death_date": rj["aac060"], "file_name": rj["file_name"],
+        "line_no": rj["line_no"], "batch_id": rj["batch_id"]})
+    both = pd.concat([stored, rejected], ignore_index=True)
+    schema = pa.schema([("id_reported", pa.string()), ("name", pa.string()), ("gender", pa.string()),
+                        ("own_birth_date", pa.date32()), ("division", pa.string()), ("source_feed", pa.string()),
+                        ("death_date", pa.date32()), ("file_name", pa.string()), ("line_no", pa.int64()),
+                        ("batch_id", pa.int64())])
+    return _table(both, schema)
+
+
+def pensioners(conn: Connection, month: dt.date) -> pa.Table:
+    """Everyone paid a pension up to `month`, with what the typo search matches on."""
+    r, pp = register.c, pension_payment.c
+    paid = (sa.select(pp.aac002, sa.func.max(pp.month).label("last_month_paid")).where(pp.month <= month)
+            .group_by(pp.aac002).subquery())
+    frame = _frame(conn, sa.select(paid.c.aac002, r.aac003.label("name"), r.aac006.label("birth_date"),
+                                   r.aaa002.label("gender"), r.aab301.label("division"), paid.c.last_month_paid)
+                   .join_from(paid, register, r.aac002 == paid.c.aac002, isouter=True))
+    return _table(_dates(frame, "birth_date", "last_month_paid"), pa.schema([
+        ("aac002", pa.string()), ("name", pa.string()), ("birth_date", pa.date32()), ("gender", pa.string()),
+        ("division", pa.string()), ("last_month_paid", pa.date32())]))
+
+
+def changes(store: Store, now_: AsOf, before: AsOf) -> pa.Table:
+    """The stop-payment list of the month against the month before's."""
+    was, nowset = set(before.stop["aac002"]), set(now_.stop["aac002"])
+    dead_now = set(now_.dead["aac002"])
+    owed = {s.month: s.overpaid.set_index("aac002")["fen"] for s in (now_, before)}
+    rows = [(p, "new") for p in sorted(nowset - was)] + [(p, "still open") for p in sorted(nowset & was)] + \
+        [(p, "resolved") for p in sorted(was - nowset)]
+    frame = pd.DataFrame(rows, columns=["aac002", "status"])
+    frame["why"] = [("payments stopped" if p in dead_now else "death withdrawn") if s == "resolved" else None
+                    for p, s in rows]
+    frame["overpaid_before"] = frame["aac002"].map(owed[before.month]).fillna(0).astype("int64")
+    frame["overpaid_now"] = frame["aac002"].map(owed[now_.month]).fillna(0).astype("int64")
+    return _table(_named(frame, store), findings.CHANGES, overpaid_before=_yuan, overpaid_now=_yuan)
+
+
+def trend(store: Store, states: list[AsOf]) -> pa.Table:
+    rr = store.rejected_roll
+    rows = [{"month": s.month, "people_to_stop": len(s.stop), "people_paid_after_death": len(s.overpaid),
+             "overpaid": int(s.overpaid["fen"].sum()) if len(s.overpaid) else 0,
+             "roll_rows_rejected": int((rr["month"] == pd.Timestamp(s.month)).sum())} for s in states]
+    return _table(pd.DataFrame(rows), findings.TREND, overpaid=_yuan)
+
+
 def find(conn: Connection, month: dt.date, tolerance_days: int = 3) -> findings.Report:
-    """Findings 1-4 for report month `month` (any day of it); kind 5 is added by the caller (typos.py)."""
+    """Every kind of finding for report month `month` (any day of it)."""
+    from jinbao.audit.typos import probable_typos
+
     month = month.replace(day=1)
-    deaths = active_deaths(conn)
-    people = register_people(conn)
-    sources = _sources(deaths)
-    report = findings.Report(month=month, generated_at=now(), tolerance_days=tolerance_days)
+    store = read(conn, month)
+    states = [as_of(store, _months_before(month, n)) for n in range(_LOOK_BACK, -1, -1)]
+    state = states[-1]
+    report = findings.Report(month=month, generated_at=now(), tolerance_days=tolerance_days,
+                             roll_rows_rejected=int(_rejected_rows(store, month).sum()))
+    money = set(state.stop["aac002"]) | set(state.overpaid["aac002"])
+    candidates = typo_candidates(store, state)
     report.tables = {
-        "paid_after_death": paid_after_death(conn, month, sources),
-        "sources_disagree": sources_disagree(deaths, people, month, tolerance_days),
-        "not_deregistered": not_deregistered(conn, deaths, people, month, sources),
-        "identity_mismatch": identity_mismatch(deaths, people, month),
+        "stop_payment": stop_payment(store, state),
+        "paid_after_death": paid_after_death(store, state),
+        "overpaid_months": overpaid_months(store, state),
+        "death_evidence": death_evidence(store, state, money),
+        "sources_disagree": sources_disagree(store, state, tolerance_days),
+        "not_deregistered": not_deregistered(store, state),
+        "rejected_death": rejected_deaths(store, state),
+        "identity_mismatch": identity_mismatch(store, state),
+        "probable_typo": probable_typos(candidates, pensioners(conn, month)) if candidates.num_rows
+        else findings.PROBABLE_TYPO.empty_table(),
+        "unplaced": unplaced(store, state),
+        "changes": changes(store, state, states[-2]),
+        "trend": trend(store, states),
     }
     return report

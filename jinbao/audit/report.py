@@ -11,14 +11,9 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-import pandas as pd
-import pyarrow as pa
-import sqlalchemy as sa
-
 from jinbao.audit import findings
 from jinbao.audit.deaths import find
 from jinbao.audit.findings import month_end
-from jinbao.schemas.store_tables import death_record, pension_payment, register, rejected_death
 from jinbao.settings import Settings
 
 AUDITORS = "audit"
@@ -32,69 +27,14 @@ class Written:
     handed_over: Path
 
 
-def pensioners(conn, month: dt.date) -> pa.Table:
-    """Everyone paid a pension up to `month`, with what the typo search matches on."""
-    r, pp = register.c, pension_payment.c
-    q = (sa.select(r.aac002, r.aac003.label("name"), r.aac006.label("birth_date"), r.aaa002.label("gender"),
-                   r.aab301.label("division"), sa.func.max(pp.month).label("last_month_paid"))
-         .join_from(register, pension_payment, pp.aac002 == r.aac002).where(pp.month <= month)
-         .group_by(r.aac002, r.aac003, r.aac006, r.aaa002, r.aab301))
-    result = conn.execute(q)
-    frame = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
-    return pa.Table.from_pandas(frame.assign(birth_date=pd.to_datetime(frame["birth_date"]).dt.date,
-                                             last_month_paid=pd.to_datetime(frame["last_month_paid"]).dt.date),
-                                preserve_index=False)
-
-
-def unplaced(conn, report: findings.Report) -> pa.Table:
-    """Death records the register cannot place, as the typo search reads them: those the gate rejected
-    (kept in rejected_death) and those only the death sources know (identity mismatch "unknown ID").
-    The birth date is the record's own, else the one inside the ID as sent."""
-    mismatch = report.table("identity_mismatch")
-    unknown = {(u["aac002"], u["source_feed"]) for u in mismatch.to_pylist() if u["kind"] == "unknown ID"}
-    out = []
-    if unknown:
-        dr = death_record.c
-        for r in conn.execute(sa.select(dr.aac002, dr.source_feed, dr.aac003, dr.aaa002, dr.aab301, dr.aac060,
-                                        dr.batch_id, dr.line_no)
-                              .where(dr.aac002.in_({k[0] for k in unknown}))).mappings():
-            if (r["aac002"], r["source_feed"]) in unknown:
-                out.append({"id_reported": r["aac002"], "name": r["aac003"], "gender": r["aaa002"],
-                            "division": r["aab301"], "birth_date": _birth(r["aac002"]), "source_feed": r["source_feed"],
-                            "death_date": r["aac060"], "batch_id": r["batch_id"], "line_no": r["line_no"]})
-    rd = rejected_death.c
-    for r in conn.execute(sa.select(rejected_death).where(rd.id_sent.is_not(None),
-                                                          rd.aac060 <= month_end(report.month))).mappings():
-        out.append({"id_reported": r["id_sent"], "name": r["aac003"], "gender": r["aaa002"], "division": r["aab301"],
-                    "birth_date": r["aac006"] or _birth(r["id_sent"]), "source_feed": r["source_feed"],
-                    "death_date": r["aac060"], "batch_id": r["batch_id"], "line_no": r["line_no"]})
-    schema = pa.schema([("id_reported", pa.string()), ("name", pa.string()), ("gender", pa.string()),
-                        ("division", pa.string()), ("birth_date", pa.date32()), ("source_feed", pa.string()),
-                        ("death_date", pa.date32()), ("batch_id", pa.int64()), ("line_no", pa.int64())])
-    return pa.Table.from_pylist(out, schema=schema)
-
-
-def _birth(pid: str) -> dt.date | None:
-    try:
-        if len(pid) != 18:
-            return None
-        return dt.date(int(pid[6:10]), int(pid[10:12]), int(pid[12:14]))
-    except ValueError:
-        return None
-
-
 def run(cfg: Settings, month: dt.date, tolerance_days: int = 3, full_ids: bool = False,
         who: str | None = None) -> Written:
     from jinbao.audit.render import write_report
-    from jinbao.audit.typos import probable_typos
     from jinbao.store.database import upgrade
 
     month = month.replace(day=1)
     with upgrade(cfg.store_url).connect() as conn:
         report = find(conn, month, tolerance_days)
-        lost = unplaced(conn, report)
-        report.tables["probable_typo"] = (probable_typos(lost, pensioners(conn, month)) if lost.num_rows
-                                          else findings.PROBABLE_TYPO.empty_table())
     folder = cfg.reports / "deaths" / f"{month:%Y-%m}"
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)

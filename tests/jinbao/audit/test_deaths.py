@@ -61,12 +61,22 @@ def test_not_deregistered_while_still_on_the_roll(hub):
         == sorted([(_pid(2), HEALTH, NOVEMBER), (_pid(6), HEALTH, NOVEMBER)])
 
 
-def test_identity_mismatch_names_and_unknown_people(hub):
+def test_identity_mismatch_only_against_a_non_death_source_and_unknown_people_unplaced(hub):
     _story(hub)
     rows = find_rows(hub, "identity_mismatch")
-    assert [(r["aac002"], r["source_feed"], r["kind"], r["name_reported"], r["name_registered"]) for r in rows] == [
-        (_pid(7), CREMATION, "unknown ID", person(7)["AAC003"], person(7)["AAC003"]),
-        (_pid(8), HEALTH, "name differs", "张三", "张叁")]
+    assert [(r["aac002"], r["source_feed"], r["kind"], r["name_reported"], r["name_registered"], r["registered_by"])
+            for r in rows] == [(_pid(8), HEALTH, "name differs", "张三", "张叁", ID)]
+    assert [(r["aac002"], r["name"], r["reported"], r["sources"]) for r in find_rows(hub, "unplaced")] == [
+        (_pid(7), person(7)["AAC003"], "death", CREMATION)]
+
+
+def test_a_person_the_register_holds_no_name_or_division_for(hub):
+    """Two death sources that carry no household division (and a name nobody else gives) disagree by
+    more than the tolerance: the row says so with empty name and division instead of failing."""
+    hub.publish(HEALTH, [death(21, "2026-11-01", AAC003=None, AAB301=None)], day="2026-11-22")
+    hub.publish(CREMATION, [death(21, "2026-11-12", AAC003=None, AAB301=None)], day="2026-11-23")
+    (row,) = [r for r in find_rows(hub, "sources_disagree") if r["aac002"] == _pid(21)]
+    assert (row["name"], row["division"], row["spread_days"]) == (None, None, 11)
 
 
 def test_an_earlier_month_sees_only_what_was_due_then(hub):

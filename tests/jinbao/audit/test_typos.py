@@ -47,14 +47,14 @@ def pensioner(aac002: str, name: str = "张伟", birth: dt.date = BIRTH, gender:
 
 def record(id_reported: str | None, name: str = "张伟", birth: dt.date = BIRTH, gender: str = "1",
            division: str = "110105", line_no: int = 2) -> dict:
-    return {"id_reported": id_reported, "name": name, "birth_date": birth, "gender": gender,
+    return {"id_reported": id_reported, "name": name, "own_birth_date": birth, "gender": gender,
             "division": division, "source_feed": "police.death", "death_date": dt.date(2026, 6, 3),
             "batch_id": 41, "line_no": line_no}
 
 
 ROLL_SCHEMA = pa.schema([("aac002", pa.string()), ("name", pa.string()), ("birth_date", pa.date32()),
                          ("gender", pa.string()), ("division", pa.string()), ("last_month_paid", pa.date32())])
-RECORD_SCHEMA = pa.schema([("id_reported", pa.string()), ("name", pa.string()), ("birth_date", pa.date32()),
+RECORD_SCHEMA = pa.schema([("id_reported", pa.string()), ("name", pa.string()), ("own_birth_date", pa.date32()),
                            ("gender", pa.string()), ("division", pa.string()), ("source_feed", pa.string()),
                            ("death_date", pa.date32()), ("batch_id", pa.int64()), ("line_no", pa.int64())])
 
@@ -75,8 +75,8 @@ def test_one_digit_replaced_is_linked_with_its_evidence():
     [found] = typos([record(sent)], [pensioner(ID), pensioner(pid("11010519500307103"))])
     assert found == {"id_reported": sent, "aac002": ID, "difference": f"digit 12: {sent[11]} -> {ID[11]}",
                      "name": "张伟", "birth_date": BIRTH, "gender": "1", "division": "110105",
-                     "source_feed": "police.death", "death_date": dt.date(2026, 6, 3), "batch_id": 41,
-                     "line_no": 2, "last_month_paid": PAID}
+                     "division_agrees": "yes", "source_feed": "police.death", "death_date": dt.date(2026, 6, 3),
+                     "file_name": None, "batch_id": 41, "line_no": 2, "last_month_paid": PAID}
 
 
 @pytest.mark.parametrize("pos", [1, 6, 9, 17])
@@ -162,11 +162,41 @@ def test_another_pensioner_with_the_same_fields_but_a_distant_id_does_not_stop_t
     assert found["aac002"] == ID
 
 
-@pytest.mark.parametrize("field, value", [("name", "张玮"), ("birth", dt.date(1950, 3, 8)), ("gender", "2"),
-                                          ("division", "110106")])
+@pytest.mark.parametrize("field, value", [("name", "张玮"), ("birth", dt.date(1950, 3, 8)), ("gender", "2")])
 def test_an_id_one_edit_away_but_another_field_differs_no_suggestion(field, value):
     sent = replace(ID, 12, other_digit(ID[11]))
     assert typos([record(sent)], [pensioner(ID, **{field: value})]) == []
+
+
+def test_the_division_is_evidence_not_a_condition():
+    """Health's place of death and a cremation (no division at all) are no household division."""
+    sent = replace(ID, 12, other_digit(ID[11]))
+    [other] = typos([record(sent)], [pensioner(ID, division="110106")])
+    [unknown] = typos([record(sent, division=None)], [pensioner(ID)])
+    assert (other["aac002"], other["division"], other["division_agrees"]) == (ID, "110106", "no")
+    assert (unknown["aac002"], unknown["division_agrees"]) == (ID, "not reported")
+
+
+@pytest.mark.parametrize("pos", [7, 10, 13, 14])
+def test_a_typo_in_the_birth_date_digits_is_linked_when_the_record_has_no_birth_date_of_its_own(pos):
+    """Police death records carry no birth date: the one inside the mistyped ID is not the person's."""
+    sent = replace(ID, pos, other_digit(ID[pos - 1]))
+    [found] = typos([record(sent, birth=None)], [pensioner(ID)])
+    assert (found["aac002"], found["birth_date"]) == (ID, BIRTH)
+    # a record that carries its own birth date (a health certificate) must carry the pensioner's
+    assert typos([record(sent, birth=dt.date(1950, 3, 8))], [pensioner(ID)]) == []
+    [found] = typos([record(sent, birth=BIRTH)], [pensioner(ID)])
+    assert found["aac002"] == ID
+
+
+def test_a_common_name_is_no_reason_to_compare_every_pair():
+    """Many namesakes share the name and gender; only IDs sharing a third of the digits are compared,
+    and the one a single edit away is found among them."""
+    sent = replace(ID, 12, other_digit(ID[11]))
+    namesakes = [pensioner(pid(f"{c}0105" + f"19{y}0101" + f"{s:03d}")) for c in ("44", "31") for y in range(30, 60)
+                 for s in (1, 3)]
+    [found] = typos([record(sent)], [pensioner(ID)] + namesakes)
+    assert found["aac002"] == ID
 
 
 def test_the_id_as_sent_is_on_the_roll_no_typo():
@@ -212,7 +242,7 @@ def test_several_records_in_their_order_and_only_the_fields_given():
     assert [(t["line_no"], t["aac002"], t["last_month_paid"]) for t in found] == [
         (9, b, dt.date(2026, 11, 1)), (11, a, PAID)]
     # Only what the typo search needs: no source_feed / death_date / batch / line, no last month paid.
-    bare = probable_typos(pa.Table.from_pylist(recs, RECORD_SCHEMA).select(["id_reported", "name", "birth_date",
+    bare = probable_typos(pa.Table.from_pylist(recs, RECORD_SCHEMA).select(["id_reported", "name", "own_birth_date",
                                                                             "gender", "division"]),
                           pa.Table.from_pylist(roll, ROLL_SCHEMA).drop_columns(["last_month_paid"]))
     assert bare.schema == PROBABLE_TYPO and bare["aac002"].to_pylist() == [b, a]
