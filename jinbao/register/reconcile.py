@@ -88,12 +88,19 @@ def _as_offers(data: pa.Table, unknown: dict | None) -> pa.Table:
 
 def offers(accepted: Path, columns: list[str], unknown: dict | None = None) -> pa.Table:
     """The batch's people and the register fields it offers: one row per person, the last line wins
-    (a roll lists a person once per month paid); a value that means "not known" is no offer."""
+    (a roll lists a person once per month paid); a value that means "not known" is no offer.
+
+    Always the columns aac002, line_no and every offered field the file holds, whatever its rows: a batch
+    whose every record was rejected (no rows, or no columns beyond line_no) offers nobody, and is no error."""
     wanted = _offered_columns(accepted, columns)
     data = pq.read_table(accepted, columns=wanted)
-    if "AAC002" not in wanted or data.num_rows == 0:
-        return pa.table({"aac002": pa.array([], pa.string()), "line_no": pa.array([], pa.int64())})
+    if "AAC002" not in wanted:   # no well-formed record at all: the file holds line_no only
+        data = data.slice(0, 0).add_column(0, "AAC002", pa.array([], pa.string()))
+    if "line_no" not in data.column_names:
+        data = data.slice(0, 0).append_column("line_no", pa.array([], pa.int64()))
     data = _as_offers(data, unknown)
+    if data.num_rows == 0:
+        return data
     # in key order: the store then walks the register's primary key in order, page after page.
     # Lines ascending within a person (a stable sort of a file in line order), so the last line is
     # the last of each run of the same ID.
