@@ -1,12 +1,16 @@
 """The report's Excel workbook (openpyxl): a summary sheet, then one sheet per finding kind.
 
-Summary 汇总: report month, generated at (UTC+08:00), tolerance, the headline figures, the rows of
-each kind with what the kind means, and people paid after death and the overpaid amount per
-division with the grand total.  Each kind's sheet: one bold header row (Chinese over English),
-frozen and filterable, columns as wide as their content (CJK characters count double), amounts in
-yuan ('#,##0.00', exact decimals written as they are), dates as dates ('yyyy-mm-dd'), months as
-dates shown 'yyyy-mm', IDs as text.  No cell is ever a formula: a text that starts with '=' is
-written as text.
+Summary 汇总: report month; the payments to stop first (people on the stop-payment list and their
+monthly amount), then people paid after death and the overpaid amount by the date in force with its
+range by the sources' dates, the roll rows the gate rejected in the period (the findings they touch
+are flagged); generated at (UTC+08:00) and the tolerance; the rows of each kind with what the kind
+means; month on month (new, still open, resolved); per division the people to stop and paid after
+death with the amounts and the grand total; the overpaid amount by month of death.  Then one sheet
+per kind in findings.KINDS order (the stop-payment list first): one bold header row (Chinese over
+English), frozen and filterable, columns as wide as their content (CJK characters count double),
+amounts in yuan ('#,##0.00', exact decimals written as they are), dates as dates ('yyyy-mm-dd'),
+months as dates shown 'yyyy-mm', IDs as text, several sources (or reasons) one per line.  No cell is ever a
+formula: a text that starts with '=' is written as text.
 """
 from __future__ import annotations
 
@@ -18,8 +22,9 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from jinbao.audit import findings
-from jinbao.audit.render import (COLUMNS, DESCRIPTIONS, Column, by_death_month, display_width, division_totals,
-                                 headline, local_time, month_text, rows, yuan_text)
+from jinbao.audit.render import (COLUMNS, DESCRIPTIONS, FLAGGED_KINDS, SOURCES_SEP, Column, by_death_month,
+                                 change_counts, change_label, display_width, division_totals, figures, local_time,
+                                 month_text, rows, yuan_text)
 
 YUAN_FORMAT = "#,##0.00"
 DATE_FORMAT = "yyyy-mm-dd"
@@ -29,6 +34,8 @@ SUMMARY = "汇总 Summary"
 BOLD = Font(bold=True)
 HEADER_FILL = PatternFill("solid", fgColor="DDE5F0")
 TOTAL_FILL = PatternFill("solid", fgColor="F2F2F2")
+FLAG_FILL = PatternFill("solid", fgColor="FFE2E0")     # a finding touched by a rejected roll row
+STOP_FILL = PatternFill("solid", fgColor="FFF5F5")
 MAX_WIDTH = 60
 
 
@@ -48,7 +55,7 @@ def _set(ws, row: int, col: int, value, number_format: str | None = None, bold: 
 
 
 def _shown(col: Column, value) -> str:
-    """The text Excel shows for `value` (for the column width)."""
+    """The text Excel shows for `value` (for the column width: its longest line)."""
     if value is None:
         return ""
     if col.form == "yuan":
@@ -89,18 +96,34 @@ def _kind_sheet(wb: Workbook, report: findings.Report, kind: str, full_ids: bool
     for i, row in enumerate(rows(report, kind, full_ids=full_ids), 2):
         for j, col in enumerate(columns, 1):
             value = row[col.field]
-            _set(ws, i, j, value, _format(col, value))
-            widths[j] = max(widths[j], display_width(_shown(col, value)))
+            if col.form in ("sources", "reasons") and value:
+                value = value.replace(SOURCES_SEP, "\n")     # one source (reason) a line
+            cell = _set(ws, i, j, value, _format(col, value))
+            if isinstance(value, str) and "\n" in value:
+                cell.alignment = Alignment(wrap_text=True, vertical="top")
+            if col.field == "roll_rows_rejected" and value and kind in FLAGGED_KINDS:
+                cell.fill = FLAG_FILL
+            widths[j] = max(widths[j], *(display_width(t) for t in _shown(col, value).split("\n")))
     ws.row_dimensions[1].height = 30
     ws.freeze_panes = "A2"
     ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{max(ws.max_row, 1)}"
     _fit(ws, widths)
 
 
+#: Summary labels (the tests find the figures by them).
+TO_STOP = "应停发人数 People to stop paying"
+MONTHLY = "每月发放金额合计(元) Paid to them each month (yuan)"
+PEOPLE = "死亡后仍发放人数 People paid after death"
+OVERPAID = "多发金额合计(元) Total overpaid (yuan, date in force)"
+OVERPAID_LOW = "多发金额下限(元) Overpaid at least (yuan, latest source's date)"
+OVERPAID_HIGH = "多发金额上限(元) Overpaid at most (yuan, earliest source's date)"
+ROLL_REJECTED = "被拒收的发放行 Roll rows rejected by the gate in the period"
+
+
 def _summary(wb: Workbook, report: findings.Report, exported: tuple[str, dt.datetime] | None) -> None:
     ws = wb.active
     ws.title = SUMMARY
-    widths = {1: 0, 2: 0, 3: 0, 4: 0}
+    widths = {1: 0, 2: 0, 3: 0, 4: 0, 5: 0, 6: 0}
 
     def put(r: int, c: int, value, fmt: str | None = None, bold: bool = False, shown: str | None = None):
         cell = _set(ws, r, c, value, fmt, bold)
@@ -111,22 +134,37 @@ def _summary(wb: Workbook, report: findings.Report, exported: tuple[str, dt.date
     title = "死亡人员比对报告 Death-record mismatch report"
     put(1, 1, title, bold=True).font = Font(bold=True, size=14)
     widths[1] = 0                                   # the title may run over the next columns
-    people, total = headline(report)
-    facts = [("报告月份 Report month", report.month.replace(day=1), MONTH_FORMAT, month_text(report.month)),
+    f = figures(report)
+    flagged = (f"涉及的发现已标注（“被拒收的发放行”列）：{f.flagged} 人\n"
+               f"findings they touch are flagged (column \"roll rows rejected\"): {f.flagged} people")
+    facts = [("报告月份 Report month", report.month.replace(day=1), MONTH_FORMAT, month_text(report.month), None),
+             (TO_STOP, f.to_stop, None, None, None),
+             (MONTHLY, f.monthly, YUAN_FORMAT, yuan_text(f.monthly), None),
+             (PEOPLE, f.people, None, None, None),
+             (OVERPAID, f.overpaid, YUAN_FORMAT, yuan_text(f.overpaid), None),
+             (OVERPAID_LOW, f.overpaid_low, YUAN_FORMAT, yuan_text(f.overpaid_low), None),
+             (OVERPAID_HIGH, f.overpaid_high, YUAN_FORMAT, yuan_text(f.overpaid_high), None),
+             (ROLL_REJECTED, f.roll_rows_rejected, None, None, flagged if f.roll_rows_rejected else None),
              ("生成时间 Generated at (UTC+08:00)", local_time(report.generated_at), TIME_FORMAT,
-              "0000-00-00 00:00:00"),
-             ("日期容差(天) Tolerance (days)", report.tolerance_days, None, None),
-             ("死亡后仍发放人数 People paid after death", people, None, None),
-             ("多发金额合计(元) Total overpaid (yuan)", total, YUAN_FORMAT, yuan_text(total))]
+              "0000-00-00 00:00:00", None),
+             ("日期容差(天) Tolerance (days)", report.tolerance_days, None, None, None)]
     if exported:
         who, when = exported
         facts.append(("含完整身份号码 Contains full citizen IDs",
                       f"导出 exported {local_time(when):%Y-%m-%d %H:%M:%S} (UTC+08:00) 给/由 for/by {who}; "
-                      "已记入交换日志 recorded in the exchange log", None, None))
+                      "已记入交换日志 recorded in the exchange log", None, None, None))
     r = 3
-    for label, value, fmt, shown in facts:
+    for label, value, fmt, shown, note in facts:
         put(r, 1, label, bold=True)
-        put(r, 2, value, fmt, shown=shown).alignment = Alignment(horizontal="left")
+        cell = put(r, 2, value, fmt, shown=shown)
+        cell.alignment = Alignment(horizontal="left")
+        if label in (TO_STOP, MONTHLY):
+            cell.font = Font(bold=True, color="A40E26")
+            cell.fill = STOP_FILL
+        if note:
+            cell.fill = FLAG_FILL
+            put(r, 3, note, shown="").alignment = Alignment(wrap_text=True, vertical="top")
+            ws.row_dimensions[r].height = 30
         r += 1
 
     r += 1
@@ -139,10 +177,21 @@ def _summary(wb: Workbook, report: findings.Report, exported: tuple[str, dt.date
         put(r, 2, report.table(kind).num_rows)
         text = f"{zh.format(tol=report.tolerance_days)}\n{en.format(tol=report.tolerance_days)}"
         put(r, 3, text, shown="").alignment = Alignment(wrap_text=True, vertical="top")
-        widths[3] = MAX_WIDTH
+    widths[3] = MAX_WIDTH
+
+    changes = change_counts(report)
+    if changes:
+        r += 2
+        for c, head in enumerate(["上月名单的变化 Month on month", "人数 People"], 1):
+            put(r, c, head, bold=True).fill = HEADER_FILL
+        for key, n in changes:
+            r += 1
+            put(r, 1, change_label(key))
+            put(r, 2, n)
 
     r += 2
-    heads = ["区划代码 Division", "区划名称 Division name", "死亡后仍发放人数 People paid after death",
+    heads = ["区划代码 Division", "区划名称 Division name", "应停发人数 People to stop",
+             "每月发放金额(元) Paid each month (yuan)", "死亡后仍发放人数 People paid after death",
              "多发金额(元) Overpaid (yuan)"]
     for c, head in enumerate(heads, 1):
         put(r, c, head, bold=True).fill = HEADER_FILL
@@ -150,12 +199,15 @@ def _summary(wb: Workbook, report: findings.Report, exported: tuple[str, dt.date
         r += 1
         put(r, 1, t.code, "@")
         put(r, 2, t.name)
-        put(r, 3, t.people)
-        put(r, 4, t.overpaid, YUAN_FORMAT, shown=yuan_text(t.overpaid))
+        put(r, 3, t.to_stop)
+        put(r, 4, t.monthly, YUAN_FORMAT, shown=yuan_text(t.monthly))
+        put(r, 5, t.people)
+        put(r, 6, t.overpaid, YUAN_FORMAT, shown=yuan_text(t.overpaid))
     r += 1
-    for c, value in enumerate(["合计 Total", None, people, total], 1):
-        cell = put(r, c, value, YUAN_FORMAT if c == 4 else None, bold=True,
-                   shown=yuan_text(total) if c == 4 else None)
+    for c, value in enumerate(["合计 Total", None, f.to_stop, f.monthly, f.people, f.overpaid], 1):
+        amount = c in (4, 6)
+        cell = put(r, c, value, YUAN_FORMAT if amount else None, bold=True,
+                   shown=yuan_text(value) if amount else None)
         cell.fill = TOTAL_FILL
 
     months = by_death_month(report)

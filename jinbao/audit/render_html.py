@@ -1,14 +1,17 @@
 """The report as one self-contained HTML page: opens from a file, on a machine without network.
 
-Everything is inside the file: the CSS, the chart (an SVG drawn here: overpaid amounts by month of
-death) and a small script that sorts the tables when a column header is clicked.  The page's
-Content-Security-Policy is `default-src 'none'` and allows only that style and that script, by
-their sha256 hashes: a browser fetches nothing and runs nothing else, whatever a value holds.
+Everything is inside the file: the CSS, the charts (SVGs drawn here: the overpaid amount by month of
+death, and the trend) and a small script that sorts the tables when a column header is clicked.  The
+page's Content-Security-Policy is `default-src 'none'` and allows only that style and that script,
+by their sha256 hashes: a browser fetches nothing and runs nothing else, whatever a value holds.
 Without the script (a browser with scripts off) the page is the same, only not sortable.
 
-Headline figures (people paid after death, total overpaid, to the fen), totals by division, then
-one table per finding kind; labels in Chinese and English; IDs masked, names shown; amounts
-formatted from exact decimals.
+Headline figures, the payments to stop first (people on the stop-payment list and their monthly
+amount), then people paid after death and the overpaid amount with its range, the roll rows the
+gate rejected (the findings they touch flagged) and month on month; then one section per finding
+kind in findings.KINDS order, the stop-payment list first, with the totals by division and the
+chart by month of death after the paid-after-death table.  Labels in Chinese and English; IDs
+masked, names shown, feeds by their titles; amounts formatted from exact decimals.
 """
 from __future__ import annotations
 
@@ -19,8 +22,9 @@ import math
 from decimal import Decimal
 
 from jinbao.audit import findings
-from jinbao.audit.render import (COLUMNS, DESCRIPTIONS, Column, MonthTotal, by_death_month, division_totals,
-                                 generated_text, headline, month_text, rows, yuan_text)
+from jinbao.audit.render import (COLUMNS, DESCRIPTIONS, FLAGGED_KINDS, SOURCES_SEP, Column, MonthTotal,
+                                 by_death_month, change_counts, change_label, division_totals, figures,
+                                 generated_text, month_text, rows, trend_months, yuan_text)
 
 CSS = """
 :root { color-scheme: light; }
@@ -38,6 +42,13 @@ h2 { font-size: 18px; margin: 32px 0 6px; border-bottom: 1px solid #d0d7de; padd
 .figure .label { color: #57606a; font-size: 12px; }
 .figure .value { font-size: 22px; font-weight: 600; font-variant-numeric: tabular-nums; }
 .figure.main .value { color: #a40e26; }
+.figure.stop { border-color: #a40e26; background: #ffebe9; border-width: 2px; }
+.figure.stop .value { color: #82071e; font-size: 26px; }
+.figure.flag { border-color: #bf8700; background: #fff8c5; }
+.figure .sub { color: #57606a; font-size: 12px; font-variant-numeric: tabular-nums; }
+.note { margin: 4px 0; }
+.note.flag { background: #fff8c5; border-left: 4px solid #bf8700; padding: 4px 10px; max-width: 1100px; }
+section#stop_payment h2 { color: #82071e; border-bottom-color: #cf222e; }
 .figure a { color: inherit; text-decoration: none; }
 table { border-collapse: collapse; margin: 4px 0 8px; font-size: 13px; }
 th, td { border: 1px solid #d0d7de; padding: 3px 8px; text-align: left; vertical-align: top; white-space: nowrap; }
@@ -50,6 +61,8 @@ th[aria-sort="descending"] button::after { content: " ▼"; }
 td.n { text-align: right; font-variant-numeric: tabular-nums; }
 td.id { font-family: "Noto Sans Mono", "DejaVu Sans Mono", monospace; }
 tbody tr:nth-child(even) { background: #f6f8fa; }
+tbody tr.flagged, tbody tr.flagged:nth-child(even) { background: #fff8c5; }
+td.src { white-space: nowrap; }
 tfoot td { font-weight: 600; background: #f2f2f2; }
 .none { color: #57606a; }
 .chart { max-width: 100%; height: auto; }
@@ -90,6 +103,7 @@ SCRIPT = """
 """
 
 NUMERIC = {"int", "yuan"}
+LISTS = {"sources", "reasons"}          # several feeds or reasons in a cell: one a line
 
 
 def _e(text) -> str:
@@ -127,6 +141,8 @@ def _cell(col: Column, value) -> str:
         return f"<td>{month_text(value)}</td>"
     if col.form == "id":
         return f'<td class="id">{_e(value)}</td>'
+    if col.form in LISTS:
+        return '<td class="src">' + "<br>".join(_e(v) for v in str(value).split(SOURCES_SEP)) + "</td>"
     if hasattr(value, "isoformat"):
         return f"<td>{value.isoformat()}</td>"
     return f"<td>{_e(value)}</td>"
@@ -147,30 +163,44 @@ def _kind_table(report: findings.Report, kind: str) -> str:
     out.append(f'<table class="sortable" id="t-{kind}"><thead><tr>'
                + "".join(_head((c.zh, c.en), c.form in NUMERIC) for c in columns) + "</tr></thead><tbody>")
     for row in found:
-        out.append("<tr>" + "".join(_cell(c, row[c.field]) for c in columns) + "</tr>")
-    out.append("</tbody></table></section>")
+        flag = ' class="flagged"' if kind in FLAGGED_KINDS and row.get("roll_rows_rejected") else ""
+        out.append(f"<tr{flag}>" + "".join(_cell(c, row[c.field]) for c in columns) + "</tr>")
+    out.append("</tbody></table>")
+    if kind == "trend":
+        out.append(chart(trend_months(report), "trend-chart", "按月份的多发金额（按采信死亡日期）",
+                         "Overpaid by month (date in force)", "月份 month", empty=""))
+    out.append("</section>")
     return "\n".join(out)
 
 
 def _division_table(report: findings.Report) -> str:
     totals = division_totals(report)
-    people, total = headline(report)
+    f = figures(report)
     out = ['<section id="divisions"><h2>按行政区划合计 <span class="en">Totals by division</span></h2>',
-           '<p class="desc">死亡后仍发放的人数与多发金额 <span class="en">people paid after death and the '
-           'overpaid amount, per division</span></p>']
+           '<p class="desc">应停发的人数与每月发放金额，死亡后仍发放的人数与多发金额（按采信死亡日期）'
+           '<br><span class="en">people to stop and what they are paid each month, people paid after death '
+           'and the overpaid amount (date in force), per division</span></p>']
     if not totals:
         out.append('<p class="none">无 none</p></section>')
         return "\n".join(out)
     heads = [(("区划代码", "division"), False), (("区划名称", "division name"), False),
+             (("应停发人数", "people to stop"), True), (("每月发放金额(元)", "paid each month (yuan)"), True),
              (("死亡后仍发放人数", "people paid after death"), True), (("多发金额(元)", "overpaid (yuan)"), True)]
     out.append('<table class="sortable" id="t-divisions"><thead><tr>'
                + "".join(_head(label, num) for label, num in heads) + "</tr></thead><tbody>")
+
+    def n(v: int) -> str:
+        return f'<td class="n" data-v="{v}">{v:,}</td>'
+
+    def y(v: Decimal) -> str:
+        return f'<td class="n" data-v="{yuan_text(v, grouped=False)}">{yuan_text(v)}</td>'
     for t in totals:
-        out.append(f"<tr><td>{_e(t.code)}</td><td>{_e(t.name)}</td><td class=\"n\" data-v=\"{t.people}\">"
-                   f"{t.people:,}</td><td class=\"n\" data-v=\"{yuan_text(t.overpaid, grouped=False)}\">"
-                   f"{yuan_text(t.overpaid)}</td></tr>")
+        out.append(f"<tr><td>{_e(t.code)}</td><td>{_e(t.name)}</td>{n(t.to_stop)}{y(t.monthly)}{n(t.people)}"
+                   f"{y(t.overpaid)}</tr>")
     out.append(f'</tbody><tfoot><tr><td>合计 <span class="en">total</span></td><td></td>'
-               f'<td class="n">{people:,}</td><td class="n">{yuan_text(total)}</td></tr></tfoot></table></section>')
+               f'<td class="n">{f.to_stop:,}</td><td class="n">{yuan_text(f.monthly)}</td>'
+               f'<td class="n">{f.people:,}</td><td class="n">{yuan_text(f.overpaid)}</td></tr></tfoot>'
+               "</table></section>")
     return "\n".join(out)
 
 
@@ -184,10 +214,12 @@ def _nice_step(top: Decimal) -> Decimal:
     return power * 10
 
 
-def chart(months: list[MonthTotal]) -> str:
-    """Overpaid amount by month of death as an inline SVG bar chart (amounts exact in labels and titles)."""
+def chart(months: list[MonthTotal], chart_id: str = "overpaid-chart", title_zh: str = "按死亡月份的多发金额",
+          title_en: str = "Overpaid amount by month of death", axis: str = "死亡月份 month of death",
+          empty: str = '<p class="none">无死亡后发放 <span class="en">nobody paid after death</span></p>') -> str:
+    """Overpaid amounts by month as an inline SVG bar chart (amounts exact in labels and titles)."""
     if not months:
-        return '<p class="none">无死亡后发放 <span class="en">nobody paid after death</span></p>'
+        return empty
     width, height, left, right, top, bottom = 900, 340, 96, 16, 28, 64
     plot_w, plot_h = width - left - right, height - top - bottom
     peak = max(m.overpaid for m in months)
@@ -198,10 +230,10 @@ def chart(months: list[MonthTotal]) -> str:
     slot = plot_w / len(months)
     bar = min(56.0, slot * 0.62)
     many = len(months) > 12
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" id="overpaid-chart" width="{width}" '
-             f'height="{height}" viewBox="0 0 {width} {height}" role="img" '
-             f'aria-label="按死亡月份的多发金额 Overpaid amount by month of death">',
-             '<title>按死亡月份的多发金额 Overpaid amount by month of death</title>']
+    name = _e(f"{title_zh} {title_en}")
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" id="{chart_id}" width="{width}" '
+             f'height="{height}" viewBox="0 0 {width} {height}" role="img" aria-label="{name}">',
+             f"<title>{name}</title>"]
     for k in range(n_steps + 1):
         value = step * k
         y = top + plot_h - float(value) * scale
@@ -231,36 +263,68 @@ def chart(months: list[MonthTotal]) -> str:
                      f"{month_text(m.month)}</text>")
     parts.append(f'<line x1="{left}" y1="{top + plot_h}" x2="{width - right}" y2="{top + plot_h}" stroke="#57606a"/>')
     parts.append(f'<text x="{left + plot_w / 2:.1f}" y="{height - 6}" text-anchor="middle" font-size="12" '
-                 'fill="#57606a">死亡月份 month of death</text>')
+                 f'fill="#57606a">{_e(axis)}</text>')
     parts.append("</svg>")
     return "".join(parts)
 
 
-def page(report: findings.Report) -> str:
-    """The whole page as text (UTF-8 when written)."""
-    people, total = headline(report)
-    month = month_text(report.month)
-    figures = [
-        '<div class="figure main"><div class="label">死亡后仍发放人数<br>people paid after death</div>'
-        f'<div class="value" id="people-paid-after-death">{people:,}</div></div>',
-        '<div class="figure main"><div class="label">多发金额合计<br>total overpaid</div>'
-        f'<div class="value" id="total-overpaid">¥{yuan_text(total)}</div></div>',
+def _figure(zh: str, en: str, value: str, value_id: str, cls: str = "", sub: str = "") -> str:
+    sub = f'<div class="sub">{sub}</div>' if sub else ""
+    return (f'<div class="figure{" " + cls if cls else ""}"><div class="label">{_e(zh)}<br>{_e(en)}</div>'
+            f'<div class="value" id="{value_id}">{value}</div>{sub}</div>')
+
+
+def _headline(report: findings.Report) -> str:
+    """The figures, the payments to stop first; the rows of each kind; rejected roll rows; month on month."""
+    f = figures(report)
+    cards = [
+        _figure("应停发人数", "people to stop paying", f"{f.to_stop:,}", "people-to-stop", "stop"),
+        _figure("每月发放金额合计", "paid to them each month", f"¥{yuan_text(f.monthly)}", "monthly-to-stop", "stop"),
+        _figure("死亡后仍发放人数", "people paid after death", f"{f.people:,}", "people-paid-after-death", "main"),
+        _figure("多发金额合计（按采信死亡日期）", "total overpaid (date in force)", f"¥{yuan_text(f.overpaid)}",
+                "total-overpaid", "main",
+                f'范围 <span class="en">range</span> <span id="overpaid-range">¥{yuan_text(f.overpaid_low)} – '
+                f'¥{yuan_text(f.overpaid_high)}</span>'),
+        _figure("被拒收的发放行", "roll rows rejected", f"{f.roll_rows_rejected:,}", "roll-rows-rejected",
+                "flag" if f.roll_rows_rejected else ""),
     ]
+    counts = []
     for kind in findings.KINDS:
         zh, en = findings.TITLES[kind].split(" ", 1)
-        figures.append(f'<div class="figure"><a href="#{kind}"><div class="label">{_e(zh)}<br>{_e(en)}</div>'
-                       f'<div class="value">{report.table(kind).num_rows:,}</div></a></div>')
+        counts.append(f'<div class="figure"><a href="#{kind}"><div class="label">{_e(zh)}<br>{_e(en)}</div>'
+                      f'<div class="value">{report.table(kind).num_rows:,}</div></a></div>')
+    out = [f'<div class="figures" id="headline">{"".join(cards)}</div>']
+    if f.roll_rows_rejected:
+        out.append(f'<p class="note flag" id="roll-rows-note">本期被交换网关拒收的发放名册行：{f.roll_rows_rejected:,} 条；'
+                   f'涉及的发现已标注（{f.flagged:,} 人，“被拒收的发放行”列）<br><span class="en">roll rows '
+                   f'rejected by the gate in the period: {f.roll_rows_rejected:,}; findings they touch are flagged '
+                   f'({f.flagged:,} people, column "roll rows rejected")</span></p>')
+    changes = change_counts(report)
+    if changes:
+        out.append('<p class="note" id="changes-note">与上月比较 <span class="en">since last month</span>: '
+                   + " · ".join(f"{_e(change_label(k))} <b>{n:,}</b>" for k, n in changes) + "</p>")
+    out.append(f'<div class="figures" id="counts">{"".join(counts)}</div>')
+    return "\n".join(out)
+
+
+def page(report: findings.Report) -> str:
+    """The whole page as text (UTF-8 when written)."""
+    month = month_text(report.month)
+    sections = []
+    for kind in findings.KINDS:
+        sections.append(_kind_table(report, kind))
+        if kind == "paid_after_death":
+            sections += [_division_table(report),
+                         f'<section id="by-month"><h2>{_bilingual("按死亡月份的多发金额", "Overpaid by month of death")}'
+                         "</h2>", chart(by_death_month(report)), "</section>"]
     body = [
         f"<header><h1>{_bilingual('死亡人员比对报告', 'Death-record mismatch report')} {month}</h1>",
         f'<p class="meta">报告月份 <span class="en">report month</span> <b>{month}</b> · '
         f'生成时间 <span class="en">generated</span> {_e(generated_text(report))} · '
         f'日期容差 <span class="en">tolerance</span> {report.tolerance_days} 天 <span class="en">days</span> · '
-        '身份号码已脱敏 <span class="en">citizen IDs masked</span></p></header>',
-        f'<section class="figures" id="headline">{"".join(figures)}</section>',
-        f'<section id="by-month"><h2>{_bilingual("按死亡月份的多发金额", "Overpaid by month of death")}</h2>',
-        chart(by_death_month(report)), "</section>",
-        _division_table(report),
-        *(_kind_table(report, kind) for kind in findings.KINDS),
+        '身份号码已脱敏 <span class="en">citizen IDs masked</span></p>',
+        _headline(report), "</header>",
+        *sections,
         '<footer>金保交换 Jinbao Exchange · 点击列标题排序 <span class="en">click a column header to sort</span> · '
         '完整身份号码仅见于单独导出并登记的工作簿 <span class="en">full IDs only in a separate, recorded '
         'export</span></footer>',

@@ -1,8 +1,10 @@
-"""jinbao/audit/render*.py: the CSVs, the workbook, the page and the full-ID export of a hand-built Report.
+"""jinbao/audit/render*.py: the CSVs, the workbook, the page and the full-ID export of a hand-built Report
+with rows of every kind (tests/jinbao/audit/report_sample.py).
 
 Every file a person opens is read back (csv, openpyxl, an HTML parser) and checked for what it must
-show (exact amounts, totals by division, masked IDs, formats) and what it must not (a full ID
-anywhere outside the full-ID workbook, a fetch from the network, a formula from a source's text).
+show (the stop-payment list first, exact amounts, totals by division, masked IDs, feeds by their
+titles, formats) and what it must not (a full ID anywhere outside the full-ID workbook, a feed code
+outside a partner's file name, a fetch from the network, a formula from a source's text).
 tests/jinbao/audit/test_report_page.py opens the page in headless Chromium.
 """
 from __future__ import annotations
@@ -22,9 +24,12 @@ import openpyxl
 import pytest
 
 from jinbao.audit import findings
-from jinbao.audit.render import (COLUMNS, FULL_IDS, PAGE, WORKBOOK, display_width, mask_id, masked_difference,
-                                 write_report)
-from jinbao.audit.render_excel import DATE_FORMAT, MONTH_FORMAT, SUMMARY, YUAN_FORMAT, sheet_title
+from jinbao.audit.render import (COLUMNS, DESCRIPTIONS, FULL_IDS, KIND_WORDS, PAGE, WORKBOOK, clean_text,
+                                 display_width, feed_titles, headline, mask_id, masked_difference, reason_text,
+                                 source_names, stop_headline, write_report)
+from jinbao.audit.render_excel import (DATE_FORMAT, FLAG_FILL, MONTH_FORMAT, MONTHLY, OVERPAID, OVERPAID_HIGH,
+                                       OVERPAID_LOW, PEOPLE, ROLL_REJECTED, SUMMARY, TO_STOP, YUAN_FORMAT,
+                                       sheet_title)
 from jinbao.audit.render_html import CSS, SCRIPT
 from tests.jinbao.audit import report_sample as s
 
@@ -59,6 +64,16 @@ def _csv(path: Path) -> list[dict]:
     return list(csv.DictReader(io.StringIO(path.read_bytes().decode("utf-8-sig"))))
 
 
+def _assert_no_feed_code(text: str, where: str) -> None:
+    """Feeds appear by their titles; a code only inside a partner's delivery name (which starts with it)."""
+    for row in (r for rows in s.DATA.values() for r in rows):
+        name = row.get("file_name")
+        if name:
+            text = text.replace(clean_text(name), "")
+    for code in s.TITLES:
+        assert code not in text, f"{where} shows the feed code {code}"
+
+
 # ---------------------------------------------------------------------------------------------------
 # masking
 
@@ -71,6 +86,35 @@ def test_masking_keeps_six_and_four():
     assert masked_difference("digit 16: 3 -> 8", 18) == "digit 16: 3 -> 8"    # shown anyway (last four)
     assert masked_difference("digits 12-13 swapped", 18) == "digits 12-13 swapped"
     assert display_width("张三 ab") == 7
+
+
+def test_feeds_by_their_titles_and_reasons_with_words():
+    titles = feed_titles()
+    for code, title in s.TITLES.items():
+        assert titles[code] == title, "the title of the feed's declaration"
+    assert source_names("police.death, civil_affairs.cremation", titles) == \
+        "公安死亡人员信息 Police death registrations; 民政火化信息 Civil affairs cremations"
+    assert source_names("no.such_feed", titles) == "no.such_feed"            # an unknown code as it is
+    assert source_names(None, titles) is None
+    assert reason_text("USCC_CHECKSUM") == "统一社会信用代码校验位错误 USCC_CHECKSUM"
+    assert reason_text(f"SOMETHING_NEW {s.ZHANG}") == f"SOMETHING_NEW {mask_id(s.ZHANG)}"
+
+
+def test_every_kind_has_columns_words_and_a_description():
+    assert list(COLUMNS) == list(findings.KINDS) and list(DESCRIPTIONS) == list(findings.KINDS)
+    for kind, schema in findings.KINDS.items():
+        fields = {c.field for c in COLUMNS[kind]} - {"division_name"}
+        assert fields <= set(schema.names), kind
+        assert set(schema.names) - fields <= {"batch_id"}, f"{kind} leaves out {set(schema.names) - fields}"
+        if "file_name" in schema.names:
+            assert {"file_name", "line_no"} <= fields, kind
+    enums = {"reported": {"death", "withdrawn", "emigration", "duplicate registration", "other deregistration",
+                          "dated after the report month"},
+             "status": {"new", "still open", "resolved"}, "why": {"payments stopped", "death withdrawn"},
+             "division_agrees": {"yes", "no", "not reported"},
+             "kind": {"dates differ", "withdrawn but still reported", "name differs", "gender differs"}}
+    for values in enums.values():
+        assert values <= set(KIND_WORDS)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -87,23 +131,65 @@ def test_one_csv_per_kind_with_bom_header_masked_ids_and_exact_amounts(written):
         assert data.startswith(b"\xef\xbb\xbf"), "UTF-8 with BOM, so Excel reads Chinese right"
         header = next(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
         assert header == [c.label for c in COLUMNS[kind]]
+        assert len(_csv(path)) == len(s.DATA[kind]), kind
         _assert_no_full_id(path)
+        _assert_no_feed_code(data.decode("utf-8-sig"), path.name)
+
+    stop = _csv(paths["stop_payment"])
+    assert [r["公民身份号码 citizen ID"] for r in stop] == [mask_id(r["aac002"]) for r in s.STOP]
+    assert sum(Decimal(r["月发放金额(元) monthly amount (yuan)"]) for r in stop) == s.MONTHLY
+    assert stop[1]["报告来源 reported by"] == "; ".join(s.TITLES[f] for f in (s.POLICE, s.HEALTH, s.CREMATION))
+    assert [r["被拒收的发放行 roll rows rejected"] for r in stop] == ["0", "0", "1", "0", "0"]
+
     paid = _csv(paths["paid_after_death"])
     assert [r["公民身份号码 citizen ID"] for r in paid] == [mask_id(r["aac002"]) for r in s.PAID]
     assert all(MASKED.match(r["公民身份号码 citizen ID"]) for r in paid)
-    assert [r["多发金额(元) overpaid (yuan)"] for r in paid] == ["2000.20", "1000.10", "9999999.99", "0.01"]
+    assert [r["多发金额(元) overpaid (yuan)"] for r in paid] == \
+        ["6000.60", "5000.50", "9999999.99", "0.01", "0.00", "4000.40"]
     assert sum(Decimal(r["多发金额(元) overpaid (yuan)"]) for r in paid) == s.TOTAL
+    assert sum(Decimal(r["多发金额下限(元) overpaid at least (yuan)"]) for r in paid) == s.LOW
+    assert sum(Decimal(r["多发金额上限(元) overpaid at most (yuan)"]) for r in paid) == s.HIGH
     assert paid[0]["姓名 name"] == "张三" and paid[0]["区划名称 division name"] == "朝阳区"
-    assert paid[0]["死亡日期 death date"] == "2026-05-12" and paid[0]["最后发放月份 last month paid"] == "2026-11"
+    assert paid[0]["采信死亡日期 death date in force"] == "2026-05-12" and paid[0]["最后发放月份 last month paid"] == "2026-11"
+    assert paid[2]["最早死亡日期 earliest death date"] == "2026-07-28"
     assert paid[3]["姓名 name"] == "'" + s.HOSTILE_NAME          # Excel would run '=…' as a formula
+
+    months = _csv(paths["overpaid_months"])
+    assert {r["晚于采信死亡日期 after the date in force"] for r in months} == {"是 yes", "否 no"}
+    assert months[0]["发放月份 month paid"] == "2026-06"
+    evidence = _csv(paths["death_evidence"])
+    assert {r["报告内容 reports"] for r in evidence} == {
+        "死亡 death", "已撤销 withdrawn", "出国 emigration", "日期晚于报告月份 dated after the report month"}
+    hostile = [r for r in evidence if r["行号 line"] == "6"]
+    assert [r["文件 file"] for r in hostile] == ["'" + s.HOSTILE_FILE.replace(s.HOSTILE, mask_id(s.HOSTILE))]
+    assert evidence[0]["文件 file"] == "police.death_20260513_000001.csv" and "批次 batch" not in evidence[0]
+    disagree = _csv(paths["sources_disagree"])
+    assert disagree[4]["撤销来源 withdrawn by"] == s.TITLES[s.HEALTH]
+    assert disagree[4]["仍报告来源 still reported by"] == f"{s.TITLES[s.POLICE]}; {s.TITLES[s.CREMATION]}"
+    rejected = _csv(paths["rejected_death"])
+    assert rejected[0]["拒收原因 why rejected"] == "统一社会信用代码校验位错误 USCC_CHECKSUM"
+    assert rejected[0]["风险金额(元) amount at risk (yuan)"] == "2400.20"
+    assert rejected[1]["报告姓名 name reported"] == "蒋十三␇"      # a control character shown, never written
     typo = _csv(paths["probable_typo"])
     assert typo[0]["差异 difference"] == "digit 12: * -> *"      # the digits inside the masked part hidden
     assert typo[0]["出生日期 birth date"] == "1944"                # a full date beside a masked ID gives it back
     assert typo[1]["差异 difference"] == "digits 15-16 swapped"
+    assert [r["区划一致 division agrees"] for r in typo] == ["是 yes", "未报告 not reported"]
     mismatch = _csv(paths["identity_mismatch"])
-    assert [r["情形 what differs"] for r in mismatch] == ["姓名不符 name differs", "性别不符 gender differs",
-                                                         "登记簿无此号码 unknown ID"]
-    assert mismatch[1]["报告性别 gender reported"] == "2 女 female" and mismatch[2]["登记姓名 name registered"] == ""
+    assert [r["情形 what differs"] for r in mismatch] == ["姓名不符 name differs", "性别不符 gender differs"]
+    assert mismatch[1]["报告性别 gender reported"] == "2 女 female"
+    assert [r["登记来源 registered by"] for r in mismatch] == [s.TITLES["police.identity"],
+                                                               s.TITLES["hrss.pension_roll"]]
+    unplaced = _csv(paths["unplaced"])
+    assert [r["报告内容 reports"] for r in unplaced] == ["死亡 death", "出国 emigration",
+                                                         "重复登记 duplicate registration"]
+    changes = _csv(paths["changes"])
+    assert [(r["状态 status"], r["原因 why"]) for r in changes][-2:] == [
+        ("已解决 resolved", "已停发 payments stopped"), ("已解决 resolved", "死亡已撤销 death withdrawn")]
+    assert changes[3]["上月多发金额(元) overpaid last month (yuan)"] == ""
+    trend = _csv(paths["trend"])
+    assert [r["月份 month"] for r in trend] == ["2026-06", "2026-07", "2026-08", "2026-09", "2026-10", "2026-11"]
+    assert trend[-1]["多发金额(元) overpaid (yuan)"] == str(s.TOTAL)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -118,11 +204,13 @@ def _find(ws, text: str) -> tuple[int, int]:
     raise AssertionError(f"{text!r} not on {ws.title}")
 
 
-def test_workbook_summary_with_exact_totals_by_division(written):
+def test_workbook_summary_stop_payment_first_with_exact_totals_by_division(written):
     _, paths = written
     _assert_no_full_id(paths[WORKBOOK])
+    _assert_no_feed_code(_texts(paths[WORKBOOK]), "the workbook")
     wb = openpyxl.load_workbook(paths[WORKBOOK])
     assert wb.sheetnames == [SUMMARY] + [sheet_title(k) for k in findings.KINDS]
+    assert wb.sheetnames[1] == "停发名单 Stop payment", "the stop-payment list right after the summary"
     ws = wb[SUMMARY]
     r, c = _find(ws, "报告月份 Report month")
     month = ws.cell(r, c + 1)
@@ -131,45 +219,63 @@ def test_workbook_summary_with_exact_totals_by_division(written):
     assert ws.cell(r, c + 1).value == dt.datetime(2026, 12, 1, 9, 30)            # 01:30 UTC on the hub's clock
     r, c = _find(ws, "日期容差(天) Tolerance (days)")
     assert ws.cell(r, c + 1).value == 3
-    r, c = _find(ws, "死亡后仍发放人数 People paid after death")
-    assert ws.cell(r, c + 1).value == s.PEOPLE
-    r, c = _find(ws, "多发金额合计(元) Total overpaid (yuan)")
-    total = ws.cell(r, c + 1)
-    assert Decimal(str(total.value)) == s.TOTAL and total.number_format == YUAN_FORMAT
+
+    figures = {}
+    for label in (TO_STOP, MONTHLY, PEOPLE, OVERPAID, OVERPAID_LOW, OVERPAID_HIGH, ROLL_REJECTED):
+        r, c = _find(ws, label)
+        figures[label] = (r, ws.cell(r, c + 1))
+    assert [figures[k][0] for k in (TO_STOP, MONTHLY, PEOPLE, OVERPAID)] == \
+        sorted(figures[k][0] for k in (TO_STOP, MONTHLY, PEOPLE, OVERPAID)), "the payments to stop first"
+    assert figures[TO_STOP][0] < _find(ws, "生成时间 Generated at (UTC+08:00)")[0]
+    assert figures[TO_STOP][1].value == s.TO_STOP and figures[PEOPLE][1].value == s.PEOPLE
+    for label, amount in ((MONTHLY, s.MONTHLY), (OVERPAID, s.TOTAL), (OVERPAID_LOW, s.LOW), (OVERPAID_HIGH, s.HIGH)):
+        cell = figures[label][1]
+        assert Decimal(str(cell.value)) == amount and cell.number_format == YUAN_FORMAT, label
+    r, cell = figures[ROLL_REJECTED]
+    assert cell.value == s.ROLL_ROWS_REJECTED and cell.fill.fgColor.rgb == FLAG_FILL.fgColor.rgb
+    assert "findings they touch are flagged" in ws.cell(r, 3).value and f"{s.FLAGGED} people" in ws.cell(r, 3).value
 
     r, _ = _find(ws, "类别 Finding")
-    counts = {ws.cell(r + i, 1).value: ws.cell(r + i, 2).value for i in range(1, 6)}
-    assert counts == {findings.TITLES["paid_after_death"]: 4, findings.TITLES["sources_disagree"]: 2,
-                      findings.TITLES["not_deregistered"]: 1, findings.TITLES["identity_mismatch"]: 3,
-                      findings.TITLES["probable_typo"]: 2}
-    assert "3 天" in ws.cell(r + 2, 3).value and "3 days" in ws.cell(r + 2, 3).value     # the tolerance in words
+    counts = {ws.cell(r + i, 1).value: ws.cell(r + i, 2).value for i in range(1, 1 + len(findings.KINDS))}
+    assert list(counts) == [findings.TITLES[k] for k in findings.KINDS]
+    assert counts == {findings.TITLES[k]: len(v) for k, v in s.DATA.items()}
+    disagree = list(findings.KINDS).index("sources_disagree") + 1
+    assert "3 天" in ws.cell(r + disagree, 3).value and "3 days" in ws.cell(r + disagree, 3).value
+
+    r, _ = _find(ws, "上月名单的变化 Month on month")
+    changes = {ws.cell(r + i, 1).value: ws.cell(r + i, 2).value for i in range(1, 5)}
+    assert changes == {"新增 new": 2, "仍未解决 still open": 3, "已解决（已停发） resolved: payments stopped": 1,
+                       "已解决（死亡已撤销） resolved: death withdrawn": 1}
 
     r, _ = _find(ws, "区划代码 Division")
-    assert ws.cell(r, 1).font.b and ws.cell(r, 4).value == "多发金额(元) Overpaid (yuan)"
+    assert ws.cell(r, 1).font.b and ws.cell(r, 6).value == "多发金额(元) Overpaid (yuan)"
     divisions = {}
     for i in range(r + 1, r + 1 + len(s.DIVISIONS)):
-        amount = ws.cell(i, 4)
-        assert amount.number_format == YUAN_FORMAT
-        divisions[ws.cell(i, 1).value] = (ws.cell(i, 2).value, ws.cell(i, 3).value, Decimal(str(amount.value)))
+        assert ws.cell(i, 4).number_format == YUAN_FORMAT and ws.cell(i, 6).number_format == YUAN_FORMAT
+        divisions[ws.cell(i, 1).value] = (ws.cell(i, 2).value, ws.cell(i, 3).value, Decimal(str(ws.cell(i, 4).value)),
+                                          ws.cell(i, 5).value, Decimal(str(ws.cell(i, 6).value)))
     assert divisions == s.DIVISIONS
-    grand = [ws.cell(r + 1 + len(s.DIVISIONS), col).value for col in range(1, 5)]
-    assert grand[0] == "合计 Total" and grand[2] == s.PEOPLE and Decimal(str(grand[3])) == s.TOTAL
-    assert sum(v[2] for v in divisions.values()) == s.TOTAL
+    grand = [ws.cell(r + 1 + len(s.DIVISIONS), col).value for col in range(1, 7)]
+    assert grand[0] == "合计 Total" and grand[2] == s.TO_STOP and Decimal(str(grand[3])) == s.MONTHLY
+    assert grand[4] == s.PEOPLE and Decimal(str(grand[5])) == s.TOTAL
+    assert sum(v[4] for v in divisions.values()) == s.TOTAL and sum(v[2] for v in divisions.values()) == s.MONTHLY
 
     r, _ = _find(ws, "死亡月份 Month of death")
-    months = {ws.cell(i, 1).value.strftime("%Y-%m"): Decimal(str(ws.cell(i, 3).value)) for i in range(r + 1, r + 4)}
+    months = {ws.cell(i, 1).value.strftime("%Y-%m"): Decimal(str(ws.cell(i, 3).value))
+              for i in range(r + 1, r + 1 + len(s.BY_MONTH))}
     assert months == s.BY_MONTH
+    assert headline(s.report()) == (s.PEOPLE, s.TOTAL) and stop_headline(s.report()) == (s.TO_STOP, s.MONTHLY)
 
 
 def _as_shown(cell) -> str:
-    """The text Excel shows for a cell of ours."""
+    """The text Excel shows for a cell of ours (its longest line: the width it needs)."""
     if cell.value is None:
         return ""
     if cell.number_format == YUAN_FORMAT:
         return f"{Decimal(str(cell.value)):,.2f}"
     if isinstance(cell.value, dt.datetime):
         return cell.value.strftime("%Y-%m" if cell.number_format == MONTH_FORMAT else "%Y-%m-%d")
-    return str(cell.value)
+    return max(str(cell.value).split("\n"), key=display_width)
 
 
 def test_workbook_finding_sheets_formatted(written):
@@ -202,10 +308,23 @@ def test_workbook_finding_sheets_formatted(written):
                 elif col.form == "id":
                     assert isinstance(cell.value, str) and MASKED.match(cell.value), (kind, col.field)
     paid = wb[sheet_title("paid_after_death")]
-    assert [Decimal(str(paid.cell(i, 8).value)) for i in range(2, 6)] == [r["overpaid"] for r in s.PAID]
+    assert [Decimal(str(paid.cell(i, 10).value)) for i in range(2, 8)] == [r["overpaid"] for r in s.PAID]
     assert paid.cell(5, 2).value == s.HOSTILE_NAME and paid.cell(5, 2).data_type == "s"
     # a CJK column is wider than an ASCII one of as many characters: 浦东新区 needs 8, not 4
     assert paid.column_dimensions["D"].width >= display_width("浦东新区") >= 8
+    # several sources one per line (wrapped), the column as wide as the longest title
+    sources = paid.cell(4, 8)
+    assert sources.value == "\n".join(s.TITLES[f] for f in (s.POLICE, s.HEALTH, s.CREMATION))
+    assert sources.alignment.wrap_text
+    # a finding touched by a rejected roll row is flagged
+    stop = wb[sheet_title("stop_payment")]
+    assert stop.cell(1, 10).value == "被拒收的发放行\nroll rows rejected"
+    assert [stop.cell(i, 10).fill.fgColor.rgb == FLAG_FILL.fgColor.rgb for i in range(2, 7)] == \
+        [False, False, True, False, False]
+    evidence = wb[sheet_title("death_evidence")]
+    hostile = [evidence.cell(i, 5) for i in range(2, evidence.max_row + 1) if evidence.cell(i, 6).value == 6]
+    assert [c.value for c in hostile] == [s.HOSTILE_FILE.replace(s.HOSTILE, mask_id(s.HOSTILE))]
+    assert hostile[0].data_type == "s"
 
 
 def test_an_empty_report_still_writes_every_file(tmp_path):
@@ -214,10 +333,12 @@ def test_an_empty_report_still_writes_every_file(tmp_path):
         assert len(paths[kind].read_bytes().decode("utf-8-sig").splitlines()) == 1    # the header alone
     wb = openpyxl.load_workbook(paths[WORKBOOK])
     ws = wb[SUMMARY]
-    r, c = _find(ws, "多发金额合计(元) Total overpaid (yuan)")
-    assert Decimal(str(ws.cell(r, c + 1).value)) == 0
+    for label in (OVERPAID, MONTHLY):
+        r, c = _find(ws, label)
+        assert Decimal(str(ws.cell(r, c + 1).value)) == 0
     page = paths[PAGE].read_text(encoding="utf-8")
     assert "¥0.00" in page and "nobody paid after death" in page and "<svg" not in page
+    assert 'id="people-to-stop">0<' in page and "roll-rows-note" not in page
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -253,8 +374,10 @@ def test_full_id_export_is_separate_and_recorded(tmp_path):
 
     wb = openpyxl.load_workbook(full)
     paid = wb[sheet_title("paid_after_death")]
-    assert [paid.cell(i, 1).value for i in range(2, 6)] == [r["aac002"] for r in s.PAID]
-    assert all(paid.cell(i, 1).number_format == "@" for i in range(2, 6))       # text: 18 digits stay exact
+    assert [paid.cell(i, 1).value for i in range(2, 8)] == [r["aac002"] for r in s.PAID]
+    assert all(paid.cell(i, 1).number_format == "@" for i in range(2, 8))       # text: 18 digits stay exact
+    stop = wb[sheet_title("stop_payment")]
+    assert [stop.cell(i, 1).value for i in range(2, 7)] == [r["aac002"] for r in s.STOP]
     typo = wb[sheet_title("probable_typo")]
     assert [typo.cell(2, j).value for j in (1, 2, 3)] == [s.TYPO_REPORTED, s.TYPO_MEANT, s.TYPO[0]["difference"]]
     assert typo.cell(2, 5).value == dt.datetime(1944, 4, 4)
@@ -303,6 +426,7 @@ class _Page(HTMLParser):
         self.scripts: list[str] = []
         self.styles: list[str] = []
         self.tables: dict[str, list[list[str]]] = {}
+        self.sections: list[str] = []
         self._text_of = None
         self._table = None
         self._cell = None
@@ -316,6 +440,8 @@ class _Page(HTMLParser):
                 self.refs.append((tag, name, value))
         if tag == "meta":
             self.metas.append(a)
+        if tag == "section":
+            self.sections.append(a.get("id"))
         if tag in ("script", "style"):
             self._text_of = tag
             (self.scripts if tag == "script" else self.styles).append("")
@@ -369,30 +495,58 @@ def test_the_page_is_self_contained_with_a_strict_csp(written):
     assert not re.search(r"url\(|@import", p.styles[0])
 
 
-def test_the_page_shows_headline_totals_chart_and_tables(written):
+def test_the_page_shows_the_stop_list_first_then_every_kind_in_order(written):
     _, paths = written
     page = paths[PAGE].read_text(encoding="utf-8")
     p = _Page()
     p.feed(page)
-    assert '<div class="value" id="people-paid-after-death">4</div>' in page
-    assert '<div class="value" id="total-overpaid">¥10,003,000.30</div>' in page
-    assert "死亡人员比对报告" in page and "Death-record mismatch report" in page and "2026-12-01 09:30:00" in page
-    divisions = p.tables["t-divisions"]
-    assert divisions[1:4] == [["110105", "朝阳区", "2", "3,000.30"], ["310115", "浦东新区", "1", "9,999,999.99"],
-                              ["440305", "南山区", "1", "0.01"]]
-    assert divisions[4] == ["合计 total", "", "4", "10,003,000.30"]
+    assert p.sections[0] == "stop_payment", "the stop-payment list is the page's first section"
+    assert [x for x in p.sections if x in findings.KINDS] == list(findings.KINDS)
+    assert p.sections.index("divisions") == p.sections.index("paid_after_death") + 1
     for kind in findings.KINDS:
         table = p.tables[f"t-{kind}"]
-        assert len(table) == 1 + s.report().table(kind).num_rows, kind
-        assert len(table[0]) == len(COLUMNS[kind])
+        assert len(table) == 1 + len(s.DATA[kind]), kind
+        assert len(table[0]) == len(COLUMNS[kind]) and all(len(r) == len(COLUMNS[kind]) for r in table), kind
+    _assert_no_feed_code(page, "the page")
+
+    # the headline: the payments to stop first
+    figures = re.findall(r'<div class="value" id="([a-z-]+)">', page)
+    assert figures[:5] == ["people-to-stop", "monthly-to-stop", "people-paid-after-death", "total-overpaid",
+                           "roll-rows-rejected"]
+    assert '<div class="value" id="people-to-stop">5</div>' in page
+    assert '<div class="value" id="monthly-to-stop">¥3,336,833.64</div>' in page
+    assert '<div class="value" id="people-paid-after-death">6</div>' in page
+    assert '<div class="value" id="total-overpaid">¥10,015,001.50</div>' in page
+    assert '<span id="overpaid-range">¥10,015,001.50 – ¥13,352,835.13</span>' in page
+    assert '<div class="value" id="roll-rows-rejected">2</div>' in page
+    assert "roll rows rejected by the gate in the period: 2; findings they touch are flagged (1 people" in page
+    assert "新增 new <b>2</b> · 仍未解决 still open <b>3</b> · 已解决（已停发） resolved: payments stopped <b>1</b>" in page
+    assert "死亡人员比对报告" in page and "Death-record mismatch report" in page and "2026-12-01 09:30:00" in page
+
+    stop = p.tables["t-stop_payment"]
+    assert [r[0] for r in stop[1:]] == [mask_id(r["aac002"]) for r in s.STOP]
+    assert stop[2][6] == "".join(s.TITLES[f] for f in (s.POLICE, s.HEALTH, s.CREMATION))   # one title a line
+    assert page.count('<tr class="flagged">') == 2           # the person with a rejected roll row, in both lists
+    divisions = p.tables["t-divisions"]
+    assert divisions[1:4] == [["110105", "朝阳区", "2", "2,500.20", "3", "11,001.10"],
+                              ["310115", "浦东新区", "2", "3,334,333.43", "2", "10,004,000.39"],
+                              ["440305", "南山区", "1", "0.01", "1", "0.01"]]
+    assert divisions[4] == ["合计 total", "", "5", "3,336,833.64", "6", "10,015,001.50"]
     paid = p.tables["t-paid_after_death"]
     assert [r[0] for r in paid[1:]] == [mask_id(r["aac002"]) for r in s.PAID]
     assert paid[4][1] == s.HOSTILE_NAME                   # shown as text, never as markup
     assert '&lt;img src=&quot;x&quot;&gt;' in page and '<img' not in page
-    assert [r[7] for r in paid[1:]] == ["2,000.20", "1,000.10", "9,999,999.99", "0.01"]
-    bars = re.findall(r'<g class="bar" data-month="([\d-]+)" data-v="([\d.]+)">', page)
+    assert [r[9] for r in paid[1:]] == ["6,000.60", "5,000.50", "9,999,999.99", "0.01", "0.00", "4,000.40"]
+    evidence = p.tables["t-death_evidence"]
+    assert s.HOSTILE_FILE.replace(s.HOSTILE, mask_id(s.HOSTILE)) in [r[4] for r in evidence]
+    assert "<b>x</b>" not in page
+    svg = re.search(r'<svg[^>]*id="overpaid-chart".*?</svg>', page, re.S)[0]
+    bars = re.findall(r'<g class="bar" data-month="([\d-]+)" data-v="([\d.]+)">', svg)
     assert {m: Decimal(v) for m, v in bars} == s.BY_MONTH
-    assert page.count("<svg") == 1 and "Overpaid amount by month of death" in page
+    trend = re.search(r'<svg[^>]*id="trend-chart".*?</svg>', page, re.S)[0]
+    bars = re.findall(r'<g class="bar" data-month="([\d-]+)" data-v="([\d.]+)">', trend)
+    assert {m: Decimal(v) for m, v in bars} == {f"{r['month']:%Y-%m}": r["overpaid"] for r in s.TREND}
+    assert page.count("<svg") == 2 and "Overpaid amount by month of death" in page
     assert p.tables["t-probable_typo"][1][2] == "digit 12: * -> *" and p.tables["t-probable_typo"][1][4] == "1944"
 
 
