@@ -143,11 +143,20 @@ def _register_line(cfg: Settings) -> str:
 
 
 def _auditors_report(cfg: Settings, date: dt.date) -> None:
-    """The reason the hub exists, last: who was paid after death, for the business day's month."""
-    from jinbao.audit.report import headline, run
+    """The reason the hub exists, last: the payments to stop, then who was paid after death, for the
+    business day's month."""
+    from jinbao.audit import findings
+    from jinbao.audit.render import headline_text
+    from jinbao.audit.report import run
 
     written = run(cfg, date.replace(day=1))
-    print(f"\nauditors     {headline(written.report)}")
+    report = written.report
+    first, *more = headline_text(report)
+    print(f"\nauditors     {first}")
+    for line in more:
+        print(f"             {line}")
+    counts = ", ".join(f"{kind.replace('_', ' ')} {report.table(kind).num_rows}" for kind in findings.KINDS)
+    print(f"             rows: {counts}")
     print(f"             page      {written.files['page']}")
     print(f"             workbook  {written.files['workbook']}")
     print(f"             handed over to the auditors' drop zone {written.handed_over}/")
