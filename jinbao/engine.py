@@ -270,11 +270,12 @@ class Engine:
                                 fault("publish", row["file_name"], exc))
 
     def _publish(self, batch_id: int, released: bool) -> Outcome:
-        from jinbao.quality.judging import ACCEPTED, HELD_BACK, REJECTED
+        from jinbao.quality.judging import ACCEPTED, REJECTED
         from jinbao.schemas.store_tables import TARGETS
         from jinbao.register.authority import authority
         from jinbao.register.reconcile import Offered, reconcile
-        from jinbao.store.publish import keep_rejected_deaths, publish_accepted, source_version, store_rejections
+        from jinbao.store.publish import publish_accepted, source_version, store_rejections
+        from jinbao.store.rejected import keep_rejected
 
         with self.db.begin() as conn:
             row = ledger.get(conn, batch_id)
@@ -293,8 +294,7 @@ class Engine:
                 conn, TARGETS[self.spec.target_table], staging / ACCEPTED, batch_id, stamp, self.spec.target_set,
                 source_version(row["business_date"], row["sequence"]), on_chunk=self._progress("publish", row["file_name"]))
             store_rejections(conn, staging / REJECTED, batch_id)
-            if self.spec.name in authority().deaths:
-                keep_rejected_deaths(conn, staging / HELD_BACK, self.spec.name, batch_id)
+            keep_rejected(conn, staging, self.spec.name, batch_id)     # evidence, for the feeds that declare it
             if authority().takes_part(self.spec.name):
                 done = reconcile(conn, staging / ACCEPTED, Offered(self.spec.name, batch_id, row["business_date"],
                                                                    row["sequence"], stamp))

@@ -162,6 +162,18 @@ rejected_death = Table(
     Index(None, "batch_id", "line_no"),
 )
 
+rejected_payment = Table(
+    "rejected_payment", metadata,   # pension-roll rows the gate rejected, as sent: audit evidence (migration 0010)
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("batch_id", BigId, ForeignKey("batch.id"), nullable=False),
+    Column("line_no", Integer, nullable=False),
+    Column("aac002", String(32), nullable=True),     # as sent (after 15->18 upgrade), possibly invalid
+    Column("month", Date, nullable=True),            # the benefit month's first day, when FFNY parsed
+    Column("month_sent", String(16), nullable=True),  # FFNY as sent, when it did not parse
+    Column("amount_sent", String(32), nullable=True),  # FFJE as sent: text, since it may be invalid
+    Index(None, "aac002"),
+)
+
 pension_payment = Table(
     "pension_payment", metadata,
     Column("aac002", String(18), primary_key=True),

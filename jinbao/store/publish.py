@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from jinbao.exchange_zone.staged import read_staged
-from jinbao.schemas.store_tables import rejected_death, rejection
+from jinbao.schemas.store_tables import rejection
 
 #: Rows read from the staged Parquet per publish round; bounds memory in the transaction.
 PUBLISH_CHUNK = 50_000
@@ -228,34 +228,3 @@ def records(frame) -> list[dict]:
     frame = frame.astype(object).where(frame.notna(), None)
     return frame.to_dict("records")
 
-
-def keep_rejected_deaths(conn: Connection, held_back: Path, feed: str, batch_id: int) -> int:
-    """A death feed's rejected records, as far as they translated, for the auditors' typo search.
-
-    Whatever a partner sent must fit: text with control characters is dropped, longer text is cut
-    to the column, so keeping the evidence can never fail the publish.
-    """
-    if not held_back.is_file():
-        return 0
-    import pyarrow.compute as pc
-
-    data = pq.read_table(held_back)
-    names = {"AAC002": "id_sent", "AAC003": "aac003", "AAA002": "aaa002", "AAC006": "aac006", "AAB301": "aab301",
-             "AAC060": "aac060", "line_no": "line_no"}
-    cols = {}
-    for sent, column in names.items():
-        if sent not in data.column_names:
-            continue
-        values = data.column(sent)
-        kind = rejected_death.c[column].type
-        if pa.types.is_string(values.type) and isinstance(kind, sa.String):
-            clean = pc.if_else(pc.match_substring_regex(values, r"[\x00-\x1f\x7f]"),
-                               pa.nulls(len(values), pa.string()), values)
-            values = pc.utf8_slice_codeunits(clean, 0, kind.length)
-        cols[column] = values
-    frame = pa.table(cols).to_pandas()
-    frame["batch_id"], frame["source_feed"] = batch_id, feed
-    rows = records(frame)
-    for start in range(0, len(rows), PUBLISH_CHUNK):
-        conn.execute(sa.insert(rejected_death), rows[start:start + PUBLISH_CHUNK])
-    return len(rows)
