@@ -186,11 +186,18 @@ def _rejected(conn: Connection) -> pd.DataFrame:
 
 
 def _rejected_roll(conn: Connection, month: dt.date) -> pd.DataFrame:
+    """Roll rows the gate rejected for months up to `month`, less those a later delivery brought in."""
     from jinbao.store.rejected import rejected_roll_rows
 
-    table = rejected_roll_rows(conn, dt.date(1900, 1, 1), month)
-    frame = table.select(["aac002", "month"]).to_pandas()
-    return _dates(frame, "month")
+    pp = pension_payment.c
+    frame = _dates(rejected_roll_rows(conn, dt.date(1900, 1, 1), month).select(["aac002", "month"]).to_pandas(),
+                   "month")
+    if frame.empty:
+        return frame
+    since = _dates(_frame(conn, sa.select(pp.aac002, pp.month).where(pp.aac002.in_(set(frame["aac002"].dropna())))),
+                   "month")
+    accepted = frame.merge(since.assign(accepted=True), on=["aac002", "month"], how="left")["accepted"]
+    return frame[~accepted.fillna(False).astype(bool).to_numpy()]
 
 
 def read(conn: Connection, month: dt.date) -> Store:

@@ -322,7 +322,7 @@ def reason_text(reasons: str | None) -> str | None:
     'USCC_CHECKSUM' -> '统一社会信用代码校验位错误 USCC_CHECKSUM'."""
     if reasons is None:
         return None
-    from quality.reasons import REASONS
+    from jinbao.quality.reasons import REASONS
     out = []
     for part in (p.strip() for p in reasons.split(",")):
         m = _REASON.match(part)

@@ -189,3 +189,13 @@ def test_every_table_obeys_its_own_definition(story):
             assert sum(m["amount"] for m in months if m["aac002"] == who) == r["overpaid_high"]
             assert sum(m["amount"] for m in months if m["aac002"] == who and m["after_date_in_force"]) == \
                 r["overpaid"]
+
+
+def test_a_rejected_roll_row_sent_again_and_accepted_flags_nothing(story):
+    fixed = pension_row(9, month="2026-11")
+    write_hrss(story.inbound("hrss"), ROLL, [fixed], date="20261126", seq=2)
+    assert main(["run", ROLL]) == 0
+    rep = report(story)
+    assert rep.roll_rows_rejected == 0
+    (paid,) = rows(rep, "paid_after_death", pid(9))
+    assert (paid["months_paid_after"], paid["roll_rows_rejected"]) == (2, 0)
