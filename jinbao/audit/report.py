@@ -72,9 +72,8 @@ def recorder(cfg: Settings, month: dt.date, who: str | None):
 
 
 def headline(report: findings.Report) -> str:
-    from jinbao.audit.render import headline as figures
+    """The figures an auditor acts on first (the people to stop paying), then every kind's rows."""
+    from jinbao.audit.render import headline_text
 
-    people, total = figures(report)
     counts = ", ".join(f"{kind.replace('_', ' ')} {report.table(kind).num_rows}" for kind in findings.KINDS)
-    return (f"{people} people paid after death, {total:,.2f} yuan overpaid "
-            f"(deaths up to {month_end(report.month)}); rows: {counts}")
+    return "\n".join(headline_text(report) + [f"rows (deaths up to {month_end(report.month)}): {counts}"])

@@ -31,7 +31,9 @@ def test_report_deaths_writes_hands_over_and_links_a_typo(home, tmp_path, capsys
 
     assert main(["report", "deaths", "--month", "2026-11"]) == 0
     out = capsys.readouterr().out
-    assert out.splitlines()[0].startswith("3 people paid after death, 15,002.50 yuan overpaid")
+    first, second = out.splitlines()[:2]
+    assert first.startswith("stop payment") and "3 people still on the roll, 9,001.50 yuan a month" in first
+    assert second.startswith("paid after death") and "3 people, 15,002.50 yuan overpaid" in second
     folder = home.reports / "deaths" / "2026-11"
     typos = (folder / "deaths-2026-11-probable_typo.csv").read_text(encoding="utf-8-sig").splitlines()
     assert len(typos) == 2 and "swapped" in typos[1] and _pid(3) not in typos[1] and typo not in typos[1]

@@ -26,6 +26,7 @@ import pytest
 from jinbao.cli import main
 from jinbao.quality.citizen_id import with_check_char
 from jinbao.store.database import connect
+from tests.jinbao.audit import consistency
 from tests.deliveries import (CREMATION, HEALTH_DEATH, _person, cremation_row, death_row, health_death_row,
                               pension_row, write_delivery, write_hrss)
 
@@ -173,22 +174,7 @@ def test_rejected_roll_rows_are_counted_and_flag_the_findings_they_touch(story):
 def test_every_table_obeys_its_own_definition(story):
     """Cross-checks between tables: what one says can never contradict another."""
     for month in (OCTOBER, NOVEMBER):
-        rep = report(story, month)
-        end = dt.date(month.year, month.month + 1, 1) - dt.timedelta(days=1)
-        paid = {r["aac002"]: r for r in rep.table("paid_after_death").to_pylist()}
-        for r in paid.values():
-            assert r["overpaid_low"] <= r["overpaid"] <= r["overpaid_high"] and r["overpaid_high"] > 0
-            assert r["earliest_date"] <= r["death_date"] <= r["latest_date"] <= end
-        for r in rep.table("not_deregistered").to_pylist():
-            assert POLICE not in r["sources"]
-        for r in rep.table("stop_payment").to_pylist():
-            assert r["death_date"] <= end and r["last_month_paid"] <= month
-        months = rep.table("overpaid_months").to_pylist()
-        assert {m["aac002"] for m in months} == set(paid)
-        for who, r in paid.items():
-            assert sum(m["amount"] for m in months if m["aac002"] == who) == r["overpaid_high"]
-            assert sum(m["amount"] for m in months if m["aac002"] == who and m["after_date_in_force"]) == \
-                r["overpaid"]
+        consistency.check(report(story, month))
 
 
 def test_a_rejected_roll_row_sent_again_and_accepted_flags_nothing(story):
