@@ -99,7 +99,9 @@ def judge_delivery(path: Path, encoding: str, gate: Gate, staging: Path, workers
         by_lower = {n.lower(): n for n in pq.read_schema(acc_tmp).names}
         hub_keys = [by_lower[k.lower()] for k in keys]
         partner = {f.hub: f.partner for f in gate.mapping.fields}
-        rejected += _reject_duplicate_keys(acc_tmp, rej_tmp, hub_keys, "+".join(partner.get(k, k) for k in hub_keys))
+        held_tmp = staging / (HELD_BACK + ".tmp")
+        rejected += _reject_duplicate_keys(acc_tmp, rej_tmp, hub_keys, "+".join(partner.get(k, k) for k in hub_keys),
+                                           held_tmp if held_writer is not None else None, staging / HELD_BACK)
     os.replace(acc_tmp, staging / ACCEPTED)
     os.replace(rej_tmp, staging / REJECTED)
     if held_writer is not None:
@@ -129,8 +131,15 @@ def _duplicated(accepted: Path, keys: list[str]) -> tuple[pa.Table, bool]:
     return (ids.join(dups.select(keys), keys, join_type="inner") if dups.num_rows else ids.slice(0, 0)), False
 
 
-def _reject_duplicate_keys(accepted: Path, rejected: Path, keys: list[str], field: str) -> int:
-    """Move every accepted record whose key is not unique to the rejections; returns how many."""
+def _reject_duplicate_keys(accepted: Path, rejected: Path, keys: list[str], field: str,
+                           held_back: Path | None = None, new_held_back: Path | None = None) -> int:
+    """Move every accepted record whose key is not unique to the rejections; returns how many.
+
+    The records themselves join the held-back ones (`held_back`, the judge's file being written, or
+    `new_held_back` when it wrote none), so a feed that keeps its rejected records as evidence keeps
+    these too: two death records of one person in a delivery are still a death reported.  Beyond
+    KEYS_IN_MEMORY the key-order pass has already dropped them from the accepted file, and only the
+    rejections remain."""
     import pyarrow.compute as pc
 
     held, without = _duplicated(accepted, keys)
@@ -155,7 +164,20 @@ def _reject_duplicate_keys(accepted: Path, rejected: Path, keys: list[str], fiel
     }, schema=REJECTION_SCHEMA)
     _rewrite(rejected, lambda t: t, append=storable(extra))
     if not without:
-        _rewrite(accepted, lambda t: t.filter(pc.invert(pc.is_in(t["line_no"], value_set=dup_lines))))
+        dropped: list[pa.Table] = []
+
+        def keep(t: pa.Table) -> pa.Table:
+            dup = pc.is_in(t["line_no"], value_set=dup_lines)
+            dropped.append(t.filter(dup))
+            return t.filter(pc.invert(dup))
+
+        _rewrite(accepted, keep)
+        records = pa.concat_tables(dropped) if dropped else None
+        if records is not None and records.num_rows:
+            if held_back is not None and held_back.is_file():
+                _rewrite(held_back, lambda t: t, append=records.cast(read_staged(held_back).schema_arrow))
+            elif new_held_back is not None:
+                pq.write_table(records, new_held_back)
     return len(lines)
 
 
