@@ -136,7 +136,8 @@ def _summary(wb: Workbook, report: findings.Report, exported: tuple[str, dt.date
     widths[1] = 0                                   # the title may run over the next columns
     f = figures(report)
     flagged = (f"涉及的发现已标注（“被拒收的发放行”列）：{f.flagged} 人\n"
-               f"findings they touch are flagged (column \"roll rows rejected\"): {f.flagged} people")
+               f"findings they touch are flagged (column \"roll rows rejected\"): {f.flagged} "
+               f"{'person' if f.flagged == 1 else 'people'}")
     facts = [("报告月份 Report month", report.month.replace(day=1), MONTH_FORMAT, month_text(report.month), None),
              (TO_STOP, f.to_stop, None, None, None),
              (MONTHLY, f.monthly, YUAN_FORMAT, yuan_text(f.monthly), None),

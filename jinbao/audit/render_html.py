@@ -298,7 +298,7 @@ def _headline(report: findings.Report) -> str:
         out.append(f'<p class="note flag" id="roll-rows-note">本期被交换网关拒收的发放名册行：{f.roll_rows_rejected:,} 条；'
                    f'涉及的发现已标注（{f.flagged:,} 人，“被拒收的发放行”列）<br><span class="en">roll rows '
                    f'rejected by the gate in the period: {f.roll_rows_rejected:,}; findings they touch are flagged '
-                   f'({f.flagged:,} people, column "roll rows rejected")</span></p>')
+                   f'({f.flagged:,} {"person" if f.flagged == 1 else "people"}, column "roll rows rejected")</span></p>')
     changes = change_counts(report)
     if changes:
         out.append('<p class="note" id="changes-note">与上月比较 <span class="en">since last month</span>: '

@@ -233,7 +233,7 @@ def test_workbook_summary_stop_payment_first_with_exact_totals_by_division(writt
         assert Decimal(str(cell.value)) == amount and cell.number_format == YUAN_FORMAT, label
     r, cell = figures[ROLL_REJECTED]
     assert cell.value == s.ROLL_ROWS_REJECTED and cell.fill.fgColor.rgb == FLAG_FILL.fgColor.rgb
-    assert "findings they touch are flagged" in ws.cell(r, 3).value and f"{s.FLAGGED} people" in ws.cell(r, 3).value
+    assert "findings they touch are flagged" in ws.cell(r, 3).value and f"{s.FLAGGED} {'person' if s.FLAGGED == 1 else 'people'}" in ws.cell(r, 3).value
 
     r, _ = _find(ws, "类别 Finding")
     counts = {ws.cell(r + i, 1).value: ws.cell(r + i, 2).value for i in range(1, 1 + len(findings.KINDS))}
@@ -519,7 +519,7 @@ def test_the_page_shows_the_stop_list_first_then_every_kind_in_order(written):
     assert '<div class="value" id="total-overpaid">¥10,015,001.50</div>' in page
     assert '<span id="overpaid-range">¥10,015,001.50 – ¥13,352,835.13</span>' in page
     assert '<div class="value" id="roll-rows-rejected">2</div>' in page
-    assert "roll rows rejected by the gate in the period: 2; findings they touch are flagged (1 people" in page
+    assert "roll rows rejected by the gate in the period: 2; findings they touch are flagged (1 person" in page
     assert "新增 new <b>2</b> · 仍未解决 still open <b>3</b> · 已解决（已停发） resolved: payments stopped <b>1</b>" in page
     assert "死亡人员比对报告" in page and "Death-record mismatch report" in page and "2026-12-01 09:30:00" in page
 
