@@ -25,14 +25,14 @@ from sqlalchemy.engine import Connection
 from jinbao.audit import findings
 from jinbao.audit.findings import month_end
 from jinbao.ledger import now
-from jinbao.register.authority import authority
+from jinbao.register.authority import DECEASED, authority
 from jinbao.schemas.store_tables import (batch, death_record, pension_payment, register, rejected_death, rejection,
                                          source_value)
 
 WITHDRAWN = "2"
-DEATH_REASON = "1"
-#: What a police deregistration that is not a death is (ZXYY, schemas/register.yaml police_reasons).
-NOT_A_DEATH = {"2": "emigration", "3": "duplicate registration", "9": "other deregistration"}
+#: A police deregistration that is not a death, by the life status schemas/register.yaml gives its
+#: reason (ZXYY), in the report's words.
+NOT_A_DEATH = {"emigrated": "emigration", "duplicate": "duplicate registration", "deregistered": "other deregistration"}
 TREND_MONTHS = 6
 #: How many months back the store is read for the trend and the month-on-month comparison.
 _LOOK_BACK = TREND_MONTHS - 1
@@ -126,7 +126,9 @@ def _records(conn: Connection) -> pd.DataFrame:
                                    b.file_name).join_from(death_record, batch, b.id == dr.batch_id, isouter=True))
     frame = _dates(frame, "aac060", "dereg_date")
     withdrawn = frame["death_action"].fillna("1") == WITHDRAWN
-    death = frame["dereg_reason"].isna() | (frame["dereg_reason"] == DEATH_REASON)
+    status = frame["dereg_reason"].map(authority().police_reasons)
+    death = frame["dereg_reason"].isna() | (status == DECEASED)
+    frame["not_a_death"] = status.map(NOT_A_DEATH)
     return frame.assign(withdrawn=withdrawn, death=death, reports=~withdrawn & death, rank=_rank(frame["source_feed"]))
 
 
@@ -300,7 +302,7 @@ def overpaid_months(store: Store, state: AsOf) -> pa.Table:
 def _reported(rec: pd.DataFrame, end: pd.Timestamp) -> pd.Series:
     """What each record says now, in the report's words."""
     words = np.where(rec["withdrawn"], "withdrawn",
-                     np.where(~rec["death"], rec["dereg_reason"].map(NOT_A_DEATH).fillna("other deregistration"),
+                     np.where(~rec["death"], rec["not_a_death"].fillna(NOT_A_DEATH["deregistered"]),
                               np.where(rec["aac060"] > end, "dated after the report month", "death")))
     return pd.Series(words, index=rec.index, dtype=object)
 
