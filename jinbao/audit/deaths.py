@@ -444,18 +444,27 @@ def pensioners(conn: Connection, month: dt.date) -> pa.Table:
         ("division", pa.string()), ("last_month_paid", pa.date32())]))
 
 
-def changes(store: Store, now_: AsOf, before: AsOf) -> pa.Table:
-    """The stop-payment list of the month against the month before's."""
-    was, nowset = set(before.stop["aac002"]), set(now_.stop["aac002"])
+def changes(store: Store, now_: AsOf, before: AsOf, issued: pa.Table | None = None) -> pa.Table:
+    """The stop-payment list of the month against the month before's: as that report was issued
+    (`issued`: aac002, overpaid; see report.py) when there is one, else as the store says now.  Only
+    the issued list can show a death withdrawn since: the store keeps each source's newest record, so
+    the month before recomputed today no longer holds that death either."""
+    nowset = set(now_.stop["aac002"])
+    if issued is not None:
+        was = set(issued["aac002"].to_pylist())
+        owed_before = pd.Series([None if v is None else int(v * 100) for v in issued["overpaid"].to_pylist()],
+                                index=issued["aac002"].to_pylist(), dtype=object)
+    else:
+        was = set(before.stop["aac002"])
+        owed_before = before.overpaid.set_index("aac002")["fen"]
     dead_now = set(now_.dead["aac002"])
-    owed = {s.month: s.overpaid.set_index("aac002")["fen"] for s in (now_, before)}
     rows = [(p, "new") for p in sorted(nowset - was)] + [(p, "still open") for p in sorted(nowset & was)] + \
         [(p, "resolved") for p in sorted(was - nowset)]
     frame = pd.DataFrame(rows, columns=["aac002", "status"])
     frame["why"] = [("payments stopped" if p in dead_now else "death withdrawn") if s == "resolved" else None
                     for p, s in rows]
-    frame["overpaid_before"] = frame["aac002"].map(owed[before.month]).fillna(0).astype("int64")
-    frame["overpaid_now"] = frame["aac002"].map(owed[now_.month]).fillna(0).astype("int64")
+    frame["overpaid_before"] = frame["aac002"].map(owed_before).fillna(0).astype("int64")
+    frame["overpaid_now"] = frame["aac002"].map(now_.overpaid.set_index("aac002")["fen"]).fillna(0).astype("int64")
     return _table(_named(frame, store), findings.CHANGES, overpaid_before=_yuan, overpaid_now=_yuan)
 
 
@@ -467,8 +476,10 @@ def trend(store: Store, states: list[AsOf]) -> pa.Table:
     return _table(pd.DataFrame(rows), findings.TREND, overpaid=_yuan)
 
 
-def find(conn: Connection, month: dt.date, tolerance_days: int = 3) -> findings.Report:
-    """Every kind of finding for report month `month` (any day of it)."""
+def find(conn: Connection, month: dt.date, tolerance_days: int = 3,
+         issued: pa.Table | None = None) -> findings.Report:
+    """Every kind of finding for report month `month` (any day of it); `issued`: the month before's
+    stop-payment list as its report was issued (report.py keeps it), for the month-on-month changes."""
     from jinbao.audit.typos import probable_typos
 
     month = month.replace(day=1)
@@ -491,7 +502,7 @@ def find(conn: Connection, month: dt.date, tolerance_days: int = 3) -> findings.
         "probable_typo": probable_typos(candidates, pensioners(conn, month)) if candidates.num_rows
         else findings.PROBABLE_TYPO.empty_table(),
         "unplaced": unplaced(store, state),
-        "changes": changes(store, state, states[-2]),
+        "changes": changes(store, state, states[-2], issued),
         "trend": trend(store, states),
     }
     return report

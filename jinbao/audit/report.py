@@ -2,7 +2,8 @@
 
 The files go to JINBAO_HOME/reports/deaths/<YYYY-MM>/ and are copied to the
 auditors' drop zone (`audit/outbound`), so the auditors read them where the
-partners read their receipts.  Re-running a month replaces that month's files.
+partners read their receipts.  Re-running a month replaces that month's files.  Each month's
+stop-payment list is also kept as issued (ISSUED, on the hub only), for the next month's changes.
 """
 from __future__ import annotations
 
@@ -10,6 +11,9 @@ import datetime as dt
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from jinbao.audit import findings
 from jinbao.audit.deaths import find
@@ -33,11 +37,13 @@ def run(cfg: Settings, month: dt.date, tolerance_days: int = 3, full_ids: bool =
     from jinbao.store.database import upgrade
 
     month = month.replace(day=1)
+    before = (month - dt.timedelta(days=1)).replace(day=1)
     with upgrade(cfg.store_url).connect() as conn:
-        report = find(conn, month, tolerance_days)
+        report = find(conn, month, tolerance_days, issued=issued(cfg, before))
     folder = cfg.reports / "deaths" / f"{month:%Y-%m}"
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
+    keep_issued(report, folder)
     files = write_report(report, folder, full_ids=full_ids, who=who,
                          record=recorder(cfg, month, who) if full_ids else None)
     handed = cfg.outbound(AUDITORS) / f"deaths-{month:%Y-%m}"
@@ -47,6 +53,27 @@ def run(cfg: Settings, month: dt.date, tolerance_days: int = 3, full_ids: bool =
         if "full" not in name:          # unmasked IDs stay on the hub, with their export recorded
             shutil.copy2(path, handed / path.name)
     return Written(report, folder, files, handed)
+
+
+#: The stop-payment list as a month's report was issued (full IDs: it stays on the hub, never handed
+#: over), which the next month's report compares itself with.
+ISSUED = "issued-stop-payment.parquet"
+
+
+def issued(cfg: Settings, month: dt.date) -> pa.Table | None:
+    path = cfg.reports / "deaths" / f"{month:%Y-%m}" / ISSUED
+    return pq.read_table(path) if path.is_file() else None
+
+
+def keep_issued(report: findings.Report, folder: Path) -> None:
+    from jinbao.audit.render import atomic_write
+
+    stop = report.table("stop_payment").select(["aac002"])
+    paid = report.table("paid_after_death").select(["aac002", "overpaid"])
+    table = stop.join(paid, "aac002", join_type="left outer").sort_by("aac002")
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink)
+    atomic_write(folder / ISSUED, sink.getvalue().to_pybytes(), mode=0o600)
 
 
 #: Why unmasked IDs leave the masked report, as the exchange log records it.

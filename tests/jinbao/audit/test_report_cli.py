@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from jinbao.audit.report import ISSUED
 from jinbao.cli import main
 from jinbao.schemas.store_tables import rejected_death
 from tests.jinbao.audit.test_deaths import HEALTH, _pid, _story
@@ -38,8 +39,8 @@ def test_report_deaths_writes_hands_over_and_links_a_typo(home, tmp_path, capsys
     typos = (folder / "deaths-2026-11-probable_typo.csv").read_text(encoding="utf-8-sig").splitlines()
     assert len(typos) == 2 and "swapped" in typos[1] and _pid(3) not in typos[1] and typo not in typos[1]
     handed = home.outbound("audit") / "deaths-2026-11"
-    assert sorted(p.name for p in handed.iterdir()) == sorted(
-        p.name for p in folder.iterdir() if "full-ids" not in p.name)
+    assert sorted(p.name for p in handed.iterdir()) == sorted(      # full IDs stay on the hub
+        p.name for p in folder.iterdir() if "full-ids" not in p.name and p.name != ISSUED)
     assert not (folder / "deaths-2026-11-full-ids.xlsx").exists()
     for path in handed.iterdir():
         data = path.read_bytes()
@@ -63,3 +64,51 @@ def test_report_deaths_writes_hands_over_and_links_a_typo(home, tmp_path, capsys
     assert export.sha256 == hashlib.sha256(full).hexdigest() and export.records > 0 and "审计" in export.purpose
     assert str(export.business_date) == "2026-11-01"
     assert main(["audit", "verify"]) == 0
+
+
+def test_month_on_month_against_the_report_as_issued(home, capsys):
+    """November's report listed two dead pensioners to stop.  In December the police withdraw one death
+    (CZBZ 2) and the bureau stops the other's pension: both are resolved, each for what happened; only
+    November's list as issued can tell a withdrawn death, since the store keeps each source's newest
+    record."""
+    from jinbao.audit.deaths import find
+    from jinbao.store.database import connect
+    from tests.deliveries import POLICE_DEATH, death_row, pension_row, write_delivery, write_hrss
+
+    write_hrss(home.inbound("hrss"), "hrss.pension_roll",
+               [pension_row(i, month=m) for i in (1, 2) for m in ("2026-10", "2026-11")], date="20261125")
+    write_delivery(home.inbound("police"), "police.death",
+                   [death_row(i, SWRQ="20261005", ZXRQ="20261006") for i in (1, 2)], date="20261125")
+    assert main(["run", "all"]) == 0
+    assert main(["report", "deaths", "--month", "2026-11"]) == 0
+    assert (home.reports / "deaths" / "2026-11" / ISSUED).is_file()
+    assert not list((home.outbound("audit") / "deaths-2026-11").glob("*.parquet"))   # full IDs stay on the hub
+    write_hrss(home.inbound("hrss"), "hrss.pension_roll", [pension_row(1, month="2026-12")], date="20261205", seq=2)
+    write_delivery(home.inbound("police"), "police.death",
+                   [death_row(1, SWRQ="20261005", ZXRQ="20261006", CZBZ="2")], date="20261205", seq=2,
+                   columns=POLICE_DEATH + ["CZBZ"])
+    assert main(["run", "all"]) == 0
+    capsys.readouterr()
+    assert main(["report", "deaths", "--month", "2026-12"]) == 0
+    written = find_changes(home)
+    assert written == [(death_row(1)["GMSFHM"], "resolved", "death withdrawn"),
+                       (death_row(2)["GMSFHM"], "resolved", "payments stopped")]
+    (home.reports / "deaths" / "2026-11" / ISSUED).unlink()             # no issued list: recomputed today
+    with connect(home.store_url).connect() as conn:
+        recomputed = find(conn, dt.date(2026, 12, 1), 3).table("changes").to_pylist()
+    assert [(r["aac002"], r["status"], r["why"]) for r in recomputed] == [
+        (death_row(2)["GMSFHM"], "resolved", "payments stopped")]
+
+
+def find_changes(home) -> list[tuple]:
+    import csv
+
+    from jinbao.audit.deaths import find
+    from jinbao.audit.report import issued
+    from jinbao.store.database import connect
+
+    with connect(home.store_url).connect() as conn:
+        rows = find(conn, dt.date(2026, 12, 1), 3, issued=issued(home, dt.date(2026, 11, 1))).table("changes")
+    with open(home.reports / "deaths" / "2026-12" / "deaths-2026-12-changes.csv", encoding="utf-8-sig") as fh:
+        assert len(list(csv.reader(fh))) == 1 + rows.num_rows
+    return [(r["aac002"], r["status"], r["why"]) for r in rows.to_pylist()]
