@@ -19,6 +19,7 @@ from decimal import Decimal
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
@@ -70,33 +71,28 @@ def _months_before(month: dt.date, n: int) -> dt.date:
     return dt.date(index // 12, index % 12 + 1, 1)
 
 
-def _yuan(fen: int | None) -> Decimal | None:
-    return None if fen is None or pd.isna(fen) else Decimal(int(fen)) / 100
+def _column(values: pd.Series, kind: pa.DataType, fen: bool) -> pa.Array:
+    """One frame column as an Arrow array of `kind`, vectorised: NaN/NaT/None become nulls; `fen`:
+    whole fen (integers) become exact yuan."""
+    if fen:
+        whole = pa.array(pd.Series(values, dtype="object").astype("Int64"), pa.int64(), from_pandas=True)
+        return pc.multiply(whole.cast(pa.decimal128(19, 0)), pa.scalar(Decimal("0.01"), pa.decimal128(3, 2))).cast(kind)
+    if pa.types.is_date(kind):
+        if pd.api.types.is_datetime64_any_dtype(values):
+            return pa.array(values, from_pandas=True).cast(kind)
+        return pa.array(values.map(_day), kind, from_pandas=True)
+    if pa.types.is_integer(kind):
+        return pa.array(pd.Series(values, dtype="object").astype("Int64"), kind, from_pandas=True)
+    if pa.types.is_boolean(kind):
+        return pa.array(values.astype("boolean"), kind, from_pandas=True)
+    return pa.array(values.astype(object), kind, from_pandas=True)
 
 
-def _value(v):
-    """A pandas cell as a plain Python value (NaN/NaT -> None, numpy scalars unboxed)."""
-    if v is None:
-        return None
-    if isinstance(v, pd.Timestamp):
-        return None if pd.isna(v) else v.date()
-    if isinstance(v, float) and np.isnan(v):
-        return None
-    if v is pd.NaT or (not isinstance(v, str) and pd.isna(v)):
-        return None
-    return v.item() if isinstance(v, np.generic) else v
-
-
-def _table(frame: pd.DataFrame, schema: pa.Schema, **convert) -> pa.Table:
-    """A frame as a finding table of `schema` (columns by name; `convert[name]` maps a value)."""
-    columns = {}
-    for f in schema:
-        values = frame[f.name].tolist() if f.name in frame else [None] * len(frame)
-        values = [_value(v) for v in values]
-        if f.name in convert:
-            values = [convert[f.name](v) for v in values]
-        columns[f.name] = pa.array(values, f.type)
-    return pa.table(columns, schema=schema)
+def _table(frame: pd.DataFrame, schema: pa.Schema, yuan: tuple[str, ...] = ()) -> pa.Table:
+    """A frame as a finding table of `schema` (columns by name; `yuan`: columns held as whole fen)."""
+    frame = frame.reset_index(drop=True)
+    return pa.table({f.name: _column(frame[f.name], f.type, f.name in yuan) if f.name in frame
+                     else pa.nulls(len(frame), f.type) for f in schema}, schema=schema)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -283,20 +279,20 @@ def stop_payment(store: Store, state: AsOf) -> pa.Table:
     s = _named(state.stop, store).sort_values(["division", "aac002"], na_position="last")
     s = s.assign(last_month_paid=state.latest, roll_rows_rejected=s["aac002"].map(
         _rejected_rows(store, state.month)).fillna(0).astype(int))
-    return _table(s.rename(columns={"fen": "monthly_amount"}), findings.STOP_PAYMENT, monthly_amount=_yuan)
+    return _table(s.rename(columns={"fen": "monthly_amount"}), findings.STOP_PAYMENT, yuan=("monthly_amount",))
 
 
 def paid_after_death(store: Store, state: AsOf) -> pa.Table:
     o = _named(state.overpaid, store).sort_values(["division", "aac002"], na_position="last")
     o = o.assign(roll_rows_rejected=o["aac002"].map(_rejected_rows(store, state.month)).fillna(0).astype(int))
     o = o.rename(columns={"fen": "overpaid", "fen_low": "overpaid_low", "fen_high": "overpaid_high"})
-    return _table(o, findings.PAID_AFTER_DEATH, overpaid=_yuan, overpaid_low=_yuan, overpaid_high=_yuan)
+    return _table(o, findings.PAID_AFTER_DEATH, yuan=("overpaid", "overpaid_low", "overpaid_high"))
 
 
 def overpaid_months(store: Store, state: AsOf) -> pa.Table:
     rows = state.paid[state.paid["after_high"]].sort_values(["aac002", "month"])
     rows = _named(rows, store).rename(columns={"fen": "amount", "after_in_force": "after_date_in_force"})
-    return _table(rows, findings.OVERPAID_MONTHS, amount=_yuan)
+    return _table(rows, findings.OVERPAID_MONTHS, yuan=("amount",))
 
 
 def _reported(rec: pd.DataFrame, end: pd.Timestamp) -> pd.Series:
@@ -362,7 +358,7 @@ def rejected_deaths(store: Store, state: AsOf) -> pa.Table:
                    amount_at_risk=rj["_row"].map(risk["fen"]).fillna(0).astype("int64"),
                    last_month_paid=rj["aac002"].map(last))
     rj = _named(rj, store).sort_values(["aac002", "source_feed", "batch_id", "line_no"])
-    return _table(rj, findings.REJECTED_DEATH, amount_at_risk=_yuan)
+    return _table(rj, findings.REJECTED_DEATH, yuan=("amount_at_risk",))
 
 
 def identity_mismatch(store: Store, state: AsOf) -> pa.Table:
@@ -465,7 +461,7 @@ def changes(store: Store, now_: AsOf, before: AsOf, issued: pa.Table | None = No
                     for p, s in rows]
     frame["overpaid_before"] = frame["aac002"].map(owed_before).fillna(0).astype("int64")
     frame["overpaid_now"] = frame["aac002"].map(now_.overpaid.set_index("aac002")["fen"]).fillna(0).astype("int64")
-    return _table(_named(frame, store), findings.CHANGES, overpaid_before=_yuan, overpaid_now=_yuan)
+    return _table(_named(frame, store), findings.CHANGES, yuan=("overpaid_before", "overpaid_now"))
 
 
 def trend(store: Store, states: list[AsOf]) -> pa.Table:
@@ -473,7 +469,7 @@ def trend(store: Store, states: list[AsOf]) -> pa.Table:
     rows = [{"month": s.month, "people_to_stop": len(s.stop), "people_paid_after_death": len(s.overpaid),
              "overpaid": int(s.overpaid["fen"].sum()) if len(s.overpaid) else 0,
              "roll_rows_rejected": int((rr["month"] == pd.Timestamp(s.month)).sum())} for s in states]
-    return _table(pd.DataFrame(rows), findings.TREND, overpaid=_yuan)
+    return _table(pd.DataFrame(rows), findings.TREND, yuan=("overpaid",))
 
 
 def find(conn: Connection, month: dt.date, tolerance_days: int = 3,
