@@ -160,11 +160,14 @@ def cremation(rng: np.random.Generator, w: World) -> Delivery:
     names = take(w.names, p)
     spelt = m0 + np.flatnonzero(case.variant)
     names[spelt] = variant(names[spelt])
-    cols = {"SFZH": take(w.ids, p), "XM": names, "SEX": sex(w.male[p]),
+    sent, key = audit_cases.identities(w, case)          # a typo'd ID for some audit cases
+    cols = {"SFZH": np.concatenate([take(w.ids, p[:m0]), sent]), "XM": names, "SEX": sex(w.male[p]),
             "SWRQ": dates(death, ISO), "HHRQ": dates(burnt, ISO), "BYGMC": home}
     if rc.czbz(w.on):      # empty: a registration, as the agreement allows; the cases say 1 or 2
         cols["CZBZ"] = np.concatenate([np.full(m0, "", dtype=object), case.action])
     planted = np.concatenate([d.planted[sel], np.zeros(len(case.person), dtype=bool)])
     out = Delivery(CREMATION, PARTNER, ENCODING, cremation_columns(w.on), cols, CREMATION_KINDS,
-                   eligible=plain(cols["XM"]) & ~planted & ~mine, male=w.male[p], birth=w.birth[p], person=p)
-    return rc.shuffle(out, np.concatenate([d.order[sel], case.order]))
+                   eligible=plain(cols["XM"]) & ~planted & ~mine, male=w.male[p], birth=w.birth[p],
+                   person=np.concatenate([p[:m0], key]))
+    return audit_cases.builder_defects(rc.shuffle(out, np.concatenate([d.order[sel], case.order])), w,
+                                       rc.CREMATION)

@@ -99,7 +99,7 @@ class Calendar:
         cases, ordinary, date, report = register_cases.plan(
             seed, first, last, birth, case_table(seed, birth)["start"], person, report, date, planted)
         audit, ordinary, date, report = audit_cases.plan(seed, first, last, birth, person, report, date, planted,
-                                                         ordinary)
+                                                         ordinary, cases.person)
         return cls(first=first, last=last, person=person, report=report, date=date, planted=planted,
                    in_health=in_health, in_cremation=in_cremation, order=order, ordinary=ordinary, cases=cases,
                    audit=audit)
@@ -118,9 +118,9 @@ class Calendar:
         return mask
 
     def dies(self, n_people: int) -> np.ndarray:
-        """Per person: dies at some point of the story, or is a planted register case (so feeds that
-        plan ahead for the living, such as finance, leave them alone)."""
-        mask = self.cases.reserved(n_people)
+        """Per person: dies at some point of the story, or is a planted register or audit case (so
+        feeds that plan ahead for the living, such as finance, leave them alone)."""
+        mask = self.cases.reserved(n_people) | self.audit.reserved(n_people)
         mask[self.person] = True
         return mask
 

@@ -72,9 +72,11 @@ def _apply(rng: np.random.Generator, d: Delivery, kind: Kind, r: np.ndarray, on:
 
 def plant(rng: np.random.Generator, d: Delivery, share: float, on: dt.date) -> list[tuple[int, str, str]]:
     """Mutates `d.cols`; returns sorted (row, partner field, reason code), row 0-based, with the
-    defects a builder planted itself (`d.extra["defects"]`: the typo'd IDs of audit_cases.py)."""
+    defects a builder planted itself (`d.extra["defects"]`: the audit cases' typo'd IDs, rejected
+    certificates and roll rows, audit_cases.py), which count towards the share."""
     candidates = np.flatnonzero(d.eligible)
-    k = min(len(candidates), int(round(share * d.records)))
+    extra = d.extra.get("defects", [])
+    k = max(0, min(len(candidates), int(round(share * d.records)) - len(extra)))
     rows = np.sort(rng.choice(candidates, k, replace=False))
     which = rng.integers(0, len(d.kinds), k)
     truth = []
@@ -83,4 +85,4 @@ def plant(rng: np.random.Generator, d: Delivery, share: float, on: dt.date) -> l
         if len(r):
             d.cols[kind.field][r] = _apply(rng, d, kind, r, on)
             truth += [(int(i), kind.field, kind.reason) for i in r]
-    return sorted(truth + d.extra.get("defects", []))
+    return sorted(truth + extra)

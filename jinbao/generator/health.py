@@ -4,6 +4,7 @@ Health codes gender M/F/U and identifies the issuing hospital by its USCC, so
 this feed also carries USCC defects.  UTF-8, dates YYYY-MM-DD.  The planted register
 cases' certificates (register_cases.py) go between the day's others: deaths a day
 or two off the police's date, corrections, names spelt differently, withdrawals;
+so do the audit cases' (audit_cases.py), some under a typo'd ID or rejected on purpose;
 from 2026-12-01 the file carries the last column CZBZ (`1`, `2` for a withdrawal).
 """
 from __future__ import annotations
@@ -23,7 +24,8 @@ COLUMNS = ["ID_NO", "NAME", "SEX", "BIRTH_DATE", "DEATH_DATE", "DEATH_PLACE", "O
 KINDS = [Kind("ID_NO", "ID_CHECKSUM"), Kind("SEX", "UNMAPPED_CODE", "3"), Kind("DEATH_DATE", "DATE_INVALID", ISO),
          Kind("SEX", "ID_GENDER_MISMATCH", ("M", "F")), Kind("NAME", "BAD_ENCODING"), Kind("NAME", "REQUIRED"),
          Kind("DEATH_DATE", "DEATH_BEFORE_BIRTH", ISO), Kind("DEATH_DATE", "DATE_IN_FUTURE", ISO),
-         Kind("DEATH_PLACE", "DIVISION_UNKNOWN"), Kind("ORG_USCC", "USCC_CHECKSUM")]
+         Kind("DEATH_PLACE", "DIVISION_UNKNOWN"), Kind("ORG_USCC", "USCC_CHECKSUM"),
+         Kind("BIRTH_DATE", "ID_BIRTHDATE_MISMATCH", ISO)]
 HOSPITALS_PER_COUNTY = 3
 NUMBER = 5          # the feed's number in FEEDS: its lasting random stream
 
@@ -57,7 +59,8 @@ def build(rng: np.random.Generator, w: World) -> Delivery:
     names = take(w.names, p)
     spelt = m0 + np.flatnonzero(case.variant)             # the hospital wrote the name differently
     names[spelt] = variant(names[spelt])
-    cols = {"ID_NO": take(w.ids, p), "NAME": names, "SEX": sex, "BIRTH_DATE": dates(w.birth[p], ISO),
+    sent, key = audit_cases.identities(w, case)          # a typo'd ID for some audit cases
+    cols = {"ID_NO": np.concatenate([take(w.ids, p[:m0]), sent]), "NAME": names, "SEX": sex, "BIRTH_DATE": dates(w.birth[p], ISO),
             "DEATH_DATE": dates(np.concatenate([d.date[sel], case.date]), ISO), "DEATH_PLACE": take(w.county, p),
             "ORG_USCC": hospitals(w)[slot]}
     if rc.czbz(w.on):
@@ -65,5 +68,6 @@ def build(rng: np.random.Generator, w: World) -> Delivery:
     plain = np.char.find(cols["NAME"].astype(str), "·") < 0
     planted = np.concatenate([d.planted[sel], np.zeros(len(case.person), dtype=bool)])
     out = Delivery(FEED, PARTNER, ENCODING, columns(w.on), cols, KINDS,
-                   eligible=plain & ~unknown & ~planted & ~mine, male=male, birth=w.birth[p], person=p)
-    return rc.shuffle(out, np.concatenate([d.order[sel], case.order]))
+                   eligible=plain & ~unknown & ~planted & ~mine, male=male, birth=w.birth[p],
+                   person=np.concatenate([p[:m0], key]))
+    return audit_cases.builder_defects(rc.shuffle(out, np.concatenate([d.order[sel], case.order])), w, rc.HEALTH)

@@ -110,10 +110,16 @@ def employment(w: World) -> Employment:
     return w.memo["employment"]
 
 
+def employed(seed: int, n: int) -> np.ndarray:
+    """Per person: employed when of working age (the first draw of `_employment`'s lasting stream),
+    from the seed alone: the story's planning needs it before there is a World (register_cases.py)."""
+    return np.random.default_rng([seed, story.LASTING + CONTRIBUTION_NUMBER]).random(n) < EMPLOYED
+
+
 def _employment(w: World) -> Employment:
     n = len(w.ids)
     rng = w.lasting(CONTRIBUTION_NUMBER)
-    employed = rng.random(n) < EMPLOYED
+    employed = rng.random(n) < EMPLOYED           # = employed(w.seed, n)
     count = max(5, n // 50)
     employer = rng.integers(0, count, n)
     county = w.county[rng.integers(0, n, count)].astype(str)          # employers where people live
@@ -143,9 +149,10 @@ def pension_roll(rng: np.random.Generator, w: World, roll: pa.Table) -> Delivery
     cols = {"AAC002": w.ids[person], "AAC003": w.names[person], "AAA002": GENDER[w.male[person].astype(int)],
             "AAC006": dates(w.birth[who], ISO)[at], "AAB301": w.county[person], "FFNY": labels[offset],
             "FFJE": money(amount)[at]}
-    return Delivery(ROLL, PARTNER, ENCODING, ROLL_COLUMNS, cols, ROLL_KINDS,
-                    eligible=(~planted[person]) & _plain(w.names[who])[at],
-                    male=w.male[person], birth=w.birth[person], person=person)
+    d = Delivery(ROLL, PARTNER, ENCODING, ROLL_COLUMNS, cols, ROLL_KINDS,
+                 eligible=(~planted[person]) & _plain(w.names[who])[at],
+                 male=w.male[person], birth=w.birth[person], person=person)
+    return audit_cases.roll_defects(d, w)       # the planted roll_rejected rows (audit_cases.py)
 
 
 def _unit_draws(w: World) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

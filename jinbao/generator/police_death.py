@@ -79,4 +79,4 @@ def build(rng: np.random.Generator, w: World) -> Delivery:
     d = Delivery(FEED, PARTNER, ENCODING, columns(w.on), cols, KINDS,
                  eligible=(~planted) & (~mine) & (~short) & (~odd) & plain,
                  male=w.male[p], birth=birth, person=np.concatenate([dead.person, key]))
-    return audit_cases.rejected(rc.shuffle(d, np.concatenate([dead.order, case.order])), w)
+    return audit_cases.builder_defects(rc.shuffle(d, np.concatenate([dead.order, case.order])), w, rc.POLICE)

@@ -28,6 +28,10 @@ People who do not die (taken from those with no death in the story):
 | kind | deliveries | register ends |
 |---|---|---|
 | `emigrated` / `duplicate` / `deregistered` | a: police, ZXYY 2 / 3 / 9, SWRQ = ZXRQ = y | that status, y, police |
+
+(`name_health` and `name_cremation` take, by turns, a pensioner's death and someone else's; `duplicate`
+and `deregistered` take, by turns, a pensioner and someone under 60 all story long with no
+job, whom no feed but the police's deaths tells the hub about; the other living kinds any adult.)
 | `withdrawn_alone` | a-k: one source (police, health, cremation by turns) x; a: it withdraws | alive again |
 | `name_assistance` | a: police.identity, and assistance with a homophone name | conflict on aac003 |
 | `division_assistance` | a: police.identity, and assistance with another county of the city | conflict on aab301 |
@@ -70,6 +74,11 @@ WITHDRAWING = ("withdrawn_police_health_remains", "withdrawn_health_police_remai
 #: Police deregistration reason of the deregistration kinds.
 REASON = {"emigrated": "2", "duplicate": "3", "deregistered": "9"}
 CONFLICTS = ("name_assistance", "division_assistance", "name_resolved")
+#: The names spelt differently: a pensioner's death on even day numbers (True) or on odd ones.
+NAMES = {"name_health": True, "name_cremation": False}
+#: Deregistrations that are not deaths whose person is, by turns, a pensioner or someone no other
+#: feed tells the hub about (the auditors' report must show neither as a death).
+TURNS = ("duplicate", "deregistered")
 #: Days after its first offer that assistance sends the police's spelling in `name_resolved`.
 RESOLVE_AFTER = 2
 
@@ -169,16 +178,29 @@ def plan(seed: int, first: dt.date, last: dt.date, birth: np.ndarray, assistance
             ok &= days >= CZBZ_FROM
         return days[ok]
 
-    # Dying kinds: the j-th ordinary death of a day, in a random order, is that day's DYING[j].
+    # Dying kinds: the j-th ordinary death of a day, in a random order, is that day's DYING[j]; but the
+    # names spelt differently take, by turns, a pensioner's death (the roll holds the name: the auditors'
+    # identity mismatch) and someone else's (no feed but the death feeds holds one: no mismatch).
     ordinary_idx = np.flatnonzero(~planted)
     o = ordinary_idx[np.lexsort((rng.random(len(ordinary_idx)), report[ordinary_idx]))]
-    rank = _rank_within(report[o])
+    pension = (f - birth[person[o]]).astype(int) >= 60 * 365.25
+    even = (report[o] - np.datetime64(story.EPOCH, "D")).astype(int) % 2 == 0
+    taken = np.zeros(len(o), dtype=bool)
     cal, kinds, anchors = [], [], []
-    for j, kind in enumerate(DYING):
-        sel = o[(rank == j) & np.isin(report[o], fits(kind))]
-        cal.append(sel)
+
+    def take(kind: str, sel: np.ndarray) -> None:
+        taken[sel] = True
+        cal.append(o[sel])
         kinds.append(np.full(len(sel), kind, dtype=object))
-        anchors.append(report[sel])
+        anchors.append(report[o[sel]])
+
+    for kind, on_even in NAMES.items():
+        pool = np.flatnonzero(~taken & (pension == (even == on_even)))
+        take(kind, pool[(_rank_within(report[o[pool]]) == 0) & np.isin(report[o[pool]], fits(kind))])
+    rest = np.flatnonzero(~taken)
+    rank = _rank_within(report[o[rest]])
+    for j, kind in enumerate(k for k in DYING if k not in NAMES):
+        take(kind, rest[(rank == j) & np.isin(report[o[rest]], fits(kind))])
     cal_idx = np.concatenate(cal)
     who = [person[cal_idx]]
     # Living kinds: people with no death in the story, adults; conflicts need an assistance case.
@@ -188,10 +210,25 @@ def plan(seed: int, first: dt.date, last: dt.date, birth: np.ndarray, assistance
     adult = birth <= f - 18 * 366
     started = assistance_start <= f
     perm = rng.permutation(n)
+    # The duplicate and other deregistrations by turns of a pensioner (on the roll all story long) and
+    # of someone the hub knows from no feed but the death feeds (under 60 all story long, no job).
+    from jinbao.generator.hrss import employed
+    pension_age = 60 * 365.25
+    pensioner = (f - birth).astype(int) >= pension_age
+    unknown = ((last_day - birth).astype(int) < pension_age) & ~employed(seed, n)
     for kind in LIVING:
         anchor = fits(kind)
         ok = free & adult & (started if kind in CONFLICTS else True)
-        chosen = perm[ok[perm]][:len(anchor)]
+        if kind in TURNS:
+            first = ((anchor - np.datetime64(story.EPOCH, "D")).astype(int) + TURNS.index(kind)) % 2 == 0
+            picked = np.full(len(anchor), -1, dtype=np.int64)
+            for turn, pool in ((first, pensioner), (~first, unknown)):
+                slots = np.flatnonzero(turn)
+                got = perm[(ok & pool)[perm]][:len(slots)]
+                picked[slots[:len(got)]] = got
+            chosen, anchor = picked[picked >= 0], anchor[picked >= 0]
+        else:
+            chosen = perm[ok[perm]][:len(anchor)]
         free[chosen] = False
         who.append(chosen)
         kinds.append(np.full(len(chosen), kind, dtype=object))

@@ -90,8 +90,11 @@ def _parse(values: np.ndarray, layout: str, lenient: bool = False) -> np.ndarray
     (`lenient`: anything that is no date, as on a rejected line, too)."""
     arr = pa.array(np.asarray(values, dtype=object), pa.string())
     arr = pc.if_else(pc.equal(arr, ""), pa.scalar(None, pa.string()), arr)
-    days = pc.strptime(arr, format=layout, unit="s", error_is_null=lenient).cast(pa.date32())
-    return days.to_numpy(zero_copy_only=False).astype("datetime64[D]")
+    days = pc.strptime(arr, format=layout, unit="s", error_is_null=lenient)
+    if lenient:             # Arrow reads 30 February as 2 March: a date is one that reads back the same
+        same = pc.equal(pc.strftime(days, format=layout), arr)
+        days = pc.if_else(pc.fill_null(same, False), days, pa.scalar(None, days.type))
+    return days.cast(pa.date32()).to_numpy(zero_copy_only=False).astype("datetime64[D]")
 
 
 def death_records(world, days: list[dt.date], seed: int, defect_share: float, feeds) -> dict[str, np.ndarray]:
@@ -99,8 +102,9 @@ def death_records(world, days: list[dt.date], seed: int, defect_share: float, fe
     each day's three deliveries built again from their own streams, planted defects and all.
 
     `person` is the key the hub files a record under (audit_cases.identities: the population row,
-    or past it for a typo'd or invented ID); `name`, `gender` (hub code), `division` and `line`
-    (in the delivery, the header being line 1) are what the auditors' report reads.  Kept in the
+    or past it for a typo'd or invented ID); `name`, `gender` (hub code), `division`, `birth`
+    (health's own BIRTH_DATE, else NaT) and `line` (in the delivery, the header being line 1) are
+    what the auditors' report reads.  Kept in the
     world's memo: the register's key and the expected report (audit_truth.py) share one rebuild,
     which also keeps the rejected lines (`rejected_deaths`)."""
     from jinbao.generator import FEEDS
@@ -110,9 +114,9 @@ def death_records(world, days: list[dt.date], seed: int, defect_share: float, fe
     if memo in world.memo:
         return world.memo[memo]
     out: dict[str, list] = {k: [] for k in ("person", "step", "source", "day", "date", "reason", "dereg", "action",
-                                            "name", "gender", "division", "line")}
+                                            "name", "gender", "division", "birth", "line")}
     bad: dict[str, list] = {k: [] for k in ("person", "id", "source", "day", "date", "name", "gender", "division",
-                                            "line", "reasons")}
+                                            "birth", "line", "reasons")}
     for i, on in enumerate(days):
         w = world.on_day(on)
         for j, feed in enumerate(RUN_ORDER):
@@ -138,6 +142,8 @@ def death_records(world, days: list[dt.date], seed: int, defect_share: float, fe
             column, codes = GENDER_CODES[feed]
             out["gender"].append(_codes(d.cols[column][keep], codes))
             out["division"].append(d.cols["HJDZ_XZQH"][keep] if police else np.full(n, None, dtype=object))
+            health = feed == "health.death_certificate"      # the only death record with a birth date of its own
+            out["birth"].append(_parse(d.cols["BIRTH_DATE"][keep], "%Y-%m-%d") if health else np.full(n, NAT))
             out["line"].append(keep + 2)
             # The rejected lines as sent (IDs, names, codes possibly broken), for the typo search.
             id_column = BUILD_ID[feed]
@@ -150,6 +156,8 @@ def death_records(world, days: list[dt.date], seed: int, defect_share: float, fe
             bad["name"].append(d.cols[NAME_COLUMN[feed]][rejected])
             bad["gender"].append(_codes(d.cols[column][rejected], codes))
             bad["division"].append(d.cols["HJDZ_XZQH"][rejected] if police else np.full(k, None, dtype=object))
+            bad["birth"].append(_parse(d.cols["BIRTH_DATE"][rejected], "%Y-%m-%d", lenient=True) if health
+                                else np.full(k, NAT))
             bad["line"].append(rejected + 2)
             why: dict[int, list] = {}
             for row, field, reason in defects:
@@ -157,7 +165,7 @@ def death_records(world, days: list[dt.date], seed: int, defect_share: float, fe
             bad["reasons"].append(np.array([";".join(why[r]) for r in rejected.tolist()], dtype=object))
     empty = {"person": np.int64, "step": np.int64, "source": np.int64, "day": "datetime64[D]",
              "date": "datetime64[D]", "reason": object, "dereg": "datetime64[D]", "action": object,
-             "name": object, "gender": object, "division": object, "line": np.int64}
+             "name": object, "gender": object, "division": object, "birth": "datetime64[D]", "line": np.int64}
     world.memo[memo] = {k: np.concatenate(v) if v else np.empty(0, dtype=empty[k]) for k, v in out.items()}
     empty = {**empty, "id": object, "reasons": object}
     world.memo[("rejected_deaths",) + memo[1:]] = {k: np.concatenate(v) if v else np.empty(0, dtype=empty[k])
@@ -168,7 +176,8 @@ def death_records(world, days: list[dt.date], seed: int, defect_share: float, fe
 def rejected_deaths(world, days: list[dt.date], seed: int, defect_share: float, feeds) -> dict[str, np.ndarray]:
     """The death-feed lines of the run the gate rejects, as sent: `person` (the key of the record's
     person), `id`, `source`, `day`, `date` (NaT when no date), `name`, `gender` (hub code, None when
-    unmapped), `division` (police only), `line`, `reasons` (`field:REASON;...`)."""
+    unmapped), `division` (police only), `birth` (health's BIRTH_DATE, NaT elsewhere), `line`,
+    `reasons` (`field:REASON;...`)."""
     death_records(world, days, seed, defect_share, feeds)
     return world.memo[("rejected_deaths", tuple(days), seed, defect_share, frozenset(feeds))]
 
