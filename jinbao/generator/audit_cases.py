@@ -29,7 +29,7 @@ its size, unless the story has too few of those (8 000 people: then ordinary dea
 | `police_later` | health x, 90-130 days before a; police 1-20 days before a | paid after death by the earliest date only (3) |
 | `police_earlier` | police x, 90-130 days before a; health 31-60 days after x | dates differ; the roll stopped by the police (4) |
 | `certificate_rejected` | health x, 40-100 days before a, the hospital's USCC with a wrong check character | a rejected death record, payments at risk |
-| `roll_rejected` | health x, 90-130 days before a; police in a's month (not the 1st); the roll row of a's month sent with FFJE `12.345` from the month's first day to a + 6 | paid after death; while it lasts the roll looks stopped a month early (off the stop-payment list) and the finding counts the rows |
+| `roll_rejected` | health x, 90-130 days before a; police in a's month (not the 1st); the roll row of a's month sent with FFJE `12.345` from a - 3 to a + 3 (within the month) | paid after death; while no day of the run sent the row right the roll looks stopped a month early (off the stop-payment list) and the finding counts the rows |
 
 People who do not die:
 
@@ -92,9 +92,9 @@ PENSION_AGE = 60 * 365.25
 NOT_DEREGISTERED_SOURCES = ((rc.HEALTH,), (rc.CREMATION,), (rc.HEALTH, rc.CREMATION))
 #: The amount a `roll_rejected` row is sent with: three decimals, which the gate rejects (AMOUNT_INVALID).
 BAD_AMOUNT = "12.345"
-#: Until how many days after its anchor (within the anchor's month, from its first day) a `roll_rejected`
-#: row is sent rejected; afterwards the bureau's export carries the right amount again.
-ROLL_REJECTED_DAYS = 7
+#: How many days before and after its anchor (within the anchor's month) a `roll_rejected` row is sent
+#: rejected (seven roll rows a day at most); otherwise the bureau's export carries the right amount.
+ROLL_REJECTED_DAYS = 3
 #: The partner column of the ID in each death feed.
 ID_COLUMN = ("GMSFHM", "ID_NO", "SFZH")
 
@@ -122,10 +122,10 @@ class AuditCases:
         return mask
 
     def roll_rejected_on(self, on) -> np.ndarray:
-        """The people whose roll row of `on`'s month the gate rejects on that day (`roll_rejected`: the
-        anchor's month, from its first day to ROLL_REJECTED_DAYS after the anchor)."""
+        """The people whose roll row of `on`'s month the gate rejects on that day (`roll_rejected`: in
+        the anchor's month, from ROLL_REJECTED_DAYS before the anchor to as many after)."""
         on = np.datetime64(on, "D")
-        sel = (self.kind == "roll_rejected") & (on < self.anchor + ROLL_REJECTED_DAYS) \
+        sel = (self.kind == "roll_rejected") & (abs((on - self.anchor).astype(int)) <= ROLL_REJECTED_DAYS) \
             & (self.anchor.astype("datetime64[M]") == on.astype("datetime64[M]"))
         return np.unique(self.person[sel])
 
