@@ -39,6 +39,8 @@ BENCHES = {
     "death_match": ("death_match.py", [], ["--people", "1000000", "--deaths", "100000", "--repeat", "1"]),
     "register_reconcile": ("register_reconcile.py", [],                          # PostgreSQL, ~2 min
                            ["--people", "1000000", "--records", "100000", "--orm-records", "2000"]),
+    "audit_accuracy": ("audit_accuracy.py", ["--people", "200000"],              # PostgreSQL, 4 generated days
+                       ["--people", "20000"]),
 }
 
 
@@ -157,9 +159,26 @@ def table(s: dict[str, dict], quick: bool = False, live: bool = True) -> str:
                      f"per-row ORM {_rate(orm['records'], orm['seconds'], ' rec')}",
                      f"{(st['records'] / st['seconds']) / (orm['records'] / orm['seconds']):.0f}x",
                      check("register_reconcile")))
+    if "audit_accuracy" in s:
+        a = s["audit_accuracy"]
+        kinds: dict[str, list[int]] = {}
+        for month in a["scores"].values():
+            for kind, (tp, fp, fn) in month.items():
+                k = kinds.setdefault(kind, [0, 0, 0])
+                k[0], k[1], k[2] = k[0] + tp, k[1] + fp, k[2] + fn
+        peer = [sum(m[i] for m in a["peer"].values()) for i in range(3)]
+
+        def pr(tp: int, fp: int, fn: int) -> str:
+            return (f"precision {100 * tp / (tp + fp) if tp + fp else 100:.1f} %, "
+                    f"recall {100 * tp / (tp + fn) if tp + fn else 100:.1f} %")
+        for kind, (tp, fp, fn) in kinds.items():
+            rows.append((f"death report {kind}, {a['people']:,} people", pr(tp, fp, fn),
+                         f"{tp + fn:,} expected" + (f"; life-status peer {pr(*peer)}" if kind == "paid_after_death"
+                                                     else ""),
+                         "aim 100 % / 100 %", "ok" if fp == fn == 0 else "FAILED"))
     for name, summary in s.items():
         if name not in ("end_to_end", "gate_vs_ge", "gate_throughput", "translate_codes", "publish_paths",
-                        "death_match", "register_reconcile") or "error" in summary:
+                        "death_match", "register_reconcile", "audit_accuracy") or "error" in summary:
             rows.append((name, "", "", "", "FAILED: " + str(summary.get("error", "exit " + str(summary.get("exit"))))))
     widths = [max(len(r[i]) for r in rows + [("stage", "jinbao", "peers", "ratio", "check")]) for i in range(5)]
     fmt = "  ".join(f"{{:<{w}}}" for w in widths)
