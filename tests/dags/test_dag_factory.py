@@ -167,7 +167,8 @@ def test_the_monthly_audit_dag_writes_the_report_and_hands_it_over(sqlite_home):
     run = airflow(sqlite_home, "dags", "test", "audit.death_mismatch", "2026-12-02", "--conf", '{"month": "2026-11"}')
     log = run.stdout + run.stderr
     assert run.returncode == 0, log[-3000:]
-    assert "death mismatch report 2026-11: 0 people paid after death, 0.00 yuan overpaid" in log
+    assert "death mismatch report 2026-11: stop payment      0 people still on the roll, 0.00 yuan a month" in log
+    assert "paid after death  0 people, 0.00 yuan overpaid" in log
     assert (sqlite_home.reports / "deaths" / "2026-11" / "deaths-2026-11.html").exists()
     assert (sqlite_home.outbound("audit") / "deaths-2026-11" / "deaths-2026-11.xlsx").exists()
 
