@@ -2,8 +2,8 @@
 
 The JSON summary is for machines, the CSV of rejected records for the people
 who fix them; the CSV is written in the partner's own encoding so it opens in
-their tools.  Personal values (IDs, names) never appear: IDs are masked.  The
-hub keeps a readable copy per batch under JINBAO_HOME/receipts, whatever the
+their tools.  Personal values never appear: a value shaped like a citizen ID is
+masked in every column (jinbao.privacy).  The hub keeps a readable copy per batch under JINBAO_HOME/receipts, whatever the
 transport does to the copy it sends (an enveloped transport seals it).
 """
 from __future__ import annotations
@@ -17,7 +17,7 @@ import pyarrow.parquet as pq
 
 from jinbao.connectors.base import Transport, delivery_base
 from jinbao.exchange_zone.staged import read_staged
-from jinbao.privacy import partner_text
+from jinbao.privacy import mask_column, partner_text
 from jinbao.quality.reasons import BATCH_REASONS
 
 RECEIPT_COLUMNS = ["line_no", "masked_id", "field", "value", "reason_code", "message"]
@@ -75,7 +75,7 @@ def _write_csv(path: Path, rejected: pa.Table | pq.ParquetFile, encoding: str) -
         for block in blocks:
             if block.num_rows or first:
                 buf = pa.BufferOutputStream()
-                pcsv.write_csv(block.select(RECEIPT_COLUMNS), buf,
+                pcsv.write_csv(_masked(block.select(RECEIPT_COLUMNS)), buf,
                                write_options=pcsv.WriteOptions(quoting_style="needed", include_header=first))
                 f.write(buf.getvalue().to_pybytes().decode("utf-8").encode(encoding, errors="replace"))
                 first = False
@@ -84,6 +84,12 @@ def _write_csv(path: Path, rejected: pa.Table | pq.ParquetFile, encoding: str) -
             pcsv.write_csv(empty.select(RECEIPT_COLUMNS), buf, write_options=pcsv.WriteOptions(quoting_style="needed"))
             f.write(buf.getvalue().to_pybytes())
     tmp.replace(path)
+
+
+def _masked(block: pa.Table) -> pa.Table:
+    """Every text column with its ID-shaped values masked (rejections staged before masking was in force)."""
+    return pa.table([mask_column(c) if pa.types.is_string(c.type) else c for c in block.columns],
+                    names=block.column_names)
 
 
 def receipt_name(row: dict, first_of_its_name: bool) -> str:

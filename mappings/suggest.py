@@ -20,6 +20,7 @@ from jinbao.mappings.tables import MappingError, feed_mapping
 from jinbao.mappings.translator import normalise
 from jinbao.quality import citizen_id
 from jinbao.ledger import Status
+from jinbao.privacy import mask_text
 from jinbao.schemas.store_tables import batch, person
 
 LOOKUP_CHUNK = 1_000
@@ -90,5 +91,5 @@ def render(spec, field: str, proposal: pd.DataFrame, min_support: int = 5, min_a
         if isinstance(r.current, str):
             note += f", current {r.current}" + (" (same)" if r.current == r.hub else " (DIFFERS)")
         prefix = "  " if ok else "  # too weak: "
-        lines.append(f'{prefix}"{r.partner}": "{r.hub}"   # {note}')
+        lines.append(f'{prefix}"{mask_text(r.partner)}": "{r.hub}"   # {note}')    # an ID typed into a code column
     return "\n".join(lines)
