@@ -55,14 +55,15 @@ class Enveloped(Transport):
         plain, manifest = envelope.open_delivery(
             paths, keys.partner_cert(self.home, self.partner), keys.hub_key(self.home), keys.hub_cert(self.home),
             work_dir=Path(dest), other_certs=others)
-        return Opened(delivery, plain, manifest.sha256, declared_records=manifest.records)
+        return Opened(delivery, plain, manifest.sha256, declared_records=manifest.records,
+                      encoding=manifest.encoding)
 
-    def send(self, path: Path, feed: str, sequence: int) -> list[str]:
-        """Encrypted to the partner, manifest signed by the hub, as partners send to us."""
+    def send(self, path: Path, feed: str, sequence: int, encoding: str = "UTF-8") -> list[str]:
+        """Encrypted to the partner, manifest signed by the hub (stating `encoding`), as partners send to us."""
         from jinbao import keys
 
         sealed = envelope.seal_delivery(
-            path, feed, sequence, 1, "UTF-8", keys.load_cert(self.home, self.partner), keys.load_key(self.home, "hub"),
+            path, feed, sequence, 1, encoding, keys.load_cert(self.home, self.partner), keys.load_key(self.home, "hub"),
             path.parent / "sealed", name=path.name + ".p7m", base=path.name)
         for f in sealed:
             self.inner.put(f, f.name)

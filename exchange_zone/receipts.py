@@ -1,8 +1,9 @@
 """Receipts (回执) the hub sends back to a partner for every delivery.
 
 The JSON summary is for machines, the CSV of rejected records for the people
-who fix them; the CSV is written in the partner's own encoding so it opens in
-their tools.  Personal values never appear: a value shaped like a citizen ID is
+who fix them; the CSV is written in the encoding of the delivery it answers (the
+one its manifest declared, else the feed's) so it opens in the partner's tools.
+Personal values never appear: a value shaped like a citizen ID is
 masked in every column (jinbao.privacy).  The hub keeps a readable copy per batch under JINBAO_HOME/receipts, whatever the
 transport does to the copy it sends (an enveloped transport seals it).
 """
@@ -105,5 +106,5 @@ def send_receipt(transport: Transport, folder: Path, row: dict, rejected_path: P
     rejected = read_staged(rejected_path) if rejected_path and rejected_path.exists() else None
     paths = write_receipt(folder, summary_of(row, created_at), rejected, encoding, name)
     for path in paths:
-        transport.send(path, row["feed"], row["sequence"])
+        transport.send(path, row["feed"], row["sequence"], encoding if path.suffix == ".csv" else "UTF-8")
     return paths

@@ -147,7 +147,8 @@ class Engine:
             refusal = refusal or ledger.admission(conn, self.spec.name, digest, delivery.sequence)
             batch_id = ledger.insert(
                 conn, feed=self.spec.name, file_name=delivery.name, sha256=digest, sequence=delivery.sequence,
-                business_date=business_date, encoding=self.spec.encoding,
+                business_date=business_date,
+                encoding=opened.encoding if opened is not None and opened.encoding else self.spec.encoding,
                 mapping_version=mapping.label if mapping is not None else None,
                 status=Status.RECEIVED if refusal is None else Status.REFUSED, refusal=refusal,
                 data_file=opened.data.name if opened else None,
@@ -198,8 +199,8 @@ class Engine:
         staging = Path(row["staging_dir"])
         try:
             gate = gate_for(self.spec, row["business_date"], staging)
-            judged = judge_delivery(staging / (row["data_file"] or row["file_name"]), self.spec.encoding,
-                                    gate, staging,
+            judged = judge_delivery(staging / (row["data_file"] or row["file_name"]),
+                                    ledger.encoding_of(row, self.spec.encoding), gate, staging,
                                     self.cfg.gate_threads, keys=self._record_keys(),
                                     on_block=self._progress("judge", row["file_name"]))
             declared = row["declared_records"]
@@ -410,7 +411,8 @@ class Engine:
             with self.db.begin() as conn:
                 name = receipt_name(row, ledger.first_of_its_name(conn, row))
             sent = send_receipt(self.transport, self.cfg.receipts / self.spec.name / str(batch_id), row,
-                                None if status == Status.REFUSED else staging / REJECTED, self.spec.encoding,
+                                None if status == Status.REFUSED else staging / REJECTED,
+                                ledger.encoding_of(row, self.spec.encoding),
                                 ledger.now().isoformat(), name)
             with self.db.begin() as conn:
                 ledger.update(conn, batch_id, receipt_at=ledger.now())

@@ -135,6 +135,12 @@ def _masked(values: dict) -> dict:
     return values
 
 
+def encoding_of(row: dict, default: str) -> str:
+    """The encoding a batch's delivery is read (and answered) in: what its manifest declared, recorded
+    when it was taken, else `default`, the feed's declared encoding."""
+    return row.get("encoding") or default
+
+
 def insert(conn: Connection, *, status: Status, refusal: Refusal | None = None, **values) -> int:
     values.setdefault("received_at", now())
     if refusal is not None:
