@@ -45,6 +45,7 @@ class Opened:
     data: Path                          # the plaintext CSV
     sha256: str                         # of the plaintext: the ledger's identity of the delivery
     declared_records: int | None = None  # what a verified manifest says, to be checked after parsing
+    encoding: str | None = None          # what a verified manifest says the plaintext is written in
 
 
 def delivery_base(name: str) -> str:
@@ -173,8 +174,9 @@ class Transport(ABC):
         data = Path(dest) / delivery.name
         return Opened(delivery, data, sha256_of(data))
 
-    def send(self, path: Path, feed: str, sequence: int) -> list[str]:
-        """Deliver a hub file (a receipt, an outbound feed) to the partner; returns the names uploaded."""
+    def send(self, path: Path, feed: str, sequence: int, encoding: str = "UTF-8") -> list[str]:
+        """Deliver a hub file (a receipt, an outbound feed) written in `encoding` to the partner; returns the
+        names uploaded."""
         self.put(path, path.name)
         return [path.name]
 

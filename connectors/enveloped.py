@@ -14,7 +14,7 @@ from pathlib import Path
 
 from jinbao.connectors.base import Opened, RemoteDelivery, Transport
 from jinbao.exchange_zone import envelope
-from jinbao.exchange_zone.errors import DeliveryRefused
+from jinbao.exchange_zone.errors import CannotSeal, DeliveryRefused
 
 
 class Enveloped(Transport):
@@ -51,18 +51,30 @@ class Enveloped(Transport):
         if not delivery.name.endswith(".p7m"):
             raise DeliveryRefused("MANIFEST_INVALID", "this feed takes only signed, encrypted .csv.p7m deliveries",
                                   delivery.name)
+        try:
+            partner_cert = keys.partner_cert(self.home, self.partner)
+        except keys.NoCertificate:        # removed: how an operator stops accepting a partner
+            raise DeliveryRefused("NO_CERTIFICATE", f"the hub holds no certificate of {self.partner}, so the "
+                                  "delivery's signature cannot be checked", delivery.name) from None
         others = {p: c for p, c in keys.partner_certs(self.home).items() if p != self.partner}
         plain, manifest = envelope.open_delivery(
-            paths, keys.partner_cert(self.home, self.partner), keys.hub_key(self.home), keys.hub_cert(self.home),
+            paths, partner_cert, keys.hub_key(self.home), keys.hub_cert(self.home),
             work_dir=Path(dest), other_certs=others)
-        return Opened(delivery, plain, manifest.sha256, declared_records=manifest.records)
+        return Opened(delivery, plain, manifest.sha256, declared_records=manifest.records,
+                      encoding=manifest.encoding)
 
-    def send(self, path: Path, feed: str, sequence: int) -> list[str]:
-        """Encrypted to the partner, manifest signed by the hub, as partners send to us."""
+    def send(self, path: Path, feed: str, sequence: int, encoding: str = "UTF-8") -> list[str]:
+        """Encrypted to the partner, manifest signed by the hub (stating `encoding`), as partners send to us.
+        Raises CannotSeal when the hub holds no certificate of the partner: nothing is uploaded."""
         from jinbao import keys
 
+        try:
+            recipient = keys.load_cert(self.home, self.partner)
+        except keys.NoCertificate:
+            raise CannotSeal(self.partner, f"the hub holds no certificate of {self.partner} "
+                             f"(keys/{self.partner}.crt is not installed)") from None
         sealed = envelope.seal_delivery(
-            path, feed, sequence, 1, "UTF-8", keys.load_cert(self.home, self.partner), keys.load_key(self.home, "hub"),
+            path, feed, sequence, 1, encoding, recipient, keys.load_key(self.home, "hub"),
             path.parent / "sealed", name=path.name + ".p7m", base=path.name)
         for f in sealed:
             self.inner.put(f, f.name)

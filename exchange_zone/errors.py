@@ -28,6 +28,20 @@ class BadInput(DeliveryRefused):
         super().__init__(reason_code, detail, file=loc)
 
 
+class CannotSeal(Exception):
+    """A file for a partner cannot be sealed to it: the hub holds no certificate of that partner
+    (removed: the documented way to stop accepting a partner, docs/transport.md).
+
+    Retrying cannot cure it until an operator installs a certificate, so the engine ends the batch
+    anyway (quarantined if refused, acknowledged) and keeps the receipt on the hub, with a log line
+    saying why no sealed receipt went out."""
+
+    def __init__(self, partner: str, detail: str):
+        self.partner = partner
+        self.detail = detail
+        super().__init__(f"no sealed file can be sent to {partner}: {detail}")
+
+
 class TransientFault(RuntimeError):
     """Retrying can cure it (store unreachable, disk full, connection dropped).
 

@@ -6,10 +6,14 @@ not coerced), and consistent with the delivery's file name (feed and sequence),
 so a validly signed manifest cannot be replayed beside another data file.
 
 `file` names the data file as delivered (`<base>.csv.p7m`); the plaintext name
-`<base>.csv` is accepted too, since the agreement does not say which.
+`<base>.csv` is accepted too, since the agreement does not say which.  `encoding`
+is authoritative for the payload (agreements §2, §4): the plaintext is read in it,
+whatever the feed's declaration says; a spelling of GB18030 or UTF-8 (`utf8`) is
+that encoding, anything else is refused as one the hub cannot read.
 """
 from __future__ import annotations
 
+import codecs
 import datetime as dt
 import json
 import re
@@ -20,6 +24,17 @@ from jinbao.exchange_zone.errors import DeliveryRefused
 
 FIELDS = ("feed", "file", "sha256", "records", "encoding", "sequence", "created_at")
 ENCODINGS = ("GB18030", "UTF-8")
+#: Python's name of a codec -> the agreed encoding it is (aliases such as `utf8` are the same encoding).
+_READABLE = {"gb18030": "GB18030", "utf-8": "UTF-8", "utf-8-sig": "UTF-8"}
+
+
+def readable_encoding(name: str) -> str | None:
+    """The agreed encoding (GB18030 or UTF-8) that `name` is a spelling of, or None: an encoding the
+    hub cannot read (exchange agreements §2 allow only those two; GBK, Latin-1, UTF-16 are others)."""
+    try:
+        return _READABLE.get(codecs.lookup(name.strip()).name)
+    except (LookupError, ValueError):
+        return None
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -96,8 +111,10 @@ def validate(m: Manifest, data_file: str) -> Manifest:
     """Check the manifest's values and that it describes `data_file` (feed, sequence, name)."""
     if not _SHA256.match(m.sha256.lower()):
         _refuse(f"sha256 {m.sha256!r} is not 64 hex digits", data_file)
-    if m.encoding.upper() not in ENCODINGS:
-        _refuse(f"encoding {m.encoding!r} is not one of {', '.join(ENCODINGS)}", data_file)
+    encoding = readable_encoding(m.encoding)
+    if encoding is None:
+        _refuse(f"encoding {m.encoding!r} is not one the hub can read: the data must be in "
+                f"{' or '.join(ENCODINGS)} and the manifest must say which", data_file)
     named = parse_delivery_name(data_file)
     if named is None:
         _refuse("the data file name is not <feed>_<YYYYMMDD>_<seq>.csv[.p7m]", data_file)
@@ -108,4 +125,4 @@ def validate(m: Manifest, data_file: str) -> Manifest:
     if m.sequence != named.sequence:
         _refuse(f"manifest says sequence {m.sequence}, the file name says {named.sequence}", data_file)
     _check_created_at(m.created_at, named.business_date, data_file)
-    return Manifest(m.feed, m.file, m.sha256.lower(), m.records, m.encoding.upper(), m.sequence, m.created_at)
+    return Manifest(m.feed, m.file, m.sha256.lower(), m.records, encoding, m.sequence, m.created_at)

@@ -1,10 +1,13 @@
 """Receipts (回执) the hub sends back to a partner for every delivery.
 
 The JSON summary is for machines, the CSV of rejected records for the people
-who fix them; the CSV is written in the partner's own encoding so it opens in
-their tools.  Personal values (IDs, names) never appear: IDs are masked.  The
-hub keeps a readable copy per batch under JINBAO_HOME/receipts, whatever the
-transport does to the copy it sends (an enveloped transport seals it).
+who fix them; the CSV is written in the encoding of the delivery it answers (the
+one its manifest declared, else the feed's) so it opens in the partner's tools.
+Personal values never appear: a value shaped like a citizen ID is masked in every
+column (jinbao.privacy), and the summary's message is cut to what the partner may
+read (no hub paths, even with spaces in them, no hub commands).  The hub keeps a
+readable copy per batch under JINBAO_HOME/receipts, whatever the transport does to
+the copy it sends (an enveloped transport seals it).
 """
 from __future__ import annotations
 
@@ -17,7 +20,7 @@ import pyarrow.parquet as pq
 
 from jinbao.connectors.base import Transport, delivery_base
 from jinbao.exchange_zone.staged import read_staged
-from jinbao.privacy import partner_text
+from jinbao.privacy import mask_column, partner_text
 from jinbao.quality.reasons import BATCH_REASONS
 
 RECEIPT_COLUMNS = ["line_no", "masked_id", "field", "value", "reason_code", "message"]
@@ -25,15 +28,15 @@ RECEIPT_COLUMNS = ["line_no", "masked_id", "field", "value", "reason_code", "mes
 RECEIPT_CHUNK = 65_536
 
 
-def summary_of(row: dict, created_at: str) -> dict:
-    """The receipt's JSON summary from the batch's ledger row."""
+def summary_of(row: dict, created_at: str, hub_paths=()) -> dict:
+    """The receipt's JSON summary from the batch's ledger row (`hub_paths`: the hub's folders, never shown)."""
     return {
         "feed": row["feed"], "file": row["file_name"], "batch_id": row["id"], "sha256": row["sha256"],
         "sequence": row["sequence"], "business_date": row["business_date"].isoformat(),
         "status": row["status"], "received": row["received"], "accepted": row["accepted"],
         "rejected": row["rejected"], "published": row["published"],
         "mapping_version": row["mapping_version"], "reason_code": row["reason_code"],
-        "message": partner_text(batch_message(row)), "created_at": created_at,
+        "message": partner_text(batch_message(row), hub_paths), "created_at": created_at,
     }
 
 
@@ -75,7 +78,7 @@ def _write_csv(path: Path, rejected: pa.Table | pq.ParquetFile, encoding: str) -
         for block in blocks:
             if block.num_rows or first:
                 buf = pa.BufferOutputStream()
-                pcsv.write_csv(block.select(RECEIPT_COLUMNS), buf,
+                pcsv.write_csv(_masked(block.select(RECEIPT_COLUMNS)), buf,
                                write_options=pcsv.WriteOptions(quoting_style="needed", include_header=first))
                 f.write(buf.getvalue().to_pybytes().decode("utf-8").encode(encoding, errors="replace"))
                 first = False
@@ -86,6 +89,12 @@ def _write_csv(path: Path, rejected: pa.Table | pq.ParquetFile, encoding: str) -
     tmp.replace(path)
 
 
+def _masked(block: pa.Table) -> pa.Table:
+    """Every text column with its ID-shaped values masked (rejections staged before masking was in force)."""
+    return pa.table([mask_column(c) if pa.types.is_string(c.type) else c for c in block.columns],
+                    names=block.column_names)
+
+
 def receipt_name(row: dict, first_of_its_name: bool) -> str:
     """The receipt's base name: the delivery's, plus the batch id when an earlier batch had the same
     file name (a resend), so a receipt never replaces another batch's receipt."""
@@ -94,10 +103,13 @@ def receipt_name(row: dict, first_of_its_name: bool) -> str:
 
 
 def send_receipt(transport: Transport, folder: Path, row: dict, rejected_path: Path | None, encoding: str,
-                 created_at: str, name: str | None = None) -> list[Path]:
-    """Write the receipt for the batch `row` into `folder` and send it to the partner; returns the local copies."""
+                 created_at: str, name: str | None = None, hub_paths=()) -> list[Path]:
+    """Write the receipt for the batch `row` into `folder` and send it to the partner; returns the local copies.
+
+    The copies are written before anything is sent: when the transport cannot deliver them (no
+    certificate to seal them to, exchange_zone.errors.CannotSeal) the hub still holds the receipt."""
     rejected = read_staged(rejected_path) if rejected_path and rejected_path.exists() else None
-    paths = write_receipt(folder, summary_of(row, created_at), rejected, encoding, name)
+    paths = write_receipt(folder, summary_of(row, created_at, hub_paths), rejected, encoding, name)
     for path in paths:
-        transport.send(path, row["feed"], row["sequence"])
+        transport.send(path, row["feed"], row["sequence"], encoding if path.suffix == ".csv" else "UTF-8")
     return paths

@@ -31,7 +31,7 @@ from jinbao import ledger, partitions
 from jinbao.connectors.base import RemoteDelivery, Transport, companions_of, sha256_of
 from jinbao.connectors.registry import transport_for
 from jinbao.declarations import FeedSpec
-from jinbao.exchange_zone.errors import DeliveryRefused, TransientFault, is_transient
+from jinbao.exchange_zone.errors import CannotSeal, DeliveryRefused, TransientFault, is_transient
 from jinbao.exchange_zone.quarantine import quarantine, quarantine_path
 from jinbao.exchange_zone.receipts import receipt_name, send_receipt
 from jinbao.feed_lock import feed_lock
@@ -147,7 +147,8 @@ class Engine:
             refusal = refusal or ledger.admission(conn, self.spec.name, digest, delivery.sequence)
             batch_id = ledger.insert(
                 conn, feed=self.spec.name, file_name=delivery.name, sha256=digest, sequence=delivery.sequence,
-                business_date=business_date, encoding=self.spec.encoding,
+                business_date=business_date,
+                encoding=opened.encoding if opened is not None and opened.encoding else self.spec.encoding,
                 mapping_version=mapping.label if mapping is not None else None,
                 status=Status.RECEIVED if refusal is None else Status.REFUSED, refusal=refusal,
                 data_file=opened.data.name if opened else None,
@@ -198,8 +199,8 @@ class Engine:
         staging = Path(row["staging_dir"])
         try:
             gate = gate_for(self.spec, row["business_date"], staging)
-            judged = judge_delivery(staging / (row["data_file"] or row["file_name"]), self.spec.encoding,
-                                    gate, staging,
+            judged = judge_delivery(staging / (row["data_file"] or row["file_name"]),
+                                    ledger.encoding_of(row, self.spec.encoding), gate, staging,
                                     self.cfg.gate_threads, keys=self._record_keys(),
                                     on_block=self._progress("judge", row["file_name"]))
             declared = row["declared_records"]
@@ -409,14 +410,23 @@ class Engine:
         if row["receipt_at"] is None:
             with self.db.begin() as conn:
                 name = receipt_name(row, ledger.first_of_its_name(conn, row))
-            sent = send_receipt(self.transport, self.cfg.receipts / self.spec.name / str(batch_id), row,
-                                None if status == Status.REFUSED else staging / REJECTED, self.spec.encoding,
-                                ledger.now().isoformat(), name)
+            folder = self.cfg.receipts / self.spec.name / str(batch_id)
+            unsealed = None
+            try:
+                sent = send_receipt(self.transport, folder, row,
+                                    None if status == Status.REFUSED else staging / REJECTED,
+                                    ledger.encoding_of(row, self.spec.encoding), ledger.now().isoformat(), name,
+                                    hub_paths=(self.cfg.home,))
+            except CannotSeal as exc:   # retrying cannot cure it: the batch still ends, the receipt stays here
+                unsealed = exc
             with self.db.begin() as conn:
                 ledger.update(conn, batch_id, receipt_at=ledger.now())
                 self._log_delivery(conn, row)
-            log.info("%s: receipt for %s (%s) sent to %s's outbound/; readable copy: %s", self.spec.name,
-                     row["file_name"], status, self.spec.partner, sent[0])
+            if unsealed is None:
+                log.info("%s: receipt for %s (%s) sent to %s's outbound/; readable copy: %s", self.spec.name,
+                         row["file_name"], status, self.spec.partner, sent[0])
+            else:
+                self._log_unsealed(row, status, staging, folder, unsealed)
         if status != Status.HELD and row["acked_at"] is None:
             self.transport.ack(delivery, batch_id)
             with self.db.begin() as conn:
@@ -431,6 +441,25 @@ class Engine:
             log.warning("%s: refused %s (%s); %s", self.spec.name, row["file_name"], row["message"], kept)
             raise DeliveryRefused(row["reason_code"], f"{row['message']} ({kept})", row["file_name"])
         return Outcome.of(row)
+
+    def _log_unsealed(self, row: dict, status: Status, staging: Path | None, folder: Path, exc: CannotSeal) -> None:
+        """The operator's line when no sealed receipt could go out: why, where everything is, what to do."""
+        from jinbao.keys import cert_path
+
+        partner = self.spec.partner
+        if status == Status.HELD:
+            fate = "the held delivery stays in inbound/ until it is released"
+        elif staging is None:
+            fate = "the file is set aside in the partner's inbound/rejected/"
+        else:
+            fate = (f"kept in quarantine at {staging}; " if status == Status.REFUSED else "") + \
+                f"the delivery is acknowledged (moved to {partner}'s inbound/processed/{row['id']}/)"
+        log.error("%s: no sealed receipt could be sent to %s for %s (batch %s, %s%s): %s. The batch ends anyway: "
+                  "%s; the unsealed receipt is kept in %s. If %s was removed on purpose, tell it out of band that "
+                  "its deliveries are no longer accepted; if not, install its CA-issued certificate as %s "
+                  "(docs/transport.md) and ask %s to resend.", self.spec.name, partner, row["file_name"], row["id"],
+                  status, f" {row['reason_code']}" if row["reason_code"] else "", exc.detail, fate, folder, partner,
+                  cert_path(self.cfg.home, partner), partner)
 
     def _log_delivery(self, conn, row: dict) -> None:
         """The delivery's entry in the exchange log, committed with its receipt: what came in from whom,

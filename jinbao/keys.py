@@ -23,6 +23,15 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
+class NoCertificate(FileNotFoundError):
+    """The certificate of a party is not installed in `keys/` (for a partner: never installed, or removed
+    to stop accepting it)."""
+
+    def __init__(self, who: str, path: Path):
+        self.who, self.path = who, path
+        super().__init__(f"no certificate for {who} at {path}; run `jinbao keys init` or install it")
+
+
 PARTNERS = ("police", "civil_affairs", "health", "finance", "central_bank", "hrss")
 HUB = "hub"
 
@@ -106,7 +115,7 @@ def load_key(home: Path, who: str):
 def load_cert(home: Path, who: str) -> x509.Certificate:
     path = cert_path(home, who)
     if not path.exists():
-        raise FileNotFoundError(f"no certificate for {who} at {path}; run `jinbao keys init` or install it")
+        raise NoCertificate(who, path)
     return x509.load_pem_x509_certificate(path.read_bytes())
 
 

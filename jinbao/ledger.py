@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from jinbao.privacy import mask_text
 from jinbao.schemas.store_tables import batch
 
 
@@ -126,11 +127,25 @@ def admission(conn: Connection, feed: str, sha256: str, sequence: int) -> Refusa
     return None
 
 
+def _masked(values: dict) -> dict:
+    """A batch's message is echoed (receipts, `jinbao batches list`, logs): IDs in it are masked when it is
+    stored, whatever part of a delivery (a header, a manifest field, a value) it quotes."""
+    if isinstance(values.get("message"), str):
+        values["message"] = mask_text(values["message"])
+    return values
+
+
+def encoding_of(row: dict, default: str) -> str:
+    """The encoding a batch's delivery is read (and answered) in: what its manifest declared, recorded
+    when it was taken, else `default`, the feed's declared encoding."""
+    return row.get("encoding") or default
+
+
 def insert(conn: Connection, *, status: Status, refusal: Refusal | None = None, **values) -> int:
     values.setdefault("received_at", now())
     if refusal is not None:
         values.update(reason_code=refusal.code, message=refusal.detail)
-    return conn.execute(sa.insert(batch).values(status=Status(status).value, **values)).inserted_primary_key[0]
+    return conn.execute(sa.insert(batch).values(status=Status(status).value, **_masked(values))).inserted_primary_key[0]
 
 
 def move(conn: Connection, batch_id: int, frm: Status, to: Status, **values) -> bool:
@@ -138,7 +153,7 @@ def move(conn: Connection, batch_id: int, frm: Status, to: Status, **values) -> 
     if to not in TRANSITIONS[frm]:
         raise TransitionError(f"batch {batch_id}: {frm} -> {to} is not an allowed move")
     res = conn.execute(sa.update(batch).where(batch.c.id == batch_id, batch.c.status == frm.value)
-                       .values(status=to.value, **values))
+                       .values(status=to.value, **_masked(values)))
     return res.rowcount == 1
 
 
@@ -146,7 +161,7 @@ def update(conn: Connection, batch_id: int, **values) -> None:
     """Change bookkeeping columns (never the status: that is `move`)."""
     if "status" in values:
         raise TransitionError("status changes go through ledger.move")
-    conn.execute(sa.update(batch).where(batch.c.id == batch_id).values(**values))
+    conn.execute(sa.update(batch).where(batch.c.id == batch_id).values(**_masked(values)))
 
 
 def listing(conn: Connection, feed: str | None = None, status: str | None = None, limit: int = 50) -> list[dict]:

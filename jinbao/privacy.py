@@ -3,6 +3,12 @@
 Masking follows the receipts' form (first 6 and last 4 kept:
 110105********002X, as quality.citizen_id.mask does for whole columns), so
 an operator can still tell two people apart and find the division.
+`mask_text` is the one definition of "shaped like a citizen ID"; it is applied
+wherever the hub echoes a value, whichever column the value arrived in: the
+gate's rejections (`mask_column`, through quality.judging.storable, so the
+staged copy, quarantine, the receipt, the store's `rejection` table and
+`jinbao mappings coverage` all read masked text), the receipt as it is written,
+the batch's message in the ledger, and every console and log line.
 `MaskingFilter` is installed on the handlers of the CLI and of Airflow task
 logs as a last line of defence: whatever a library puts in an exception
 message (a failed SQL statement's parameters, a parser's copy of a line)
@@ -11,10 +17,15 @@ leaves the process masked.
 from __future__ import annotations
 
 import logging
+import os
 import re
 
 #: 18-character IDs (last may be X) and first-generation 15-digit IDs, not inside longer digit runs.
-_ID = re.compile(r"(?<![0-9A-Za-z])(?:\d{17}[0-9Xx]|\d{15})(?![0-9A-Za-z])")
+#: Digits are any decimal digits (full-width ones too: an ID typed on a Chinese keyboard is still an ID).
+_ID = re.compile(r"(?<![\dA-Za-z])(?:\d{17}[\dXxＸｘ]|\d{15})(?![\dA-Za-z])")
+#: What every text holding an ID also holds (Arrow's RE2 has no look-behind): only these rows of a
+#: column are handed to `mask_text`, so masking a whole column costs one vectorised scan.
+_ID_CANDIDATE = r"\p{Nd}{15}"
 
 
 def mask_text(text: str) -> str:
@@ -22,17 +33,57 @@ def mask_text(text: str) -> str:
     return _ID.sub(lambda m: m[0][:6] + "*" * (len(m[0]) - 10) + m[0][-4:], text)
 
 
+def mask_column(values):
+    """`mask_text` over an Arrow string column (Array or ChunkedArray), element by element; nulls stay null."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    if len(values) == 0 or not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
+        return values
+    found = pc.fill_null(pc.match_substring_regex(values, _ID_CANDIDATE), False)
+    if not pc.any(found).as_py():
+        return values
+    where = pc.indices_nonzero(found)
+    masked = pa.array([mask_text(v) for v in pc.take(values, where).to_pylist()], values.type)
+    return pc.replace_with_mask(values, found, masked)
+
+
 #: An absolute path on the hub's machine (the partner has no business knowing the hub's folders).
 _PATH = re.compile(r"(?<![\w.])/(?:[\w.@+-]+/)+([\w.@+-]+)")
+#: An absolute path in quotes, as Python's OSError and repr() show one: spaces and all, it ends at the quote.
+_QUOTED_PATH = re.compile(r"""(['"])/([^'"\n]*/)?([^'"/\n]*)\1""")
 #: Operator commands that only make sense on the hub.
 _COMMAND = re.compile(r"`?jinbao [a-z]+[^`.;]*`?")
+#: Stands for one of the hub's own folders while the path below it is cut to its last part.
+_HUB = "/jinbao-hub"
 
 
-def partner_text(text: str | None) -> str | None:
-    """Text for a partner's receipt: IDs masked, hub paths cut to the file's name, no hub commands."""
+def _hub_roots(hub_paths) -> list[str]:
+    """The hub's folders as text may spell them (given and resolved), longest first."""
+    roots = set()
+    for p in hub_paths or ():
+        for form in (os.fspath(p), os.path.realpath(os.fspath(p))):
+            form = form.rstrip("/")
+            if form:
+                roots.add(form)
+    return sorted(roots, key=len, reverse=True)
+
+
+def partner_text(text: str | None, hub_paths=()) -> str | None:
+    """Text for a partner's receipt: IDs masked, hub paths cut to the file's name, no hub commands.
+
+    `hub_paths`: the hub's own folders (JINBAO_HOME): a path below one of them is cut to its file's
+    name even when a folder's name holds spaces, and the folder itself never appears."""
     if text is None:
         return None
-    return _COMMAND.sub("", _PATH.sub(lambda m: m[1], mask_text(text))).strip()
+    text = mask_text(text)
+    for root in _hub_roots(hub_paths):
+        text = re.sub(re.escape(root) + r"(?=/)", _HUB, text)
+        text = re.sub(re.escape(root) + r"(?![\w.@+-])", "the hub's folder", text)
+    text = _QUOTED_PATH.sub(lambda m: m[1] + m[3] + m[1], text)
+    return _COMMAND.sub("", _PATH.sub(lambda m: m[1], text)).strip()
 
 
 class MaskingFilter(logging.Filter):

@@ -15,6 +15,7 @@ import pyarrow.parquet as pq
 import sqlalchemy as sa
 
 from jinbao.ledger import Status
+from jinbao.privacy import mask_text
 from jinbao.schemas.store_tables import batch, rejection
 
 
@@ -41,6 +42,8 @@ def unmapped_values(db, feed: str, days: int = 30) -> pd.DataFrame:
         else stored
     if allrows.empty:
         return pd.DataFrame(columns=["field", "value", "records", "batches", "last_seen"])
+    # An ID typed into a code column is shown masked (rejections staged or stored before masking included).
+    allrows["value"] = allrows["value"].map(lambda v: mask_text(v) if isinstance(v, str) else v)
     out = (allrows.groupby(["field", "value"], dropna=False)
            .agg(records=("batch_id", "size"), batches=("batch_id", "nunique"), last_seen=("business_date", "max"))
            .reset_index().sort_values(["records", "field", "value"], ascending=[False, True, True]))

@@ -19,7 +19,8 @@ from jinbao.exchange_zone.reader import open_csv
 from jinbao.mappings.tables import MappingError, feed_mapping
 from jinbao.mappings.translator import normalise
 from jinbao.quality import citizen_id
-from jinbao.ledger import Status
+from jinbao.ledger import Status, encoding_of
+from jinbao.privacy import mask_text
 from jinbao.schemas.store_tables import batch, person
 
 LOOKUP_CHUNK = 1_000
@@ -34,7 +35,7 @@ def _partner_pairs(spec, field: str, rows) -> pd.DataFrame:
         path = Path(b.staging_dir or "") / (b.data_file or b.file_name)   # the plaintext of a sealed delivery
         if not path.exists():
             continue
-        stream = open_csv(path, spec.encoding, [id_col, field], [id_col, field])
+        stream = open_csv(path, encoding_of(b._mapping, spec.encoding), [id_col, field], [id_col, field])
         for block, _ in stream.blocks():
             ids = pc.utf8_upper(normalise(block.column(id_col)))
             if mapping.upgrade_15_digit_ids:
@@ -90,5 +91,5 @@ def render(spec, field: str, proposal: pd.DataFrame, min_support: int = 5, min_a
         if isinstance(r.current, str):
             note += f", current {r.current}" + (" (same)" if r.current == r.hub else " (DIFFERS)")
         prefix = "  " if ok else "  # too weak: "
-        lines.append(f'{prefix}"{r.partner}": "{r.hub}"   # {note}')
+        lines.append(f'{prefix}"{mask_text(r.partner)}": "{r.hub}"   # {note}')    # an ID typed into a code column
     return "\n".join(lines)

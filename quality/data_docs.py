@@ -64,7 +64,8 @@ def build(cfg, spec, row: dict) -> Path:
     if not row["staging_dir"] or not data.is_file():
         raise NoDelivery(f"batch {row['id']}: the delivery is no longer in staging ({data})")
     gate = gate_for(spec, row["business_date"], staging)
-    stream = open_delivery_csv(data, spec.encoding, gate)
+    from jinbao.ledger import encoding_of
+    stream = open_delivery_csv(data, encoding_of(row, spec.encoding), gate)   # as the manifest declared
     frames = [ge_check.ge_frame(b, lines, gate) for b, lines in stream.blocks()]
     frame = pd.concat(frames, ignore_index=True) if frames else None
     if frame is None:

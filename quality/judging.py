@@ -206,9 +206,13 @@ def top_reasons(staging: Path, n: int = 5) -> list[tuple[str, str, int]]:
 
 def storable(rejected: pa.Table) -> pa.Table:
     """Rejections as the store's `rejection` table and a receipt can hold them: text echoing what
-    was sent loses its control characters and is cut to the column's width, whatever the partner sent."""
+    was sent loses its control characters, has every value shaped like a citizen ID masked
+    (jinbao.privacy, whichever column the partner typed it into) and is cut to the column's width,
+    whatever the partner sent.  Every rejection passes here before it is staged, so the receipt, the
+    hub's copies, quarantine, the store and `jinbao mappings coverage` never see an unmasked ID."""
     import pyarrow.compute as pc
 
+    from jinbao.privacy import mask_column
     from jinbao.quality.rules import CONTROL_PATTERN
     from jinbao.schemas.store_tables import rejection
 
@@ -216,10 +220,10 @@ def storable(rejected: pa.Table) -> pa.Table:
     for name in rejected.column_names:
         col = rejected[name]
         if pa.types.is_string(col.type):
-            col = pc.replace_substring_regex(col, CONTROL_PATTERN, "\ufffd")
+            col = mask_column(pc.replace_substring_regex(col, CONTROL_PATTERN, "\ufffd"))
             width = getattr(rejection.c[name].type, "length", None) if name in rejection.c else None
-            if width:
-                col = pc.utf8_slice_codeunits(col, 0, width)
+            if width:       # masked again: a cut may leave an ID-shaped run at the end of longer digits
+                col = mask_column(pc.utf8_slice_codeunits(col, 0, width))
         cols[name] = col
     return pa.table(cols, schema=rejected.schema)
 

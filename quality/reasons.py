@@ -68,6 +68,8 @@ BATCH_REASONS: dict[str, tuple[str, str]] = {
     "COUNT_MISMATCH": ("记录数与清单不符", "the record count differs from the manifest"),
     "ALREADY_TAKEN": ("该文件已接收处理，本次重复报送未再处理", "this exact delivery was already taken; nothing new"),
     "PROCESSING_FAILED": ("处理失败，整批拒收", "the delivery could not be processed and is refused whole"),
+    "NO_CERTIFICATE": ("本中心未登记（或已撤销）报送单位的证书，报送不予受理",
+                       "the hub holds no certificate of the sender (never installed or withdrawn): not accepted"),
 }
 
 

@@ -34,3 +34,22 @@ def test_the_filter_masks_messages_arguments_and_tracebacks(caplog):
         record = log.makeRecord(log.name, logging.ERROR, __file__, 1, "boom", (), sys.exc_info())
     handler.filter(record)
     assert "11010519491231002X" not in record.exc_text and "110105********002X" in record.exc_text
+
+
+def test_a_column_is_masked_with_the_same_definition():
+    import pyarrow as pa
+
+    from jinbao.privacy import mask_column
+    values = pa.array(["XB=11010519491231002X", None, "1", "张11010519491231002x殡仪馆", "１１０１０５１９４９１２３１００２Ｘ"])
+    assert mask_column(values).to_pylist() == [mask_text(v) if v else v for v in values.to_pylist()]
+    assert mask_column(values).to_pylist()[3] == "张110105********002x殡仪馆"
+    assert "１２３１００" not in mask_column(values).to_pylist()[4]
+
+
+def test_partner_text_cuts_hub_paths_with_spaces():
+    home = "/srv/jinbao hub/var"
+    text = (f"judge failed: [Errno 13] cannot lock {home}/staging/police.death/3/x.lock: '{home}/staging/p q.csv'; "
+            f"store sqlite:///{home}/store.db; elsewhere: '/opt/other place/y.csv'")
+    out = partner_text(text, [home])
+    assert "srv" not in out and "jinbao hub" not in out and "staging" not in out and "other place" not in out
+    assert "x.lock" in out and "'p q.csv'" in out and "store.db" in out and "'y.csv'" in out
