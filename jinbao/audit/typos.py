@@ -102,9 +102,12 @@ def _candidates(records: pa.Table, roll: pa.Table, use_threads: bool) -> tuple[n
                                                 use_threads=use_threads)
         us.append(pairs["_u"].to_numpy())
         ps.append(pairs["_p"].to_numpy())
-    u, p = np.concatenate(us), np.concatenate(ps)
-    both = np.unique(u.astype(np.int64) * (roll.num_rows + 1) + p)
-    return both // (roll.num_rows + 1), both % (roll.num_rows + 1)
+    u, p = np.concatenate(us).astype(np.int64), np.concatenate(ps).astype(np.int64)
+    if not len(u):
+        return u, p
+    base = int(p.max()) + 1
+    both = np.unique(u * base + p)
+    return both // base, both % base
 
 
 def _with_parts(table: pa.Table, ids: pa.Array) -> pa.Table:
@@ -139,8 +142,13 @@ def probable_typos(unplaced: pa.Table, pensioners: pa.Table, *, id_column: str =
     if records.num_rows == 0:
         return PROBABLE_TYPO.empty_table()
     roll_ids = _ids18(pensioners["aac002"])
-    roll = _with_parts(pa.table({**{k: _column(pensioners, k, t) for k, t in _KEY_TYPES.items()},
-                                 "_p": pa.array(np.arange(pensioners.num_rows, dtype=np.int64))}), roll_ids)
+    # only pensioners who share a name with some record can pair: the ID parts are cut for those alone
+    names = _column(pensioners, "name", pa.string())
+    near = np.flatnonzero(pc.fill_null(pc.is_in(names, value_set=pc.unique(records["name"])), False)
+                          .to_numpy(zero_copy_only=False))
+    rows = pa.array(near)
+    roll = _with_parts(pa.table({**{k: _column(pensioners, k, t).take(rows) for k, t in _KEY_TYPES.items()},
+                                 "_p": rows}), roll_ids.take(rows))
     u, p = _candidates(records, roll, use_threads)
     # a birth date of the record's own must be the pensioner's
     own = _column(unplaced, "own_birth_date", pa.date32()).take(pa.array(u))
