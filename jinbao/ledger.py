@@ -97,6 +97,16 @@ def latest_business_date(allowance: dt.timedelta, at: dt.datetime | None = None)
     return today((at or now()) + allowance)
 
 
+def future_business_date(business_date: dt.date, allowance: dt.timedelta, at: dt.datetime | None = None
+                         ) -> Refusal | None:
+    """The refusal of a delivery dated after the day the hub receives it, or None."""
+    if business_date <= latest_business_date(allowance, at):
+        return None
+    return Refusal("BUSINESS_DATE_IN_FUTURE",
+                   f"the business date {business_date:%Y%m%d} in the file name is after {today(at):%Y%m%d}, the day "
+                   f"it was delivered (China Standard Time); send it again under the business date it covers")
+
+
 def get(conn: Connection, batch_id: int) -> dict:
     row = conn.execute(sa.select(batch).where(batch.c.id == batch_id)).mappings().first()
     if row is None:

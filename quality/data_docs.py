@@ -63,7 +63,9 @@ def build(cfg, spec, row: dict) -> Path:
     data = staging / (row["data_file"] or row["file_name"])
     if not row["staging_dir"] or not data.is_file():
         raise NoDelivery(f"batch {row['id']}: the delivery is no longer in staging ({data})")
-    gate = gate_for(spec, row["business_date"], staging)
+    from jinbao import ledger
+    gate = gate_for(spec, row["business_date"], staging,
+                    not_after=ledger.latest_business_date(cfg.clock_allowance, row["received_at"]))
     stream = open_delivery_csv(data, spec.encoding, gate)
     frames = [ge_check.ge_frame(b, lines, gate) for b, lines in stream.blocks()]
     frame = pd.concat(frames, ignore_index=True) if frames else None

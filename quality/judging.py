@@ -40,15 +40,16 @@ class Judged:
         return self.received - self.rejected
 
 
-def gate_for(spec, business_date: dt.date, staging: Path | None = None) -> Gate:
+def gate_for(spec, business_date: dt.date, staging: Path | None = None, not_after: dt.date | None = None) -> Gate:
     """The gate of a declared feed: the mapping pinned in the batch's staging folder when it was
-    received, else the version in force on the business date."""
+    received, else the version in force on the business date.  `not_after`: the latest business date
+    the hub's clock allowed when the delivery came in (no date in it may be later, whatever its name says)."""
     from jinbao.mappings.tables import feed_mapping, pinned
     from jinbao.schemas.dictionary import partner_schema
 
     mapping = (pinned(staging) if staging is not None else None) or feed_mapping(spec.mapping, business_date)
     return Gate(mapping=mapping, schema=partner_schema(spec.schema), business_date=business_date,
-                rules=tuple(CrossRule(**r) for r in spec.rules))
+                rules=tuple(CrossRule(**r) for r in spec.rules), not_after=not_after)
 
 
 def open_delivery_csv(path: Path, encoding: str, gate: Gate):

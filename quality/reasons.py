@@ -68,7 +68,24 @@ BATCH_REASONS: dict[str, tuple[str, str]] = {
     "COUNT_MISMATCH": ("记录数与清单不符", "the record count differs from the manifest"),
     "ALREADY_TAKEN": ("该文件已接收处理，本次重复报送未再处理", "this exact delivery was already taken; nothing new"),
     "PROCESSING_FAILED": ("处理失败，整批拒收", "the delivery could not be processed and is refused whole"),
+    # agreements §5, what a delivery may contain
+    "BUSINESS_DATE_IN_FUTURE": ("文件名中的业务日期晚于报送当日，整批拒收",
+                                "the business date in the file name is after the day of delivery; refused whole"),
 }
+
+#: What an operator does next about a refused delivery (log lines, never a partner's receipt); {partner}
+#: is the sender.  A code without an entry needs nothing beyond the receipt the partner already has.
+NEXT_STEPS: dict[str, str] = {
+    "BUSINESS_DATE_IN_FUTURE": "nothing was published and its sequence stays free; ask {partner} to send it again "
+                               "under the business date it covers, and if they insist the date is right, check the "
+                               "hub's clock (JINBAO_CLOCK_ALLOWANCE is the leeway)",
+}
+
+
+def next_step(code: str | None, partner: str) -> str | None:
+    """The operator's next step for a refusal `code`, or None."""
+    step = NEXT_STEPS.get(code or "")
+    return step.format(partner=partner) if step else None
 
 
 def message(code: str, field: str, value: str | None = None) -> str:
