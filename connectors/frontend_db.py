@@ -278,10 +278,9 @@ class FrontendDbTransport(Transport):
 
 
 def _today() -> dt.date:
-    from zoneinfo import ZoneInfo
-
-    from jinbao.settings import TIMEZONE
-    return dt.datetime.now(ZoneInfo(TIMEZONE)).date()
+    """The hub's day (China Standard Time), by the hub's clock: a pull is dated the day it is made."""
+    from jinbao import ledger
+    return ledger.today()
 
 
 def advance(conn: Connection, feed: str, staging: Path, batch_id: int, stamp: dt.datetime) -> int:

@@ -80,7 +80,9 @@ def _check_created_at(created_at: str, business_date: str, data_file: str) -> No
     day = dt.datetime.strptime(business_date, "%Y%m%d").replace(tzinfo=cst)
     if when < day:
         _refuse(f"created_at {created_at} is before the business day {day.date()} the delivery covers", data_file)
-    if when > dt.datetime.now(dt.timezone.utc) + CLOCK_SKEW:
+    from jinbao import ledger
+
+    if when > ledger.now() + CLOCK_SKEW:                    # the hub's clock (injectable in tests)
         _refuse(f"created_at {created_at} is in the future", data_file)
 
 

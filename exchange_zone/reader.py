@@ -23,7 +23,7 @@ import csv
 import io
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import numpy as np
 import pyarrow as pa
@@ -224,12 +224,15 @@ def _header(text: Iterator[bytes]) -> tuple[str, Iterator[bytes]]:
     return head.decode("utf-8", errors="replace").lstrip("\ufeff"), rest_of()
 
 
-def open_csv(path: Path, encoding: str, expected: list[str], required: list[str]) -> CsvStream:
+def open_csv(path: Path, encoding: str, expected: list[str], required: list[str],
+             unagreed: Callable[[list[str]], str] | None = None) -> CsvStream:
     """Open a delivery, check its header against the partner schema, and stream it.
 
     Raises BadInput(HEADER_MISMATCH) naming the missing column when an agreed
-    required column is absent, or a column is named twice; extra columns are
-    ignored (never published).
+    required column is absent, or a column is named twice.  Columns not in
+    `expected` are ignored (never published); with `unagreed`, they refuse the
+    delivery instead (BadInput COLUMN_NOT_AGREED, the first named as its field,
+    `unagreed(columns)` the detail).
     """
     path = Path(path)
     raw = open(path, "rb")
@@ -255,4 +258,8 @@ def open_csv(path: Path, encoding: str, expected: list[str], required: list[str]
         raw.close()
         raise BadInput("HEADER_MISMATCH", f"header names column(s) {', '.join(twice)} more than once",
                        file=path.name, line=1, field=twice[0])
+    others = [h for h in header if h not in expected]
+    if others and unagreed is not None:
+        raw.close()
+        raise BadInput("COLUMN_NOT_AGREED", unagreed(others), file=path.name, line=1, field=others[0][:40])
     return CsvStream(path=path, columns=header, _text=rest, _include=[c for c in header if c in expected])

@@ -60,7 +60,9 @@ def cmd_run(args) -> int:
 def cmd_generate(args) -> int:
     from jinbao.generator import generate
 
-    summary = generate(load_settings(), args.date, seed=args.seed, people=args.people,
+    from jinbao import ledger
+
+    summary = generate(load_settings(), args.date or ledger.today(), seed=args.seed, people=args.people,
                        defect_share=args.defect_share, feeds=args.feed or None, since=args.since,
                        subsidy_key=args.subsidy_key)
     import json
@@ -359,7 +361,8 @@ def parser() -> argparse.ArgumentParser:
     r.set_defaults(func=cmd_run)
 
     g = sub.add_parser("generate", help="write a day of synthetic partner deliveries", **kw)
-    g.add_argument("--date", type=_date, default=dt.date.today(), help="the business day (YYYY-MM-DD)")
+    g.add_argument("--date", type=_date, default=None,
+                   help="the business day (YYYY-MM-DD); default: the hub's day (China Standard Time)")
     g.add_argument("--seed", type=int, default=20261122, help="the population's seed: same seed, same people")
     g.add_argument("--people", type=int, default=20_000, help="insured people in the synthetic province")
     g.add_argument("--defect-share", type=float, default=0.05, help="share of records with a planted defect")

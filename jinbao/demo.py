@@ -13,10 +13,9 @@ import shutil
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from jinbao.ledger import Status
-from jinbao.settings import TIMEZONE, Settings
+from jinbao.settings import Settings
 
 MARKER = ".jinbao-home"
 #: What a demo never deletes in JINBAO_HOME: Airflow's metadata, logs and secret (`make airflow`).
@@ -51,7 +50,9 @@ def demo(cfg: Settings, date: dt.date | None = None, people: int = 20_000, seed:
     from jinbao.generator import generate
     from jinbao.keys import init_keys
 
-    date = date or (dt.datetime.now(ZoneInfo(TIMEZONE)).date() - dt.timedelta(days=1))
+    from jinbao import ledger
+
+    date = date or (ledger.today() - dt.timedelta(days=1))        # yesterday, by the hub's clock
     fresh_home(cfg.home)
     print(f"JINBAO_HOME  {cfg.home}\nstore        {cfg.store_url}\nbusiness day {date}")
     t0 = time.perf_counter()

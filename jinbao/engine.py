@@ -129,6 +129,9 @@ class Engine:
             refusal = fault("receive", delivery.name, exc)
         digest = opened.sha256 if opened else sha256_of(incoming / delivery.name)
         business_date = dt.datetime.strptime(delivery.business_date, "%Y%m%d").date()
+        # dated after the day it is delivered (agreements §5): refused first, it would outrank every later
+        # delivery of the source (source_version orders by business date), so nothing could correct it
+        refusal = ledger.future_business_date(business_date, self.cfg.clock_allowance) or refusal
         try:
             mapping = feed_mapping(self.spec.mapping, business_date)
         except MappingError as exc:
@@ -198,7 +201,8 @@ class Engine:
             return Outcome.of(row)
         staging = Path(row["staging_dir"])
         try:
-            gate = gate_for(self.spec, row["business_date"], staging)
+            gate = gate_for(self.spec, row["business_date"], staging,
+                            not_after=ledger.latest_business_date(self.cfg.clock_allowance, row["received_at"]))
             judged = judge_delivery(staging / (row["data_file"] or row["file_name"]),
                                     ledger.encoding_of(row, self.spec.encoding), gate, staging,
                                     self.cfg.gate_threads, keys=self._record_keys(),
@@ -437,8 +441,12 @@ class Engine:
                             f"{self.cfg.receipts / self.spec.name / str(batch_id)}, then release it with "
                             f"`jinbao batches release {batch_id}` or ask {self.spec.partner} to resend.")
         if status == Status.REFUSED:
+            from jinbao.quality.reasons import next_step
+
             kept = f"kept in {staging}" if staging else "set aside in the partner's inbound/rejected/"
-            log.warning("%s: refused %s (%s); %s", self.spec.name, row["file_name"], row["message"], kept)
+            step = next_step(row["reason_code"], self.spec.partner)
+            log.warning("%s: refused %s (%s: %s); %s%s", self.spec.name, row["file_name"], row["reason_code"],
+                        row["message"], kept, f"; next: {step}" if step else "")
             raise DeliveryRefused(row["reason_code"], f"{row['message']} ({kept})", row["file_name"])
         return Outcome.of(row)
 
@@ -485,7 +493,7 @@ class Engine:
             self.transport.set_aside(name)
             with self.db.begin() as conn:
                 batch_id = ledger.insert(conn, feed=self.spec.name, file_name=name, sha256="-", sequence=0,
-                                         business_date=dt.date.today(), encoding=self.spec.encoding,
+                                         business_date=ledger.today(), encoding=self.spec.encoding,
                                          status=Status.REFUSED, refusal=Refusal(code, detail),
                                          acked_at=ledger.now())
             log.warning("%s: %s (batch %s); moved to inbound/rejected/", self.spec.name, detail, batch_id)

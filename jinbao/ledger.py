@@ -78,7 +78,34 @@ class Outcome:
 
 
 def now() -> dt.datetime:
+    """The hub's clock (aware, UTC).  Every "now" and "today" of the hub reads it, so a test injects the
+    hub's clock by replacing this function (monkeypatch.setattr(ledger, "now", ...))."""
     return dt.datetime.now(dt.timezone.utc)
+
+
+def today(at: dt.datetime | None = None) -> dt.date:
+    """The hub's day at `at` (default: now): China's calendar day, whatever the server's zone."""
+    from zoneinfo import ZoneInfo
+
+    from jinbao.settings import TIMEZONE
+    return (at or now()).astimezone(ZoneInfo(TIMEZONE)).date()
+
+
+def latest_business_date(allowance: dt.timedelta, at: dt.datetime | None = None) -> dt.date:
+    """The latest business date a delivery received at `at` (default: now) may carry: the hub's day, or the
+    next one once the clock allowance reaches past midnight (a partner's clock that runs a little ahead).
+    Agreements §5: the business date in a delivery's name is never after the day it is delivered."""
+    return today((at or now()) + allowance)
+
+
+def future_business_date(business_date: dt.date, allowance: dt.timedelta, at: dt.datetime | None = None
+                         ) -> Refusal | None:
+    """The refusal of a delivery dated after the day the hub receives it, or None."""
+    if business_date <= latest_business_date(allowance, at):
+        return None
+    return Refusal("BUSINESS_DATE_IN_FUTURE",
+                   f"the business date {business_date:%Y%m%d} in the file name is after {today(at):%Y%m%d}, the day "
+                   f"it was delivered (China Standard Time); send it again under the business date it covers")
 
 
 def get(conn: Connection, batch_id: int) -> dict:

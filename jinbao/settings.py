@@ -9,6 +9,7 @@ server.  The README's configuration table is checked against `DECLARED`.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import os
 from dataclasses import dataclass, field
 from importlib import resources
@@ -52,6 +53,17 @@ def _threads(text: str) -> int:
     return n
 
 
+def _allowance(text: str) -> dt.timedelta:
+    minutes = int(text)
+    if not 0 <= minutes <= 24 * 60:
+        raise ValueError("must be whole minutes from 0 to 1440")
+    return dt.timedelta(minutes=minutes)
+
+
+#: How far a partner's clock may run ahead of the hub's when dating a delivery (docs/reliability.md).
+CLOCK_ALLOWANCE = dt.timedelta(minutes=60)
+
+
 def _transport(text: str) -> str | None:
     if text and text not in TRANSPORT_OVERRIDES:
         raise ValueError(f"must be one of {', '.join(TRANSPORT_OVERRIDES)}")
@@ -70,6 +82,9 @@ DECLARED: tuple[Declared, ...] = (
              "`local`, `local+cms` or `sftp+cms` for every feed (docs/transport.md)", _transport),
     Declared("JINBAO_GATE_THREADS", "gate_threads", "cores, at most 4",
              "threads judging record blocks in parallel", _threads),
+    Declared("JINBAO_CLOCK_ALLOWANCE", "clock_allowance", "`60`",
+             "minutes a partner's clock may run ahead of the hub's: a delivery dated after the hub's day (China "
+             "Standard Time) is refused unless the day begins within them", _allowance),
 )
 
 
@@ -81,6 +96,8 @@ class Settings:
     #: Overrides every feed's declared transport; None keeps the declarations'.
     transport: str | None = None
     gate_threads: int = field(default_factory=_default_threads)
+    #: A delivery whose business date is after the hub's day is refused, unless that day begins within this.
+    clock_allowance: dt.timedelta = CLOCK_ALLOWANCE
     #: SFTP endpoints given directly (partner -> Airflow-style connection dict), ahead of
     #: Airflow connections; the demo uses this for its local sshd.
     sftp_endpoints: Mapping[str, dict] = field(default_factory=dict)

@@ -77,6 +77,11 @@ class FeedMapping:
     def partner_name(self, hub: str) -> str:
         return next(f.partner for f in self.fields if f.hub == hub)
 
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """The partner's columns this version reads: the columns the agreement in force allows (agreements §5)."""
+        return tuple(f.partner for f in self.fields)
+
 
 def _reverse(forward: dict[str, str], prefer: dict[str, str], what: str) -> dict[str, str]:
     """Hub -> partner; a hub code reached from two partner codes must say which one goes back."""
@@ -145,6 +150,18 @@ def feed_mapping(feed: str, on: dt.date) -> FeedMapping:
     tables = {r.codes: code_table(r.codes, on) for r in rules if r.codes}
     return FeedMapping(feed=feed, version=str(v["version"]), fields=rules, code_tables=tables,
                        upgrade_15_digit_ids=bool(v.get("upgrade_15_digit_ids", False)))
+
+
+def agreed_from(feed: str, column: str, after: dt.date) -> dt.date | None:
+    """The first day after `after` from which a version of the feed's mapping (the agreement) has `column`,
+    or None when no later version has it."""
+    try:
+        versions = _load(FEEDS_DIR / f"{feed}.yaml")["versions"]
+    except (MappingError, KeyError, TypeError):
+        return None
+    days = [_date(v["valid_from"]) for v in versions
+            if column in (v.get("fields") or {}) and _date(v["valid_from"]) > after]
+    return min(days) if days else None
 
 
 #: The file in a batch's staging folder holding the exact tables it was received under.

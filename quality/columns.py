@@ -37,7 +37,14 @@ class Column:
     spec: HubField | None = None
     on: dt.date | None = None
     values: pa.Array | None = None
+    #: The latest date a "not in the future" value may hold (Gate.latest); None: `on`, the business date.
+    latest: dt.date | None = None
     _memo: dict = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def until(self) -> dt.date | None:
+        """The last day that is not in the future for this delivery: the earlier of `on` and `latest`."""
+        return min(self.on, self.latest) if self.latest and self.on else (self.on or self.latest)
 
     def once(self, fn: Callable[[Column], Any]) -> Any:
         """fn(self), computed on first use: the four ID rules share one pass over the bytes."""

@@ -63,9 +63,10 @@ def build(cfg, spec, row: dict) -> Path:
     data = staging / (row["data_file"] or row["file_name"])
     if not row["staging_dir"] or not data.is_file():
         raise NoDelivery(f"batch {row['id']}: the delivery is no longer in staging ({data})")
-    gate = gate_for(spec, row["business_date"], staging)
-    from jinbao.ledger import encoding_of
-    stream = open_delivery_csv(data, encoding_of(row, spec.encoding), gate)   # as the manifest declared
+    from jinbao import ledger
+    gate = gate_for(spec, row["business_date"], staging,
+                    not_after=ledger.latest_business_date(cfg.clock_allowance, row["received_at"]))
+    stream = open_delivery_csv(data, ledger.encoding_of(row, spec.encoding), gate)   # as the manifest declared
     frames = [ge_check.ge_frame(b, lines, gate) for b, lines in stream.blocks()]
     frame = pd.concat(frames, ignore_index=True) if frames else None
     if frame is None:

@@ -34,7 +34,7 @@ def ge_frame(batch: pa.RecordBatch, lines: np.ndarray, gate: Gate) -> pd.DataFra
         frame[ge_column(name)] = values
     if ge_column(ID) in frame:
         ids = frame[ge_column(ID)]
-        ok = ids.map(lambda v: isinstance(v, str) and id_stage(v, gate.business_date) == "ok")
+        ok = ids.map(lambda v: isinstance(v, str) and id_stage(v, gate.latest) == "ok")
         frame[ID_GENDER] = ids.where(ok).map(lambda v: ("1" if int(v[16]) % 2 else "2")
                                                    if isinstance(v, str) else None)
         frame[ID_BIRTH] = pd.to_datetime(ids.where(ok).map(lambda v: id_birth(v) if isinstance(v, str) else None))

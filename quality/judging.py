@@ -40,20 +40,46 @@ class Judged:
         return self.received - self.rejected
 
 
-def gate_for(spec, business_date: dt.date, staging: Path | None = None) -> Gate:
+def gate_for(spec, business_date: dt.date, staging: Path | None = None, not_after: dt.date | None = None) -> Gate:
     """The gate of a declared feed: the mapping pinned in the batch's staging folder when it was
-    received, else the version in force on the business date."""
+    received, else the version in force on the business date.  `not_after`: the latest business date
+    the hub's clock allowed when the delivery came in (no date in it may be later, whatever its name says)."""
     from jinbao.mappings.tables import feed_mapping, pinned
     from jinbao.schemas.dictionary import partner_schema
 
     mapping = (pinned(staging) if staging is not None else None) or feed_mapping(spec.mapping, business_date)
     return Gate(mapping=mapping, schema=partner_schema(spec.schema), business_date=business_date,
-                rules=tuple(CrossRule(**r) for r in spec.rules))
+                rules=tuple(CrossRule(**r) for r in spec.rules), not_after=not_after)
 
 
 def open_delivery_csv(path: Path, encoding: str, gate: Gate):
-    """The delivery as a stream of (block, line numbers), its header checked against the partner schema."""
-    return open_csv(path, encoding, gate.schema.names, [c.name for c in gate.schema.columns if c.required])
+    """The delivery as a stream of (block, line numbers), its header checked against the agreement in force
+    on the business date (the mapping's version): the partner schema's required columns must be there, and
+    no column that version does not have may be (agreements §5: refused COLUMN_NOT_AGREED, naming it)."""
+    return open_csv(path, encoding, list(gate.mapping.columns), [c.name for c in gate.schema.columns if c.required],
+                    unagreed=lambda columns: not_agreed(gate, columns))
+
+
+#: At most this many columns, each cut to this many characters, are named in a refusal: a hostile header
+#: of thousands of long names still gives a receipt of bounded size.
+NAMED_COLUMNS, COLUMN_CHARS = 20, 40
+
+
+def not_agreed(gate: Gate, columns: list[str]) -> str:
+    """Why `columns` may not be in the delivery, in the partner's terms: the business date, each column
+    with the day a later version of the agreement adds it (when one does), and the columns agreed."""
+    from jinbao.mappings.tables import agreed_from
+
+    day = gate.business_date
+    named = []
+    for column in columns[:NAMED_COLUMNS]:
+        shown = column if len(column) <= COLUMN_CHARS else column[:COLUMN_CHARS] + "…"
+        shown = shown or "(a column without a name: a comma at the end of the header?)"
+        later = agreed_from(gate.mapping.feed, column, day)
+        named.append(f"{shown} (agreed from {later.isoformat()})" if later else shown)
+    more = f" and {len(columns) - NAMED_COLUMNS} more" if len(columns) > NAMED_COLUMNS else ""
+    return (f"not in the agreement in force on the business date {day.isoformat()}: {', '.join(named)}{more}; "
+            f"agreed columns: {', '.join(gate.mapping.columns)}")
 
 
 def judge_delivery(path: Path, encoding: str, gate: Gate, staging: Path, workers: int,

@@ -74,17 +74,18 @@ class Columns(dict):
     it and the cross-field rules compare with it; GE reads ge_check's column.
     """
 
-    def __init__(self, mapping, on: dt.date, hub: pa.Table | None = None):
+    def __init__(self, mapping, on: dt.date, hub: pa.Table | None = None, latest: dt.date | None = None):
         super().__init__()
         self.mapped, self.on, self.hub = {r.hub for r in mapping.fields}, on, hub
+        self.latest = latest
 
     def __missing__(self, code: str) -> Column:
         spec = hub_dictionary().get(code)
         if code == BIRTH and code not in self.mapped:
             values = self[ID].once(rules.read_ids).births if self.hub is not None else None
-            col = Column(ID_BIRTH, spec, self.on, values)
+            col = Column(ID_BIRTH, spec, self.on, values, latest=self.latest)
         else:
             values = self.hub.column(code).combine_chunks() if self.hub is not None else None
-            col = Column(ge_column(code), spec, self.on, values)
+            col = Column(ge_column(code), spec, self.on, values, latest=self.latest)
         self[code] = col
         return col

@@ -70,7 +70,30 @@ BATCH_REASONS: dict[str, tuple[str, str]] = {
     "PROCESSING_FAILED": ("处理失败，整批拒收", "the delivery could not be processed and is refused whole"),
     "NO_CERTIFICATE": ("本中心未登记（或已撤销）报送单位的证书，报送不予受理",
                        "the hub holds no certificate of the sender (never installed or withdrawn): not accepted"),
+    # agreements §5, what a delivery may contain
+    "BUSINESS_DATE_IN_FUTURE": ("文件名中的业务日期晚于报送当日，整批拒收",
+                                "the business date in the file name is after the day of delivery; refused whole"),
+    "COLUMN_NOT_AGREED": ("表头含业务日期当日生效的交换协议未约定的字段，整批拒收",
+                          "the header has a column the agreement in force on the business date does not have; "
+                          "refused whole"),
 }
+
+#: What an operator does next about a refused delivery (log lines, never a partner's receipt); {partner}
+#: is the sender.  A code without an entry needs nothing beyond the receipt the partner already has.
+NEXT_STEPS: dict[str, str] = {
+    "BUSINESS_DATE_IN_FUTURE": "nothing was published and its sequence stays free; ask {partner} to send it again "
+                               "under the business date it covers, and if they insist the date is right, check the "
+                               "hub's clock (JINBAO_CLOCK_ALLOWANCE is the leeway)",
+    "COLUMN_NOT_AGREED": "nothing was published; ask {partner} to send it again with the agreed columns only (or, "
+                         "for a column a later agreement adds, under a business date from that day); if the "
+                         "agreement itself has changed, add a mapping version from its date (docs/mappings.md)",
+}
+
+
+def next_step(code: str | None, partner: str) -> str | None:
+    """The operator's next step for a refusal `code`, or None."""
+    step = NEXT_STEPS.get(code or "")
+    return step.format(partner=partner) if step else None
 
 
 def message(code: str, field: str, value: str | None = None) -> str:

@@ -138,7 +138,7 @@ class IdReading:
 
 def read_ids(c: Column) -> IdReading:
     facts = citizen_id.inspect(c.values)
-    birth_ok = facts.checksum & ~np.isnat(facts.birth) & (facts.birth <= np.datetime64(c.on))
+    birth_ok = facts.checksum & ~np.isnat(facts.birth) & (facts.birth <= np.datetime64(c.until))
     # The address code must be a real county code of SOME year, not of the birth
     # year: IDs were issued decades after birth (docs/reference-data.md).
     address_ok = np.isin(facts.address, county_code_ints())
@@ -156,7 +156,7 @@ def _id_rule(reason: str, expect: Expect) -> Rule:
 
 def _id_stage(stage: str) -> Expect:
     return Expect("expect_column_values_to_pass_citizen_id_stage",
-                  lambda c: _col(c, stage=stage, on=c.on.isoformat()))
+                  lambda c: _col(c, stage=stage, on=c.until.isoformat()))
 
 
 _MOJIBAKE = Rule("BAD_ENCODING", lambda c: c.present & as_mask(looks_mojibake(c.values)),
@@ -201,9 +201,9 @@ TYPE_RULES: dict[str, tuple[Rule, ...]] = {
              when=lambda spec, coded: not coded and allowed_codes(spec) is not None),
     ),
     "date": (
-        Rule("DATE_IN_FUTURE", lambda c: as_mask(pc.greater(c.values, pa.scalar(c.on, pa.date32()))),
+        Rule("DATE_IN_FUTURE", lambda c: as_mask(pc.greater(c.values, pa.scalar(c.until, pa.date32()))),
              (Expect("expect_column_values_to_be_between",
-                     lambda c: _col(c, max_value=dt.datetime.combine(c.on, dt.time()))),),
+                     lambda c: _col(c, max_value=dt.datetime.combine(c.until, dt.time()))),),
              when=lambda spec, coded: spec.not_future),
     ),
     "division": (
@@ -227,9 +227,9 @@ TYPE_RULES: dict[str, tuple[Rule, ...]] = {
     "quarter": (_regex("FORMAT_INVALID", QUARTER_PATTERN),),
     # A month is the first day of its month (the mapping's date_format has no day, mappings/check.py).
     "month": (
-        Rule("MONTH_IN_FUTURE", lambda c: as_mask(pc.greater(c.values, pa.scalar(month_end(c.on), pa.date32()))),
+        Rule("MONTH_IN_FUTURE", lambda c: as_mask(pc.greater(c.values, pa.scalar(month_end(c.until), pa.date32()))),
              (Expect("expect_column_values_to_be_between",
-                     lambda c: _col(c, max_value=dt.datetime.combine(month_end(c.on), dt.time()))),),
+                     lambda c: _col(c, max_value=dt.datetime.combine(month_end(c.until), dt.time()))),),
              when=lambda spec, coded: spec.not_future),
     ),
     # Outbound only: the hub writes these, no partner sends them.

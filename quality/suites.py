@@ -34,7 +34,7 @@ def suite_specs(gate: Gate) -> list[Spec]:
              for c in gate.schema.columns if c.required
              for t, kw in rules.REQUIRED.expectations(Column(c.name))]
     specs += [Spec(t, kw, reason, name) for reason, name, t, kw in rules.mapping_expectations(gate.mapping)]
-    cols = Columns(gate.mapping, gate.business_date)
+    cols = Columns(gate.mapping, gate.business_date, latest=gate.latest)
     for step in plan(gate.mapping, gate.rules):
         specs += [Spec(t, kw, step.rule.reason, step.field)
                   for t, kw in step.rule.expectations(*(cols[code] for code in step.reads))]

@@ -49,6 +49,15 @@ class Gate:
     schema: PartnerSchema
     business_date: dt.date
     rules: tuple[CrossRule, ...] = ()
+    #: The latest business date the hub's clock allowed when the delivery came in (ledger.latest_business_date);
+    #: None: the business date alone.
+    not_after: dt.date | None = None
+
+    @property
+    def latest(self) -> dt.date:
+        """The latest date a "not in the future" field may hold: the business date, or the hub's day when
+        that is earlier (a date is never in the future because a partner dated its file so)."""
+        return min(self.business_date, self.not_after) if self.not_after else self.business_date
 
 
 @dataclass
@@ -78,7 +87,7 @@ def judge(batch: pa.RecordBatch, lines: np.ndarray, gate: Gate) -> Verdict:
 
 def _field_rules(hub: pa.Table, raw: pa.RecordBatch, gate: Gate, f: Failures) -> pa.Table:
     """Returns the hub table with AAC006 from the ID when the partner sends none: the store keeps a birth date."""
-    cols = Columns(gate.mapping, gate.business_date, hub)
+    cols = Columns(gate.mapping, gate.business_date, hub, latest=gate.latest)
 
     def sent(name: str) -> pa.Array:
         return raw.column(name) if name in raw.schema.names else pa.nulls(raw.num_rows, pa.string())

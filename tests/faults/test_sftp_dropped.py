@@ -36,9 +36,10 @@ def sftp_pg_home(pg_home, sshd_server, monkeypatch):
     monkeypatch.setenv("JINBAO_TRANSPORT", "sftp+cms")
     clean_zone(sshd_server)
     zone = sshd_server.zones["police"]
-    # ~20 MB sealed: a remark column the feed does not read makes the download long enough to interrupt
-    rows = [dict(r, BZ="备注" * 250) for r in people(ROWS)]
-    plain = write_delivery(cfg.home / "police-side", FEED, rows, columns=POLICE_DEATH + ["BZ"])
+    # ~20 MB sealed, long enough a download to interrupt: the padding a fixed-width export leaves after a
+    # value (trimmed by the gate; a column the agreement does not have would refuse the delivery instead)
+    rows = [dict(r, ZXRQ=r["ZXRQ"] + " " * 1000) for r in people(ROWS)]
+    plain = write_delivery(cfg.home / "police-side", FEED, rows, columns=POLICE_DEATH)
     files = seal(cfg, plain, zone / "inbound", owner=sshd_server.user("police"))
     yield cfg, zone, sshd_server, plain, files
     for pid in [sshd_server.proc.pid, *sshd_server.session_pids()]:      # never leave the server stopped

@@ -54,8 +54,9 @@ def gate_cases(draw):
     header_ok = True
     if draw(st.booleans()):
         columns = [c for c in columns if c != "ZXRQ"]                 # not required (test_without_the_optional_column)
-    if draw(st.integers(0, 3)) == 3:
+    if draw(st.integers(0, 3)) == 3:           # a column the agreement does not have: refused (agreements §5)
         columns.insert(draw(st.integers(0, len(columns))), draw(st.sampled_from(["BZ", "备注"])))
+        header_ok = False
     if draw(st.integers(0, 11)) == 11:
         columns.remove(draw(st.sampled_from(REQUIRED)))
         header_ok = False

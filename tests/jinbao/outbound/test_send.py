@@ -93,8 +93,12 @@ def test_the_partners_read_exactly_what_the_agreements_define(planted):
          "sent")]
 
 
-def test_a_rerun_sends_nothing_and_changed_content_takes_the_next_sequence(planted):
+def test_a_rerun_sends_nothing_and_changed_content_takes_the_next_sequence(planted, monkeypatch):
     cfg = planted
+    # the hub's clock: 30 December, after the deliveries of the 28th and 29th below (a delivery dated
+    # after the hub's day is refused)
+    from jinbao import ledger
+    monkeypatch.setattr(ledger, "now", lambda: dt.datetime(2026, 12, 30, 1, 0, tzinfo=dt.timezone.utc))
     spec = get_feed("police.insured_status", cfg)
     first = send(spec, cfg, NOVEMBER)
     again = send(spec, cfg, NOVEMBER)
