@@ -501,7 +501,8 @@ def answer(world, on: dt.date, seed: int, defect_share: float, feeds, monthly: n
     size = len(run.ids)
     # Each source's newest record per person (a later delivery replaces the earlier one).
     o = np.lexsort((r["step"], r["source"], r["person"]))
-    last = np.r_[(r["person"][o][1:] != r["person"][o][:-1]) | (r["source"][o][1:] != r["source"][o][:-1]), True]
+    last = np.r_[(r["person"][o][1:] != r["person"][o][:-1]) | (r["source"][o][1:] != r["source"][o][:-1]),
+                 np.ones(min(len(o), 1), dtype=bool)]            # no death record (no death feed generated): none
     rec = {k: v[o][last] for k, v in r.items()}
     rec["withdrawn"] = np.asarray(rec["action"], dtype=str) == rc.WITHDRAWS
     rec["death"] = ~rec["withdrawn"] & ((rec["source"] != rc.POLICE) | (np.asarray(rec["reason"], dtype=str) == "1"))

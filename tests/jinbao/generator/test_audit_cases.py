@@ -560,3 +560,13 @@ def test_the_key_is_reproducible(days, tmp_path, monkeypatch):
     generate(again, DAYS[-1], people=PEOPLE, seed=SEED, since=FIRST)
     for file in audit_truth.FILES.values():
         assert (again.generated / "truth" / file).read_bytes() == (cfg.generated / "truth" / file).read_bytes(), file
+
+
+def test_a_day_of_one_feed_without_death_feeds_has_an_empty_key(tmp_path, monkeypatch):
+    """`generate --feed hrss.pension_roll` (as the Celery test does): no death record, no finding, no failure."""
+    monkeypatch.setenv("JINBAO_HOME", str(tmp_path))
+    cfg = load_settings()
+    summary = generate(cfg, dt.date(2026, 11, 22), people=8000, feeds=["hrss.pension_roll"])
+    assert list(summary["feeds"]) == ["hrss.pension_roll"]
+    report = json.loads((cfg.generated / "truth" / audit_truth.FILES["report"]).read_text())
+    assert all(not any(m["rows"].values()) for m in report["months"].values())
