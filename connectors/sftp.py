@@ -256,9 +256,12 @@ class SftpTransport(Transport):
 
         def move(sftp: paramiko.SFTPClient) -> None:
             src, label = posixpath.join(self.inbound, name), name
+            if not exists(sftp, src) and name == REJECTED:     # a retry after the first rename: carry on
+                src = next((posixpath.join(self.inbound, n) for n, _ in _listdir(sftp, self.inbound)
+                            if INTERIM.fullmatch(n)), src)
             if not exists(sftp, src):
                 raise FileNotFoundError(f"{name!r} is no longer in inbound/")
-            if name == REJECTED:              # the stray holds the folder's name: out of the way first
+            if posixpath.basename(src) == REJECTED:   # the stray holds the folder's name: out of the way first
                 interim = posixpath.join(self.inbound, interim_name())
                 sftp.posix_rename(_raw(src), _raw(interim))
                 src = interim

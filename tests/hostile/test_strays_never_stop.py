@@ -188,3 +188,17 @@ def test_a_run_killed_while_setting_aside_a_stray_answers_it_once(zone, monkeypa
     assert stray["file_name"] == f"{ID[:6]}********{ID[-4:]} deaths.csv" and zone.left() == []
     assert zone.aside() == [f"{ID} deaths.csv"]
     assert_accounted(zone.cfg, zone.inbound, sources=zone.sources or None)
+
+
+def test_a_set_aside_of_rejected_retried_after_its_first_rename_carries_on(sshd_server):
+    """Over SFTP a step is retried on a fresh connection: when the connection dropped after the stray called
+    `rejected` was renamed to its interim name, the retry finishes the move instead of losing it."""
+    from tests.sftp_fixtures import clean_zone, drop, transport_for
+
+    clean_zone(sshd_server)
+    inbound = sshd_server.zones["police"] / "inbound"
+    drop(sshd_server, [".rejected.0123abcd.jinbao-aside"], content=b"the stray called rejected")
+    with transport_for(sshd_server, companions=()) as t:
+        t.set_aside("rejected")                                  # as the retry calls it
+    assert sorted(os.listdir(inbound)) == ["rejected"] and os.listdir(inbound / "rejected") == ["rejected"]
+    assert (inbound / "rejected" / "rejected").read_bytes() == b"the stray called rejected"
