@@ -15,11 +15,12 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
 
-#: <feed>_<YYYYMMDD>_<seq>.csv[.p7m] as agreed in section 4 of the exchange agreements.
+#: <feed>_<YYYYMMDD>_<seq>.csv[.p7m] as agreed in section 4 of the exchange agreements: exactly
+#: (ASCII digits, and the end is the end: `$` would also match before a trailing line break).
 DELIVERY_NAME = re.compile(
-    r"^(?P<feed>[a-z_]+\.[a-z_]+)_(?P<date>\d{8})_(?P<seq>\d{1,12})\.csv(?P<p7m>\.p7m)?$")
+    r"(?P<feed>[a-z_]+\.[a-z_]*[a-z])_(?P<date>[0-9]{8})_(?P<seq>[0-9]{1,12})\.csv(?P<p7m>\.p7m)?\Z")
 #: Names a partner (or the hub) uses while an upload is still in progress.
-TEMPORARY = re.compile(r"(^\.|\.tmp$|\.part$|\.filepart$|~$)")
+TEMPORARY = re.compile(r"(\A\.|\.tmp\Z|\.part\Z|\.filepart\Z|~\Z)")
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,7 @@ def delivery_base(name: str) -> str:
 
 
 #: What every file of a delivery starts with (data file and companions alike).
-DELIVERY_PREFIX = re.compile(r"^(?P<feed>[a-z_]+\.[a-z_]+)_\d{8}_\d{1,12}\.")
+DELIVERY_PREFIX = re.compile(r"(?P<feed>[a-z_]+\.[a-z_]*[a-z])_[0-9]{8}_[0-9]{1,12}\.")
 
 
 def delivery_feed(name: str) -> str | None:
@@ -65,7 +66,7 @@ def delivery_feed(name: str) -> str | None:
 
 def parse_delivery_name(name: str) -> RemoteDelivery | None:
     """The delivery a data file's name describes; None unless it is the agreed shape with a real date."""
-    m = DELIVERY_NAME.match(name)
+    m = DELIVERY_NAME.match(name)          # anchored at both ends (\\Z)
     if not m:
         return None
     try:
@@ -90,38 +91,26 @@ def companions_of(names, data_name: str, suffixes: tuple[str, ...]) -> tuple[str
     return None
 
 
-def complete_deliveries(names, feed: str, companions: tuple[str, ...]) -> list[RemoteDelivery]:
-    """Deliveries of `feed` whose data file and every companion are there, oldest sequence first.
-
-    Temporary names (uploads in progress) are never taken; a data file whose
-    manifest or signature has not arrived yet waits for the next run.
-    """
-    names = {n for n in names if not TEMPORARY.search(n)}
-    found = []
-    for name in names:
-        d = parse_delivery_name(name)
-        if d is None or d.feed != feed:
-            continue
-        needed = companions_of(names, name, companions)
-        if needed is not None:
-            found.append(RemoteDelivery(d.name, d.feed, d.business_date, d.sequence, needed))
-    return sorted(found, key=lambda d: (d.sequence, d.name))
+def aside_names(name: str, limit: int = 255):
+    """Names to try for a stray in inbound/rejected/: its own, then `<name>.1`, `<name>.2`, ... with the
+    name cut (between characters) short enough in bytes that the number always fits in a file name."""
+    yield name
+    stem, size = [], 0
+    for ch in name:
+        size += len(ch.encode("utf-8", "surrogateescape"))
+        if size > limit - 12:
+            break
+        stem.append(ch)
+    n = 1
+    while True:
+        yield f"{''.join(stem)}.{n}"
+        n += 1
 
 
-def strays(entries: dict[str, str], feeds: set[str], partner: str) -> list[tuple[str, str, str]]:
-    """(name, reason code, detail) of every entry of inbound/ that none of `feeds` will ever take:
-    links, devices and other non-files (never read), and files not named as a delivery of one of
-    them.  Folders and temporary names (uploads in progress) are not strays."""
-    out = []
-    for name, kind in sorted(entries.items()):
-        if kind == "dir" or TEMPORARY.search(name):
-            continue
-        if kind != "file":
-            out.append((name, "NOT_A_FILE", f"{name} in inbound/ is not a regular file; it was not read"))
-        elif delivery_feed(name) not in feeds:       # a delivery of ours or a companion may still be arriving
-            out.append((name, "BAD_NAME", f"{name} is not <feed>_<YYYYMMDD>_<seq>.csv[.p7m] of a feed agreed "
-                                          f"with {partner}; it was not read"))
-    return out
+def interim_name() -> str:
+    """An interim name for a stray called `rejected` (connectors/names.py INTERIM)."""
+    import uuid
+    return f".rejected.{uuid.uuid4().hex[:8]}.jinbao-aside"
 
 
 def sha256_of(path: Path) -> str:
@@ -158,15 +147,27 @@ class Transport(ABC):
 
     @abstractmethod
     def set_aside(self, name: str) -> None:
-        """Move a stray entry (badly named file, link, device) to inbound/rejected/, without reading it."""
+        """Move a stray entry (badly named file, link, device, folder) to inbound/rejected/, without reading
+        it and never over another entry there; an entry called `rejected` itself goes through an interim
+        name (connectors/names.py INTERIM) while the folder is made.  Raises FileNotFoundError when the
+        entry is no longer in inbound/."""
 
     @abstractmethod
     def put(self, local: Path, remote_name: str) -> None:
         """Upload to outbound/ under a temporary name, then rename when complete."""
 
+    @property
+    def data_suffix(self) -> str:
+        """How a data file of this zone ends: sealed deliveries (with companions) are .csv.p7m."""
+        return ".csv.p7m" if self.companions else ".csv"
+
+    #: Whether inbound/ is a folder of files (a partner's database is not: nothing to classify there).
+    drop_zone = True
+
     def list_deliveries(self, feed: str) -> list[RemoteDelivery]:
-        """Complete deliveries of `feed` waiting in inbound/, oldest sequence first."""
-        return complete_deliveries(self.names(), feed, self.companions)
+        """Complete deliveries of `feed` waiting in inbound/, oldest sequence first (connectors/names.py)."""
+        from jinbao.connectors.names import Form, classify
+        return classify(self.entries(), [Form(feed, bool(self.companions), self.companions)]).of(feed)
 
     def open(self, delivery: RemoteDelivery, dest: Path) -> Opened:
         """Fetch into `dest` and hand over the plaintext (raises DeliveryRefused when it cannot be trusted)."""

@@ -108,6 +108,8 @@ def receipt_table(meta: sa.MetaData, name: str) -> sa.Table:
 class FrontendDbTransport(Transport):
     """Rows of `table` not yet taken, as one delivery per pull (see the module's docstring)."""
 
+    drop_zone = False          # no inbound/ folder: nothing to classify, no strays
+
     def __init__(self, partner: str, cfg, url: str | None, table: str, receipts: str = "table",
                  date_column: str = "DZRQ", clock: Callable[[], dt.date] | None = None, overlap: int = OVERLAP):
         if receipts not in RECEIPTS:

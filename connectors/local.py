@@ -10,7 +10,8 @@ import os
 import shutil
 from pathlib import Path
 
-from jinbao.connectors.base import RemoteDelivery, Transport
+from jinbao.connectors.base import RemoteDelivery, Transport, aside_names, interim_name
+from jinbao.connectors.names import INTERIM, PROCESSED, REJECTED
 
 
 class LocalTransport(Transport):
@@ -52,22 +53,38 @@ class LocalTransport(Transport):
             raise
         return [part.replace(dest / name) for name, part in zip(delivery.files, parts)]
 
+    def _hub_folder(self, *parts: str) -> Path:
+        """inbound/<parts>, made when missing; never through a link or over a file a partner put there
+        (a stray of that name is set aside by the next receive)."""
+        top = self.inbound / parts[0]
+        if top.is_symlink() or (top.exists() and not top.is_dir()):
+            raise FileExistsError(f"inbound/{parts[0]} is not the hub's folder but an entry of the partner's; "
+                                  "it is set aside as a stray by the next receive")
+        folder = self.inbound.joinpath(*parts)
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+
     def ack(self, delivery: RemoteDelivery, batch_id: int | None = None) -> None:
-        done = self.inbound / "processed" / (str(batch_id) if batch_id is not None else "")
-        done.mkdir(parents=True, exist_ok=True)
+        done = self._hub_folder(PROCESSED, *([str(batch_id)] if batch_id is not None else []))
         for name in delivery.files:
             src = self.inbound / name
             if src.exists():
                 os.replace(src, done / name)
 
     def set_aside(self, name: str) -> None:
-        aside = self.inbound / "rejected"
-        aside.mkdir(parents=True, exist_ok=True)
-        dest = aside / name
-        n = 1
-        while dest.exists() or dest.is_symlink():
-            dest, n = aside / f"{name}.{n}", n + 1
-        os.replace(self.inbound / name, dest)
+        src, label = self.inbound / name, name
+        if not os.path.lexists(src):
+            raise FileNotFoundError(f"{name!r} is no longer in inbound/")
+        if name == REJECTED:                  # the stray holds the folder's name: out of the way first
+            src = self.inbound / interim_name()
+            os.replace(self.inbound / name, src)
+        if INTERIM.fullmatch(src.name):
+            label = REJECTED
+        aside = self._hub_folder(REJECTED)
+        for dest in aside_names(label):
+            if not os.path.lexists(aside / dest):
+                break
+        os.replace(src, aside / dest)
 
     def put(self, local: Path, remote_name: str) -> None:
         self.outbound.mkdir(parents=True, exist_ok=True)

@@ -27,7 +27,8 @@ from pathlib import Path
 
 import paramiko
 
-from jinbao.connectors.base import RemoteDelivery, Transport
+from jinbao.connectors.base import RemoteDelivery, Transport, aside_names, interim_name
+from jinbao.connectors.names import INTERIM, PROCESSED, REJECTED
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,40 @@ def _pinned(host_key: str) -> paramiko.PKey:
         raise ValueError(f"pinned host key {host_key!r} is not '<type> <base64>'")
     keytype, b64 = (parts[0], parts[1]) if len(parts) == 2 else (parts[1], parts[2])  # known_hosts line
     return paramiko.PKey.from_type_string(keytype, base64.b64decode(b64))
+
+
+def _raw(path: str) -> bytes:
+    """A path as the bytes the server knows it by (a name that is not UTF-8 was listed with surrogateescape)."""
+    return path.encode("utf-8", "surrogateescape")
+
+
+def _listdir(sftp: paramiko.SFTPClient, path: str) -> list[tuple[str, int | None]]:
+    """(name, lstat mode) of every entry of `path`.  paramiko's listdir_attr decodes names as strict
+    UTF-8, so one name in GBK stops every listing; here names are decoded with surrogateescape."""
+    from paramiko.sftp import CMD_CLOSE, CMD_HANDLE, CMD_NAME, CMD_OPENDIR, CMD_READDIR, SFTPError
+
+    t, msg = sftp._request(CMD_OPENDIR, _raw(path))
+    if t != CMD_HANDLE:
+        raise SFTPError("Expected handle")
+    handle = msg.get_binary()
+    out = []
+    try:
+        while True:
+            try:
+                t, msg = sftp._request(CMD_READDIR, handle)
+            except EOFError:
+                break
+            if t != CMD_NAME:
+                raise SFTPError("Expected name response")
+            for _ in range(msg.get_int()):
+                name = msg.get_string().decode("utf-8", "surrogateescape")
+                msg.get_string()                                   # longname
+                attr = paramiko.SFTPAttributes._from_msg(msg)
+                if name not in (".", ".."):
+                    out.append((name, attr.st_mode))
+    finally:
+        sftp._request(CMD_CLOSE, handle)
+    return out
 
 
 class SftpTransport(Transport):
@@ -155,9 +190,8 @@ class SftpTransport(Transport):
     def entries(self) -> dict[str, str]:
         def kinds(sftp: paramiko.SFTPClient) -> dict[str, str]:
             # readdir attributes are lstat's: a link shows as a link and is never followed
-            return {a.filename: "file" if stat.S_ISREG(a.st_mode or 0) else
-                    "dir" if stat.S_ISDIR(a.st_mode or 0) else "other"
-                    for a in sftp.listdir_attr(self.inbound)}
+            return {name: "file" if stat.S_ISREG(mode or 0) else "dir" if stat.S_ISDIR(mode or 0) else "other"
+                    for name, mode in _listdir(sftp, self.inbound)}
         return self._retry("list", kinds)
 
     def fetch(self, delivery: RemoteDelivery, dest: Path) -> list[Path]:
@@ -183,21 +217,26 @@ class SftpTransport(Transport):
             return [part.replace(dest / name) for name, part in zip(delivery.files, parts)]
         return self._retry(f"fetch {delivery.name}", get_all)
 
-    def _ensure_dir(self, sftp: paramiko.SFTPClient, path: str) -> None:
-        parent = posixpath.dirname(path)
-        if parent and parent != path and parent != self.inbound:
-            self._ensure_dir(sftp, parent)
-        try:
-            sftp.stat(path)
-        except FileNotFoundError:
-            sftp.mkdir(path)
+    def _hub_folder(self, sftp: paramiko.SFTPClient, *parts: str) -> str:
+        """inbound/<parts>, made when missing; never through a link or over a file a partner put there
+        (a stray of that name is set aside by the next receive)."""
+        path = self.inbound
+        for i, part in enumerate(parts):
+            path = posixpath.join(path, part)
+            try:
+                mode = sftp.lstat(path).st_mode or 0
+            except FileNotFoundError:
+                sftp.mkdir(path)
+                continue
+            if not stat.S_ISDIR(mode):
+                raise FileExistsError(f"inbound/{'/'.join(parts[:i + 1])} is not the hub's folder but an entry "
+                                      "of the partner's; it is set aside as a stray by the next receive")
+        return path
 
     def ack(self, delivery: RemoteDelivery, batch_id: int | None = None) -> None:
         """Rename into inbound/processed/<batch_id>/ (never delete); safe to repeat after a lost answer."""
-        done = posixpath.join(self.inbound, "processed", *([str(batch_id)] if batch_id is not None else []))
-
         def move(sftp: paramiko.SFTPClient) -> None:
-            self._ensure_dir(sftp, done)
+            done = self._hub_folder(sftp, PROCESSED, *([str(batch_id)] if batch_id is not None else []))
             for name in delivery.files:
                 try:
                     sftp.posix_rename(posixpath.join(self.inbound, name), posixpath.join(done, name))
@@ -206,17 +245,34 @@ class SftpTransport(Transport):
         self._retry(f"ack {delivery.name}", move)
 
     def set_aside(self, name: str) -> None:
-        """Rename a stray entry into inbound/rejected/ (a link is renamed itself, never followed)."""
-        aside = posixpath.join(self.inbound, "rejected")
+        """Rename a stray entry into inbound/rejected/ (a link is renamed itself, never followed), never over
+        another entry there.  Names travel as the bytes they are (a name need not be UTF-8)."""
+        def exists(sftp: paramiko.SFTPClient, path: str) -> bool:
+            try:
+                sftp.lstat(_raw(path))
+                return True
+            except FileNotFoundError:
+                return False
 
         def move(sftp: paramiko.SFTPClient) -> None:
-            self._ensure_dir(sftp, aside)
-            taken = set(sftp.listdir(aside))
-            dest, n = name, 1
-            while dest in taken:
-                dest, n = f"{name}.{n}", n + 1
-            sftp.posix_rename(posixpath.join(self.inbound, name), posixpath.join(aside, dest))
-        self._retry(f"set aside {name}", move)
+            src, label = posixpath.join(self.inbound, name), name
+            if not exists(sftp, src) and name == REJECTED:     # a retry after the first rename: carry on
+                src = next((posixpath.join(self.inbound, n) for n, _ in _listdir(sftp, self.inbound)
+                            if INTERIM.fullmatch(n)), src)
+            if not exists(sftp, src):
+                raise FileNotFoundError(f"{name!r} is no longer in inbound/")
+            if posixpath.basename(src) == REJECTED:   # the stray holds the folder's name: out of the way first
+                interim = posixpath.join(self.inbound, interim_name())
+                sftp.posix_rename(_raw(src), _raw(interim))
+                src = interim
+            if INTERIM.fullmatch(posixpath.basename(src)):
+                label = REJECTED
+            aside = self._hub_folder(sftp, REJECTED)
+            for dest in aside_names(label):
+                if not exists(sftp, posixpath.join(aside, dest)):
+                    break
+            sftp.posix_rename(_raw(src), _raw(posixpath.join(aside, dest)))
+        self._retry("set aside a stray", move)
 
     def put(self, local: Path, remote_name: str) -> None:
         """Upload to outbound/<name>.part, then rename (posix-rename: replaces atomically)."""

@@ -95,11 +95,22 @@ def _masked(block: pa.Table) -> pa.Table:
                     names=block.column_names)
 
 
-def receipt_name(row: dict, first_of_its_name: bool) -> str:
-    """The receipt's base name: the delivery's, plus the batch id when an earlier batch had the same
-    file name (a resend), so a receipt never replaces another batch's receipt."""
+def receipt_name(row: dict, first_of_its_base: bool) -> str:
+    """The receipt's base name, unique to the batch and short whatever the delivery was called.
+
+    A delivery's is its base name `<feed>_<YYYYMMDD>_<seq>`, plus the batch id when an earlier batch
+    had the same base (a resend, the same delivery plain and sealed), so a receipt never replaces
+    another batch's.  A stray's (set aside unread, connectors/names.py) is `stray.<batch id>` and a
+    fragment of its shown name in ASCII: never a delivery's base, at most about 80 characters, no
+    ID (the shown name is masked)."""
+    from jinbao.connectors.names import safe_fragment
+    from jinbao.ledger import STRAY
+
+    if row["sha256"] == STRAY:
+        frag = safe_fragment(row["file_name"])
+        return f"stray.{row['id']}" + (f".{frag}" if frag else "")
     base = delivery_base(row["file_name"])
-    return base if first_of_its_name else f"{base}.{row['id']}"
+    return base if first_of_its_base else f"{base}.{row['id']}"
 
 
 def send_receipt(transport: Transport, folder: Path, row: dict, rejected_path: Path | None, encoding: str,

@@ -29,6 +29,7 @@ from pathlib import Path
 
 from jinbao import ledger, partitions
 from jinbao.connectors.base import RemoteDelivery, Transport, companions_of, sha256_of
+from jinbao.connectors.names import classify
 from jinbao.connectors.registry import transport_for
 from jinbao.declarations import FeedSpec
 from jinbao.exchange_zone.errors import CannotSeal, DeliveryRefused, TransientFault, is_transient
@@ -68,6 +69,7 @@ class Engine:
         self.transport = transport or transport_for(spec.partner, spec.transport, self.cfg)
         self.db = upgrade(self.cfg.store_url)
         self._lock_depth = 0
+        self.strays: list[int] = []      # strays the last receive set aside and answered
 
     @contextmanager
     def _exclusive(self):
@@ -97,8 +99,13 @@ class Engine:
             return self._receive(up_to)
 
     def _receive(self, up_to: dt.date | None) -> list[int]:
-        ids = self._set_aside_strays()
-        waiting = self.transport.list_deliveries(self.spec.name)
+        ids: list[int] = []
+        if self.transport.drop_zone:         # one classification of every entry (connectors/names.py)
+            inbound = classify(self.transport.entries(), self._forms(), self.spec.partner)
+            waiting = inbound.of(self.spec.name)
+            self._log_waiting(inbound.waiting)
+        else:
+            waiting = self.transport.list_deliveries(self.spec.name)
         for delivery in waiting:
             if up_to and dt.datetime.strptime(delivery.business_date, "%Y%m%d").date() > up_to:
                 log.info("%s: %s is for a later business day than %s; it waits", self.spec.name, delivery.name,
@@ -109,6 +116,8 @@ class Engine:
                 ids.append(batch_id)
         if not waiting:
             log.info("%s: no delivery waiting in %s's inbound/", self.spec.name, self.spec.partner)
+        # after the deliveries, so that no stray, however named and however many, keeps them from being taken
+        self.strays = self._set_aside_strays() if self.transport.drop_zone else []
         with self.db.begin() as conn:                # batches a killed run left half-way
             ids += [i for i in ledger.unfinished(conn, self.spec.name) if i not in ids]
         return ids
@@ -412,26 +421,8 @@ class Engine:
                     ledger.update(conn, batch_id, staging_dir=str(staging))
         delivery = self._delivery(row, staging) if staging else None
         if row["receipt_at"] is None:
-            with self.db.begin() as conn:
-                name = receipt_name(row, ledger.first_of_its_name(conn, row))
-            folder = self.cfg.receipts / self.spec.name / str(batch_id)
-            unsealed = None
-            try:
-                sent = send_receipt(self.transport, folder, row,
-                                    None if status == Status.REFUSED else staging / REJECTED,
-                                    ledger.encoding_of(row, self.spec.encoding), ledger.now().isoformat(), name,
-                                    hub_paths=(self.cfg.home,))
-            except CannotSeal as exc:   # retrying cannot cure it: the batch still ends, the receipt stays here
-                unsealed = exc
-            with self.db.begin() as conn:
-                ledger.update(conn, batch_id, receipt_at=ledger.now())
-                self._log_delivery(conn, row)
-            if unsealed is None:
-                log.info("%s: receipt for %s (%s) sent to %s's outbound/; readable copy: %s", self.spec.name,
-                         row["file_name"], status, self.spec.partner, sent[0])
-            else:
-                self._log_unsealed(row, status, staging, folder, unsealed)
-        if status != Status.HELD and row["acked_at"] is None:
+            self._send_receipt(row, None if status == Status.REFUSED else staging / REJECTED, staging)
+        if status != Status.HELD and row["acked_at"] is None and delivery is not None:
             self.transport.ack(delivery, batch_id)
             with self.db.begin() as conn:
                 ledger.update(conn, batch_id, acked_at=ledger.now())
@@ -469,6 +460,31 @@ class Engine:
                   status, f" {row['reason_code']}" if row["reason_code"] else "", exc.detail, fate, folder, partner,
                   cert_path(self.cfg.home, partner), partner)
 
+    def _send_receipt(self, row: dict, rejected: Path | None, staging: Path | None = None) -> list[Path] | None:
+        """The batch's receipt to the partner's outbound/ (and the hub's copy), recorded with its entry in
+        the exchange log; under a name of its own (exchange_zone.receipts.receipt_name).  A receipt that
+        cannot be sealed (the partner's certificate was removed) still ends the batch: kept on the hub,
+        the operator told why (_log_unsealed); None then."""
+        batch_id = row["id"]
+        with self.db.begin() as conn:
+            name = receipt_name(row, ledger.first_of_its_base(conn, row))
+        folder = self.cfg.receipts / self.spec.name / str(batch_id)
+        unsealed = sent = None
+        try:
+            sent = send_receipt(self.transport, folder, row, rejected, ledger.encoding_of(row, self.spec.encoding),
+                                ledger.now().isoformat(), name, hub_paths=(self.cfg.home,))
+        except CannotSeal as exc:   # retrying cannot cure it: the batch still ends, the receipt stays here
+            unsealed = exc
+        with self.db.begin() as conn:
+            ledger.update(conn, batch_id, receipt_at=ledger.now())
+            self._log_delivery(conn, row)
+        if unsealed is None:
+            log.info("%s: receipt for %s (%s) sent to %s's outbound/; readable copy: %s", self.spec.name,
+                     row["file_name"], row["status"], self.spec.partner, sent[0])
+        else:
+            self._log_unsealed(row, Status(row["status"]), staging, folder, unsealed)
+        return sent
+
     def _log_delivery(self, conn, row: dict) -> None:
         """The delivery's entry in the exchange log, committed with its receipt: what came in from whom,
         and what became of it (a released batch gets a second entry when its new receipt goes out)."""
@@ -480,25 +496,125 @@ class Engine:
                             sequence=row["sequence"], records=row["received"], accepted=row["accepted"],
                             rejected=row["rejected"], mapping_version=row["mapping_version"], batch_id=row["id"])
 
-    def _set_aside_strays(self) -> list[int]:
-        """Entries no feed of this partner will ever take (connectors.base.strays) are refused as
-        batches of this feed: set aside unread into inbound/rejected/, with a receipt owed, and
-        listed by `jinbao batches list`."""
-        from jinbao.connectors.base import strays
-        from jinbao.declarations import load_feeds
+    #: Strays set aside per run; more wait for the next run (the deliveries are taken first whatever).
+    STRAYS_PER_RUN = 200
 
-        ours = {s.name for s in load_feeds(self.cfg).values() if s.partner == self.spec.partner and not s.outbound}
-        ids = []
-        for name, code, detail in strays(self.transport.entries(), ours, self.spec.partner):
-            self.transport.set_aside(name)
+    def _forms(self) -> list:
+        """How each inbound feed of this partner that shares this drop zone names its deliveries: this feed as
+        its transport takes them, the others as declared (connectors/names.py Form)."""
+        from jinbao.connectors.names import Form
+        from jinbao.connectors.registry import NOT_DROP_ZONES, choice
+        from jinbao.declarations import load_feeds
+        from jinbao.exchange_zone.envelope import COMPANIONS
+
+        here, _ = choice(self.spec.transport, self.cfg)
+        forms = [Form(self.spec.name, bool(self.transport.companions), tuple(self.transport.companions))]
+        for spec in load_feeds(self.cfg).values():
+            if spec.partner != self.spec.partner or spec.outbound or spec.name == self.spec.name:
+                continue
+            kind, envelope = choice(spec.transport, self.cfg)
+            if kind != here or kind in NOT_DROP_ZONES:
+                continue
+            forms.append(Form(spec.name, envelope == "cms", COMPANIONS if envelope == "cms" else ()))
+        return forms
+
+    def _log_waiting(self, waiting: list[tuple[str, str]]) -> None:
+        if waiting:
+            from jinbao.connectors.names import shown_name
+            shown = "; ".join(f'"{shown_name(name)}" ({why})' for name, why in waiting[:10])
+            log.info("%s: %s entr%s of %s's inbound/ wait%s: %s%s", self.spec.name, len(waiting),
+                     "y" if len(waiting) == 1 else "ies", self.spec.partner, "s" if len(waiting) == 1 else "",
+                     shown, f"; and {len(waiting) - 10} more" if len(waiting) > 10 else "")
+
+    def _set_aside_strays(self) -> list[int]:
+        """Every entry of inbound/ that no feed of this partner will ever take (connectors/names.py) is set
+        aside unread into inbound/rejected/ and answered: one refused batch and one receipt per stray,
+        named after the batch (never after the stray), listed by `jinbao batches list`.
+
+        Under the partner's zone lock, so that two of its feeds running at once never record or answer
+        one stray twice; each stray is recorded before it is moved, so a run stopped in between finds its
+        batch again (by the shown name) instead of making a second one.  No stray stops the feed: one
+        that cannot be moved stays, is named in the log and is tried again by the next run; at most
+        STRAYS_PER_RUN per run.  Returns the strays' batch ids answered by this run."""
+        from jinbao.connectors.names import classify
+        from jinbao.feed_lock import FeedBusy, zone_lock
+
+        forms = self._forms()
+        feeds = [f.feed for f in forms]
+        partner = self.spec.partner
+        try:
+            with zone_lock(self.cfg.staging, partner):
+                strays = classify(self.transport.entries(), forms, partner).strays
+                with self.db.begin() as conn:
+                    recorded: dict[str, list[dict]] = {}
+                    for row in ledger.open_strays(conn, feeds):
+                        recorded.setdefault(row["file_name"], []).append(row)
+                found = [(s, (recorded.get(s.shown) or [None]).pop(0)) for s in strays]
+                for rows in recorded.values():        # recorded, then gone: moved by a run stopped before it
+                    for row in rows:                  # could say so, or taken back by the partner
+                        self._aside_done(row["id"])
+                for stray, row in found[:self.STRAYS_PER_RUN]:
+                    if not self._set_aside(stray, row):
+                        break
+                if len(found) > self.STRAYS_PER_RUN:
+                    log.warning("%s: %s more strays in %s's inbound/ wait for the next run", self.spec.name,
+                                len(found) - self.STRAYS_PER_RUN, partner)
+        except FeedBusy as exc:
+            log.warning("%s: strays not set aside this run: %s", self.spec.name, exc)
+        except Exception as exc:  # noqa: BLE001 - a stray never stops the feed
+            log.warning("%s: strays not set aside this run (%s: %s); the next run tries again", self.spec.name,
+                        type(exc).__name__, mask_text(str(exc))[:300])
+        answered = []
+        with self.db.begin() as conn:
+            owing = ledger.strays_owing_receipt(conn, self.spec.name)
+        for batch_id in owing:
+            try:
+                self._send_receipt(self._row(batch_id), None)
+            except Exception as exc:  # noqa: BLE001 - sorted into the two kinds right here
+                log.warning("%s: the receipt for stray batch %s was not sent (%s: %s); the next run sends it",
+                            self.spec.name, batch_id, type(exc).__name__, mask_text(str(exc))[:300])
+                if is_transient(exc):
+                    break
+                continue
+            answered.append(batch_id)
+        return answered
+
+    def _set_aside(self, stray, row: dict | None) -> bool:
+        """Record (unless a stopped run did), move, mark set aside; False when the zone cannot be reached."""
+        if row is None:
             with self.db.begin() as conn:
-                batch_id = ledger.insert(conn, feed=self.spec.name, file_name=name, sha256="-", sequence=0,
-                                         business_date=ledger.today(), encoding=self.spec.encoding,
-                                         status=Status.REFUSED, refusal=Refusal(code, detail),
-                                         acked_at=ledger.now())
-            log.warning("%s: %s (batch %s); moved to inbound/rejected/", self.spec.name, detail, batch_id)
-            ids.append(batch_id)
-        return ids
+                batch_id = ledger.insert(conn, feed=self.spec.name, file_name=stray.shown, sha256=ledger.STRAY,
+                                         sequence=0, business_date=ledger.today(), encoding=self.spec.encoding,
+                                         status=Status.REFUSED, refusal=Refusal(stray.reason, stray.detail))
+        else:
+            batch_id = row["id"]
+        where = f"{self.spec.partner}'s inbound/"
+        try:
+            self.transport.set_aside(stray.name)
+        except FileNotFoundError:
+            pass                                  # gone since it was listed: taken back by the partner
+        except Exception as exc:  # noqa: BLE001 - sorted into the two kinds right here
+            text = f"{type(exc).__name__}: {mask_text(str(exc))[:300]}"
+            if is_transient(exc):
+                log.warning("%s: setting aside %s was interrupted (%s); the next run carries on", self.spec.name,
+                            f'"{stray.shown}"', text)
+                return False
+            log.error("%s: could not set aside %s (batch %s): %s. It stays in %s unread; the next run tries "
+                      "again. If this repeats, move it into inbound/rejected/ by hand.", self.spec.name,
+                      f'"{stray.shown}"', batch_id, text, where)
+            return True
+        self._aside_done(batch_id)
+        should = (f"{self.spec.partner} should send it again as {stray.expected}" if stray.expected
+                  else f"{self.spec.partner} should send it again under an agreed name")
+        log.warning("%s: %s in %s is not a delivery (%s, batch %s): set aside unread into inbound/rejected/, "
+                    "the partner gets a receipt; %s. Nothing to do on the hub.", self.spec.name,
+                    f'"{stray.shown}"', where, stray.reason, batch_id, should)
+        return True
+
+    def _aside_done(self, batch_id: int) -> None:
+        """The stray is out of inbound/: its batch is this feed's to answer."""
+        with self.db.begin() as conn:
+            ledger.update(conn, batch_id, feed=self.spec.name, acked_at=ledger.now())
 
     def _delivery(self, row: dict, staging: Path) -> RemoteDelivery:
         """The remote delivery of a batch, companions as they were named when it was fetched."""
@@ -519,7 +635,9 @@ class Engine:
 
     def _run(self, up_to: dt.date | None) -> list[Outcome]:
         outcomes = []
-        for batch_id in self.receive(up_to):
+        received = self.receive(up_to)
+        outcomes += [Outcome.of(self._row(batch_id)) for batch_id in self.strays]
+        for batch_id in received:
             self.judge(batch_id)
             for part in self.partitions(batch_id):     # one process: the partitions one after another
                 self.publish_partition(batch_id, part)

@@ -25,10 +25,11 @@ class FeedBusy(RuntimeError):
 
 
 @contextmanager
-def feed_lock(staging: Path, feed: str, wait: float = WAIT_SECONDS, shared: bool = False):
+def feed_lock(staging: Path, feed: str, wait: float = WAIT_SECONDS, shared: bool = False, what: str | None = None):
     """The feed's run lock: exclusive for a run; `shared` for the partitions of one batch, which run side
     by side while a receive, judge or `jinbao run` (exclusive) waits for them all, so nobody rewrites the
-    staged Parquet a partition is reading."""
+    staged Parquet a partition is reading.  `what` names the holder in the messages (default: a run of `feed`)."""
+    what = what or f"run of {feed}"
     folder = Path(staging) / feed
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / ".run.lock"
@@ -44,10 +45,10 @@ def feed_lock(staging: Path, feed: str, wait: float = WAIT_SECONDS, shared: bool
                     raise
                 if time.monotonic() >= deadline:
                     if shared:
-                        raise FeedBusy(f"another run of {feed} holds its lock; waited {wait:.0f} s. Let it "
+                        raise FeedBusy(f"another {what} holds its lock; waited {wait:.0f} s. Let it "
                                        "finish, then retry the partition.") from exc
                     holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "unknown"
-                    raise FeedBusy(f"another run of {feed} is in progress (process {holder}); waited {wait:.0f} s. "
+                    raise FeedBusy(f"another {what} is in progress (process {holder}); waited {wait:.0f} s. "
                                    "Let it finish, then run again.") from exc
                 time.sleep(0.2)
         if not shared:                # the holder's pid, for the message a waiting run gives
@@ -56,3 +57,9 @@ def feed_lock(staging: Path, feed: str, wait: float = WAIT_SECONDS, shared: bool
         yield
     finally:
         os.close(fd)          # closing releases the lock
+
+
+def zone_lock(staging: Path, partner: str, wait: float = WAIT_SECONDS):
+    """One pass over a partner's strays at a time, whichever of its feeds runs it: two feeds of one
+    partner running at once never set aside, record or answer the same stray twice."""
+    return feed_lock(staging, f"_zone.{partner}", wait, what=f"feed of {partner} setting aside strays")

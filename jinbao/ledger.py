@@ -42,6 +42,8 @@ TRANSITIONS: dict[Status, frozenset[Status]] = {
 }
 #: A delivery that was taken counts toward sequences and duplicates; a refused one does not.
 TAKEN = (Status.RECEIVED, Status.JUDGED, Status.HELD, Status.PUBLISHED)
+#: The sha256 of a stray's batch: set aside unread, so no content was ever hashed.
+STRAY = "-"
 
 
 class TransitionError(RuntimeError):
@@ -126,19 +128,40 @@ def find_same(conn: Connection, feed: str, name: str, sha256: str) -> dict | Non
 
 
 def unfinished(conn: Connection, feed: str) -> list[int]:
-    """Batches a run left half-way: not yet judged or published, or still owing the partner its
-    receipt or acknowledgement (a held batch waits for a person and is not among them)."""
+    """Deliveries a run left half-way: not yet judged or published, or still owing the partner its
+    receipt or acknowledgement (a held batch waits for a person and is not among them).  Strays are
+    not: the receive that sets them aside finishes them (`strays_owing_receipt`)."""
     owing = sa.or_(batch.c.receipt_at.is_(None), batch.c.acked_at.is_(None))
-    q = sa.select(batch.c.id).where(batch.c.feed == feed, sa.or_(
+    q = sa.select(batch.c.id).where(batch.c.feed == feed, batch.c.sha256 != STRAY, sa.or_(
         batch.c.status.in_([Status.RECEIVED.value, Status.JUDGED.value]),
         sa.and_(batch.c.status.in_([Status.PUBLISHED.value, Status.REFUSED.value]), owing))).order_by(batch.c.id)
     return [r.id for r in conn.execute(q)]
 
 
-def first_of_its_name(conn: Connection, row: dict) -> bool:
-    """Whether no earlier batch of the feed had this batch's file name (a resend has one)."""
-    return conn.execute(sa.select(batch.c.id).where(batch.c.feed == row["feed"], batch.c.file_name == row["file_name"],
-                                                    batch.c.id < row["id"]).limit(1)).first() is None
+def open_strays(conn: Connection, feeds) -> list[dict]:
+    """Strays of these feeds recorded but not yet set aside (a run stopped in between), oldest first."""
+    return [dict(r) for r in conn.execute(sa.select(batch).where(
+        batch.c.feed.in_(list(feeds)), batch.c.sha256 == STRAY, batch.c.acked_at.is_(None))
+        .order_by(batch.c.id)).mappings()]
+
+
+def strays_owing_receipt(conn: Connection, feed: str) -> list[int]:
+    """Strays of `feed` set aside whose receipt has not been sent yet, oldest first."""
+    return [r.id for r in conn.execute(sa.select(batch.c.id).where(
+        batch.c.feed == feed, batch.c.sha256 == STRAY, batch.c.acked_at.is_not(None), batch.c.receipt_at.is_(None))
+        .order_by(batch.c.id))]
+
+
+def first_of_its_base(conn: Connection, row: dict) -> bool:
+    """Whether no earlier delivery of the feed had this batch's base name `<feed>_<YYYYMMDD>_<seq>` (a resend,
+    or the same delivery sealed and plain, has one), so its receipt may take the bare base name."""
+    from jinbao.connectors.base import delivery_base
+
+    base = delivery_base(row["file_name"])
+    earlier = conn.execute(sa.select(batch.c.file_name).where(
+        batch.c.feed == row["feed"], batch.c.sequence == row["sequence"], batch.c.sha256 != STRAY,
+        batch.c.id < row["id"]))
+    return all(delivery_base(r.file_name) != base for r in earlier)
 
 
 def admission(conn: Connection, feed: str, sha256: str, sequence: int) -> Refusal | None:

@@ -60,7 +60,9 @@ BATCH_REASONS: dict[str, tuple[str, str]] = {
     "HELD": ("拒绝比例超过阈值，整批暂停发布", "rejected share above the threshold: batch held"),
     "BAD_SIGNATURE": ("清单签名验证失败", "the manifest signature does not verify"),
     "BAD_NAME": ("文件名不符合约定，未处理", "the file name does not follow the agreement; not read"),
-    "NOT_A_FILE": ("不是普通文件（链接或设备），未读取", "not a regular file (a link or a device); not read"),
+    "NOT_A_FILE": ("不是普通文件（链接、设备或文件夹），未读取", "not a regular file (a link, a device or a folder); not read"),
+    "NOT_SEALED": ("未加密签名的明文数据文件，未读取", "a plain data file where only signed, encrypted deliveries are "
+                   "taken; not read"),
     "UNKNOWN_SIGNER": ("清单签名者不是报送单位", "the manifest is signed by someone other than the sender"),
     "MANIFEST_INVALID": ("清单缺项或与文件不符", "the manifest is incomplete or does not match the delivery"),
     "DECRYPT_FAILED": ("数据文件无法用本中心密钥解密", "the data file cannot be decrypted with the hub key"),

@@ -109,19 +109,20 @@ def sqlite_home(tmp_path, monkeypatch):
 
 
 # ---------------------------------------------------------------------------------------------------
-# No personal data in logs or errors: every test's captured log and stderr is scanned for an
-# unmasked 18-character citizen ID; one found fails the whole run, naming the test (not the ID).
+# No personal data in logs, errors or output: every test's captured log, stderr and stdout is scanned
+# for an unmasked 18-character citizen ID; one found fails the whole run, naming the test (not the ID).
+# (A test that reads stdout with capsys checks what it read itself: tests/hostile `no_unmasked_id`.)
 _UNMASKED_ID = __import__("re").compile(r"(?<![0-9A-Za-z*])[1-9]\d{16}[\dX](?![0-9A-Za-z])")
 _LEAKS: list[str] = []
 
 
 def pytest_runtest_logreport(report):
-    for where, text in (("log", report.caplog), ("stderr", report.capstderr)):
+    for where, text in (("log", report.caplog), ("stderr", report.capstderr), ("stdout", report.capstdout)):
         if text and _UNMASKED_ID.search(text):
             _LEAKS.append(f"{report.nodeid} ({report.when}, {where})")
 
 
 def pytest_sessionfinish(session, exitstatus):
     if _LEAKS:
-        print("\nUnmasked citizen IDs in captured logs or stderr of:\n  " + "\n  ".join(_LEAKS))
+        print("\nUnmasked citizen IDs in captured logs, stderr or stdout of:\n  " + "\n  ".join(_LEAKS))
         session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -75,7 +75,8 @@ def test_incomplete_delivery_is_not_listed(home, zone, tmp_path):
     _partner_sends(home, zone, tmp_path)
     (zone / "inbound" / f"{BASE}.manifest.json.sig").unlink()
     assert Enveloped(LocalTransport(zone), home, "police").list_deliveries(FEED) == []
-    assert LocalTransport(zone).list_deliveries(FEED) != []                  # the bare transport would take it
+    # nor by a bare zone: it takes plain .csv only, a .csv.p7m there is a stray (connectors/names.py)
+    assert LocalTransport(zone).list_deliveries(FEED) == []
 
 
 def _refusal(home, zone, tmp_path) -> DeliveryRefused:
@@ -112,12 +113,21 @@ def test_encrypted_to_someone_else_cannot_be_decrypted(home, zone, tmp_path):
     assert _refusal(home, zone, tmp_path).reason_code == "DECRYPT_FAILED"
 
 
-def test_a_plain_csv_with_companions_is_refused(home, zone, tmp_path):
+def test_a_plain_csv_with_companions_is_no_delivery_and_never_opened(home, zone, tmp_path):
+    from jinbao.connectors.base import RemoteDelivery
+    from jinbao.connectors.names import Form, classify
+
     (zone / "inbound" / f"{BASE}.csv").write_bytes(PLAIN)
     for suffix in envelope.COMPANIONS:
         (zone / "inbound" / f"{BASE}{suffix}").write_bytes(b"{}")
-    err = _refusal(home, zone, tmp_path)
-    assert err.reason_code == "MANIFEST_INVALID" and ".csv.p7m" in err.detail
+    t = Enveloped(LocalTransport(zone), home, "police")
+    assert t.list_deliveries(FEED) == []                       # a stray here: set aside, never read
+    [stray] = classify(t.entries(), [Form(FEED, True, envelope.COMPANIONS)], "police").strays
+    assert (stray.name, stray.reason, stray.expected) == (f"{BASE}.csv", "NOT_SEALED", f"{BASE}.csv.p7m")
+    with pytest.raises(DeliveryRefused) as exc:                 # and were it ever handed over, refused
+        t.open(RemoteDelivery(f"{BASE}.csv", FEED, "20261122", 1, tuple(BASE + s for s in envelope.COMPANIONS)),
+               tmp_path / "incoming")
+    assert exc.value.reason_code == "MANIFEST_INVALID" and ".csv.p7m" in exc.value.detail
 
 
 def test_send_puts_sealed_files_the_partner_can_open(home, zone, tmp_path):

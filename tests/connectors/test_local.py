@@ -165,12 +165,15 @@ def test_open_hands_over_the_plaintext_and_its_sha256(zone, tmp_path):
 
 
 def test_strays_are_what_no_feed_of_the_partner_will_take():
-    from jinbao.connectors.base import strays
+    from jinbao.connectors.names import Form, classify
     entries = {"police.death_20261122_000001.csv": "file", "police.death_20261122_000001.manifest.json": "file",
                "police.death_20261122_000002.csv.part": "file", "processed": "dir", "link.csv": "other",
                "deaths.csv": "file", "health.death_certificate_20261122_000001.csv": "file"}
-    found = strays(entries, {"police.death", "police.identity"}, "police")
-    assert [(name, code) for name, code, _ in found] == [
+    found = classify(entries, [Form("police.death"), Form("police.identity")], "police")
+    assert [(s.name, s.reason) for s in found.strays] == [
         ("deaths.csv", "BAD_NAME"), ("health.death_certificate_20261122_000001.csv", "BAD_NAME"),
-        ("link.csv", "NOT_A_FILE")]
-    assert all("it was not read" in detail for _, _, detail in found)
+        ("link.csv", "NOT_A_FILE"), ("police.death_20261122_000001.manifest.json", "BAD_NAME")]
+    assert all("not read" in s.detail for s in found.strays)
+    assert [d.name for d in found.of("police.death")] == ["police.death_20261122_000001.csv"]
+    assert found.waiting == [("police.death_20261122_000002.csv.part", "upload in progress (temporary name)")]
+    assert found.hub == ["processed"]

@@ -198,9 +198,7 @@ def test_no_way_out_of_the_chroot(sshd_server):
 def test_transport_from_airflow_connection_env_var(sshd_server, monkeypatch):
     from jinbao.connectors.airflow_conn import sftp_transport_for
     clean_zone(sshd_server, "health")
-    drop(sshd_server, ["health.death_certificate_20261122_000001.csv.p7m",
-                       "health.death_certificate_20261122_000001.manifest.json",
-                       "health.death_certificate_20261122_000001.manifest.json.sig"], partner="health")
+    drop(sshd_server, ["health.death_certificate_20261122_000001.csv"], partner="health")   # a bare zone: plain
     conn = {"conn_type": "sftp", "host": "127.0.0.1", "port": sshd_server.port, "login": sshd_server.user("health"),
             "extra": {"key_file": str(sshd_server.keys["health"]), "host_key": sshd_server.host_key_line,
                       "timeout": 5}}

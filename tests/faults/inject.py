@@ -147,7 +147,8 @@ def arm(point: str) -> None:
             return original_upgrade(*args, **kwargs)
         command.upgrade = migrate
     elif point.startswith("lock-wait:"):           # lock-wait:<seconds>: give up on a busy feed sooner
-        engine.feed_lock.__wrapped__.__defaults__ = (float(point.split(":")[1]), False)   # (wait, shared)
+        lock = engine.feed_lock.__wrapped__                                  # defaults: (wait, shared, ...)
+        lock.__defaults__ = (float(point.split(":")[1]), *lock.__defaults__[1:])
     else:
         raise SystemExit(f"unknown fault {point!r}")
 

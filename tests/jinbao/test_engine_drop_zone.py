@@ -39,8 +39,9 @@ def test_links_devices_and_bad_names_are_set_aside_and_reported(home, tmp_path, 
     aside = inbound / "rejected"
     assert (aside / "police.death_20261122_000002.csv").is_symlink()                   # moved, never followed
     assert secret.read_bytes().startswith(b"GMSFHM")                                   # the target untouched
-    receipt = json.loads((home.outbound("police") / "deaths for november.receipt.json").read_text())
+    receipt = json.loads((home.outbound("police") / "stray.2.deaths_for_november.csv.receipt.json").read_text())
     assert receipt["reason_code"] == "BAD_NAME" and str(home.home) not in json.dumps(receipt)
+    assert receipt["file"] == "deaths for november.csv" and receipt["batch_id"] == 2
     assert main(["batches", "list", "--status", "refused"]) == 0
     listing = capsys.readouterr().out
     assert "NOT_A_FILE" in listing and "BAD_NAME" in listing
