@@ -51,9 +51,30 @@ def gate_for(spec, business_date: dt.date, staging: Path | None = None) -> Gate:
                 rules=tuple(CrossRule(**r) for r in spec.rules))
 
 
+def column_widths(gate: Gate) -> dict[str, int | None]:
+    """The widest value of each column of the partner schema that the gate can accept, in characters
+    (`rules.widest`: the hub dictionary, the store's columns, the mapping's code tables and date
+    layouts); None for a column the mapping in force does not translate.  The reader derives from
+    them the longest line a record can take (exchange_zone/reader.py `line_limit`)."""
+    from jinbao.quality.rules import widest
+    from jinbao.schemas.dictionary import hub_dictionary
+
+    dictionary = hub_dictionary()
+    rules = {r.partner: r for r in gate.mapping.fields}
+    out: dict[str, int | None] = {}
+    for col in gate.schema.columns:
+        rule = rules.get(col.name)
+        out[col.name] = None if rule is None else widest(
+            dictionary[rule.hub], gate.mapping.code_tables[rule.codes].forward if rule.codes else None,
+            rule.date_format)
+    return out
+
+
 def open_delivery_csv(path: Path, encoding: str, gate: Gate):
-    """The delivery as a stream of (block, line numbers), its header checked against the partner schema."""
-    return open_csv(path, encoding, gate.schema.names, [c.name for c in gate.schema.columns if c.required])
+    """The delivery as a stream of (block, line numbers), its header checked against the partner schema,
+    its lines held to the longest record the gate could accept."""
+    return open_csv(path, encoding, gate.schema.names, [c.name for c in gate.schema.columns if c.required],
+                    column_widths(gate))
 
 
 def judge_delivery(path: Path, encoding: str, gate: Gate, staging: Path, workers: int,

@@ -12,9 +12,11 @@ from hypothesis import example, given, strategies as st
 
 from jinbao.declarations import get_feed
 from jinbao.exchange_zone.errors import DeliveryRefused
-from jinbao.quality.judging import gate_for, judge_delivery
+from jinbao.exchange_zone.reader import line_limit
+from jinbao.quality.judging import column_widths, gate_for, judge_delivery
 from tests.deliveries import POLICE_DEATH, death_row
-from tests.fuzz.shapes import SIZES, VALUE, Delivery, deliveries, lines_after_header, no_hang, reader_sizes
+from tests.fuzz.shapes import (SIZES, VALUE, Delivery, deliveries, lines_after_header, no_hang, physical_lines,
+                               reader_sizes)
 
 GATE = gate_for(get_feed("police.death"), dt.date(2026, 11, 22))
 KEYS = ("aac002",)                                # what Engine._record_keys gives for death_record
@@ -93,13 +95,19 @@ def judge_and_check(d, people, workers=1, sizes=(None, None)):
     assert (judged.accepted, judged.rejected) == (len(accepted), len(rejected))
     if d.known:
         reasons = {(r["line_no"], r["reason_code"]) for r in rejections}
+        # A line longer than any record of this header can be is LINE_TOO_LONG, whatever else it holds.
+        limit = line_limit(d.columns, column_widths(GATE)) if d.header_ok else None
+        sizes = {n + 2: len(line) for n, line in enumerate(physical_lines(d.data)[1:])}
+        too_long = {line for line, size in sizes.items() if limit is not None and size > limit}
+        if d.header_ok:
+            assert {line for line, reason in reasons if reason == "LINE_TOO_LONG"} == too_long
         for line, reason in d.malformed.items():
-            assert (line, reason) in reasons
+            assert (line, "LINE_TOO_LONG" if line in too_long else reason) in reasons
         for line in d.blank_inside():
             assert (line, "FIELD_COUNT") in reasons
         if d.header_ok:
             for line, (_, tag) in d.records.items():
-                if tag is not None and people.count(tag[1]) == 1:
+                if tag is not None and people.count(tag[1]) == 1 and line not in too_long:
                     assert line in accepted, f"line {line}: a valid death row, its person once, not accepted"
 
 
