@@ -75,6 +75,18 @@ class CsvStream:
     _include: list[str] = field(default_factory=list)
     _next_line: int = 2
     _pending_blank: list[int] = field(default_factory=list)
+    _raw: object = None
+
+    def close(self) -> None:
+        """Close the file before its end was read (it closes itself at the end)."""
+        if self._raw is not None:
+            self._raw.close()
+
+    def __enter__(self) -> "CsvStream":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
     def blocks(self) -> Iterator[tuple[pa.RecordBatch, np.ndarray]]:
         """Yield (block of records, their physical line numbers); line 1 is the header."""
@@ -386,4 +398,4 @@ def open_csv(path: Path, encoding: str, expected: list[str], required: list[str]
                        file=path.name, line=1, field=twice[0])
     limit = line_limit(header, widths)
     return CsvStream(path=path, columns=header, line_limit=limit, _text=_decoded_lines(raw, encoding, limit, rest),
-                     _include=[c for c in header if c in expected])
+                     _include=[c for c in header if c in expected], _raw=raw)
