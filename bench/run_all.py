@@ -41,6 +41,7 @@ BENCHES = {
                            ["--people", "1000000", "--records", "100000", "--orm-records", "2000"]),
     "audit_accuracy": ("audit_accuracy.py", ["--people", "200000"],              # PostgreSQL, 4 generated days
                        ["--people", "20000"]),
+    "long_line": ("long_line.py", ["1024", "200"], ["200"]),                     # SQLite, 3 GB of disk, ~1 min
 }
 
 
@@ -176,9 +177,27 @@ def table(s: dict[str, dict], quick: bool = False, live: bool = True) -> str:
                          f"{tp + fn:,} expected" + (f"; life-status peer {pr(*peer)}" if kind == "paid_after_death"
                                                      else ""),
                          "aim 100 % / 100 %", "ok" if fp == fn == 0 else "FAILED"))
+    if "long_line" in s:
+        aim = s["long_line"].get("aim_mb", 300)
+        runs = s["long_line"]["runs"]
+        base = next((r for r in runs if r["shape"] == "records only" and "peak_mb" in r), None)
+        for r in runs:
+            if r["shape"] == "records only":
+                continue
+            what = f"one {r['mib']:,} MiB line{' among 10' if r['shape'] == 'line' else ', no line end'} (police.death)"
+            if "peak_mb" not in r:
+                rows.append((what, "did not finish", "", "", "FAILED: " + str(r.get("error", ""))[:60]))
+                continue
+            judged = (f"judge {r['judge_mib_per_s']:,.0f} MiB/s" if r["shape"] == "line"
+                      else f"judge {r['judge_seconds']:.2f} s")
+            rows.append((what, f"peak {r['peak_mb']:,} MB",
+                         (f"the 10 alone {base['peak_mb']:,} MB; " if base else "") +
+                         f"run {r['mib_per_s']:,.0f} MiB/s, {judged}",
+                         f"aim peak <= {aim} MB", ("ok" if r["peak_mb"] <= aim else "over the aim")
+                         if r["ok"] else "FAILED: " + r["outcome"]))
     for name, summary in s.items():
         if name not in ("end_to_end", "gate_vs_ge", "gate_throughput", "translate_codes", "publish_paths",
-                        "death_match", "register_reconcile", "audit_accuracy") or "error" in summary:
+                        "death_match", "register_reconcile", "audit_accuracy", "long_line") or "error" in summary:
             rows.append((name, "", "", "", "FAILED: " + str(summary.get("error", "exit " + str(summary.get("exit"))))))
     widths = [max(len(r[i]) for r in rows + [("stage", "jinbao", "peers", "ratio", "check")]) for i in range(5)]
     fmt = "  ".join(f"{{:<{w}}}" for w in widths)

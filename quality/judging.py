@@ -52,12 +52,32 @@ def gate_for(spec, business_date: dt.date, staging: Path | None = None, not_afte
                 rules=tuple(CrossRule(**r) for r in spec.rules), not_after=not_after)
 
 
+def column_widths(gate: Gate) -> dict[str, int | None]:
+    """The widest value of each column of the partner schema that the gate can accept, in characters
+    (`rules.widest`: the hub dictionary, the store's columns, the mapping's code tables and date
+    layouts); None for a column the mapping in force does not translate.  The reader derives from
+    them the longest line a record can take (exchange_zone/reader.py `line_limit`)."""
+    from jinbao.quality.rules import widest
+    from jinbao.schemas.dictionary import hub_dictionary
+
+    dictionary = hub_dictionary()
+    rules = {r.partner: r for r in gate.mapping.fields}
+    out: dict[str, int | None] = {}
+    for col in gate.schema.columns:
+        rule = rules.get(col.name)
+        out[col.name] = None if rule is None else widest(
+            dictionary[rule.hub], gate.mapping.code_tables[rule.codes].forward if rule.codes else None,
+            rule.date_format)
+    return out
+
+
 def open_delivery_csv(path: Path, encoding: str, gate: Gate):
     """The delivery as a stream of (block, line numbers), its header checked against the agreement in force
     on the business date (the mapping's version): the partner schema's required columns must be there, and
-    no column that version does not have may be (agreements §5: refused COLUMN_NOT_AGREED, naming it)."""
+    no column that version does not have may be (agreements §5: refused COLUMN_NOT_AGREED, naming it); its
+    lines held to the longest record the gate could accept."""
     return open_csv(path, encoding, list(gate.mapping.columns), [c.name for c in gate.schema.columns if c.required],
-                    unagreed=lambda columns: not_agreed(gate, columns))
+                    column_widths(gate), unagreed=lambda columns: not_agreed(gate, columns))
 
 
 #: At most this many columns, each cut to this many characters, are named in a refusal: a hostile header

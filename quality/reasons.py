@@ -37,6 +37,8 @@ REASONS: dict[str, tuple[str, str]] = {
     "FORMAT_INVALID": ("格式错误：{field}={value}", "{field}={value} has the wrong format"),
     "FIELD_COUNT": ("字段个数与表头不符：{value}", "the line does not match the header: {value}"),
     "QUOTE_INVALID": ("双引号位置不符合约定（RFC 4180）：{value}", "a double quote is out of place (RFC 4180): {value}"),
+    "LINE_TOO_LONG": ("行过长，超过任何记录可能的长度，未读取：{value}",
+                      "the line is longer than any record can be and was not read: {value}"),
     # finance.subsidy_payment against the hub's subsidy lines (jinbao/subsidies/payments.py)
     "SUBSIDY_NO_LINE": ("无对应补贴明细（该人该年度该级别未参保或无补贴）：{field}={value}",
                         "no subsidy line for this person, year and level: {field}={value}"),

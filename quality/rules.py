@@ -237,6 +237,34 @@ TYPE_RULES: dict[str, tuple[Rule, ...]] = {
 }
 
 
+#: The widest value, in characters, that the rules of these types let through: the exact widths of
+#: ID_PATTERN, GB/T 2260 codes (division_valid), GB 32100 (uscc.valid), AMOUNT_PATTERN, YEAR_PATTERN
+#: and QUARTER_PATTERN.  Names, texts, codes and dates follow from the field (`widest`); "int" is
+#: outbound only and has no bound.
+FIXED_WIDTH = {"citizen_id": 18, "division": 6, "division_any": 6, "uscc": 18, "amount": 13, "year": 4,
+               "quarter": 6}
+
+
+def widest(spec: HubField, codes: dict[str, str] | None = None, date_format: str | None = None) -> int | None:
+    """The widest value (characters, after trimming) of a partner column translated into hub field
+    `spec` that the gate can accept; None when no rule bounds it.  `codes`: the column's code table
+    (partner code -> hub code), `date_format`: its layout, as the feed's mapping gives them.
+    The reader holds lines to what follows from these (exchange_zone/reader.py `line_limit`)."""
+    if codes:
+        return max(map(len, codes), default=0)
+    if date_format:                              # the exact width the date rules demand (format_regex)
+        return len(dt.date(2000, 12, 31).strftime(date_format))
+    if spec.type in FIXED_WIDTH:
+        return FIXED_WIDTH[spec.type]
+    if spec.type == "name":
+        return _name_max(spec)
+    if spec.type == "text":
+        return _text_max(spec)
+    if spec.type == "code" and allowed_codes(spec):
+        return max(map(len, allowed_codes(spec)))
+    return None
+
+
 def field_rules(spec: HubField, coded: bool) -> list[Rule]:
     """The rules of one hub field; `coded` when the feed translates it through a code table."""
     if spec.type not in TYPE_RULES:

@@ -31,6 +31,26 @@ SUMMARIES = {
 }
 
 
+def _long(shape: str, mib: int, peak: int, ok: bool = True) -> dict:
+    return {"shape": shape, "mib": mib, "bytes": mib << 20, "seconds": 6.0, "mib_per_s": mib / 6,
+            "judge_seconds": 0.5, "judge_mib_per_s": mib / 0.5, "peak_mb": peak, "growth_mb": peak - 125,
+            "judge_peak_mb": peak, "judge_growth_mb": peak - 125, "ok": ok, "within_aim": peak <= 300,
+            "outcome": "published: 11 received, line 7 LINE_TOO_LONG" if ok else "published: line 7 QUOTE_INVALID"}
+
+
+def test_the_long_line_rows():
+    text = table({"long_line": {"bench": "long_line", "ok": False, "aim_mb": 300, "runs": [
+        _long("records only", 0, 210), _long("line", 1024, 215), _long("no line end", 1024, 161), _long("line", 200, 1236),
+        _long("line", 300, 220, ok=False), {"shape": "no line end", "mib": 200, "ok": False, "error": "no end"}]}})
+    rows = [line for line in text.splitlines() if line.startswith("one ")]
+    assert rows[0].startswith("one 1,024 MiB line among 10 (police.death)") and "peak 215 MB" in rows[0]
+    assert "the 10 alone 210 MB" in rows[0] and len(rows) == 5
+    assert "judge 2,048 MiB/s" in rows[0] and "aim peak <= 300 MB" in rows[0] and rows[0].rstrip().endswith("ok")
+    assert "no line end" in rows[1] and "judge 0.50 s" in rows[1]
+    assert rows[2].rstrip().endswith("over the aim") and "QUOTE_INVALID" in rows[3]
+    assert "did not finish" in rows[4] and "no end" in rows[4]
+
+
 def test_parse_takes_the_last_summary_line():
     text = f"noise\n{PREFIX}{json.dumps({'bench': 'a', 'ok': False})}\nmore\n{PREFIX}{json.dumps({'bench': 'a', 'ok': True})}\n"
     assert parse(text) == {"bench": "a", "ok": True} and parse("nothing") is None

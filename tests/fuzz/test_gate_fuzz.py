@@ -12,9 +12,11 @@ from hypothesis import example, given, strategies as st
 
 from jinbao.declarations import get_feed
 from jinbao.exchange_zone.errors import DeliveryRefused
-from jinbao.quality.judging import gate_for, judge_delivery
+from jinbao.exchange_zone.reader import line_limit
+from jinbao.quality.judging import column_widths, gate_for, judge_delivery, open_delivery_csv
 from tests.deliveries import POLICE_DEATH, death_row
-from tests.fuzz.shapes import SIZES, VALUE, Delivery, deliveries, lines_after_header, no_hang, reader_sizes
+from tests.fuzz.shapes import (SIZES, VALUE, Delivery, deliveries, lines_after_header, no_hang, physical_lines,
+                               reader_sizes)
 
 GATE = gate_for(get_feed("police.death"), dt.date(2026, 11, 22))
 KEYS = ("aac002",)                                # what Engine._record_keys gives for death_record
@@ -83,6 +85,8 @@ def judge_and_check(d, people, workers=1, sizes=(None, None)):
             except DeliveryRefused as exc:
                 assert not d.header_ok, f"a good header refused: {exc}"
                 return
+            with open_delivery_csv(path, d.encoding, GATE) as stream:
+                limit = stream.line_limit                                           # the header as read
         accepted = pq.read_table(staging / "accepted.parquet", columns=["line_no"])["line_no"].to_pylist()
         rejections = pq.read_table(staging / "rejected.parquet", columns=["line_no", "reason_code"]).to_pylist()
     rejected = {r["line_no"] for r in rejections}
@@ -92,15 +96,20 @@ def judge_and_check(d, people, workers=1, sizes=(None, None)):
     assert not set(accepted) & rejected, "a line both accepted and rejected"
     assert sorted([*accepted, *rejected]) == list(range(2, n + 2)), "a line lost or invented"
     assert (judged.accepted, judged.rejected) == (len(accepted), len(rejected))
+    # A line longer than any record of this header can be is LINE_TOO_LONG, whatever else it holds.
+    reasons = {(r["line_no"], r["reason_code"]) for r in rejections}
+    too_long = {i + 2 for i, line in enumerate(physical_lines(d.data)[1:]) if len(line) > limit}
+    assert {line for line, reason in reasons if reason == "LINE_TOO_LONG"} == too_long
+    if d.header_ok:
+        assert limit == line_limit(d.columns, column_widths(GATE))
     if d.known:
-        reasons = {(r["line_no"], r["reason_code"]) for r in rejections}
         for line, reason in d.malformed.items():
-            assert (line, reason) in reasons
+            assert (line, "LINE_TOO_LONG" if line in too_long else reason) in reasons
         for line in d.blank_inside():
             assert (line, "FIELD_COUNT") in reasons
         if d.header_ok:
             for line, (_, tag) in d.records.items():
-                if tag is not None and people.count(tag[1]) == 1:
+                if tag is not None and people.count(tag[1]) == 1 and line not in too_long:
                     assert line in accepted, f"line {line}: a valid death row, its person once, not accepted"
 
 
@@ -115,3 +124,15 @@ def test_without_the_optional_column(rows, encoding):
     d = Delivery(text.encode(encoding), encoding, columns, header_ok=True,
                  records={n + 2: ([death_row(i)[c] for c in columns], ("valid", i)) for n, i in enumerate(rows)})
     judge_and_check(d, rows)
+
+
+def test_a_long_line_under_a_header_read_with_a_garbled_name():
+    """Found by fuzzing: a UTF-8 file opening with GB18030's BOM garbles the first header name, which is then
+    an extra column (not refused), and the limit follows from the header as read; the long line with a
+    stray quote after it is LINE_TOO_LONG, not QUOTE_INVALID."""
+    columns = ["BZ", *POLICE_DEATH]
+    head = "\ufeff".encode("gb18030") + ",".join(columns).encode()
+    bad = '"é"' + "张" * 100_000 + "," + ",".join(death_row(1)[c] for c in POLICE_DEATH)
+    text = head + b"\n" + ("," + ",".join(death_row(0)[c] for c in POLICE_DEATH) + "\n" + bad + "\n").encode()
+    d = Delivery(text, "UTF-8", columns, header_ok=False, malformed={3: "QUOTE_INVALID"})
+    judge_and_check(d, [0])

@@ -5,12 +5,12 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from hypothesis import example, given, strategies as st
+from hypothesis import event, example, given, strategies as st
 
 from jinbao.exchange_zone.errors import BadInput
-from jinbao.exchange_zone.reader import open_csv
+from jinbao.exchange_zone.reader import line_limit, open_csv
 from tests.fuzz.shapes import (ENCODINGS, LINE_ENDS, SIZES, VALUE, Delivery, deliveries, lines_after_header,
-                               no_hang, reader_sizes, swallows_last_line_end)
+                               no_hang, physical_lines, reader_sizes, swallows_last_line_end)
 
 #: Python's csv module refuses a field longer than this (csv.field_size_limit()).
 CSV_FIELD_LIMIT = 131_072
@@ -33,16 +33,18 @@ def reader_cases(draw):
     return draw(deliveries(names, record, header_ok)), expected, required
 
 
-def read_all(d: Delivery, expected, required, sizes=(None, None)):
-    """(stream, [(line, values)]) or None when the file is refused; checks every line is accounted for."""
+def read_all(d: Delivery, expected, required, sizes=(None, None), widths=None):
+    """(stream, [(line, values)]) or None when the file is refused; checks every line is accounted for,
+    and that exactly the lines longer than the limit `widths` give are LINE_TOO_LONG."""
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "police.death_20261122_000001.csv"
         path.write_bytes(d.data)
         with no_hang(), reader_sizes(*sizes, len(d.data)):
             try:
-                stream = open_csv(path, d.encoding, list(expected), list(required))
+                stream = open_csv(path, d.encoding, list(expected), list(required), widths)
             except BadInput as exc:
-                assert not d.header_ok, f"a good header refused: {exc}"
+                assert not d.header_ok or len(physical_lines(d.data)[0]) > line_limit(expected, widths), \
+                    f"a good header refused: {exc}"
                 return None
             rows = []
             for block, lines in stream.blocks():
@@ -56,14 +58,20 @@ def read_all(d: Delivery, expected, required, sizes=(None, None)):
     assert sorted(records + malformed) == list(range(2, n + 2)), "a line lost, invented or counted twice"
     if d.header_ok:
         assert stream.columns == d.columns
+    sizes = {n + 2: len(line) for n, line in enumerate(physical_lines(d.data)[1:])}
+    too_long = {line for line, size in sizes.items() if size > stream.line_limit}
+    assert stream.line_limit == line_limit(stream.columns, widths)
+    assert {line for line, reason, _ in stream.malformed if reason == "LINE_TOO_LONG"} == too_long
     if d.known and len(stream.columns) == len(d.columns):
         got = dict(rows)
         reasons = {(line, reason) for line, reason, _ in stream.malformed}
         for line, (written, _) in d.records.items():
+            if line in too_long:
+                continue
             assert line in got, f"line {line} was written as a record"
             assert got[line] == {c: written[stream.columns.index(c)] for c in got[line]}
         for line, reason in d.malformed.items():
-            assert (line, reason) in reasons
+            assert (line, "LINE_TOO_LONG" if line in too_long else reason) in reasons
         for line in d.blank_inside():
             assert (line, "FIELD_COUNT") in reasons
     return stream, rows
@@ -73,6 +81,19 @@ def read_all(d: Delivery, expected, required, sizes=(None, None)):
 def test_every_line_is_a_record_or_malformed(case, read_chunk, block_size):
     d, expected, required = case
     read_all(d, expected, required, (read_chunk, block_size))
+
+
+@given(reader_cases(), st.data(), SIZES, SIZES)
+def test_lines_longer_than_any_record(case, data, read_chunk, block_size):
+    """With the columns' widths known, a line longer than any record can be is LINE_TOO_LONG on its own
+    line, whatever it holds, and every other line is read as without them (line_limit kept small here:
+    the lines' lengths fall on both sides of it, and read chunks and blocks end inside long lines)."""
+    d, expected, required = case
+    names = sorted(set(d.columns) | set(expected))
+    widths = data.draw(st.dictionaries(st.sampled_from(names), st.integers(0, 3)) if names else st.just({}))
+    stream = read_all(d, expected, required, (read_chunk, block_size), widths)
+    if stream is not None:
+        event(f"lines too long: {sum(m[1] == 'LINE_TOO_LONG' for m in stream[0].malformed) > 0}")
 
 
 @given(st.sampled_from(ENCODINGS), st.booleans(), st.sampled_from(LINE_ENDS), st.binary(max_size=600), SIZES, SIZES)
