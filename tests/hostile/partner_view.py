@@ -41,10 +41,10 @@ def receipt(cfg, feed: str, batch_id: int) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def assert_partner_terms(cfg, partner: str) -> None:
+def assert_partner_terms(cfg, partner: str, outbound=None) -> None:
     """Every file the partner was sent and every readable receipt copy: no unmasked ID, no hub path, no
-    hub command."""
-    places = [cfg.outbound(partner), cfg.receipts]
+    hub command.  `outbound`: the partner's outbound/ when it is not the local zone's (the sshd's)."""
+    places = [outbound or cfg.outbound(partner), cfg.receipts]
     for place in places:
         for path in (p for p in place.rglob("*") if p.is_file()):
             raw = path.read_bytes()

@@ -6,6 +6,7 @@ for a partner's clock that runs ahead (Settings.clock_allowance).  A delivery da
 whole, with a receipt, and its sequence stays free; so a file dated 2099 can never mark a living person
 dead as of 2090, nor outrank the source's later deliveries that withdraw or correct it.  A record's
 "not in the future" dates are held to the earlier of the business date and the hub's day.
+The end-to-end cases run over the plain local folder and, sealed, over the real sshd (`transport`).
 """
 from __future__ import annotations
 
@@ -17,15 +18,36 @@ from jinbao.cli import main
 from tests.deliveries import POLICE_DEATH, death_row, pension_row, write_delivery, write_hrss
 from tests.faults.invariants import assert_accounted
 from tests.hostile.partner_view import CST, assert_partner_terms, life, query, receipt, set_hub_clock
+from tests.hostile.sealed_zone import LOCAL_AND_SFTP, zone_for
+from tests.sftp_fixtures import sshd_server  # noqa: F401 - fixture, requested for sftp+cms only
 
 FEED = "police.death"
 #: The hub's clock in these tests: the police's delivery for 5 December is due at 02:00 on the 6th.
 NOW = dt.datetime(2026, 12, 6, 2, 30, tzinfo=CST)
 
 
-def _police(cfg, rows: list[dict], date: str, seq: int, czbz: bool = False):
-    return write_delivery(cfg.inbound("police"), FEED, rows, date=date, seq=seq,
-                          columns=POLICE_DEATH + (["CZBZ"] if czbz else []))
+@pytest.fixture(params=LOCAL_AND_SFTP)
+def transport(request):
+    return request.param
+
+
+def _police(cfg, rows: list[dict], date: str, seq: int, czbz: bool = False, zone=None):
+    """The police's delivery: written into the local zone, or (`zone`) uploaded to it as the police would."""
+    columns = POLICE_DEATH + (["CZBZ"] if czbz else [])
+    if zone is None:
+        return write_delivery(cfg.inbound("police"), FEED, rows, date=date, seq=seq, columns=columns)
+    plain = write_delivery(cfg.home / "police-side" / f"{seq}-{date}", FEED, rows, date=date, seq=seq,
+                           columns=columns)
+    return zone.put(plain)
+
+
+def _over(zone, cfg, batch: dict) -> None:
+    """The batch was fetched from the zone (over SFTP: the sshd's chroot) and acknowledged there."""
+    assert (zone.inbound / "processed" / str(batch["id"]) / batch["file_name"]).is_file()
+    if zone.sealed:
+        assert any(p.name.endswith(".receipt.json.p7m") for p in zone.outbound.iterdir())
+    if zone.owner:
+        assert not cfg.inbound("police").exists()           # nothing went through the local folder
 
 
 def _batch(cfg, batch_id: int) -> dict:
@@ -39,44 +61,53 @@ def _living(cfg) -> None:
     assert main(["run", "hrss.pension_roll"]) == 0
 
 
-def test_a_file_dated_2099_never_marks_a_living_person_dead_and_the_withdrawal_counts(home, monkeypatch):
+def test_a_file_dated_2099_never_marks_a_living_person_dead_and_the_withdrawal_counts(home, monkeypatch, transport,
+                                                                                      request):
     """The issue's case: a file dated 2099 said person 1 died in 2090 (published, outranking everything the
     police would ever send), and the police's withdrawal the next morning changed nothing."""
     set_hub_clock(monkeypatch, NOW)
-    _living(home)
+    _living(home)                                          # the bureau's own roll, from the local folder
+    zone = zone_for(transport, home, request, monkeypatch, "police")
     person = death_row(1)["GMSFHM"]
-    _police(home, [death_row(1, SWRQ="20900101", ZXRQ="20900102"), death_row(3)], date="20990101", seq=1)
+    _police(home, [death_row(1, SWRQ="20900101", ZXRQ="20900102"), death_row(3)], date="20990101", seq=1,
+            zone=zone)
     assert main(["run", FEED]) == 2
-    (first,) = assert_accounted(home, home.inbound("police"))
+    (first,) = assert_accounted(home, zone.inbound, sources=zone.sources)
     assert (first["status"], first["reason_code"], first["published"]) == \
         ("refused", "BUSINESS_DATE_IN_FUTURE", None)
     assert life(home, person) == ("alive", None, None)
+    _over(zone, home, first)
     said = receipt(home, FEED, first["id"])
     assert (said["status"], said["reason_code"]) == ("refused", "BUSINESS_DATE_IN_FUTURE")
     assert "20990101" in said["message"] and "20261206" in said["message"]
 
     # the police withdraw what they sent, dated as it should be
-    _police(home, [death_row(1, SWRQ="20261130", ZXRQ="20261201", CZBZ="2")], date="20261205", seq=2, czbz=True)
+    _police(home, [death_row(1, SWRQ="20261130", ZXRQ="20261201", CZBZ="2")], date="20261205", seq=2, czbz=True,
+            zone=zone)
     assert main(["run", FEED]) == 0
     assert life(home, person)[0] == "alive"
     assert query(home, "select death_action from death_record where aac002 = :p", p=person) == \
         [{"death_action": "2"}]
-    rows = assert_accounted(home, home.inbound("police"))
+    rows = assert_accounted(home, zone.inbound, sources=zone.sources)
     assert [(r["status"], r["received"], r["accepted"], r["published"]) for r in rows] == \
         [("refused", None, None, None), ("published", 1, 1, 1)]
-    assert_partner_terms(home, "police")
+    _over(zone, home, rows[1])
+    assert_partner_terms(home, "police", zone.outbound)
 
 
-def test_a_refused_future_delivery_leaves_its_sequence_free_and_later_corrections_win(home, monkeypatch):
+def test_a_refused_future_delivery_leaves_its_sequence_free_and_later_corrections_win(home, monkeypatch, transport,
+                                                                                 request):
     set_hub_clock(monkeypatch, NOW)
     _living(home)
+    zone = zone_for(transport, home, request, monkeypatch, "police")
     alive, dead, corrected = (death_row(i)["GMSFHM"] for i in (0, 1, 3))
-    _police(home, [death_row(1, SWRQ="20900101", ZXRQ="20900102"), death_row(3)], date="20990101", seq=1)
+    _police(home, [death_row(1, SWRQ="20900101", ZXRQ="20900102"), death_row(3)], date="20990101", seq=1,
+            zone=zone)
     assert main(["run", FEED]) == 2
 
     # sent again under the right date with the same sequence: a refused delivery's is not used up
     _police(home, [death_row(1, SWRQ="20261130", ZXRQ="20261201"), death_row(3, SWRQ="20261120")],
-            date="20261205", seq=1)
+            date="20261205", seq=1, zone=zone)
     assert main(["run", FEED]) == 0
     assert life(home, dead) == ("deceased", "2026-11-30", FEED)
     assert life(home, corrected) == ("deceased", "2026-11-20", FEED)
@@ -84,17 +115,20 @@ def test_a_refused_future_delivery_leaves_its_sequence_free_and_later_correction
     # next day they withdraw person 1's death and correct person 3's date: both take effect
     set_hub_clock(monkeypatch, NOW + dt.timedelta(days=1))
     _police(home, [death_row(1, SWRQ="20261130", ZXRQ="20261201", CZBZ="2"),
-                   death_row(3, SWRQ="20261119", CZBZ="1")], date="20261206", seq=2, czbz=True)
+                   death_row(3, SWRQ="20261119", CZBZ="1")], date="20261206", seq=2, czbz=True, zone=zone)
     assert main(["run", FEED]) == 0
     assert life(home, dead) == ("alive", None, FEED)
     assert life(home, corrected) == ("deceased", "2026-11-19", FEED)
     assert life(home, alive) == ("alive", None, None)
 
-    rows = assert_accounted(home, home.inbound("police"), overlapping_keys=True)   # the corrections replace rows
+    rows = assert_accounted(home, zone.inbound, sources=zone.sources,
+                            overlapping_keys=True)   # the corrections replace rows
     assert [(r["status"], r["sequence"], r["received"], r["published"]) for r in rows] == \
         [("refused", 1, None, None), ("published", 1, 2, 2), ("published", 2, 2, 2)]
     assert query(home, "select count(*) as n from death_record")[0]["n"] == 2       # nothing twice
-    assert_partner_terms(home, "police")
+    for batch in rows:
+        _over(zone, home, batch)
+    assert_partner_terms(home, "police", zone.outbound)
 
 
 def test_the_clock_allowance_is_small_and_the_day_is_chinas(home, monkeypatch):

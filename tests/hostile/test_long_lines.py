@@ -5,7 +5,9 @@ widest value of every column: quality/rules.py `widest`) is rejected on its own 
 counted as a record and named in the receipt, while it is read past a chunk at a time; the lines
 around it are judged and published as usual.  A first line that long refuses the delivery as
 HEADER_MISMATCH after reading no more than the limit.  The peak RSS of the judge step is measured
-here (bench/memory.py `PeakRss`); before this change a 100 MiB line grew it by 377-548 MB.
+here (bench/memory.py `PeakRss`); before this change a 100 MiB line grew it by 377-548 MB.  The delivery
+with a long line among normal ones goes over the plain local folder (100 MiB) and, sealed, over the real
+sshd (a few MiB: the SFTP case proves the path, the local one the memory bound).
 """
 from __future__ import annotations
 
@@ -21,9 +23,11 @@ from jinbao.cli import main
 from jinbao.exchange_zone import reader
 from jinbao.exchange_zone.errors import BadInput
 from jinbao.exchange_zone.reader import line_limit, open_csv
-from tests.deliveries import POLICE_DEATH
-from tests.faults.conftest import FEED, drop_plain, people, rows_of
+from tests.deliveries import POLICE_DEATH, write_delivery
+from tests.faults.conftest import FEED, people, rows_of
 from tests.faults.invariants import assert_accounted, data_lines
+from tests.hostile.sealed_zone import LOCAL_AND_SFTP, zone_for
+from tests.sftp_fixtures import sshd_server  # noqa: F401 - fixture, requested for sftp+cms only
 
 MB = 1 << 20
 #: The monstrous line: 100 MiB, GB18030 Chinese text, commas and quotes, an opening quote never closed.
@@ -32,6 +36,8 @@ MONSTER_MB = 100
 #: flight), the gate's tables and Arrow's pools, nothing in proportion to the line (which took
 #: 377-548 MB in this test before: the line held as bytes, decoded, re-encoded and parsed at once).
 JUDGE_GROWTH_MB = 150
+#: The long line over SFTP: far longer than any record (a few KiB), small enough to seal and fetch fast.
+SFTP_MONSTER_MB = 4
 
 
 def _monster(fh, mb: int, start: bytes = b"") -> int:
@@ -66,18 +72,28 @@ def judge_memory(monkeypatch):
     return peaks
 
 
-def test_a_monstrous_line_among_normal_ones_is_rejected_alone(home, judge_memory):
-    """Line 22 of 41 is 50 MB: rejected LINE_TOO_LONG (the receipt names file, line and reason), counted
-    as received and rejected; the 40 lines around it are published; the judge grows by far less than
-    the line."""
+@pytest.mark.parametrize("transport", LOCAL_AND_SFTP)
+def test_a_monstrous_line_among_normal_ones_is_rejected_alone(home, judge_memory, transport, request, monkeypatch):
+    """Line 22 of 41 is 100 MiB (4 MiB over SFTP): rejected LINE_TOO_LONG (the receipt names file, line and
+    reason), counted as received and rejected; the 40 lines around it are published; the judge grows by far
+    less than the line."""
     cfg = home
+    zone = zone_for(transport, cfg, request, monkeypatch, "police")
     rows = people(40)
-    path = drop_plain(cfg, rows[:20])
+    # written in place in the local folder; over SFTP written beside, then sealed and uploaded
+    path = write_delivery(cfg.home / "police-side" if zone.sealed else zone.inbound, FEED, rows[:20],
+                          date="20261122", seq=1)
     with open(path, "ab") as fh:
-        size = _monster(fh, MONSTER_MB, start=rows[20]["GMSFHM"].encode() + b',"')
+        size = _monster(fh, SFTP_MONSTER_MB if zone.sealed else MONSTER_MB,
+                        start=rows[20]["GMSFHM"].encode() + b',"')
         fh.write(b"\n" + _rows_text(rows[20:]))
+    name = zone.put(path) if zone.sealed else path.name
     assert main(["run", FEED]) == 0
-    (batch,) = assert_accounted(cfg, cfg.inbound("police"))
+    (batch,) = assert_accounted(cfg, zone.inbound, sources=zone.sources)
+    assert (zone.inbound / "processed" / str(batch["id"]) / name).is_file()      # fetched from the zone
+    if zone.owner:                                                                  # the sshd's: not local
+        assert not cfg.inbound("police").exists()
+        assert any(p.name.endswith(".receipt.json.p7m") for p in zone.outbound.iterdir())
     assert (batch["status"], batch["received"], batch["accepted"], batch["rejected"], batch["published"]) == \
         ("published", 41, 40, 1, 40)
     assert rows_of(cfg, "select line_no, field, reason_code from rejection") == \
@@ -85,7 +101,7 @@ def test_a_monstrous_line_among_normal_ones_is_rejected_alone(home, judge_memory
     assert rows_of(cfg, "select count(*) as n from death_record")[0]["n"] == 40
 
     receipt = json.loads(next((cfg.receipts / FEED / "1").glob("*.receipt.json")).read_text(encoding="utf-8"))
-    assert (receipt["file"], receipt["received"], receipt["rejected"]) == (path.name, 41, 1)
+    assert (receipt["file"], receipt["received"], receipt["rejected"]) == (name, 41, 1)
     lines = list(csv.DictReader(io.StringIO(
         (cfg.receipts / FEED / "1" / receipt["rejections_file"]).read_bytes().decode("gb18030"))))
     assert [(r["line_no"], r["reason_code"]) for r in lines] == [("22", "LINE_TOO_LONG")]
@@ -93,7 +109,7 @@ def test_a_monstrous_line_among_normal_ones_is_rejected_alone(home, judge_memory
 
     (judged,) = judge_memory
     assert judged.growth_mb < JUDGE_GROWTH_MB, \
-        f"judging a {MONSTER_MB} MB line grew RSS by {judged.growth_mb:.0f} MB (peak {judged.peak_mb:.0f} MB)"
+        f"judging a {size // MB} MiB line grew RSS by {judged.growth_mb:.0f} MB (peak {judged.peak_mb:.0f} MB)"
 
 
 def test_a_file_without_a_line_end_is_refused_reading_no_more_than_the_limit(home, judge_memory):
