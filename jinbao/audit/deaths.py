@@ -226,6 +226,7 @@ class AsOf:
     latest: dt.date | None       # the latest roll month up to the month
     stop: pd.DataFrame           # dead and on the latest roll
     overpaid: pd.DataFrame       # per person paid after death: months and fen by each date
+    roll_rejected: pd.Series     # per ID as sent: roll rows the gate rejected for months up to the month
 
 
 def _month_start(dates: pd.Series) -> pd.Series:
@@ -254,7 +255,7 @@ def as_of(store: Store, month: dt.date) -> AsOf:
         fen_high=("fen", "sum")).reset_index()
     last = pay.groupby("aac002")["month"].max().rename("last_month_paid").reset_index()
     overpaid = overpaid.merge(dead, on="aac002").merge(last, on="aac002")
-    return AsOf(month, dead, paid, latest, stop, overpaid)
+    return AsOf(month, dead, paid, latest, stop, overpaid, _rejected_rows(store, month))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -278,13 +279,13 @@ def _rejected_rows(store: Store, month: dt.date) -> pd.Series:
 def stop_payment(store: Store, state: AsOf) -> pa.Table:
     s = _named(state.stop, store).sort_values(["division", "aac002"], na_position="last")
     s = s.assign(last_month_paid=state.latest, roll_rows_rejected=s["aac002"].map(
-        _rejected_rows(store, state.month)).fillna(0).astype(int))
+        state.roll_rejected).fillna(0).astype(int))
     return _table(s.rename(columns={"fen": "monthly_amount"}), findings.STOP_PAYMENT, yuan=("monthly_amount",))
 
 
 def paid_after_death(store: Store, state: AsOf) -> pa.Table:
     o = _named(state.overpaid, store).sort_values(["division", "aac002"], na_position="last")
-    o = o.assign(roll_rows_rejected=o["aac002"].map(_rejected_rows(store, state.month)).fillna(0).astype(int))
+    o = o.assign(roll_rows_rejected=o["aac002"].map(state.roll_rejected).fillna(0).astype(int))
     o = o.rename(columns={"fen": "overpaid", "fen_low": "overpaid_low", "fen_high": "overpaid_high"})
     return _table(o, findings.PAID_AFTER_DEATH, yuan=("overpaid", "overpaid_low", "overpaid_high"))
 
@@ -483,7 +484,7 @@ def find(conn: Connection, month: dt.date, tolerance_days: int = 3,
     states = [as_of(store, _months_before(month, n)) for n in range(_LOOK_BACK, -1, -1)]
     state = states[-1]
     report = findings.Report(month=month, generated_at=now(), tolerance_days=tolerance_days,
-                             roll_rows_rejected=int(_rejected_rows(store, month).sum()))
+                             roll_rows_rejected=int(state.roll_rejected.sum()))
     money = set(state.stop["aac002"]) | set(state.overpaid["aac002"])
     candidates = typo_candidates(store, state)
     report.tables = {

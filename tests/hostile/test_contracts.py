@@ -21,7 +21,6 @@ from tests.deliveries import (
 from tests.faults.invariants import assert_accounted
 from tests.hostile.partner_view import CST, assert_partner_terms, life, query, receipt, set_hub_clock
 from tests.hostile.sealed_zone import LOCAL_AND_SFTP, zone_for
-from tests.sftp_fixtures import sshd_server  # noqa: F401 - fixture, requested for sftp+cms only
 
 DEATH_FEEDS = {   # feed: (partner, encoding, columns, row builder, ID column)
     "police.death": ("police", "GB18030", POLICE_DEATH, death_row, "GMSFHM"),

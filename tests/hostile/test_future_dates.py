@@ -19,7 +19,6 @@ from tests.deliveries import POLICE_DEATH, death_row, pension_row, write_deliver
 from tests.faults.invariants import assert_accounted
 from tests.hostile.partner_view import CST, assert_partner_terms, life, query, receipt, set_hub_clock
 from tests.hostile.sealed_zone import LOCAL_AND_SFTP, zone_for
-from tests.sftp_fixtures import sshd_server  # noqa: F401 - fixture, requested for sftp+cms only
 
 FEED = "police.death"
 #: The hub's clock in these tests: the police's delivery for 5 December is due at 02:00 on the 6th.

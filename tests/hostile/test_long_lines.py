@@ -27,7 +27,6 @@ from tests.deliveries import POLICE_DEATH, write_delivery
 from tests.faults.conftest import FEED, people, rows_of
 from tests.faults.invariants import assert_accounted, data_lines
 from tests.hostile.sealed_zone import LOCAL_AND_SFTP, zone_for
-from tests.sftp_fixtures import sshd_server  # noqa: F401 - fixture, requested for sftp+cms only
 
 MB = 1 << 20
 #: The monstrous line: 100 MiB, GB18030 Chinese text, commas and quotes, an opening quote never closed.

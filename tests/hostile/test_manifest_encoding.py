@@ -19,7 +19,6 @@ from jinbao.keys import init_keys
 from jinbao.store.database import connect
 from tests.deliveries import CREMATION, POLICE_DEATH, cremation_row, death_row
 from tests.hostile.sealed_zone import TRANSPORTS, batches, zone_for
-from tests.sftp_fixtures import sshd_server  # noqa: F401 - fixture, requested for sftp+cms only
 
 FEEDS = {
     "police.death": ("police", POLICE_DEATH, lambda i, **kw: death_row(i, **kw), {"XB": "5"}),

@@ -19,7 +19,6 @@ from jinbao.exchange_zone import envelope
 from jinbao.keys import cert_path, init_keys, load_cert, load_key
 from tests.deliveries import POLICE_DEATH, death_row
 from tests.hostile.sealed_zone import TRANSPORTS, batches, zone_for
-from tests.sftp_fixtures import sshd_server  # noqa: F401 - fixture, requested for sftp+cms only
 
 SPACED = "hub home with space"
 
