@@ -61,7 +61,7 @@ def id_strings(first17):
     built straight from a byte matrix."""
     import numpy as np
 
-    from jinbao.quality.citizen_id import CHECK_CHARS, WEIGHTS
+    from jinbao.formats.citizen_id import CHECK_CHARS, WEIGHTS
 
     n = len(first17)
     mat = np.empty((n, 18), dtype=np.uint8)

@@ -61,7 +61,7 @@ def build(path: Path, n: int, defect_share: float, seed: int = 11, block: int = 
     import pyarrow.csv as pcsv
 
     from bench.synthetic_police import COUNTIES, NAMES
-    from jinbao.quality.citizen_id import with_check_char
+    from jinbao.formats.citizen_id import with_check_char
 
     days, seqs = 365 * 60, 1000
     space = len(COUNTIES) * days * seqs

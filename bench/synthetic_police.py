@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 
-from jinbao.quality.citizen_id import with_check_char
+from jinbao.formats.citizen_id import with_check_char
 
 COUNTIES = np.array(["110105", "310115", "440306", "330106", "510107", "420106"])
 NAMES = np.array(["王伟", "李娜", "张敏", "刘洋", "陈静", "杨磊", "赵丽", "黄强", "周杰", "吴芳"])

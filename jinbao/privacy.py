@@ -1,7 +1,7 @@
 """Citizen IDs never reach a log, an error or a partner unmasked.
 
 Masking follows the receipts' form (first 6 and last 4 kept:
-110105********002X, as quality.citizen_id.mask does for whole columns), so
+110105********002X, as jinbao.formats.citizen_id.mask does for whole columns), so
 an operator can still tell two people apart and find the division.
 `mask_text` is the one definition of "shaped like a citizen ID"; it is applied
 wherever the hub echoes a value, whichever column the value arrived in: the

@@ -117,7 +117,7 @@ def _valid_on(day: dt.date, levels: str = COUNTY) -> np.ndarray:
 
 
 def _six_digit_ints(codes: pa.Array) -> np.ndarray:
-    from jinbao.quality.fixed_width import byte_matrix, digits_value
+    from jinbao.formats.fixed_width import byte_matrix, digits_value
     mat, ok = byte_matrix(codes, 6)
     value, digits = digits_value(mat, ok, 0, 6)
     return np.where(digits, value, -1)

@@ -14,8 +14,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from jinbao.formats import citizen_id
 from jinbao.mappings.tables import CodeTable, FeedMapping
-from jinbao.quality import citizen_id
 from jinbao.quality.failures import Failures
 
 _TRIM = " \t\r\u3000\ufeff"
@@ -57,7 +57,7 @@ def translate_codes(col: pa.Array, table: CodeTable, reverse: bool = False) -> t
 
 def parse_dates(col: pa.Array, fmt: str) -> tuple[pa.Array, pa.Array]:
     """Return (date32 column, invalid mask) for values in `fmt`; 2023-02-30 is invalid."""
-    from jinbao.quality.fixed_width import parse_numeric_date
+    from jinbao.formats.fixed_width import parse_numeric_date
     if isinstance(col, pa.ChunkedArray):
         col = col.combine_chunks()
     fast = parse_numeric_date(col, fmt)

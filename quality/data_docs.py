@@ -160,7 +160,7 @@ class Names:
 
 @functools.lru_cache(maxsize=1)
 def _garbled():
-    from jinbao.quality.encoding import mojibake_pattern
+    from jinbao.formats.encoding import mojibake_pattern
     return re.compile(mojibake_pattern())
 
 
@@ -208,8 +208,8 @@ def shown(value, field: Field) -> str:
 
 
 def _describe(exp: dict, names: Names, gate) -> str:
+    from jinbao.formats.encoding import mojibake_pattern
     from jinbao.quality import rules
-    from jinbao.quality.encoding import mojibake_pattern
 
     kw, t = exp["kwargs"], exp["type"]
 

@@ -200,7 +200,7 @@ def _reject_duplicate_keys(accepted: Path, rejected: Path, keys: list[str], fiel
     dup_lines = pa.array(lines, pa.int64())
     masked = pa.nulls(len(lines), pa.string())
     if "AAC002" in keys:
-        from jinbao.quality.citizen_id import mask
+        from jinbao.formats.citizen_id import mask
         where = pc.index_in(dup_lines, value_set=held["line_no"].combine_chunks())
         masked = mask(pc.take(held["AAC002"].combine_chunks(), where))
     extra = pa.table({

@@ -23,13 +23,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from jinbao.formats import citizen_id, uscc
+from jinbao.formats.encoding import looks_mojibake, mojibake_pattern
+from jinbao.formats.fixed_width import rows_with_digits
 from jinbao.mappings.reference import (ANY, county_code_ints, division_valid, ethnicity_codes, live_county_codes,
                                        live_division_codes)
-from jinbao.quality import citizen_id, uscc
 from jinbao.quality.columns import ID_BIRTH, ID_GENDER, STATED_GENDER, Column, as_mask
-from jinbao.quality.encoding import looks_mojibake, mojibake_pattern
 from jinbao.quality.failures import Failures
-from jinbao.quality.fixed_width import rows_with_digits
 from jinbao.schemas.dictionary import HubField
 
 ID_PATTERN = r"^[0-9]{17}[0-9X]$"

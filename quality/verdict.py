@@ -15,12 +15,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from jinbao.formats import citizen_id
 from jinbao.mappings.tables import FeedMapping
 from jinbao.mappings.translator import normalise_batch, translate
-from jinbao.quality import citizen_id, rules
+from jinbao.quality import rules
 from jinbao.quality.columns import BIRTH, ID, Column
-from jinbao.quality.plan import Columns, plan
 from jinbao.quality.failures import Failures
+from jinbao.quality.plan import Columns, plan
 from jinbao.schemas.dictionary import PartnerSchema
 
 REJECTION_SCHEMA = pa.schema([

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from jinbao.quality.citizen_id import with_check_char
+from jinbao.formats.citizen_id import with_check_char
 
 POLICE_DEATH = ["GMSFHM", "XM", "XB", "SWRQ", "ZXRQ", "ZXYY", "HJDZ_XZQH"]
 COUNTIES = ["110105", "310115", "440306", "330106", "510107"]
@@ -53,7 +53,7 @@ HRSS_COLUMNS = {
 
 
 def _employer(i: int) -> str:
-    from jinbao.quality.uscc import with_check_char as uscc_check
+    from jinbao.formats.uscc import with_check_char as uscc_check
     return uscc_check(pa.array([f"91{COUNTIES[i % len(COUNTIES)]}MA{i:07d}"])).to_pylist()[0]
 
 
@@ -100,7 +100,7 @@ CREMATION = ["SFZH", "XM", "SEX", "SWRQ", "HHRQ", "BYGMC"]
 
 def health_death_row(i: int, **overrides) -> dict:
     aac002, name, male, birth = _person(i)
-    from jinbao.quality.uscc import with_check_char as uscc_check
+    from jinbao.formats.uscc import with_check_char as uscc_check
     row = {"ID_NO": aac002, "NAME": name, "SEX": "M" if male else "F",
            "BIRTH_DATE": f"{birth[:4]}-{birth[4:6]}-{birth[6:]}", "DEATH_DATE": f"2026-11-{1 + i % 20:02d}",
            "DEATH_PLACE": COUNTIES[i % len(COUNTIES)],

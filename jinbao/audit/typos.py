@@ -30,7 +30,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from jinbao.audit.findings import PROBABLE_TYPO
-from jinbao.quality.fixed_width import byte_matrix
+from jinbao.formats.fixed_width import byte_matrix
 
 BLOCK = ("name", "gender")
 #: The three parts of the 17 digits: one edit leaves at least one of them as it was.

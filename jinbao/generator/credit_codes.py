@@ -3,7 +3,7 @@
 The central-bank and health feeds key employers and hospitals by USCC, so the
 generator needs codes whose check character is right (and, for the planted
 USCC_CHECKSUM defects, codes whose check character is wrong).  The validator
-lives in jinbao.quality.uscc; this is deliberately a separate, tiny
+lives in jinbao.formats.uscc; this is deliberately a separate, tiny
 implementation so a slip in one is caught by the other in the tests.
 Everything works on an (n, 18) byte matrix: no per-code Python.
 """

@@ -12,8 +12,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from jinbao.formats.citizen_id import with_check_char
 from jinbao.generator.names import draw_names
-from jinbao.quality.citizen_id import with_check_char
 
 EPOCH = np.datetime64("1970-01-01", "D")
 

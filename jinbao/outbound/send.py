@@ -101,8 +101,8 @@ def produce(conn, spec: FeedSpec, as_of: dt.date) -> pa.Table:
 def held_back_rows(hub: pa.Table, mapping, blocked: pa.Array) -> pa.Table:
     """For the operator: each held-back record's masked ID and which field holds which unmappable value
     (codes, never names)."""
+    from jinbao.formats import citizen_id
     from jinbao.mappings.translator import unmapped_outbound
-    from jinbao.quality import citizen_id
 
     ids = hub.column("AAC002").combine_chunks() if "AAC002" in hub.column_names else None
     key = hub.column(0).combine_chunks()

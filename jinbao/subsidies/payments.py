@@ -72,7 +72,7 @@ def _lines_of(conn: Connection, ids: list[str]) -> pa.Table:
 def rejections(failures: pa.Table, partner: dict[str, str]) -> pa.Table:
     """The failures as the gate's rejection rows (REJECTION_SCHEMA): partner column names, masked IDs,
     bilingual messages; a missing or paid line is named by year and level, never by the ID."""
-    from jinbao.quality.citizen_id import mask
+    from jinbao.formats.citizen_id import mask
     from jinbao.quality.reasons import message
     from jinbao.quality.verdict import REJECTION_SCHEMA
 

@@ -47,7 +47,7 @@ def people(n: int, start: int = 0, **overrides) -> list[dict]:
 
     import pyarrow as pa
 
-    from jinbao.quality.citizen_id import with_check_char
+    from jinbao.formats.citizen_id import with_check_char
     from tests.deliveries import COUNTIES, GIVEN, SURNAMES
 
     rows, first17 = [], []

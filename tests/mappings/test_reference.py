@@ -167,7 +167,7 @@ def test_pudong_resident_born_1949_is_accepted_although_stdnum_rejects_him():
     """The policy in docs/reference-data.md: IDs carry the code at issue, not at birth."""
     from stdnum.cn import ric
 
-    from jinbao.quality.citizen_id import with_check_char
+    from jinbao.formats.citizen_id import with_check_char
 
     first17 = "31011519491001001"
     full = with_check_char(pa.array([first17])).to_pylist()[0]

@@ -96,8 +96,8 @@ def test_outbound_blocks_values_without_reverse_mapping():
 def test_a_month_becomes_its_first_day(fmt, good, bad):
     """hrss sends months (FFNY YYYY-MM, JFNY YYYYMM): the fast byte reader takes a format without a day,
     gives the first of the month, and reads exactly what strptime + the agreed width read."""
+    from jinbao.formats.fixed_width import parse_numeric_date
     from jinbao.mappings.translator import parse_dates
-    from jinbao.quality.fixed_width import parse_numeric_date
 
     sent = pa.array(good + bad + [None], pa.string())
     dates, invalid = parse_dates(sent, fmt)

@@ -8,13 +8,13 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from jinbao.settings import load_settings
-from jinbao.exchange_zone.reader import open_csv
 from jinbao.declarations import get_feed
+from jinbao.exchange_zone.reader import open_csv
 from jinbao.generator import generate
 from jinbao.mappings.tables import feed_mapping
 from jinbao.quality.verdict import CrossRule, Gate, judge
 from jinbao.schemas.dictionary import partner_schema
+from jinbao.settings import load_settings
 
 ge_check = pytest.importorskip("jinbao.quality.ge_check")
 DAY = dt.date(2026, 11, 22)
@@ -79,8 +79,8 @@ def test_data_docs_for_a_published_batch(sqlite_home):
 
 
 def test_uscc_expectation_agrees_with_the_fast_path_on_structure():
+    from jinbao.formats.uscc import valid, with_check_char
     from jinbao.quality.ge_expectations import uscc_ok
-    from jinbao.quality.uscc import valid, with_check_char
     codes = with_check_char(pa.array(["Y1110000MA0000001", "91A10000MA0000001", "01110000MA0000001",
                                       "91350100M00010043"])).to_pylist() + ["91350100M000100Y44", "x"]
     codes = [c or "0" * 18 for c in codes]

@@ -13,13 +13,13 @@ import pyarrow as pa
 import pytest
 import yaml
 
+from jinbao.formats.citizen_id import with_check_char
+from jinbao.formats.fixed_width import rows_with_digits
+from jinbao.formats.uscc import with_check_char as with_uscc_check_char
 from jinbao.quality import rules
-from jinbao.quality.citizen_id import with_check_char
 from jinbao.quality.columns import ID, ID_BIRTH, ID_GENDER, STATED_GENDER, Column, ge_column
 from jinbao.quality.failures import Failures
-from jinbao.quality.fixed_width import rows_with_digits
 from jinbao.quality.reasons import REASONS
-from jinbao.quality.uscc import with_check_char as with_uscc_check_char
 from jinbao.schemas.dictionary import HERE as SCHEMAS, hub_dictionary
 
 DAY = dt.date(2026, 11, 22)

@@ -6,8 +6,8 @@ import datetime as dt
 import numpy as np
 import pyarrow as pa
 
+from jinbao.formats.uscc import with_check_char as uscc
 from jinbao.mappings.tables import feed_mapping
-from jinbao.quality.uscc import with_check_char as uscc
 from jinbao.quality.verdict import CrossRule, Gate, judge
 from jinbao.schemas.dictionary import partner_schema
 from tests.deliveries import citizen_id

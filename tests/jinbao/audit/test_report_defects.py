@@ -24,7 +24,7 @@ import pyarrow as pa
 import pytest
 
 from jinbao.cli import main
-from jinbao.quality.citizen_id import with_check_char
+from jinbao.formats.citizen_id import with_check_char
 from jinbao.store.database import connect
 from tests.jinbao.audit import consistency
 from tests.deliveries import (CREMATION, HEALTH_DEATH, _person, cremation_row, death_row, health_death_row,

@@ -14,7 +14,7 @@ import pytest
 from jinbao.audit.findings import PROBABLE_TYPO
 from jinbao.audit.matching import match_ids
 from jinbao.audit.typos import probable_typos
-from jinbao.quality.citizen_id import valid_checksum, with_check_char
+from jinbao.formats.citizen_id import valid_checksum, with_check_char
 
 BIRTH = dt.date(1950, 3, 7)
 PAID = dt.date(2026, 10, 1)

@@ -21,12 +21,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from jinbao.formats import citizen_id
 from jinbao.generator import audit_cases, audit_truth, generate
 from jinbao.generator import deaths as deaths_mod
 from jinbao.generator import register_cases as rc
 from jinbao.generator.population import counties, pensions, population
 from jinbao.generator.world import World
-from jinbao.quality import citizen_id
 from jinbao.settings import load_settings
 
 FIRST = dt.date(2026, 11, 28)

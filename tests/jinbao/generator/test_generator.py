@@ -17,13 +17,13 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
-from jinbao.settings import load_settings
+from jinbao.formats import citizen_id, uscc
+from jinbao.formats.encoding import looks_mojibake
 from jinbao.generator import FEEDS, generate
 from jinbao.generator import central_bank, civil_affairs, finance, health, hrss, police_death, police_identity
 from jinbao.generator import credit_codes as gen_uscc
 from jinbao.mappings.reference import ANY, COUNTY, division_valid
-from jinbao.quality import citizen_id, uscc
-from jinbao.quality.encoding import looks_mojibake
+from jinbao.settings import load_settings
 
 DAY = dt.date(2026, 11, 22)
 MODULES = {"police.death": police_death, "police.identity": police_identity,

@@ -19,7 +19,7 @@ from jinbao.schemas.store_tables import person
 from jinbao.store.database import upgrade
 from jinbao.store.publish import publish_accepted, source_version
 from tests.conftest import server_database
-from jinbao.quality.citizen_id import with_check_char
+from jinbao.formats.citizen_id import with_check_char
 
 N = 100_000
 DAY = dt.date(2026, 11, 22)

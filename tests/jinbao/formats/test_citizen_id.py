@@ -12,8 +12,8 @@ import pyarrow as pa
 from hypothesis import given, settings, strategies as st
 from stdnum.cn import ric
 
+from jinbao.formats import citizen_id
 from jinbao.mappings.translator import parse_dates
-from jinbao.quality import citizen_id
 
 DIGITS = st.text(alphabet="0123456789", min_size=17, max_size=17)
 BIRTHS = st.dates(min_value=dt.date(1900, 1, 1), max_value=dt.date(2025, 12, 31))

@@ -3,7 +3,7 @@ import pyarrow as pa
 from hypothesis import given, settings, strategies as st
 from stdnum.cn import uscc as oracle
 
-from jinbao.quality.uscc import ALPHABET, valid, with_check_char
+from jinbao.formats.uscc import ALPHABET, valid, with_check_char
 
 PREFIX = st.builds(lambda a, b, c, d: a + b + c + d, st.sampled_from("123456789ANY"), st.sampled_from(ALPHABET),
                    st.text(alphabet="0123456789", min_size=6, max_size=6),

@@ -14,7 +14,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from jinbao.quality.fixed_width import byte_matrix, civil_dates
+from jinbao.formats.fixed_width import byte_matrix, civil_dates
 
 #: Weight of position i is 2**(17-i) mod 11 (GB 11643-1999, 6.2).
 WEIGHTS = np.array([pow(2, 17 - i, 11) for i in range(17)], dtype=np.int64)
