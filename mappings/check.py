@@ -10,8 +10,8 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+from jinbao.mappings.reference import allowed_codes
 from jinbao.mappings.tables import CODES_DIR, FEEDS_DIR, MappingError, _date, _reverse, load_yaml
-from jinbao.quality.rules import allowed_codes
 from jinbao.schemas.dictionary import HERE as SCHEMAS_DIR, hub_dictionary, partner_schema
 
 ONE_DAY = dt.timedelta(days=1)

@@ -16,6 +16,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 
+from jinbao.formats.fixed_width import byte_matrix, digits_value
+from jinbao.schemas.dictionary import HubField
+
 HERE = Path(__file__).resolve().parent / "reference"
 _FAR_FUTURE = np.iinfo(np.int32).max
 #: Which codes a division rule takes: county-level only, or any level (province, city, county).
@@ -117,7 +120,6 @@ def _valid_on(day: dt.date, levels: str = COUNTY) -> np.ndarray:
 
 
 def _six_digit_ints(codes: pa.Array) -> np.ndarray:
-    from jinbao.formats.fixed_width import byte_matrix, digits_value
     mat, ok = byte_matrix(codes, 6)
     value, digits = digits_value(mat, ok, 0, 6)
     return np.where(digits, value, -1)
@@ -176,3 +178,13 @@ def ethnicity_codes() -> frozenset[str]:
 @functools.lru_cache(maxsize=1)
 def gender_codes() -> frozenset[str]:
     return frozenset(_read("gbt2261_1.csv").column("code").to_pylist())
+
+
+def allowed_codes(spec: HubField) -> frozenset[str] | None:
+    """The dictionary's code set of a coded field (inline codes or a national list): the gate judges
+    by it and `jinbao mappings check` holds code tables to it."""
+    if spec.codes:
+        return frozenset(spec.codes)
+    if spec.reference == "gbt3304":
+        return ethnicity_codes()
+    return None

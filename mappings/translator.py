@@ -9,16 +9,24 @@ record, and the receipt names the column the partner knows.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Protocol
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from jinbao.formats import citizen_id
+from jinbao.formats.fixed_width import parse_numeric_date
 from jinbao.mappings.tables import CodeTable, FeedMapping
-from jinbao.quality.failures import Failures
 
 _TRIM = " \t\r\u3000\ufeff"
+
+
+class FailedFields(Protocol):
+    """Where a failed field is recorded: the gate's collector (quality/failures.py) is one.  Said here
+    as what the translator calls, so that mappings need nothing of the quality gate that uses them."""
+
+    def add(self, mask, field_name: str, reason: str, values: pa.Array | None = None) -> None: ...
 
 
 def _has_trimmable(col: pa.Array) -> bool:
@@ -57,7 +65,6 @@ def translate_codes(col: pa.Array, table: CodeTable, reverse: bool = False) -> t
 
 def parse_dates(col: pa.Array, fmt: str) -> tuple[pa.Array, pa.Array]:
     """Return (date32 column, invalid mask) for values in `fmt`; 2023-02-30 is invalid."""
-    from jinbao.formats.fixed_width import parse_numeric_date
     if isinstance(col, pa.ChunkedArray):
         col = col.combine_chunks()
     fast = parse_numeric_date(col, fmt)
@@ -86,7 +93,7 @@ def normalise_batch(batch: pa.RecordBatch) -> pa.RecordBatch:
     return pa.RecordBatch.from_arrays([normalise(c) for c in batch.columns], schema=batch.schema)
 
 
-def translate(batch: pa.RecordBatch, mapping: FeedMapping, failures: Failures,
+def translate(batch: pa.RecordBatch, mapping: FeedMapping, failures: FailedFields,
               clean: pa.RecordBatch | None = None) -> pa.Table:
     """Translate one batch to hub codes; failed fields go into `failures`.
 

@@ -26,7 +26,7 @@ import pyarrow.compute as pc
 from jinbao.formats import citizen_id, uscc
 from jinbao.formats.encoding import looks_mojibake, mojibake_pattern
 from jinbao.formats.fixed_width import rows_with_digits
-from jinbao.mappings.reference import (ANY, county_code_ints, division_valid, ethnicity_codes, live_county_codes,
+from jinbao.mappings.reference import (ANY, allowed_codes, county_code_ints, division_valid, live_county_codes,
                                        live_division_codes)
 from jinbao.quality.columns import ID_BIRTH, ID_GENDER, STATED_GENDER, Column, as_mask
 from jinbao.quality.failures import Failures
@@ -110,15 +110,6 @@ def _longer(c: Column, limit: int | None) -> np.ndarray:
 
 def _at_most(limit: Callable[[HubField], int | None]) -> Expect:
     return Expect("expect_column_value_lengths_to_be_between", lambda c: _col(c, max_value=limit(c.spec)))
-
-
-def allowed_codes(spec: HubField) -> frozenset[str] | None:
-    """The dictionary's code set of a coded field (inline codes or a national list)."""
-    if spec.codes:
-        return frozenset(spec.codes)
-    if spec.reference == "gbt3304":
-        return ethnicity_codes()
-    return None
 
 
 @functools.lru_cache(maxsize=64)
