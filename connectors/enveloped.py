@@ -14,7 +14,8 @@ from pathlib import Path
 
 from jinbao.connectors.base import Opened, RemoteDelivery, Transport
 from jinbao.exchange_zone import envelope
-from jinbao.exchange_zone.errors import CannotSeal, DeliveryRefused
+from jinbao.exchange_zone.errors import CannotSeal
+from jinbao.staged.refused import DeliveryRefused
 
 
 class Enveloped(Transport):

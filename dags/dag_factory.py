@@ -125,7 +125,7 @@ def build_inbound(spec: FeedSpec) -> DAG:
         @task(map_index_template=BY_DELIVERY)
         def finish(batch_id: int) -> dict:
             from jinbao.engine import BatchHeld
-            from jinbao.exchange_zone.errors import DeliveryRefused
+            from jinbao.staged.refused import DeliveryRefused
             eng = _engine(spec.name)
             _label(eng, batch_id)
             try:

@@ -35,7 +35,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from jinbao.connectors.base import DELIVERY_NAME, companions_of, delivery_base
 from jinbao.exchange_zone import cms
 from jinbao.exchange_zone import manifest as manifests
-from jinbao.exchange_zone.errors import DeliveryRefused
+from jinbao.staged.refused import DeliveryRefused
 
 MANIFEST = ".manifest.json"
 SIGNATURE = ".manifest.json.sig"

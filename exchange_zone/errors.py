@@ -1,31 +1,9 @@
-"""Errors that decide where a delivery or a record goes.
+"""Errors that decide where a delivery goes, besides its refusal (jinbao/staged/refused.py).
 
-A DeliveryRefused refuses the whole delivery: it is moved to quarantine, a
-receipt tells the partner why (reason code from quality.reasons.BATCH_REASONS)
-and nothing from it is published.  A BadInput names file, line and field so a
-person can find the problem without opening a debugger.
+A CannotSeal ends a batch whose receipt cannot be sealed to the partner; a
+TransientFault leaves the delivery where it is for the next run.
 """
 from __future__ import annotations
-
-
-class DeliveryRefused(Exception):
-    def __init__(self, reason_code: str, detail: str, file: str | None = None):
-        self.reason_code = reason_code
-        self.detail = detail
-        self.file = file
-        where = f"{file}: " if file else ""
-        super().__init__(f"{where}{reason_code}: {detail}")
-
-
-class BadInput(DeliveryRefused):
-    """Unparseable input, located as precisely as the parser allows."""
-
-    def __init__(self, reason_code: str, detail: str, file: str, line: int | None = None,
-                 field: str | None = None):
-        self.line = line
-        self.field = field
-        loc = file + (f", line {line}" if line else "") + (f", field {field}" if field else "")
-        super().__init__(reason_code, detail, file=loc)
 
 
 class CannotSeal(Exception):

@@ -20,7 +20,7 @@ import re
 from dataclasses import asdict, dataclass
 
 from jinbao.connectors.base import parse_delivery_name
-from jinbao.exchange_zone.errors import DeliveryRefused
+from jinbao.staged.refused import DeliveryRefused
 
 FIELDS = ("feed", "file", "sha256", "records", "encoding", "sequence", "created_at")
 ENCODINGS = ("GB18030", "UTF-8")

@@ -19,9 +19,9 @@ import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 
 from jinbao.connectors.base import Transport, delivery_base
-from jinbao.exchange_zone.staged import read_staged
 from jinbao.privacy import mask_column, partner_text
 from jinbao.quality.reasons import BATCH_REASONS
+from jinbao.staged.parquet import read_staged
 
 RECEIPT_COLUMNS = ["line_no", "masked_id", "field", "value", "reason_code", "message"]
 #: Rejections written to the receipt's CSV per step: memory depends on this, not on the delivery.

@@ -32,13 +32,14 @@ from jinbao.connectors.base import RemoteDelivery, Transport, companions_of, sha
 from jinbao.connectors.names import classify
 from jinbao.connectors.registry import transport_for
 from jinbao.declarations import FeedSpec
-from jinbao.exchange_zone.errors import CannotSeal, DeliveryRefused, TransientFault, is_transient
+from jinbao.exchange_zone.errors import CannotSeal, TransientFault, is_transient
 from jinbao.exchange_zone.quarantine import quarantine, quarantine_path
 from jinbao.exchange_zone.receipts import receipt_name, send_receipt
 from jinbao.feed_lock import feed_lock
 from jinbao.ledger import Outcome, Refusal, Status
 from jinbao.privacy import mask_text
 from jinbao.settings import Settings, load_settings
+from jinbao.staged.refused import DeliveryRefused
 from jinbao.store.database import upgrade
 
 log = logging.getLogger(__name__)

@@ -15,13 +15,13 @@ import pandas as pd
 import pyarrow.compute as pc
 import sqlalchemy as sa
 
-from jinbao.exchange_zone.reader import open_csv
 from jinbao.formats import citizen_id
 from jinbao.ledger import Status, encoding_of
 from jinbao.mappings.tables import MappingError, feed_mapping
 from jinbao.mappings.translator import normalise
 from jinbao.privacy import mask_text
 from jinbao.schemas.store_tables import batch, person
+from jinbao.staged.reader import open_csv
 
 LOOKUP_CHUNK = 1_000
 

@@ -17,11 +17,11 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from jinbao.exchange_zone.reader import open_csv
-from jinbao.exchange_zone.staged import read_staged
 from jinbao.quality.parallel import judge_stream
 from jinbao.quality.reasons import message as reason_message
 from jinbao.quality.verdict import REJECTION_SCHEMA, CrossRule, Gate
+from jinbao.staged.parquet import read_staged
+from jinbao.staged.reader import open_csv
 
 ACCEPTED = "accepted.parquet"
 #: The rejected records themselves (hub columns as far as they translated), for the auditors'
@@ -56,7 +56,7 @@ def column_widths(gate: Gate) -> dict[str, int | None]:
     """The widest value of each column of the partner schema that the gate can accept, in characters
     (`rules.widest`: the hub dictionary, the store's columns, the mapping's code tables and date
     layouts); None for a column the mapping in force does not translate.  The reader derives from
-    them the longest line a record can take (exchange_zone/reader.py `line_limit`)."""
+    them the longest line a record can take (jinbao/staged/reader.py `line_limit`)."""
     from jinbao.quality.rules import widest
     from jinbao.schemas.dictionary import hub_dictionary
 
@@ -156,7 +156,7 @@ def judge_delivery(path: Path, encoding: str, gate: Gate, staging: Path, workers
 
 
 #: Records counted at once for duplicate keys: beyond it the delivery is sorted by key on disk
-#: (exchange_zone/key_order.py), KEYS_PER_PARTITION records to a range, so the pass's memory is a
+#: (jinbao/staged/key_order.py), KEYS_PER_PARTITION records to a range, so the pass's memory is a
 #: range's, whatever the delivery's size, and the accepted file comes out in key order for the store.
 KEYS_IN_MEMORY = 1_000_000
 KEYS_PER_PARTITION = 250_000
@@ -167,7 +167,7 @@ def _duplicated(accepted: Path, keys: list[str]) -> tuple[pa.Table, bool]:
     file was rewritten (in key order) without them already."""
     import pyarrow.compute as pc
 
-    from jinbao.exchange_zone.key_order import sort_by_key
+    from jinbao.staged.key_order import sort_by_key
 
     if read_staged(accepted).metadata.num_rows > KEYS_IN_MEMORY:
         return sort_by_key(accepted, keys, min(KEYS_PER_PARTITION, KEYS_IN_MEMORY)), True

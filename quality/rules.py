@@ -240,7 +240,7 @@ def widest(spec: HubField, codes: dict[str, str] | None = None, date_format: str
     """The widest value (characters, after trimming) of a partner column translated into hub field
     `spec` that the gate can accept; None when no rule bounds it.  `codes`: the column's code table
     (partner code -> hub code), `date_format`: its layout, as the feed's mapping gives them.
-    The reader holds lines to what follows from these (exchange_zone/reader.py `line_limit`)."""
+    The reader holds lines to what follows from these (jinbao/staged/reader.py `line_limit`)."""
     if codes:
         return max(map(len, codes), default=0)
     if date_format:                              # the exact width the date rules demand (format_regex)

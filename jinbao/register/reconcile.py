@@ -28,14 +28,14 @@ import pyarrow.parquet as pq
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from jinbao.exchange_zone.key_order import key_order, last_of_each_key
-from jinbao.exchange_zone.staged import read_staged
 from jinbao.register import scratch
 from jinbao.register.authority import Authority, authority
 from jinbao.register.life import settle
 from jinbao.schemas.store_tables import (
     REGISTER_FIELDS, BigId, UtcDateTime, batch, conflict, register, register_history, source_value,
 )
+from jinbao.staged.key_order import key_order, last_of_each_key
+from jinbao.staged.parquet import read_staged
 
 OFFER, DECISION, CANDIDATE = "register_batch_offer", "register_decision", "register_candidate"
 ID_TYPE = sa.String(18)
@@ -199,7 +199,7 @@ def _fill_in_chunks(conn: Connection, offer: sa.Table, accepted: Path, wanted: l
                     unknown: dict | None) -> int:
     """A large batch's offers (PostgreSQL): every accepted line COPYed into a raw table chunk by chunk,
     then each person's last line into `offer`, in key order (one sort in the store); returns the people.
-    A file the judge step sorted by AAC002 (one line per person: exchange_zone/key_order.py) goes
+    A file the judge step sorted by AAC002 (one line per person: jinbao/staged/key_order.py) goes
     straight into `offer`, already in order."""
     names = ["aac002", "line_no", *fields]
     if key_order(accepted) == ["AAC002"]:

@@ -21,8 +21,8 @@ import pyarrow.parquet as pq
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from jinbao.exchange_zone.staged import read_staged
 from jinbao.schemas.store_tables import rejection
+from jinbao.staged.parquet import read_staged
 
 #: Rows read from the staged Parquet per publish round; bounds memory in the transaction.
 PUBLISH_CHUNK = 50_000
@@ -126,8 +126,8 @@ def publish_accepted(conn: Connection, target: sa.Table, accepted: Path, batch_i
 
 def _in_key_order(accepted: Path, target: sa.Table, given: Mapping[str, object]) -> bool:
     """The staged file is sorted by the target's key, each key once (the judge step sorts a big delivery
-    in its duplicate-key pass: exchange_zone/key_order.py)."""
-    from jinbao.exchange_zone.key_order import key_order
+    in its duplicate-key pass: jinbao/staged/key_order.py)."""
+    from jinbao.staged.key_order import key_order
 
     keys = [c.name for c in target.primary_key.columns if c.name not in given]
     return [k.lower() for k in key_order(accepted)] == keys
@@ -180,7 +180,7 @@ def prepared(target: sa.Table, chunk: pa.RecordBatch | pa.Table, given: Mapping[
 
 def last_per_key_sorted(data: pa.Table, keys: list[str]) -> pa.Table:
     """Sorted by key (a stable sort, so a repeated key's rows keep their order), each key's last row."""
-    from jinbao.exchange_zone.key_order import last_of_each_key
+    from jinbao.staged.key_order import last_of_each_key
 
     if data.num_rows < 2 or not keys:
         return data

@@ -19,9 +19,9 @@ import pyarrow.parquet as pq
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from jinbao.exchange_zone.staged import read_staged
 from jinbao.quality.rules import CONTROL_PATTERN
 from jinbao.schemas.store_tables import batch, rejected_death, rejected_payment, rejection
+from jinbao.staged.parquet import read_staged
 from jinbao.store.publish import records
 
 #: Rejected records read from the staged Parquet per insert round.

@@ -9,8 +9,8 @@ import pytest
 from jinbao.connectors.enveloped import Enveloped
 from jinbao.connectors.local import LocalTransport
 from jinbao.exchange_zone import envelope
-from jinbao.exchange_zone.errors import DeliveryRefused
 from jinbao.keys import init_keys, load_cert, load_key
+from jinbao.staged.refused import DeliveryRefused
 
 FEED = "police.death"
 BASE = "police.death_20261122_000001"

@@ -11,8 +11,8 @@ import tracemalloc
 import pytest
 
 from jinbao.exchange_zone import cms, envelope
-from jinbao.exchange_zone.errors import DeliveryRefused
 from jinbao.keys import cert_path, hub_cert, hub_key, init_keys, key_path, load_cert, load_key, partner_cert
+from jinbao.staged.refused import DeliveryRefused
 
 NAME = "police.identity_20261122_000001.csv.p7m"
 BASE = "police.identity_20261122_000001"

@@ -10,8 +10,8 @@ import pytest
 
 from jinbao.connectors.base import companions_of
 from jinbao.exchange_zone import envelope
-from jinbao.exchange_zone.errors import DeliveryRefused
 from jinbao.keys import cert_path, hub_cert, hub_key, init_keys, key_path, load_cert, load_key, partner_cert
+from jinbao.staged.refused import DeliveryRefused
 
 NAME = "police.death_20261122_000001.csv.p7m"
 PLAIN = "GMSFHM,XM\n11010519491231002X,张三\n".encode("gb18030")

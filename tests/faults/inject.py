@@ -82,7 +82,7 @@ def arm(point: str) -> None:
                 str(v["staging_dir"]))
     # -------------------------------------------------------------------- judge
     elif point == "kill:judge.mid_write":          # one block in accepted.parquet.tmp, the rest not judged
-        from jinbao.exchange_zone import reader
+        from jinbao.staged import reader
         reader.BLOCK_SIZE = 4096                   # many small blocks, so there is a middle to die in
         original = judging.judge_stream
 

@@ -30,7 +30,7 @@ import sqlalchemy as sa
 from jinbao.connectors.names import shown_name
 
 #: The data lines of a delivery (after the header); CR, CR LF and LF all end a line, blank lines at
-#: the very end are not lines (exchange_zone/reader.py).
+#: the very end are not lines (jinbao/staged/reader.py).
 _EOL = re.compile(rb"\r\n|\r|\n")
 _TEMPORARY = re.compile(r"(\A\.|\.tmp\Z|\.part\Z|\.filepart\Z|~\Z)")
 

@@ -16,7 +16,7 @@ import yaml
 
 from jinbao.declarations import get_feed
 from jinbao.engine import Engine
-from jinbao.exchange_zone.errors import DeliveryRefused
+from jinbao.staged.refused import DeliveryRefused
 from tests.faults.conftest import FEED, drop_plain, people, rows_of
 from tests.faults.invariants import assert_accounted, published_keys
 

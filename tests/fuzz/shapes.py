@@ -20,7 +20,7 @@ from unittest import mock
 
 from hypothesis import strategies as st
 
-from jinbao.exchange_zone import reader
+from jinbao.staged import reader
 
 ENCODINGS = ("UTF-8", "GB18030")
 LINE_ENDS = (b"\n", b"\r\n", b"\r")

@@ -12,8 +12,8 @@ import pytest
 from hypothesis import event, given, strategies as st
 
 from jinbao.exchange_zone import envelope, manifest
-from jinbao.exchange_zone.errors import DeliveryRefused
 from jinbao.keys import hub_cert, hub_key, init_keys, partner_cert, partner_key
+from jinbao.staged.refused import DeliveryRefused
 from tests.fuzz.shapes import Hang, no_hang
 from tests.fuzz.test_manifest_fuzz import manifests_for
 

@@ -11,9 +11,9 @@ import pyarrow.parquet as pq
 from hypothesis import example, given, strategies as st
 
 from jinbao.declarations import get_feed
-from jinbao.exchange_zone.errors import DeliveryRefused
-from jinbao.exchange_zone.reader import line_limit
 from jinbao.quality.judging import column_widths, gate_for, judge_delivery, open_delivery_csv
+from jinbao.staged.reader import line_limit
+from jinbao.staged.refused import DeliveryRefused
 from tests.deliveries import POLICE_DEATH, death_row
 from tests.fuzz.shapes import (SIZES, VALUE, Delivery, deliveries, lines_after_header, no_hang, physical_lines,
                                reader_sizes)

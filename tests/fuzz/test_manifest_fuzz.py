@@ -9,7 +9,7 @@ from hypothesis import event, example, given, strategies as st
 
 from jinbao.connectors.base import parse_delivery_name
 from jinbao.exchange_zone import manifest
-from jinbao.exchange_zone.errors import DeliveryRefused
+from jinbao.staged.refused import DeliveryRefused
 from tests.fuzz.shapes import no_hang
 
 FEEDS = ["police.death", "civil.marriage", "Police.death", "police_death", "police.death.x", ""]

@@ -1,4 +1,4 @@
-"""Fuzzing exchange_zone/reader.py: every line after the header comes back once, as a record or as
+"""Fuzzing jinbao/staged/reader.py: every line after the header comes back once, as a record or as
 malformed, or the whole file is refused (BadInput); never an exception of another kind, never a hang."""
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from pathlib import Path
 
 from hypothesis import event, example, given, strategies as st
 
-from jinbao.exchange_zone.errors import BadInput
-from jinbao.exchange_zone.reader import line_limit, open_csv
+from jinbao.staged.reader import line_limit, open_csv
+from jinbao.staged.refused import BadInput
 from tests.fuzz.shapes import (ENCODINGS, LINE_ENDS, SIZES, VALUE, Delivery, deliveries, lines_after_header,
                                no_hang, physical_lines, reader_sizes, swallows_last_line_end)
 

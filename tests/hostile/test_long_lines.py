@@ -1,6 +1,6 @@
 """Issue 23, class 6: memory bounded by the block, not the line.
 
-A line longer than any record of the delivery can be (exchange_zone/reader.py `line_limit`, from the
+A line longer than any record of the delivery can be (jinbao/staged/reader.py `line_limit`, from the
 widest value of every column: quality/rules.py `widest`) is rejected on its own line, LINE_TOO_LONG,
 counted as a record and named in the receipt, while it is read past a chunk at a time; the lines
 around it are judged and published as usual.  A first line that long refuses the delivery as
@@ -20,9 +20,9 @@ import pytest
 
 from bench.memory import PeakRss
 from jinbao.cli import main
-from jinbao.exchange_zone import reader
-from jinbao.exchange_zone.errors import BadInput
-from jinbao.exchange_zone.reader import line_limit, open_csv
+from jinbao.staged import reader
+from jinbao.staged.reader import line_limit, open_csv
+from jinbao.staged.refused import BadInput
 from tests.deliveries import POLICE_DEATH, write_delivery
 from tests.faults.conftest import FEED, people, rows_of
 from tests.faults.invariants import assert_accounted, data_lines

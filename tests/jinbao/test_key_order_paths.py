@@ -52,4 +52,4 @@ def test_big_paths_give_the_store_the_small_paths_give(tmp_path, monkeypatch):
         assert by_key[table] == in_memory[table], table
 
 
-from jinbao.exchange_zone.key_order import key_order  # noqa: E402  (the original, wrapped above)
+from jinbao.staged.key_order import key_order  # noqa: E402  (the original, wrapped above)

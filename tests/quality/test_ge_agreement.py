@@ -9,12 +9,12 @@ import pyarrow as pa
 import pytest
 
 from jinbao.declarations import get_feed
-from jinbao.exchange_zone.reader import open_csv
 from jinbao.generator import generate
 from jinbao.mappings.tables import feed_mapping
 from jinbao.quality.verdict import CrossRule, Gate, judge
 from jinbao.schemas.dictionary import partner_schema
 from jinbao.settings import load_settings
+from jinbao.staged.reader import open_csv
 
 ge_check = pytest.importorskip("jinbao.quality.ge_check")
 DAY = dt.date(2026, 11, 22)

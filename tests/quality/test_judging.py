@@ -6,7 +6,7 @@ import pytest
 import sqlalchemy as sa
 
 from jinbao.cli import main
-from jinbao.exchange_zone.key_order import key_order
+from jinbao.staged.key_order import key_order
 from jinbao.store.database import connect
 from tests.deliveries import death_row, write_delivery
 

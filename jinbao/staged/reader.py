@@ -39,7 +39,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 
-from jinbao.exchange_zone.errors import BadInput
+from jinbao.staged.refused import BadInput
 
 #: Bytes read at a time; memory stays flat whatever the file size.
 READ_CHUNK = 4 << 20

@@ -1,4 +1,4 @@
-"""exchange_zone/key_order.sort_by_key on its own: every record either kept once (in key order when the
+"""jinbao/staged/key_order.sort_by_key on its own: every record either kept once (in key order when the
 key is text) or held as a repeat, whatever the ranges, key widths and types."""
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from jinbao.exchange_zone.key_order import key_order, sort_by_key
+from jinbao.staged.key_order import key_order, sort_by_key
 
 
 def _staged(path, keys: list, extra: dict | None = None):

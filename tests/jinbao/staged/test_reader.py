@@ -1,12 +1,12 @@
-"""exchange_zone/reader.py: the header checked, every byte transcoded, every record with its own line number."""
+"""jinbao/staged/reader.py: the header checked, every byte transcoded, every record with its own line number."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from jinbao.exchange_zone import reader
-from jinbao.exchange_zone.errors import BadInput, DeliveryRefused
-from jinbao.exchange_zone.reader import open_csv
+from jinbao.staged import reader
+from jinbao.staged.reader import open_csv
+from jinbao.staged.refused import BadInput, DeliveryRefused
 from tests.deliveries import POLICE_DEATH, death_row, write_delivery
 
 COLUMNS = ["ID", "NAME", "CODE"]

@@ -26,7 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from jinbao.exchange_zone.staged import read_staged
+from jinbao.staged.parquet import read_staged
 
 #: Schema metadata of a staged file in key order: the key columns, comma-separated.
 KEY_ORDER = b"jinbao.key_order"
