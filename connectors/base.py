@@ -3,7 +3,7 @@
 A transport lists, fetches, acknowledges and uploads files; `open` hands the
 engine a fetched delivery as plaintext plus what its sender declared about it.
 The plain transports (local folder, SFTP) open by hashing the file; the
-enveloped wrapper (connectors/enveloped.py) verifies and decrypts first.  The
+enveloped wrapper (exchange_zone/enveloped.py) verifies and decrypts first.  The
 engine is the same whichever it gets, and never sees an envelope.
 """
 from __future__ import annotations

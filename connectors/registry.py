@@ -2,7 +2,8 @@
 
 A transport kind is registered here by name, so a new one (a partner's
 front-end database, say) is one entry and never an engine change.  The
-envelope is not a kind: `envelope: cms` wraps whichever transport was chosen.
+envelope is not a kind: `envelope: cms` wraps whichever transport was chosen
+(exchange_zone/enveloped.py, the partner protocol around the transport).
 """
 from __future__ import annotations
 
@@ -45,14 +46,12 @@ def choice(declared: dict, cfg: Settings) -> tuple[str, str]:
     return declared.get("kind", "local"), declared.get("envelope", "none")
 
 
-def transport_for(partner: str, declared: dict, cfg: Settings) -> Transport:
+def chosen_transport(partner: str, declared: dict, cfg: Settings) -> tuple[Transport, str]:
+    """The feed's transport as chosen, and the envelope it goes in (the partner protocol's to add:
+    exchange_zone/enveloped.py `transport_for`)."""
     kind, env = choice(declared, cfg)
     if kind not in TRANSPORTS:
         raise ValueError(f"unknown transport kind {kind!r}; known: {', '.join(sorted(TRANSPORTS))}")
     if env not in ENVELOPES:
         raise ValueError(f"unknown envelope {env!r}; known: {', '.join(ENVELOPES)}")
-    transport = TRANSPORTS[kind](partner, cfg, declared)
-    if env == "cms":
-        from jinbao.connectors.enveloped import Enveloped
-        return Enveloped(transport, cfg.home, partner)
-    return transport
+    return TRANSPORTS[kind](partner, cfg, declared), env

@@ -30,8 +30,8 @@ from pathlib import Path
 from jinbao import ledger, partitions
 from jinbao.connectors.base import RemoteDelivery, Transport, companions_of, sha256_of
 from jinbao.connectors.names import classify
-from jinbao.connectors.registry import transport_for
 from jinbao.declarations import FeedSpec
+from jinbao.exchange_zone.enveloped import transport_for
 from jinbao.exchange_zone.errors import CannotSeal, TransientFault, is_transient
 from jinbao.exchange_zone.quarantine import quarantine, quarantine_path
 from jinbao.exchange_zone.receipts import receipt_name, send_receipt

@@ -1,13 +1,13 @@
-"""connectors/registry.py: a feed's transport is its declaration's, unless the deployment overrides it."""
+"""connectors/registry.py (and exchange_zone/enveloped.py transport_for): a feed's transport is its declaration's, unless the deployment overrides it."""
 from __future__ import annotations
 
 import pytest
 
-from jinbao.connectors.enveloped import Enveloped
 from jinbao.connectors.local import LocalTransport
-from jinbao.connectors.registry import ENVELOPES, TRANSPORTS, choice, transport_for
+from jinbao.connectors.registry import ENVELOPES, TRANSPORTS, choice
 from jinbao.connectors.sftp import SftpTransport
 from jinbao.exchange_zone.envelope import COMPANIONS
+from jinbao.exchange_zone.enveloped import Enveloped, transport_for
 from jinbao.settings import TRANSPORT_OVERRIDES, Settings, load_settings
 
 ENDPOINT = {"conn_type": "sftp", "host": "sftp.police.example", "port": 2222, "login": "jb_police",

@@ -6,15 +6,19 @@ verifies the signature with the partner's certificate, decrypts with the hub's
 key and checks the plaintext's sha256, then hands the engine the plaintext
 and the record count the manifest promises; `send` encrypts a hub file to the
 partner and signs its manifest.  The cryptography itself is in
-exchange_zone/envelope.py.
+exchange_zone/envelope.py.  `transport_for` gives a feed the transport its
+declaration chooses (connectors/registry.py), wrapped where it says `envelope: cms`.
 """
 from __future__ import annotations
 
 from pathlib import Path
 
+from jinbao import keys
 from jinbao.connectors.base import Opened, RemoteDelivery, Transport
+from jinbao.connectors.registry import chosen_transport
 from jinbao.exchange_zone import envelope
 from jinbao.exchange_zone.errors import CannotSeal
+from jinbao.settings import Settings
 from jinbao.staged.refused import DeliveryRefused
 
 
@@ -46,8 +50,6 @@ class Enveloped(Transport):
         self.inner.close()
 
     def open(self, delivery: RemoteDelivery, dest: Path) -> Opened:
-        from jinbao import keys
-
         paths = self.fetch(delivery, dest)
         if not delivery.name.endswith(".p7m"):
             raise DeliveryRefused("MANIFEST_INVALID", "this feed takes only signed, encrypted .csv.p7m deliveries",
@@ -67,8 +69,6 @@ class Enveloped(Transport):
     def send(self, path: Path, feed: str, sequence: int, encoding: str = "UTF-8") -> list[str]:
         """Encrypted to the partner, manifest signed by the hub (stating `encoding`), as partners send to us.
         Raises CannotSeal when the hub holds no certificate of the partner: nothing is uploaded."""
-        from jinbao import keys
-
         try:
             recipient = keys.load_cert(self.home, self.partner)
         except keys.NoCertificate:
@@ -80,3 +80,9 @@ class Enveloped(Transport):
         for f in sealed:
             self.inner.put(f, f.name)
         return [f.name for f in sealed]
+
+
+def transport_for(partner: str, declared: dict, cfg: Settings) -> Transport:
+    """The feed's transport, inside the envelope where its declaration (or JINBAO_TRANSPORT) says `cms`."""
+    transport, envelope_kind = chosen_transport(partner, declared, cfg)
+    return Enveloped(transport, cfg.home, partner) if envelope_kind == "cms" else transport

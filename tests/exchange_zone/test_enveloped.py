@@ -1,4 +1,4 @@
-"""connectors/enveloped.py: signed, encrypted deliveries through a plain folder zone, both ways."""
+"""exchange_zone/enveloped.py: signed, encrypted deliveries through a plain folder zone, both ways."""
 from __future__ import annotations
 
 import hashlib
@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from jinbao.connectors.enveloped import Enveloped
 from jinbao.connectors.local import LocalTransport
 from jinbao.exchange_zone import envelope
+from jinbao.exchange_zone.enveloped import Enveloped
 from jinbao.keys import init_keys, load_cert, load_key
 from jinbao.staged.refused import DeliveryRefused
 
