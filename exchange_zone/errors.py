@@ -1,7 +1,7 @@
-"""Errors that decide where a delivery goes, besides its refusal (jinbao/staged/refused.py).
+"""A file the partner protocol cannot seal for the partner.
 
-A CannotSeal ends a batch whose receipt cannot be sealed to the partner; a
-TransientFault leaves the delivery where it is for the next run.
+Refusals of a delivery are in jinbao/staged/refused.py (the reader raises them
+too), faults a retry may cure in jinbao/store/errors.py.
 """
 from __future__ import annotations
 
@@ -18,65 +18,3 @@ class CannotSeal(Exception):
         self.partner = partner
         self.detail = detail
         super().__init__(f"no sealed file can be sent to {partner}: {detail}")
-
-
-class TransientFault(RuntimeError):
-    """Retrying can cure it (store unreachable, disk full, connection dropped).
-
-    The delivery stays in the partner's inbound/ and its batch stays where it
-    was, so the next run (or the Airflow task's retry) carries on; nothing is
-    refused for a fault of the hub's own machine room.
-    """
-
-
-#: errno values of an OSError that go away when the machine does (disk full, I/O, network).
-_TRANSIENT_ERRNOS = {"ENOSPC", "EDQUOT", "EIO", "EAGAIN", "EBUSY", "ENETDOWN", "ENETUNREACH", "EHOSTUNREACH",
-                     "ECONNRESET", "ECONNREFUSED", "ECONNABORTED", "ETIMEDOUT", "EPIPE", "ESTALE"}
-
-
-def is_transient(exc: BaseException) -> bool:
-    """Whether retrying the same step later may succeed (see docs/reliability.md)."""
-    import errno
-    import socket
-
-    import sqlalchemy.exc as sx
-
-    if isinstance(exc, TransientFault | ConnectionError | TimeoutError | socket.timeout):
-        return True
-    if isinstance(exc, sx.TimeoutError | sx.DisconnectionError):
-        return True
-    if isinstance(exc, sx.DBAPIError):
-        return exc.connection_invalidated or _driver_says_transient(exc)
-    if isinstance(exc, OSError) and exc.errno is not None:
-        return errno.errorcode.get(exc.errno) in _TRANSIENT_ERRNOS
-    cause = exc.__cause__ or exc.__context__
-    return cause is not None and cause is not exc and is_transient(cause)
-
-
-#: SQLSTATE classes a retry can cure: connection (08), resources such as disk full (53),
-#: operator intervention such as a server shutdown (57), transaction rollback such as a
-#: deadlock (40), system I/O errors (58).
-_PG_TRANSIENT_CLASSES = {"08", "40", "53", "57", "58"}
-#: MySQL/MariaDB error numbers a retry can cure: too many connections, shutdown, lock wait
-#: timeout, deadlock, disk full, can't connect, server gone away, lost connection.
-_MYSQL_TRANSIENT = {1021, 1040, 1053, 1205, 1213, 2002, 2003, 2006, 2013, 2055}
-#: SQLite messages a retry can cure.
-_SQLITE_TRANSIENT = ("locked", "busy", "disk", "unable to open")
-
-
-def _driver_says_transient(exc) -> bool:
-    """Read the driver's own code: "value too long" is forever, "server closed the connection" is not,
-    and drivers file both under OperationalError or DataError inconsistently."""
-    import sqlalchemy.exc as sx
-
-    orig = exc.orig
-    sqlstate = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
-    if sqlstate:
-        return sqlstate[:2] in _PG_TRANSIENT_CLASSES
-    code = orig.args[0] if getattr(orig, "args", None) and isinstance(orig.args[0], int) else None
-    if code is not None and type(orig).__module__.startswith("pymysql"):
-        return code in _MYSQL_TRANSIENT
-    if type(orig).__module__.startswith("sqlite3"):
-        return any(word in str(orig).lower() for word in _SQLITE_TRANSIENT)
-    # no code to read (e.g. a connection that failed before the server answered)
-    return isinstance(exc, sx.OperationalError | sx.InterfaceError)

@@ -40,7 +40,7 @@ def cmd_run(args) -> int:
                 eng.progress = progress
                 outcomes = eng.run(args.date)
         except Exception as exc:  # noqa: BLE001 - one feed's failure never stops the others
-            from jinbao.exchange_zone.errors import is_transient
+            from jinbao.store.errors import is_transient
             from jinbao.privacy import mask_text
             hint = "retry later: the delivery stays in inbound/" if is_transient(exc) else "see the log (-v)"
             print(f"{name}: error: {mask_text(str(exc))} ({hint})", file=sys.stderr)

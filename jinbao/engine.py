@@ -32,7 +32,7 @@ from jinbao.connectors.base import RemoteDelivery, Transport, companions_of, sha
 from jinbao.connectors.names import classify
 from jinbao.declarations import FeedSpec
 from jinbao.exchange_zone.enveloped import transport_for
-from jinbao.exchange_zone.errors import CannotSeal, TransientFault, is_transient
+from jinbao.exchange_zone.errors import CannotSeal
 from jinbao.exchange_zone.quarantine import quarantine, quarantine_path
 from jinbao.exchange_zone.receipts import receipt_name, send_receipt
 from jinbao.feed_lock import feed_lock
@@ -41,6 +41,7 @@ from jinbao.privacy import mask_text
 from jinbao.settings import Settings, load_settings
 from jinbao.staged.refused import DeliveryRefused
 from jinbao.store.database import upgrade
+from jinbao.store.errors import TransientFault, is_transient
 
 log = logging.getLogger(__name__)
 
