@@ -86,7 +86,7 @@ def typed_rows(path: Path, batch_id: int, stamp: dt.datetime, version: int):
 def run(url: str, path: Path, mode: str, round_: str, stamp: dt.datetime) -> dict:
     import sqlalchemy as sa
 
-    from jinbao.register import scratch
+    from jinbao.store import scratch
     from jinbao.schemas.store_tables import death_record
     from jinbao.store import bulk
     from jinbao.store.database import connect

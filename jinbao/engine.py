@@ -291,7 +291,7 @@ class Engine:
         from jinbao.register.authority import authority
         from jinbao.register.reconcile import Offered, reconcile
         from jinbao.store.publish import publish_accepted, source_version, store_rejections
-        from jinbao.store.rejected import keep_rejected
+        from jinbao.audit.evidence import keep_rejected
 
         with self.db.begin() as conn:
             row = ledger.get(conn, batch_id)

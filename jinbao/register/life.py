@@ -16,9 +16,9 @@ import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from jinbao.register import scratch
 from jinbao.register.authority import DECEASED, Authority
 from jinbao.schemas.store_tables import BigId, UtcDateTime, death_record, life_status_history, register
+from jinbao.store import scratch
 
 CHANGE = "register_life_change"
 WITHDRAW = "2"

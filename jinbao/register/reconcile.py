@@ -28,7 +28,6 @@ import pyarrow.parquet as pq
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from jinbao.register import scratch
 from jinbao.register.authority import Authority, authority
 from jinbao.register.life import settle
 from jinbao.schemas.store_tables import (
@@ -36,6 +35,7 @@ from jinbao.schemas.store_tables import (
 )
 from jinbao.staged.key_order import key_order, last_of_each_key
 from jinbao.staged.parquet import read_staged
+from jinbao.store import scratch
 
 OFFER, DECISION, CANDIDATE = "register_batch_offer", "register_decision", "register_candidate"
 ID_TYPE = sa.String(18)

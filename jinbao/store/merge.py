@@ -20,7 +20,7 @@ import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from jinbao.register import scratch
+from jinbao.store import scratch
 from jinbao.store.publish import EXECUTE_CHUNK, upsert, upsert_statement
 
 #: The temporary table a chunk is loaded into before the merge.

@@ -1,4 +1,4 @@
-"""The records the gate rejected, kept as audit evidence, and what the auditors' report asks of them.
+"""The records the gate rejected, kept as the audit's evidence, and what the auditors' report asks of them.
 
 A death reported under a mistyped ID is still a death (`rejected_death`, for the typo search); a
 pension-roll row rejected for its amount still says the pensioner was on the roll that month
@@ -19,7 +19,10 @@ import pyarrow.parquet as pq
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from jinbao.mappings.tables import pinned
+from jinbao.quality.judging import HELD_BACK, REJECTED
 from jinbao.quality.rules import CONTROL_PATTERN
+from jinbao.register.authority import authority
 from jinbao.schemas.store_tables import batch, rejected_death, rejected_payment, rejection
 from jinbao.staged.parquet import read_staged
 from jinbao.store.publish import records
@@ -53,8 +56,6 @@ KEPT: dict[str, Evidence] = {"hrss.pension_roll": ROLL}
 
 
 def evidence_for(feed: str) -> Evidence | None:
-    from jinbao.register.authority import authority
-
     return DEATHS if feed in authority().deaths else KEPT.get(feed)
 
 
@@ -65,8 +66,6 @@ def keep_rejected(conn: Connection, staging: Path, feed: str, batch_id: int) -> 
     Whatever a partner sent must fit: text with control characters is dropped, longer text is cut
     to the column, so keeping the evidence can never fail the publish.
     """
-    from jinbao.quality.judging import HELD_BACK, REJECTED
-
     kept = evidence_for(feed)
     held = Path(staging) / HELD_BACK
     if kept is None or not held.is_file():
@@ -99,8 +98,6 @@ def keep_rejected(conn: Connection, staging: Path, feed: str, batch_id: int) -> 
 def _sent(staging: Path, rejected: str, hub: str) -> pa.Table:
     """(line_no, value): the text as sent of the partner field that translates into `hub`, from the
     gate's rejections of it (empty when the mapping pinned at receipt is not there to name the field)."""
-    from jinbao.mappings.tables import pinned
-
     empty = pa.table({"line_no": pa.array([], pa.int64()), "value": pa.array([], pa.string())})
     mapping, path = pinned(staging), staging / rejected
     partner = next((f.partner for f in mapping.fields if f.hub == hub), None) if mapping is not None else None

@@ -1,6 +1,6 @@
-"""Temporary tables for set-based reconciliation, filled in bulk.
+"""Temporary tables for set-based statements, filled in bulk: the store's merge and the register's reconciling.
 
-A batch's offers go into the store as a temporary table so that reconciling
+A batch's rows or offers go into the store as a temporary table so that merging or reconciling
 is a handful of INSERT ... SELECT / UPDATE ... FROM statements run by the
 database, not a loop over people in Python.  PostgreSQL gets them by COPY (the
 CSV pyarrow writes), MariaDB by multi-row INSERTs Arrow builds (both in
