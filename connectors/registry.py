@@ -13,6 +13,8 @@ from jinbao.connectors.base import Transport
 from jinbao.settings import Settings
 
 
+# Each kind's module is imported when it is chosen (the imports below are inside the factories on
+# purpose): SFTP brings paramiko and Airflow's connection code, and frontend_db reads TRANSPORTS back.
 def _local(partner: str, cfg: Settings, declared: dict | None = None) -> Transport:
     from jinbao.connectors.local import LocalTransport
     return LocalTransport(cfg.drop_zones / partner)

@@ -19,6 +19,8 @@ import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 
 from jinbao.connectors.base import Transport, delivery_base
+from jinbao.connectors.names import safe_fragment
+from jinbao.ledger import STRAY
 from jinbao.privacy import mask_column, partner_text
 from jinbao.quality.reasons import BATCH_REASONS
 from jinbao.staged.parquet import read_staged
@@ -103,9 +105,6 @@ def receipt_name(row: dict, first_of_its_base: bool) -> str:
     another batch's.  A stray's (set aside unread, connectors/names.py) is `stray.<batch id>` and a
     fragment of its shown name in ASCII: never a delivery's base, at most about 80 characters, no
     ID (the shown name is masked)."""
-    from jinbao.connectors.names import safe_fragment
-    from jinbao.ledger import STRAY
-
     if row["sha256"] == STRAY:
         frag = safe_fragment(row["file_name"])
         return f"stray.{row['id']}" + (f".{frag}" if frag else "")

@@ -15,11 +15,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from jinbao.formats.citizen_id import mask
+from jinbao.mappings.tables import agreed_from, feed_mapping, pinned
+from jinbao.privacy import mask_column
 from jinbao.quality.parallel import judge_stream
 from jinbao.quality.reasons import message as reason_message
+from jinbao.quality.rules import CONTROL_PATTERN, widest
 from jinbao.quality.verdict import REJECTION_SCHEMA, CrossRule, Gate
+from jinbao.schemas.dictionary import hub_dictionary, partner_schema
+from jinbao.schemas.store_tables import rejection
+from jinbao.staged.key_order import sort_by_key
 from jinbao.staged.parquet import read_staged
 from jinbao.staged.reader import open_csv
 
@@ -44,9 +52,6 @@ def gate_for(spec, business_date: dt.date, staging: Path | None = None, not_afte
     """The gate of a declared feed: the mapping pinned in the batch's staging folder when it was
     received, else the version in force on the business date.  `not_after`: the latest business date
     the hub's clock allowed when the delivery came in (no date in it may be later, whatever its name says)."""
-    from jinbao.mappings.tables import feed_mapping, pinned
-    from jinbao.schemas.dictionary import partner_schema
-
     mapping = (pinned(staging) if staging is not None else None) or feed_mapping(spec.mapping, business_date)
     return Gate(mapping=mapping, schema=partner_schema(spec.schema), business_date=business_date,
                 rules=tuple(CrossRule(**r) for r in spec.rules), not_after=not_after)
@@ -57,9 +62,6 @@ def column_widths(gate: Gate) -> dict[str, int | None]:
     (`rules.widest`: the hub dictionary, the store's columns, the mapping's code tables and date
     layouts); None for a column the mapping in force does not translate.  The reader derives from
     them the longest line a record can take (jinbao/staged/reader.py `line_limit`)."""
-    from jinbao.quality.rules import widest
-    from jinbao.schemas.dictionary import hub_dictionary
-
     dictionary = hub_dictionary()
     rules = {r.partner: r for r in gate.mapping.fields}
     out: dict[str, int | None] = {}
@@ -88,8 +90,6 @@ NAMED_COLUMNS, COLUMN_CHARS = 20, 40
 def not_agreed(gate: Gate, columns: list[str]) -> str:
     """Why `columns` may not be in the delivery, in the partner's terms: the business date, each column
     with the day a later version of the agreement adds it (when one does), and the columns agreed."""
-    from jinbao.mappings.tables import agreed_from
-
     day = gate.business_date
     named = []
     for column in columns[:NAMED_COLUMNS]:
@@ -165,10 +165,6 @@ KEYS_PER_PARTITION = 250_000
 def _duplicated(accepted: Path, keys: list[str]) -> tuple[pa.Table, bool]:
     """The keys and line numbers of every accepted record whose key is not unique, and whether the
     file was rewritten (in key order) without them already."""
-    import pyarrow.compute as pc
-
-    from jinbao.staged.key_order import sort_by_key
-
     if read_staged(accepted).metadata.num_rows > KEYS_IN_MEMORY:
         return sort_by_key(accepted, keys, min(KEYS_PER_PARTITION, KEYS_IN_MEMORY)), True
     ids = pq.read_table(accepted, columns=[*keys, "line_no"])
@@ -186,8 +182,6 @@ def _reject_duplicate_keys(accepted: Path, rejected: Path, keys: list[str], fiel
     these too: two death records of one person in a delivery are still a death reported.  Beyond
     KEYS_IN_MEMORY the key-order pass has already dropped them from the accepted file, and only the
     rejections remain."""
-    import pyarrow.compute as pc
-
     held, without = _duplicated(accepted, keys)
     if held.num_rows == 0:                             # the usual case: one counting pass, nothing else
         return 0
@@ -200,7 +194,6 @@ def _reject_duplicate_keys(accepted: Path, rejected: Path, keys: list[str], fiel
     dup_lines = pa.array(lines, pa.int64())
     masked = pa.nulls(len(lines), pa.string())
     if "AAC002" in keys:
-        from jinbao.formats.citizen_id import mask
         where = pc.index_in(dup_lines, value_set=held["line_no"].combine_chunks())
         masked = mask(pc.take(held["AAC002"].combine_chunks(), where))
     extra = pa.table({
@@ -256,12 +249,6 @@ def storable(rejected: pa.Table) -> pa.Table:
     (jinbao.privacy, whichever column the partner typed it into) and is cut to the column's width,
     whatever the partner sent.  Every rejection passes here before it is staged, so the receipt, the
     hub's copies, quarantine, the store and `jinbao mappings coverage` never see an unmasked ID."""
-    import pyarrow.compute as pc
-
-    from jinbao.privacy import mask_column
-    from jinbao.quality.rules import CONTROL_PATTERN
-    from jinbao.schemas.store_tables import rejection
-
     cols = {}
     for name in rejected.column_names:
         col = rejected[name]
