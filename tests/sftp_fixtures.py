@@ -50,7 +50,7 @@ def transport_for(server, partner: str = "police", companions=COMPANIONS, **kw) 
     """An SftpTransport to `partner`'s zone with the server's host key pinned.
 
     By default a delivery counts only with its manifest and signature, as the
-    enveloped feeds see it (connectors/enveloped.py); `companions=()` for bare files.
+    enveloped feeds see it (exchange_zone/enveloped.py); `companions=()` for bare files.
     """
     settings = {"host": "127.0.0.1", "port": server.port, "username": server.user(partner),
                 "key_file": str(server.keys[partner]), "host_key": server.host_key_line, "timeout": 3.0,
