@@ -12,7 +12,8 @@ import functools
 from importlib import resources
 
 import pyarrow as pa
-import yaml
+
+from jinbao import strict_yaml
 
 LEVELS = ("1", "2", "3")                     # province, city, county
 CATEGORIES = ("00", "01", "02", "03", "04")
@@ -24,14 +25,17 @@ class StandardsError(ValueError):
     """The standards file is malformed; the message names the year, category and level."""
 
 
+FILE = "subsidy_standards.yaml"
+
+
 def _path():
-    return resources.files("jinbao.schemas").joinpath("subsidy_standards.yaml")
+    return resources.files("jinbao.schemas").joinpath(FILE)
 
 
 @functools.lru_cache(maxsize=4)
 def load(text: str | None = None) -> pa.Table:
     """(subsidy_year, category, subsidy_level, amount) for every year declared; `text`: another file's content."""
-    raw = yaml.safe_load(text if text is not None else _path().read_text(encoding="utf-8")) or {}
+    raw = strict_yaml.load(FILE if text is not None else _path(), StandardsError, text) or {}
     rows = {"subsidy_year": [], "category": [], "subsidy_level": [], "amount": []}
     for year, cats in raw.items():
         year = str(year)
