@@ -21,7 +21,7 @@ from jinbao.exchange_zone.reader import open_csv
 from jinbao.exchange_zone.staged import read_staged
 from jinbao.quality.parallel import judge_stream
 from jinbao.quality.reasons import message as reason_message
-from jinbao.quality.verdict import REJECTION_SCHEMA, CrossRule, Gate
+from jinbao.quality.verdict import REJECTION_SCHEMA, Gate
 
 ACCEPTED = "accepted.parquet"
 #: The rejected records themselves (hub columns as far as they translated), for the auditors'
@@ -49,7 +49,7 @@ def gate_for(spec, business_date: dt.date, staging: Path | None = None, not_afte
 
     mapping = (pinned(staging) if staging is not None else None) or feed_mapping(spec.mapping, business_date)
     return Gate(mapping=mapping, schema=partner_schema(spec.schema), business_date=business_date,
-                rules=tuple(CrossRule(**r) for r in spec.rules), not_after=not_after)
+                rules=spec.quality.rules, not_after=not_after)
 
 
 def column_widths(gate: Gate) -> dict[str, int | None]:
