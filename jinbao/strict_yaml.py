@@ -60,11 +60,12 @@ def load_mapping(path: Path | str, error: type[ValueError], what: str, text: str
 
 
 def refuse_unknown(path: Path | str, raw: dict, allowed: Iterable[str], error: type[ValueError],
-                   where: str = "") -> None:
+                   where: str = "", hint: str | None = None) -> None:
     """Refuse any key of `raw` outside `allowed`; `where` is the dotted path of `raw` in the file
-    ("" at the top, "transport." inside transport), so the message names the key in full."""
+    ("" at the top, "transport." inside transport), so the message names the key in full.  `hint`
+    replaces the list of allowed keys where a sentence says it better."""
     allowed = tuple(allowed)
     unknown = [k for k in raw if k not in allowed]
     if unknown:
         raise error(f"{path}: unknown key(s) {', '.join(f'{where}{k}' for k in unknown)} "
-                    f"(as written: {', '.join(map(repr, unknown))}); allowed: {', '.join(allowed)}")
+                    f"(as written: {', '.join(map(repr, unknown))}); {hint or 'allowed: ' + ', '.join(allowed)}")

@@ -64,9 +64,11 @@ def _feeds(path: str, key: str, value) -> tuple[str, ...]:
 def parse(text: str, path: str = FILE) -> Authority:
     """`text` read as the register file; `path` names it in errors (another copy, in tests)."""
     raw = strict_yaml.load(path, RegisterError, text)
-    if not isinstance(raw, dict) or not {"fields", "life_status"} <= set(raw) <= {"fields", "life_status",
-                                                                                  "unknown_values"}:
-        raise RegisterError(f"{path}: needs the keys fields and life_status (and may have unknown_values)")
+    needs = "needs the keys fields and life_status (and may have unknown_values)"
+    if isinstance(raw, dict):
+        strict_yaml.refuse_unknown(path, raw, ("fields", "life_status", "unknown_values"), RegisterError, hint=needs)
+    if not isinstance(raw, dict) or not {"fields", "life_status"} <= set(raw):
+        raise RegisterError(f"{path}: {needs}")
     unknown = {}
     for code, values in (raw.get("unknown_values") or {}).items():
         column = str(code).lower()
