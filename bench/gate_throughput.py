@@ -62,7 +62,7 @@ def child(path: Path, mode: str) -> dict:
         else:
             spec = get_feed("police.death")
             gate = gate_for(spec, dt.date(2026, 11, 22))
-            judged = judge_delivery(path, spec.encoding, gate, tmp, load_settings().gate_threads)
+            judged = judge_delivery(path, spec.format.encoding, gate, tmp, load_settings().gate_threads)
             received, rejected = judged.received, judged.rejected
         secs = time.perf_counter() - t0
         peak = peak_rss_kb()

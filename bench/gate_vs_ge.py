@@ -25,7 +25,7 @@ import pyarrow.csv as pcsv
 from bench.synthetic_police import build
 from jinbao.declarations import get_feed
 from jinbao.mappings.tables import feed_mapping
-from jinbao.quality.verdict import CrossRule, Gate, judge
+from jinbao.quality.verdict import Gate, judge
 from jinbao.schemas.dictionary import partner_schema
 
 CHUNK = 131_072
@@ -38,7 +38,7 @@ def main() -> None:
     day = dt.date(2026, 11, 22)
     spec = get_feed("police.death")
     gate = Gate(feed_mapping("police.death", day), partner_schema("police.death"), day,
-                tuple(CrossRule(**r) for r in spec.rules))
+                spec.quality.rules)
     with tempfile.TemporaryDirectory() as tmp:
         path = build(Path(tmp) / "police.death_20261122_000001.csv", n)
         table = pcsv.read_csv(path, read_options=pcsv.ReadOptions(encoding="gb18030"),

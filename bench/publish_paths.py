@@ -63,7 +63,7 @@ def build(admin: str, records: int, folder: Path) -> Path:
                 "'GB18030', 'published', now(), now())")
     spec = get_feed(FEED)
     csv = delivery(folder / f"{FEED}_20261122_000002.csv", records, defect_share=0.0)
-    judge_delivery(csv, spec.encoding, gate_for(spec, DAY), folder, load_settings().gate_threads,
+    judge_delivery(csv, spec.format.encoding, gate_for(spec, DAY), folder, load_settings().gate_threads,
                    keys=("aac002",))
     return folder / ACCEPTED
 

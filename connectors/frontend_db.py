@@ -131,7 +131,7 @@ class FrontendDbTransport(Transport):
         from jinbao.schemas.dictionary import partner_schema
 
         spec = get_feed(feed, self.cfg)
-        return list(partner_schema(spec.schema).names), spec.encoding
+        return list(partner_schema(spec.schema).names), spec.format.encoding
 
     def _db(self) -> sa.Engine:
         if self._engine is None:
@@ -223,7 +223,7 @@ class FrontendDbTransport(Transport):
     def _partner_outbound(self) -> Transport:
         if self._outbound is None:
             from jinbao.connectors.registry import TRANSPORTS
-            self._outbound = TRANSPORTS[self.receipts](self.partner, self.cfg, {})
+            self._outbound = TRANSPORTS[self.receipts](self.partner, self.cfg)
         return self._outbound
 
     def _receipt_rows(self, summary_path: Path) -> None:
@@ -316,8 +316,8 @@ def advance(conn: Connection, feed: str, staging: Path, batch_id: int, stamp: dt
     return len(ids)
 
 
-def factory(partner: str, cfg, declared: dict | None = None) -> FrontendDbTransport:
-    """The transport of a declaration `transport: {kind: frontend_db, table: ..., receipts: ...}`."""
-    declared = declared or {}
-    return FrontendDbTransport(partner, cfg, frontend_url(partner, cfg), declared.get("table"),
-                               declared.get("receipts", "table"))
+def factory(partner: str, cfg, declared=None) -> FrontendDbTransport:
+    """The transport of a declaration `transport: {kind: frontend_db, table: ..., receipts: ...}`
+    (declarations.DeclaredTransport; None: no table, refused)."""
+    return FrontendDbTransport(partner, cfg, frontend_url(partner, cfg), declared and declared.table,
+                               declared.receipts if declared else "table")

@@ -19,7 +19,7 @@ import pendulum
 from airflow.sdk import DAG, CronTriggerTimetable, Param, get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException
 
-from jinbao.declarations import FeedSpec, load_agreements, load_feeds
+from jinbao.declarations import InboundFeed, OutboundFeed, load_agreements, load_feeds
 from jinbao.settings import TIMEZONE
 
 #: Who owns a feed's DAG: the team on the partner's side of the agreement.
@@ -33,24 +33,24 @@ AUDIT_DAG = "audit.death_mismatch"
 log = logging.getLogger("jinbao.audit")
 
 
-def _transport_text(spec: FeedSpec) -> str:
-    kind = {"local": "local folder", "sftp": "SFTP drop zone"}.get(spec.transport.get("kind", "local"), "?")
-    sealed = spec.transport.get("envelope", "none") == "cms"
+def _transport_text(spec: InboundFeed) -> str:
+    kind = {"local": "local folder", "sftp": "SFTP drop zone"}.get(spec.transport.kind, "?")
+    sealed = spec.transport.envelope == "cms"
     return kind + (", signed and encrypted (CMS)" if sealed else "") + " (`JINBAO_TRANSPORT` may override)"
 
 
-def _doc(spec: FeedSpec) -> str:
-    rules = ", ".join(f"{r['field']} not before {r['than']} ({r['reason']})" for r in spec.rules) or "none"
+def _doc(spec: InboundFeed) -> str:
+    rules = ", ".join(f"{r.field} not before {r.than} ({r.reason})" for r in spec.quality.rules) or "none"
     return (f"### {spec.title}\n\n{spec.description}\n\n"
             "| | |\n|---|---|\n"
             f"| partner | {PARTNER_TEAMS.get(spec.partner, spec.partner)} |\n"
-            f"| delivery | `{spec.name}_<YYYYMMDD>_<seq>.csv`, {spec.encoding}, in the partner's `inbound/` |\n"
+            f"| delivery | `{spec.name}_<YYYYMMDD>_<seq>.csv`, {spec.format.encoding}, in the partner's `inbound/` |\n"
             f"| transport | {_transport_text(spec)} |\n"
             f"| partner schema | `schemas/partners/{spec.schema}.yaml` |\n"
             f"| mapping | `mappings/feeds/{spec.mapping}.yaml` (the version in force on the business date) |\n"
             f"| cross-field rules | {rules} |\n"
-            f"| held when | more than {spec.max_reject_share:.0%} of the records are rejected |\n"
-            f"| publishes into | `{spec.target_table}` |\n\n"
+            f"| held when | more than {spec.quality.max_reject_share:.0%} of the records are rejected |\n"
+            f"| publishes into | `{spec.target.table}` |\n\n"
             "**Tasks.** `receive` takes the waiting deliveries; `judge`, `publish` and `finish` run once per "
             "delivery and are named after its file.  `finish` is red when a delivery was **held** (too many "
             "rejections: review the receipt, then trigger the `jinbao.release` DAG with the batch id, or run "
@@ -58,7 +58,7 @@ def _doc(spec: FeedSpec) -> str:
             "quarantine and the partner has a receipt)." + (_partitions_doc(spec) if spec.partitions > 1 else ""))
 
 
-def _partitions_doc(spec: FeedSpec) -> str:
+def _partitions_doc(spec: InboundFeed) -> str:
     return (f"\n\n**Partitions.** The accepted records are published in {spec.partitions} partitions "
             "(`publish_partition`, one task each, named after the delivery and the partition, spread over the "
             "workers), each in its own transaction; `publish` then marks the batch published, with its "
@@ -83,7 +83,7 @@ def _label(eng, batch_id: int, suffix: str = "") -> None:
         get_current_context()["delivery"] = ledger.get(conn, batch_id)["file_name"] + suffix
 
 
-def build_inbound(spec: FeedSpec) -> DAG:
+def build_inbound(spec: InboundFeed) -> DAG:
     tz = pendulum.timezone(TIMEZONE)
     with DAG(
         dag_id=spec.name,
@@ -167,7 +167,7 @@ def build_inbound(spec: FeedSpec) -> DAG:
     return dag
 
 
-def _outbound_doc(spec: FeedSpec, agreement) -> str:
+def _outbound_doc(spec: OutboundFeed, agreement) -> str:
     return (f"### {spec.title}\n\n{spec.description}\n\n"
             "| | |\n|---|---|\n"
             f"| partner | {PARTNER_TEAMS.get(spec.partner, spec.partner)} |\n"
@@ -176,8 +176,8 @@ def _outbound_doc(spec: FeedSpec, agreement) -> str:
             f"| legal basis | {agreement.legal_basis} |\n"
             f"| in force | {agreement.validity} (outside these dates the run sends nothing and is skipped) |\n"
             f"| fields (hub codes) | {', '.join(spec.fields)}; nothing else can leave |\n"
-            f"| file | `{spec.name}_<YYYYMMDD>_<seq>.csv`, {spec.encoding}, sealed (CMS to the partner, manifest "
-            "signed by the hub), in the partner's `outbound/` |\n"
+            f"| file | `{spec.name}_<YYYYMMDD>_<seq>.csv`, {spec.format.encoding}, sealed (CMS to the partner, "
+            "manifest signed by the hub), in the partner's `outbound/` |\n"
             f"| mapping | `mappings/feeds/{spec.mapping}.yaml` (hub → partner names and codes) |\n\n"
             "**Task.** `send` covers the day before the run (the period that just ended); trigger with `as_of` "
             "(YYYY-MM-DD) to redo a period: the same content is never sent twice, changed content goes out under "
@@ -186,7 +186,7 @@ def _outbound_doc(spec: FeedSpec, agreement) -> str:
             "log (`jinbao audit log`).  The same as `jinbao send " + spec.name + "`.")
 
 
-def build_outbound(spec: FeedSpec, agreement) -> DAG:
+def build_outbound(spec: OutboundFeed, agreement) -> DAG:
     tz = pendulum.timezone(TIMEZONE)
     with DAG(
         dag_id=spec.name,
@@ -299,8 +299,8 @@ def build_audit() -> DAG:
 def build_dags() -> dict[str, DAG]:
     feeds = load_feeds()
     agreements = load_agreements()
-    dags = {spec.name: build_outbound(spec, agreements[spec.agreement]) if spec.outbound else build_inbound(spec)
-            for spec in feeds.values()}
+    dags = {spec.name: build_outbound(spec, agreements[spec.agreement]) if isinstance(spec, OutboundFeed)
+            else build_inbound(spec) for spec in feeds.values()}
     dags[RELEASE_DAG] = build_release()
     dags[AUDIT_DAG] = build_audit()
     return dags

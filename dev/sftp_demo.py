@@ -41,7 +41,7 @@ def sftp_relay(cfg: Settings, specs):
                 if d is None or d.feed not in wanted:
                     continue
                 records = plain.read_bytes().count(b"\n") - 1
-                for f in seal_delivery(plain, d.feed, d.sequence, records, wanted[d.feed].encoding,
+                for f in seal_delivery(plain, d.feed, d.sequence, records, wanted[d.feed].format.encoding,
                                        keys.load_cert(cfg.home, "hub"), keys.load_key(cfg.home, partner),
                                        cfg.home / "partner-side" / partner):
                     dest = server.zones[partner] / "inbound" / f.name

@@ -16,6 +16,7 @@ from pathlib import Path
 from jinbao import keys
 from jinbao.connectors.base import Opened, RemoteDelivery, Transport
 from jinbao.connectors.registry import chosen_transport
+from jinbao.declarations import DeclaredTransport
 from jinbao.exchange_zone import envelope
 from jinbao.exchange_zone.errors import CannotSeal
 from jinbao.settings import Settings
@@ -82,7 +83,7 @@ class Enveloped(Transport):
         return [f.name for f in sealed]
 
 
-def transport_for(partner: str, declared: dict, cfg: Settings) -> Transport:
+def transport_for(partner: str, declared: DeclaredTransport, cfg: Settings) -> Transport:
     """The feed's transport, inside the envelope where its declaration (or JINBAO_TRANSPORT) says `cms`."""
     transport, envelope_kind = chosen_transport(partner, declared, cfg)
     return Enveloped(transport, cfg.home, partner) if envelope_kind == "cms" else transport

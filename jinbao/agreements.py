@@ -15,7 +15,7 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
+from jinbao import strict_yaml
 
 KEYS = ("agreement", "partner", "feed", "title", "fields", "purpose", "legal_basis", "in_force", "schedule")
 CADENCES = ("monthly", "quarterly")
@@ -64,22 +64,9 @@ def _date(path: Path, key: str, value) -> dt.date | None:
         raise AgreementError(f"{path}: {key} {value!r} is not a date YYYY-MM-DD") from exc
 
 
-def read_mapping(path: Path, error: type[ValueError], what: str) -> dict:
-    """A declaration file's YAML mapping, or `error` naming the file (feeds and agreements alike)."""
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise error(f"{path}: not valid YAML: {exc}") from exc
-    if not isinstance(raw, dict):
-        raise error(f"{path}: {what} is a YAML mapping")
-    return raw
-
-
 def parse(path: Path) -> Agreement:
-    raw = read_mapping(path, AgreementError, "an agreement")
-    unknown = [k for k in raw if k not in KEYS]
-    if unknown:
-        raise AgreementError(f"{path}: unknown key(s) {', '.join(map(str, unknown))}; allowed: {', '.join(KEYS)}")
+    raw = strict_yaml.load_mapping(path, AgreementError, "an agreement")
+    strict_yaml.refuse_unknown(path, raw, KEYS, AgreementError)
     missing = [k for k in KEYS if k not in raw]
     if missing:
         raise AgreementError(f"{path}: missing key(s) {', '.join(missing)}")
@@ -99,7 +86,10 @@ def parse(path: Path) -> Agreement:
         if not isinstance(raw[key], str) or not raw[key].strip():
             raise AgreementError(f"{path}: {key} must be a non-empty text")
     window = raw["in_force"]
-    if not isinstance(window, dict) or set(window) - {"from", "to"} or "from" not in window:
+    if not isinstance(window, dict):
+        raise AgreementError(f"{path}: in_force must be {{from: YYYY-MM-DD, to: YYYY-MM-DD or null}}")
+    strict_yaml.refuse_unknown(path, window, ("from", "to"), AgreementError, "in_force.")
+    if "from" not in window:
         raise AgreementError(f"{path}: in_force must be {{from: YYYY-MM-DD, to: YYYY-MM-DD or null}}")
     start, end = _date(path, "in_force.from", window["from"]), _date(path, "in_force.to", window.get("to"))
     if end is not None and end < start:

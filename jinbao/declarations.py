@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import ClassVar
 
+from jinbao import strict_yaml
+from jinbao.quality.cross import CROSS_RULES, NotBefore, keys as rule_keys
 from jinbao.settings import Settings, load_settings
 
 
@@ -22,10 +25,50 @@ class FeedError(ValueError):
 
 
 @dataclass(frozen=True)
-class FeedSpec:
+class DeclaredTransport:
+    """The declaration's `transport:`.  Not named Transport: that is the live connection a kind
+    opens (connectors/base.py), which connectors/registry.py builds from this."""
+
+    kind: str = "local"
+    #: "none" or "cms": the envelope wraps whichever kind was chosen
+    envelope: str = "none"
+    #: frontend_db only: the partner's table to read, and where receipts go (connectors/frontend_db.py)
+    table: str | None = None
+    receipts: str = "table"
+
+
+@dataclass(frozen=True)
+class Format:
+    """The declaration's `format:`: how the partner's file is written."""
+
+    type: str = "csv"
+    encoding: str = "UTF-8"
+
+
+@dataclass(frozen=True)
+class Quality:
+    """The declaration's `quality:`: when a delivery is held, and the cross-field rules beyond the
+    ones the hub dictionary gives each field."""
+
+    max_reject_share: float = 0.20
+    rules: tuple[NotBefore, ...] = ()
+
+
+@dataclass(frozen=True)
+class Target:
+    """The declaration's `target:`: the store table published into, and the columns stamped on every
+    row (`set`, e.g. source_feed)."""
+
+    table: str
+    set: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Feed:
+    """What every declaration holds, inbound or outbound."""
+
     name: str
     partner: str
-    direction: str
     title: str
     description: str
     schedule: str
@@ -33,38 +76,54 @@ class FeedSpec:
     retries: int
     retry_delay_minutes: int
     tags: tuple[str, ...]
-    transport: dict
-    encoding: str
-    schema: str
+    transport: DeclaredTransport
+    format: Format
     mapping: str
-    max_reject_share: float
-    rules: tuple[dict, ...]
-    target_table: str
-    target_set: dict = field(default_factory=dict)
     path: Path | None = None
-    # outbound only: the agreement that limits the feed, the named query that produces it,
-    # and the hub fields it sends (a subset of the agreement's)
-    agreement: str | None = None
-    query: str | None = None
-    fields: tuple[str, ...] = ()
     #: feeds whose deliveries of the same day this one is judged after (`jinbao run all`, the demo):
     #: its records are checked against what they publish (payments against enrolments' lines)
     after: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class InboundFeed(_Feed):
+    """A partner's deliveries, received, judged against `schema` and `quality`, published into `target`."""
+
+    direction: ClassVar[str] = "inbound"
+    schema: str
+    quality: Quality = Quality()
+    target: Target
     #: publish in this many partitions of the accepted records, each its own task and transaction
     #: (jinbao/partitions.py, docs/scale.md); 1: the whole batch in one transaction
     partitions: int = 1
 
-    @property
-    def outbound(self) -> bool:
-        return self.direction == "outbound"
+
+@dataclass(frozen=True, kw_only=True)
+class OutboundFeed(_Feed):
+    """What the hub sends a partner: the named `query` over the store, limited to `fields`, under `agreement`."""
+
+    direction: ClassVar[str] = "outbound"
+    agreement: str
+    query: str
+    #: the hub fields it sends (a subset of the agreement's)
+    fields: tuple[str, ...]
 
 
-#: Every key a declaration may hold (nested: the keys of that mapping); anything else is a typo.
+#: A feed declaration of either direction (`isinstance(spec, OutboundFeed)` tells which).
+FeedSpec = InboundFeed | OutboundFeed
+
+
+def _names(part) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(part))
+
+
+#: Every key a declaration may hold (nested: the keys of that mapping, the fields of its typed part);
+#: anything else is a typo.
 KEYS = {
     "feed": None, "partner": None, "direction": None, "title": None, "description": None, "schedule": None,
     "start_date": None, "retries": None, "retry_delay_minutes": None, "tags": None,
-    "transport": {"kind", "envelope", "table", "receipts"}, "format": {"type", "encoding"}, "schema": None, "mapping": None,
-    "quality": {"max_reject_share", "rules"}, "target": {"table", "set"},
+    "transport": _names(DeclaredTransport), "format": _names(Format), "schema": None, "mapping": None,
+    "quality": _names(Quality), "target": _names(Target),
     "agreement": None, "query": None, "fields": None, "after": None, "partitions": None,
 }
 REQUIRED = ("feed", "partner", "schedule", "start_date", "transport", "format", "schema", "mapping", "target")
@@ -76,21 +135,16 @@ OUTBOUND_ONLY = ("agreement", "query", "fields")
 DIRECTIONS = ("inbound", "outbound")
 FORMATS = ("csv",)
 ENCODINGS = ("GB18030", "UTF-8")
-#: Cross-field rules a declaration may list, with the keys each takes.
-CROSS_RULES = {"not_before": {"rule", "field", "than", "reason"}}
 
 
 def _check_keys(path: Path, raw: dict) -> None:
+    strict_yaml.refuse_unknown(path, raw, KEYS, FeedError)
     for key, value in raw.items():
-        if key not in KEYS:
-            raise FeedError(f"{path}: unknown key {key!r}; allowed: {', '.join(KEYS)}")
         nested = KEYS[key]
         if nested is not None:
             if not isinstance(value, dict):
                 raise FeedError(f"{path}: {key} must be a mapping of {', '.join(sorted(nested))}")
-            for sub in value:
-                if sub not in nested:
-                    raise FeedError(f"{path}: unknown key {key}.{sub}; allowed: {', '.join(sorted(nested))}")
+            strict_yaml.refuse_unknown(path, value, sorted(nested), FeedError, f"{key}.")
     outbound = raw.get("direction") == "outbound"
     missing = [k for k in (REQUIRED_OUTBOUND if outbound else REQUIRED) if k not in raw]
     if missing:
@@ -106,7 +160,7 @@ def _one_of(path: Path, key: str, value, allowed) -> None:
         raise FeedError(f"{path}: {key} {value!r} is not one of {', '.join(map(str, allowed))}")
 
 
-def _check_rules(path: Path, rules) -> tuple[dict, ...]:
+def _check_rules(path: Path, rules) -> tuple[NotBefore, ...]:
     from jinbao.quality.reasons import REASONS
 
     if not isinstance(rules, list):
@@ -116,13 +170,13 @@ def _check_rules(path: Path, rules) -> tuple[dict, ...]:
         if not isinstance(rule, dict):
             raise FeedError(f"{path}: {where} must be a mapping")
         _one_of(path, f"{where}.rule", rule.get("rule"), tuple(CROSS_RULES))
-        extra = set(rule) - CROSS_RULES[rule["rule"]]
-        missing = CROSS_RULES[rule["rule"]] - set(rule)
+        extra = set(rule) - rule_keys(rule["rule"])
+        missing = rule_keys(rule["rule"]) - set(rule)
         if extra or missing:
             raise FeedError(f"{path}: {where} " + (f"has unknown key(s) {', '.join(sorted(extra))}" if extra
                                                    else f"lacks {', '.join(sorted(missing))}"))
         _one_of(path, f"{where}.reason", rule["reason"], tuple(REASONS))
-    return tuple(dict(r) for r in rules)
+    return tuple(CROSS_RULES[r["rule"]](**{k: v for k, v in r.items() if k != "rule"}) for r in rules)
 
 
 def _check_references(path: Path, raw: dict) -> None:
@@ -145,9 +199,9 @@ def _check_references(path: Path, raw: dict) -> None:
 
 def _mapped_hub_fields(mapping: str) -> set[str]:
     """Every hub field the outbound mapping would translate, over all its versions."""
-    from jinbao.mappings.tables import FEEDS_DIR, load_yaml
+    from jinbao.mappings.tables import FEEDS_DIR, read_feed_mapping
 
-    raw = load_yaml(FEEDS_DIR / f"{mapping}.yaml")
+    raw = read_feed_mapping(FEEDS_DIR / f"{mapping}.yaml")
     return {rule["to"] for version in raw.get("versions") or [] for rule in (version.get("fields") or {}).values()}
 
 
@@ -217,8 +271,7 @@ def _number(path: Path, key: str, value, kind):
 
 
 def parse(path: Path, agreements: dict | None = None) -> FeedSpec:
-    from jinbao.agreements import read_mapping
-    raw = read_mapping(path, FeedError, "a feed declaration")
+    raw = strict_yaml.load_mapping(path, FeedError, "a feed declaration")
     _check_keys(path, raw)
     if raw["feed"] != path.stem:
         raise FeedError(f"{path}: feed {raw['feed']!r} must match the file name {path.stem!r}")
@@ -233,7 +286,7 @@ def parse(path: Path, agreements: dict | None = None) -> FeedSpec:
         raise FeedError(f"{path}: quality.max_reject_share must be within 0..1, got {share}")
     _check_references(path, raw)
     outbound = direction == "outbound"
-    fields = _check_agreement(path, raw, agreements or {}) if outbound else ()
+    sent = _check_agreement(path, raw, agreements or {}) if outbound else ()
     tags = raw.get("tags") or []
     if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
         raise FeedError(f"{path}: tags must be a list of words, got {tags!r}")
@@ -247,17 +300,20 @@ def parse(path: Path, agreements: dict | None = None) -> FeedSpec:
         start = start if isinstance(start, dt.date) else dt.date.fromisoformat(str(start))
     except ValueError as exc:
         raise FeedError(f"{path}: start_date {start!r} is not a date YYYY-MM-DD") from exc
-    return FeedSpec(
-        name=raw["feed"], partner=raw["partner"], direction=direction,
+    common = dict(
+        name=raw["feed"], partner=raw["partner"],
         title=raw.get("title", raw["feed"]), description=raw.get("description", ""), schedule=raw["schedule"],
         start_date=start, retries=_number(path, "retries", raw.get("retries", 2), int),
         retry_delay_minutes=_number(path, "retry_delay_minutes", raw.get("retry_delay_minutes", 10), int),
-        tags=tuple(tags),
-        transport=dict(raw["transport"]), encoding=encoding, schema=raw.get("schema", ""), mapping=raw["mapping"],
-        max_reject_share=share, rules=_check_rules(path, quality.get("rules") or []),
-        target_table=target.get("table", ""), target_set=dict(target.get("set") or {}), path=path,
-        agreement=raw.get("agreement"), query=raw.get("query"), fields=fields, after=_after(path, raw),
-        partitions=_partitions(path, raw.get("partitions", 1)))
+        tags=tuple(tags), transport=DeclaredTransport(**raw["transport"]),
+        format=Format(**{"encoding": encoding, **raw["format"]}), mapping=raw["mapping"], path=path)
+    if outbound:
+        return OutboundFeed(**common, agreement=raw["agreement"], query=raw["query"], fields=sent,
+                            after=_after(path, raw))
+    rules = _check_rules(path, quality.get("rules") or [])
+    return InboundFeed(**common, schema=raw["schema"], quality=Quality(max_reject_share=share, rules=rules),
+                       target=Target(table=target["table"], set=dict(target.get("set") or {})),
+                       after=_after(path, raw), partitions=_partitions(path, raw.get("partitions", 1)))
 
 
 def _partitions(path: Path, value) -> int:

@@ -94,10 +94,10 @@ def demo(cfg: Settings, date: dt.date | None = None, people: int = 20_000, seed:
 
 def _outbound(cfg: Settings, date: dt.date) -> list:
     """Every outbound feed for the demo day, after the inbound feeds have filled the store."""
-    from jinbao.declarations import load_feeds
+    from jinbao.declarations import OutboundFeed, load_feeds
     from jinbao.outbound.send import send
 
-    return [send(spec, cfg, date) for spec in load_feeds(cfg).values() if spec.outbound]
+    return [send(spec, cfg, date) for spec in load_feeds(cfg).values() if isinstance(spec, OutboundFeed)]
 
 
 def _print_sent(cfg: Settings, sent: list) -> None:

@@ -30,7 +30,7 @@ from pathlib import Path
 from jinbao import ledger, partitions
 from jinbao.connectors.base import RemoteDelivery, Transport, companions_of, sha256_of
 from jinbao.connectors.names import classify
-from jinbao.declarations import FeedSpec
+from jinbao.declarations import InboundFeed
 from jinbao.exchange_zone.enveloped import transport_for
 from jinbao.exchange_zone.errors import CannotSeal
 from jinbao.exchange_zone.quarantine import quarantine, quarantine_path
@@ -65,7 +65,7 @@ class Engine:
     #: progress(step, delivery file, records just done): a CLI progress bar; None in Airflow (plain log lines)
     progress = None
 
-    def __init__(self, spec: FeedSpec, cfg: Settings | None = None, transport: Transport | None = None):
+    def __init__(self, spec: InboundFeed, cfg: Settings | None = None, transport: Transport | None = None):
         self.spec = spec
         self.cfg = cfg or load_settings()
         self.transport = transport or transport_for(spec.partner, spec.transport, self.cfg)
@@ -162,7 +162,7 @@ class Engine:
             batch_id = ledger.insert(
                 conn, feed=self.spec.name, file_name=delivery.name, sha256=digest, sequence=delivery.sequence,
                 business_date=business_date,
-                encoding=opened.encoding if opened is not None and opened.encoding else self.spec.encoding,
+                encoding=opened.encoding if opened is not None and opened.encoding else self.spec.format.encoding,
                 mapping_version=mapping.label if mapping is not None else None,
                 status=Status.RECEIVED if refusal is None else Status.REFUSED, refusal=refusal,
                 data_file=opened.data.name if opened else None,
@@ -215,7 +215,7 @@ class Engine:
             gate = gate_for(self.spec, row["business_date"], staging,
                             not_after=ledger.latest_business_date(self.cfg.clock_allowance, row["received_at"]))
             judged = judge_delivery(staging / (row["data_file"] or row["file_name"]),
-                                    ledger.encoding_of(row, self.spec.encoding), gate, staging,
+                                    ledger.encoding_of(row, self.spec.format.encoding), gate, staging,
                                     self.cfg.gate_threads, keys=self._record_keys(),
                                     on_block=self._progress("judge", row["file_name"]))
             declared = row["declared_records"]
@@ -232,7 +232,7 @@ class Engine:
             log.exception("%s: judging batch %s failed", self.spec.name, batch_id)
             return self._refuse(batch_id, Status.RECEIVED, fault("judge", row["file_name"], exc))
         share = judged.rejected / judged.received if judged.received else 0.0
-        held = share > self.spec.max_reject_share
+        held = share > self.spec.quality.max_reject_share
         reasons = ", ".join(f"{code} on {field} {n}" for code, field, n in top_reasons(staging))
         log.info("%s: judged %s: %s records received, %s accepted, %s rejected (%.1f%%)%s", self.spec.name,
                  row["file_name"], judged.received, judged.accepted, judged.rejected, 100 * share,
@@ -240,7 +240,7 @@ class Engine:
         if judged.rejected:
             log.info("%s: %s", self.spec.name, hint(self.cfg, self.spec.name, batch_id))
         message = (f"{judged.rejected} of {judged.received} records ({share:.1%}) rejected, above the feed's "
-                   f"threshold of {self.spec.max_reject_share:.0%}") if held else None
+                   f"threshold of {self.spec.quality.max_reject_share:.0%}") if held else None
         with self.db.begin() as conn:
             ledger.move(conn, batch_id, Status.RECEIVED, Status.HELD if held else Status.JUDGED,
                         received=judged.received, accepted=judged.accepted, rejected=judged.rejected,
@@ -254,8 +254,8 @@ class Engine:
     def _record_keys(self) -> tuple[str, ...]:
         """The hub fields that identify a record in the target table (its key, less the declared constants)."""
         from jinbao.schemas.store_tables import TARGETS
-        return tuple(c.name for c in TARGETS[self.spec.target_table].primary_key.columns
-                     if c.name not in self.spec.target_set)
+        return tuple(c.name for c in TARGETS[self.spec.target.table].primary_key.columns
+                     if c.name not in self.spec.target.set)
 
     def _refuse(self, batch_id: int, frm: Status, refusal: Refusal) -> Outcome:
         with self.db.begin() as conn:
@@ -307,7 +307,7 @@ class Engine:
                                **({"receipt_at": None} if released else {})):
                 return Outcome.of(row)
             published = parted[1] if parted else publish_accepted(
-                conn, TARGETS[self.spec.target_table], staging / ACCEPTED, batch_id, stamp, self.spec.target_set,
+                conn, TARGETS[self.spec.target.table], staging / ACCEPTED, batch_id, stamp, self.spec.target.set,
                 source_version(row["business_date"], row["sequence"]), on_chunk=self._progress("publish", row["file_name"]))
             store_rejections(conn, staging / REJECTED, batch_id)
             keep_rejected(conn, staging, self.spec.name, batch_id)     # evidence, for the feeds that declare it
@@ -322,7 +322,7 @@ class Engine:
             ledger.update(conn, batch_id, published=published)
             row = ledger.get(conn, batch_id)
         log.info("%s: published %s: %s records into %s in %.1f s (batch %s)", self.spec.name, row["file_name"],
-                 published, self.spec.target_table, time.perf_counter() - started, batch_id)
+                 published, self.spec.target.table, time.perf_counter() - started, batch_id)
         return Outcome.of(row)
 
     # ------------------------------------------------------------- partitions
@@ -373,8 +373,8 @@ class Engine:
                     if ledger.get(conn, batch_id)["status"] != Status.JUDGED:
                         return 0
                     published = publish_accepted(
-                        conn, TARGETS[self.spec.target_table], staging / ACCEPTED, batch_id, planned.stamp,
-                        self.spec.target_set, source_version(row["business_date"], row["sequence"]),
+                        conn, TARGETS[self.spec.target.table], staging / ACCEPTED, batch_id, planned.stamp,
+                        self.spec.target.set, source_version(row["business_date"], row["sequence"]),
                         on_chunk=self._progress("publish", row["file_name"]), rows=(start, stop))
             except Exception as exc:  # noqa: BLE001 - sorted into the two kinds right here
                 if is_transient(exc):
@@ -384,7 +384,7 @@ class Engine:
                 raise
             partitions.mark_done(staging, part, published)      # after the commit: a marker never lies
         log.info("%s: published partition %s of %s of %s: records %s to %s, %s into %s in %.1f s", self.spec.name,
-                 part + 1, len(planned), row["file_name"], start, stop, published, self.spec.target_table,
+                 part + 1, len(planned), row["file_name"], start, stop, published, self.spec.target.table,
                  time.perf_counter() - started)
         return published
 
@@ -473,7 +473,8 @@ class Engine:
         folder = self.cfg.receipts / self.spec.name / str(batch_id)
         unsealed = sent = None
         try:
-            sent = send_receipt(self.transport, folder, row, rejected, ledger.encoding_of(row, self.spec.encoding),
+            encoding = ledger.encoding_of(row, self.spec.format.encoding)
+            sent = send_receipt(self.transport, folder, row, rejected, encoding,
                                 ledger.now().isoformat(), name, hub_paths=(self.cfg.home,))
         except CannotSeal as exc:   # retrying cannot cure it: the batch still ends, the receipt stays here
             unsealed = exc
@@ -506,13 +507,13 @@ class Engine:
         its transport takes them, the others as declared (connectors/names.py Form)."""
         from jinbao.connectors.names import Form
         from jinbao.connectors.registry import NOT_DROP_ZONES, choice
-        from jinbao.declarations import load_feeds
+        from jinbao.declarations import OutboundFeed, load_feeds
         from jinbao.exchange_zone.envelope import COMPANIONS
 
         here, _ = choice(self.spec.transport, self.cfg)
         forms = [Form(self.spec.name, bool(self.transport.companions), tuple(self.transport.companions))]
         for spec in load_feeds(self.cfg).values():
-            if spec.partner != self.spec.partner or spec.outbound or spec.name == self.spec.name:
+            if spec.partner != self.spec.partner or isinstance(spec, OutboundFeed) or spec.name == self.spec.name:
                 continue
             kind, envelope = choice(spec.transport, self.cfg)
             if kind != here or kind in NOT_DROP_ZONES:
@@ -586,7 +587,7 @@ class Engine:
         if row is None:
             with self.db.begin() as conn:
                 batch_id = ledger.insert(conn, feed=self.spec.name, file_name=stray.shown, sha256=ledger.STRAY,
-                                         sequence=0, business_date=ledger.today(), encoding=self.spec.encoding,
+                                         sequence=0, business_date=ledger.today(), encoding=self.spec.format.encoding,
                                          status=Status.REFUSED, refusal=Refusal(stray.reason, stray.detail))
         else:
             batch_id = row["id"]

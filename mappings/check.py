@@ -11,7 +11,8 @@ import datetime as dt
 from pathlib import Path
 
 from jinbao.mappings.reference import allowed_codes
-from jinbao.mappings.tables import CODES_DIR, FEEDS_DIR, MappingError, _date, _reverse, load_yaml
+from jinbao.mappings.tables import (CODES_DIR, FEEDS_DIR, MappingError, _date, _reverse, read_code_table,
+                                   read_feed_mapping)
 from jinbao.schemas.dictionary import HERE as SCHEMAS_DIR, hub_dictionary, partner_schema
 
 ONE_DAY = dt.timedelta(days=1)
@@ -50,7 +51,7 @@ def _allowed(hub_field: str) -> frozenset[str] | None:
 def check_code_table(path: Path) -> list[str]:
     problems: list[str] = []
     try:
-        raw = load_yaml(path)
+        raw = read_code_table(path)
     except MappingError as exc:
         return [str(exc)]
     what = f"codes/{path.name}"
@@ -81,7 +82,7 @@ def check_code_table(path: Path) -> list[str]:
 
 
 def _covers(table: str, start: dt.date, end: dt.date | None) -> bool:
-    raw = load_yaml(CODES_DIR / f"{table}.yaml")
+    raw = read_code_table(CODES_DIR / f"{table}.yaml")
     vs = sorted(raw["versions"], key=lambda v: _date(v["valid_from"]))
     last_end = _date(vs[-1].get("valid_to"))
     return _date(vs[0]["valid_from"]) <= start and (last_end is None or (end is not None and end <= last_end))
@@ -90,7 +91,7 @@ def _covers(table: str, start: dt.date, end: dt.date | None) -> bool:
 def check_feed_mapping(path: Path) -> list[str]:
     problems: list[str] = []
     try:
-        raw = load_yaml(path)
+        raw = read_feed_mapping(path)
     except MappingError as exc:
         return [str(exc)]
     what = f"feeds/{path.name}"
@@ -114,7 +115,7 @@ def check_feed_mapping(path: Path) -> list[str]:
                 if not (CODES_DIR / f"{table}.yaml").exists():
                     problems.append(f"{label}: {partner} uses missing code table {table}")
                     continue
-                t = load_yaml(CODES_DIR / f"{table}.yaml")
+                t = read_code_table(CODES_DIR / f"{table}.yaml")
                 if t.get("hub_field") != hub:
                     problems.append(f"{label}: {partner} -> {hub} uses {table}, which maps to {t.get('hub_field')}")
                 if not _covers(table, _date(v["valid_from"]), _date(v.get("valid_to"))):

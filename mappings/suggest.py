@@ -35,7 +35,7 @@ def _partner_pairs(spec, field: str, rows) -> pd.DataFrame:
         path = Path(b.staging_dir or "") / (b.data_file or b.file_name)   # the plaintext of a sealed delivery
         if not path.exists():
             continue
-        stream = open_csv(path, encoding_of(b._mapping, spec.encoding), [id_col, field], [id_col, field])
+        stream = open_csv(path, encoding_of(b._mapping, spec.format.encoding), [id_col, field], [id_col, field])
         for block, _ in stream.blocks():
             ids = pc.utf8_upper(normalise(block.column(id_col)))
             if mapping.upgrade_15_digit_ids:

@@ -11,7 +11,7 @@ import functools
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
+from jinbao import strict_yaml
 
 HERE = Path(__file__).resolve().parent
 CODES_DIR = HERE / "codes"
@@ -94,46 +94,59 @@ def _reverse(forward: dict[str, str], prefer: dict[str, str], what: str) -> dict
     return rev
 
 
-class _StrictLoader(yaml.SafeLoader):
-    """YAML loader that refuses duplicate keys: PyYAML would silently keep the last
-    one, and a partner code mapped twice is exactly the mistake we must catch."""
+#: The keys of a code table file (mappings/codes/), of each of its versions.
+CODE_TABLE_KEYS = ("name", "hub_field", "versions")
+CODE_VERSION_KEYS = ("version", "valid_from", "valid_to", "map", "reverse_prefer")
+#: The keys of a feed mapping file (mappings/feeds/), of each of its versions, of each field's rule.
+FEED_MAPPING_KEYS = ("feed", "direction", "versions")
+FEED_VERSION_KEYS = ("version", "valid_from", "valid_to", "upgrade_15_digit_ids", "fields")
+FIELD_RULE_KEYS = ("to", "codes", "date_format")
 
 
-def _no_duplicates(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
-    seen = {}
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=deep)
-        if key in seen:
-            raise MappingError(f"{loader.name}:{key_node.start_mark.line + 1}: key {key!r} appears twice "
-                               f"(first on line {seen[key]})")
-        seen[key] = key_node.start_mark.line + 1
-    return loader.construct_mapping(node, deep=deep)
-
-
-_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _no_duplicates)
-
-
-def load_yaml(path: Path) -> dict:
+def load_yaml(path: Path, what: str = "a mapping file") -> dict:
+    """A mapping file's YAML (repeated keys refused: a partner code mapped twice is exactly the
+    mistake we must catch)."""
     if not path.exists():
         raise MappingError(f"no mapping file {path}")
-    with open(path, encoding="utf-8") as fh:
-        loader = _StrictLoader(fh)
-        loader.name = str(path)
-        try:
-            return loader.get_single_data()
-        except yaml.YAMLError as exc:
-            raise MappingError(f"{path}: not valid YAML: {exc}") from exc
-        finally:
-            loader.dispose()
+    return strict_yaml.load_mapping(path, MappingError, what)
+
+
+def _versions(path: Path, raw: dict, keys: tuple[str, ...]) -> list[dict]:
+    versions = raw.get("versions")
+    for i, version in enumerate(versions if isinstance(versions, list) else []):
+        if isinstance(version, dict):
+            strict_yaml.refuse_unknown(path, version, keys, MappingError, f"versions[{i}].")
+    return versions if isinstance(versions, list) else []
+
+
+def read_code_table(path: Path) -> dict:
+    """A code table file, its keys checked (an unknown key is a typo that nothing would read)."""
+    raw = load_yaml(path, "a code table")
+    strict_yaml.refuse_unknown(path, raw, CODE_TABLE_KEYS, MappingError)
+    _versions(path, raw, CODE_VERSION_KEYS)
+    return raw
+
+
+def read_feed_mapping(path: Path) -> dict:
+    """A feed mapping file, its keys checked down to each field's rule."""
+    raw = load_yaml(path, "a feed mapping")
+    strict_yaml.refuse_unknown(path, raw, FEED_MAPPING_KEYS, MappingError)
+    for i, version in enumerate(_versions(path, raw, FEED_VERSION_KEYS)):
+        fields = version.get("fields") if isinstance(version, dict) else None
+        for partner, rule in (fields.items() if isinstance(fields, dict) else ()):
+            if isinstance(rule, dict):
+                strict_yaml.refuse_unknown(path, rule, FIELD_RULE_KEYS, MappingError,
+                                           f"versions[{i}].fields.{partner}.")
+    return raw
 
 
 @functools.lru_cache(maxsize=256)
-def _load(path: Path) -> dict:
-    return load_yaml(path)
+def _load(path: Path, read) -> dict:
+    return read(path)
 
 
 def code_table(name: str, on: dt.date) -> CodeTable:
-    raw = _load(CODES_DIR / f"{name}.yaml")
+    raw = _load(CODES_DIR / f"{name}.yaml", read_code_table)
     v = _in_force(raw["versions"], on, f"code table {name}")
     forward = {str(k): str(val) for k, val in v["map"].items()}
     prefer = {str(k): str(val) for k, val in (v.get("reverse_prefer") or {}).items()}
@@ -142,7 +155,7 @@ def code_table(name: str, on: dt.date) -> CodeTable:
 
 
 def feed_mapping(feed: str, on: dt.date) -> FeedMapping:
-    raw = _load(FEEDS_DIR / f"{feed}.yaml")
+    raw = _load(FEEDS_DIR / f"{feed}.yaml", read_feed_mapping)
     v = _in_force(raw["versions"], on, f"feed mapping {feed}")
     rules = tuple(FieldRule(partner=p, hub=spec["to"], codes=spec.get("codes"),
                             date_format=spec.get("date_format"))
@@ -156,7 +169,7 @@ def agreed_from(feed: str, column: str, after: dt.date) -> dt.date | None:
     """The first day after `after` from which a version of the feed's mapping (the agreement) has `column`,
     or None when no later version has it."""
     try:
-        versions = _load(FEEDS_DIR / f"{feed}.yaml")["versions"]
+        versions = _load(FEEDS_DIR / f"{feed}.yaml", read_feed_mapping)["versions"]
     except (MappingError, KeyError, TypeError):
         return None
     days = [_date(v["valid_from"]) for v in versions

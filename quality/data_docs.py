@@ -66,7 +66,7 @@ def build(cfg, spec, row: dict) -> Path:
     from jinbao import ledger
     gate = gate_for(spec, row["business_date"], staging,
                     not_after=ledger.latest_business_date(cfg.clock_allowance, row["received_at"]))
-    stream = open_delivery_csv(data, ledger.encoding_of(row, spec.encoding), gate)   # as the manifest declared
+    stream = open_delivery_csv(data, ledger.encoding_of(row, spec.format.encoding), gate)   # as the manifest declared
     frames = [ge_check.ge_frame(b, lines, gate) for b, lines in stream.blocks()]
     frame = pd.concat(frames, ignore_index=True) if frames else None
     if frame is None:

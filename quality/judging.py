@@ -24,7 +24,7 @@ from jinbao.privacy import mask_column
 from jinbao.quality.parallel import judge_stream
 from jinbao.quality.reasons import message as reason_message
 from jinbao.quality.rules import CONTROL_PATTERN, widest
-from jinbao.quality.verdict import REJECTION_SCHEMA, CrossRule, Gate
+from jinbao.quality.verdict import REJECTION_SCHEMA, Gate
 from jinbao.schemas.dictionary import hub_dictionary, partner_schema
 from jinbao.schemas.store_tables import rejection
 from jinbao.staged.key_order import sort_by_key
@@ -54,7 +54,7 @@ def gate_for(spec, business_date: dt.date, staging: Path | None = None, not_afte
     the hub's clock allowed when the delivery came in (no date in it may be later, whatever its name says)."""
     mapping = (pinned(staging) if staging is not None else None) or feed_mapping(spec.mapping, business_date)
     return Gate(mapping=mapping, schema=partner_schema(spec.schema), business_date=business_date,
-                rules=tuple(CrossRule(**r) for r in spec.rules), not_after=not_after)
+                rules=spec.quality.rules, not_after=not_after)
 
 
 def column_widths(gate: Gate) -> dict[str, int | None]:

@@ -26,7 +26,7 @@ def plan(mapping, cross=()) -> list[Step]:
     """The feed's field rules in the order a record's failures are listed.
 
     The ID comes first because the birth-date and gender rules compare with
-    what it says; `cross` are the declaration's rules (verdict.CrossRule).
+    what it says; `cross` are the declaration's rules (cross.NotBefore).
     """
     dictionary = hub_dictionary()
     partner = {r.hub: r.partner for r in mapping.fields}

@@ -20,6 +20,7 @@ from jinbao.mappings.tables import FeedMapping
 from jinbao.mappings.translator import normalise_batch, translate
 from jinbao.quality import rules
 from jinbao.quality.columns import BIRTH, ID, Column
+from jinbao.quality.cross import NotBefore
 from jinbao.quality.failures import Failures
 from jinbao.quality.plan import Columns, plan
 from jinbao.schemas.dictionary import PartnerSchema
@@ -35,21 +36,13 @@ REJECTION_SCHEMA = pa.schema([
 
 
 @dataclass(frozen=True)
-class CrossRule:
-    rule: str        # not_before
-    field: str       # hub code
-    than: str        # hub code
-    reason: str
-
-
-@dataclass(frozen=True)
 class Gate:
     """Everything needed to judge one delivery, pinned to its business date."""
 
     mapping: FeedMapping
     schema: PartnerSchema
     business_date: dt.date
-    rules: tuple[CrossRule, ...] = ()
+    rules: tuple[NotBefore, ...] = ()
     #: The latest business date the hub's clock allowed when the delivery came in (ledger.latest_business_date);
     #: None: the business date alone.
     not_after: dt.date | None = None

@@ -6,13 +6,18 @@ YAML file, not a code change.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
-import yaml
+from jinbao import strict_yaml
 
 HERE = Path(__file__).resolve().parent
+DICTIONARY = HERE / "hub_dictionary.yaml"
 PARTNERS_DIR = HERE / "partners"
+
+
+class DictionaryError(ValueError):
+    """The hub dictionary or a partner schema is malformed; the message names file and key."""
 
 
 @dataclass(frozen=True)
@@ -46,11 +51,20 @@ class PartnerSchema:
         return [c.name for c in self.columns]
 
 
-@functools.lru_cache(maxsize=1)
-def hub_dictionary() -> dict[str, HubField]:
-    raw = yaml.safe_load((HERE / "hub_dictionary.yaml").read_text(encoding="utf-8"))
+#: The keys a hub field's entry may hold: HubField's, but its code is the entry's name.
+FIELD_KEYS = tuple(f.name for f in fields(HubField) if f.name != "code")
+SCHEMA_KEYS = ("feed", "partner", "columns")
+COLUMN_KEYS = tuple(f.name for f in fields(PartnerColumn))
+
+
+@functools.lru_cache(maxsize=2)
+def hub_dictionary(path: Path = DICTIONARY) -> dict[str, HubField]:
+    """The hub dictionary (schemas/hub_dictionary.yaml, or another copy at `path`)."""
+    raw = strict_yaml.load_mapping(path, DictionaryError, "the hub dictionary")
+    strict_yaml.refuse_unknown(path, raw, ("fields",), DictionaryError)
     out = {}
     for code, spec in raw["fields"].items():
+        strict_yaml.refuse_unknown(path, spec, FIELD_KEYS, DictionaryError, f"fields.{code}.")
         codes = spec.get("codes")
         out[code] = HubField(
             code=code, label=spec["label"], en=spec.get("en", code), type=spec["type"],
@@ -61,9 +75,13 @@ def hub_dictionary() -> dict[str, HubField]:
 
 
 @functools.lru_cache(maxsize=64)
-def partner_schema(name: str) -> PartnerSchema:
-    path = PARTNERS_DIR / f"{name}.yaml"
-    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+def partner_schema(name: str, folder: Path = PARTNERS_DIR) -> PartnerSchema:
+    """The partner's file schema `name` (schemas/partners/, or another `folder`)."""
+    path = Path(folder) / f"{name}.yaml"
+    raw = strict_yaml.load_mapping(path, DictionaryError, "a partner schema")
+    strict_yaml.refuse_unknown(path, raw, SCHEMA_KEYS, DictionaryError)
+    for i, column in enumerate(raw["columns"]):
+        strict_yaml.refuse_unknown(path, column, COLUMN_KEYS, DictionaryError, f"columns[{i}].")
     cols = tuple(PartnerColumn(c["name"], c.get("label", c["name"]), bool(c.get("required", False)))
                  for c in raw["columns"])
     return PartnerSchema(feed=raw["feed"], partner=raw["partner"], columns=cols)

@@ -19,16 +19,16 @@ def default_as_of(today: dt.date | None = None) -> dt.date:
 
 
 def cmd_send(args) -> int:
-    from jinbao.declarations import get_feed, load_feeds
+    from jinbao.declarations import OutboundFeed, get_feed, load_feeds
     from jinbao.outbound.send import OUTSIDE, send
     from jinbao.settings import load_settings
 
     cfg = load_settings()
     if args.feed == "all":
-        specs = [s for s in load_feeds(cfg).values() if s.outbound]
+        specs = [s for s in load_feeds(cfg).values() if isinstance(s, OutboundFeed)]
     else:
         specs = [get_feed(args.feed, cfg)]
-        if not specs[0].outbound:
+        if not isinstance(specs[0], OutboundFeed):
             print(f"error: {args.feed} is an inbound feed; `jinbao run {args.feed}` takes its deliveries",
                   file=sys.stderr)
             return 1

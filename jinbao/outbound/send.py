@@ -28,7 +28,7 @@ import pyarrow.csv as pcsv
 import sqlalchemy as sa
 
 from jinbao import exchange_log
-from jinbao.declarations import FeedSpec, load_agreements
+from jinbao.declarations import OutboundFeed, load_agreements
 from jinbao.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -86,7 +86,7 @@ def _needs_quotes(table: pa.Table) -> bool:
                for i, f in enumerate(table.schema) if pa.types.is_string(f.type) and table.num_rows)
 
 
-def produce(conn, spec: FeedSpec, as_of: dt.date) -> pa.Table:
+def produce(conn, spec: OutboundFeed, as_of: dt.date) -> pa.Table:
     """The feed's rows in hub codes, exactly the declared fields (and so inside the agreement)."""
     from jinbao.outbound.catalog import QUERIES
     from jinbao.outbound.queries import RUNNERS
@@ -141,7 +141,7 @@ def _write_private(path: Path, data: bytes) -> None:
     tmp.replace(path)
 
 
-def _upload(spec: FeedSpec, cfg: Settings, files: list[Path]) -> list[str]:
+def _upload(spec: OutboundFeed, cfg: Settings, files: list[Path]) -> list[str]:
     """Put the sealed files into the partner's outbound/ (temporary name, then rename), data first and the
     signature last, so a partner that waits for the signature finds the delivery whole."""
     from jinbao.connectors.registry import TRANSPORTS, choice
@@ -156,7 +156,7 @@ def _upload(spec: FeedSpec, cfg: Settings, files: list[Path]) -> list[str]:
     return [f.name for f in files]
 
 
-def send(spec: FeedSpec, cfg: Settings, as_of: dt.date, resend: bool = False) -> Sent:
+def send(spec: OutboundFeed, cfg: Settings, as_of: dt.date, resend: bool = False) -> Sent:
     """Send the feed's state as of `as_of` to its partner, if its agreement is in force then."""
     from jinbao import keys
     from jinbao.exchange_zone.envelope import seal_delivery
@@ -177,7 +177,7 @@ def send(spec: FeedSpec, cfg: Settings, as_of: dt.date, resend: bool = False) ->
             previous, top = _previous(conn, spec.name, as_of)
         partner, blocked = to_partner(hub, mapping)
         kept = partner.filter(pc.invert(blocked))
-        plain = csv_bytes(kept, spec.encoding)
+        plain = csv_bytes(kept, spec.format.encoding)
         digest = hashlib.sha256(plain).hexdigest()
         held = held_back_rows(hub, mapping, blocked) if pc.any(blocked).as_py() else None
         same = previous is not None and previous["sha256"] == digest
@@ -197,7 +197,7 @@ def send(spec: FeedSpec, cfg: Settings, as_of: dt.date, resend: bool = False) ->
         if held is not None:
             report = folder / f"{name.removesuffix('.csv')}.held_back.csv"
             _write_private(report, csv_bytes(held, "utf-8"))
-        sealed = seal_delivery(copy, spec.name, sequence, kept.num_rows, spec.encoding,
+        sealed = seal_delivery(copy, spec.name, sequence, kept.num_rows, spec.format.encoding,
                                keys.partner_cert(cfg.home, spec.partner), keys.hub_key(cfg.home),
                                folder / "sealed", name=name + ".p7m")
         uploaded = _upload(spec, cfg, sealed)

@@ -11,8 +11,7 @@ import functools
 from dataclasses import dataclass
 from importlib import resources
 
-import yaml
-
+from jinbao import strict_yaml
 from jinbao.schemas.store_tables import REGISTER_FIELDS
 
 FILE = "register.yaml"
@@ -54,44 +53,50 @@ class Authority:
         return {f for feeds in self.fields.values() for f in feeds} | set(self.people) | set(self.deaths)
 
 
-def _feeds(key: str, value) -> tuple[str, ...]:
+def _feeds(path: str, key: str, value) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-        raise RegisterError(f"{FILE}: {key} must be a list of feed names, got {value!r}")
+        raise RegisterError(f"{path}: {key} must be a list of feed names, got {value!r}")
     if len(set(value)) != len(value):
-        raise RegisterError(f"{FILE}: {key} names a feed twice: {value!r}")
+        raise RegisterError(f"{path}: {key} names a feed twice: {value!r}")
     return tuple(value)
 
 
-def parse(text: str) -> Authority:
-    raw = yaml.safe_load(text)
-    if not isinstance(raw, dict) or not {"fields", "life_status"} <= set(raw) <= {"fields", "life_status",
-                                                                                  "unknown_values"}:
-        raise RegisterError(f"{FILE}: needs the keys fields and life_status (and may have unknown_values)")
+def parse(text: str, path: str = FILE) -> Authority:
+    """`text` read as the register file; `path` names it in errors (another copy, in tests)."""
+    raw = strict_yaml.load(path, RegisterError, text)
+    needs = "needs the keys fields and life_status (and may have unknown_values)"
+    if isinstance(raw, dict):
+        strict_yaml.refuse_unknown(path, raw, ("fields", "life_status", "unknown_values"), RegisterError, hint=needs)
+    if not isinstance(raw, dict) or not {"fields", "life_status"} <= set(raw):
+        raise RegisterError(f"{path}: {needs}")
     unknown = {}
     for code, values in (raw.get("unknown_values") or {}).items():
         column = str(code).lower()
         if column not in REGISTER_FIELDS or not isinstance(values, list):
-            raise RegisterError(f"{FILE}: unknown_values.{code} must be a register field with a list of values")
+            raise RegisterError(f"{path}: unknown_values.{code} must be a register field with a list of values")
         unknown[column] = tuple(str(v) for v in values)
     fields, people = {}, ()
     for code, feeds in (raw["fields"] or {}).items():
         if code == "_people":
-            people = _feeds("fields._people", feeds)
+            people = _feeds(path, "fields._people", feeds)
             continue
         column = str(code).lower()
         if column not in REGISTER_FIELDS:
-            raise RegisterError(f"{FILE}: fields.{code} is not a register field; the register holds "
+            raise RegisterError(f"{path}: fields.{code} is not a register field; the register holds "
                                 f"{', '.join(c.upper() for c in REGISTER_FIELDS)}")
-        fields[column] = _feeds(f"fields.{code}", feeds)
+        fields[column] = _feeds(path, f"fields.{code}", feeds)
     life = raw["life_status"]
+    if isinstance(life, dict):
+        strict_yaml.refuse_unknown(path, life, ("deaths", "police_reasons", "default"), RegisterError,
+                                   "life_status.")
     if not isinstance(life, dict) or set(life) != {"deaths", "police_reasons", "default"}:
-        raise RegisterError(f"{FILE}: life_status needs exactly deaths, police_reasons and default")
+        raise RegisterError(f"{path}: life_status needs exactly deaths, police_reasons and default")
     reasons = {str(k): v for k, v in (life["police_reasons"] or {}).items()}
     for key, status in [*((f"life_status.police_reasons.{k}", v) for k, v in reasons.items()),
                         ("life_status.default", life["default"])]:
         if status not in STATUSES:
-            raise RegisterError(f"{FILE}: {key} {status!r} is not one of {', '.join(STATUSES)}")
-    return Authority(fields=fields, people=people, deaths=_feeds("life_status.deaths", life["deaths"]),
+            raise RegisterError(f"{path}: {key} {status!r} is not one of {', '.join(STATUSES)}")
+    return Authority(fields=fields, people=people, deaths=_feeds(path, "life_status.deaths", life["deaths"]),
                      police_reasons=reasons, default=life["default"], unknown=unknown)
 
 

@@ -32,7 +32,7 @@ LINE_TABLES = ("resident_enrollment", "assistance")
 
 def judged(db, spec, staging: Path, result):
     """The judged counts after the store-backed checks (quality.judging.Judged)."""
-    if spec.target_table != "subsidy_payment":
+    if spec.target.table != "subsidy_payment":
         return result
     from jinbao.mappings.tables import pinned
     from jinbao.quality.judging import Judged
@@ -49,7 +49,7 @@ def judged(db, spec, staging: Path, result):
 def _changes_lines(spec) -> bool:
     from jinbao.register.authority import authority
 
-    if spec.target_table in LINE_TABLES:
+    if spec.target.table in LINE_TABLES:
         return True
     return any(col.lower() == "aab301" for col in authority().offers(spec.name))
 
@@ -62,7 +62,7 @@ def _people(conn: Connection, spec, batch_id: int, accepted: Path) -> list[str]:
 
     from jinbao.schemas.store_tables import metadata, resident_enrollment
 
-    target = metadata.tables.get(spec.target_table)
+    target = metadata.tables.get(spec.target.table)
     if target is None or not {"aac002", "batch_id"} <= set(target.c.keys()):
         if "AAC002" not in pq.read_schema(accepted).names:
             return []
@@ -79,7 +79,7 @@ def published(conn: Connection, spec, batch_id: int, staging: Path, count: int, 
     from jinbao.quality.judging import ACCEPTED
 
     frontend_db.advance(conn, spec.name, staging, batch_id, stamp)
-    if spec.target_table == "subsidy_payment":
+    if spec.target.table == "subsidy_payment":
         paid = payments.settle(conn, batch_id, count)
         log.info("%s: %s subsidy line(s) paid", spec.name, paid)
     if _changes_lines(spec):

@@ -12,7 +12,8 @@ import functools
 from importlib import resources
 
 import pyarrow as pa
-import yaml
+
+from jinbao import strict_yaml
 
 LEVELS = ("1", "2", "3")                     # province, city, county
 CATEGORIES = ("00", "01", "02", "03", "04")
@@ -24,22 +25,29 @@ class StandardsError(ValueError):
     """The standards file is malformed; the message names the year, category and level."""
 
 
+FILE = "subsidy_standards.yaml"
+
+
 def _path():
-    return resources.files("jinbao.schemas").joinpath("subsidy_standards.yaml")
+    return resources.files("jinbao.schemas").joinpath(FILE)
 
 
 @functools.lru_cache(maxsize=4)
 def load(text: str | None = None) -> pa.Table:
     """(subsidy_year, category, subsidy_level, amount) for every year declared; `text`: another file's content."""
-    raw = yaml.safe_load(text if text is not None else _path().read_text(encoding="utf-8")) or {}
+    name = FILE if text is not None else _path()
+    raw = strict_yaml.load(name, StandardsError, text) or {}
     rows = {"subsidy_year": [], "category": [], "subsidy_level": [], "amount": []}
     for year, cats in raw.items():
         year = str(year)
         if len(year) != 4 or not year.isdigit():
             raise StandardsError(f"subsidy standards: year {year!r} is not YYYY")
+        strict_yaml.refuse_unknown(name, {str(c): v for c, v in cats.items()}, CATEGORIES, StandardsError, f"{year}.")
         if set(cats) != set(CATEGORIES):
             raise StandardsError(f"subsidy standards {year}: categories must be exactly {', '.join(CATEGORIES)}")
         for cat, levels in cats.items():
+            strict_yaml.refuse_unknown(name, {str(lv): v for lv, v in levels.items()}, LEVELS, StandardsError,
+                                       f"{year}.{cat}.")
             if set(map(str, levels)) != set(LEVELS):
                 raise StandardsError(f"subsidy standards {year}/{cat}: levels must be exactly 1, 2, 3")
             for level, amount in levels.items():

@@ -169,7 +169,7 @@ def test_a_partitioned_feed_on_two_celery_workers_equals_the_single_process_run(
     shutil.copy(single.inbound("hrss") / file, delivery)
     records = sum(1 for _ in delivery.open("rb")) - 1
     assert 3000 < records < 6000
-    target = get_feed(FEED, single).target_table
+    target = get_feed(FEED, single).target.table
     outcomes = Engine(get_feed(FEED, single), single).run(DAY)
     assert [o.status for o in outcomes] == ["published"]
     expected = snapshot(single.store_url, TABLES)

@@ -83,13 +83,13 @@ def assert_accounted(cfg, inbound_dir: Path, *, feed: str = "police.death", sett
     inbound_dir = Path(inbound_dir)
     outbound_dir = inbound_dir.parent / "outbound"
     spec = get_feed(feed, cfg)
-    target = TARGETS[spec.target_table]
+    target = TARGETS[spec.target.table]
     problems: list[str] = []
     with connect(cfg.store_url).connect() as conn:
         rows = [dict(r) for r in conn.execute(sa.text(
             "select * from batch where feed = :f order by id"), {"f": feed}).mappings()]
         owned = dict(conn.execute(sa.select(target.c.batch_id, sa.func.count()).where(
-            *(target.c[k] == v for k, v in spec.target_set.items())).group_by(target.c.batch_id)).all())
+            *(target.c[k] == v for k, v in spec.target.set.items())).group_by(target.c.batch_id)).all())
         rejected_lines = dict(conn.execute(sa.select(rejection.c.batch_id, sa.func.count(
             sa.distinct(rejection.c.line_no))).group_by(rejection.c.batch_id)).all())
     by_id = {r["id"]: r for r in rows}
@@ -216,7 +216,7 @@ def published_keys(cfg, feed: str = "police.death") -> int:
     from jinbao.store.database import connect
 
     spec = get_feed(feed, cfg)
-    target = TARGETS[spec.target_table]
+    target = TARGETS[spec.target.table]
     with connect(cfg.store_url).connect() as conn:
         return conn.execute(sa.select(sa.func.count()).select_from(target).where(
-            *(target.c[k] == v for k, v in spec.target_set.items()))).scalar()
+            *(target.c[k] == v for k, v in spec.target.set.items()))).scalar()

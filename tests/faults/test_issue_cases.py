@@ -104,7 +104,7 @@ def test_every_text_column_of_every_target_is_as_wide_as_the_gate_allows():
         if spec.direction != "inbound":
             continue
         for f in feed_mapping(spec.mapping, dt.date(2026, 11, 22)).fields:
-            column, hub = TARGETS[spec.target_table].c.get(f.hub.lower()), dictionary.get(f.hub)
+            column, hub = TARGETS[spec.target.table].c.get(f.hub.lower()), dictionary.get(f.hub)
             if column is None or hub is None or hub.type not in ("name", "text") or not isinstance(column.type,
                                                                                                     sa.String):
                 continue

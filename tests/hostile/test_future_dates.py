@@ -181,11 +181,11 @@ def test_not_in_the_future_is_held_to_the_hubs_day_as_well(tmp_path):
                                            death_row(2, SWRQ="20261207", ZXRQ="20261206"),
                                            death_row(3, SWRQ="20261205", ZXRQ="20261208")], date="20261208")
     gate = gate_for(spec, dt.date(2026, 12, 8), not_after=dt.date(2026, 12, 6))
-    judged = judge_delivery(path, spec.encoding, gate, tmp_path, 1)
+    judged = judge_delivery(path, spec.format.encoding, gate, tmp_path, 1)
     assert (judged.received, judged.accepted, judged.rejected) == (3, 1, 2)
     assert pq.read_table(tmp_path / ACCEPTED)["line_no"].to_pylist() == [2]
     assert sorted((r["line_no"], r["field"], r["reason_code"]) for r in pq.read_table(tmp_path / REJECTED).to_pylist()) \
         == [(3, "SWRQ", "DATE_IN_FUTURE"), (4, "ZXRQ", "DATE_IN_FUTURE")]
     # without the hub's day, the business date alone
-    judged = judge_delivery(path, spec.encoding, gate_for(spec, dt.date(2026, 12, 8)), tmp_path, 1)
+    judged = judge_delivery(path, spec.format.encoding, gate_for(spec, dt.date(2026, 12, 8)), tmp_path, 1)
     assert judged.rejected == 0

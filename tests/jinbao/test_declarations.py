@@ -7,7 +7,8 @@ import datetime as dt
 import pytest
 import yaml
 
-from jinbao.declarations import FeedError, FeedSpec, get_feed, load_feeds
+from jinbao.declarations import FeedError, FeedSpec, OutboundFeed, get_feed, load_feeds
+from jinbao.quality.cross import NotBefore
 from jinbao.settings import Settings, shipped_feeds_dir
 
 SHIPPED = ("central_bank.employer_status", "civil_affairs.assistance", "civil_affairs.cremation",
@@ -65,22 +66,23 @@ def _refused(tmp_path, raw, name: str = "police.death") -> str:
 
 def test_shipped_declarations_load():
     feeds = load_feeds(Settings(home="/nonexistent", feeds_dir=shipped_feeds_dir()))
-    assert tuple(sorted(n for n, s in feeds.items() if not s.outbound)) == SHIPPED
-    assert tuple(sorted(n for n, s in feeds.items() if s.outbound)) == SHIPPED_OUTBOUND
+    assert tuple(sorted(n for n, s in feeds.items() if not isinstance(s, OutboundFeed))) == SHIPPED
+    assert tuple(sorted(n for n, s in feeds.items() if isinstance(s, OutboundFeed))) == SHIPPED_OUTBOUND
     for name, spec in feeds.items():
         assert isinstance(spec, FeedSpec) and spec.name == name and spec.path.stem == name
-        assert spec.direction in ("inbound", "outbound") and spec.encoding in ("GB18030", "UTF-8")
-        assert isinstance(spec.start_date, dt.date) and 0 <= spec.max_reject_share <= 1
+        assert spec.direction in ("inbound", "outbound") and spec.format.encoding in ("GB18030", "UTF-8")
+        assert isinstance(spec.start_date, dt.date)
+        assert isinstance(spec, OutboundFeed) or 0 <= spec.quality.max_reject_share <= 1   # outbound: no gate
     death = feeds["police.death"]
-    assert death.partner == "police" and death.target_table == "death_record"
-    assert death.rules == ({"rule": "not_before", "field": "AAC060", "than": "AAC006", "reason": "DEATH_BEFORE_BIRTH"},)
-    assert death.target_set == {"source_feed": "police.death"} and death.transport["kind"] == "local"
+    assert death.partner == "police" and death.target.table == "death_record"
+    assert death.quality.rules == (NotBefore(field="AAC060", than="AAC006", reason="DEATH_BEFORE_BIRTH"),)
+    assert death.target.set == {"source_feed": "police.death"} and death.transport.kind == "local"
 
 
 def test_a_valid_declaration_in_its_own_folder_loads_with_its_values(tmp_path):
     cfg = _write(tmp_path, _broken(retries=5, quality__max_reject_share=0.05))
     spec = get_feed("police.death", cfg)
-    assert spec.retries == 5 and spec.max_reject_share == 0.05 and spec.start_date == dt.date(2026, 1, 1)
+    assert spec.retries == 5 and spec.quality.max_reject_share == 0.05 and spec.start_date == dt.date(2026, 1, 1)
     assert spec.path == tmp_path / "feeds" / "police.death.yaml"
     with pytest.raises(FeedError, match="no feed 'police.identity'; declared feeds: police.death"):
         get_feed("police.identity", cfg)
@@ -91,8 +93,9 @@ def test_defaults_for_optional_keys(tmp_path):
                                                     "format", "schema", "mapping", "target")}
     raw["transport"], raw["format"] = {}, {}
     spec = get_feed("police.death", _write(tmp_path, raw))
-    assert (spec.direction, spec.encoding, spec.retries, spec.retry_delay_minutes) == ("inbound", "UTF-8", 2, 10)
-    assert spec.max_reject_share == 0.20 and spec.rules == () and spec.title == "police.death"
+    assert (spec.direction, spec.format.encoding, spec.retries, spec.retry_delay_minutes) == (
+        "inbound", "UTF-8", 2, 10)
+    assert spec.quality.max_reject_share == 0.20 and spec.quality.rules == () and spec.title == "police.death"
 
 
 @pytest.mark.parametrize("changes, key", [

@@ -11,7 +11,8 @@ import pytest
 from jinbao.declarations import get_feed
 from jinbao.generator import generate
 from jinbao.mappings.tables import feed_mapping
-from jinbao.quality.verdict import CrossRule, Gate, judge
+from jinbao.quality.cross import NotBefore
+from jinbao.quality.verdict import Gate, judge
 from jinbao.schemas.dictionary import partner_schema
 from jinbao.settings import load_settings
 from jinbao.staged.reader import open_csv
@@ -22,8 +23,8 @@ DAY = dt.date(2026, 11, 22)
 
 def _gate(feed: str) -> Gate:
     spec = get_feed(feed) if feed == "police.death" else None
-    rules = tuple(CrossRule(**r) for r in spec.rules) if spec else (
-        CrossRule("not_before", "AAC060", "AAC006", "DEATH_BEFORE_BIRTH"),)
+    rules = spec.quality.rules if spec else (
+        NotBefore("AAC060", "AAC006", "DEATH_BEFORE_BIRTH"),)
     return Gate(feed_mapping(feed, DAY), partner_schema(feed), DAY, rules)
 
 

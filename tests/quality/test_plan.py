@@ -9,7 +9,8 @@ from jinbao.mappings.tables import feed_mapping
 from jinbao.quality.columns import ID_BIRTH
 from jinbao.quality.plan import Columns, plan
 from jinbao.quality.suites import suite_specs
-from jinbao.quality.verdict import CrossRule, Gate
+from jinbao.quality.cross import NotBefore
+from jinbao.quality.verdict import Gate
 from jinbao.schemas.dictionary import partner_schema
 from tests.quality.test_rules import GOOD_ID
 
@@ -27,7 +28,7 @@ def test_plan_judges_the_id_first_and_skips_translated_codes():
 
 def test_unmapped_birth_date_is_the_one_inside_the_id():
     mapping = feed_mapping("civil_affairs.cremation", DAY)
-    rule = CrossRule("not_before", "AAC060", "AAC006", "DEATH_BEFORE_BIRTH")
+    rule = NotBefore("AAC060", "AAC006", "DEATH_BEFORE_BIRTH")
     (step,) = [s for s in plan(mapping, (rule,)) if s.rule.reason == "DEATH_BEFORE_BIRTH"]
     assert step.reads == ("AAC060", "AAC006") and step.field == "SWRQ"
     assert Columns(mapping, DAY)["AAC006"].name == ID_BIRTH
@@ -37,8 +38,8 @@ def test_unmapped_birth_date_is_the_one_inside_the_id():
 
 def test_a_cross_rule_on_columns_the_feed_lacks_is_left_out():
     mapping = feed_mapping("central_bank.employer_status", DAY)            # no ID, no dates
-    rules = (CrossRule("not_before", "AAC060", "AAC006", "DEATH_BEFORE_BIRTH"),
-             CrossRule("not_before", "AAB301", "AAC006", "DEATH_BEFORE_BIRTH"))
+    rules = (NotBefore("AAC060", "AAC006", "DEATH_BEFORE_BIRTH"),
+             NotBefore("AAB301", "AAC006", "DEATH_BEFORE_BIRTH"))
     assert not [s for s in plan(mapping, rules) if s.rule.reason == "DEATH_BEFORE_BIRTH"]
 
 
@@ -49,7 +50,7 @@ FEEDS = ["police.death", "police.identity", "civil_affairs.assistance", "civil_a
 
 def test_the_ge_suite_has_every_step_of_the_plan():
     for feed in FEEDS:
-        cross = (CrossRule("not_before", "AAC060", "AAC006", "DEATH_BEFORE_BIRTH"),)
+        cross = (NotBefore("AAC060", "AAC006", "DEATH_BEFORE_BIRTH"),)
         gate = Gate(feed_mapping(feed, DAY), partner_schema(feed), DAY, cross)
         specs = {(s.reason, s.field) for s in suite_specs(gate)}
         assert {(s.rule.reason, s.field) for s in plan(gate.mapping, cross)} <= specs, feed

@@ -8,7 +8,8 @@ import pyarrow as pa
 
 from jinbao.formats.uscc import with_check_char as uscc
 from jinbao.mappings.tables import feed_mapping
-from jinbao.quality.verdict import CrossRule, Gate, judge
+from jinbao.quality.cross import NotBefore
+from jinbao.quality.verdict import Gate, judge
 from jinbao.schemas.dictionary import partner_schema
 from tests.deliveries import citizen_id
 
@@ -18,7 +19,7 @@ HOSPITAL = uscc(pa.array(["12110000400000123"])).to_pylist()[0]
 
 def _gate() -> Gate:
     return Gate(feed_mapping("health.death_certificate", DAY), partner_schema("health.death_certificate"), DAY,
-                (CrossRule("not_before", "AAC060", "AAC006", "DEATH_BEFORE_BIRTH"),))
+                (NotBefore("AAC060", "AAC006", "DEATH_BEFORE_BIRTH"),))
 
 
 def _row(**over) -> dict:

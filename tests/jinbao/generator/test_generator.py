@@ -402,7 +402,7 @@ def test_the_hub_gate_rejects_exactly_the_truth(day, feed):
 
     from jinbao.declarations import get_feed
     from jinbao.mappings.tables import feed_mapping
-    from jinbao.quality.verdict import CrossRule, Gate, judge
+    from jinbao.quality.verdict import Gate, judge
     from jinbao.schemas.dictionary import partner_schema
 
     cfg, summary = day
@@ -414,7 +414,7 @@ def test_the_hub_gate_rejects_exactly_the_truth(day, feed):
                                                               strings_can_be_null=True))
     batch = table.combine_chunks().to_batches()[0]
     gate = Gate(mapping=feed_mapping(feed, DAY), schema=partner_schema(feed), business_date=DAY,
-                rules=tuple(CrossRule(**r) for r in get_feed(feed).rules))   # as declared in dags/feeds
+                rules=get_feed(feed).quality.rules)   # as declared in dags/feeds
     verdict = judge(batch, np.arange(2, batch.num_rows + 2), gate)
     got = {(r["line_no"], r["field"], r["reason_code"]) for r in verdict.rejected.to_pylist()}
     assert got == {(int(t["line"]), t["field"], t["reason_code"]) for t in truth}

@@ -19,7 +19,7 @@ def test_every_feed_named_is_declared_and_maps_the_fields_it_may_set(sqlite_home
             hub = {r.hub for r in feed_mapping(declared[feed].mapping, dt.date(2026, 11, 22)).fields}
             assert column.upper() in hub, f"{feed} may set {column.upper()} but its mapping has no such field"
     for feed in auth.deaths:
-        assert declared[feed].target_table == "death_record"
+        assert declared[feed].target.table == "death_record"
 
 
 def test_police_identity_outranks_everyone_on_what_police_hold():
