@@ -20,7 +20,7 @@ import pyarrow.parquet as pq
 
 from jinbao.connectors.base import Transport, delivery_base
 from jinbao.exchange_zone.staged import read_staged
-from jinbao.privacy import mask_column, partner_text
+from jinbao.privacy import mask_table, partner_text
 from jinbao.quality.reasons import BATCH_REASONS
 
 RECEIPT_COLUMNS = ["line_no", "masked_id", "field", "value", "reason_code", "message"]
@@ -78,7 +78,7 @@ def _write_csv(path: Path, rejected: pa.Table | pq.ParquetFile, encoding: str) -
         for block in blocks:
             if block.num_rows or first:
                 buf = pa.BufferOutputStream()
-                pcsv.write_csv(_masked(block.select(RECEIPT_COLUMNS)), buf,
+                pcsv.write_csv(mask_table(block.select(RECEIPT_COLUMNS)), buf,
                                write_options=pcsv.WriteOptions(quoting_style="needed", include_header=first))
                 f.write(buf.getvalue().to_pybytes().decode("utf-8").encode(encoding, errors="replace"))
                 first = False
@@ -87,12 +87,6 @@ def _write_csv(path: Path, rejected: pa.Table | pq.ParquetFile, encoding: str) -
             pcsv.write_csv(empty.select(RECEIPT_COLUMNS), buf, write_options=pcsv.WriteOptions(quoting_style="needed"))
             f.write(buf.getvalue().to_pybytes())
     tmp.replace(path)
-
-
-def _masked(block: pa.Table) -> pa.Table:
-    """Every text column with its ID-shaped values masked (rejections staged before masking was in force)."""
-    return pa.table([mask_column(c) if pa.types.is_string(c.type) else c for c in block.columns],
-                    names=block.column_names)
 
 
 def receipt_name(row: dict, first_of_its_base: bool) -> str:

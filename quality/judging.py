@@ -19,6 +19,7 @@ import pyarrow.parquet as pq
 
 from jinbao.exchange_zone.reader import open_csv
 from jinbao.exchange_zone.staged import read_staged
+from jinbao.privacy import mask_ids
 from jinbao.quality.parallel import judge_stream
 from jinbao.quality.reasons import message as reason_message
 from jinbao.quality.verdict import REJECTION_SCHEMA, CrossRule, Gate
@@ -200,9 +201,8 @@ def _reject_duplicate_keys(accepted: Path, rejected: Path, keys: list[str], fiel
     dup_lines = pa.array(lines, pa.int64())
     masked = pa.nulls(len(lines), pa.string())
     if "AAC002" in keys:
-        from jinbao.quality.citizen_id import mask
         where = pc.index_in(dup_lines, value_set=held["line_no"].combine_chunks())
-        masked = mask(pc.take(held["AAC002"].combine_chunks(), where))
+        masked = mask_ids(pc.take(held["AAC002"].combine_chunks(), where))
     extra = pa.table({
         "line_no": dup_lines, "masked_id": masked, "field": pa.array([field] * len(lines), pa.string()),
         "value": pa.array(others, pa.string()), "reason_code": pa.array(["DUPLICATE_KEY"] * len(lines), pa.string()),

@@ -17,7 +17,8 @@ import pyarrow.compute as pc
 
 from jinbao.mappings.tables import FeedMapping
 from jinbao.mappings.translator import normalise_batch, translate
-from jinbao.quality import citizen_id, rules
+from jinbao.privacy import mask_ids
+from jinbao.quality import rules
 from jinbao.quality.columns import BIRTH, ID, Column
 from jinbao.quality.plan import Columns, plan
 from jinbao.quality.failures import Failures
@@ -108,7 +109,7 @@ def _rejections(f: Failures, hub: pa.Table, lines: np.ndarray) -> pa.Table:
         else pa.nulls(fails.num_rows, pa.string())
     return pa.table({
         "line_no": pc.take(pa.array(lines, pa.int64()), rows),
-        "masked_id": citizen_id.mask(ids.combine_chunks() if isinstance(ids, pa.ChunkedArray) else ids),
+        "masked_id": mask_ids(ids.combine_chunks() if isinstance(ids, pa.ChunkedArray) else ids),
         "field": fails.column("field"),
         "value": fails.column("value"),
         "reason_code": fails.column("reason_code"),

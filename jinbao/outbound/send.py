@@ -29,6 +29,7 @@ import sqlalchemy as sa
 
 from jinbao import exchange_log
 from jinbao.declarations import FeedSpec, load_agreements
+from jinbao.privacy import mask_ids
 from jinbao.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -102,7 +103,6 @@ def held_back_rows(hub: pa.Table, mapping, blocked: pa.Array) -> pa.Table:
     """For the operator: each held-back record's masked ID and which field holds which unmappable value
     (codes, never names)."""
     from jinbao.mappings.translator import unmapped_outbound
-    from jinbao.quality import citizen_id
 
     ids = hub.column("AAC002").combine_chunks() if "AAC002" in hub.column_names else None
     key = hub.column(0).combine_chunks()
@@ -113,7 +113,7 @@ def held_back_rows(hub: pa.Table, mapping, blocked: pa.Array) -> pa.Table:
         rule = next(r for r in mapping.fields if r.partner == partner_field)
         rows = hub.filter(mask)
         parts.append(pa.table({
-            "record": citizen_id.mask(ids.filter(mask)) if ids is not None else key.filter(mask),
+            "record": mask_ids(ids.filter(mask)) if ids is not None else key.filter(mask),
             "field": pa.array([partner_field] * rows.num_rows, pa.string()),
             "hub_field": pa.array([rule.hub] * rows.num_rows, pa.string()),
             "hub_value": rows.column(rule.hub).combine_chunks().cast(pa.string()),

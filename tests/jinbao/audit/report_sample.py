@@ -15,7 +15,7 @@ from decimal import Decimal
 import pyarrow as pa
 
 from jinbao.audit import findings
-from quality.citizen_id import with_check_char
+from jinbao.quality.citizen_id import with_check_char
 
 D = dt.date
 M = lambda y, m: dt.date(y, m, 1)  # noqa: E731 - a month is its first day
