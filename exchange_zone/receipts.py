@@ -20,6 +20,7 @@ import pyarrow.parquet as pq
 
 from jinbao.connectors.base import Transport, delivery_base
 from jinbao.exchange_zone.staged import read_staged
+from jinbao.files import atomic_write
 from jinbao.privacy import mask_table, partner_text
 from jinbao.quality.reasons import BATCH_REASONS
 
@@ -72,8 +73,7 @@ def _write_csv(path: Path, rejected: pa.Table | pq.ParquetFile, encoding: str) -
         blocks = (pa.Table.from_batches([b]) for b in rejected.iter_batches(batch_size=RECEIPT_CHUNK))
     else:
         empty, blocks = rejected.schema.empty_table(), [rejected]
-    tmp = path.with_name(path.name + ".part")
-    with open(tmp, "wb") as f:
+    with atomic_write(path, fsync=False) as tmp, open(tmp, "wb") as f:
         first = True
         for block in blocks:
             if block.num_rows or first:
@@ -86,7 +86,6 @@ def _write_csv(path: Path, rejected: pa.Table | pq.ParquetFile, encoding: str) -
             buf = pa.BufferOutputStream()
             pcsv.write_csv(empty.select(RECEIPT_COLUMNS), buf, write_options=pcsv.WriteOptions(quoting_style="needed"))
             f.write(buf.getvalue().to_pybytes())
-    tmp.replace(path)
 
 
 def receipt_name(row: dict, first_of_its_base: bool) -> str:

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from jinbao.display import visible_controls
+from jinbao.files import write_atomically
 from jinbao.privacy import mask_id, mask_name, mask_text
 
 #: At most this many failing lines are listed per check (all of them are counted).
@@ -87,9 +88,7 @@ def build(cfg, spec, row: dict) -> Path:
 
 
 def _write(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+    write_atomically(path, text)
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -25,9 +25,7 @@ import csv
 import datetime as dt
 import functools
 import io
-import os
 import re
-import tempfile
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -38,6 +36,7 @@ import pyarrow as pa
 from jinbao.audit import findings
 from jinbao.audit.findings import month_end
 from jinbao.display import visible_controls
+from jinbao.files import write_atomically
 from jinbao.privacy import mask_id, mask_text
 
 #: The hub's clock for people (China Standard Time, no daylight saving); the findings carry UTC.
@@ -555,21 +554,6 @@ def file_names(month: dt.date) -> dict[str, str]:
     return names
 
 
-def atomic_write(path: Path, data: bytes, mode: int = 0o644) -> None:
-    """Write `path` whole or not at all (a copy to the outbound folder never takes half a file)."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _csv_cell(col: Column, value) -> str:
     if value is None:
         return ""
@@ -624,11 +608,11 @@ def write_report(report: findings.Report, folder: Path, full_ids: bool = False, 
     written: dict[str, Path] = {}
     for kind in findings.KINDS:
         written[kind] = folder / names[kind]
-        atomic_write(written[kind], csv_bytes(report, kind))
+        write_atomically(written[kind], csv_bytes(report, kind), mode=0o644)
     written[WORKBOOK] = folder / names[WORKBOOK]
-    atomic_write(written[WORKBOOK], workbook_bytes(report))
+    write_atomically(written[WORKBOOK], workbook_bytes(report), mode=0o644)
     written[PAGE] = folder / names[PAGE]
-    atomic_write(written[PAGE], page(report).encode("utf-8"))
+    write_atomically(written[PAGE], page(report).encode("utf-8"), mode=0o644)
 
     full = folder / names[FULL_IDS]
     if not full_ids:
@@ -638,7 +622,7 @@ def write_report(report: findings.Report, folder: Path, full_ids: bool = False, 
     data = workbook_bytes(report, full_ids=True, exported=(who.strip(), when))
     # recorded first: a failed record leaves no file behind, a failed write leaves a record of an attempt
     record(full, data, _people(report), when)
-    atomic_write(full, data, mode=0o600)
+    write_atomically(full, data, mode=0o600)
     written[FULL_IDS] = full
     return written
 

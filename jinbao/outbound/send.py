@@ -18,7 +18,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,6 +28,7 @@ import sqlalchemy as sa
 
 from jinbao import exchange_log
 from jinbao.declarations import FeedSpec, load_agreements
+from jinbao.files import write_atomically
 from jinbao.privacy import mask_ids
 from jinbao.settings import Settings
 
@@ -134,11 +134,7 @@ def _previous(conn, feed: str, as_of: dt.date) -> tuple[dict | None, int]:
 
 def _write_private(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".part")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
-    tmp.replace(path)
+    write_atomically(path, data, mode=0o600, fsync=False)
 
 
 def _upload(spec: FeedSpec, cfg: Settings, files: list[Path]) -> list[str]:
