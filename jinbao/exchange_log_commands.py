@@ -1,5 +1,5 @@
-"""`jinbao log verify|log` (alias `jinbao audit`, its first name): the exchange log, every delivery
-in and out and every export, its chain checked or its newest entries listed.
+"""`jinbao log verify|list`: the exchange log, every delivery in and out and every export, its chain
+checked or its newest entries listed.  `jinbao audit verify|log`, its first name, stays an alias.
 
 Exit codes: 0 intact (or listed), 1 the chain does not check out.
 """
@@ -47,7 +47,7 @@ def add_commands(sub, kw) -> None:
     acts = a.add_subparsers(dest="action", required=True, metavar="ACTION")
     acts.add_parser("verify", help="recompute the chain; name the first entry edited, deleted or inserted "
                     "(exit 1 if any)", **kw)
-    ls = acts.add_parser("log", help="the newest entries", **kw)
+    ls = acts.add_parser("list", aliases=["log"], help="the newest entries", **kw)
     ls.add_argument("--feed", help="only this feed")
     ls.add_argument("--partner", help="only this partner")
     ls.add_argument("--direction", choices=["in", "out", "export"], help="only this direction")
