@@ -12,6 +12,7 @@ from pathlib import Path
 
 from jinbao.connectors.base import RemoteDelivery, Transport, aside_names, interim_name
 from jinbao.connectors.names import INTERIM, PROCESSED, REJECTED
+from jinbao.files import atomic_write
 
 
 class LocalTransport(Transport):
@@ -88,6 +89,6 @@ class LocalTransport(Transport):
 
     def put(self, local: Path, remote_name: str) -> None:
         self.outbound.mkdir(parents=True, exist_ok=True)
-        tmp = self.outbound / (remote_name + ".part")
-        shutil.copyfile(local, tmp)
-        os.replace(tmp, self.outbound / remote_name)
+        final = self.outbound / remote_name
+        with atomic_write(final, fsync=False, temporary=final.with_name(final.name + ".part")) as tmp:
+            shutil.copyfile(local, tmp)

@@ -86,21 +86,6 @@ class Inbound:
 
 
 # --------------------------------------------------------------------------- showing names
-def _digit_folded(text: str) -> str:
-    """`text` with every decimal digit (full-width too) as its ASCII digit, same length."""
-    return "".join(str(unicodedata.decimal(ch)) if not ch.isascii() and unicodedata.decimal(ch, None) is not None
-                   else ch for ch in text)
-
-
-def _masked(name: str) -> str:
-    """IDs masked, also when written in full-width digits (masked where they stand, same length)."""
-    folded = _digit_folded(name)
-    if folded == name:
-        return mask_text(name)
-    masked = mask_text(folded)
-    return "".join(m if m != f else o for o, f, m in zip(name, folded, masked))
-
-
 def _visible(ch: str) -> str:
     code = ord(ch)
     if 0xDC80 <= code <= 0xDCFF:                      # a byte that is not UTF-8 (surrogateescape)
@@ -117,7 +102,7 @@ def shown_name(name: str, limit: int = SHOWN_LIMIT) -> str:
     invisible characters and bytes that are not UTF-8 escaped (\\n, \\u3000, \\xff), a space at
     either end shown as \\x20, at most `limit` characters (a cut name ends in … and a short hash
     of the whole, so two long names stay apart)."""
-    text = "".join(_visible(ch) for ch in _masked(name))
+    text = "".join(_visible(ch) for ch in mask_text(name))
     core = text.strip(" ")
     lead, trail = len(text) - len(text.lstrip(" ")), len(text) - len(text.rstrip(" "))
     text = "\\x20" * lead + core + "\\x20" * trail if core else "\\x20" * len(text)

@@ -35,6 +35,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from jinbao.connectors.base import DELIVERY_NAME, companions_of, delivery_base
 from jinbao.exchange_zone import cms
 from jinbao.exchange_zone import manifest as manifests
+from jinbao.files import atomic_write, write_atomically
 from jinbao.staged.refused import DeliveryRefused
 
 MANIFEST = ".manifest.json"
@@ -135,23 +136,15 @@ def open_delivery(paths: list[Path], partner_cert: x509.Certificate, hub_key, hu
     out_dir = Path(work_dir) if work_dir is not None else data.parent
     out_dir.mkdir(parents=True, exist_ok=True)
     out = out_dir / f"{delivery_base(name)}.csv"
-    part = out.with_name(out.name + ".part")
-    try:
-        digest = decrypt_file(data, part, hub_cert, hub_key)
-    except Exception as exc:  # noqa: BLE001 - the parser, cryptography and the file system raise several types
-        raise DeliveryRefused("DECRYPT_FAILED", f"CMS decryption with the hub key failed: {exc}", name) from exc
-    if digest != m.sha256:
-        part.unlink(missing_ok=True)
-        raise DeliveryRefused("HASH_MISMATCH", f"plaintext sha256 {digest} differs from the manifest's {m.sha256}",
-                              name)
-    part.replace(out)
+    with atomic_write(out, fsync=False) as part:            # a crash fetches and decrypts again
+        try:
+            digest = decrypt_file(data, part, hub_cert, hub_key)
+        except Exception as exc:  # noqa: BLE001 - the parser, cryptography and the file system raise several types
+            raise DeliveryRefused("DECRYPT_FAILED", f"CMS decryption with the hub key failed: {exc}", name) from exc
+        if digest != m.sha256:
+            raise DeliveryRefused("HASH_MISMATCH", f"plaintext sha256 {digest} differs from the manifest's {m.sha256}",
+                                  name)
     return out, m
-
-
-def _write(path: Path, content: bytes) -> None:
-    tmp = path.with_name(path.name + ".part")
-    tmp.write_bytes(content)
-    tmp.replace(path)
 
 
 def seal_delivery(plaintext: Path, feed: str, sequence: int, records: int, encoding: str,
@@ -168,14 +161,9 @@ def seal_delivery(plaintext: Path, feed: str, sequence: int, records: int, encod
     base = base or delivery_base(data_name)
     raw = manifests.build(feed, data_name, sha256_file(plaintext), records, encoding, sequence).to_bytes()
     sealed = out_dir / data_name
-    part = sealed.with_name(sealed.name + ".part")
-    try:
+    with atomic_write(sealed, fsync=False) as part:
         encrypt_file(plaintext, part, recipient_cert)
-    except BaseException:
-        part.unlink(missing_ok=True)
-        raise
-    part.replace(sealed)
     files = {base + MANIFEST: raw, base + SIGNATURE: sign(raw, signer_key)}
     for fname, content in files.items():
-        _write(out_dir / fname, content)
+        write_atomically(out_dir / fname, content, fsync=False)
     return [sealed, *(out_dir / f for f in files)]

@@ -20,8 +20,9 @@ import pyarrow.parquet as pq
 
 from jinbao.connectors.base import Transport, delivery_base
 from jinbao.connectors.names import safe_fragment
+from jinbao.files import atomic_write
 from jinbao.ledger import STRAY
-from jinbao.privacy import mask_column, partner_text
+from jinbao.privacy import mask_table, partner_text
 from jinbao.quality.reasons import BATCH_REASONS
 from jinbao.staged.parquet import read_staged
 
@@ -74,13 +75,12 @@ def _write_csv(path: Path, rejected: pa.Table | pq.ParquetFile, encoding: str) -
         blocks = (pa.Table.from_batches([b]) for b in rejected.iter_batches(batch_size=RECEIPT_CHUNK))
     else:
         empty, blocks = rejected.schema.empty_table(), [rejected]
-    tmp = path.with_name(path.name + ".part")
-    with open(tmp, "wb") as f:
+    with atomic_write(path, fsync=False) as tmp, open(tmp, "wb") as f:
         first = True
         for block in blocks:
             if block.num_rows or first:
                 buf = pa.BufferOutputStream()
-                pcsv.write_csv(_masked(block.select(RECEIPT_COLUMNS)), buf,
+                pcsv.write_csv(mask_table(block.select(RECEIPT_COLUMNS)), buf,
                                write_options=pcsv.WriteOptions(quoting_style="needed", include_header=first))
                 f.write(buf.getvalue().to_pybytes().decode("utf-8").encode(encoding, errors="replace"))
                 first = False
@@ -88,13 +88,6 @@ def _write_csv(path: Path, rejected: pa.Table | pq.ParquetFile, encoding: str) -
             buf = pa.BufferOutputStream()
             pcsv.write_csv(empty.select(RECEIPT_COLUMNS), buf, write_options=pcsv.WriteOptions(quoting_style="needed"))
             f.write(buf.getvalue().to_pybytes())
-    tmp.replace(path)
-
-
-def _masked(block: pa.Table) -> pa.Table:
-    """Every text column with its ID-shaped values masked (rejections staged before masking was in force)."""
-    return pa.table([mask_column(c) if pa.types.is_string(c.type) else c for c in block.columns],
-                    names=block.column_names)
 
 
 def receipt_name(row: dict, first_of_its_base: bool) -> str:

@@ -1,6 +1,11 @@
-"""`jinbao demo`: the whole hub on the embedded defaults, in one command.
+"""`jinbao demo`: the whole hub on the embedded defaults, in one command; and `jinbao generate`,
+a day of synthetic partner deliveries.
 
-It wipes JINBAO_HOME only when that folder was made by the hub (it holds the
+These two commands are the only part of the product that loads the synthetic-data generator
+(jinbao/generator/, imported when they run, not when the parser is built):
+tests/test_layout.py holds every other module to that.
+
+The demo wipes JINBAO_HOME only when that folder was made by the hub (it holds the
 marker file), so pointing JINBAO_HOME at a real folder by mistake loses nothing.
 A *relay* may carry the generated drops somewhere else before the feeds run
 (`make demo` uses dev/sftp_demo.py to carry them over a local sshd); it yields the
@@ -14,8 +19,9 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
+from jinbao.console import iso_date
 from jinbao.ledger import Status
-from jinbao.settings import Settings
+from jinbao.settings import Settings, load_settings
 
 MARKER = ".jinbao-home"
 #: What a demo never deletes in JINBAO_HOME: Airflow's metadata, logs and secret (`make airflow`).
@@ -161,3 +167,43 @@ def _auditors_report(cfg: Settings, date: dt.date) -> None:
     print(f"             page      {written.files['page']}")
     print(f"             workbook  {written.files['workbook']}")
     print(f"             handed over to the auditors' drop zone {written.handed_over}/")
+
+
+def cmd_demo(args) -> int:
+    return demo(load_settings(), args.date, people=args.people, seed=args.seed)
+
+
+def cmd_generate(args) -> int:
+    import json
+
+    from jinbao.generator import generate
+
+    from jinbao import ledger
+
+    summary = generate(load_settings(), args.date or ledger.today(), seed=args.seed, people=args.people,
+                       defect_share=args.defect_share, feeds=args.feed or None, since=args.since,
+                       subsidy_key=args.subsidy_key)
+    print(json.dumps(summary, ensure_ascii=False, indent=2, default=str))
+    return 0
+
+
+def add_commands(sub, kw) -> None:
+    g = sub.add_parser("generate", help="write a day of synthetic partner deliveries", **kw)
+    g.add_argument("--date", type=iso_date, default=None,
+                   help="the business day (YYYY-MM-DD); default: the hub's day (China Standard Time)")
+    g.add_argument("--seed", type=int, default=20261122, help="the population's seed: same seed, same people")
+    g.add_argument("--people", type=int, default=20_000, help="insured people in the synthetic province")
+    g.add_argument("--defect-share", type=float, default=0.05, help="share of records with a planted defect")
+    g.add_argument("--feed", action="append", help="only this feed (repeatable); default: every feed")
+    g.add_argument("--since", type=iso_date, default=None,
+                   help="the first day the hub was fed from (YYYY-MM-DD), where the answer keys start; "
+                        "default: the story's first day")
+    g.add_argument("--subsidy-key", action="store_true",
+                   help="also write the subsidies' answer key (expected lines and refused payments) for --since..--date")
+    g.set_defaults(func=cmd_generate)
+
+    d = sub.add_parser("demo", help="fresh JINBAO_HOME, generate a day, run every feed, summarise", **kw)
+    d.add_argument("--date", type=iso_date, default=None, help="the business day (default: yesterday in China)")
+    d.add_argument("--seed", type=int, default=20261122, help="the population's seed")
+    d.add_argument("--people", type=int, default=20_000, help="insured people in the synthetic province")
+    d.set_defaults(func=cmd_demo)

@@ -26,9 +26,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
+
+from jinbao.files import write_atomically
 
 #: How partitions cut a batch (the declaration's `partitions.by`).
 BY = ("rows",)
@@ -109,6 +110,4 @@ def published(staging: Path, batch_id: int) -> tuple[Plan, int]:
 
 
 def _write(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    write_atomically(path, text)

@@ -1,9 +1,12 @@
 """Citizen IDs never reach a log, an error or a partner unmasked.
 
 Masking follows the receipts' form (first 6 and last 4 kept:
-110105********002X, as jinbao.formats.citizen_id.mask does for whole columns), so
-an operator can still tell two people apart and find the division.
-`mask_text` is the one definition of "shaped like a citizen ID"; it is applied
+110105********002X), so an operator can still tell two people apart and find
+the division.  This module is the one definition of each masking: `mask_id` for
+a value known to be an ID (`mask_ids` for a column of them, vectorised),
+`mask_name` for a person's name, `mask_text` for IDs wherever they stand in a
+text (`mask_column`, `mask_table` for Arrow data).  `mask_text` is the one
+definition of "shaped like a citizen ID"; it is applied
 wherever the hub echoes a value, whichever column the value arrived in: the
 gate's rejections (`mask_column`, through quality.judging.storable, so the
 staged copy, quarantine, the receipt, the store's `rejection` table and
@@ -20,6 +23,9 @@ import logging
 import os
 import re
 
+import pyarrow as pa
+import pyarrow.compute as pc
+
 #: 18-character IDs (last may be X) and first-generation 15-digit IDs, not inside longer digit runs.
 #: Digits are any decimal digits (full-width ones too: an ID typed on a Chinese keyboard is still an ID).
 _ID = re.compile(r"(?<![\dA-Za-z])(?:\d{17}[\dXxＸｘ]|\d{15})(?![\dA-Za-z])")
@@ -28,16 +34,39 @@ _ID = re.compile(r"(?<![\dA-Za-z])(?:\d{17}[\dXxＸｘ]|\d{15})(?![\dA-Za-z])")
 _ID_CANDIDATE = r"\p{Nd}{15}"
 
 
+def mask_id(value: str | None) -> str | None:
+    """First 6 and last 4 characters kept, the rest as asterisks (an ID of 10 or fewer: all asterisks),
+    whatever the value's form, so a malformed ID as a source sent it is masked too."""
+    if value is None:
+        return None
+    if len(value) <= 10:
+        return "*" * len(value)
+    return value[:6] + "*" * (len(value) - 10) + value[-4:]
+
+
+def mask_ids(ids: pa.Array) -> pa.Array:
+    """`mask_id` over an Arrow column of IDs in one vectorised pass (receipts mask every rejected row)."""
+    length = pc.utf8_length(ids)
+    head = pc.utf8_slice_codeunits(ids, 0, 6)
+    tail = pc.utf8_slice_codeunits(ids, -4)
+    stars = pc.binary_repeat("*", pc.max_element_wise(pc.subtract(length, 10), 0))
+    masked = pc.binary_join_element_wise(head, stars, tail, "")
+    short = pc.less_equal(length, 10)
+    return pc.if_else(short, pc.binary_repeat("*", length), masked)
+
+
+def mask_name(text: str) -> str:
+    """张三丰 -> 张**: enough to tell a record from its neighbours, not enough to name anyone."""
+    return text[:1] + "*" * (len(text) - 1) if text else text
+
+
 def mask_text(text: str) -> str:
-    """Every citizen ID in `text` masked (110105********002X)."""
-    return _ID.sub(lambda m: m[0][:6] + "*" * (len(m[0]) - 10) + m[0][-4:], text)
+    """Every citizen ID in `text` masked (110105********002X), full-width digits too, where it stands."""
+    return _ID.sub(lambda m: mask_id(m[0]), text)
 
 
 def mask_column(values):
     """`mask_text` over an Arrow string column (Array or ChunkedArray), element by element; nulls stay null."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks()
     if len(values) == 0 or not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
@@ -48,6 +77,12 @@ def mask_column(values):
     where = pc.indices_nonzero(found)
     masked = pa.array([mask_text(v) for v in pc.take(values, where).to_pylist()], values.type)
     return pc.replace_with_mask(values, found, masked)
+
+
+def mask_table(table: pa.Table) -> pa.Table:
+    """Every text column of `table` through `mask_column` (rows written before masking was in force)."""
+    return pa.table([mask_column(c) if pa.types.is_string(c.type) else c for c in table.columns],
+                    names=table.column_names)
 
 
 #: An absolute path on the hub's machine (the partner has no business knowing the hub's folders).

@@ -13,6 +13,8 @@ from pathlib import Path
 
 from jinbao import strict_yaml
 
+from jinbao.files import write_atomically
+
 HERE = Path(__file__).resolve().parent
 CODES_DIR = HERE / "codes"
 FEEDS_DIR = HERE / "feeds"
@@ -186,9 +188,7 @@ def pin(mapping: "FeedMapping", folder: Path) -> None:
     (another task, a retry, a resumed run) translates with exactly those, whatever was installed since."""
     import pickle
 
-    tmp = Path(folder) / (PIN + ".tmp")
-    tmp.write_bytes(pickle.dumps(mapping))
-    tmp.replace(Path(folder) / PIN)
+    write_atomically(Path(folder) / PIN, pickle.dumps(mapping))
 
 
 def pinned(folder: Path) -> "FeedMapping | None":

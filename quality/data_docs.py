@@ -28,6 +28,10 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+from jinbao.display import visible_controls
+from jinbao.files import write_atomically
+from jinbao.privacy import mask_id, mask_name, mask_text
+
 #: At most this many failing lines are listed per check (all of them are counted).
 EXAMPLES = 10
 #: Longest value shown; anything longer is cut with an ellipsis.
@@ -84,9 +88,7 @@ def build(cfg, spec, row: dict) -> Path:
 
 
 def _write(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+    write_atomically(path, text)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -164,23 +166,9 @@ def _garbled():
     return re.compile(mojibake_pattern())
 
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-
-
-def _visible_controls(text: str) -> str:
-    return _CONTROL.sub(lambda m: "␡" if m[0] == "\x7f" else chr(0x2400 + ord(m[0])), text)
-
-
-def mask_name(text: str) -> str:
-    """张三丰 -> 张**: enough to tell a record from its neighbours, not enough to name anyone."""
-    return text[:1] + "*" * (len(text) - 1) if text else text
-
-
 def shown(value, field: Field) -> str:
     """The form of `value` (of a column named by `field`) that the page may print."""
     import math
-
-    from jinbao.privacy import mask_text
 
     if value is None or isinstance(value, float) and math.isnan(value):
         return EMPTY
@@ -194,12 +182,12 @@ def shown(value, field: Field) -> str:
         return GARBLED
     if field.personal:
         if field.kind == "citizen_id":
-            text = text[:6] + "*" * (len(text) - 10) + text[-4:] if len(text) > 10 else "*" * len(text)
+            text = mask_id(text)
         elif field.kind == "name" and len(text) <= VALUE_MAX:
             text = mask_name(text)
         else:
             return HIDDEN
-    text = _visible_controls(mask_text(text))
+    text = visible_controls(mask_text(text))
     return text if len(text) <= VALUE_MAX else text[:VALUE_MAX - 1] + "…"
 
 
@@ -360,8 +348,6 @@ def render(spec, row: dict, gate, result, lines: dict, run_name: str) -> str:
     """The whole page as one HTML string (nothing else is written or fetched)."""
     import great_expectations as gx
 
-    from jinbao.privacy import mask_text
-
     names = Names(gate)
     checks = [(r.expectation_config.to_json_dict(), r.success, r.result or {}) for r in result.results]
     checked = max((res.get("element_count") or 0 for _, _, res in checks), default=0)
@@ -441,7 +427,7 @@ def render(spec, row: dict, gate, result, lines: dict, run_name: str) -> str:
     message_html = ""
     if message:
         text = mask_text(str(message))
-        text = GARBLED if _garbled().search(text) else _visible_controls(text)
+        text = GARBLED if _garbled().search(text) else visible_controls(text)
         message_html = f"<dt>note 说明</dt><dd>{_e(text)}</dd>"
     release = (f'<dt>next 下一步</dt><dd>review, then <code>jinbao batches release {row["id"]}</code> '
                f"or ask {_e(spec.partner)} to resend 复核后放行或要求重报</dd>" if str(row["status"]) == "held" else "")

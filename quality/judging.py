@@ -10,7 +10,6 @@ leaves either nothing or a whole result.
 from __future__ import annotations
 
 import datetime as dt
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,9 +17,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from jinbao.formats.citizen_id import mask
+from jinbao.files import atomic_write
 from jinbao.mappings.tables import agreed_from, feed_mapping, pinned
-from jinbao.privacy import mask_column
+from jinbao.privacy import mask_column, mask_ids
 from jinbao.quality.parallel import judge_stream
 from jinbao.quality.reasons import message as reason_message
 from jinbao.quality.rules import CONTROL_PATTERN, widest
@@ -112,46 +111,46 @@ def judge_delivery(path: Path, encoding: str, gate: Gate, staging: Path, workers
     blocks are judged (a progress bar).
     """
     stream = open_delivery_csv(path, encoding, gate)
-    acc_tmp, rej_tmp = staging / (ACCEPTED + ".tmp"), staging / (REJECTED + ".tmp")
     acc_writer = rej_writer = held_writer = None
     received = rejected = 0
     (staging / HELD_BACK).unlink(missing_ok=True)
-    try:
-        rej_writer = pq.ParquetWriter(rej_tmp, REJECTION_SCHEMA)
-        for block, verdict in judge_stream(stream.blocks(), gate, workers):
-            received += block.num_rows
-            rejected += verdict.rejected_records
-            if on_block is not None:
-                on_block(block.num_rows)
-            if acc_writer is None:
-                acc_writer = pq.ParquetWriter(acc_tmp, verdict.accepted.schema)
-            acc_writer.write_table(verdict.accepted)
-            rej_writer.write_table(storable(verdict.rejected))
-            if verdict.held_back is not None:
-                if held_writer is None:
-                    held_writer = pq.ParquetWriter(staging / (HELD_BACK + ".tmp"), verdict.accepted.schema)
-                held_writer.write_table(verdict.held_back.cast(verdict.accepted.schema))
-        if stream.malformed:
-            rej_writer.write_table(storable(malformed_rejections(stream.malformed)))
-            received += len(stream.malformed)
-            rejected += len(stream.malformed)
-    finally:
-        for w in (acc_writer, rej_writer, held_writer):
-            if w is not None:
-                w.close()
-    if acc_writer is None:  # no well-formed record at all
-        pq.write_table(pa.table({"line_no": pa.array([], pa.int64())}), acc_tmp)
-    if keys and acc_writer is not None:
-        by_lower = {n.lower(): n for n in pq.read_schema(acc_tmp).names}
-        hub_keys = [by_lower[k.lower()] for k in keys]
-        partner = {f.hub: f.partner for f in gate.mapping.fields}
-        held_tmp = staging / (HELD_BACK + ".tmp")
-        rejected += _reject_duplicate_keys(acc_tmp, rej_tmp, hub_keys, "+".join(partner.get(k, k) for k in hub_keys),
-                                           held_tmp if held_writer is not None else None, staging / HELD_BACK)
-    os.replace(acc_tmp, staging / ACCEPTED)
-    os.replace(rej_tmp, staging / REJECTED)
-    if held_writer is not None:
-        os.replace(staging / (HELD_BACK + ".tmp"), staging / HELD_BACK)
+    # Renamed in place when all three are complete, accepted first (the `with` leaves them last to first);
+    # held back only if a record was.  A crash re-judges the delivery: no fsync.
+    with atomic_write(staging / HELD_BACK, fsync=False) as held_tmp, \
+            atomic_write(staging / REJECTED, fsync=False) as rej_tmp, \
+            atomic_write(staging / ACCEPTED, fsync=False) as acc_tmp:
+        try:
+            rej_writer = pq.ParquetWriter(rej_tmp, REJECTION_SCHEMA)
+            for block, verdict in judge_stream(stream.blocks(), gate, workers):
+                received += block.num_rows
+                rejected += verdict.rejected_records
+                if on_block is not None:
+                    on_block(block.num_rows)
+                if acc_writer is None:
+                    acc_writer = pq.ParquetWriter(acc_tmp, verdict.accepted.schema)
+                acc_writer.write_table(verdict.accepted)
+                rej_writer.write_table(storable(verdict.rejected))
+                if verdict.held_back is not None:
+                    if held_writer is None:
+                        held_writer = pq.ParquetWriter(held_tmp, verdict.accepted.schema)
+                    held_writer.write_table(verdict.held_back.cast(verdict.accepted.schema))
+            if stream.malformed:
+                rej_writer.write_table(storable(malformed_rejections(stream.malformed)))
+                received += len(stream.malformed)
+                rejected += len(stream.malformed)
+        finally:
+            for w in (acc_writer, rej_writer, held_writer):
+                if w is not None:
+                    w.close()
+        if acc_writer is None:  # no well-formed record at all
+            pq.write_table(pa.table({"line_no": pa.array([], pa.int64())}), acc_tmp)
+        if keys and acc_writer is not None:
+            by_lower = {n.lower(): n for n in pq.read_schema(acc_tmp).names}
+            hub_keys = [by_lower[k.lower()] for k in keys]
+            partner = {f.hub: f.partner for f in gate.mapping.fields}
+            rejected += _reject_duplicate_keys(acc_tmp, rej_tmp, hub_keys,
+                                               "+".join(partner.get(k, k) for k in hub_keys),
+                                               held_tmp if held_writer is not None else None, staging / HELD_BACK)
     return Judged(received, rejected)
 
 
@@ -195,7 +194,7 @@ def _reject_duplicate_keys(accepted: Path, rejected: Path, keys: list[str], fiel
     masked = pa.nulls(len(lines), pa.string())
     if "AAC002" in keys:
         where = pc.index_in(dup_lines, value_set=held["line_no"].combine_chunks())
-        masked = mask(pc.take(held["AAC002"].combine_chunks(), where))
+        masked = mask_ids(pc.take(held["AAC002"].combine_chunks(), where))
     extra = pa.table({
         "line_no": dup_lines, "masked_id": masked, "field": pa.array([field] * len(lines), pa.string()),
         "value": pa.array(others, pa.string()), "reason_code": pa.array(["DUPLICATE_KEY"] * len(lines), pa.string()),
@@ -223,13 +222,11 @@ def _reject_duplicate_keys(accepted: Path, rejected: Path, keys: list[str], fiel
 def _rewrite(path: Path, keep, append: pa.Table | None = None) -> None:
     """Stream `path` through `keep` (a table filter) into a new file, optionally appending rows."""
     src = read_staged(path)
-    tmp = path.with_name(path.name + ".dedup")
-    with pq.ParquetWriter(tmp, src.schema_arrow) as out:
+    with atomic_write(path, fsync=False) as tmp, pq.ParquetWriter(tmp, src.schema_arrow) as out:
         for block in src.iter_batches(batch_size=65_536):
             out.write_table(keep(pa.Table.from_batches([block])))
         if append is not None:
             out.write_table(append)
-    os.replace(tmp, path)
 
 
 def top_reasons(staging: Path, n: int = 5) -> list[tuple[str, str, int]]:

@@ -18,6 +18,7 @@ import pyarrow.compute as pc
 from jinbao.formats import citizen_id
 from jinbao.mappings.tables import FeedMapping
 from jinbao.mappings.translator import normalise_batch, translate
+from jinbao.privacy import mask_ids
 from jinbao.quality import rules
 from jinbao.quality.columns import BIRTH, ID, Column
 from jinbao.quality.cross import NotBefore
@@ -102,7 +103,7 @@ def _rejections(f: Failures, hub: pa.Table, lines: np.ndarray) -> pa.Table:
         else pa.nulls(fails.num_rows, pa.string())
     return pa.table({
         "line_no": pc.take(pa.array(lines, pa.int64()), rows),
-        "masked_id": citizen_id.mask(ids.combine_chunks() if isinstance(ids, pa.ChunkedArray) else ids),
+        "masked_id": mask_ids(ids.combine_chunks() if isinstance(ids, pa.ChunkedArray) else ids),
         "field": fails.column("field"),
         "value": fails.column("value"),
         "reason_code": fails.column("reason_code"),

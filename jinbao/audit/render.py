@@ -7,13 +7,13 @@ workbook with full IDs whose every export is recorded (in the exchange log, by t
 
 This module holds what the three forms share: the columns of each kind in findings.KINDS order
 (the stop-payment list first; bilingual labels, how a value is shown: feeds by their declared
-titles, never their codes), masking, the headline figures and totals (exact decimals, to the fen;
+titles, never their codes), the headline figures and totals (exact decimals, to the fen;
 the payments to stop first) and the file names.
 render_excel.py and render_html.py write the workbook and the page; docs/audit.md says what
 each file contains.
 
-Masking: an ID keeps its first 6 and last 4 characters (110105********002X, as on receipts and
-jinbao.privacy.mask_text), whatever its form, so a malformed ID as a source sent it is masked too.
+Masking (jinbao.privacy.mask_id, as on receipts): an ID keeps its first 6 and last 4 characters
+(110105********002X), whatever its form, so a malformed ID as a source sent it is masked too.
 The last four characters include the sequence number and the check character, so a full birth date
 next to a masked ID would give the whole ID back: the masked outputs show a probable typo's birth
 date as its year only and hide the digits of an ID difference that fall in the masked part; the
@@ -25,10 +25,7 @@ import csv
 import datetime as dt
 import functools
 import io
-import os
 import re
-import tempfile
-import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -38,7 +35,9 @@ import pyarrow as pa
 
 from jinbao.audit import findings
 from jinbao.audit.findings import month_end
-from jinbao.privacy import mask_text
+from jinbao.display import visible_controls
+from jinbao.files import write_atomically
+from jinbao.privacy import mask_id, mask_text
 
 #: The hub's clock for people (China Standard Time, no daylight saving); the findings carry UTC.
 HUB_TZ = dt.timezone(dt.timedelta(hours=8), "UTC+08:00")
@@ -233,7 +232,6 @@ FLAGGED_KINDS = ("stop_payment", "paid_after_death")
 #: How a cell joins several feeds' titles (CSV and page; the workbook puts each on its own line).
 SOURCES_SEP = "; "
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _DIGIT_CHANGE = re.compile(r"^digit (\d+): (\S+) -> (\S+)$")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -242,20 +240,11 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 # Values as people see them
 
 
-def mask_id(value: str | None) -> str | None:
-    """First 6 and last 4 characters kept, the rest as asterisks (an ID of 10 or fewer: all asterisks)."""
-    if value is None:
-        return None
-    if len(value) <= 10:
-        return "*" * len(value)
-    return value[:6] + "*" * (len(value) - 10) + value[-4:]
-
-
 def clean_text(value: str | None) -> str | None:
     """Any ID inside a text masked, control characters as visible symbols (no cell, CSV or page can hold them)."""
     if value is None:
         return None
-    return _CONTROL.sub(lambda m: "␡" if m[0] == "\x7f" else chr(0x2400 + ord(m[0])), mask_text(value))
+    return visible_controls(mask_text(value), keep_layout=True)
 
 
 def masked_difference(value: str | None, id_length: int) -> str | None:
@@ -266,11 +255,6 @@ def masked_difference(value: str | None, id_length: int) -> str | None:
     if m and 6 < int(m[1]) <= id_length - 4:
         return f"digit {m[1]}: * -> *"
     return value
-
-
-def display_width(text: str) -> int:
-    """Width in a fixed-width grid: CJK (wide and full-width) characters count double."""
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
 def yuan_text(amount: Decimal | None, grouped: bool = True) -> str:
@@ -570,21 +554,6 @@ def file_names(month: dt.date) -> dict[str, str]:
     return names
 
 
-def atomic_write(path: Path, data: bytes, mode: int = 0o644) -> None:
-    """Write `path` whole or not at all (a copy to the outbound folder never takes half a file)."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _csv_cell(col: Column, value) -> str:
     if value is None:
         return ""
@@ -639,11 +608,11 @@ def write_report(report: findings.Report, folder: Path, full_ids: bool = False, 
     written: dict[str, Path] = {}
     for kind in findings.KINDS:
         written[kind] = folder / names[kind]
-        atomic_write(written[kind], csv_bytes(report, kind))
+        write_atomically(written[kind], csv_bytes(report, kind), mode=0o644)
     written[WORKBOOK] = folder / names[WORKBOOK]
-    atomic_write(written[WORKBOOK], workbook_bytes(report))
+    write_atomically(written[WORKBOOK], workbook_bytes(report), mode=0o644)
     written[PAGE] = folder / names[PAGE]
-    atomic_write(written[PAGE], page(report).encode("utf-8"))
+    write_atomically(written[PAGE], page(report).encode("utf-8"), mode=0o644)
 
     full = folder / names[FULL_IDS]
     if not full_ids:
@@ -653,7 +622,7 @@ def write_report(report: findings.Report, folder: Path, full_ids: bool = False, 
     data = workbook_bytes(report, full_ids=True, exported=(who.strip(), when))
     # recorded first: a failed record leaves no file behind, a failed write leaves a record of an attempt
     record(full, data, _people(report), when)
-    atomic_write(full, data, mode=0o600)
+    write_atomically(full, data, mode=0o600)
     written[FULL_IDS] = full
     return written
 

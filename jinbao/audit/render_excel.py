@@ -23,8 +23,9 @@ from openpyxl.utils import get_column_letter
 
 from jinbao.audit import findings
 from jinbao.audit.render import (COLUMNS, DESCRIPTIONS, FLAGGED_KINDS, SOURCES_SEP, Column, by_death_month,
-                                 change_counts, change_label, display_width, division_totals, figures, local_time,
-                                 month_text, rows, yuan_text)
+                                 change_counts, change_label, division_totals, figures, local_time, month_text, rows,
+                                 yuan_text)
+from jinbao.display import display_width
 
 YUAN_FORMAT = "#,##0.00"
 DATE_FORMAT = "yyyy-mm-dd"

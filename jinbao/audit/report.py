@@ -18,6 +18,7 @@ import pyarrow.parquet as pq
 from jinbao.audit import findings
 from jinbao.audit.deaths import find
 from jinbao.audit.findings import month_end
+from jinbao.files import write_atomically
 from jinbao.settings import Settings
 
 AUDITORS = "audit"
@@ -66,14 +67,12 @@ def issued(cfg: Settings, month: dt.date) -> pa.Table | None:
 
 
 def keep_issued(report: findings.Report, folder: Path) -> None:
-    from jinbao.audit.render import atomic_write
-
     stop = report.table("stop_payment").select(["aac002"])
     paid = report.table("paid_after_death").select(["aac002", "overpaid"])
     table = stop.join(paid, "aac002", join_type="left outer").sort_by("aac002")
     sink = pa.BufferOutputStream()
     pq.write_table(table, sink)
-    atomic_write(folder / ISSUED, sink.getvalue().to_pybytes(), mode=0o600)
+    write_atomically(folder / ISSUED, sink.getvalue().to_pybytes(), mode=0o600)
 
 
 #: Why unmasked IDs leave the masked report, as the exchange log records it.

@@ -85,17 +85,6 @@ def gender_from_id(ids: pa.Array) -> pa.Array:
     return pc.if_else(odd, "1", "2")
 
 
-def mask(ids: pa.Array) -> pa.Array:
-    """Masked form for receipts: first 6 and last 4 kept, e.g. 110105********002X."""
-    length = pc.utf8_length(ids)
-    head = pc.utf8_slice_codeunits(ids, 0, 6)
-    tail = pc.utf8_slice_codeunits(ids, -4)
-    stars = pc.binary_repeat("*", pc.max_element_wise(pc.subtract(length, 10), 0))
-    masked = pc.binary_join_element_wise(head, stars, tail, "")
-    short = pc.less_equal(length, 10)
-    return pc.if_else(short, pc.binary_repeat("*", length), masked)
-
-
 @dataclass
 class IdFacts:
     """Everything the gate needs from a column of IDs, from one pass over its bytes."""

@@ -12,6 +12,10 @@ each other: a person dies once and appears alive in nothing afterwards.  Each
 feed's delivery draws from its own random stream (seed, feed number, day), so
 asking for one feed gives the same file as generating them all, and every day
 gives different files.
+
+Nothing in the product imports this package but jinbao/demo.py, for `jinbao demo` and `jinbao
+generate`, and only when they run: the hub that takes real deliveries never loads the third of
+jinbao/ that is here (tests/test_layout.py checks it; tests, bench/ and dev/ use it freely).
 """
 from __future__ import annotations
 

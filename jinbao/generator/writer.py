@@ -8,6 +8,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.csv as pcsv
 
+from jinbao.files import atomic_write
 from jinbao.generator.story import day_number
 
 
@@ -28,11 +29,9 @@ def write_csv(path: Path, columns: list[str], cols: dict, encoding: str) -> None
     if encoding.upper().replace("-", "") != "UTF8":            # Arrow writes UTF-8: transcode the rest
         body = body.to_pybytes().decode("utf-8").encode(encoding)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")       # partners upload under a temporary name
-    with open(tmp, "wb") as fh:
+    with atomic_write(path, fsync=False) as tmp, open(tmp, "wb") as fh:   # partners upload under a temporary name
         fh.write((",".join(columns) + "\n").encode(encoding))
         fh.write(body)
-    tmp.replace(path)
 
 
 def write_truth(path: Path, rows: list[tuple[int, str, str]]) -> None:

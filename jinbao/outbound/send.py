@@ -18,7 +18,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,6 +28,8 @@ import sqlalchemy as sa
 
 from jinbao import exchange_log
 from jinbao.declarations import OutboundFeed, load_agreements
+from jinbao.files import write_atomically
+from jinbao.privacy import mask_ids
 from jinbao.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -113,7 +114,7 @@ def held_back_rows(hub: pa.Table, mapping, blocked: pa.Array) -> pa.Table:
         rule = next(r for r in mapping.fields if r.partner == partner_field)
         rows = hub.filter(mask)
         parts.append(pa.table({
-            "record": citizen_id.mask(ids.filter(mask)) if ids is not None else key.filter(mask),
+            "record": mask_ids(ids.filter(mask)) if ids is not None else key.filter(mask),
             "field": pa.array([partner_field] * rows.num_rows, pa.string()),
             "hub_field": pa.array([rule.hub] * rows.num_rows, pa.string()),
             "hub_value": rows.column(rule.hub).combine_chunks().cast(pa.string()),
@@ -134,11 +135,7 @@ def _previous(conn, feed: str, as_of: dt.date) -> tuple[dict | None, int]:
 
 def _write_private(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".part")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
-    tmp.replace(path)
+    write_atomically(path, data, mode=0o600, fsync=False)
 
 
 def _upload(spec: OutboundFeed, cfg: Settings, files: list[Path]) -> list[str]:

@@ -17,7 +17,6 @@ Arrow orders strings by their bytes too, so ranges and sorted runs agree.
 """
 from __future__ import annotations
 
-import os
 import tempfile
 from pathlib import Path
 
@@ -26,6 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from jinbao.files import atomic_write
 from jinbao.staged.parquet import read_staged
 
 #: Schema metadata of a staged file in key order: the key columns, comma-separated.
@@ -116,11 +116,11 @@ def sort_by_key(path: Path, keys: list[str], per_part: int) -> pa.Table:
         finally:
             for writer in writers:
                 writer.close()
-        out_path = path.with_name(path.name + ".sorted")
         meta = dict(schema.metadata or {})
         if pa.types.is_string(schema.field(keys[0]).type):    # ranges cut by bytes order text as Arrow sorts it
             meta[KEY_ORDER] = ",".join(keys).encode()
-        with pq.ParquetWriter(out_path, schema.with_metadata(meta) if meta else schema.remove_metadata()) as out:
+        with atomic_write(path, fsync=False) as out_path, \
+                pq.ParquetWriter(out_path, schema.with_metadata(meta) if meta else schema.remove_metadata()) as out:
             for spill in spills:
                 with pa.ipc.open_stream(spill) as reader:
                     data = reader.read_all()
@@ -133,7 +133,6 @@ def sort_by_key(path: Path, keys: list[str], per_part: int) -> pa.Table:
                     held.append(data.filter(pa.array(repeated)).select([*keys, "line_no"]))
                     data = data.filter(pa.array(~repeated))
                 out.write_table(data.replace_schema_metadata(meta or None))
-    os.replace(out_path, path)
     if held:
         return pa.concat_tables(held)
     return pa.table({name: pa.array([], schema.field(name).type) for name in [*keys, "line_no"]})

@@ -21,6 +21,7 @@ import pyarrow.parquet as pq
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from jinbao.privacy import mask_ids
 from jinbao.schemas.store_tables import subsidy_line, subsidy_payment
 from jinbao.subsidies.lines import ARREARS, PAID, _in_chunks
 
@@ -72,7 +73,6 @@ def _lines_of(conn: Connection, ids: list[str]) -> pa.Table:
 def rejections(failures: pa.Table, partner: dict[str, str]) -> pa.Table:
     """The failures as the gate's rejection rows (REJECTION_SCHEMA): partner column names, masked IDs,
     bilingual messages; a missing or paid line is named by year and level, never by the ID."""
-    from jinbao.formats.citizen_id import mask
     from jinbao.quality.reasons import message
     from jinbao.quality.verdict import REJECTION_SCHEMA
 
@@ -88,7 +88,7 @@ def rejections(failures: pa.Table, partner: dict[str, str]) -> pa.Table:
     # the failed records of one delivery, not the delivery: a comprehension over them is cheap
     texts = [message(c, f, v) for c, f, v in zip(failures["reason_code"].to_pylist(), field.to_pylist(),
                                                  value.to_pylist())]
-    return pa.table({"line_no": failures["line_no"], "masked_id": mask(failures["AAC002"].combine_chunks()),
+    return pa.table({"line_no": failures["line_no"], "masked_id": mask_ids(failures["AAC002"].combine_chunks()),
                      "field": field, "value": value, "reason_code": failures["reason_code"],
                      "message": pa.array(texts, pa.string())}, schema=REJECTION_SCHEMA)
 

@@ -25,12 +25,14 @@ import pytest
 
 from jinbao.audit import findings
 from jinbao.audit.render import (COLUMNS, DESCRIPTIONS, FULL_IDS, KIND_WORDS, PAGE, WORKBOOK, clean_text,
-                                 display_width, feed_titles, headline, mask_id, masked_difference, reason_text,
-                                 source_names, stop_headline, write_report)
+                                 feed_titles, headline, masked_difference, reason_text, source_names, stop_headline,
+                                 write_report)
 from jinbao.audit.render_excel import (DATE_FORMAT, FLAG_FILL, MONTH_FORMAT, MONTHLY, OVERPAID, OVERPAID_HIGH,
                                        OVERPAID_LOW, PEOPLE, ROLL_REJECTED, SUMMARY, TO_STOP, YUAN_FORMAT,
                                        sheet_title)
 from jinbao.audit.render_html import CSS, SCRIPT
+from jinbao.display import display_width
+from jinbao.privacy import mask_id
 from tests.jinbao.audit import report_sample as s
 
 #: An 18-character citizen ID in clear (as tests/conftest.py scans logs for).

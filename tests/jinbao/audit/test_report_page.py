@@ -23,7 +23,8 @@ from pathlib import Path
 import pytest
 
 from jinbao.audit import findings
-from jinbao.audit.render import PAGE, clean_text, mask_id, write_report
+from jinbao.audit.render import PAGE, clean_text, write_report
+from jinbao.privacy import mask_id
 from tests.conftest import REPO, unavailable
 from tests.jinbao.audit import report_sample as s
 
