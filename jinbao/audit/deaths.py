@@ -185,7 +185,7 @@ def _rejected(conn: Connection) -> pd.DataFrame:
 
 def _rejected_roll(conn: Connection, month: dt.date) -> pd.DataFrame:
     """Roll rows the gate rejected for months up to `month`, less those a later delivery brought in."""
-    from jinbao.store.rejected import rejected_roll_rows
+    from jinbao.audit.evidence import rejected_roll_rows
 
     pp = pension_payment.c
     frame = _dates(rejected_roll_rows(conn, dt.date(1900, 1, 1), month).select(["aac002", "month"]).to_pandas(),

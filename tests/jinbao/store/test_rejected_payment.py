@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from jinbao.cli import main
 from jinbao.schemas.store_tables import rejected_payment
 from jinbao.store.database import connect, upgrade
-from jinbao.store.rejected import rejected_roll_rows
+from jinbao.audit.evidence import rejected_roll_rows
 from tests.deliveries import pension_row, write_hrss
 
 OCT, NOV = dt.date(2026, 10, 1), dt.date(2026, 11, 1)

@@ -1,10 +1,11 @@
-"""The records the gate rejected, kept as audit evidence, and what the auditors' report asks of them.
+"""The records the gate rejected, kept as the audit's evidence, and what the auditors' report asks of them.
 
 A death reported under a mistyped ID is still a death (`rejected_death`, for the typo search); a
 pension-roll row rejected for its amount still says the pensioner was on the roll that month
 (`rejected_payment`): without it a dead pensioner looks stopped a month early.  Which feed keeps
 which columns into which table is declared once here (`KEPT`, and the death sources of
-schemas/register.yaml); `keep_rejected` does it for any of them inside the publish transaction.
+schemas/register.yaml); `keep_rejected` does it for any of them inside the publish transaction
+(EVIDENCE, listed in jinbao/store/consumers.py); the tables are schemas/store_tables.py's.
 """
 from __future__ import annotations
 
@@ -20,7 +21,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from jinbao.exchange_zone.staged import read_staged
+from jinbao.quality.judging import HELD_BACK, REJECTED
 from jinbao.quality.rules import CONTROL_PATTERN
+from jinbao.register.authority import authority
 from jinbao.schemas.store_tables import batch, rejected_death, rejected_payment, rejection
 from jinbao.store.publish import records
 
@@ -53,8 +56,6 @@ KEPT: dict[str, Evidence] = {"hrss.pension_roll": ROLL}
 
 
 def evidence_for(feed: str) -> Evidence | None:
-    from jinbao.register.authority import authority
-
     return DEATHS if feed in authority().deaths else KEPT.get(feed)
 
 
@@ -65,8 +66,6 @@ def keep_rejected(conn: Connection, staging: Path, feed: str, batch_id: int) -> 
     Whatever a partner sent must fit: text with control characters is dropped, longer text is cut
     to the column, so keeping the evidence can never fail the publish.
     """
-    from jinbao.quality.judging import HELD_BACK, REJECTED
-
     kept = evidence_for(feed)
     held = Path(staging) / HELD_BACK
     if kept is None or not held.is_file():
@@ -121,6 +120,19 @@ def _fitting(values, kind) -> pa.Array:
         if kind.length:
             values = pc.utf8_slice_codeunits(values, 0, kind.length)
     return values
+
+
+class _Evidence:
+    """jinbao/store/consumers.py IN_PUBLISH: a batch's rejected records kept, for the feeds that declare it."""
+
+    def applies(self, feed) -> bool:
+        return evidence_for(feed.name) is not None
+
+    def run(self, conn: Connection, batch, published: int, stamp: dt.datetime) -> None:
+        keep_rejected(conn, batch.staging, batch.feed.name, batch.id)
+
+
+EVIDENCE = _Evidence()
 
 
 def rejected_roll_rows(conn: Connection, first_month: dt.date, last_month: dt.date) -> pa.Table:
