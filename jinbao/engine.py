@@ -131,8 +131,7 @@ class Engine:
             file = self._batch(batch_id).file_name
             if is_transient(exc):
                 raise transient("publish", file, exc) from exc
-            if publish_step.partitioned(self._feed(), released):   # its partitions' rows are in the store:
-                # refusing would strand them
+            if publish_step.partitioned(self._feed(), released):   # its partitions' rows are in: keep it judged
                 log.error("%s: publishing batch %s failed; it stays judged: %s", self.spec.name, batch_id,
                           mask_text(str(exc)))
                 raise
