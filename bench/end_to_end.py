@@ -171,8 +171,8 @@ SKIPPABLE = {"dup-keys": ("jinbao.quality.judging", "_reject_duplicate_keys", 0)
 def child(home: Path, url: str, facts: dict, without: list[str]) -> dict:
     import sqlalchemy as sa
 
-    import jinbao.engine as engine_mod
     import jinbao.exchange_zone.envelope as envelope
+    import jinbao.exchange_zone.finish as finish
     import jinbao.quality.judging as judging
     import jinbao.register.reconcile as reconcile
     import jinbao.store.publish as publish
@@ -194,7 +194,7 @@ def child(home: Path, url: str, facts: dict, without: list[str]) -> dict:
                                (judging, "judge_delivery", "judge"), (judging, "_reject_duplicate_keys", "dup-keys"),
                                (publish, "publish_accepted", "publish"), (publish, "store_rejections", "rejections"),
                                (reconcile, "reconcile", "reconcile"), (hooks, "published", "subsidies"),
-                               (engine_mod, "send_receipt", "receipt")):
+                               (finish, "send_receipt", "receipt")):
         clock.wrap(owner, attr, stage)
     sampler = threading.Thread(target=clock.sample, daemon=True)
     base = peak_rss_kb()

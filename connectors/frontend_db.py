@@ -10,7 +10,8 @@ Exactly once.  Which rows the hub has taken is kept in the hub's store, never in
 the partner's database and never in a file: every row taken is a `frontend_row`
 (feed, row ID, batch, line) and the feed's `frontend_watermark` holds the highest
 ID and the latest arrival date (DZRQ) taken; both are written by `advance`, which
-the engine's publish calls inside the batch's transaction.  So:
+runs inside the batch's publish transaction (WATERMARK, listed in
+jinbao/store/consumers.py).  So:
 
 * a crash after reading and before publishing leaves nothing recorded: the rows
   are read again (the batch the ledger already holds is resumed first; no new
@@ -314,6 +315,19 @@ def advance(conn: Connection, feed: str, staging: Path, batch_id: int, stamp: dt
             last_id=max(held.last_id, top), last_date=max(dates) if dates else None,
             rows_taken=held.rows_taken + len(ids), batch_id=batch_id, updated_at=stamp))
     return len(ids)
+
+
+class _Watermark:
+    """jinbao/store/consumers.py IN_PUBLISH: the front-end rows a batch published, recorded as taken."""
+
+    def applies(self, feed) -> bool:
+        return True           # any feed: only a batch pulled from a front-end database has rows to record
+
+    def run(self, conn: Connection, batch, published: int, stamp: dt.datetime) -> None:
+        advance(conn, batch.feed.name, batch.staging, batch.id, stamp)
+
+
+WATERMARK = _Watermark()
 
 
 def factory(partner: str, cfg, declared=None) -> FrontendDbTransport:

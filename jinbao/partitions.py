@@ -4,10 +4,11 @@ A feed declared with `partitions: N` publishes its judged batch as N row ranges 
 `accepted.parquet` (the gate already refused a key sent twice, so no two ranges write one row).
 Each range is upserted with the same newest-wins statement as an unpartitioned batch, under
 one stamp fixed when the batch is first planned, so re-running a partition writes exactly
-what it wrote before.  The batch itself only becomes `published` afterwards, in one transaction
-with its rejections, the register's reconciliation and the store's other hooks, and only when
-every partition has reported done; until then it stays `judged`, never refused: rows of the
-partitions that committed are in the feed's table, and a refusal would leave them there.
+what it wrote before.  The batch itself only becomes `published` afterwards
+(jinbao/store/publish_step.py), in one transaction with its rejections, the register and the
+other consumers of jinbao/store/consumers.py, and only when every partition has reported done;
+until then it stays `judged`, never refused: rows of the partitions that committed are in the
+feed's table, and a refusal would leave them there.
 
 What a partition leaves is in staging, beside the Parquet it reads, because staging is
 shared by every worker (a plain directory on one machine, a shared volume in a Celery

@@ -4,7 +4,8 @@ A death reported under a mistyped ID is still a death (`rejected_death`, for the
 pension-roll row rejected for its amount still says the pensioner was on the roll that month
 (`rejected_payment`): without it a dead pensioner looks stopped a month early.  Which feed keeps
 which columns into which table is declared once here (`KEPT`, and the death sources of
-schemas/register.yaml); `keep_rejected` does it for any of them inside the publish transaction.
+schemas/register.yaml); `keep_rejected` does it for any of them inside the publish transaction
+(EVIDENCE, listed in jinbao/store/consumers.py); the tables are schemas/store_tables.py's.
 """
 from __future__ import annotations
 
@@ -118,6 +119,19 @@ def _fitting(values, kind) -> pa.Array:
         if kind.length:
             values = pc.utf8_slice_codeunits(values, 0, kind.length)
     return values
+
+
+class _Evidence:
+    """jinbao/store/consumers.py IN_PUBLISH: a batch's rejected records kept, for the feeds that declare it."""
+
+    def applies(self, feed) -> bool:
+        return evidence_for(feed.name) is not None
+
+    def run(self, conn: Connection, batch, published: int, stamp: dt.datetime) -> None:
+        keep_rejected(conn, batch.staging, batch.feed.name, batch.id)
+
+
+EVIDENCE = _Evidence()
 
 
 def rejected_roll_rows(conn: Connection, first_month: dt.date, last_month: dt.date) -> pa.Table:

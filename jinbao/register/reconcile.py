@@ -19,6 +19,7 @@ one published late (a released held batch), in the register or in source_value.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +29,7 @@ import pyarrow.parquet as pq
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from jinbao.quality.judging import ACCEPTED
 from jinbao.register.authority import Authority, authority
 from jinbao.register.life import settle
 from jinbao.schemas.store_tables import (
@@ -40,6 +42,8 @@ from jinbao.store import scratch
 OFFER, DECISION, CANDIDATE = "register_batch_offer", "register_decision", "register_candidate"
 ID_TYPE = sa.String(18)
 TEXT = sa.String(200)
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -374,3 +378,21 @@ def _conflicts(conn, decision: sa.Table, fields: list[str], stamp) -> int:
         c.resolved_at.is_(None), c.field.in_(fields), c.aac002.in_(sa.select(d.aac002)), sa.not_(wanted))).rowcount
     scratch.drop(conn, CANDIDATE)
     return changed + opened + resolved
+
+
+class _Register:
+    """jinbao/store/consumers.py IN_PUBLISH: the batch's accepted records reconciled into the register,
+    for the feeds that take part in it (schemas/register.yaml)."""
+
+    def applies(self, feed) -> bool:
+        return authority().takes_part(feed.name)
+
+    def run(self, conn: Connection, batch, published: int, stamp: dt.datetime) -> None:
+        done = reconcile(conn, batch.staging / ACCEPTED, Offered(batch.feed.name, batch.id, batch.business_date,
+                                                                 batch.sequence, stamp))
+        log.info("%s: register: %s people (%s new), %s fields set, %s conflicts opened or changed, "
+                 "%s life statuses changed", batch.feed.name, done.people, done.new, done.taken,
+                 done.conflicts, done.lives)
+
+
+REGISTER = _Register()

@@ -21,6 +21,7 @@ import pyarrow.parquet as pq
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from jinbao.quality.judging import REJECTED
 from jinbao.schemas.store_tables import rejection
 from jinbao.staged.parquet import read_staged
 
@@ -210,6 +211,19 @@ def store_rejections(conn: Connection, rejected: Path, batch_id: int) -> int:
             conn.execute(sa.insert(rejection), rows)
         stored += len(rows)
     return stored
+
+
+class _Rejections:
+    """jinbao/store/consumers.py IN_PUBLISH: every batch's rejections, first."""
+
+    def applies(self, feed) -> bool:
+        return True
+
+    def run(self, conn: Connection, batch, published: int, stamp: dt.datetime) -> None:
+        store_rejections(conn, batch.staging / REJECTED, batch.id)
+
+
+REJECTIONS = _Rejections()
 
 
 def typed_for(target: sa.Table, chunk: pa.RecordBatch | pa.Table) -> pa.RecordBatch | pa.Table:

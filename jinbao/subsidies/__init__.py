@@ -10,6 +10,6 @@ does not match a line goes back to finance as a failed record.
   standards.py  the yearly standards (schemas/subsidy_standards.yaml, exact decimals)
   lines.py      computing lines for the people a publish touched; in_arrears for claims (marked by jinbao/outbound/claims.py)
   payments.py   finance's payments against the lines: judged (rejections) and settled (publish)
-  hooks.py      where the engine calls in: after judging and inside the publish transaction
+  hooks.py      the check after judging and the work inside the publish transaction, registered by name
   summary.py, commands.py   `jinbao subsidies summary --year Y`
 """

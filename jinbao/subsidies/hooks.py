@@ -1,16 +1,17 @@
-"""Where the engine calls in: once a delivery is judged, and inside the publish transaction.
+"""What subsidies add to the steps of every feed: a check once a delivery is judged, and work inside the
+publish transaction.
 
-The engine stays generic (it calls these for every feed); what a feed needs is
-decided here from its declaration, so a new feed that publishes payments,
+The engine stays generic; these are registered by name (quality/judge_step.py
+AFTER_JUDGE, jinbao/store/consumers.py IN_PUBLISH) and decide from the feed's
+declaration whether they apply, so a new feed that publishes payments,
 enrolments, assistance or household divisions is covered without engine code:
 
-* judged: a feed publishing into `subsidy_payment` has its payments checked
-  against the lines (payments.check); the failures become rejections, so the
-  hold threshold and the receipt see them like any other.
-* published (same transaction as the rows): rows taken from a partner's
-  front-end database advance its watermark (connectors/frontend_db.py); payments
-  flip their lines (payments.settle); enrolments, assistance periods and
-  household divisions recompute the lines of the batch's people (lines.recompute).
+* PAYMENTS_CHECK (after judging): a feed publishing into `subsidy_payment` has
+  its payments checked against the lines (payments.check); the failures become
+  rejections, so the hold threshold and the receipt see them like any other.
+* LINES (inside the publish transaction, with the rows): payments flip their
+  lines (payments.settle); enrolments, assistance periods and household
+  divisions recompute the lines of the batch's people (lines.recompute).
 """
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ LINE_TABLES = ("resident_enrollment", "assistance")
 
 
 def judged(db, spec, staging: Path, result):
-    """The judged counts after the store-backed checks (quality.judging.Judged)."""
+    """The judged counts after the payments are checked against their lines (quality.judging.Judged)."""
     if spec.target.table != "subsidy_payment":
         return result
     from jinbao.mappings.tables import pinned
@@ -74,11 +75,9 @@ def _people(conn: Connection, spec, batch_id: int, accepted: Path) -> list[str]:
 
 
 def published(conn: Connection, spec, batch_id: int, staging: Path, count: int, stamp: dt.datetime) -> None:
-    """Everything that must commit with the batch's rows, or not at all."""
-    from jinbao.connectors import frontend_db
+    """The subsidy lines and payments that must commit with the batch's rows, or not at all."""
     from jinbao.quality.judging import ACCEPTED
 
-    frontend_db.advance(conn, spec.name, staging, batch_id, stamp)
     if spec.target.table == "subsidy_payment":
         paid = payments.settle(conn, batch_id, count)
         log.info("%s: %s subsidy line(s) paid", spec.name, paid)
@@ -87,3 +86,27 @@ def published(conn: Connection, spec, batch_id: int, staging: Path, count: int, 
         if done.people:
             log.info("%s: subsidy lines of %s enrolled people: %s new, %s changed, %s differences after a claim, "
                      "%s resolved", spec.name, done.people, done.new, done.changed, done.differences, done.resolved)
+
+
+class _PaymentsCheck:
+    """quality/judge_step.py AFTER_JUDGE: payments that pay no line in arrears are rejected."""
+
+    def applies(self, feed) -> bool:
+        return feed.target.table == "subsidy_payment"
+
+    def run(self, db, batch, result):
+        return judged(db, batch.feed, batch.staging, result)
+
+
+class _Lines:
+    """jinbao/store/consumers.py IN_PUBLISH: the lines and payments a batch changes."""
+
+    def applies(self, feed) -> bool:
+        return feed.target.table == "subsidy_payment" or _changes_lines(feed)
+
+    def run(self, conn: Connection, batch, published_rows: int, stamp: dt.datetime) -> None:
+        published(conn, batch.feed, batch.id, batch.staging, published_rows, stamp)
+
+
+PAYMENTS_CHECK = _PaymentsCheck()
+LINES = _Lines()

@@ -59,6 +59,7 @@ def arm(point: str) -> None:
 
     from jinbao import engine, ledger
     from jinbao.connectors import local
+    from jinbao.exchange_zone import finish, receive
     from jinbao.quality import judging
     from jinbao.store import publish
 
@@ -76,7 +77,7 @@ def arm(point: str) -> None:
             if Path(src).name.startswith("incoming-"):
                 die()
             return os.replace(src, dst)
-        engine.os = _Proxy(os, replace=replace)
+        receive.os = _Proxy(os, replace=replace)
     elif point == "kill:receive.before_staging_recorded":   # staging in place, its path not yet committed
         _before(ledger, "update", lambda conn, batch_id, **v: "staging_dir" in v and "quarantine" not in
                 str(v["staging_dir"]))
@@ -101,11 +102,11 @@ def arm(point: str) -> None:
         _before(engine.Engine, "_finish")
     # ------------------------------------------------------------------- finish
     elif point == "kill:finish.after_receipt":     # receipt sent, delivery still in inbound/
-        _after(engine, "send_receipt")
+        _after(finish, "send_receipt")
     elif point == "kill:finish.after_ack":         # delivery moved to processed/, acked_at not recorded
         _after(local.LocalTransport, "ack")
     elif point == "kill:finish.after_quarantine":  # refused delivery in quarantine, new place not recorded
-        _after(engine, "quarantine")
+        _after(finish, "quarantine")
     # ------------------------------------- errors whose text holds an ID, for the first delivery only
     elif point == "raise:judge":                   # a parser echoing a value
         original_judge = judging.judge_delivery

@@ -19,7 +19,7 @@ from tests.fuzz.shapes import (SIZES, VALUE, Delivery, deliveries, lines_after_h
                                reader_sizes)
 
 GATE = gate_for(get_feed("police.death"), dt.date(2026, 11, 22))
-KEYS = ("aac002",)                                # what Engine._record_keys gives for death_record
+KEYS = ("aac002",)                                # what quality.judge_step.record_keys gives for death_record
 REQUIRED = [c.name for c in GATE.schema.columns if c.required]
 #: Values near the rules' edges, per column, beside random text.
 NEAR = {

@@ -82,8 +82,9 @@ def test_hostile_names_never_stop_the_feed_and_ids_are_masked_everywhere(zone, c
 def test_two_feeds_of_the_partner_at_once_with_more_strays_than_a_run_sets_aside(zone, monkeypatch, caplog):
     from jinbao.declarations import get_feed
     from jinbao.engine import Engine
+    from jinbao.exchange_zone import strays
 
-    monkeypatch.setattr(Engine, "STRAYS_PER_RUN", 4, raising=False)
+    monkeypatch.setattr(strays, "PER_RUN", 4)
     names = [f"stray {i:02d}.csv" for i in range(9)] + ["rejected", f"{ID}.txt"]
     for name in names:
         zone.drop(name)
