@@ -20,7 +20,7 @@ from jinbao.exchange_zone.quarantine import quarantine, quarantine_path
 from jinbao.exchange_zone.receipts import receipt_name, send_receipt
 from jinbao.keys import cert_path
 from jinbao.ledger import Outcome, Status
-from jinbao.quality.judging import REJECTED
+from jinbao.staged.layout import REJECTED
 from jinbao.quality.reasons import next_step
 
 log = logging.getLogger(__name__)

@@ -27,14 +27,10 @@ from jinbao.quality.verdict import REJECTION_SCHEMA, Gate
 from jinbao.schemas.dictionary import hub_dictionary, partner_schema
 from jinbao.schemas.store_tables import rejection
 from jinbao.staged.key_order import sort_by_key
+from jinbao.staged.layout import ACCEPTED, HELD_BACK, REJECTED  # noqa: F401 - named here for the gate's users
 from jinbao.staged.parquet import read_staged
 from jinbao.staged.reader import open_csv
 
-ACCEPTED = "accepted.parquet"
-#: The rejected records themselves (hub columns as far as they translated), for the auditors'
-#: typo search: a death reported under a mistyped ID is still evidence.  Absent when none.
-HELD_BACK = "rejected_records.parquet"
-REJECTED = "rejected.parquet"
 
 
 @dataclass(frozen=True)

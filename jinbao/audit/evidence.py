@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from jinbao.mappings.tables import pinned
-from jinbao.quality.judging import HELD_BACK, REJECTED
+from jinbao.staged.layout import HELD_BACK, REJECTED
 from jinbao.quality.rules import CONTROL_PATTERN
 from jinbao.register.authority import authority
 from jinbao.schemas.store_tables import batch, rejected_death, rejected_payment, rejection

@@ -29,7 +29,7 @@ import pyarrow.parquet as pq
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from jinbao.quality.judging import ACCEPTED
+from jinbao.staged.layout import ACCEPTED
 from jinbao.register.authority import Authority, authority
 from jinbao.register.life import settle
 from jinbao.schemas.store_tables import (

@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from jinbao.quality.judging import REJECTED
+from jinbao.staged.layout import REJECTED
 from jinbao.schemas.store_tables import rejection
 from jinbao.staged.parquet import read_staged
 

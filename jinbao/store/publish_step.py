@@ -19,7 +19,7 @@ from jinbao.batch import Batch, FeedRun, transient
 from jinbao.store.errors import is_transient
 from jinbao.ledger import Outcome, Status
 from jinbao.privacy import mask_text
-from jinbao.quality.judging import ACCEPTED
+from jinbao.staged.layout import ACCEPTED
 from jinbao.schemas.store_tables import TARGETS
 from jinbao.store import publish as store
 from jinbao.store.consumers import run_all

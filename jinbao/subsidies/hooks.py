@@ -76,7 +76,7 @@ def _people(conn: Connection, spec, batch_id: int, accepted: Path) -> list[str]:
 
 def published(conn: Connection, spec, batch_id: int, staging: Path, count: int, stamp: dt.datetime) -> None:
     """The subsidy lines and payments that must commit with the batch's rows, or not at all."""
-    from jinbao.quality.judging import ACCEPTED
+    from jinbao.staged.layout import ACCEPTED
 
     if spec.target.table == "subsidy_payment":
         paid = payments.settle(conn, batch_id, count)
