@@ -18,23 +18,22 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from contextlib import contextmanager
 
 from jinbao import ledger
 from jinbao.batch import Batch, BatchHeld, FeedRun, fault, transient
 from jinbao.connectors.base import Transport
-from jinbao.exchange_zone.enveloped import transport_for
 from jinbao.declarations import InboundFeed
 from jinbao.exchange_zone import finish, receive, strays
-from jinbao.staged.refused import DeliveryRefused
-from jinbao.store.errors import is_transient
-from jinbao.feed_lock import feed_lock
+from jinbao.exchange_zone.enveloped import transport_for
+from jinbao.feed_lock import RunLock
 from jinbao.ledger import Outcome, Refusal, Status
 from jinbao.privacy import mask_text
 from jinbao.quality import judge_step
 from jinbao.settings import Settings, load_settings
+from jinbao.staged.refused import DeliveryRefused
 from jinbao.store import publish_step
 from jinbao.store.database import upgrade
+from jinbao.store.errors import is_transient
 
 __all__ = ["BatchHeld", "Engine", "fault", "transient"]
 
@@ -50,38 +49,12 @@ class Engine:
         self.cfg = cfg or load_settings()
         self.transport = transport or transport_for(spec.partner, spec.transport, self.cfg)
         self.db = upgrade(self.cfg.store_url)
-        self._lock_depth = 0
+        self.lock = RunLock(self.cfg.staging, spec.name)
         self.strays: list[int] = []      # strays the last receive set aside and answered
 
     def _feed(self) -> FeedRun:
         """What the steps work with (read at each step: the CLI sets `progress` after construction)."""
         return FeedRun(self.spec, self.cfg, self.transport, self.db, self.progress)
-
-    @contextmanager
-    def _exclusive(self):
-        """Hold the feed's run lock (re-entrant within this engine: run() holds it across its steps)."""
-        if self._lock_depth:
-            self._lock_depth += 1
-            try:
-                yield
-            finally:
-                self._lock_depth -= 1
-            return
-        with feed_lock(self.cfg.staging, self.spec.name):
-            self._lock_depth = 1
-            try:
-                yield
-            finally:
-                self._lock_depth = 0
-
-    @contextmanager
-    def _shared(self):
-        """The feed lock shared with the batch's other partitions (held exclusively already inside run())."""
-        if self._lock_depth:
-            yield
-            return
-        with feed_lock(self.cfg.staging, self.spec.name, shared=True):
-            yield
 
     def _batch(self, batch_id: int) -> Batch:
         with self.db.begin() as conn:
@@ -94,7 +67,7 @@ class Engine:
 
     def receive(self, up_to: dt.date | None = None) -> list[int]:
         """Take waiting deliveries (business date <= up_to); return the batch ids still to carry on."""
-        with self._exclusive():
+        with self.lock.exclusive():
             run = self._feed()
             taken = receive.deliveries(run, up_to)
             # after the deliveries, so that no stray, however named and however many, keeps them from being taken
@@ -103,7 +76,7 @@ class Engine:
 
     def judge(self, batch_id: int) -> Outcome:
         """Decide every record's fate; the batch becomes judged, held or refused."""
-        with self._exclusive():
+        with self.lock.exclusive():
             batch = self._batch(batch_id)
             if batch.status != Status.RECEIVED:
                 return Outcome.of(batch.row)
@@ -126,7 +99,7 @@ class Engine:
         one that a retry may cure leaves it judged, to be published again.
         """
         try:
-            with self._exclusive():
+            with self.lock.exclusive():
                 return publish_step.publish(self._feed(), batch_id, released)
         except Exception as exc:  # noqa: BLE001 - sorted into the two kinds right here
             file = self._batch(batch_id).file_name
@@ -143,12 +116,12 @@ class Engine:
         """The partitions a judged batch of a partitioned feed is published in (publish_step.plan)."""
         if not publish_step.partitioned(self._feed()):
             return []
-        with self._exclusive():
+        with self.lock.exclusive():
             return publish_step.plan(self._feed(), self._batch(batch_id))
 
     def publish_partition(self, batch_id: int, part: int) -> int:
         """Upsert one partition of a judged batch in its own transaction (publish_step.publish_partition)."""
-        with self._shared():
+        with self.lock.shared():
             return publish_step.publish_partition(self._feed(), self._batch(batch_id), part)
 
     def finish(self, batch_id: int) -> Outcome:
@@ -157,7 +130,7 @@ class Engine:
         Raises BatchHeld for a held batch and DeliveryRefused for a refused one
         (after doing all of the above), so that a scheduler shows them as failed.
         """
-        with self._exclusive():
+        with self.lock.exclusive():
             return self._finish(batch_id)
 
     def _finish(self, batch_id: int) -> Outcome:
@@ -166,7 +139,7 @@ class Engine:
     def run(self, up_to: dt.date | None = None) -> list[Outcome]:
         """The whole pipeline without a scheduler (what `jinbao run` does)."""
         try:
-            with self._exclusive():
+            with self.lock.exclusive():
                 return self._run(up_to)
         finally:
             self.close()

@@ -14,6 +14,7 @@ import fcntl
 import os
 import time
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 #: How long a second run waits for the first before giving up with a clear message.
@@ -63,3 +64,37 @@ def zone_lock(staging: Path, partner: str, wait: float = WAIT_SECONDS):
     """One pass over a partner's strays at a time, whichever of its feeds runs it: two feeds of one
     partner running at once never set aside, record or answer the same stray twice."""
     return feed_lock(staging, f"_zone.{partner}", wait, what=f"feed of {partner} setting aside strays")
+
+
+@dataclass
+class RunLock:
+    """A feed's lock as one engine holds it.  Re-entrant, because `jinbao run` holds it across the four
+    steps, each of which takes it again when Airflow runs them as separate tasks; `shared` for a
+    partition, which needs nothing more when the engine already holds the lock exclusively."""
+    staging: Path
+    feed: str
+    depth: int = 0
+
+    @contextmanager
+    def exclusive(self):
+        if self.depth:
+            self.depth += 1
+            try:
+                yield
+            finally:
+                self.depth -= 1
+            return
+        with feed_lock(self.staging, self.feed):
+            self.depth = 1
+            try:
+                yield
+            finally:
+                self.depth = 0
+
+    @contextmanager
+    def shared(self):
+        if self.depth:
+            yield
+            return
+        with feed_lock(self.staging, self.feed, shared=True):
+            yield

@@ -57,7 +57,7 @@ def arm(point: str) -> None:
     import shutil
     from pathlib import Path
 
-    from jinbao import engine, ledger
+    from jinbao import engine, feed_lock, ledger
     from jinbao.connectors import local
     from jinbao.exchange_zone import finish, receive
     from jinbao.quality import judging
@@ -148,7 +148,7 @@ def arm(point: str) -> None:
             return original_upgrade(*args, **kwargs)
         command.upgrade = migrate
     elif point.startswith("lock-wait:"):           # lock-wait:<seconds>: give up on a busy feed sooner
-        lock = engine.feed_lock.__wrapped__                                  # defaults: (wait, shared, ...)
+        lock = feed_lock.feed_lock.__wrapped__                               # defaults: (wait, shared, ...)
         lock.__defaults__ = (float(point.split(":")[1]), *lock.__defaults__[1:])
     else:
         raise SystemExit(f"unknown fault {point!r}")
