@@ -69,7 +69,6 @@ def build(cfg, spec, row: dict) -> Path:
     """Validate batch `row` (a ledger row of feed `spec`) with GE and write its page; return the page's path."""
     # pandas and GE (ge_check) load when a page is built: importing this module must stay cheap (docstring)
     import pandas as pd
-
     from jinbao.quality import ge_check
 
     staging = Path(row["staging_dir"] or "")
