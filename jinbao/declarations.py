@@ -18,7 +18,7 @@ from typing import ClassVar
 from jinbao import strict_yaml
 from jinbao.agreements import AgreementError, load_agreements as read_agreements
 from jinbao.connectors.registry import ENVELOPES, TRANSPORTS
-from jinbao.mappings.tables import FEEDS_DIR, read_feed_mapping
+from jinbao.mappings import tables as mapping_tables      # FEEDS_DIR read when used: tests point it elsewhere
 from jinbao.outbound.catalog import QUERIES
 from jinbao.partitions import BY, MAX_PARTITIONS
 from jinbao.quality.cross import CROSS_RULES, NotBefore, keys as rule_keys
@@ -190,7 +190,7 @@ def _check_references(path: Path, raw: dict) -> None:
 
     _one_of(path, "transport.kind", raw["transport"].get("kind", "local"), tuple(TRANSPORTS))
     _one_of(path, "transport.envelope", raw["transport"].get("envelope", "none"), ENVELOPES)
-    if not (FEEDS_DIR / f"{raw['mapping']}.yaml").is_file():
+    if not (mapping_tables.FEEDS_DIR / f"{raw['mapping']}.yaml").is_file():
         raise FeedError(f"{path}: mapping {raw['mapping']!r} has no file {raw['mapping']}.yaml among the feed mappings")
     if raw.get("direction") == "outbound":
         return
@@ -201,7 +201,7 @@ def _check_references(path: Path, raw: dict) -> None:
 
 def _mapped_hub_fields(mapping: str) -> set[str]:
     """Every hub field the outbound mapping would translate, over all its versions."""
-    raw = read_feed_mapping(FEEDS_DIR / f"{mapping}.yaml")
+    raw = mapping_tables.read_feed_mapping(mapping_tables.FEEDS_DIR / f"{mapping}.yaml")
     return {rule["to"] for version in raw.get("versions") or [] for rule in (version.get("fields") or {}).values()}
 
 
