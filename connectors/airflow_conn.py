@@ -20,6 +20,7 @@ carries a password is refused: the drop zones are key-only with a pinned host ke
 """
 from __future__ import annotations
 
+import importlib.util
 import json
 import logging
 import os
@@ -66,7 +67,7 @@ def _from_env(cid: str) -> ConnInfo:
 def _from_airflow(cid: str) -> ConnInfo:
     root = logging.getLogger()
     level, handlers = root.level, list(root.handlers)
-    from airflow.sdk import Connection
+    from airflow.sdk import Connection  # Airflow only on this path (the CLI without Airflow uses _from_env)
     try:
         c = Connection.get(cid)
     finally:
@@ -77,7 +78,6 @@ def _from_airflow(cid: str) -> ConnInfo:
 
 
 def connection(partner: str) -> ConnInfo:
-    import importlib.util
     cid = conn_id(partner)
     if importlib.util.find_spec("airflow") is None:      # find_spec: importing would configure logging
         return _from_env(cid)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
+import uuid
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -109,7 +110,6 @@ def aside_names(name: str, limit: int = 255):
 
 def interim_name() -> str:
     """An interim name for a stray called `rejected` (connectors/names.py INTERIM)."""
-    import uuid
     return f".rejected.{uuid.uuid4().hex[:8]}.jinbao-aside"
 
 
@@ -166,6 +166,7 @@ class Transport(ABC):
 
     def list_deliveries(self, feed: str) -> list[RemoteDelivery]:
         """Complete deliveries of `feed` waiting in inbound/, oldest sequence first (connectors/names.py)."""
+        # cycle: names.py imports from this module (and names loads pyarrow, which DAG parsing must not)
         from jinbao.connectors.names import Form, classify
         return classify(self.entries(), [Form(feed, bool(self.companions), self.companions)]).of(feed)
 

@@ -34,6 +34,7 @@ the feed has nothing waiting and says why.
 from __future__ import annotations
 
 import datetime as dt
+import importlib.util
 import json
 import logging
 import os
@@ -48,7 +49,14 @@ import pyarrow.parquet as pq
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from jinbao import ledger
 from jinbao.connectors.base import RemoteDelivery, Transport
+from jinbao.connectors.registry import TRANSPORTS
+from jinbao.declarations import get_feed
+from jinbao.ledger import Status
+from jinbao.schemas.dictionary import partner_schema
+from jinbao.schemas.store_tables import batch, frontend_row, frontend_watermark
+from jinbao.store.database import connect
 
 log = logging.getLogger(__name__)
 
@@ -73,8 +81,8 @@ def frontend_url(partner: str, cfg) -> str | None:
     if raw and not raw.lstrip().startswith("{"):
         return raw
     try:
+        # airflow_conn imports the SFTP transport (paramiko), which a front-end database pull never needs
         from jinbao.connectors.airflow_conn import _from_airflow, _from_env
-        import importlib.util
         c = _from_env(conn_id(partner)) if importlib.util.find_spec("airflow") is None \
             else _from_airflow(conn_id(partner))
     except Exception:  # noqa: BLE001 - not configured is an answer, not an error
@@ -128,9 +136,6 @@ class FrontendDbTransport(Transport):
     # ------------------------------------------------------------------ reading
     def _format(self, feed: str) -> tuple[list[str], str]:
         """The partner's columns and encoding, from the feed's declaration and schema."""
-        from jinbao.declarations import get_feed
-        from jinbao.schemas.dictionary import partner_schema
-
         spec = get_feed(feed, self.cfg)
         return list(partner_schema(spec.schema).names), spec.format.encoding
 
@@ -140,7 +145,6 @@ class FrontendDbTransport(Transport):
         return self._engine
 
     def _hub(self) -> sa.Engine:
-        from jinbao.store.database import connect
         return connect(self.cfg.store_url)
 
     def entries(self) -> dict[str, str]:
@@ -151,8 +155,6 @@ class FrontendDbTransport(Transport):
             log.warning("%s: no front-end database configured for %s (Settings.frontend_dbs or Airflow connection "
                         "%s); nothing to pull", feed, self.partner, conn_id(self.partner))
             return []
-        from jinbao.ledger import Status
-        from jinbao.schemas.store_tables import batch, frontend_row, frontend_watermark
 
         with self._hub().connect() as hub:
             waiting = hub.execute(sa.select(sa.func.count()).select_from(batch).where(
@@ -223,7 +225,6 @@ class FrontendDbTransport(Transport):
 
     def _partner_outbound(self) -> Transport:
         if self._outbound is None:
-            from jinbao.connectors.registry import TRANSPORTS
             self._outbound = TRANSPORTS[self.receipts](self.partner, self.cfg)
         return self._outbound
 
@@ -267,7 +268,6 @@ class FrontendDbTransport(Transport):
                  self.partner, table.name, len(rows))
 
     def _staging_of(self, batch_id: int) -> Path | None:
-        from jinbao.schemas.store_tables import batch
         with self._hub().connect() as hub:
             where = hub.execute(sa.select(batch.c.staging_dir).where(batch.c.id == batch_id)).scalar()
         return Path(where) if where else None
@@ -282,7 +282,6 @@ class FrontendDbTransport(Transport):
 
 def _today() -> dt.date:
     """The hub's day (China Standard Time), by the hub's clock: a pull is dated the day it is made."""
-    from jinbao import ledger
     return ledger.today()
 
 
@@ -292,7 +291,6 @@ def advance(conn: Connection, feed: str, staging: Path, batch_id: int, stamp: dt
     path = Path(staging) / ROWS
     if not path.is_file():
         return 0
-    from jinbao.schemas.store_tables import frontend_row, frontend_watermark
 
     taken = pq.read_table(path)
     ids = taken["row_id"].to_pylist()

@@ -18,17 +18,17 @@ if TYPE_CHECKING:       # for annotations only: the declarations check their kin
 # Each kind's module is imported when it is chosen (the imports below are inside the factories on
 # purpose): SFTP brings paramiko and Airflow's connection code, and frontend_db reads TRANSPORTS back.
 def _local(partner: str, cfg: Settings, declared: DeclaredTransport | None = None) -> Transport:
-    from jinbao.connectors.local import LocalTransport
+    from jinbao.connectors.local import LocalTransport  # when chosen: local.py loads pyarrow (DAG parsing)
     return LocalTransport(cfg.drop_zones / partner)
 
 
 def _sftp(partner: str, cfg: Settings, declared: DeclaredTransport | None = None) -> Transport:
-    from jinbao.connectors.airflow_conn import sftp_transport_for
+    from jinbao.connectors.airflow_conn import sftp_transport_for  # when chosen: paramiko, Airflow
     return sftp_transport_for(partner, cfg.sftp_endpoints.get(partner))
 
 
 def _frontend_db(partner: str, cfg: Settings, declared: DeclaredTransport | None = None) -> Transport:
-    from jinbao.connectors.frontend_db import factory
+    from jinbao.connectors.frontend_db import factory  # cycle: frontend_db reads TRANSPORTS back
     return factory(partner, cfg, declared)
 
 

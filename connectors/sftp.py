@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 
 import paramiko
+from paramiko.sftp import CMD_CLOSE, CMD_HANDLE, CMD_NAME, CMD_OPENDIR, CMD_READDIR, SFTPError
 
 from jinbao.connectors.base import RemoteDelivery, Transport, aside_names, interim_name
 from jinbao.connectors.names import INTERIM, PROCESSED, REJECTED
@@ -61,8 +62,6 @@ def _raw(path: str) -> bytes:
 def _listdir(sftp: paramiko.SFTPClient, path: str) -> list[tuple[str, int | None]]:
     """(name, lstat mode) of every entry of `path`.  paramiko's listdir_attr decodes names as strict
     UTF-8, so one name in GBK stops every listing; here names are decoded with surrogateescape."""
-    from paramiko.sftp import CMD_CLOSE, CMD_HANDLE, CMD_NAME, CMD_OPENDIR, CMD_READDIR, SFTPError
-
     t, msg = sftp._request(CMD_OPENDIR, _raw(path))
     if t != CMD_HANDLE:
         raise SFTPError("Expected handle")

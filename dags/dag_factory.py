@@ -5,6 +5,9 @@ the YAML declarations are read here.  pyarrow, SQLAlchemy and the engine are
 imported inside the tasks, and only batch ids travel through XCom; the data
 itself stays in Parquet files in staging.
 
+Imports inside functions: the engine and what it needs (pyarrow, SQLAlchemy, the
+ledger, privacy) load in the tasks, never at parse time (tests/dags/test_dag_factory.py).
+
 What a data engineer sees: the feed's bilingual title as the DAG's name, the
 partner's team as its owner, a readable description, each mapped task named
 after its delivery file, and a red task (with the reason in its log) for a
@@ -17,10 +20,10 @@ import logging
 
 import pendulum
 from airflow.sdk import DAG, CronTriggerTimetable, Param, get_current_context, task
-from airflow.sdk.exceptions import AirflowFailException
+from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from jinbao.declarations import InboundFeed, OutboundFeed, load_agreements, load_feeds
-from jinbao.settings import TIMEZONE
+from jinbao.settings import TIMEZONE, load_settings
 
 #: Who owns a feed's DAG: the team on the partner's side of the agreement.
 PARTNER_TEAMS = {"police": "公安 police", "civil_affairs": "民政 civil affairs", "health": "卫健 health",
@@ -204,12 +207,9 @@ def build_outbound(spec: OutboundFeed, agreement) -> DAG:
     ) as dag:
         @task
         def send(params=None, logical_date=None) -> dict:
-            from airflow.sdk.exceptions import AirflowSkipException
-
             from jinbao import privacy
             from jinbao.declarations import get_feed
             from jinbao.outbound.send import OUTSIDE, send as send_feed
-            from jinbao.settings import load_settings
 
             privacy.install()
             if params.get("as_of"):
@@ -280,7 +280,6 @@ def build_audit() -> DAG:
         @task
         def death_mismatch(params=None, logical_date=None) -> dict:
             from jinbao.audit.report import headline, run
-            from jinbao.settings import load_settings
 
             if params.get("month"):
                 month = dt.datetime.strptime(params["month"], "%Y-%m").date()

@@ -19,6 +19,7 @@ import json
 import re
 from dataclasses import asdict, dataclass
 
+from jinbao import ledger
 from jinbao.connectors.base import parse_delivery_name
 from jinbao.staged.refused import DeliveryRefused
 
@@ -80,7 +81,6 @@ def _check_created_at(created_at: str, business_date: str, data_file: str) -> No
     day = dt.datetime.strptime(business_date, "%Y%m%d").replace(tzinfo=cst)
     if when < day:
         _refuse(f"created_at {created_at} is before the business day {day.date()} the delivery covers", data_file)
-    from jinbao import ledger
 
     if when > ledger.now() + CLOCK_SKEW:                    # the hub's clock (injectable in tests)
         _refuse(f"created_at {created_at} is in the future", data_file)

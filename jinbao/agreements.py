@@ -72,7 +72,7 @@ def parse(path: Path) -> Agreement:
         raise AgreementError(f"{path}: missing key(s) {', '.join(missing)}")
     if raw["agreement"] != path.stem:
         raise AgreementError(f"{path}: agreement {raw['agreement']!r} must match the file name {path.stem!r}")
-    from jinbao.keys import PARTNERS
+    from jinbao.keys import PARTNERS  # DAG parsing (declarations load agreements): keys loads cryptography
     if raw["partner"] not in PARTNERS:
         raise AgreementError(f"{path}: partner {raw['partner']!r} is not one of {', '.join(PARTNERS)}")
     fields = raw["fields"]

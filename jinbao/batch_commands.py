@@ -3,6 +3,8 @@
 
 What a command runs is imported when it runs, here and in every area's commands: building the
 parser for `jinbao --help` or any one command loads no other command's machinery.
+
+Imports inside functions: each cmd_* imports what it runs when it runs (above).
 """
 from __future__ import annotations
 

@@ -16,7 +16,14 @@ from pathlib import Path
 from typing import ClassVar
 
 from jinbao import strict_yaml
+from jinbao.agreements import AgreementError, load_agreements as read_agreements
+from jinbao.connectors.registry import ENVELOPES, TRANSPORTS
+from jinbao.mappings import tables as mapping_tables      # FEEDS_DIR read when used: tests point it elsewhere
+from jinbao.outbound.catalog import QUERIES
+from jinbao.partitions import BY, MAX_PARTITIONS
 from jinbao.quality.cross import CROSS_RULES, NotBefore, keys as rule_keys
+from jinbao.quality.reasons import REASONS
+from jinbao.schemas.dictionary import PARTNERS_DIR
 from jinbao.settings import Settings, load_settings
 
 
@@ -161,8 +168,6 @@ def _one_of(path: Path, key: str, value, allowed) -> None:
 
 
 def _check_rules(path: Path, rules) -> tuple[NotBefore, ...]:
-    from jinbao.quality.reasons import REASONS
-
     if not isinstance(rules, list):
         raise FeedError(f"{path}: quality.rules must be a list")
     for i, rule in enumerate(rules):
@@ -181,14 +186,11 @@ def _check_rules(path: Path, rules) -> tuple[NotBefore, ...]:
 
 def _check_references(path: Path, raw: dict) -> None:
     """The transport kind, store table, partner schema and mapping a declaration names must exist."""
-    from jinbao.connectors.registry import ENVELOPES, TRANSPORTS
-    from jinbao.mappings.tables import FEEDS_DIR
-    from jinbao.schemas.dictionary import PARTNERS_DIR
-    from jinbao.schemas.store_tables import TARGETS
+    from jinbao.schemas.store_tables import TARGETS  # DAG parsing: store_tables loads SQLAlchemy
 
     _one_of(path, "transport.kind", raw["transport"].get("kind", "local"), tuple(TRANSPORTS))
     _one_of(path, "transport.envelope", raw["transport"].get("envelope", "none"), ENVELOPES)
-    if not (FEEDS_DIR / f"{raw['mapping']}.yaml").is_file():
+    if not (mapping_tables.FEEDS_DIR / f"{raw['mapping']}.yaml").is_file():
         raise FeedError(f"{path}: mapping {raw['mapping']!r} has no file {raw['mapping']}.yaml among the feed mappings")
     if raw.get("direction") == "outbound":
         return
@@ -199,9 +201,7 @@ def _check_references(path: Path, raw: dict) -> None:
 
 def _mapped_hub_fields(mapping: str) -> set[str]:
     """Every hub field the outbound mapping would translate, over all its versions."""
-    from jinbao.mappings.tables import FEEDS_DIR, read_feed_mapping
-
-    raw = read_feed_mapping(FEEDS_DIR / f"{mapping}.yaml")
+    raw = mapping_tables.read_feed_mapping(mapping_tables.FEEDS_DIR / f"{mapping}.yaml")
     return {rule["to"] for version in raw.get("versions") or [] for rule in (version.get("fields") or {}).values()}
 
 
@@ -222,8 +222,6 @@ def cadence(cron: str) -> str | None:
 def _check_agreement(path: Path, raw: dict, agreements: dict) -> tuple[str, ...]:
     """An outbound feed sends only what its agreement allows; anything else is refused here, at load,
     so a forbidden field can never reach a query's result, a mapping or a file."""
-    from jinbao.outbound.catalog import QUERIES
-
     name = raw["agreement"]
     if name not in agreements:
         raise FeedError(f"{path}: agreement {name!r} is not declared (agreements/: "
@@ -293,7 +291,7 @@ def parse(path: Path, agreements: dict | None = None) -> FeedSpec:
     target = raw.get("target") or {}
     if not isinstance(target.get("set") or {}, dict):
         raise FeedError(f"{path}: target.set must be a mapping of column: value")
-    from jinbao.keys import PARTNERS
+    from jinbao.keys import PARTNERS  # DAG parsing: keys loads cryptography
     _one_of(path, "partner", raw["partner"], PARTNERS)
     start = raw["start_date"]
     try:
@@ -319,8 +317,6 @@ def parse(path: Path, agreements: dict | None = None) -> FeedSpec:
 def _partitions(path: Path, value) -> int:
     """`partitions: 4` or `partitions: {by: rows, count: 4}`; checked here because a bad count found by a
     running task would leave a judged batch waiting for a person."""
-    from jinbao.partitions import BY, MAX_PARTITIONS
-
     if isinstance(value, dict):
         extra = set(value) - {"by", "count"}
         if extra:
@@ -370,9 +366,8 @@ def _load_dir(folder: str) -> dict[str, FeedSpec]:
     root = Path(folder)
     if not root.is_dir():
         raise FeedError(f"feed declarations folder {root} does not exist (set JINBAO_FEEDS_DIR)")
-    from jinbao.agreements import AgreementError, load_agreements
     try:
-        agreements = load_agreements(root)
+        agreements = read_agreements(root)
     except AgreementError as exc:
         raise FeedError(str(exc)) from exc
     return _in_order(root, {spec.name: spec for spec in (parse(p, agreements) for p in sorted(root.glob("*.yaml")))})
@@ -391,5 +386,4 @@ def get_feed(name: str, cfg: Settings | None = None) -> FeedSpec:
 
 def load_agreements(cfg: Settings | None = None) -> dict:
     """The data-sharing agreements declared beside the feeds (jinbao/agreements.py)."""
-    from jinbao.agreements import load_agreements as load
-    return load((cfg or load_settings()).feeds_dir)
+    return read_agreements((cfg or load_settings()).feeds_dir)

@@ -3,7 +3,8 @@ a day of synthetic partner deliveries.
 
 These two commands are the only part of the product that loads the synthetic-data generator
 (jinbao/generator/, imported when they run, not when the parser is built):
-tests/test_layout.py holds every other module to that.
+tests/test_layout.py holds every other module to that.  Imports inside functions: the demo, its
+steps and `generate` import the generator, the engine and the store when they run, as just said.
 
 The demo wipes JINBAO_HOME only when that folder was made by the hub (it holds the
 marker file), so pointing JINBAO_HOME at a real folder by mistake loses nothing.
@@ -14,6 +15,7 @@ settings to run with, so nothing is switched through the environment.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import shutil
 import time
 from contextlib import contextmanager
@@ -174,8 +176,6 @@ def cmd_demo(args) -> int:
 
 
 def cmd_generate(args) -> int:
-    import json
-
     from jinbao.generator import generate
 
     from jinbao import ledger

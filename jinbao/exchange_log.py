@@ -29,6 +29,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from jinbao.keys import _write_new
 from jinbao.schemas.store_tables import exchange_log, exchange_log_head
 
 #: The entry's fields in the order they are sealed (the HMAC's input is these, as JSON).
@@ -56,7 +57,6 @@ def log_key(home: Path, create: bool = True) -> bytes:
         if not create:
             raise LogKeyMissing(f"no exchange log key at {path}: the log cannot be verified without the key that "
                                 "sealed it (restore it from the hub's key backup)")
-        from jinbao.keys import _write_new
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
             _write_new(path, os.urandom(32).hex().encode(), 0o600)

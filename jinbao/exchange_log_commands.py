@@ -2,6 +2,9 @@
 checked or its newest entries listed.  `jinbao audit verify|log`, its first name, stays an alias.
 
 Exit codes: 0 intact (or listed), 1 the chain does not check out.
+
+Imports inside functions: each cmd_* imports what it runs when it runs, so building the parser
+(`jinbao --help`, jinbao/cli.py) loads none of it.
 """
 from __future__ import annotations
 

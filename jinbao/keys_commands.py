@@ -1,4 +1,7 @@
-"""`jinbao keys init`: the hub's and the demo partners' keys and certificates, what is missing only."""
+"""`jinbao keys init`: the hub's and the demo partners' keys and certificates, what is missing only.
+
+Imports inside functions: each cmd_* imports what it runs when it runs, so building the parser
+(`jinbao --help`, jinbao/cli.py) loads none of it."""
 from __future__ import annotations
 
 from jinbao.settings import load_settings

@@ -12,12 +12,15 @@ from __future__ import annotations
 import datetime as dt
 import enum
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from jinbao.connectors.base import delivery_base
 from jinbao.privacy import mask_text
 from jinbao.schemas.store_tables import batch
+from jinbao.settings import TIMEZONE
 
 
 class Status(str, enum.Enum):
@@ -87,9 +90,6 @@ def now() -> dt.datetime:
 
 def today(at: dt.datetime | None = None) -> dt.date:
     """The hub's day at `at` (default: now): China's calendar day, whatever the server's zone."""
-    from zoneinfo import ZoneInfo
-
-    from jinbao.settings import TIMEZONE
     return (at or now()).astimezone(ZoneInfo(TIMEZONE)).date()
 
 
@@ -155,8 +155,6 @@ def strays_owing_receipt(conn: Connection, feed: str) -> list[int]:
 def first_of_its_base(conn: Connection, row: dict) -> bool:
     """Whether no earlier delivery of the feed had this batch's base name `<feed>_<YYYYMMDD>_<seq>` (a resend,
     or the same delivery sealed and plain, has one), so its receipt may take the bare base name."""
-    from jinbao.connectors.base import delivery_base
-
     base = delivery_base(row["file_name"])
     earlier = conn.execute(sa.select(batch.c.file_name).where(
         batch.c.feed == row["feed"], batch.c.sequence == row["sequence"], batch.c.sha256 != STRAY,

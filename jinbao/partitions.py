@@ -71,7 +71,7 @@ def plan(staging: Path, accepted: Path, count: int, stamp: dt.datetime) -> Plan:
     folder = Path(staging) / FOLDER
     path = folder / PLAN
     if not path.is_file():
-        import pyarrow.parquet as pq
+        import pyarrow.parquet as pq  # DAG parsing: declarations import this module, pyarrow only in tasks
 
         rows = pq.ParquetFile(accepted).metadata.num_rows
         folder.mkdir(parents=True, exist_ok=True)

@@ -9,6 +9,9 @@ from __future__ import annotations
 import sys
 from contextlib import contextmanager
 
+from rich.progress import BarColumn, Progress, ProgressColumn, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.text import Text
+
 
 @contextmanager
 def bars(enabled: bool | None = None):
@@ -18,8 +21,6 @@ def bars(enabled: bool | None = None):
     if not enabled:
         yield None
         return
-    from rich.progress import BarColumn, Progress, ProgressColumn, SpinnerColumn, TextColumn, TimeElapsedColumn
-    from rich.text import Text
 
     class RecordsPerSecond(ProgressColumn):
         def render(self, task) -> Text:

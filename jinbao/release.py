@@ -10,8 +10,11 @@ from __future__ import annotations
 import logging
 
 from jinbao import ledger
+from jinbao.declarations import get_feed
+from jinbao.engine import Engine
 from jinbao.ledger import Outcome, Status
 from jinbao.settings import Settings, load_settings
+from jinbao.store.database import upgrade
 
 log = logging.getLogger(__name__)
 
@@ -21,10 +24,6 @@ class NotHeld(RuntimeError):
 
 
 def release_batch(batch_id: int, cfg: Settings | None = None) -> Outcome:
-    from jinbao.declarations import get_feed
-    from jinbao.engine import Engine
-    from jinbao.store.database import upgrade
-
     cfg = cfg or load_settings()
     with upgrade(cfg.store_url).begin() as conn:
         row = ledger.get(conn, batch_id)

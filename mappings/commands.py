@@ -1,5 +1,8 @@
 """`jinbao mappings check|coverage|suggest`: every table well-formed, values received without a
-mapping, a value map proposed by linking records to the register."""
+mapping, a value map proposed by linking records to the register.
+
+Imports inside functions: each cmd_* imports what it runs when it runs, so building the parser
+(`jinbao --help`, jinbao/cli.py) loads none of it."""
 from __future__ import annotations
 
 from jinbao.settings import load_settings

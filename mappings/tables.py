@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import pickle
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -186,14 +187,10 @@ PIN = "mapping.pickle"
 def pin(mapping: "FeedMapping", folder: Path) -> None:
     """Keep the tables in force when a delivery was received beside it, so that judging it later
     (another task, a retry, a resumed run) translates with exactly those, whatever was installed since."""
-    import pickle
-
     write_atomically(Path(folder) / PIN, pickle.dumps(mapping))
 
 
 def pinned(folder: Path) -> "FeedMapping | None":
     """The tables pinned in a staging folder by `pin`, or None (a batch staged before pinning existed)."""
-    import pickle
-
     path = Path(folder) / PIN
     return pickle.loads(path.read_bytes()) if path.exists() else None   # hub-written, never partner input

@@ -1,5 +1,8 @@
 """`jinbao quality docs FEED [--batch N]`: a batch's quality results as one self-contained page,
-the feed's Great Expectations suite run on the delivery as received (GE starts only when it runs)."""
+the feed's Great Expectations suite run on the delivery as received (GE starts only when it runs).
+
+Imports inside functions: each cmd_* imports what it runs when it runs, so building the parser
+(`jinbao --help`, jinbao/cli.py) loads none of it."""
 from __future__ import annotations
 
 import sys

@@ -23,14 +23,23 @@ import datetime as dt
 import functools
 import html
 import json
+import math
 import re
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+from jinbao import ledger
 from jinbao.display import visible_controls
 from jinbao.files import write_atomically
+from jinbao.formats.encoding import mojibake_pattern
 from jinbao.privacy import mask_id, mask_name, mask_text
+from jinbao.quality import rules
+from jinbao.quality.columns import BIRTH, GENDER, ID, ID_BIRTH, ID_GENDER, STATED_GENDER, ge_column
+from jinbao.quality.judging import gate_for, open_delivery_csv
+from jinbao.quality.reasons import REASONS
+from jinbao.quality.suites import suite_specs
+from jinbao.schemas.dictionary import hub_dictionary
 
 #: At most this many failing lines are listed per check (all of them are counted).
 EXAMPLES = 10
@@ -58,16 +67,14 @@ class NoDelivery(LookupError):
 
 def build(cfg, spec, row: dict) -> Path:
     """Validate batch `row` (a ledger row of feed `spec`) with GE and write its page; return the page's path."""
+    # pandas and GE (ge_check) load when a page is built: importing this module must stay cheap (docstring)
     import pandas as pd
-
     from jinbao.quality import ge_check
-    from jinbao.quality.judging import gate_for, open_delivery_csv
 
     staging = Path(row["staging_dir"] or "")
     data = staging / (row["data_file"] or row["file_name"])
     if not row["staging_dir"] or not data.is_file():
         raise NoDelivery(f"batch {row['id']}: the delivery is no longer in staging ({data})")
-    from jinbao import ledger
     gate = gate_for(spec, row["business_date"], staging,
                     not_after=ledger.latest_business_date(cfg.clock_allowance, row["received_at"]))
     stream = open_delivery_csv(data, ledger.encoding_of(row, spec.format.encoding), gate)   # as the manifest declared
@@ -110,9 +117,6 @@ class Names:
     """GE frame column -> Field, from the partner schema, the pinned mapping and the hub dictionary."""
 
     def __init__(self, gate):
-        from jinbao.quality.columns import BIRTH, GENDER, ID, ID_BIRTH, ID_GENDER, STATED_GENDER, ge_column
-        from jinbao.schemas.dictionary import hub_dictionary
-
         self.dictionary = hub_dictionary()
         self.partner_label = {c.name: c.label for c in gate.schema.columns}
         self.hub_of = {r.partner: r.hub for r in gate.mapping.fields}
@@ -162,14 +166,11 @@ class Names:
 
 @functools.lru_cache(maxsize=1)
 def _garbled():
-    from jinbao.formats.encoding import mojibake_pattern
     return re.compile(mojibake_pattern())
 
 
 def shown(value, field: Field) -> str:
     """The form of `value` (of a column named by `field`) that the page may print."""
-    import math
-
     if value is None or isinstance(value, float) and math.isnan(value):
         return EMPTY
     if isinstance(value, tuple):
@@ -196,9 +197,6 @@ def shown(value, field: Field) -> str:
 
 
 def _describe(exp: dict, names: Names, gate) -> str:
-    from jinbao.formats.encoding import mojibake_pattern
-    from jinbao.quality import rules
-
     kw, t = exp["kwargs"], exp["type"]
 
     def col(key: str) -> str:
@@ -249,8 +247,6 @@ def _describe(exp: dict, names: Names, gate) -> str:
 
 def _reason_text(code: str, field: str) -> tuple[str, str]:
     """The partners' bilingual message of a reason, without a value."""
-    from jinbao.quality.reasons import REASONS
-
     def clean(template: str) -> str:
         for gone in ("={value}", " {value}", "{value}"):
             template = template.replace(gone, "")
@@ -346,7 +342,7 @@ def _frequent(result: dict, column: str, names: Names) -> str:
 
 def render(spec, row: dict, gate, result, lines: dict, run_name: str) -> str:
     """The whole page as one HTML string (nothing else is written or fetched)."""
-    import great_expectations as gx
+    import great_expectations as gx  # GE start-up is slow: only when a page is built
 
     names = Names(gate)
     checks = [(r.expectation_config.to_json_dict(), r.success, r.result or {}) for r in result.results]
@@ -474,8 +470,6 @@ This page loads nothing from the network.</footer>
 
 def suite_json(gate) -> str:
     """The batch's expectation list in reading form (long code lists counted, not listed)."""
-    from jinbao.quality.suites import suite_specs
-
     suite = [{"type": s.type, "kwargs": {k: (v if not isinstance(v, list) or len(v) < 20 else f"{len(v)} codes")
                                           for k, v in s.kwargs.items()}, "reason": s.reason, "field": s.field}
              for s in suite_specs(gate)]

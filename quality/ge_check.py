@@ -19,7 +19,7 @@ from jinbao.quality.verdict import Gate
 
 def ge_frame(batch: pa.RecordBatch, lines: np.ndarray, gate: Gate) -> pd.DataFrame:
     """Partner columns as sent (trimmed), translated hub columns, and ID facts derived in plain Python."""
-    from jinbao.quality.ge_expectations import id_birth, id_stage
+    from jinbao.quality.ge_expectations import id_birth, id_stage  # GE start-up is slow: ge_expectations imports GE
 
     frame = {name: normalise(batch.column(name)).to_pandas() for name in batch.schema.names}
     for name in gate.schema.names:       # an optional column the partner left out: every value absent
@@ -49,6 +49,7 @@ def ge_frame(batch: pa.RecordBatch, lines: np.ndarray, gate: Gate) -> pd.DataFra
 
 
 def _expectation(spec: Spec):
+    # GE start-up is slow (ge_expectations imports GE): only when a suite is built
     import great_expectations as gx
     from jinbao.quality import ge_expectations
 
@@ -58,7 +59,7 @@ def _expectation(spec: Spec):
 
 
 def build_suite(context, specs: list[Spec], name: str):
-    import great_expectations as gx
+    import great_expectations as gx  # GE start-up is slow: only when a suite is built
     suite = context.suites.add(gx.ExpectationSuite(name=name))
     for spec in specs:
         suite.add_expectation(_expectation(spec))
@@ -73,10 +74,10 @@ def run(frame: pd.DataFrame, gate: Gate, result_format: str = "COMPLETE", contex
 def run_specs(frame: pd.DataFrame, specs: list[Spec], result_format: str = "COMPLETE", context=None,
               name: str = "jinbao"):
     """`run` for any specs: lets a single rule's GE form be tested on a hand-made frame."""
-    import great_expectations as gx
+    import great_expectations as gx  # GE start-up is slow: only when a suite is run
 
     if context is None:
-        from great_expectations.data_context.types.base import ProgressBarsConfig
+        from great_expectations.data_context.types.base import ProgressBarsConfig  # GE, as above
         context = gx.get_context(mode="ephemeral")
         context.variables.progress_bars = ProgressBarsConfig(globally=False)    # no tqdm bars on stderr
     batch_def = context.data_sources.add_pandas(f"{name}_src").add_dataframe_asset(f"{name}_asset") \

@@ -6,10 +6,13 @@ steps into expectations, so which rules apply to a feed is decided here once.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from dataclasses import dataclass
+from importlib import resources
 
 import pyarrow as pa
 
+from jinbao import __version__
 from jinbao.quality import rules
 from jinbao.quality.columns import BIRTH, GENDER, ID, ID_BIRTH, Column, ge_column
 from jinbao.schemas.dictionary import hub_dictionary
@@ -55,11 +58,6 @@ def rules_version(mapping, cross=()) -> str:
     feed's plan (which rule on which field, the declaration's cross-field rules): when any of them
     changes, so does the version, so a lineage entry says which edition of the gate passed a value.
     """
-    import hashlib
-    from importlib import resources
-
-    from jinbao import __version__
-
     digest = hashlib.sha256()
     digest.update(resources.files("jinbao.quality").joinpath("rules.py").read_bytes())
     digest.update(resources.files("jinbao.schemas").joinpath("hub_dictionary.yaml").read_bytes())

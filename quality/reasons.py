@@ -108,6 +108,7 @@ def message(code: str, field: str, value: str | None = None) -> str:
 
 def messages(code: str, field: str, values):
     """The same message for a whole column of failing values, without a per-row loop."""
+    # DAG parsing: declarations import REASONS from here; pyarrow only in tasks
     import pyarrow as pa
     import pyarrow.compute as pc
 

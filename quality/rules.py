@@ -22,6 +22,7 @@ from typing import Callable
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import sqlalchemy as sa
 
 from jinbao.formats import citizen_id, uscc
 from jinbao.formats.encoding import looks_mojibake, mojibake_pattern
@@ -31,6 +32,7 @@ from jinbao.mappings.reference import (ANY, allowed_codes, county_code_ints, div
 from jinbao.quality.columns import ID_BIRTH, ID_GENDER, STATED_GENDER, Column, as_mask
 from jinbao.quality.failures import Failures
 from jinbao.schemas.dictionary import HubField
+from jinbao.schemas.store_tables import TARGETS
 
 ID_PATTERN = r"^[0-9]{17}[0-9X]$"
 AMOUNT_PATTERN = r"^[0-9]{1,10}(\.[0-9]{1,2})?$"
@@ -83,9 +85,6 @@ def store_length(code: str) -> int | None:
     A value longer than that cannot be stored (PostgreSQL and MariaDB refuse it,
     SQLite would keep it), so the gate rejects it per record and every backend
     gives the same result for the same file."""
-    import sqlalchemy as sa
-
-    from jinbao.schemas.store_tables import TARGETS
     lengths = [col.type.length for table in TARGETS.values() for col in table.columns
                if col.name == code.lower() and isinstance(col.type, sa.String) and col.type.length]
     return min(lengths) if lengths else None

@@ -1,4 +1,7 @@
-"""`jinbao report deaths --month YYYY-MM`: the auditors' death-mismatch report of one month."""
+"""`jinbao report deaths --month YYYY-MM`: the auditors' death-mismatch report of one month.
+
+Imports inside functions: each cmd_* imports what it runs when it runs, so building the parser
+(`jinbao --help`, jinbao/cli.py) loads none of it."""
 from __future__ import annotations
 
 import sys

@@ -29,6 +29,8 @@ from jinbao.ledger import now
 from jinbao.register.authority import DECEASED, authority
 from jinbao.schemas.store_tables import (batch, death_record, pension_payment, register, rejected_death, rejection,
                                          source_value)
+from jinbao.audit.evidence import rejected_roll_rows
+from jinbao.audit.typos import probable_typos
 
 WITHDRAWN = "2"
 #: A police deregistration that is not a death, by the life status schemas/register.yaml gives its
@@ -185,8 +187,6 @@ def _rejected(conn: Connection) -> pd.DataFrame:
 
 def _rejected_roll(conn: Connection, month: dt.date) -> pd.DataFrame:
     """Roll rows the gate rejected for months up to `month`, less those a later delivery brought in."""
-    from jinbao.audit.evidence import rejected_roll_rows
-
     pp = pension_payment.c
     frame = _dates(rejected_roll_rows(conn, dt.date(1900, 1, 1), month).select(["aac002", "month"]).to_pandas(),
                    "month")
@@ -477,8 +477,6 @@ def find(conn: Connection, month: dt.date, tolerance_days: int = 3,
          issued: pa.Table | None = None) -> findings.Report:
     """Every kind of finding for report month `month` (any day of it); `issued`: the month before's
     stop-payment list as its report was issued (report.py keeps it), for the month-on-month changes."""
-    from jinbao.audit.typos import probable_typos
-
     month = month.replace(day=1)
     store = read(conn, month)
     states = [as_of(store, _months_before(month, n)) for n in range(_LOOK_BACK, -1, -1)]

@@ -35,9 +35,12 @@ import pyarrow as pa
 
 from jinbao.audit import findings
 from jinbao.audit.findings import month_end
+from jinbao.declarations import load_feeds
 from jinbao.display import visible_controls
 from jinbao.files import write_atomically
+from jinbao.mappings.reference import divisions
 from jinbao.privacy import mask_id, mask_text
+from jinbao.quality.reasons import REASONS
 
 #: The hub's clock for people (China Standard Time, no daylight saving); the findings carry UTC.
 HUB_TZ = dt.timezone(dt.timedelta(hours=8), "UTC+08:00")
@@ -282,7 +285,6 @@ def feed_titles() -> dict[str, str]:
     """Each declared feed's title as people say it ({'police.death': '公安死亡人员信息 Police death
     registrations', ...}); empty when the declarations cannot be read (the codes are shown then).
     The declarations are parsed once per folder (jinbao.declarations caches them)."""
-    from jinbao.declarations import load_feeds
     try:
         return {name: spec.title for name, spec in load_feeds().items()}
     except (ValueError, OSError):            # FeedError, SettingsError: show the codes rather than fail
@@ -306,7 +308,6 @@ def reason_text(reasons: str | None) -> str | None:
     'USCC_CHECKSUM' -> '统一社会信用代码校验位错误 USCC_CHECKSUM'."""
     if reasons is None:
         return None
-    from jinbao.quality.reasons import REASONS
     out = []
     for part in (p.strip() for p in reasons.split(",")):
         m = _REASON.match(part)
@@ -332,7 +333,6 @@ def division_name(code: str | None, on: dt.date) -> str:
 
 @functools.lru_cache(maxsize=1)
 def _division_rows() -> dict[str, list[tuple]]:
-    from jinbao.mappings.reference import divisions
     out: dict[str, list[tuple]] = {}
     for row in divisions().to_pylist():
         out.setdefault(row["code"], []).append((row["valid_from"], row["valid_to"], row["name"]))
@@ -595,6 +595,7 @@ def write_report(report: findings.Report, folder: Path, full_ids: bool = False, 
     `folder` by an earlier run is removed by a run without `full_ids`, so the folder never holds
     full IDs the masked files beside it no longer match.
     """
+    # cycle: render_excel.py and render_html.py import COLUMNS, DESCRIPTIONS... from this module
     from jinbao.audit.render_excel import workbook_bytes
     from jinbao.audit.render_html import page
 

@@ -8,6 +8,7 @@ stop-payment list is also kept as issued (ISSUED, on the hub only), for the next
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,11 +16,15 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from jinbao import exchange_log
 from jinbao.audit import findings
 from jinbao.audit.deaths import find
 from jinbao.audit.findings import month_end
+from jinbao.audit.render import headline_text, write_report
 from jinbao.files import write_atomically
+from jinbao.privacy import mask_text
 from jinbao.settings import Settings
+from jinbao.store.database import upgrade
 
 AUDITORS = "audit"
 
@@ -34,9 +39,6 @@ class Written:
 
 def run(cfg: Settings, month: dt.date, tolerance_days: int = 3, full_ids: bool = False,
         who: str | None = None) -> Written:
-    from jinbao.audit.render import write_report
-    from jinbao.store.database import upgrade
-
     month = month.replace(day=1)
     before = (month - dt.timedelta(days=1)).replace(day=1)
     with upgrade(cfg.store_url).connect() as conn:
@@ -82,12 +84,6 @@ EXPORT_PURPOSE = "审计: 死亡人员领取养老金核查 (full IDs on an audi
 def recorder(cfg: Settings, month: dt.date, who: str | None):
     """Enter a full-ID workbook in the exchange log (who, when, which report, its sha256, how many
     people), committed before the workbook is written."""
-    import hashlib
-
-    from jinbao import exchange_log
-    from jinbao.privacy import mask_text
-    from jinbao.store.database import upgrade
-
     def record(file: Path, data: bytes, people: int, when: dt.datetime) -> None:
         with upgrade(cfg.store_url).begin() as conn:
             exchange_log.append(conn, exchange_log.log_key(cfg.home), direction=exchange_log.EXPORT,
@@ -99,7 +95,5 @@ def recorder(cfg: Settings, month: dt.date, who: str | None):
 
 def headline(report: findings.Report) -> str:
     """The figures an auditor acts on first (the people to stop paying), then every kind's rows."""
-    from jinbao.audit.render import headline_text
-
     counts = ", ".join(f"{kind.replace('_', ' ')} {report.table(kind).num_rows}" for kind in findings.KINDS)
     return "\n".join(headline_text(report) + [f"rows (deaths up to {month_end(report.month)}): {counts}"])

@@ -23,6 +23,7 @@ import datetime as dt
 import json
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -125,8 +126,6 @@ def generate(cfg, business_date: dt.date, seed: int = 20261122, people: int = 20
 
 def _paid_after_death(pop: pa.Table, roll: pa.Table, dead: deaths_mod.Deaths, truth_dir) -> int:
     """The audit's answer key: planted people, their death date and what was paid after it."""
-    import pandas as pd
-
     planted = pd.DataFrame({
         "aac002": pop.column("aac002").to_numpy(zero_copy_only=False)[dead.person[dead.planted]],
         "death_date": dead.date[dead.planted]})

@@ -64,9 +64,12 @@ import datetime as dt
 from dataclasses import dataclass, fields
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from jinbao.generator import register_cases as rc
+from jinbao.generator import credit_codes as uscc, register_cases as rc
 from jinbao.generator import story
+from jinbao.generator.formats import MONTH_ISO, dates
 
 #: The dying kinds' slots of a day taken from its ordinary deaths of pensioners, in the order they are
 #: handed out, and those taken from pensioners the story lets live otherwise (reported by no police, so
@@ -326,8 +329,6 @@ def sent_ids(w) -> np.ndarray:
     """
     if "audit_ids" in w.memo:
         return w.memo["audit_ids"]
-    import pyarrow as pa
-    import pyarrow.compute as pc
 
     audit = w.calendar.audit
     own = w.ids[audit.person].astype(object)
@@ -375,8 +376,6 @@ def spared(w) -> np.ndarray:
     them.  So the auditors' answer key (audit_truth.py) knows every payment the report can name from
     the plan (the `roll_rejected` rows are the builder's own defects, planned too)."""
     if "spared" not in w.memo:
-        import pyarrow as pa
-
         dies = w.calendar.dies(len(w.ids))
         cell = pa.array(w.county, pa.string()).cast(pa.int64()).to_numpy() * 100_000 \
             + (w.birth - np.datetime64("1900-01-01", "D")).astype(np.int64)
@@ -395,8 +394,6 @@ def builder_defects(d, w, source: int):
     (ID_CHECKSUM); a health certificate's true birth date against a typo'd ID whose check character
     was recomputed (ID_BIRTHDATE_MISMATCH); `certificate_rejected`'s hospital USCC with a wrong
     check character (USCC_CHECKSUM, written here)."""
-    from jinbao.generator import credit_codes as uscc
-
     audit = w.calendar.audit
     n = len(w.ids)
     case = np.flatnonzero(audit.source == source)
@@ -416,8 +413,6 @@ def builder_defects(d, w, source: int):
 def roll_defects(d, w):
     """`roll_rejected`: from its anchor on, the person's roll row of the business month is sent with an
     amount of three decimals, which the gate rejects (AMOUNT_INVALID, in the truth file)."""
-    from jinbao.generator.formats import MONTH_ISO, dates
-
     who = w.calendar.audit.roll_rejected_on(w.on)
     if len(who):
         this = dates(np.array([w.today]), MONTH_ISO)[0]

@@ -66,6 +66,7 @@ import collections
 import csv
 import datetime as dt
 import json
+import re
 from decimal import Decimal
 from types import SimpleNamespace
 
@@ -74,10 +75,13 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from jinbao.audit.findings import KINDS as SCHEMAS
 from jinbao.generator import audit_cases, civil_affairs, hrss, police_identity, register_truth, story
 from jinbao.generator import register_cases as rc
+from jinbao.generator.names import variant
 from jinbao.generator.population import months_back
 from jinbao.generator.writer import delivery_name, write_csv
+from jinbao.quality.reasons import REASONS
 
 POLICE, HEALTH, CREMATION = rc.DEATH_FEEDS
 IDENTITY, ASSISTANCE, ROLL, CONTRIBUTION = ("police.identity", "civil_affairs.assistance", "hrss.pension_roll",
@@ -147,8 +151,6 @@ SEGMENTS = ((0, 6), (6, 12), (12, 17))
 
 def schema_columns(kind: str) -> list[str]:
     """findings.py's columns of a kind as the key names them (tests check COLUMNS against it)."""
-    from jinbao.audit.findings import KINDS as SCHEMAS
-
     back = {v: k for k, v in STANDS_FOR.items()}
     return [back.get(name, name) for name in SCHEMAS[kind].names]
 
@@ -328,7 +330,7 @@ def _replayed(world, days, seed: int, defect_share: float, who: np.ndarray, firs
     rows are the day's people in population order, each one's months oldest first; the eligible
     ones (hrss.pension_roll) are numbered and defects.plant picks among them, as many as the share
     less the day's `roll_rejected` rows."""
-    from jinbao.generator import FEEDS
+    from jinbao.generator import FEEDS  # cycle: jinbao/generator/__init__.py imports this module
 
     n = len(world.ids)
     everyone = np.arange(n)
@@ -381,7 +383,7 @@ def living_offers(world, days, seed: int, feeds, who: np.ndarray) -> dict[str, n
     defective (their death is planned), so the day's draw says it: the first use of the feed's
     stream (police_identity.draw, civil_affairs.draw), then for the police the rare 0/9 codes
     (police_death.police_gender, over the day's rows in ID order)."""
-    from jinbao.generator import FEEDS
+    from jinbao.generator import FEEDS  # cycle: jinbao/generator/__init__.py imports this module
 
     n = len(world.ids)
     wanted = np.zeros(n, dtype=bool)
@@ -788,8 +790,6 @@ def planted(world, days: list[dt.date], feeds) -> dict:
     """Every audit case record of the run, as sent: case, the person's ID (the pensioner a typo
     means; an invented ID), the ID sent, feed, day, date (a roll row: its month), name, and the
     defect the case plants in it (`FIELD:REASON`, empty for a record the gate takes)."""
-    from jinbao.generator.names import variant
-
     audit = world.calendar.audit
     r = audit.records
     if not days:
@@ -859,8 +859,6 @@ def _csv(path, table: dict) -> None:
 # --- a report against the key ------------------------------------------------------------------------
 
 def _reason_codes() -> frozenset[str]:
-    from jinbao.quality.reasons import REASONS
-
     return frozenset(REASONS)
 
 
@@ -870,8 +868,6 @@ def text(value, column: str = "") -> str:
     if value is None:
         return ""
     if column == "reasons":
-        import re
-
         return ";".join(sorted(set(re.findall(r"[A-Z][A-Z0-9_]+", str(value))) & _reason_codes()))
     if isinstance(value, Decimal):
         return f"{value:.2f}"

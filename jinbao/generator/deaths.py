@@ -95,7 +95,7 @@ class Calendar:
         in_health[:len(pattern)] = pattern >= 1                # 0 police only, 1 + health, 2 all three
         in_cremation[:len(pattern)] = pattern == 2
         order = rng.random(len(person))
-        from jinbao.generator.civil_affairs import case_table    # (civil_affairs imports world, world this)
+        from jinbao.generator.civil_affairs import case_table    # cycle: civil_affairs imports world, world this
         cases, ordinary, date, report = register_cases.plan(
             seed, first, last, birth, case_table(seed, birth)["start"], person, report, date, planted)
         audit, ordinary, date, report = audit_cases.plan(seed, first, last, birth, person, report, date, planted,

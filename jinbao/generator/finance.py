@@ -21,9 +21,11 @@ from decimal import Decimal
 
 import numpy as np
 
+from jinbao.generator import civil_affairs, hrss
 from jinbao.generator.delivery import Delivery, Kind
 from jinbao.generator.formats import COMPACT, dates, take
 from jinbao.generator.world import World
+from jinbao.subsidies import standards
 
 FEED, PARTNER, ENCODING = "finance.subsidy_payment", "finance", "GB18030"
 COLUMNS = ["SFZH", "XZQH", "BTJB", "BTND", "BTJE", "DZRQ"]
@@ -49,8 +51,6 @@ def payees(w: World, enrolled: np.ndarray | None) -> np.ndarray:
     """Of the people whose enrolment the hub accepts on w's day, those finance pays: ordinary
     residents (no assistance case in force on 1 January, so the line's category is 00 whatever
     civil affairs sent) in no planted register case, ascending."""
-    from jinbao.generator import civil_affairs
-
     people = np.empty(0, dtype=np.int64) if enrolled is None else np.asarray(enrolled, dtype=np.int64)
     return np.sort(people[~civil_affairs.in_force_on_jan1(w, people) & ~w.reserved[people]])
 
@@ -75,9 +75,6 @@ def build(rng: np.random.Generator, w: World, n: int, enrolled: np.ndarray | Non
     on top: short and misdirected county shares among them, payments for employed people (who
     never enrol), yesterday's payees' county shares again (`yesterday`: yesterday's payees).  The
     hub judges this feed after the day's enrolments (its declaration's `after`)."""
-    from jinbao.generator import hrss
-    from jinbao.subsidies import standards
-
     year = w.on.year
     table = standards.load().to_pandas()
     due = {(c, lv): str(a) for y, c, lv, a in zip(table["subsidy_year"], table["category"], table["subsidy_level"],

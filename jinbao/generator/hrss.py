@@ -23,6 +23,7 @@ that person's rows (an object array of pointers), so a million people's roll is 
 """
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,6 +33,7 @@ import pyarrow.compute as pc
 from jinbao.generator import audit_cases
 from jinbao.generator import credit_codes as uscc
 from jinbao.generator import story
+from jinbao.generator.defects import plant
 from jinbao.generator.delivery import Delivery, Kind
 from jinbao.generator.formats import ISO, MONTH_COMPACT, MONTH_ISO, dates, money, take
 from jinbao.generator.population import months_back
@@ -238,16 +240,12 @@ def accepted_enrollees(w: World, seed: int, people: int, defect_share: float) ->
 def enrolled_yesterday(w: World, seed: int, people: int, defect_share: float) -> np.ndarray | None:
     """accepted_enrollees of the day before w's, None on the story's first day (another story's
     enrolments are planned apart)."""
-    import datetime as dt
-
     if w.today <= w.story_first:
         return None
     return accepted_enrollees(w.on_day(w.on - dt.timedelta(days=1)), seed, people, defect_share)
 
 
 def _accepted_enrollees(w: World, seed: int, people: int, defect_share: float) -> np.ndarray:
-    from jinbao.generator.defects import plant
-
     rng = np.random.default_rng([seed, ENROLLMENT_NUMBER, story.day_number(w.on)])
     d = resident_enrollment(rng, w, enrollment_size(people))
     bad = np.zeros(d.records, dtype=bool)

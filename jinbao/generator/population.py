@@ -26,6 +26,7 @@ FALLBACK_COUNTIES = [("110101", "东城区"), ("110105", "朝阳区"), ("310115"
 def counties() -> list[tuple[str, str]]:
     """(code, name) of county-level divisions valid today, from the GB/T 2260 reference data."""
     try:
+        # optional: without the GB/T 2260 reference data the generator uses FALLBACK_COUNTIES
         from jinbao.mappings.reference import current_counties
     except ImportError:
         return FALLBACK_COUNTIES

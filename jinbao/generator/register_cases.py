@@ -212,7 +212,7 @@ def plan(seed: int, first: dt.date, last: dt.date, birth: np.ndarray, assistance
     perm = rng.permutation(n)
     # The duplicate and other deregistrations by turns of a pensioner (on the roll all story long) and
     # of someone the hub knows from no feed but the death feeds (under 60 all story long, no job).
-    from jinbao.generator.hrss import employed
+    from jinbao.generator.hrss import employed  # cycle: hrss imports audit_cases, which imports this module
     pension_age = 60 * 365.25
     pensioner = (f - birth).astype(int) >= pension_age
     unknown = ((last_day - birth).astype(int) < pension_age) & ~employed(seed, n)

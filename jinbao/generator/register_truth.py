@@ -46,6 +46,7 @@ from jinbao.generator import audit_cases, civil_affairs, health, police_death
 from jinbao.generator import register_cases as rc
 from jinbao.generator.defects import plant
 from jinbao.generator.names import variant
+from jinbao.generator.story import day_number
 
 #: Life statuses as issue 12 names them; what a police deregistration reason (ZXYY) makes of a
 #: person (the other sources only ever report deaths).
@@ -107,8 +108,7 @@ def death_records(world, days: list[dt.date], seed: int, defect_share: float, fe
     what the auditors' report reads.  Kept in the
     world's memo: the register's key and the expected report (audit_truth.py) share one rebuild,
     which also keeps the rejected lines (`rejected_deaths`)."""
-    from jinbao.generator import FEEDS
-    from jinbao.generator.story import day_number
+    from jinbao.generator import FEEDS  # cycle: jinbao/generator/__init__.py imports this module
 
     memo = ("death_records", tuple(days), seed, defect_share, frozenset(feeds))
     if memo in world.memo:

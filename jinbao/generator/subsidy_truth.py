@@ -37,6 +37,7 @@ import pandas as pd
 from jinbao.generator import civil_affairs, finance, hrss, story
 from jinbao.generator.defects import plant
 from jinbao.generator.register_truth import run_days
+from jinbao.subsidies import standards
 
 FILES = {"lines": "expected_subsidy_lines.csv", "receipts": "expected_subsidy_receipts.csv"}
 LINE_COLUMNS = ["aac002", "subsidy_year", "subsidy_level", "owing_division", "category", "amount_due", "status",
@@ -56,8 +57,6 @@ def _accepted(builders: dict, feed: str, number: int, w, seed: int, defect_share
 
 
 def _standards() -> dict[tuple[str, str, str], Decimal]:
-    from jinbao.subsidies import standards
-
     t = standards.load().to_pandas()
     return {(y, c, lv): Decimal(str(a)) for y, c, lv, a in
             zip(t["subsidy_year"], t["category"], t["subsidy_level"], t["amount"])}

@@ -19,13 +19,13 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from jinbao.schemas.store_tables import subsidy_line
+from jinbao.subsidies.lines import in_arrears
 
 #: Lines updated per statement when marking a claim.
 CHUNK = 5_000
 
 
 def lines_in_arrears(conn: Connection, as_of: dt.date) -> pa.Table:
-    from jinbao.subsidies.lines import in_arrears
     return in_arrears(conn, as_of)
 
 

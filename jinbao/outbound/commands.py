@@ -2,21 +2,23 @@
 
 Exit codes as for `jinbao run`: 0 all good, 1 an error, 2 the run worked but a person has
 something to look at (records held back, or a feed outside its agreement's dates).
+
+Imports inside functions: each cmd_* imports what it runs when it runs, so building the parser
+(`jinbao --help`, jinbao/cli.py) loads none of it.
 """
 from __future__ import annotations
 
 import datetime as dt
 import sys
+from zoneinfo import ZoneInfo
 
 from jinbao.console import iso_date
+from jinbao.settings import TIMEZONE
 
 
 def default_as_of(today: dt.date | None = None) -> dt.date:
     """The business date a run without --as-of covers: the day before today in China (the last
     complete day; a monthly run on the 1st thus covers the month before)."""
-    from zoneinfo import ZoneInfo
-
-    from jinbao.settings import TIMEZONE
     return (today or dt.datetime.now(ZoneInfo(TIMEZONE)).date()) - dt.timedelta(days=1)
 
 

@@ -22,6 +22,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from jinbao.outbound.catalog import QUERIES
+from jinbao.outbound.claims import lines_in_arrears
+from jinbao.register.authority import authority
 from jinbao.schemas.store_tables import contribution, employer_status, pension_payment, register
 
 PAID, UNPAID = "1", "0"
@@ -57,7 +59,6 @@ def _fetch(conn: Connection, stmt, schema: pa.Schema) -> pa.Table:
 
 
 def _alive():
-    from jinbao.register.authority import authority
     return register.c.life_status == authority().default
 
 
@@ -141,7 +142,6 @@ def _employers_then_staff(employers: pa.Table, staff: pa.Table) -> pa.Table:
 
 
 def subsidy_claim(conn: Connection, as_of: dt.date) -> pa.Table:
-    from jinbao.outbound.claims import lines_in_arrears
     return lines_in_arrears(conn, as_of).select(list(QUERIES["subsidy_claim"]))
 
 

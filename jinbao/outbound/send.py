@@ -26,11 +26,21 @@ import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 import sqlalchemy as sa
 
-from jinbao import exchange_log
+from jinbao import exchange_log, keys
+from jinbao.connectors.registry import TRANSPORTS, choice
 from jinbao.declarations import OutboundFeed, load_agreements
+from jinbao.exchange_zone.envelope import seal_delivery
+from jinbao.feed_lock import feed_lock
 from jinbao.files import write_atomically
+from jinbao.formats import citizen_id
+from jinbao.mappings.tables import feed_mapping
+from jinbao.mappings.translator import to_partner, unmapped_outbound
+from jinbao.outbound.catalog import QUERIES
+from jinbao.outbound.claims import after_send
+from jinbao.outbound.queries import RUNNERS
 from jinbao.privacy import mask_ids
 from jinbao.settings import Settings
+from jinbao.store.database import upgrade
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +69,6 @@ class Sent:
 def _after_send(query: str):
     """A feed's own step in the transaction that logs it (finance.subsidy_claim marks its lines claimed)."""
     if query == "subsidy_claim":
-        from jinbao.outbound.claims import after_send
         return after_send
     return None
 
@@ -89,9 +98,6 @@ def _needs_quotes(table: pa.Table) -> bool:
 
 def produce(conn, spec: OutboundFeed, as_of: dt.date) -> pa.Table:
     """The feed's rows in hub codes, exactly the declared fields (and so inside the agreement)."""
-    from jinbao.outbound.catalog import QUERIES
-    from jinbao.outbound.queries import RUNNERS
-
     table = RUNNERS[spec.query](conn, as_of)
     if tuple(table.column_names) != QUERIES[spec.query]:
         raise RuntimeError(f"query {spec.query} returned {table.column_names}, not its declared "
@@ -102,9 +108,6 @@ def produce(conn, spec: OutboundFeed, as_of: dt.date) -> pa.Table:
 def held_back_rows(hub: pa.Table, mapping, blocked: pa.Array) -> pa.Table:
     """For the operator: each held-back record's masked ID and which field holds which unmappable value
     (codes, never names)."""
-    from jinbao.formats import citizen_id
-    from jinbao.mappings.translator import unmapped_outbound
-
     ids = hub.column("AAC002").combine_chunks() if "AAC002" in hub.column_names else None
     key = hub.column(0).combine_chunks()
     parts = []
@@ -141,8 +144,6 @@ def _write_private(path: Path, data: bytes) -> None:
 def _upload(spec: OutboundFeed, cfg: Settings, files: list[Path]) -> list[str]:
     """Put the sealed files into the partner's outbound/ (temporary name, then rename), data first and the
     signature last, so a partner that waits for the signature finds the delivery whole."""
-    from jinbao.connectors.registry import TRANSPORTS, choice
-
     kind, _ = choice(spec.transport, cfg)
     transport = TRANSPORTS[kind](spec.partner, cfg)
     try:
@@ -155,13 +156,6 @@ def _upload(spec: OutboundFeed, cfg: Settings, files: list[Path]) -> list[str]:
 
 def send(spec: OutboundFeed, cfg: Settings, as_of: dt.date, resend: bool = False) -> Sent:
     """Send the feed's state as of `as_of` to its partner, if its agreement is in force then."""
-    from jinbao import keys
-    from jinbao.exchange_zone.envelope import seal_delivery
-    from jinbao.feed_lock import feed_lock
-    from jinbao.mappings.tables import feed_mapping
-    from jinbao.mappings.translator import to_partner
-    from jinbao.store.database import upgrade
-
     agreement = load_agreements(cfg)[spec.agreement]
     if not agreement.in_force(as_of):
         log.warning("%s: %s", spec.name, agreement.outside(as_of))

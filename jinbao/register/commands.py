@@ -1,5 +1,8 @@
 """`jinbao conflicts` (register fields where an outranked source says something else) and
-`jinbao lineage` (where each register value of a person came from, and what it replaced)."""
+`jinbao lineage` (where each register value of a person came from, and what it replaced).
+
+Imports inside functions: each cmd_* imports what it runs when it runs, so building the parser
+(`jinbao --help`, jinbao/cli.py) loads none of it."""
 from __future__ import annotations
 
 import argparse

@@ -1,4 +1,7 @@
-"""`jinbao db upgrade`: the shared store at the newest migration."""
+"""`jinbao db upgrade`: the shared store at the newest migration.
+
+Imports inside functions: each cmd_* imports what it runs when it runs, so building the parser
+(`jinbao --help`, jinbao/cli.py) loads none of it."""
 from __future__ import annotations
 
 from jinbao.settings import load_settings

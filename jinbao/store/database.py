@@ -7,6 +7,7 @@ can bring any empty database to the newest schema.
 """
 from __future__ import annotations
 
+import fcntl
 import functools
 import logging
 from contextlib import contextmanager
@@ -50,7 +51,7 @@ def forget_connections() -> None:
 
 
 def _alembic_config(conn: Connection):
-    from alembic.config import Config
+    from alembic.config import Config  # alembic (~100 ms) only when migrating: connect() alone does not pay
 
     cfg = Config()
     cfg.set_main_option("script_location", str(resources.files("jinbao.schemas.migrations")))
@@ -74,7 +75,6 @@ def _migration_lock(conn: Connection, url: str):
         finally:
             conn.execute(sa.text("SELECT RELEASE_LOCK('jinbao_migrate')"))
     else:
-        import fcntl
         path = url.removeprefix("sqlite:///") + ".migrate.lock" if url.startswith("sqlite:///") else None
         if path is None:                       # in-memory: one process by definition
             yield
@@ -86,6 +86,7 @@ def _migration_lock(conn: Connection, url: str):
 
 def upgrade(url: str) -> Engine:
     """Bring the store to the newest migration (cheap when it is already there)."""
+    # alembic (~100 ms) only when migrating: connect() alone does not pay for it
     from alembic import command
     from alembic.runtime.migration import MigrationContext
     from alembic.script import ScriptDirectory

@@ -18,6 +18,7 @@ from typing import Callable, Iterator, Mapping
 
 import pyarrow as pa
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.engine import Connection
 
 from jinbao.store import scratch
@@ -96,8 +97,6 @@ class _SetBased:
         select = sa.select(*[rows.c[n] for n in names],
                            *[sa.literal(value, self.target.c[name].type).label(name) for name, value in constants.items()])
         if order:
-            from sqlalchemy.dialects.postgresql import distinct_on
-
             select = select.ext(distinct_on(*order)).order_by(*order, sa.literal_column(f"{ROWS}.ctid").desc())
         return select
 

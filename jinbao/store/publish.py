@@ -19,10 +19,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import sqlalchemy as sa
+from sqlalchemy.dialects.mysql import insert as my_insert
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 
-from jinbao.staged.layout import REJECTED
 from jinbao.schemas.store_tables import rejection
+from jinbao.staged.key_order import key_order, last_of_each_key
+from jinbao.staged.layout import REJECTED
 from jinbao.staged.parquet import read_staged
 
 #: Rows read from the staged Parquet per publish round; bounds memory in the transaction.
@@ -67,9 +71,6 @@ def upsert_statement(conn: Connection, table: sa.Table, columns: list[str], sele
     # literal 0, not a bound parameter: PyMySQL's executemany cannot bind inside ON DUPLICATE KEY UPDATE
     stored = sa.func.coalesce(table.c.source_version, sa.literal_column("0")) if versioned else None
     if dialect in ("postgresql", "sqlite"):
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
         stmt = (pg_insert if dialect == "postgresql" else sqlite_insert)(table)
         if select is not None:
             stmt = stmt.from_select(columns, select)
@@ -79,8 +80,6 @@ def upsert_statement(conn: Connection, table: sa.Table, columns: list[str], sele
                 where=(stored <= stmt.excluded.source_version) if versioned else None)
         return stmt.on_conflict_do_nothing(index_elements=keys)
     if dialect in ("mysql", "mariadb"):
-        from sqlalchemy.dialects.mysql import insert as my_insert
-
         stmt = my_insert(table)
         if select is not None:
             stmt = stmt.from_select(columns, select)
@@ -106,7 +105,7 @@ def publish_accepted(conn: Connection, target: sa.Table, accepted: Path, batch_i
     PostgreSQL and MariaDB get each chunk in bulk and merge it with one statement
     (jinbao/store/merge.py); SQLite, embedded and small, keeps executemany.
     """
-    from jinbao.store.merge import merger
+    from jinbao.store.merge import merger  # cycle: merge.py imports EXECUTE_CHUNK and upsert from here
 
     given = {**fixed, "batch_id": batch_id, "updated_at": stamp, "source_version": version}
     given = {name: value for name, value in given.items() if name in target.c}
@@ -128,8 +127,6 @@ def publish_accepted(conn: Connection, target: sa.Table, accepted: Path, batch_i
 def _in_key_order(accepted: Path, target: sa.Table, given: Mapping[str, object]) -> bool:
     """The staged file is sorted by the target's key, each key once (the judge step sorts a big delivery
     in its duplicate-key pass: jinbao/staged/key_order.py)."""
-    from jinbao.staged.key_order import key_order
-
     keys = [c.name for c in target.primary_key.columns if c.name not in given]
     return [k.lower() for k in key_order(accepted)] == keys
 
@@ -181,8 +178,6 @@ def prepared(target: sa.Table, chunk: pa.RecordBatch | pa.Table, given: Mapping[
 
 def last_per_key_sorted(data: pa.Table, keys: list[str]) -> pa.Table:
     """Sorted by key (a stable sort, so a repeated key's rows keep their order), each key's last row."""
-    from jinbao.staged.key_order import last_of_each_key
-
     if data.num_rows < 2 or not keys:
         return data
     return last_of_each_key(data.take(pc.sort_indices(data, [(k, "ascending") for k in keys])), keys)

@@ -1,4 +1,7 @@
-"""`jinbao subsidies summary --year Y [--csv FILE]`: the year's lines per owing division and level."""
+"""`jinbao subsidies summary --year Y [--csv FILE]`: the year's lines per owing division and level.
+
+Imports inside functions: each cmd_* imports what it runs when it runs, so building the parser
+(`jinbao --help`, jinbao/cli.py) loads none of it."""
 from __future__ import annotations
 
 from pathlib import Path

@@ -21,8 +21,14 @@ from pathlib import Path
 
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from jinbao.mappings.tables import pinned
+from jinbao.quality.judging import Judged
+from jinbao.register.authority import authority
+from jinbao.schemas.store_tables import metadata, resident_enrollment
+from jinbao.staged.layout import ACCEPTED
 from jinbao.subsidies import lines, payments
 
 log = logging.getLogger(__name__)
@@ -35,8 +41,6 @@ def judged(db, spec, staging: Path, result):
     """The judged counts after the payments are checked against their lines (quality.judging.Judged)."""
     if spec.target.table != "subsidy_payment":
         return result
-    from jinbao.mappings.tables import pinned
-    from jinbao.quality.judging import Judged
 
     mapping = pinned(staging)
     partner = {f.hub: f.partner for f in mapping.fields} if mapping is not None else {}
@@ -48,8 +52,6 @@ def judged(db, spec, staging: Path, result):
 
 
 def _changes_lines(spec) -> bool:
-    from jinbao.register.authority import authority
-
     if spec.target.table in LINE_TABLES:
         return True
     return any(col.lower() == "aab301" for col in authority().offers(spec.name))
@@ -59,10 +61,6 @@ def _people(conn: Connection, spec, batch_id: int, accepted: Path) -> list[str]:
     """The enrolled people whose rows this batch wrote: a join in the store, so a ten-million-record
     identity refresh that enrols nobody costs one query, not its IDs in Python (a row the
     newest-wins rule kept from a newer batch changes nothing and is rightly left out)."""
-    import sqlalchemy as sa
-
-    from jinbao.schemas.store_tables import metadata, resident_enrollment
-
     target = metadata.tables.get(spec.target.table)
     if target is None or not {"aac002", "batch_id"} <= set(target.c.keys()):
         if "AAC002" not in pq.read_schema(accepted).names:
@@ -76,8 +74,6 @@ def _people(conn: Connection, spec, batch_id: int, accepted: Path) -> list[str]:
 
 def published(conn: Connection, spec, batch_id: int, staging: Path, count: int, stamp: dt.datetime) -> None:
     """The subsidy lines and payments that must commit with the batch's rows, or not at all."""
-    from jinbao.staged.layout import ACCEPTED
-
     if spec.target.table == "subsidy_payment":
         paid = payments.settle(conn, batch_id, count)
         log.info("%s: %s subsidy line(s) paid", spec.name, paid)

@@ -22,6 +22,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from jinbao.privacy import mask_ids
+from jinbao.quality.judging import ACCEPTED, REJECTED, _rewrite, storable
+from jinbao.quality.reasons import message
+from jinbao.quality.verdict import REJECTION_SCHEMA
 from jinbao.schemas.store_tables import subsidy_line, subsidy_payment
 from jinbao.subsidies.lines import ARREARS, PAID, _in_chunks
 
@@ -73,9 +76,6 @@ def _lines_of(conn: Connection, ids: list[str]) -> pa.Table:
 def rejections(failures: pa.Table, partner: dict[str, str]) -> pa.Table:
     """The failures as the gate's rejection rows (REJECTION_SCHEMA): partner column names, masked IDs,
     bilingual messages; a missing or paid line is named by year and level, never by the ID."""
-    from jinbao.quality.reasons import message
-    from jinbao.quality.verdict import REJECTION_SCHEMA
-
     key_name = "+".join(partner.get(k, k) for k in ("AAC002", "subsidy_year", "subsidy_level"))
     owing = partner.get(OWING) or partner.get(OWING_BEFORE_2026, OWING)
     names = {"key": key_name, OWING: owing, "amount": partner.get("amount", "amount")}
@@ -96,8 +96,6 @@ def rejections(failures: pa.Table, partner: dict[str, str]) -> pa.Table:
 def check(conn: Connection, staging: Path, partner: dict[str, str]) -> int:
     """Move the payments that pay no line in arrears from accepted.parquet to rejected.parquet
     (their own reason codes, by line number); returns how many records were moved."""
-    from jinbao.quality.judging import ACCEPTED, REJECTED, _rewrite, storable
-
     accepted = staging / ACCEPTED
     names = pq.read_schema(accepted).names
     # a delivery of a business date before 2026 is translated with mapping 2024.1, which names it AAB301

@@ -41,7 +41,7 @@ def parse(loc_dat: Path):
 
 
 def main() -> None:
-    import stdnum
+    import stdnum  # only this maintainer's script needs python-stdnum
     src = Path(os.path.dirname(stdnum.__file__)) / "cn" / "loc.dat"
     out = Path(__file__).with_name("gbt2260.csv")
     rows = sorted(set(parse(src)))
