@@ -397,6 +397,12 @@ def unplaced(store: Store, state: AsOf) -> pa.Table:
     return _table(first, findings.UNPLACED)
 
 
+def _looked_up(column: pd.Series, keys: pd.Series) -> pd.Series:
+    """`keys.map(column)`, also when `column` is empty (pandas then casts a date column to float and fails:
+    the report of a store that holds no one yet)."""
+    return pd.Series(column.reindex(keys.to_numpy()).to_numpy(), index=keys.index, dtype=column.dtype)
+
+
 def typo_candidates(store: Store, state: AsOf) -> pa.Table:
     """The records the typo search reads: unplaced records and rejected ones, dated up to the month.
     A birth date and a division count only where the source carries them as its own (the feeds the
@@ -408,8 +414,8 @@ def typo_candidates(store: Store, state: AsOf) -> pa.Table:
     births = store.people.set_index("aac002")
     stored = pd.DataFrame({
         "id_reported": rec["aac002"], "name": rec["aac003"], "gender": rec["aaa002"],
-        "own_birth_date": rec["aac002"].map(births["birth_date"]).where(
-            rec["aac002"].map(births["birth_source"]) == rec["source_feed"]),
+        "own_birth_date": _looked_up(births["birth_date"], rec["aac002"]).where(
+            _looked_up(births["birth_source"], rec["aac002"]) == rec["source_feed"]),
         "division": rec["aab301"].where(rec["source_feed"].isin(own_division)),
         "source_feed": rec["source_feed"], "death_date": rec["aac060"], "file_name": rec["file_name"],
         "line_no": rec["line_no"], "batch_id": rec["batch_id"]})

@@ -112,3 +112,13 @@ def find_changes(home) -> list[tuple]:
     with open(home.reports / "deaths" / "2026-12" / "deaths-2026-12-changes.csv", encoding="utf-8-sig") as fh:
         assert len(list(csv.reader(fh))) == 1 + rows.num_rows
     return [(r["aac002"], r["status"], r["why"]) for r in rows.to_pylist()]
+
+
+def test_report_deaths_on_a_store_that_holds_no_one_yet(home, capsys):
+    """A new hub's first report (no person, no death, no payment) says there is nothing to stop, instead
+    of failing inside pandas (mapping IDs through an empty date column)."""
+    assert main(["report", "deaths", "--month", "2026-11"]) == 0
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first.startswith("stop payment") and "0 people still on the roll, 0.00 yuan a month" in first, first
+    typos = (home.reports / "deaths" / "2026-11" / "deaths-2026-11-probable_typo.csv").read_text(encoding="utf-8-sig")
+    assert len(typos.splitlines()) == 1          # the header only
