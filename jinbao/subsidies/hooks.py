@@ -38,10 +38,8 @@ LINE_TABLES = ("resident_enrollment", "assistance")
 
 
 def judged(db, spec, staging: Path, result):
-    """The judged counts after the payments are checked against their lines (quality.judging.Judged)."""
-    if spec.target.table != "subsidy_payment":
-        return result
-
+    """The judged counts after the payments are checked against their lines (quality.judging.Judged);
+    for the feeds PAYMENTS_CHECK applies to (those publishing payments)."""
     mapping = pinned(staging)
     partner = {f.hub: f.partner for f in mapping.fields} if mapping is not None else {}
     with db.connect() as conn:
