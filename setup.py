@@ -42,6 +42,8 @@ setup(
         "cryptography>=42",
         "PyYAML>=6",
         "openpyxl>=3.1",               # the auditors' Excel workbooks (jinbao/audit)
+        # lineage of every feed (docs/lineage.md): inert until a transport is configured, so every hub has it
+        "apache-airflow-providers-openlineage>=2.20,<3",
     ],
     extras_require={
         "quality": ["great-expectations>=1.3,<2"],

@@ -16,3 +16,32 @@ QUERIES: dict[str, tuple[str, ...]] = {
     # finance.subsidy_claim: subsidy lines still in arrears, one per person, year and level
     "subsidy_claim": ("AAC002", "AAB301", "subsidy_level", "subsidy_year", "amount_due"),
 }
+
+#: Where each field of a query comes from in the store ("table.column"), for lineage (docs/lineage.md): the
+#: columns its value is computed from, not those it is only filtered, joined or ordered by.  Every field of
+#: QUERIES has an entry, and every column exists (tests/jinbao/outbound/test_catalog_sources.py).
+SOURCES: dict[str, dict[str, tuple[str, ...]]] = {
+    "insured_status": {
+        "AAC002": ("contribution.aac002",),
+        "AAC003": ("register.aac003",),
+        "AAA002": ("register.aaa002",),
+        "insured_flag": ("contribution.month", "contribution.paid_flag"),
+        "AAB998": ("contribution.aab998",),
+        "last_contribution_month": ("contribution.month", "contribution.paid_flag"),
+    },
+    "contribution_status": {
+        "AAB998": ("contribution.aab998",),
+        "employer_name": ("employer_status.employer_name",),
+        "insured_headcount": ("contribution.aac002",),
+        "arrears_months": ("contribution.month", "contribution.paid_flag"),
+        "AAC002": ("contribution.aac002",),
+        "benefit_flag": ("pension_payment.month",),
+    },
+    "subsidy_claim": {
+        "AAC002": ("subsidy_line.aac002",),
+        "AAB301": ("subsidy_line.aab301",),
+        "subsidy_level": ("subsidy_line.subsidy_level",),
+        "subsidy_year": ("subsidy_line.subsidy_year",),
+        "amount_due": ("subsidy_line.amount_due",),
+    },
+}
