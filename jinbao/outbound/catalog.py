@@ -16,3 +16,12 @@ QUERIES: dict[str, tuple[str, ...]] = {
     # finance.subsidy_claim: subsidy lines still in arrears, one per person, year and level
     "subsidy_claim": ("AAC002", "AAB301", "subsidy_level", "subsidy_year", "amount_due"),
 }
+
+#: The store tables (and "register") each named query reads: an outbound feed's DAG runs when one of
+#: them was published into (dags/assets.py), besides its calendar schedule.  subsidy_claim reads the
+#: subsidy lines, which the enrolments, assistance and payments published into these tables make.
+READS: dict[str, tuple[str, ...]] = {
+    "insured_status": ("contribution", "register"),
+    "contribution_status": ("contribution", "employer_status", "pension_payment"),
+    "subsidy_claim": ("resident_enrollment", "assistance", "subsidy_payment", "register"),
+}
