@@ -19,11 +19,13 @@ import datetime as dt
 import logging
 
 import pendulum
-from airflow.sdk import DAG, CronTriggerTimetable, Param, get_current_context, task
+from airflow.sdk import DAG, Param, get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
+from assets import AUDIT_READS, fed_or_calendar, reads, written_by
 from jinbao.declarations import InboundFeed, OutboundFeed, load_agreements, load_feeds
 from jinbao.settings import TIMEZONE, load_settings
+from schedules import described, start_date, timetable
 
 #: Who owns a feed's DAG: the team on the partner's side of the agreement.
 PARTNER_TEAMS = {"police": "公安 police", "civil_affairs": "民政 civil affairs", "health": "卫健 health",
@@ -33,6 +35,11 @@ PARTNER_TEAMS = {"police": "公安 police", "civil_affairs": "民政 civil affai
 BY_DELIVERY = "{{ delivery | default('') }}"
 RELEASE_DAG = "jinbao.release"
 AUDIT_DAG = "audit.death_mismatch"
+AUDIT_SCHEDULE = "0 6 2 * *"
+#: A feed judged after others (`after:`) asks this often whether they are done, and gives up after
+#: AFTER_TIMEOUT with a message saying what it waits for and what to do.
+AFTER_POKE = dt.timedelta(seconds=15)
+AFTER_TIMEOUT = dt.timedelta(hours=6)
 log = logging.getLogger("jinbao.audit")
 
 
@@ -40,6 +47,32 @@ def _transport_text(spec: InboundFeed) -> str:
     kind = {"local": "local folder", "sftp": "SFTP drop zone"}.get(spec.transport.kind, "?")
     sealed = spec.transport.envelope == "cms"
     return kind + (", signed and encrypted (CMS)" if sealed else "") + " (`JINBAO_TRANSPORT` may override)"
+
+
+def _named(title: str, dag_id: str) -> str:
+    """The DAG list's name: the bilingual title and the id, so a search for `police.death` or `death` finds it."""
+    return f"{title} · {dag_id}"
+
+
+def _business_day(logical_date) -> dt.date | None:
+    """The run's business day in China Standard Time (None: a run triggered without a logical date)."""
+    return pendulum.instance(logical_date).in_timezone(TIMEZONE).date() if logical_date else None
+
+
+def _run_day(logical_date, dag_run) -> dt.date:
+    """The day a run stands for: its logical date, or for a run an asset update started (no logical
+    date) the moment it was queued; China Standard Time."""
+    return pendulum.instance(logical_date or dag_run.run_after).in_timezone(TIMEZONE).date()
+
+
+def _after_doc(spec: InboundFeed) -> str:
+    if not spec.after:
+        return ""
+    return (f"\n\n**Judged after** {', '.join(f'`{a}`' for a in spec.after)} (`after:` in the declaration, as "
+            "`jinbao run all` orders them).  `wait_for_after` waits until their deliveries up to the run's business "
+            "day are published, held or refused (or none is waiting), asking every "
+            f"{int(AFTER_POKE.total_seconds())} seconds; after {AFTER_TIMEOUT.total_seconds() / 3600:g} hours it "
+            "turns red naming what it waits for: run or unpause that feed, then clear the task.")
 
 
 def _doc(spec: InboundFeed) -> str:
@@ -53,12 +86,15 @@ def _doc(spec: InboundFeed) -> str:
             f"| mapping | `mappings/feeds/{spec.mapping}.yaml` (the version in force on the business date) |\n"
             f"| cross-field rules | {rules} |\n"
             f"| held when | more than {spec.quality.max_reject_share:.0%} of the records are rejected |\n"
-            f"| publishes into | `{spec.target.table}` |\n\n"
+            f"| publishes into | `{spec.target.table}` (asset{'s' if len(written_by(spec)) > 1 else ''} "
+            f"{', '.join(f'`{a.name}`' for a in written_by(spec))}) |\n"
+            f"| runs | {described(spec.schedule)} (`{spec.schedule}`) |\n\n"
             "**Tasks.** `receive` takes the waiting deliveries; `judge`, `publish` and `finish` run once per "
             "delivery and are named after its file.  `finish` is red when a delivery was **held** (too many "
             "rejections: review the receipt, then trigger the `jinbao.release` DAG with the batch id, or run "
             "`jinbao batches release BATCH`) or **refused** (its log says why; the delivery is kept in "
-            "quarantine and the partner has a receipt)." + (_partitions_doc(spec) if spec.partitions > 1 else ""))
+            "quarantine and the partner has a receipt)." + (_partitions_doc(spec) if spec.partitions > 1 else "")
+            + _after_doc(spec))
 
 
 def _partitions_doc(spec: InboundFeed) -> str:
@@ -87,14 +123,13 @@ def _label(eng, batch_id: int, suffix: str = "") -> None:
 
 
 def build_inbound(spec: InboundFeed) -> DAG:
-    tz = pendulum.timezone(TIMEZONE)
     with DAG(
         dag_id=spec.name,
-        dag_display_name=spec.title,
-        description=f"{spec.title} ({spec.name})",
+        dag_display_name=_named(spec.title, spec.name),
+        description=f"{spec.title} ({spec.name}), {described(spec.schedule)}",
         doc_md=_doc(spec),
-        schedule=CronTriggerTimetable(spec.schedule, timezone=tz),
-        start_date=pendulum.datetime(spec.start_date.year, spec.start_date.month, spec.start_date.day, tz=tz),
+        schedule=timetable(spec.schedule),
+        start_date=start_date(spec.start_date),
         catchup=False,
         max_active_runs=1,
         tags=["jinbao", *spec.tags],
@@ -104,8 +139,8 @@ def build_inbound(spec: InboundFeed) -> DAG:
         @task
         def receive(logical_date=None) -> list[int]:
             """Take complete deliveries up to the run's business day (China Standard Time)."""
-            up_to = pendulum.instance(logical_date).in_timezone(TIMEZONE).date() if logical_date else None
             eng = _engine(spec.name)
+            up_to = _business_day(logical_date)
             try:
                 return eng.receive(up_to)
             finally:
@@ -118,11 +153,15 @@ def build_inbound(spec: InboundFeed) -> DAG:
             eng.judge(batch_id)
             return batch_id
 
-        @task(map_index_template=BY_DELIVERY)
+        @task(map_index_template=BY_DELIVERY, outlets=written_by(spec))
         def publish(batch_id: int) -> int:
             eng = _engine(spec.name)
             _label(eng, batch_id)
-            eng.publish(batch_id)
+            o = eng.publish(batch_id)
+            events = get_current_context()["outlet_events"]
+            for asset in written_by(spec):    # what the Assets view shows of each update
+                events[asset].extra = {"feed": spec.name, "batch_id": batch_id, "status": str(o.status),
+                                       "published": o.published or 0}
             return batch_id
 
         @task(map_index_template=BY_DELIVERY)
@@ -140,7 +179,33 @@ def build_inbound(spec: InboundFeed) -> DAG:
             return {"batch_id": o.batch_id, "status": o.status, "received": o.received,
                     "accepted": o.accepted, "rejected": o.rejected, "published": o.published}
 
-        judged = judge.expand(batch_id=receive())
+        received = receive()
+        if spec.after:
+            @task.sensor(mode="reschedule", poke_interval=AFTER_POKE.total_seconds(),
+                         timeout=(AFTER_TIMEOUT + AFTER_POKE * 4).total_seconds(), retries=0)
+            def wait_for_after(logical_date=None, dag_run=None) -> bool:
+                """Receive and judge only once the feeds this one comes after are done (jinbao/feed_order.py)."""
+                from jinbao.feed_order import unfinished
+                from jinbao.privacy import install
+
+                install()
+                up_to = _business_day(logical_date)
+                open_ = unfinished(spec, load_settings(), up_to)
+                if not open_:
+                    return True
+                day = f"up to {up_to}" if up_to else "waiting"
+                waited = pendulum.now("UTC") - pendulum.instance(dag_run.start_date)
+                if waited > AFTER_TIMEOUT:
+                    raise AirflowFailException(
+                        f"{spec.name} is judged after {', '.join(spec.after)}, whose deliveries {day} are still not "
+                        f"finished after {waited.in_words()}: {'; '.join(map(str, open_))}.  Run or unpause "
+                        f"{' and '.join(spec.after)} (or `jinbao run {spec.after[0]}`), then clear this task.")
+                log.info("%s waits for %s (deliveries %s): %s", spec.name, ", ".join(spec.after), day,
+                         "; ".join(map(str, open_)))
+                return False
+
+            wait_for_after() >> received
+        judged = judge.expand(batch_id=received)
         if spec.partitions > 1:
             @task
             def plan(batch_ids) -> list[dict]:
@@ -182,6 +247,8 @@ def _outbound_doc(spec: OutboundFeed, agreement) -> str:
             f"| file | `{spec.name}_<YYYYMMDD>_<seq>.csv`, {spec.format.encoding}, sealed (CMS to the partner, "
             "manifest signed by the hub), in the partner's `outbound/` |\n"
             f"| mapping | `mappings/feeds/{spec.mapping}.yaml` (hub → partner names and codes) |\n\n"
+            f"**When.** {described(spec.schedule)}, and whenever one of the tables it reads was published into "
+            f"({', '.join(f'`jinbao.store.{t}`' for t in reads(spec))}: the Assets view).\n\n"
             "**Task.** `send` covers the day before the run (the period that just ended); trigger with `as_of` "
             "(YYYY-MM-DD) to redo a period: the same content is never sent twice, changed content goes out under "
             "the next sequence.  `send` is red when records were **held back** (a hub value with no reverse "
@@ -190,23 +257,24 @@ def _outbound_doc(spec: OutboundFeed, agreement) -> str:
 
 
 def build_outbound(spec: OutboundFeed, agreement) -> DAG:
-    tz = pendulum.timezone(TIMEZONE)
     with DAG(
         dag_id=spec.name,
-        dag_display_name=spec.title,
-        description=f"{spec.title} ({spec.name}, agreement {agreement.name}, {agreement.validity})",
+        dag_display_name=_named(spec.title, spec.name),
+        description=f"{spec.title} ({spec.name}, agreement {agreement.name}, {agreement.validity}), "
+                    f"{described(spec.schedule)} or when {', '.join(reads(spec))} change",
         doc_md=_outbound_doc(spec, agreement),
-        schedule=CronTriggerTimetable(spec.schedule, timezone=tz),
-        start_date=pendulum.datetime(spec.start_date.year, spec.start_date.month, spec.start_date.day, tz=tz),
+        schedule=fed_or_calendar(spec.schedule, reads(spec)),
+        start_date=start_date(spec.start_date),
         catchup=False,
         max_active_runs=1,
         tags=["jinbao", *spec.tags],
-        params={"as_of": Param("", type="string", description="YYYY-MM-DD; empty: the day before the run")},
+        params={"as_of": Param(None, type=["null", "string"], format="date",
+                               description="YYYY-MM-DD; empty: the day before the run")},
         default_args={"owner": "人社 hub operators", "retries": spec.retries,
                       "retry_delay": dt.timedelta(minutes=spec.retry_delay_minutes)},
     ) as dag:
         @task
-        def send(params=None, logical_date=None) -> dict:
+        def send(params=None, logical_date=None, dag_run=None) -> dict:
             from jinbao import privacy
             from jinbao.declarations import get_feed
             from jinbao.outbound.send import OUTSIDE, send as send_feed
@@ -215,7 +283,7 @@ def build_outbound(spec: OutboundFeed, agreement) -> DAG:
             if params.get("as_of"):
                 as_of = dt.date.fromisoformat(params["as_of"])
             else:
-                as_of = logical_date.in_timezone(TIMEZONE).date() - dt.timedelta(days=1)
+                as_of = _run_day(logical_date, dag_run) - dt.timedelta(days=1)
             cfg = load_settings()
             result = send_feed(get_feed(spec.name, cfg), cfg, as_of)
             if result.status == OUTSIDE:
@@ -233,7 +301,7 @@ def build_release() -> DAG:
     """Release a held batch from the UI: publish it, send the partner an updated receipt."""
     with DAG(
         dag_id=RELEASE_DAG,
-        dag_display_name="放行暂停批次 Release a held batch",
+        dag_display_name=_named("放行暂停批次 Release a held batch", RELEASE_DAG),
         description="Publish a held batch after review and send the partner an updated receipt",
         doc_md=("### Release a held batch\n\nTrigger with the batch id of a **held** batch (its `finish` task "
                 "was red; `jinbao batches list --status held` lists them).  The batch is published as it was "
@@ -243,7 +311,8 @@ def build_release() -> DAG:
         start_date=pendulum.datetime(2026, 1, 1, tz=pendulum.timezone(TIMEZONE)),
         catchup=False,
         tags=["jinbao", "release"],
-        params={"batch_id": Param(1, type="integer", minimum=1, description="the held batch's id")},
+        # no default: a batch is released only when a person names it
+        params={"batch_id": Param(type="integer", minimum=1, description="the held batch's id")},
         default_args={"owner": "人社 hub operators", "retries": 0},
     ) as dag:
         @task
@@ -260,31 +329,33 @@ def build_audit() -> DAG:
     """The auditors' monthly death-mismatch report, for the month before the run."""
     with DAG(
         dag_id=AUDIT_DAG,
-        dag_display_name="死亡比对审计报告 Death mismatch report for auditors",
-        description="Deaths from police, health and civil affairs against the pension roll, monthly",
+        dag_display_name=_named("死亡比对审计报告 Death mismatch report for auditors", AUDIT_DAG),
+        description="Deaths from police, health and civil affairs against the pension roll, "
+                    f"{described(AUDIT_SCHEDULE)} or when deaths, the roll or the register change",
         doc_md=("### Death mismatch report\n\nOn the 2nd of each month at 06:00 (China Standard Time), for the "
-                "month before: people paid after death, death sources that disagree, deaths not deregistered by "
+                "month before (and again whenever deaths, the pension roll or the register are published into: the "
+                "`jinbao.store.*` assets): people paid after death, death sources that disagree, deaths not deregistered by "
                 "the police, identity mismatches and probable typos, each with its evidence.  CSV per finding, an "
                 "Excel workbook and one HTML page in `JINBAO_HOME/reports/deaths/<month>/`, copied to the "
                 "auditors' drop zone (`audit/outbound`); IDs masked.  Trigger with a `month` (YYYY-MM) to redo "
                 "one.  The same as `jinbao report deaths --month YYYY-MM`."),
-        schedule=CronTriggerTimetable("0 6 2 * *", timezone=pendulum.timezone(TIMEZONE)),
-        start_date=pendulum.datetime(2026, 1, 1, tz=pendulum.timezone(TIMEZONE)),
+        schedule=fed_or_calendar(AUDIT_SCHEDULE, AUDIT_READS),
         catchup=False,
         tags=["jinbao", "audit"],
-        params={"month": Param("", type="string", description="YYYY-MM; empty: the month before the run"),
+        params={"month": Param(None, type=["null", "string"], pattern=r"^\d{4}-\d{2}$",
+                               description="YYYY-MM; empty: the month before the run"),
                 "tolerance_days": Param(3, type="integer", minimum=0,
                                         description="death dates further apart than this disagree")},
         default_args={"owner": "审计 auditors", "retries": 1},
     ) as dag:
         @task
-        def death_mismatch(params=None, logical_date=None) -> dict:
+        def death_mismatch(params=None, logical_date=None, dag_run=None) -> dict:
             from jinbao.audit.report import headline, run
 
             if params.get("month"):
                 month = dt.datetime.strptime(params["month"], "%Y-%m").date()
             else:
-                ran = logical_date.in_timezone(TIMEZONE).date().replace(day=1)
+                ran = _run_day(logical_date, dag_run).replace(day=1)
                 month = (ran - dt.timedelta(days=1)).replace(day=1)
             written = run(load_settings(), month, int(params["tolerance_days"]))
             log.info("death mismatch report %s: %s", f"{month:%Y-%m}", headline(written.report))

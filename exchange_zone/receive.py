@@ -33,12 +33,7 @@ def deliveries(run: FeedRun, up_to: dt.date | None) -> list[int]:
     """Take waiting deliveries (business date <= up_to); the batch ids taken or resumed."""
     spec = run.spec
     ids: list[int] = []
-    if run.transport.drop_zone:         # one classification of every entry (connectors/names.py)
-        inbound = classify(run.transport.entries(), forms(run), spec.partner)
-        waiting = inbound.of(spec.name)
-        _log_waiting(run, inbound.waiting)
-    else:
-        waiting = run.transport.list_deliveries(spec.name)
+    waiting = waiting_deliveries(run, log_others=True)
     for delivery in waiting:
         if up_to and dt.datetime.strptime(delivery.business_date, "%Y%m%d").date() > up_to:
             log.info("%s: %s is for a later business day than %s; it waits", spec.name, delivery.name, up_to)
@@ -49,6 +44,17 @@ def deliveries(run: FeedRun, up_to: dt.date | None) -> list[int]:
     if not waiting:
         log.info("%s: no delivery waiting in %s's inbound/", spec.name, spec.partner)
     return ids
+
+
+def waiting_deliveries(run: FeedRun, log_others: bool = False) -> list[RemoteDelivery]:
+    """The feed's complete deliveries in its partner's inbound/, as receive would take them (also asked by
+    a feed judged after this one: jinbao/feed_order.py)."""
+    if not run.transport.drop_zone:
+        return run.transport.list_deliveries(run.spec.name)
+    inbound = classify(run.transport.entries(), forms(run), run.spec.partner)   # one classification of every entry
+    if log_others:
+        _log_waiting(run, inbound.waiting)
+    return inbound.of(run.spec.name)
 
 
 def resumed(run: FeedRun, ids: list[int]) -> list[int]:

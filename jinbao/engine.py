@@ -74,6 +74,10 @@ class Engine:
             self.strays = strays.set_aside(run) if self.transport.drop_zone else []
             return receive.resumed(run, taken)
 
+    def waiting(self):
+        """The deliveries waiting in inbound/ that receive would take (asked by jinbao/feed_order.py)."""
+        return receive.waiting_deliveries(self._feed())
+
     def judge(self, batch_id: int) -> Outcome:
         """Decide every record's fate; the batch becomes judged, held or refused."""
         with self.lock.exclusive():

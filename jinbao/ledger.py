@@ -219,3 +219,12 @@ def listing(conn: Connection, feed: str | None = None, status: str | None = None
     if status:
         q = q.where(batch.c.status == status)
     return [dict(r) for r in conn.execute(q).mappings()]
+
+
+def in_progress(conn: Connection, feed: str, up_to: dt.date | None = None) -> dict[str, dict]:
+    """The feed's batches, by file name, dated up to `up_to` (every one when None): a delivery not yet
+    among them, or among them still received or judged, is not finished (jinbao/feed_order.py)."""
+    q = sa.select(batch.c.id, batch.c.file_name, batch.c.status).where(batch.c.feed == feed, batch.c.sha256 != STRAY)
+    if up_to is not None:
+        q = q.where(batch.c.business_date <= up_to)
+    return {r.file_name: dict(r._mapping) for r in conn.execute(q.order_by(batch.c.id))}

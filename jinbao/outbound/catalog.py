@@ -45,3 +45,19 @@ SOURCES: dict[str, dict[str, tuple[str, ...]]] = {
         "amount_due": ("subsidy_line.amount_due",),
     },
 }
+
+#: Store tables that are not published by a feed but made from tables that are: the subsidy lines come from
+#: the enrolments, the assistance categories, the payments and the register (jinbao/subsidies).
+MADE_FROM: dict[str, tuple[str, ...]] = {
+    "subsidy_line": ("resident_enrollment", "assistance", "subsidy_payment", "register"),
+}
+
+
+def _published_tables(query: str) -> tuple[str, ...]:
+    tables = dict.fromkeys(col.split(".")[0] for cols in SOURCES[query].values() for col in cols)
+    return tuple(dict.fromkeys(t for table in tables for t in MADE_FROM.get(table, (table,))))
+
+
+#: The store tables (and "register") each named query reads, derived from SOURCES: an outbound feed's DAG
+#: runs when one of them was published into (dags/assets.py), besides its calendar schedule.
+READS: dict[str, tuple[str, ...]] = {query: _published_tables(query) for query in SOURCES}

@@ -45,11 +45,11 @@ def test_every_dag_imports_fast_without_heavy_modules(sqlite_home):
     assert "police" in info["tags"]["police.death"]
     assert info["retries"]["police.death"] == 2 and info["tz"]["police.death"] == "Asia/Shanghai"
     # what a data engineer reads in the DAG list and the docs: no raw Python, bilingual names, owners
-    assert info["name"]["police.death"] == "公安死亡人员信息 Police death registrations"
+    assert info["name"]["police.death"] == "公安死亡人员信息 Police death registrations · police.death"
     assert info["owner"]["police.death"] == "公安 police" and info["owner"]["health.death_certificate"] == "卫健 health"
     assert {"hrss.pension_roll", "hrss.resident_enrollment", "hrss.contribution"} <= set(info["dags"])
     assert info["owner"]["hrss.pension_roll"] == "人社核心业务系统 bureau core systems"
-    assert info["name"]["hrss.contribution"] == "人社职工缴费记录 Employee contributions (bureau)"
+    assert info["name"]["hrss.contribution"] == "人社职工缴费记录 Employee contributions (bureau) · hrss.contribution"
     outbound = {n for n, s in load_feeds().items() if isinstance(s, OutboundFeed)}
     assert outbound == {"police.insured_status", "central_bank.contribution_status", "finance.subsidy_claim"}
     assert all(doc and "{'" not in doc and "jinbao.release" in doc for d, doc in info["doc"].items()

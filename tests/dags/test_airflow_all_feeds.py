@@ -1,0 +1,96 @@
+"""Every inbound feed triggered at once in a real Airflow (`make airflow`: scheduler, API server,
+LocalExecutor) gives the store `jinbao run all` gives from the same drops.
+
+The issue this guards: all feeds triggered together judged the finance payments seconds before the
+day's enrolments were published, and every payment was rejected (SUBSIDY_NO_LINE).  Now
+finance.subsidy_payment's `wait_for_after` holds it until hrss.resident_enrollment is finished, as
+`jinbao run all` orders them; and each publish records its asset events (the Assets view's graph).
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from jinbao.cli import main
+from jinbao.declarations import InboundFeed, load_feeds
+from jinbao.schemas.store_tables import metadata
+from jinbao.settings import load_settings
+from jinbao.store.database import connect
+from tests.airflow_env import REPO
+from tests.dags.processes import free_port
+from tests.dags.test_airflow_live import Airflow
+
+DAY = "2026-12-02"
+#: 12:00 China Standard Time on DAY: each run's business day is DAY.
+LOGICAL = "2026-12-02T04:00:00Z"
+#: Columns of a batch that must agree (ids and times differ with the order feeds ran in).
+BATCH = ("feed", "file_name", "status", "reason_code", "received", "accepted", "rejected", "published")
+
+
+def _store(url: str) -> tuple[dict, list]:
+    with connect(url).connect() as conn:
+        counts = {t.name: conn.execute(sa.select(sa.func.count()).select_from(t)).scalar()
+                  for t in metadata.sorted_tables}
+        batches = sorted(tuple(r) for r in conn.execute(sa.select(*(sa.column(c) for c in BATCH))
+                                                        .select_from(sa.table("batch"))))
+    return counts, batches
+
+
+def test_every_inbound_feed_triggered_at_once_gives_the_store_run_all_gives(sqlite_home, tmp_path):
+    home = sqlite_home.home
+    assert main(["generate", "--date", DAY, "--people", "300"]) == 0
+    cli_home = tmp_path / "cli-home"
+    shutil.copytree(home, cli_home)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "JINBAO_"))}
+    ran = subprocess.run([str(Path(sys.executable).parent / "jinbao"), "run", "all"],
+                         env={**env, "JINBAO_HOME": str(cli_home)}, cwd=REPO,
+                         capture_output=True, text=True, timeout=300)
+    assert ran.returncode == 0, ran.stdout[-3000:] + ran.stderr[-3000:]
+    cli_counts, cli_batches = _store(f"sqlite:///{cli_home / 'store.db'}")
+    payments = [b for b in cli_batches if b[0] == "finance.subsidy_payment"]
+    assert payments and payments[0][2] == "published"           # the CLI's order: enrolments first
+
+    inbound = [n for n, s in load_feeds(load_settings()).items() if isinstance(s, InboundFeed)]
+    started = time.monotonic()
+    af = Airflow(home, free_port(), tmp_path / "airflow-console.log")
+    try:
+        af.wait("every feed in the API", started + 150,
+                lambda: all(af.http.get(f"/api/v2/dags/{d}").status_code == 200 for d in inbound))
+        for dag in reversed(inbound):    # all of them, as fast as the API takes them, the dependent ones first
+            run = af.http.post(f"/api/v2/dags/{dag}/dagRuns", json={"dag_run_id": "all-1", "logical_date": LOGICAL})
+            assert run.status_code == 200, run.text
+        for dag in inbound:
+            assert af.http.patch(f"/api/v2/dags/{dag}", json={"is_paused": False}).status_code == 200
+
+        def states():
+            got = {d: af.http.get(f"/api/v2/dags/{d}/dagRuns/all-1").json()["state"] for d in inbound}
+            return got if all(s in ("success", "failed") for s in got.values()) else None
+        finished = af.wait("every run finished", started + 420, states)
+        assert set(finished.values()) == {"success"}, f"{finished}" + af.tail()
+
+        tis = af.http.get("/api/v2/dags/finance.subsidy_payment/dagRuns/all-1/taskInstances").json()["task_instances"]
+        waited = [t for t in tis if t["task_id"] == "wait_for_after"]
+        assert [t["state"] for t in waited] == ["success"]
+
+        assets = {a["name"]: a for a in af.http.get("/api/v2/assets", params={"limit": 100}).json()["assets"]}
+        events = af.http.get("/api/v2/assets/events", params={"limit": 100}).json()["asset_events"]
+    finally:
+        af.stop()
+    counts, batches = _store(sqlite_home.store_url)
+    assert batches == cli_batches
+    assert counts == cli_counts
+    assert [b[2] for b in batches if b[0] == "finance.subsidy_payment"] == ["published"]
+    # the Assets view: every store table written today is an asset with the publish tasks that wrote it
+    written = {f"jinbao.store.{t}" for t in ("death_record", "person", "resident_enrollment", "subsidy_payment",
+                                            "register", "pension_payment", "contribution", "employer_status",
+                                            "assistance")}
+    assert written <= set(assets)
+    assert {(e["extra"] or {}).get("feed") for e in events if e.get("extra")} >= {"finance.subsidy_payment",
+                                                                                 "hrss.resident_enrollment"}
+    assert time.monotonic() - started < 480
