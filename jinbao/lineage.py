@@ -20,12 +20,14 @@ from openlineage.client.event_v2 import Dataset
 from openlineage.client.facet_v2 import column_lineage_dataset as cl, schema_dataset
 from sqlalchemy.engine import make_url
 
+from jinbao import ledger
 from jinbao.declarations import FeedSpec, InboundFeed, load_feeds
 from jinbao.mappings.lineage import ColumnLink, inbound_links, outbound_links
 from jinbao.mappings.tables import feed_mapping
 from jinbao.outbound.catalog import SOURCES
 from jinbao.schemas.store_tables import metadata
 from jinbao.settings import TIMEZONE, load_settings
+from jinbao.store.database import connect
 
 #: The tasks that move a feed's data across the hub's edge (dags/dag_factory.py): they carry its lineage.
 INBOUND_TASKS = ("publish", "publish_partition")
@@ -104,9 +106,17 @@ def feed_lineage(spec: FeedSpec, on: dt.date, store_url: str) -> OperatorLineage
     return OperatorLineage(inputs=[_table(store, t) for t in tables], outputs=[sent])
 
 
+def batch_day(store_url: str, batch_id: int) -> dt.date:
+    """A batch's business date: its delivery was translated with the mapping version in force on it,
+    which need not be the one of the run that publishes it (a late delivery of an earlier day)."""
+    with connect(store_url).connect() as conn:
+        return ledger.get(conn, batch_id)["business_date"]
+
+
 def business_day(spec: FeedSpec, context) -> dt.date:
-    """The day whose mapping version a run uses: the run's day in China Standard Time; for an outbound
-    run the period it covers (its `as_of`, or the day before), as dags/dag_factory.py's `send` takes it."""
+    """The day whose mapping version an outbound run uses: the period it covers (its `as_of`, or the day
+    before the run in China Standard Time), as dags/dag_factory.py's `send` takes it; for an inbound task
+    without a batch, the run's day."""
     if not isinstance(spec, InboundFeed) and (context.get("params") or {}).get("as_of"):
         return dt.date.fromisoformat(context["params"]["as_of"])
     day = pendulum.instance(context["logical_date"]).in_timezone(TIMEZONE).date()
@@ -132,8 +142,13 @@ class FeedExtractor(BaseExtractor):
         spec = self._spec()
         if spec is None:
             return OperatorLineage()  # not a feed's edge: the provider falls back to hook lineage, inlets, outlets
-        return feed_lineage(spec, business_day(spec, task_instance.get_template_context()),
-                            load_settings().store_url)
+        store_url = load_settings().store_url
+        batch_id = (getattr(self.operator, "op_kwargs", None) or {}).get("batch_id")
+        if isinstance(spec, InboundFeed) and batch_id is not None:
+            on = batch_day(store_url, int(batch_id))
+        else:
+            on = business_day(spec, task_instance.get_template_context())
+        return feed_lineage(spec, on, store_url)
 
     def extract_on_failure(self, task_instance) -> OperatorLineage:
         return OperatorLineage()                # a failed publish rolled back: nothing moved

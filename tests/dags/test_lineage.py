@@ -78,6 +78,25 @@ def test_an_inbound_run_emits_the_delivery_the_table_and_column_lineage(sqlite_h
     assert not any(r["XM"] in events_file.read_text() for r in rows)
 
 
+def test_a_late_delivery_has_the_columns_of_its_own_day(sqlite_home, tmp_path):
+    """A delivery of 2026-11-30 published by the run of 2026-12-02: translated with mapping version 2024.1
+    (no CZBZ), so its lineage has no death_action; one of 2026-12-02 in the same run has it."""
+    write_delivery(sqlite_home.inbound("police"), "police.death", [death_row(i) for i in range(3)], date="20261130")
+    write_delivery(sqlite_home.inbound("police"), "police.death", [death_row(i) for i in range(3, 6)],
+                   date="20261202", seq=2)
+    assert _airflow(sqlite_home, "db", "migrate").returncode == 0
+    events_file = tmp_path / "lineage.jsonl"
+    run = _airflow(sqlite_home, "dags", "test", "police.death", "2026-12-02",
+                   transport={"type": "file", "log_file_path": str(events_file), "append": True})
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    published = _complete(_events(events_file), "police.death.publish")
+    by_fields = sorted(len(e["inputs"][0]["facets"]["schema"]["fields"]) for e in published)
+    assert by_fields == [7, 8]
+    for event in published:
+        partner = [f["name"] for f in event["inputs"][0]["facets"]["schema"]["fields"]]
+        assert ("death_action" in event["outputs"][0]["facets"]["columnLineage"]["fields"]) == ("CZBZ" in partner)
+
+
 def test_an_outbound_run_emits_the_store_tables_and_only_the_agreed_fields(sqlite_home, tmp_path):
     init_keys(sqlite_home.home)
     assert main(["db", "upgrade"]) == 0
