@@ -97,6 +97,27 @@ def test_a_late_delivery_has_the_columns_of_its_own_day(sqlite_home, tmp_path):
         assert ("death_action" in event["outputs"][0]["facets"]["columnLineage"]["fields"]) == ("CZBZ" in partner)
 
 
+def test_releasing_a_held_batch_emits_its_feeds_lineage(sqlite_home, tmp_path):
+    rows = [death_row(i) for i in range(10)]
+    for r in rows[:4]:
+        r["ZXYY"] = "7"                                  # 40 % rejected: held
+    write_delivery(sqlite_home.inbound("police"), "police.death", rows)
+    assert _airflow(sqlite_home, "db", "migrate").returncode == 0
+    events_file = tmp_path / "lineage.jsonl"
+    transport = {"type": "file", "log_file_path": str(events_file), "append": True}
+    _airflow(sqlite_home, "dags", "test", "police.death", "2026-11-22", transport=transport)
+    [publish] = _complete(_events(events_file), "police.death.publish")
+    assert publish["inputs"] == [] and publish["outputs"] == []          # held: nothing published, no lineage
+    run = _airflow(sqlite_home, "dags", "test", "jinbao.release", "2026-11-23", "--conf", '{"batch_id": 1}',
+                   transport=transport)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    [release] = _complete(_events(events_file), "jinbao.release.release")
+    assert [(d["namespace"], d["name"]) for d in release["inputs"]] == [("dropzone://police", "police.death")]
+    [table] = release["outputs"]
+    assert table["name"] == "death_record"
+    assert table["facets"]["columnLineage"]["fields"]["aac002"]["inputFields"][0]["field"] == "GMSFHM"
+
+
 def test_an_outbound_run_emits_the_store_tables_and_only_the_agreed_fields(sqlite_home, tmp_path):
     init_keys(sqlite_home.home)
     assert main(["db", "upgrade"]) == 0
