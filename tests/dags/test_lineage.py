@@ -17,6 +17,7 @@ from jinbao.declarations import load_feeds
 from jinbao.keys import init_keys
 from jinbao.lineage import store_namespace
 from tests.airflow_env import BIN, REPO, airflow_env
+from tests.dags.partitioned import partitioned_feeds
 from tests.deliveries import death_row, write_delivery
 from tests.jinbao.outbound.store_cases import contributions_for_november
 
@@ -95,6 +96,22 @@ def test_a_late_delivery_has_the_columns_of_its_own_day(sqlite_home, tmp_path):
     for event in published:
         partner = [f["name"] for f in event["inputs"][0]["facets"]["schema"]["fields"]]
         assert ("death_action" in event["outputs"][0]["facets"]["columnLineage"]["fields"]) == ("CZBZ" in partner)
+
+
+def test_each_partition_of_a_partitioned_feed_carries_the_lineage(sqlite_home, tmp_path, monkeypatch):
+    monkeypatch.setenv("JINBAO_FEEDS_DIR", str(partitioned_feeds(tmp_path, "police.death", 2)))
+    write_delivery(sqlite_home.inbound("police"), "police.death", [death_row(i) for i in range(8)])
+    assert _airflow(sqlite_home, "db", "migrate").returncode == 0
+    events_file = tmp_path / "lineage.jsonl"
+    run = _airflow(sqlite_home, "dags", "test", "police.death", "2026-11-22",
+                   transport={"type": "file", "log_file_path": str(events_file), "append": True})
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    events = _events(events_file)
+    parts = _complete(events, "police.death.publish_partition")
+    assert len(parts) == 2
+    for event in parts + _complete(events, "police.death.publish"):
+        assert [d["name"] for d in event["inputs"]] == ["police.death"]
+        assert [d["name"] for d in event["outputs"]] == ["death_record"]
 
 
 def test_releasing_a_held_batch_emits_its_feeds_lineage(sqlite_home, tmp_path):
