@@ -3,8 +3,8 @@
 The OpenLineage provider calls `FeedExtractor` (registered in airflow.cfg `[openlineage] extractors`)
 for every TaskFlow task when lineage is on, and only then: with no transport configured the
 provider turns itself off and this module is never imported (docs/lineage.md).  For an inbound
-feed's `publish` and `publish_partition` it names the partner's delivery as input and the target
-table as output; for an outbound feed's `send`, the store tables its query reads as inputs and the
+feed's `publish` and `publish_partition` (and `jinbao.release`, which publishes a held batch) it names
+the partner's delivery as input and the target table as output; for an outbound feed's `send`, the store tables its query reads as inputs and the
 partner's file as output; every other task gets what the provider would give it anyway.
 
 Only names travel: dataset, column, code table and format names, never a value, so no facet can
@@ -20,16 +20,22 @@ from openlineage.client.event_v2 import Dataset
 from openlineage.client.facet_v2 import column_lineage_dataset as cl, schema_dataset
 from sqlalchemy.engine import make_url
 
+from jinbao import ledger
 from jinbao.declarations import FeedSpec, InboundFeed, load_feeds
 from jinbao.mappings.lineage import ColumnLink, inbound_links, outbound_links
 from jinbao.mappings.tables import feed_mapping
 from jinbao.outbound.catalog import SOURCES
 from jinbao.schemas.store_tables import metadata
 from jinbao.settings import TIMEZONE, load_settings
+from jinbao.store.database import connect
 
 #: The tasks that move a feed's data across the hub's edge (dags/dag_factory.py): they carry its lineage.
 INBOUND_TASKS = ("publish", "publish_partition")
 OUTBOUND_TASKS = ("send",)
+#: The task that publishes a held batch, whichever feed's (dags/dag_factory.py RELEASE_DAG): the batch's lineage.
+RELEASE = ("jinbao.release", "release")
+#: The statuses of a batch whose rows are in the store or going in (a partition publishes a judged batch).
+WRITTEN = (ledger.Status.JUDGED.value, ledger.Status.PUBLISHED.value)
 #: The class of every @task operator, the name the provider looks extractors up by.
 TASKFLOW = "_PythonDecoratedOperator"
 #: OpenLineage's names for the store's backends (openlineage.io/docs/spec/naming), default ports.
@@ -104,13 +110,20 @@ def feed_lineage(spec: FeedSpec, on: dt.date, store_url: str) -> OperatorLineage
     return OperatorLineage(inputs=[_table(store, t) for t in tables], outputs=[sent])
 
 
-def business_day(spec: FeedSpec, context) -> dt.date:
-    """The day whose mapping version a run uses: the run's day in China Standard Time; for an outbound
-    run the period it covers (its `as_of`, or the day before), as dags/dag_factory.py's `send` takes it."""
-    if not isinstance(spec, InboundFeed) and (context.get("params") or {}).get("as_of"):
+def batch_row(store_url: str, batch_id: int) -> dict:
+    """A batch's row (feed, status, business date): its delivery was translated with the mapping version
+    in force on that date, which need not be the one of the run that publishes it (a late delivery of an
+    earlier day, a held batch released weeks later)."""
+    with connect(store_url).connect() as conn:
+        return ledger.get(conn, batch_id)
+
+
+def business_day(context) -> dt.date:
+    """The day whose mapping version an outbound run uses: the period it covers (its `as_of`, or the day
+    before the run in China Standard Time), as dags/dag_factory.py's `send` takes it."""
+    if (context.get("params") or {}).get("as_of"):
         return dt.date.fromisoformat(context["params"]["as_of"])
-    day = pendulum.instance(context["logical_date"]).in_timezone(TIMEZONE).date()
-    return day if isinstance(spec, InboundFeed) else day - dt.timedelta(days=1)
+    return pendulum.instance(context["logical_date"]).in_timezone(TIMEZONE).date() - dt.timedelta(days=1)
 
 
 class FeedExtractor(BaseExtractor):
@@ -129,11 +142,25 @@ class FeedExtractor(BaseExtractor):
         return OperatorLineage()    # at start nothing is known yet: the run's date comes with the instance
 
     def extract_on_complete(self, task_instance) -> OperatorLineage:
+        if (self.operator.dag_id, self.operator.task_id) == RELEASE:
+            return self._batch(task_instance.get_template_context()["params"]["batch_id"])
         spec = self._spec()
         if spec is None:
             return OperatorLineage()  # not a feed's edge: the provider falls back to hook lineage, inlets, outlets
-        return feed_lineage(spec, business_day(spec, task_instance.get_template_context()),
+        if isinstance(spec, InboundFeed):
+            return self._batch((getattr(self.operator, "op_kwargs", None) or {})["batch_id"])
+        return feed_lineage(spec, business_day(task_instance.get_template_context()),
                             load_settings().store_url)
+
+    @staticmethod
+    def _batch(batch_id) -> OperatorLineage:
+        """A batch's lineage once its rows are in the store (or, partitioned, being written); a held or
+        refused batch's `publish` succeeds without writing anything, and says so by naming no dataset."""
+        store_url = load_settings().store_url
+        row = batch_row(store_url, int(batch_id))
+        if row["status"] not in WRITTEN:
+            return OperatorLineage()
+        return feed_lineage(load_feeds()[row["feed"]], row["business_date"], store_url)
 
     def extract_on_failure(self, task_instance) -> OperatorLineage:
         return OperatorLineage()                # a failed publish rolled back: nothing moved

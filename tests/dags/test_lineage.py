@@ -17,6 +17,7 @@ from jinbao.declarations import load_feeds
 from jinbao.keys import init_keys
 from jinbao.lineage import store_namespace
 from tests.airflow_env import BIN, REPO, airflow_env
+from tests.dags.partitioned import partitioned_feeds
 from tests.deliveries import death_row, write_delivery
 from tests.jinbao.outbound.store_cases import contributions_for_november
 
@@ -76,6 +77,62 @@ def test_an_inbound_run_emits_the_delivery_the_table_and_column_lineage(sqlite_h
     # names only: no citizen ID (nor any other value of the delivery) in any event
     assert not UNMASKED_ID.search(events_file.read_text())
     assert not any(r["XM"] in events_file.read_text() for r in rows)
+
+
+def test_a_late_delivery_has_the_columns_of_its_own_day(sqlite_home, tmp_path):
+    """A delivery of 2026-11-30 published by the run of 2026-12-02: translated with mapping version 2024.1
+    (no CZBZ), so its lineage has no death_action; one of 2026-12-02 in the same run has it."""
+    write_delivery(sqlite_home.inbound("police"), "police.death", [death_row(i) for i in range(3)], date="20261130")
+    write_delivery(sqlite_home.inbound("police"), "police.death", [death_row(i) for i in range(3, 6)],
+                   date="20261202", seq=2)
+    assert _airflow(sqlite_home, "db", "migrate").returncode == 0
+    events_file = tmp_path / "lineage.jsonl"
+    run = _airflow(sqlite_home, "dags", "test", "police.death", "2026-12-02",
+                   transport={"type": "file", "log_file_path": str(events_file), "append": True})
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    published = _complete(_events(events_file), "police.death.publish")
+    by_fields = sorted(len(e["inputs"][0]["facets"]["schema"]["fields"]) for e in published)
+    assert by_fields == [7, 8]
+    for event in published:
+        partner = [f["name"] for f in event["inputs"][0]["facets"]["schema"]["fields"]]
+        assert ("death_action" in event["outputs"][0]["facets"]["columnLineage"]["fields"]) == ("CZBZ" in partner)
+
+
+def test_each_partition_of_a_partitioned_feed_carries_the_lineage(sqlite_home, tmp_path, monkeypatch):
+    monkeypatch.setenv("JINBAO_FEEDS_DIR", str(partitioned_feeds(tmp_path, "police.death", 2)))
+    write_delivery(sqlite_home.inbound("police"), "police.death", [death_row(i) for i in range(8)])
+    assert _airflow(sqlite_home, "db", "migrate").returncode == 0
+    events_file = tmp_path / "lineage.jsonl"
+    run = _airflow(sqlite_home, "dags", "test", "police.death", "2026-11-22",
+                   transport={"type": "file", "log_file_path": str(events_file), "append": True})
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    events = _events(events_file)
+    parts = _complete(events, "police.death.publish_partition")
+    assert len(parts) == 2
+    for event in parts + _complete(events, "police.death.publish"):
+        assert [d["name"] for d in event["inputs"]] == ["police.death"]
+        assert [d["name"] for d in event["outputs"]] == ["death_record"]
+
+
+def test_releasing_a_held_batch_emits_its_feeds_lineage(sqlite_home, tmp_path):
+    rows = [death_row(i) for i in range(10)]
+    for r in rows[:4]:
+        r["ZXYY"] = "7"                                  # 40 % rejected: held
+    write_delivery(sqlite_home.inbound("police"), "police.death", rows)
+    assert _airflow(sqlite_home, "db", "migrate").returncode == 0
+    events_file = tmp_path / "lineage.jsonl"
+    transport = {"type": "file", "log_file_path": str(events_file), "append": True}
+    _airflow(sqlite_home, "dags", "test", "police.death", "2026-11-22", transport=transport)
+    [publish] = _complete(_events(events_file), "police.death.publish")
+    assert publish["inputs"] == [] and publish["outputs"] == []          # held: nothing published, no lineage
+    run = _airflow(sqlite_home, "dags", "test", "jinbao.release", "2026-11-23", "--conf", '{"batch_id": 1}',
+                   transport=transport)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    [release] = _complete(_events(events_file), "jinbao.release.release")
+    assert [(d["namespace"], d["name"]) for d in release["inputs"]] == [("dropzone://police", "police.death")]
+    [table] = release["outputs"]
+    assert table["name"] == "death_record"
+    assert table["facets"]["columnLineage"]["fields"]["aac002"]["inputFields"][0]["field"] == "GMSFHM"
 
 
 def test_an_outbound_run_emits_the_store_tables_and_only_the_agreed_fields(sqlite_home, tmp_path):
