@@ -37,8 +37,8 @@ fuzz: install
 bench: install
 	$(BIN)/python bench/run_all.py $(if $(QUICK),--quick)
 
-## Airflow UI, scheduler, DAG processor and triggerer (`airflow standalone`), metadata (SQLite) and
-## logs under JINBAO_HOME: http://localhost:$(AIRFLOW_PORT), no login.  dev/airflow_up.py puts .venv/bin
+## Airflow UI, scheduler, DAG processor and triggerer (as `airflow standalone`, no log servers), metadata (SQLite) and
+## logs under JINBAO_HOME: http://127.0.0.1:$(AIRFLOW_PORT), no login.  dev/airflow_up.py puts .venv/bin
 ## on PATH and gives every component the JWT secret it makes once in $(JINBAO_HOME)/airflow/.
 airflow: install
 	$(BIN)/python -m dev.airflow_up --port $(AIRFLOW_PORT)

@@ -139,8 +139,8 @@ def build_inbound(spec: InboundFeed) -> DAG:
         @task
         def receive(logical_date=None) -> list[int]:
             """Take complete deliveries up to the run's business day (China Standard Time)."""
-            eng = _engine(spec.name)
             up_to = _business_day(logical_date)
+            eng = _engine(spec.name)
             try:
                 return eng.receive(up_to)
             finally:

@@ -1,4 +1,5 @@
-"""`make airflow`: the Airflow UI, scheduler, DAG processor and triggerer (`airflow standalone`).
+"""`make airflow`: the Airflow UI, scheduler, DAG processor and triggerer, as `airflow standalone`
+starts them but without the log servers.
 
 Every Airflow component of one run must see the same environment:
 
@@ -14,16 +15,24 @@ Every Airflow component of one run must see the same environment:
   `$JINBAO_HOME/airflow/` (mode 0600, never committed: JINBAO_HOME is git-ignored) and
   handed over as AIRFLOW__API_AUTH__JWT_SECRET / AIRFLOW__API__SECRET_KEY.
 
-Run from the checkout: `python -m dev.airflow_up [--port 8080]` (`airflow db migrate`,
-then `airflow standalone`).  tests/dags/test_airflow_live.py starts it the same way.
+The components are started here rather than by `airflow standalone`, which cannot pass them
+`--skip-serve-logs`: Airflow 3.3.2's log server (scheduler and triggerer) binds every interface,
+with no setting for it, and on one machine the API server reads the task logs from the log folder
+anyway.  So nothing listens beyond 127.0.0.1 (`[api] host` in airflow.cfg) unless configured.
+
+Run from the checkout: `python -m dev.airflow_up [--port 8080]` (`airflow db migrate`, then the
+four components; Ctrl-C or SIGTERM stops them all, and one that dies stops the others).
+tests/dags/test_airflow_live.py starts it the same way.
 """
 from __future__ import annotations
 
 import argparse
 import os
 import secrets
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from cryptography.fernet import Fernet
@@ -32,6 +41,9 @@ REPO = Path(__file__).resolve().parent.parent
 #: The virtualenv's scripts: `python -m dev.airflow_up` runs with .venv/bin/python.
 BIN = Path(sys.executable).parent
 DEFAULT_PORT = 8080
+#: What `airflow standalone` runs, each as `airflow <args>`, minus the log servers (above).
+COMPONENTS = (("scheduler", "--skip-serve-logs"), ("dag-processor",), ("api-server",),
+              ("triggerer", "--skip-serve-logs"))
 
 
 def secret(path: Path, make=lambda: secrets.token_urlsafe(64)) -> str:
@@ -83,13 +95,44 @@ def main(argv: list[str] | None = None) -> int:
                       airflow_home=Path(os.environ["AIRFLOW_HOME"]) if os.environ.get("AIRFLOW_HOME") else None)
     airflow = str(BIN / "airflow")
     print(f"Airflow for JINBAO_HOME={env['JINBAO_HOME']}: metadata and logs there, secrets in "
-          f"{cfg.home / 'airflow'}; UI at http://localhost:{args.port} (no login: all users are admins)",
+          f"{cfg.home / 'airflow'}; UI at http://127.0.0.1:{args.port} (no login: all users are admins)",
           flush=True)
     migrated = subprocess.run([airflow, "db", "migrate"], env=env)
     if migrated.returncode:
         return migrated.returncode
-    os.execve(airflow, [airflow, "standalone"], env)      # Ctrl-C goes straight to standalone
-    return 0  # pragma: no cover - execve does not return
+    return supervise([[airflow, *args] for args in COMPONENTS], env)
+
+
+def supervise(commands: list[list[str]], env: dict[str, str]) -> int:
+    """Run every command until a signal comes or one of them ends; then stop the rest.  The exit
+    status is the first one that ended on its own (0 after Ctrl-C or SIGTERM)."""
+    procs = [subprocess.Popen(cmd, env=env) for cmd in commands]
+    stopping = []
+
+    def stop(signum, _frame):
+        stopping.append(signum)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    ended = None
+    while not stopping and ended is None:
+        ended = next((p for p in procs if p.poll() is not None), None)
+        time.sleep(0.5)
+    for p in procs:
+        if p.poll() is None:
+            p.terminate()
+    deadline = time.monotonic() + 30
+    for p in procs:
+        try:
+            p.wait(timeout=max(deadline - time.monotonic(), 0.1))
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+    if ended is not None and not stopping:
+        print(f"{' '.join(ended.args[1:])} exited ({ended.returncode}); the other components were stopped",
+              file=sys.stderr, flush=True)
+        return ended.returncode or 1
+    return 0
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ import sys
 import time
 from pathlib import Path
 
+import psutil
 import sqlalchemy as sa
 
 from jinbao.cli import main
@@ -40,6 +41,20 @@ def _store(url: str) -> tuple[dict, list]:
         batches = sorted(tuple(r) for r in conn.execute(sa.select(*(sa.column(c) for c in BATCH))
                                                         .select_from(sa.table("batch"))))
     return counts, batches
+
+
+def _listening(pgid: int) -> set[tuple[str, str, int]]:
+    """(process name, address, port) of every socket the launcher's processes listen on."""
+    found = set()
+    for p in psutil.process_iter(["name"]):
+        try:
+            if os.getpgid(p.pid) != pgid:
+                continue
+            found |= {(p.info["name"], c.laddr.ip, c.laddr.port) for c in p.net_connections(kind="inet")
+                      if c.status == psutil.CONN_LISTEN}
+        except (psutil.NoSuchProcess, psutil.AccessDenied, ProcessLookupError):
+            continue
+    return found
 
 
 def test_every_inbound_feed_triggered_at_once_gives_the_store_run_all_gives(sqlite_home, tmp_path):
@@ -73,6 +88,9 @@ def test_every_inbound_feed_triggered_at_once_gives_the_store_run_all_gives(sqli
             return got if all(s in ("success", "failed") for s in got.values()) else None
         finished = af.wait("every run finished", started + 420, states)
         assert set(finished.values()) == {"success"}, f"{finished}" + af.tail()
+        # the API server, and nothing else, listens, on this machine only (no log server on 0.0.0.0)
+        listening = _listening(af.proc.pid)
+        assert listening and {ip for _, ip, _ in listening} == {"127.0.0.1"}, listening
 
         tis = af.http.get("/api/v2/dags/finance.subsidy_payment/dagRuns/all-1/taskInstances").json()["task_instances"]
         waited = [t for t in tis if t["task_id"] == "wait_for_after"]

@@ -1,6 +1,7 @@
-"""`make airflow` for real: the launcher starts `airflow standalone` (scheduler, DAG processor,
-triggerer, API server), a delivery is dropped, `police.death` is triggered through the REST API
-and the tasks run on the LocalExecutor, each talking to the API server with the scheduler's JWT.
+"""`make airflow` for real: the launcher starts the scheduler, DAG processor, triggerer and API
+server (as `airflow standalone` would, without log servers), a delivery is dropped, `police.death`
+is triggered through the REST API and the tasks run on the LocalExecutor, each talking to the API
+server with the scheduler's JWT.
 
 `airflow dags test` (test_dag_factory.py) runs the tasks in-process: it never needs `airflow`
 on PATH nor a JWT secret shared by the components, so it cannot see either going wrong.
