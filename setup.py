@@ -44,6 +44,8 @@ setup(
         "openpyxl>=3.1",               # the auditors' Excel workbooks (jinbao/audit)
         # lineage of every feed (docs/lineage.md): inert until a transport is configured, so every hub has it
         "apache-airflow-providers-openlineage>=2.20,<3",
+        # China's official working days incl. adjusted ones (jinbao/expected/calendar.py); upgrade each December
+        "chinesecalendar>=1.11,<2",
     ],
     extras_require={
         "quality": ["great-expectations>=1.3,<2"],

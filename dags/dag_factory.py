@@ -23,6 +23,7 @@ from airflow.sdk import DAG, Param, get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from assets import AUDIT_READS, fed_or_calendar, reads, written_by
+from expected import expected_delivery
 from jinbao.declarations import InboundFeed, OutboundFeed, load_agreements, load_feeds
 from jinbao.settings import TIMEZONE, load_settings
 from schedules import described, start_date, timetable
@@ -89,12 +90,25 @@ def _doc(spec: InboundFeed) -> str:
             f"| publishes into | `{spec.target.table}` (asset{'s' if len(written_by(spec)) > 1 else ''} "
             f"{', '.join(f'`{a.name}`' for a in written_by(spec))}) |\n"
             f"| runs | {described(spec.schedule)} (`{spec.schedule}`) |\n\n"
-            "**Tasks.** `receive` takes the waiting deliveries; `judge`, `publish` and `finish` run once per "
+            f"{_expected_doc(spec)}"
+            "**Tasks.** `expected_delivery` watches the delivery due in the run's window (docs/expected.md): "
+            "green when it is in, skipped when none is due, red when it is late (the partner has a reminder); "
+            "`receive` then takes the waiting deliveries; `judge`, `publish` and `finish` run once per "
             "delivery and are named after its file.  `finish` is red when a delivery was **held** (too many "
             "rejections: review the receipt, then trigger the `jinbao.release` DAG with the batch id, or run "
             "`jinbao batches release BATCH`) or **refused** (its log says why; the delivery is kept in "
             "quarantine and the partner has a receipt)." + (_partitions_doc(spec) if spec.partitions > 1 else "")
             + _after_doc(spec))
+
+
+def _expected_doc(spec: InboundFeed) -> str:
+    exp = spec.expected
+    if exp is None or exp.cadence is None:
+        return f"**Due.** The same deliveries as `{exp.same_as}`, by another way.\n\n" if exp else ""
+    when = (f"working day {exp.working_day} after the period, {exp.time:%H:%M}" if exp.working_day
+            else f"{exp.time:%H:%M}")
+    return (f"**Due** (agreements §5): {exp.cadence.replace('_', ' ')}, by {when} China Standard Time; late "
+            f"{exp.grace_hours:g} h after.\n\n")
 
 
 def _partitions_doc(spec: InboundFeed) -> str:
@@ -136,7 +150,8 @@ def build_inbound(spec: InboundFeed) -> DAG:
         default_args={"owner": PARTNER_TEAMS.get(spec.partner, spec.partner), "retries": spec.retries,
                       "retry_delay": dt.timedelta(minutes=spec.retry_delay_minutes)},
     ) as dag:
-        @task
+        # all_done: what did arrive is taken whether the watched delivery is in, not due, or late (red)
+        @task(trigger_rule="all_done")
         def receive(logical_date=None) -> list[int]:
             """Take complete deliveries up to the run's business day (China Standard Time)."""
             up_to = _business_day(logical_date)
@@ -179,9 +194,10 @@ def build_inbound(spec: InboundFeed) -> DAG:
             return {"batch_id": o.batch_id, "status": o.status, "received": o.received,
                     "accepted": o.accepted, "rejected": o.rejected, "published": o.published}
 
-        received = receive()
+        watched = expected_delivery(spec)
         if spec.after:
-            @task.sensor(mode="reschedule", poke_interval=AFTER_POKE.total_seconds(),
+            # all_done: it waits whether the watched delivery is in, not due, or late (red)
+            @task.sensor(mode="reschedule", trigger_rule="all_done", poke_interval=AFTER_POKE.total_seconds(),
                          timeout=(AFTER_TIMEOUT + AFTER_POKE * 4).total_seconds(), retries=0)
             def wait_for_after(logical_date=None, dag_run=None) -> bool:
                 """Receive and judge only once the feeds this one comes after are done (jinbao/feed_order.py)."""
@@ -204,7 +220,13 @@ def build_inbound(spec: InboundFeed) -> DAG:
                          "; ".join(map(str, open_)))
                 return False
 
-            wait_for_after() >> received
+            # receive follows the wait alone, only once it succeeded: a timed-out wait must not let the
+            # delivery be judged before the feeds it comes after
+            received = receive.override(trigger_rule="all_success")()
+            watched >> wait_for_after() >> received
+        else:
+            received = receive()
+            watched >> received
         judged = judge.expand(batch_id=received)
         if spec.partitions > 1:
             @task
