@@ -14,6 +14,9 @@ Every Airflow component of one run must see the same environment:
   `$JINBAO_HOME/airflow/` (mode 0600, never committed: JINBAO_HOME is git-ignored) and
   handed over as AIRFLOW__API_AUTH__JWT_SECRET / AIRFLOW__API__SECRET_KEY.
 
+The repo's plugins/ (airflow.cfg `plugins_folder`, found through JINBAO_REPO) gives every
+inbound run its note and serves JINBAO_HOME's receipts and reports read-only at /jinbao/.
+
 Run from the checkout: `python -m dev.airflow_up [--port 8080]` (`airflow db migrate`,
 then `airflow standalone`).  tests/dags/test_airflow_live.py starts it the same way.
 """
