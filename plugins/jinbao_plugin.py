@@ -77,14 +77,12 @@ def write_note(dag_run) -> None:
     try:
         session = object_session(dag_run)
         note = note_of(dag_run, session)
-        if note is not None and not (dag_run.note and not dag_run.note.startswith(MARK)):
-            dag_run.note = MARK + note
+        written_by_someone = dag_run.dag_run_note is not None and dag_run.dag_run_note.user_id
+        if note is not None and not written_by_someone:      # a person's own note is never overwritten
+            dag_run.note = note
     except Exception:  # noqa: BLE001 - a note must never stop the scheduler; the log says why there is none
         log.exception("no note for %s %s", dag_run.dag_id, dag_run.run_id)
 
-
-#: Notes the hub wrote begin with this, so a person's own note is never overwritten.
-MARK = "\u200b"
 
 
 class RunNotes:
