@@ -117,6 +117,10 @@ def test_held_batch_fails_the_dag_run_with_the_release_command(sqlite_home):
         assert conn.execute(sa.text("select status from batch")).scalar() == "held"
         assert conn.execute(sa.text("select count(*) from death_record")).scalar() == 0
     assert "failed" in log.lower()
+    # the page the note links is written for a held batch (someone will review it), where judge said it goes
+    page = sqlite_home.reports / "quality" / "police.death" / "1" / "index.html"
+    assert f"writes them to {page}" in log and "quality results: " + str(page) in log
+    assert "40.0%" in page.read_text(encoding="utf-8")
     # Release is part of the story: the release DAG publishes it and the partner gets an updated receipt.
     run = airflow(sqlite_home, "dags", "test", "jinbao.release", "2026-11-23", "--conf", '{"batch_id": 1}')
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
@@ -151,12 +155,22 @@ def test_a_refused_delivery_fails_the_run_naming_the_delivery_and_reason(sqlite_
     write_delivery(sqlite_home.inbound("police"), "police.death", [death_row(i) for i in range(5)], seq=7)
     assert main(["run", "police.death"]) == 0
     write_delivery(sqlite_home.inbound("police"), "police.death", [death_row(i) for i in range(10, 15)], seq=5)
+    write_delivery(sqlite_home.inbound("police"), "police.death", [death_row(i) for i in range(20, 23)], seq=8)
     assert airflow(sqlite_home, "db", "migrate").returncode == 0
     run = airflow(sqlite_home, "dags", "test", "police.death", "2026-11-22")
     log = run.stdout + run.stderr
     assert run.returncode != 0                                        # red, not green
     assert "SEQUENCE_REPLAYED" in log and "police.death_20261122_000005.csv" in log
     assert "end task task_id=finish" in log and "failed" in log.lower()
+    # not green before finish either: judge and publish skip the refused delivery, saying why
+    assert "nothing to judge; finish sends the partner its receipt" in log
+    assert "nothing to publish; finish sends the partner its receipt" in log
+    # the other delivery of the same run is published and answered all the same
+    with engine(sqlite_home.store_url).connect() as conn:
+        assert conn.execute(sa.text("select file_name, status, published from batch order by id")).all() == [
+            ("police.death_20261122_000007.csv", "published", 5), ("police.death_20261122_000005.csv", "refused", None),
+            ("police.death_20261122_000008.csv", "published", 3)]
+    assert (sqlite_home.outbound("police") / "police.death_20261122_000008.receipt.json").is_file()
 
 
 def test_the_monthly_audit_dag_writes_the_report_and_hands_it_over(sqlite_home):
