@@ -69,17 +69,28 @@ def note_of(dag_run, session) -> str | None:
     return run_note(cfg, rows, failed)
 
 
+def _set_note(dag_run, session) -> None:
+    note = note_of(dag_run, session)
+    written_by_someone = dag_run.dag_run_note is not None and dag_run.dag_run_note.user_id
+    if note is not None and not written_by_someone:      # a person's own note is never overwritten
+        dag_run.note = note
+
+
 def write_note(dag_run) -> None:
-    """Set the note on the scheduler's own DagRun object: it is committed with the run's state."""
-    # object_session: the session the scheduler is finishing the run in (module docstring)
+    """Set the note on the scheduler's own DagRun object, committed with the run's state; a run handed
+    over detached (`airflow dags test` runs it in-process) gets it in a session of its own."""
+    # the ORM's sessions: only when a run ends (module docstring)
+    from airflow.models.dagrun import DagRun
+    from airflow.utils.session import create_session
     from sqlalchemy.orm import object_session
 
     try:
         session = object_session(dag_run)
-        note = note_of(dag_run, session)
-        written_by_someone = dag_run.dag_run_note is not None and dag_run.dag_run_note.user_id
-        if note is not None and not written_by_someone:      # a person's own note is never overwritten
-            dag_run.note = note
+        if session is not None:
+            _set_note(dag_run, session)
+            return
+        with create_session() as session:
+            _set_note(session.get(DagRun, dag_run.id), session)
     except Exception:  # noqa: BLE001 - a note must never stop the scheduler; the log says why there is none
         log.exception("no note for %s %s", dag_run.dag_id, dag_run.run_id)
 

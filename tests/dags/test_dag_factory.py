@@ -81,6 +81,16 @@ def _plain(row) -> tuple:
     return tuple(None if v is None else str(int(v)) if isinstance(v, bool) else str(v) for v in row)
 
 
+def _notes(cfg) -> list[str]:
+    """The runs' notes in Airflow's metadata DB (written by plugins/jinbao_plugin.py as each run ends)."""
+    meta = sa.create_engine(f"sqlite:///{cfg.home / 'airflow.db'}")
+    try:
+        with meta.connect() as conn:
+            return [r.content for r in conn.execute(sa.text("select content from dag_run_note"))]
+    finally:
+        meta.dispose()
+
+
 def test_airflow_dags_test_publishes_like_the_cli(home, tmp_path, monkeypatch):
     rows = [death_row(i) for i in range(15)] + [death_row(99, XB="5")]
     rows[3]["GMSFHM"] = rows[3]["GMSFHM"][:6] + rows[3]["GMSFHM"][8:17]  # a 15-digit first-generation ID
@@ -148,6 +158,10 @@ def test_task_logs_tell_the_story_of_a_delivery(sqlite_home):
     assert "quality results: jinbao quality docs police.death --batch 1" in logs        # the way to the page
     assert "receipt for police.death_20261122_000001.csv (published) sent to police" in logs
     assert "Context impl" not in logs and "Will assume" not in logs   # the store was migrated: no Alembic noise
+    # the run's note tells the same story, with the way to the receipt
+    assert _notes(sqlite_home) == [
+        "**police.death\\_20261122\\_000001.csv** (batch 1) · published · 20 received, 19 accepted, 1 rejected, "
+        "19 published · [receipt](/jinbao/receipts/police.death/1/police.death_20261122_000001.receipt.json)"]
 
 
 def test_a_refused_delivery_fails_the_run_naming_the_delivery_and_reason(sqlite_home):
@@ -171,6 +185,12 @@ def test_a_refused_delivery_fails_the_run_naming_the_delivery_and_reason(sqlite_
             ("police.death_20261122_000007.csv", "published", 5), ("police.death_20261122_000005.csv", "refused", None),
             ("police.death_20261122_000008.csv", "published", 3)]
     assert (sqlite_home.outbound("police") / "police.death_20261122_000008.receipt.json").is_file()
+    # the note tells the two apart: the partner's refusal with its reason, not a failure of the hub
+    [note] = _notes(sqlite_home)
+    refused, published = note.splitlines()
+    assert refused.startswith("**police.death\\_20261122\\_000005.csv** (batch 2) · refused: SEQUENCE\\_REPLAYED")
+    assert published.startswith("**police.death\\_20261122\\_000008.csv** (batch 3) · published · 3 received")
+    assert "hub failure" not in note
 
 
 def test_the_monthly_audit_dag_writes_the_report_and_hands_it_over(sqlite_home):
