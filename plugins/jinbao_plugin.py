@@ -112,4 +112,4 @@ class JinbaoPlugin(AirflowPlugin):
     fastapi_apps = [{"app": make_app(dependencies=[Depends(requires_access_view(AccessView.WEBSITE))]),
                      "url_prefix": URL_PREFIX, "name": "Jinbao reports"}]
     external_views = [{"name": "Jinbao reports 报告与回执", "href": URL_PREFIX + "/", "destination": "nav",
-                       "url_route": None}]
+                       "category": "browse"}]

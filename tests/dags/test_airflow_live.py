@@ -136,6 +136,8 @@ def test_make_airflow_runs_a_feed_triggered_through_the_rest_api(sqlite_home, tm
         assert opened.json()["status"] == "published" and opened.json()["published"] == 19
         assert af.http.get(receipt, headers={"Authorization": "Bearer forged"}).status_code in (401, 403)
         assert af.http.get("/jinbao/reports/../airflow/jwt_secret").status_code == 404
+        plugins = {p["name"]: p for p in af.http.get("/api/v2/plugins").json()["plugins"]}
+        assert [v["href"] for v in plugins["jinbao"]["external_views"]] == ["/jinbao/"]   # in the UI's menu
 
         # a run that finds nothing: receive is skipped, not green, and the note says so
         run = af.http.post(f"/api/v2/dags/{DAG}/dagRuns",
