@@ -63,7 +63,8 @@ def _doc(spec: InboundFeed) -> str:
             "`jinbao batches release BATCH`) or **refused** (its log says why; the delivery is kept in "
             "quarantine and the partner has a receipt); `judge` and `publish` are skipped for it.  A run that "
             "took nothing is skipped at `receive`.  Each run ends with a note: every delivery, its batch, counts "
-            "and outcome, and links to its receipt and quality page." + (_partitions_doc(spec) if spec.partitions > 1 else ""))
+            "and outcome, and links to its receipt and quality page."
+            + (_partitions_doc(spec) if spec.partitions > 1 else ""))
 
 
 def _partitions_doc(spec: InboundFeed) -> str:
