@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 
@@ -9,7 +10,7 @@ import sqlalchemy as sa
 
 from jinbao.cli import main
 from jinbao.store.database import connect as engine
-from tests.airflow_env import REPO, airflow, airflow_env
+from tests.airflow_env import BIN, REPO, airflow, airflow_env
 from tests.deliveries import death_row, write_delivery
 
 PARSE_PROBE = """
@@ -191,6 +192,24 @@ def test_a_refused_delivery_fails_the_run_naming_the_delivery_and_reason(sqlite_
     assert refused.startswith("**police.death\\_20261122\\_000005.csv** (batch 2) · refused: SEQUENCE\\_REPLAYED")
     assert published.startswith("**police.death\\_20261122\\_000008.csv** (batch 3) · published · 3 received")
     assert "hub failure" not in note
+
+
+def test_a_failure_of_the_hub_is_red_and_named_in_the_note(sqlite_home, tmp_path, monkeypatch):
+    feeds = tmp_path / "feeds"
+    shutil.copytree(REPO / "dags" / "feeds", feeds)
+    declared = feeds / "police.death.yaml"
+    declared.write_text(declared.read_text(encoding="utf-8").replace("retries: 2", "retries: 0"), encoding="utf-8")
+    monkeypatch.setenv("JINBAO_FEEDS_DIR", str(feeds))
+    write_delivery(sqlite_home.inbound("police"), "police.death", [death_row(i) for i in range(5)])
+    (tmp_path / "not-a-folder").write_text("", encoding="utf-8")     # the store's folder cannot be made: down
+    env = airflow_env(sqlite_home)
+    env["JINBAO_STORE_URL"] = f"sqlite:///{tmp_path / 'not-a-folder' / 'store.db'}"
+    assert airflow(sqlite_home, "db", "migrate").returncode == 0
+    run = subprocess.run([str(BIN / "airflow"), "dags", "test", "police.death", "2026-11-22"], env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode != 0, run.stdout[-3000:] + run.stderr[-3000:]
+    [note] = _notes(sqlite_home)
+    assert note.startswith("**hub failure** at receive (not the partner's doing)") and "nothing delivered" not in note
 
 
 def test_the_monthly_audit_dag_writes_the_report_and_hands_it_over(sqlite_home):
