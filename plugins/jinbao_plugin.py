@@ -95,8 +95,9 @@ def write_note(dag_run) -> None:
         log.exception("no note for %s %s", dag_run.dag_id, dag_run.run_id)
 
 
-
 class RunNotes:
+    """Airflow's dag-run listener hooks: a run's note is written once it has ended, either way."""
+
     @hookimpl
     def on_dag_run_success(self, dag_run, msg):
         write_note(dag_run)
