@@ -2,8 +2,9 @@
 
 Only the folders `jinbao.report_links.served_roots` names are reachable (receipts' hub copies,
 reports); a path is refused unless it resolves, symlinks followed, to a file or folder inside
-one of them: no `..`, no absolute path, no symlink out, no hidden file.  Only GET and HEAD
-exist.  Pages are served with their content type and, for HTML, the same Content-Security-Policy
+one of them: no `..`, no absolute path, no symlink out, no hidden file.  A file the hub wrote
+private (no read bit for others: the auditors' full-ID workbook, mode 0600, whose every export
+is recorded to a person) is never served nor listed.  Only GET and HEAD exist.  Pages are served with their content type and, for HTML, the same Content-Security-Policy
 the quality page declares (nothing fetched, no script), so a report cannot act in Airflow's origin.
 Who may read is Airflow's business: the plugin passes its auth dependency (`dependencies`).
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import html
 import mimetypes
+import stat
 from pathlib import Path
 from urllib.parse import quote
 
@@ -28,8 +30,13 @@ HEADERS = {"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store",
            "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"}
 
 
+def private(path: Path) -> bool:
+    """Written for the hub alone (jinbao/files.py `mode`): nobody but its owner may read it."""
+    return not path.stat().st_mode & stat.S_IROTH
+
+
 def resolve(root: Path, rel: str) -> Path | None:
-    """`rel` inside `root` as an existing path, or None when it is outside, hidden or missing."""
+    """`rel` inside `root` as an existing path, or None when it is outside, hidden, private or missing."""
     parts = [p for p in rel.split("/") if p]
     if rel.startswith(("/", "\\")) or any(p in ("..", ".") or p.startswith(".") or "\\" in p or "\x00" in p
                                          for p in parts):
@@ -40,7 +47,7 @@ def resolve(root: Path, rel: str) -> Path | None:
         target.relative_to(base)
     except (OSError, ValueError, RuntimeError):
         return None
-    return target
+    return None if private(target) else target
 
 
 def content_type(path: Path) -> str:
@@ -78,9 +85,10 @@ def make_app(cfg=None, dependencies=None) -> FastAPI:
             raise HTTPException(status_code=404, detail="not found")
         if target.is_dir():
             base = root.resolve()
-            entries = sorted((p for p in target.iterdir() if not p.name.startswith(".")),
+            inside = target.relative_to(base).parts
+            entries = sorted((p for p in target.iterdir() if resolve(root, "/".join([*inside, p.name]))),
                              key=lambda p: (not p.is_dir(), p.name))
-            url = f"{URL_PREFIX}/{area}/" + "".join(quote(p) + "/" for p in target.relative_to(base).parts)
+            url = f"{URL_PREFIX}/{area}/" + "".join(quote(p) + "/" for p in inside)
             return _listing(f"{area}/{target.relative_to(base).as_posix()}".rstrip("/.") + "/",
                             [(p.name + ("/" if p.is_dir() else ""), url + quote(p.name) + ("/" if p.is_dir() else ""))
                              for p in entries])

@@ -7,7 +7,8 @@ import os
 import pytest
 from fastapi.testclient import TestClient
 
-from jinbao.report_server import make_app
+from jinbao.cli import main
+from jinbao.report_server import TYPES, make_app
 from tests.airflow_env import REPO
 
 RECEIPT = "receipts/police.death/1/police.death_20261122_000001.receipt.json"
@@ -70,7 +71,8 @@ def test_a_symlink_out_of_the_folder_is_refused_one_inside_is_followed(served, t
     assert client.get("/reports/out.txt").status_code == 404
     assert client.get("/reports/home/store.secret").status_code == 404
     assert client.get("/reports/latest.html").text.endswith("<p>quality</p>")
-    assert "out.txt" in client.get("/reports/").text       # listed, yet never served
+    listing = client.get("/reports/").text
+    assert "out.txt" not in listing and "latest.html" in listing
 
 
 def test_read_only(served):
@@ -100,3 +102,19 @@ def test_resolve_refuses_any_way_out(served):
     for rel in ("../store.secret", "quality/../../store.secret", str(home / "store.secret"), "/etc/passwd",
                 "..\\store.secret", ".hidden", "./quality", "missing.html"):
         assert resolve(root, rel) is None, rel
+
+
+def test_the_auditors_report_is_served_and_its_full_id_workbook_never(served, capsys):
+    home, client = served
+    assert main(["report", "deaths", "--month", "2026-10", "--full-ids", "--who", "审计 auditor"]) == 0
+    capsys.readouterr()
+    month = home / "reports" / "deaths" / "2026-10"
+    full = month / "deaths-2026-10-full-ids.xlsx"
+    assert full.is_file() and (month / "deaths-2026-10.html").is_file()
+    assert client.get("/reports/deaths/2026-10/deaths-2026-10.html").status_code == 200
+    workbook = client.get("/reports/deaths/2026-10/deaths-2026-10.xlsx")
+    assert workbook.status_code == 200 and workbook.content[:2] == b"PK"
+    assert workbook.headers["content-type"] == TYPES[".xlsx"]
+    assert client.get("/reports/deaths/2026-10/deaths-2026-10-full-ids.xlsx").status_code == 404
+    listing = client.get("/reports/deaths/2026-10/").text
+    assert "deaths-2026-10.html" in listing and "full-ids" not in listing
