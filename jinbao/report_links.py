@@ -24,16 +24,16 @@ def served_roots(cfg) -> dict[str, Path]:
 
 
 def url_for(cfg, path: Path) -> str | None:
-    """The URL of a file under a served folder, or None (elsewhere, or not written)."""
+    """The URL of a file (or folder, its listing) under a served folder, or None (elsewhere, or not written)."""
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         return None
     for name, root in served_roots(cfg).items():
         try:
             rel = path.resolve().relative_to(root.resolve())
         except ValueError:
             continue
-        return f"{URL_PREFIX}/{name}/" + "/".join(quote(part) for part in rel.parts)
+        return f"{URL_PREFIX}/{name}/" + "/".join(quote(part) for part in rel.parts) + ("/" if path.is_dir() else "")
     return None
 
 

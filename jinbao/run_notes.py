@@ -5,13 +5,16 @@ Read from the batch ledger, not from task states: what became of each delivery t
 receipt and quality page (jinbao/report_links.py).  The only thing task states add is a failure
 of the hub itself (store down after the retries): a red task that no held or refused batch
 explains.  The text is for the hub's operators: each outcome that needs a person says what to
-do next; IDs never appear (ledger messages are masked when stored).
+do next; IDs never appear (ledger messages are masked when stored).  The auditors' monthly run
+gets one too: links to its report (`report_note`).
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 from jinbao.display import visible_controls
 from jinbao.ledger import Status
-from jinbao.report_links import batch_links
+from jinbao.report_links import batch_links, url_for
 
 #: Airflow keeps at most this many characters of a note (DagRunNote.content).
 NOTE_MAX = 1000
@@ -71,3 +74,22 @@ def run_note(cfg, rows: list[dict], failed_tasks: list[str] = ()) -> str:
             return note + more
         note = f"{note}\n{line}" if note else line
     return note[:NOTE_MAX]
+
+
+def report_note(cfg, files: dict[str, str]) -> str:
+    """The note of the auditors' monthly run: links to the month's folder, the report's page and workbook,
+    then each finding's CSV as long as the note has room (what its task returned: name -> path, in the
+    month's folder); a file no longer there gets no link."""
+    folder = Path(next(iter(files.values()))).parent if files else None
+    month = _text(folder.name) if folder else "?"
+    order = sorted(files, key=lambda name: (name not in ("page", "workbook"), name))
+    links = [f"[{_text(name)}]({url})" for name in order if (url := url_for(cfg, Path(files[name])))]
+    if not links:
+        return f"death mismatch report {month}: no file to show"
+    every = url_for(cfg, folder)
+    note = f"death mismatch report {month}" + (f" ([every file]({every}))" if every else "") + ": "
+    for link in links:
+        if len(note) + len(link) + 3 > NOTE_MAX:
+            break
+        note += link if note.endswith(": ") else " · " + link
+    return note

@@ -6,7 +6,8 @@ workers.  Two parts:
 - a listener (`RunNotes`): when an inbound feed's run ends, success or failure, the scheduler
   writes the run's note (jinbao/run_notes.py) from the batch ledger.  Tasks cannot write the
   metadata DB in Airflow 3; the scheduler can, and the note goes in with the run's final state.
-  The run's batches are the ids its `receive` task returned (its XCom).
+  The run's batches are the ids its `receive` task returned (its XCom).  The auditors' monthly
+  run gets a note too: links to the report it wrote.
 - a FastAPI app (jinbao/report_server.py) mounted on the API server at `/jinbao`, behind
   Airflow's own login (a signed-in user's cookie or a bearer token; anyone else gets 401), with
   a link in the UI's navigation.
@@ -30,19 +31,20 @@ from jinbao.report_server import make_app
 log = logging.getLogger(__name__)
 #: The task whose return value is the run's batch ids (dags/dag_factory.py build_inbound).
 RECEIVE = "receive"
+#: The auditors' monthly DAG and its task, which returns the report's files (dags/dag_factory.py build_audit).
+AUDIT_DAG, AUDIT_TASK = "audit.death_mismatch", "death_mismatch"
 
 
-def run_batch_ids(dag_run, session) -> list[int]:
-    """The batch ids the run's `receive` returned (none when it took nothing or did not finish)."""
+def returned(dag_run, session, task_id: str):
+    """What the run's (unmapped) task `task_id` returned, or None (skipped, failed, not run)."""
     # the scheduler's models: only when a run ends (module docstring)
     import sqlalchemy as sa
     from airflow.models.xcom import XComModel
 
     row = session.scalars(sa.select(XComModel).where(
-        XComModel.dag_id == dag_run.dag_id, XComModel.run_id == dag_run.run_id, XComModel.task_id == RECEIVE,
+        XComModel.dag_id == dag_run.dag_id, XComModel.run_id == dag_run.run_id, XComModel.task_id == task_id,
         XComModel.key == "return_value", XComModel.map_index == -1)).first()
-    ids = XComModel.deserialize_value(row) if row is not None else []
-    return [int(i) for i in ids or []]
+    return XComModel.deserialize_value(row) if row is not None else None
 
 
 def note_of(dag_run, session) -> str | None:
@@ -52,14 +54,17 @@ def note_of(dag_run, session) -> str | None:
 
     from jinbao import ledger
     from jinbao.declarations import InboundFeed, load_feeds
-    from jinbao.run_notes import run_note
+    from jinbao.run_notes import report_note, run_note
     from jinbao.settings import load_settings
     from jinbao.store.database import connect
 
     cfg = load_settings()
+    if dag_run.dag_id == AUDIT_DAG:
+        files = returned(dag_run, session, AUDIT_TASK)
+        return report_note(cfg, files) if files else None
     if not isinstance(load_feeds(cfg).get(dag_run.dag_id), InboundFeed):
         return None
-    ids = run_batch_ids(dag_run, session)
+    ids = [int(i) for i in returned(dag_run, session, RECEIVE) or []]
     rows = []
     if ids:
         with connect(cfg.store_url).connect() as conn:

@@ -224,6 +224,11 @@ def test_the_monthly_audit_dag_writes_the_report_and_hands_it_over(sqlite_home):
     assert "paid after death  0 people, 0.00 yuan overpaid" in log
     assert (sqlite_home.reports / "deaths" / "2026-11" / "deaths-2026-11.html").exists()
     assert (sqlite_home.outbound("audit") / "deaths-2026-11" / "deaths-2026-11.xlsx").exists()
+    # the run's note links the report's page first, then its workbook, served at /jinbao/reports/
+    [note] = _notes(sqlite_home)
+    assert note.startswith("death mismatch report 2026-11 ([every file](/jinbao/reports/deaths/2026-11/)): "
+                           "[page](/jinbao/reports/deaths/2026-11/deaths-2026-11.html) · "
+                           "[workbook](/jinbao/reports/deaths/2026-11/deaths-2026-11.xlsx) · ")
 
 
 def test_an_outbound_dag_sends_the_month_and_a_rerun_sends_nothing_new(sqlite_home):

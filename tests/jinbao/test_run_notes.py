@@ -1,12 +1,15 @@
 """A run's note and a batch's links, from real batches in the ledger (`jinbao run` on real deliveries)."""
 from __future__ import annotations
 
+import datetime as dt
+
 import sqlalchemy as sa
 
 from jinbao import ledger
+from jinbao.audit.report import run
 from jinbao.cli import main
 from jinbao.report_links import batch_links
-from jinbao.run_notes import NOTE_MAX, NOTHING, run_note
+from jinbao.run_notes import NOTE_MAX, NOTHING, report_note, run_note
 from jinbao.store.database import connect
 from tests.deliveries import death_row, write_delivery
 
@@ -92,3 +95,16 @@ def test_a_stored_message_cannot_make_a_link_or_markup(sqlite_home):
     [row] = _rows(sqlite_home)
     note = run_note(sqlite_home, [row])
     assert "\\[click\\](http://evil.example) \\<b\\>␇" in note
+
+
+def test_the_auditors_run_links_its_report_and_nothing_that_is_gone(sqlite_home):
+    written = run(sqlite_home, dt.date(2026, 10, 1))
+    files = {name: str(path) for name, path in written.files.items()}
+    note = report_note(sqlite_home, files)
+    assert note.startswith("death mismatch report 2026-10 ([every file](/jinbao/reports/deaths/2026-10/)): "
+                           "[page](/jinbao/reports/deaths/2026-10/deaths-2026-10.html) · "
+                           "[workbook](/jinbao/reports/deaths/2026-10/deaths-2026-10.xlsx) · [")
+    shown = note.count("](/jinbao/reports/deaths/2026-10/deaths-2026-10")
+    assert 2 < shown <= len(files) and len(note) <= NOTE_MAX                  # the CSVs as far as room allows
+    written.files["page"].unlink()
+    assert "[page]" not in report_note(sqlite_home, files)
