@@ -10,8 +10,10 @@ ledger, privacy) load in the tasks, never at parse time (tests/dags/test_dag_fac
 
 What a data engineer sees: the feed's bilingual title as the DAG's name, the
 partner's team as its owner, a readable description, each mapped task named
-after its delivery file, and a red task (with the reason in its log) for a
-held or refused delivery.
+after its delivery file, a red `finish` (with the reason in its log) for a
+held or refused delivery whose `judge` or `publish` is skipped, a skipped
+`receive` when nothing was delivered, each task's doc (dags/task_docs.py), and
+each run's note (plugins/jinbao_plugin.py).
 """
 from __future__ import annotations
 
@@ -27,6 +29,7 @@ from expected import expected_delivery
 from jinbao.declarations import InboundFeed, OutboundFeed, load_agreements, load_feeds
 from jinbao.settings import TIMEZONE, load_settings
 from schedules import described, start_date, timetable
+from task_docs import FINISH, JUDGE, PUBLISH, RECEIVE
 
 #: Who owns a feed's DAG: the team on the partner's side of the agreement.
 PARTNER_TEAMS = {"police": "公安 police", "civil_affairs": "民政 civil affairs", "health": "卫健 health",
@@ -97,8 +100,11 @@ def _doc(spec: InboundFeed) -> str:
             "delivery and are named after its file.  `finish` is red when a delivery was **held** (too many "
             "rejections: review the receipt, then trigger the `jinbao.release` DAG with the batch id, or run "
             "`jinbao batches release BATCH`) or **refused** (its log says why; the delivery is kept in "
-            "quarantine and the partner has a receipt)." + (_partitions_doc(spec) if spec.partitions > 1 else "")
-            + _after_doc(spec))
+            "quarantine and the partner has a receipt); `judge` and `publish` are skipped for it.  A run that "
+            "took nothing is skipped at `receive`.  Each run ends with a note: every delivery, its batch, counts "
+            "and outcome, and links to its receipt and quality page."
+            + (_partitions_doc(spec) if spec.partitions > 1 else "") + _after_doc(spec))
+
 
 
 def _expected_doc(spec: InboundFeed) -> str:
@@ -129,11 +135,33 @@ def _engine(feed: str):
     return Engine(get_feed(feed))
 
 
-def _label(eng, batch_id: int, suffix: str = "") -> None:
-    """Name the running mapped task after its delivery file (map_index_template)."""
+def _label(eng, batch_id: int, suffix: str = "") -> dict:
+    """Name the running mapped task after its delivery file (map_index_template); the batch's ledger row."""
     from jinbao import ledger
     with eng.db.begin() as conn:
-        get_current_context()["delivery"] = ledger.get(conn, batch_id)["file_name"] + suffix
+        row = ledger.get(conn, batch_id)
+    get_current_context()["delivery"] = row["file_name"] + suffix
+    return row
+
+
+def _not_for_this_step(row: dict, step: str) -> str | None:
+    """Why `step` skips a held or refused batch (not green: nothing was judged or published), or None."""
+    if row["status"] == "refused":
+        return f"{row['file_name']} refused ({row['reason_code']}: {row['message']}): nothing to {step}; finish " \
+               "sends the partner its receipt"
+    if row["status"] == "held" and step == "publish":
+        return f"{row['file_name']} held for review: nothing published until a person releases it"
+    return None
+
+
+def _quality_page(eng, row: dict) -> None:
+    """Write a held batch's quality page, which the run's note links: a person will open it."""
+    from jinbao.quality import data_docs
+    try:
+        log.info("quality results: %s", data_docs.build(eng.cfg, eng.spec, row))
+    except Exception as exc:  # noqa: BLE001 - the page helps the review; the batch is held whatever happens
+        log.warning("no quality page for batch %s: %s (run `jinbao quality docs %s --batch %s`)",
+                    row["id"], exc, eng.spec.name, row["id"])
 
 
 def build_inbound(spec: InboundFeed) -> DAG:
@@ -151,43 +179,63 @@ def build_inbound(spec: InboundFeed) -> DAG:
                       "retry_delay": dt.timedelta(minutes=spec.retry_delay_minutes)},
     ) as dag:
         # all_done: what did arrive is taken whether the watched delivery is in, not due, or late (red)
-        @task(trigger_rule="all_done")
+        @task(trigger_rule="all_done", doc_md=RECEIVE)
         def receive(logical_date=None) -> list[int]:
             """Take complete deliveries up to the run's business day (China Standard Time)."""
             up_to = _business_day(logical_date)
             eng = _engine(spec.name)
             try:
-                return eng.receive(up_to)
+                taken = eng.receive(up_to)
             finally:
                 eng.close()
+            if not taken:            # a run that took nothing is not green
+                raise AirflowSkipException("nothing delivered")
+            return taken
 
-        @task(map_index_template=BY_DELIVERY)
-        def judge(batch_id: int) -> int:
+        @task(map_index_template=BY_DELIVERY, doc_md=JUDGE)
+        def judge(batch_id: int, ti=None) -> int:
             eng = _engine(spec.name)
-            _label(eng, batch_id)
-            eng.judge(batch_id)
+            try:
+                _label(eng, batch_id)
+                eng.judge(batch_id)
+                why = _not_for_this_step(_label(eng, batch_id), "judge")
+            finally:
+                eng.close()
+            if why:
+                # finish, expanded over judge's results, must still answer the partner: the id goes on
+                ti.xcom_push("return_value", batch_id)
+                raise AirflowSkipException(why)
             return batch_id
 
-        @task(map_index_template=BY_DELIVERY, outlets=written_by(spec))
+        @task(map_index_template=BY_DELIVERY, outlets=written_by(spec), doc_md=PUBLISH)
         def publish(batch_id: int) -> int:
             eng = _engine(spec.name)
-            _label(eng, batch_id)
-            o = eng.publish(batch_id)
+            try:
+                _label(eng, batch_id)
+                o = eng.publish(batch_id)
+                why = _not_for_this_step(_label(eng, batch_id), "publish")
+            finally:
+                eng.close()
+            if why:                             # skipped: nothing written, so no asset event either
+                raise AirflowSkipException(why)
             events = get_current_context()["outlet_events"]
             for asset in written_by(spec):    # what the Assets view shows of each update
                 events[asset].extra = {"feed": spec.name, "batch_id": batch_id, "status": str(o.status),
                                        "published": o.published or 0}
             return batch_id
 
-        @task(map_index_template=BY_DELIVERY)
+        @task(map_index_template=BY_DELIVERY, doc_md=FINISH)
         def finish(batch_id: int) -> dict:
             from jinbao.engine import BatchHeld
             from jinbao.staged.refused import DeliveryRefused
             eng = _engine(spec.name)
-            _label(eng, batch_id)
+            row = _label(eng, batch_id)
             try:
                 o = eng.finish(batch_id)
-            except (BatchHeld, DeliveryRefused) as exc:  # a person must act: retrying will not help
+            except BatchHeld as exc:  # a person must act: retrying will not help
+                _quality_page(eng, row)
+                raise AirflowFailException(str(exc)) from exc
+            except DeliveryRefused as exc:
                 raise AirflowFailException(str(exc)) from exc
             finally:
                 eng.close()
@@ -229,7 +277,7 @@ def build_inbound(spec: InboundFeed) -> DAG:
             watched >> received
         judged = judge.expand(batch_id=received)
         if spec.partitions > 1:
-            @task
+            @task(trigger_rule="none_failed")          # a refused delivery's judge is skipped
             def plan(batch_ids) -> list[dict]:
                 """The partitions of every judged batch (none for a held or refused one): ids only."""
                 eng = _engine(spec.name)
@@ -252,8 +300,10 @@ def build_inbound(spec: InboundFeed) -> DAG:
             published = publish.override(trigger_rule="none_failed").expand(batch_id=judged)
             parts >> published
         else:
-            published = publish.expand(batch_id=judged)
-        finish.expand(batch_id=published)
+            # none_failed: a refused delivery's judge is skipped, and the others still publish
+            published = publish.override(trigger_rule="none_failed").expand(batch_id=judged)
+        # over judge's results, not publish's: a held or refused batch skips publish, and finish answers it
+        published >> finish.override(trigger_rule="none_failed").expand(batch_id=judged)
     return dag
 
 

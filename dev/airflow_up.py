@@ -23,6 +23,9 @@ anyway.  So nothing listens beyond 127.0.0.1 (`[api] host` in airflow.cfg) unles
 Run from the checkout: `python -m dev.airflow_up [--port 8080]` (`airflow db migrate`, then the
 four components; Ctrl-C or SIGTERM stops them all, and one that dies stops the others).
 tests/dags/test_airflow_live.py starts it the same way.
+
+The repo's plugins/ (airflow.cfg `plugins_folder`, found through JINBAO_REPO) gives every
+inbound run its note and serves JINBAO_HOME's receipts and reports read-only at /jinbao/.
 """
 from __future__ import annotations
 

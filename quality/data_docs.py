@@ -12,8 +12,10 @@ slipped in.  Every value it shows passes `shown()`: IDs masked
 text replaced by "(garbled text)", control characters made visible.  Fields
 are named as a person reads them: "XB 性别 gender (hub AAA002)".
 
-GE is slow, so nothing builds this page during a run: `jinbao quality docs
-FEED --batch N` does, and the run's task log points there (`hint`).  This
+GE is slow, so judging never builds this page: `jinbao quality docs FEED
+--batch N` does, and the judge's task log points there (`hint`); an Airflow
+run builds it for a held batch only (its `finish` task), since a person will
+open it, and the run's note links it (jinbao/report_links.py).  This
 module imports neither GE nor pandas at import time; `data_docs_path` and
 `hint` are cheap.
 """
@@ -57,8 +59,10 @@ def data_docs_path(cfg, feed: str, batch_id: int) -> Path:
 
 
 def hint(cfg, feed: str, batch_id: int) -> str:
-    """The line a run's task log prints so that a person can reach the page."""
-    return f"quality results: jinbao quality docs {feed} --batch {batch_id} → {data_docs_path(cfg, feed, batch_id)}"
+    """The line a run's task log prints so that a person can reach the page: the command that writes it
+    (nothing is written during judging; a held batch's page is written when its run finishes)."""
+    return (f"quality results: jinbao quality docs {feed} --batch {batch_id} writes them to "
+            f"{data_docs_path(cfg, feed, batch_id)}")
 
 
 class NoDelivery(LookupError):

@@ -126,6 +126,30 @@ def test_make_airflow_runs_a_feed_triggered_through_the_rest_api(sqlite_home, tm
             assert conn.execute(sa.text("select status, received, accepted, rejected, published from batch")
                                 ).one() == ("published", 20, 19, 1, 19)
 
+        # the run's note, written by the scheduler (plugins/jinbao_plugin.py) from the ledger, tells its story
+        note = af.http.get(f"/api/v2/dags/{DAG}/dagRuns/live-1").json()["note"] or ""
+        receipt = f"/jinbao/receipts/{DAG}/1/police.death_20261122_000001.receipt.json"
+        assert "(batch 1) · published · 20 received, 19 accepted, 1 rejected, 19 published" in note, note
+        assert f"[receipt]({receipt})" in note
+        # ... and the link opens the receipt, served by the API server to a signed-in user
+        opened = af.http.get(receipt, headers={"Authorization": f"Bearer {token}"})
+        assert opened.status_code == 200 and opened.headers["content-type"] == "application/json", opened.text
+        assert opened.json()["status"] == "published" and opened.json()["published"] == 19
+        assert af.http.get(receipt, headers={"Authorization": "Bearer forged"}).status_code in (401, 403)
+        assert af.http.get("/jinbao/reports/../airflow/jwt_secret").status_code == 404
+        plugins = {p["name"]: p for p in af.http.get("/api/v2/plugins").json()["plugins"]}
+        assert [v["href"] for v in plugins["jinbao"]["external_views"]] == ["/jinbao/"]   # in the UI's menu
+
+        # a run that finds nothing: receive is skipped, not green, and the note says so
+        run = af.http.post(f"/api/v2/dags/{DAG}/dagRuns",
+                           json={"dag_run_id": "live-2", "logical_date": "2026-11-23T04:00:00Z"})
+        assert run.status_code == 200, run.text
+        af.wait("second dag run", started + 270, lambda: af.http.get(
+            f"/api/v2/dags/{DAG}/dagRuns/live-2").json()["state"] in ("success", "failed"))
+        second = af.http.get(f"/api/v2/dags/{DAG}/dagRuns/live-2/taskInstances").json()["task_instances"]
+        assert {t["task_id"]: t["state"] for t in second}["receive"] == "skipped"
+        assert af.http.get(f"/api/v2/dags/{DAG}/dagRuns/live-2").json()["note"] == "nothing delivered"
+
         # each task's log (read back through the API, written under JINBAO_HOME) tells its part
         assert f"took {DELIVERY} as batch 1" in logs["receive"]
         assert "20 records received, 19 accepted, 1 rejected" in logs["judge"]
@@ -137,4 +161,4 @@ def test_make_airflow_runs_a_feed_triggered_through_the_rest_api(sqlite_home, tm
         assert "FileNotFoundError" not in af.output()
     finally:
         af.stop()
-    assert time.monotonic() - started < 300
+    assert time.monotonic() - started < 330

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 
@@ -9,7 +10,7 @@ import sqlalchemy as sa
 
 from jinbao.cli import main
 from jinbao.store.database import connect as engine
-from tests.airflow_env import REPO, airflow, airflow_env
+from tests.airflow_env import BIN, REPO, airflow, airflow_env
 from tests.deliveries import death_row, write_delivery
 
 PARSE_PROBE = """
@@ -81,6 +82,16 @@ def _plain(row) -> tuple:
     return tuple(None if v is None else str(int(v)) if isinstance(v, bool) else str(v) for v in row)
 
 
+def _notes(cfg) -> list[str]:
+    """The runs' notes in Airflow's metadata DB (written by plugins/jinbao_plugin.py as each run ends)."""
+    meta = sa.create_engine(f"sqlite:///{cfg.home / 'airflow.db'}")
+    try:
+        with meta.connect() as conn:
+            return [r.content for r in conn.execute(sa.text("select content from dag_run_note"))]
+    finally:
+        meta.dispose()
+
+
 def test_airflow_dags_test_publishes_like_the_cli(home, tmp_path, monkeypatch):
     rows = [death_row(i) for i in range(15)] + [death_row(99, XB="5")]
     rows[3]["GMSFHM"] = rows[3]["GMSFHM"][:6] + rows[3]["GMSFHM"][8:17]  # a 15-digit first-generation ID
@@ -117,6 +128,10 @@ def test_held_batch_fails_the_dag_run_with_the_release_command(sqlite_home):
         assert conn.execute(sa.text("select status from batch")).scalar() == "held"
         assert conn.execute(sa.text("select count(*) from death_record")).scalar() == 0
     assert "failed" in log.lower()
+    # the page the note links is written for a held batch (someone will review it), where judge said it goes
+    page = sqlite_home.reports / "quality" / "police.death" / "1" / "index.html"
+    assert f"writes them to {page}" in log and "quality results: " + str(page) in log
+    assert "40.0%" in page.read_text(encoding="utf-8")
     # Release is part of the story: the release DAG publishes it and the partner gets an updated receipt.
     run = airflow(sqlite_home, "dags", "test", "jinbao.release", "2026-11-23", "--conf", '{"batch_id": 1}')
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
@@ -144,6 +159,10 @@ def test_task_logs_tell_the_story_of_a_delivery(sqlite_home):
     assert "quality results: jinbao quality docs police.death --batch 1" in logs        # the way to the page
     assert "receipt for police.death_20261122_000001.csv (published) sent to police" in logs
     assert "Context impl" not in logs and "Will assume" not in logs   # the store was migrated: no Alembic noise
+    # the run's note tells the same story, with the way to the receipt
+    assert _notes(sqlite_home) == [
+        "**police.death\\_20261122\\_000001.csv** (batch 1) · published · 20 received, 19 accepted, 1 rejected, "
+        "19 published · [receipt](/jinbao/receipts/police.death/1/police.death_20261122_000001.receipt.json)"]
 
 
 def test_a_refused_delivery_fails_the_run_naming_the_delivery_and_reason(sqlite_home):
@@ -151,12 +170,46 @@ def test_a_refused_delivery_fails_the_run_naming_the_delivery_and_reason(sqlite_
     write_delivery(sqlite_home.inbound("police"), "police.death", [death_row(i) for i in range(5)], seq=7)
     assert main(["run", "police.death"]) == 0
     write_delivery(sqlite_home.inbound("police"), "police.death", [death_row(i) for i in range(10, 15)], seq=5)
+    write_delivery(sqlite_home.inbound("police"), "police.death", [death_row(i) for i in range(20, 23)], seq=8)
     assert airflow(sqlite_home, "db", "migrate").returncode == 0
     run = airflow(sqlite_home, "dags", "test", "police.death", "2026-11-23")
     log = run.stdout + run.stderr
     assert run.returncode != 0                                        # red, not green
     assert "SEQUENCE_REPLAYED" in log and "police.death_20261122_000005.csv" in log
     assert "end task task_id=finish" in log and "failed" in log.lower()
+    # not green before finish either: judge and publish skip the refused delivery, saying why
+    assert "nothing to judge; finish sends the partner its receipt" in log
+    assert "nothing to publish; finish sends the partner its receipt" in log
+    # the other delivery of the same run is published and answered all the same
+    with engine(sqlite_home.store_url).connect() as conn:
+        assert conn.execute(sa.text("select file_name, status, published from batch order by id")).all() == [
+            ("police.death_20261122_000007.csv", "published", 5), ("police.death_20261122_000005.csv", "refused", None),
+            ("police.death_20261122_000008.csv", "published", 3)]
+    assert (sqlite_home.outbound("police") / "police.death_20261122_000008.receipt.json").is_file()
+    # the note tells the two apart: the partner's refusal with its reason, not a failure of the hub
+    [note] = _notes(sqlite_home)
+    refused, published = note.splitlines()
+    assert refused.startswith("**police.death\\_20261122\\_000005.csv** (batch 2) · refused: SEQUENCE\\_REPLAYED")
+    assert published.startswith("**police.death\\_20261122\\_000008.csv** (batch 3) · published · 3 received")
+    assert "hub failure" not in note
+
+
+def test_a_failure_of_the_hub_is_red_and_named_in_the_note(sqlite_home, tmp_path, monkeypatch):
+    feeds = tmp_path / "feeds"
+    shutil.copytree(REPO / "dags" / "feeds", feeds)
+    declared = feeds / "police.death.yaml"
+    declared.write_text(declared.read_text(encoding="utf-8").replace("retries: 2", "retries: 0"), encoding="utf-8")
+    monkeypatch.setenv("JINBAO_FEEDS_DIR", str(feeds))
+    write_delivery(sqlite_home.inbound("police"), "police.death", [death_row(i) for i in range(5)])
+    (tmp_path / "not-a-folder").write_text("", encoding="utf-8")     # the store's folder cannot be made: down
+    env = airflow_env(sqlite_home)
+    env["JINBAO_STORE_URL"] = f"sqlite:///{tmp_path / 'not-a-folder' / 'store.db'}"
+    assert airflow(sqlite_home, "db", "migrate").returncode == 0
+    run = subprocess.run([str(BIN / "airflow"), "dags", "test", "police.death", "2026-11-22"], env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode != 0, run.stdout[-3000:] + run.stderr[-3000:]
+    [note] = _notes(sqlite_home)
+    assert note.startswith("**hub failure** at receive (not the partner's doing)") and "nothing delivered" not in note
 
 
 def test_the_monthly_audit_dag_writes_the_report_and_hands_it_over(sqlite_home):
@@ -171,6 +224,11 @@ def test_the_monthly_audit_dag_writes_the_report_and_hands_it_over(sqlite_home):
     assert "paid after death  0 people, 0.00 yuan overpaid" in log
     assert (sqlite_home.reports / "deaths" / "2026-11" / "deaths-2026-11.html").exists()
     assert (sqlite_home.outbound("audit") / "deaths-2026-11" / "deaths-2026-11.xlsx").exists()
+    # the run's note links the report's page first, then its workbook, served at /jinbao/reports/
+    [note] = _notes(sqlite_home)
+    assert note.startswith("death mismatch report 2026-11 ([every file](/jinbao/reports/deaths/2026-11/)): "
+                           "[page](/jinbao/reports/deaths/2026-11/deaths-2026-11.html) · "
+                           "[workbook](/jinbao/reports/deaths/2026-11/deaths-2026-11.xlsx) · ")
 
 
 def test_an_outbound_dag_sends_the_month_and_a_rerun_sends_nothing_new(sqlite_home):

@@ -176,7 +176,7 @@ def test_the_page_opens_offline_and_shows_nothing_personal(sqlite_home, chromium
     index = data_docs_path(cfg, FEED, 1)
     assert f"quality results: {index}" in capsys.readouterr().out
     assert index == cfg.reports / "quality" / FEED / "1" / "index.html"
-    assert hint(cfg, FEED, 1) == f"quality results: jinbao quality docs {FEED} --batch 1 → {index}"
+    assert hint(cfg, FEED, 1) == f"quality results: jinbao quality docs {FEED} --batch 1 writes them to {index}"
 
     page = index.read_text(encoding="utf-8")
     _assert_self_contained(page)
