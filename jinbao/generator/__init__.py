@@ -42,7 +42,7 @@ FEEDS = ("police.death", "police.identity", "civil_affairs.assistance", "civil_a
          "hrss.pension_roll", "hrss.resident_enrollment", "hrss.contribution")
 
 
-def _builders(people: int, roll: pa.Table, defect_share: float = 0.0) -> dict:
+def _builders(people: int, roll: pa.Table, defect_share: float = 0.0, since: dt.date | None = None) -> dict:
     return {
         "police.death": police_death.build,
         "police.identity": lambda rng, w: police_identity.build(rng, w, police_identity.size(people)),
@@ -52,8 +52,8 @@ def _builders(people: int, roll: pa.Table, defect_share: float = 0.0) -> dict:
         "civil_affairs.cremation": civil_affairs.cremation,
         "health.death_certificate": health.build,
         "finance.subsidy_payment": lambda rng, w: finance.build(
-            rng, w, finance.size(people), hrss.accepted_enrollees(w, w.seed, people, defect_share),
-            yesterday=_payees_yesterday(w, people, defect_share)),
+            rng, w, finance.size(people), hrss.fresh_enrollees(w, w.seed, people, defect_share, since),
+            yesterday=_payees_yesterday(w, people, defect_share, since)),
         "central_bank.employer_status": lambda rng, w: central_bank.build(rng, w, central_bank.size(people)),
         "hrss.pension_roll": lambda rng, w: hrss.pension_roll(rng, w, roll),
         "hrss.resident_enrollment": lambda rng, w: hrss.resident_enrollment(rng, w, hrss.enrollment_size(people)),
@@ -61,11 +61,11 @@ def _builders(people: int, roll: pa.Table, defect_share: float = 0.0) -> dict:
     }
 
 
-def _payees_yesterday(w: World, people: int, defect_share: float) -> np.ndarray | None:
-    enrolled = hrss.enrolled_yesterday(w, w.seed, people, defect_share)
-    if enrolled is None:
+def _payees_yesterday(w: World, people: int, defect_share: float, since: dt.date | None) -> np.ndarray | None:
+    if w.today <= w.story_first:          # another story's enrolments are planned apart
         return None
-    return finance.payees(w.on_day(w.on - dt.timedelta(days=1)), enrolled)
+    before = w.on_day(w.on - dt.timedelta(days=1))
+    return finance.payees(before, hrss.fresh_enrollees(before, w.seed, people, defect_share, since))
 
 
 def generate(cfg, business_date: dt.date, seed: int = 20261122, people: int = 20_000,
@@ -96,7 +96,7 @@ def generate(cfg, business_date: dt.date, seed: int = 20261122, people: int = 20
 
     world = World.of(pop, calendar, business_date, known, seed)
     dead = world.deaths
-    builders = _builders(people, roll, defect_share)
+    builders = _builders(people, roll, defect_share, since)
     for number, feed in enumerate(FEEDS, start=1):
         if feed not in wanted:
             continue

@@ -38,8 +38,11 @@ NUMBER = 6          # the feed's number in FEEDS: its story-planning stream
 #: What a row of the delivery is meant to be (`Delivery.extra["plant"]`, one per row).
 EXACT, SHORT, MISDIRECTED, NO_LINE, DUPLICATE = "exact", "short", "misdirected", "no_line", "duplicate"
 PLANTS = (SHORT, MISDIRECTED, NO_LINE, DUPLICATE)
-#: Share of the day's payees whose county share is short, resent the next day, ...; at least one each.
+#: Share of the day's payees whose county share is short, resent the next day, ...; at least one each
+#: from PLANT_FROM payees on, none below: a handful of payments with four planted mistakes would be
+#: refused beyond the feed's max_reject_share and held, which is no day finance has.
 PLANT_SHARE = 0.03
+PLANT_FROM = 15
 SHORT_BY = 10        # yuan
 
 
@@ -88,6 +91,8 @@ def build(rng: np.random.Generator, w: World, n: int, enrolled: np.ndarray | Non
     strangers = np.flatnonzero(work.employed & (age >= 18) & (age < 60) & ~w.dead & ~w.reserved)
     no_line = _pick(rng, strangers, PLANT_SHARE * max(1, len(people)) / max(1, len(strangers)))
     again = _pick(rng, np.asarray(yesterday if yesterday is not None and due else [], dtype=np.int64))
+    if len(people) < PLANT_FROM:
+        misdirected, short, no_line, again = (x[:0] for x in (misdirected, short, no_line, again))
 
     p = np.concatenate([np.repeat(people, len(LEVELS)), no_line, again])
     level = np.concatenate([np.tile(LEVELS, len(people)), np.full(len(no_line) + len(again), "3")])
