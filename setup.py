@@ -42,6 +42,8 @@ setup(
         "cryptography>=42",
         "PyYAML>=6",
         "openpyxl>=3.1",               # the auditors' Excel workbooks (jinbao/audit)
+        # China's official working days incl. adjusted ones (jinbao/expected/calendar.py); upgrade each December
+        "chinesecalendar>=1.11,<2",
     ],
     extras_require={
         "quality": ["great-expectations>=1.3,<2"],

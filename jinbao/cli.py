@@ -17,6 +17,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 from jinbao import batch_commands, demo, exchange_log_commands, keys_commands, privacy
 from jinbao.audit import commands as audit_commands
+from jinbao.expected import commands as expected_commands
 from jinbao.mappings import commands as mappings_commands
 from jinbao.outbound import commands as outbound_commands
 from jinbao.privacy import mask_text
@@ -27,7 +28,8 @@ from jinbao.subsidies import commands as subsidies_commands
 
 #: Every area with commands, in the order `jinbao --help` lists them.
 AREAS = (batch_commands, demo, store_commands, mappings_commands, register_commands, audit_commands,
-         keys_commands, quality_commands, outbound_commands, exchange_log_commands, subsidies_commands)
+         keys_commands, quality_commands, outbound_commands, exchange_log_commands, subsidies_commands,
+         expected_commands)
 
 
 class _Help(argparse.ArgumentDefaultsHelpFormatter):

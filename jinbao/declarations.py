@@ -18,6 +18,7 @@ from typing import ClassVar
 from jinbao import strict_yaml
 from jinbao.agreements import AgreementError, load_agreements as read_agreements
 from jinbao.connectors.registry import ENVELOPES, TRANSPORTS
+from jinbao.expected.due import BUSINESS_DATES, CADENCES
 from jinbao.mappings import tables as mapping_tables      # FEEDS_DIR read when used: tests point it elsewhere
 from jinbao.outbound.catalog import QUERIES
 from jinbao.partitions import BY, MAX_PARTITIONS
@@ -70,6 +71,29 @@ class Target:
     set: dict = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Expected:
+    """The declaration's `expected:`: when the partner's deliveries are due (agreements §5), read by
+    jinbao/expected/due.py.  `time` is China Standard Time on the due day: the day after the business
+    date (daily), the next working day (working_day), the Monday after or the next working day
+    (weekly), or the `working_day`-th working day after the period (monthly, quarterly).
+    `same_as`: this feed brings the same deliveries as the named one by another way (finance's
+    front-end database), so it owes none of its own and its batches count for that feed."""
+
+    cadence: str | None = None
+    #: "day" (the day covered) or "period_end" (the Sunday, month end, quarter end): what the name's date is
+    business_date: str | None = None
+    time: dt.time | None = None
+    working_day: int | None = None
+    #: a delivery still missing this long after it is due is late: the hub sends a reminder (催报)
+    grace_hours: float = 2.0
+    same_as: str | None = None
+
+
+#: `expected:` as written: `due` is "HH:MM" or {working_day: N, time: "HH:MM"}.
+EXPECTED_KEYS = ("cadence", "business_date", "due", "grace_hours", "same_as")
+
+
 @dataclass(frozen=True, kw_only=True)
 class _Feed:
     """What every declaration holds, inbound or outbound."""
@@ -103,6 +127,8 @@ class InboundFeed(_Feed):
     #: publish in this many partitions of the accepted records, each its own task and transaction
     #: (jinbao/partitions.py, docs/scale.md); 1: the whole batch in one transaction
     partitions: int = 1
+    #: when deliveries are due; None: the feed has no agreed timetable (nothing is ever missing)
+    expected: Expected | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -132,12 +158,13 @@ KEYS = {
     "transport": _names(DeclaredTransport), "format": _names(Format), "schema": None, "mapping": None,
     "quality": _names(Quality), "target": _names(Target),
     "agreement": None, "query": None, "fields": None, "after": None, "partitions": None,
+    "expected": EXPECTED_KEYS,
 }
 REQUIRED = ("feed", "partner", "schedule", "start_date", "transport", "format", "schema", "mapping", "target")
 #: An outbound feed reads the store through a named query under an agreement; it has no schema or target.
 REQUIRED_OUTBOUND = ("feed", "partner", "schedule", "start_date", "transport", "format", "mapping", "agreement",
                      "query", "fields")
-INBOUND_ONLY = ("schema", "quality", "target", "partitions")
+INBOUND_ONLY = ("schema", "quality", "target", "partitions", "expected")
 OUTBOUND_ONLY = ("agreement", "query", "fields")
 DIRECTIONS = ("inbound", "outbound")
 FORMATS = ("csv",)
@@ -311,7 +338,51 @@ def parse(path: Path, agreements: dict | None = None) -> FeedSpec:
     rules = _check_rules(path, quality.get("rules") or [])
     return InboundFeed(**common, schema=raw["schema"], quality=Quality(max_reject_share=share, rules=rules),
                        target=Target(table=target["table"], set=dict(target.get("set") or {})),
-                       after=_after(path, raw), partitions=_partitions(path, raw.get("partitions", 1)))
+                       after=_after(path, raw), partitions=_partitions(path, raw.get("partitions", 1)),
+                       expected=_expected(path, raw.get("expected")))
+
+
+def _clock(path: Path, key: str, value) -> dt.time:
+    """"HH:MM" only: unquoted, YAML 1.1 reads 02:00 as the number 120."""
+    try:
+        if isinstance(value, str) and len(value) == 5:
+            return dt.time.fromisoformat(value)
+    except ValueError:
+        pass
+    raise FeedError(f"{path}: {key} must be a time of day \"HH:MM\" in quotes, got {value!r}")
+
+
+def _expected(path: Path, raw) -> Expected | None:
+    """`expected:` checked whole at load: a due date mistyped here would remind a partner on the wrong day."""
+    if raw is None:
+        return None
+    if "same_as" in raw:
+        if set(raw) != {"same_as"} or not isinstance(raw["same_as"], str):
+            raise FeedError(f"{path}: expected.same_as names another feed and stands alone (no cadence or due)")
+        return Expected(same_as=raw["same_as"])
+    missing = [k for k in ("cadence", "business_date", "due") if k not in raw]
+    if missing:
+        raise FeedError(f"{path}: expected lacks {', '.join(missing)}")
+    _one_of(path, "expected.cadence", raw["cadence"], CADENCES)
+    rule = BUSINESS_DATES[raw["cadence"]]
+    if raw["business_date"] != rule:
+        raise FeedError(f"{path}: expected.business_date of a {raw['cadence']} feed is {rule!r}, got "
+                        f"{raw['business_date']!r}")
+    due, working_day = raw["due"], None
+    by_working_day = raw["cadence"] in ("monthly", "quarterly")
+    if by_working_day:
+        if not isinstance(due, dict) or set(due) != {"working_day", "time"}:
+            raise FeedError(f"{path}: expected.due of a {raw['cadence']} feed is {{working_day: N, time: \"HH:MM\"}}")
+        working_day = _number(path, "expected.due.working_day", due["working_day"], int)
+        if not 1 <= working_day <= 15:
+            raise FeedError(f"{path}: expected.due.working_day must be within 1..15, got {working_day}")
+        due = due["time"]
+    time = _clock(path, "expected.due" + (".time" if by_working_day else ""), due)
+    grace = _number(path, "expected.grace_hours", raw.get("grace_hours", 2), float)
+    if not 0 <= grace <= 72:
+        raise FeedError(f"{path}: expected.grace_hours must be within 0..72, got {grace}")
+    return Expected(cadence=raw["cadence"], business_date=rule, time=time, working_day=working_day,
+                    grace_hours=grace)
 
 
 def _partitions(path: Path, value) -> int:
@@ -370,7 +441,14 @@ def _load_dir(folder: str) -> dict[str, FeedSpec]:
         agreements = read_agreements(root)
     except AgreementError as exc:
         raise FeedError(str(exc)) from exc
-    return _in_order(root, {spec.name: spec for spec in (parse(p, agreements) for p in sorted(root.glob("*.yaml")))})
+    specs = {spec.name: spec for spec in (parse(p, agreements) for p in sorted(root.glob("*.yaml")))}
+    for spec in specs.values():
+        same = getattr(spec, "expected", None) and spec.expected.same_as
+        if same and not (isinstance(specs.get(same), InboundFeed) and specs[same].expected
+                         and specs[same].expected.cadence):
+            raise FeedError(f"{spec.path}: expected.same_as names {same!r}, which is no inbound feed with its own "
+                            "expected deliveries")
+    return _in_order(root, specs)
 
 
 def load_feeds(cfg: Settings | None = None) -> dict[str, FeedSpec]:

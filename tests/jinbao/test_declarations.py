@@ -125,6 +125,15 @@ def test_defaults_for_optional_keys(tmp_path):
     ({"format__type": "xlsx"}, "format.type 'xlsx'"),
     ({"direction": "sideways"}, "direction 'sideways'"),
     ({"start_date": "2026-13-01"}, "start_date '2026-13-01'"),
+    ({"expected": {"cadence": "hourly", "business_date": "day", "due": "02:00"}}, "expected.cadence 'hourly'"),
+    ({"expected": {"cadence": "daily", "business_date": "day", "due": 120}}, "expected.due must be a time of day"),
+    ({"expected": {"cadence": "daily", "business_date": "period_end", "due": "02:00"}},
+     "expected.business_date of a daily feed is 'day'"),
+    ({"expected": {"cadence": "monthly", "business_date": "period_end", "due": "18:00"}},
+     "expected.due of a monthly feed is {working_day: N"),
+    ({"expected": {"cadence": "daily", "business_date": "day", "due": "02:00", "grace": 2}}, "expected.grace"),
+    ({"expected": {"cadence": "daily", "due": "02:00"}}, "expected lacks business_date"),
+    ({"expected": {"same_as": "police.identity"}}, "expected.same_as names 'police.identity'"),
 ])
 def test_a_mistake_is_a_feed_error_naming_file_and_key(tmp_path, changes, key):
     message = _refused(tmp_path, _broken(**changes))
