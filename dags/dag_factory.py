@@ -22,6 +22,7 @@ import pendulum
 from airflow.sdk import DAG, CronTriggerTimetable, Param, get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
+from expected import expected_delivery
 from jinbao.declarations import InboundFeed, OutboundFeed, load_agreements, load_feeds
 from jinbao.settings import TIMEZONE, load_settings
 
@@ -54,11 +55,24 @@ def _doc(spec: InboundFeed) -> str:
             f"| cross-field rules | {rules} |\n"
             f"| held when | more than {spec.quality.max_reject_share:.0%} of the records are rejected |\n"
             f"| publishes into | `{spec.target.table}` |\n\n"
-            "**Tasks.** `receive` takes the waiting deliveries; `judge`, `publish` and `finish` run once per "
+            f"{_expected_doc(spec)}"
+            "**Tasks.** `expected_delivery` watches the delivery due in the run's window (docs/expected.md): "
+            "green when it is in, skipped when none is due, red when it is late (the partner has a reminder); "
+            "`receive` then takes the waiting deliveries; `judge`, `publish` and `finish` run once per "
             "delivery and are named after its file.  `finish` is red when a delivery was **held** (too many "
             "rejections: review the receipt, then trigger the `jinbao.release` DAG with the batch id, or run "
             "`jinbao batches release BATCH`) or **refused** (its log says why; the delivery is kept in "
             "quarantine and the partner has a receipt)." + (_partitions_doc(spec) if spec.partitions > 1 else ""))
+
+
+def _expected_doc(spec: InboundFeed) -> str:
+    exp = spec.expected
+    if exp is None or exp.cadence is None:
+        return f"**Due.** The same deliveries as `{exp.same_as}`, by another way.\n\n" if exp else ""
+    when = (f"working day {exp.working_day} after the period, {exp.time:%H:%M}" if exp.working_day
+            else f"{exp.time:%H:%M}")
+    return (f"**Due** (agreements §5): {exp.cadence.replace('_', ' ')}, by {when} China Standard Time; late "
+            f"{exp.grace_hours:g} h after.\n\n")
 
 
 def _partitions_doc(spec: InboundFeed) -> str:
@@ -101,7 +115,8 @@ def build_inbound(spec: InboundFeed) -> DAG:
         default_args={"owner": PARTNER_TEAMS.get(spec.partner, spec.partner), "retries": spec.retries,
                       "retry_delay": dt.timedelta(minutes=spec.retry_delay_minutes)},
     ) as dag:
-        @task
+        # all_done: what did arrive is taken whether the watched delivery is in, not due, or late (red)
+        @task(trigger_rule="all_done")
         def receive(logical_date=None) -> list[int]:
             """Take complete deliveries up to the run's business day (China Standard Time)."""
             up_to = pendulum.instance(logical_date).in_timezone(TIMEZONE).date() if logical_date else None
@@ -140,7 +155,9 @@ def build_inbound(spec: InboundFeed) -> DAG:
             return {"batch_id": o.batch_id, "status": o.status, "received": o.received,
                     "accepted": o.accepted, "rejected": o.rejected, "published": o.published}
 
-        judged = judge.expand(batch_id=receive())
+        received = receive()
+        expected_delivery(spec) >> received
+        judged = judge.expand(batch_id=received)
         if spec.partitions > 1:
             @task
             def plan(batch_ids) -> list[dict]:

@@ -158,7 +158,7 @@ def held_run(af: Airflow) -> str:
     """Trigger police.death, unpause it, wait for the run to end; its run id."""
     wait_for(f"{FEED} in the API", 180, lambda: af.api("GET", f"/api/v2/dags/{FEED}")[0] == 200,
              alive=af.check_alive)
-    status, run = af.api("POST", f"/api/v2/dags/{FEED}/dagRuns", {"logical_date": "2026-11-22T04:00:00Z"})
+    status, run = af.api("POST", f"/api/v2/dags/{FEED}/dagRuns", {"logical_date": "2026-11-23T04:00:00Z"})
     if status != 200:
         raise RuntimeError(f"trigger: {status} {run}")
     run_id = run["dag_run_id"]

@@ -161,6 +161,9 @@ class Report:
     tolerance_days: int
     tables: dict[str, pa.Table] = field(default_factory=dict)
     roll_rows_rejected: int = 0              # roll rows of months up to M the gate rejected
+    #: death feed -> spans (first, last business date) of its month's deliveries that never came
+    #: (jinbao/expected/gaps.py); None: not checked (a report built from the store alone)
+    missing_deliveries: dict | None = None
 
     def table(self, kind: str) -> pa.Table:
         return self.tables.get(kind) or KINDS[kind].empty_table()

@@ -37,6 +37,7 @@ from jinbao.audit import findings
 from jinbao.audit.findings import month_end
 from jinbao.declarations import load_feeds
 from jinbao.display import visible_controls
+from jinbao.expected.gaps import gaps_text
 from jinbao.files import write_atomically
 from jinbao.mappings.reference import divisions
 from jinbao.privacy import mask_id, mask_text
@@ -479,7 +480,33 @@ def headline_text(report: findings.Report) -> list[str]:
     if f.roll_rows_rejected:
         lines.append(f"roll rows rejected by the gate in the period: {f.roll_rows_rejected}; "
                      f"findings they touch are flagged ({f.flagged} {'person' if f.flagged == 1 else 'people'})")
+    gaps = missing_lines(report)
+    if gaps is not None:
+        lines.append("death deliveries that never came: " + ("; ".join(gaps) or "none, every one came"))
     return lines
+
+
+def missing_lines(report: findings.Report) -> list[str] | None:
+    """"police.death: 3–5 Nov" per death feed with deliveries of the month that never came; None when
+    the report was not checked against the expected deliveries."""
+    if report.missing_deliveries is None:
+        return None
+    return gaps_text(report.missing_deliveries)
+
+
+#: The CSV of the month's death deliveries that never came (one row per span), beside the findings'.
+MISSING = "missing_deliveries"
+MISSING_HEADER = ["数据项 feed", "首个业务日期 first business date", "末个业务日期 last business date"]
+
+
+def missing_csv_bytes(report: findings.Report) -> bytes:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\r\n")
+    writer.writerow(MISSING_HEADER)
+    for feed, spans in (report.missing_deliveries or {}).items():
+        for first, last in spans:
+            writer.writerow([feed, first.isoformat(), last.isoformat()])
+    return buf.getvalue().encode("utf-8-sig")
 
 
 def change_counts(report: findings.Report) -> list[tuple[str, int]]:
@@ -550,7 +577,8 @@ def file_names(month: dt.date) -> dict[str, str]:
     """The name of each file of a report month (FULL_IDS only written on request)."""
     stem = f"deaths-{month_text(month)}"
     names = {kind: f"{stem}-{kind}.csv" for kind in findings.KINDS}
-    names.update({WORKBOOK: f"{stem}.xlsx", PAGE: f"{stem}.html", FULL_IDS: f"{stem}-full-ids.xlsx"})
+    names.update({WORKBOOK: f"{stem}.xlsx", PAGE: f"{stem}.html", FULL_IDS: f"{stem}-full-ids.xlsx",
+                  MISSING: f"{stem}-missing-deliveries.csv"})
     return names
 
 
@@ -610,6 +638,9 @@ def write_report(report: findings.Report, folder: Path, full_ids: bool = False, 
     for kind in findings.KINDS:
         written[kind] = folder / names[kind]
         write_atomically(written[kind], csv_bytes(report, kind), mode=0o644)
+    if report.missing_deliveries is not None:
+        written[MISSING] = folder / names[MISSING]
+        write_atomically(written[MISSING], missing_csv_bytes(report), mode=0o644)
     written[WORKBOOK] = folder / names[WORKBOOK]
     write_atomically(written[WORKBOOK], workbook_bytes(report), mode=0o644)
     written[PAGE] = folder / names[PAGE]

@@ -23,8 +23,10 @@ from openpyxl.utils import get_column_letter
 
 from jinbao.audit import findings
 from jinbao.audit.render import (COLUMNS, DESCRIPTIONS, FLAGGED_KINDS, SOURCES_SEP, Column, by_death_month,
-                                 change_counts, change_label, division_totals, figures, local_time, month_text, rows,
-                                 yuan_text)
+                                 change_counts, change_label, division_totals, figures, local_time, missing_lines,
+                                 month_text, rows, yuan_text)
+#: The summary sheet's line on the month's death deliveries that never came (jinbao/expected/gaps.py).
+MISSING_LABEL = "未收到的死亡数据交付 Death deliveries that never came"
 from jinbao.display import display_width
 
 YUAN_FORMAT = "#,##0.00"
@@ -150,6 +152,10 @@ def _summary(wb: Workbook, report: findings.Report, exported: tuple[str, dt.date
              ("生成时间 Generated at (UTC+08:00)", local_time(report.generated_at), TIME_FORMAT,
               "0000-00-00 00:00:00", None),
              ("日期容差(天) Tolerance (days)", report.tolerance_days, None, None, None)]
+    gaps = missing_lines(report)
+    if gaps is not None:
+        facts.append((MISSING_LABEL, "\n".join(gaps) or "无 none: every death delivery of the month came", None,
+                      None, "本月未收到，相关发现可能不完整 not received: findings may be incomplete" if gaps else None))
     if exported:
         who, when = exported
         facts.append(("含完整身份号码 Contains full citizen IDs",

@@ -24,7 +24,7 @@ from decimal import Decimal
 from jinbao.audit import findings
 from jinbao.audit.render import (COLUMNS, DESCRIPTIONS, FLAGGED_KINDS, SOURCES_SEP, Column, MonthTotal,
                                  by_death_month, change_counts, change_label, division_totals, figures,
-                                 generated_text, month_text, rows, trend_months, yuan_text)
+                                 generated_text, missing_lines, month_text, rows, trend_months, yuan_text)
 
 CSS = """
 :root { color-scheme: light; }
@@ -299,6 +299,12 @@ def _headline(report: findings.Report) -> str:
                    f'涉及的发现已标注（{f.flagged:,} 人，“被拒收的发放行”列）<br><span class="en">roll rows '
                    f'rejected by the gate in the period: {f.roll_rows_rejected:,}; findings they touch are flagged '
                    f'({f.flagged:,} {"person" if f.flagged == 1 else "people"}, column "roll rows rejected")</span></p>')
+    gaps = missing_lines(report)
+    if gaps is not None:
+        said = ("<br>".join(_e(g) for g in gaps) if gaps
+                else '无 <span class="en">none: every death delivery of the month came</span>')
+        out.append(f'<p class="note{" flag" if gaps else ""}" id="missing-deliveries">本月未收到的死亡数据交付 '
+                   f'<span class="en">death deliveries of the month that never came</span>:<br>{said}</p>')
     changes = change_counts(report)
     if changes:
         out.append('<p class="note" id="changes-note">与上月比较 <span class="en">since last month</span>: '

@@ -11,7 +11,7 @@ import datetime as dt
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from jinbao.expected.calendar import is_working_day, nth_working_day, working_day_from, next_working_day
+from jinbao.expected.calendar import CalendarError, is_working_day, next_working_day, nth_working_day, working_day_from
 from jinbao.settings import TIMEZONE
 
 #: cadence -> what a business date is (`expected.business_date` in a declaration must say the same)
@@ -72,11 +72,19 @@ def expected(feed: str, exp, business_date: dt.date) -> Due | None:
     return Due(feed, business_date, when, when + dt.timedelta(hours=exp.grace_hours))
 
 
-def between(feed: str, exp, first: dt.date, last: dt.date) -> list[Due]:
-    """Every delivery of `feed` whose business date is within first..last (both included), oldest first."""
+def between(feed: str, exp, first: dt.date, last: dt.date, known_only: bool = False) -> list[Due]:
+    """Every delivery of `feed` whose business date is within first..last (both included), oldest first.
+    `known_only`: leave out the business dates whose due day falls in a year the installed calendar does not
+    know yet (31 December's, until the library is upgraded) instead of raising CalendarError: what is asked
+    is then what is already late, and a delivery whose due day is not known cannot be."""
     out, day = [], first
     while day <= last:
-        one = expected(feed, exp, day)
+        try:
+            one = expected(feed, exp, day)
+        except CalendarError:
+            if not known_only:
+                raise
+            one = None
         if one is not None:
             out.append(one)
         day += dt.timedelta(days=1)
@@ -92,10 +100,10 @@ def due_within(feed: str, exp, start: dt.datetime, end: dt.datetime) -> list[Due
     return [d for d in between(feed, exp, first, end.astimezone(tz).date()) if start <= d.due < end]
 
 
-def of_feed(spec, first: dt.date, last: dt.date) -> list[Due]:
+def of_feed(spec, first: dt.date, last: dt.date, known_only: bool = False) -> list[Due]:
     """`between` for a feed declaration (declarations.InboundFeed): nothing for a feed without a timetable
     of its own (no `expected:`, or `same_as` another feed, which owes them)."""
     exp = getattr(spec, "expected", None)
     if exp is None or exp.cadence is None:
         return []
-    return between(spec.name, exp, first, last)
+    return between(spec.name, exp, first, last, known_only)

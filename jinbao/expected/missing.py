@@ -64,7 +64,8 @@ def reminder_text(spec: InboundFeed, due: Due) -> str:
             f"the header only.\n")
 
 
-def _taken(conn: Connection, spec: InboundFeed, aliases: list[InboundFeed], dues: list[Due]) -> set[dt.date]:
+def taken_dates(conn: Connection, spec: InboundFeed, aliases: list[InboundFeed], dues: list[Due]
+                ) -> set[dt.date]:
     """The business dates of `dues` the ledger holds a batch for: the feed's own of that date, or a batch of
     a feed bringing the same deliveries (`same_as`) dated from the business date up to its due day."""
     if not dues:
@@ -91,21 +92,32 @@ def _reminded(conn: Connection, feed: str, dates) -> dict[dt.date, dt.datetime]:
     return {d: at for d, at in rows}
 
 
-def late(cfg: Settings, db: Engine, spec: InboundFeed, aliases: list[InboundFeed], first: dt.date, last: dt.date,
-         at: dt.datetime | None = None) -> list[Due]:
-    """The deliveries of `spec` with business dates first..last that are past due plus grace at `at` (default:
-    the hub's clock) and neither taken nor waiting; from the feed's start date on."""
-    at = at or ledger.now()
-    dues = [d for d in of_feed(spec, max(first, spec.start_date), last) if d.late <= at]
+def aliases_of(feeds: dict, spec: InboundFeed) -> list[InboundFeed]:
+    """The feeds that bring `spec`'s deliveries by another way (`expected: {same_as: ...}`)."""
+    return [a for a in feeds.values() if isinstance(a, InboundFeed) and a.expected and a.expected.same_as == spec.name]
+
+
+def outstanding(cfg: Settings, db: Engine, spec: InboundFeed, aliases: list[InboundFeed], dues: list[Due]
+                ) -> list[Due]:
+    """Those of `dues` the hub has neither taken (the ledger) nor sees waiting in the partner's inbound/."""
     if not dues:
         return []
     with db.connect() as conn:
-        taken = _taken(conn, spec, aliases, dues)
+        taken = taken_dates(conn, spec, aliases, dues)
     dues = [d for d in dues if d.business_date not in taken]
     if not dues:
         return []
     waiting = _waiting(cfg, spec)
     return [d for d in dues if d.business_date not in waiting]
+
+
+def late(cfg: Settings, db: Engine, spec: InboundFeed, aliases: list[InboundFeed], first: dt.date, last: dt.date,
+         at: dt.datetime | None = None) -> list[Due]:
+    """The deliveries of `spec` with business dates first..last that are past due plus grace at `at` (default:
+    the hub's clock) and neither taken nor waiting; from the feed's start date on."""
+    at = at or ledger.now()
+    dues = of_feed(spec, max(first, spec.start_date), last, known_only=True)
+    return outstanding(cfg, db, spec, aliases, [d for d in dues if d.late <= at])
 
 
 def remind(cfg: Settings, db: Engine, spec: InboundFeed, due: Due) -> Missing:
@@ -153,7 +165,7 @@ def check(cfg: Settings, db: Engine, feeds: dict, first: dt.date, last: dt.date,
     for spec in inbound:
         if only and spec.name != only:
             continue
-        aliases = [a for a in inbound if a.expected and a.expected.same_as == spec.name]
+        aliases = aliases_of(feeds, spec)
         try:
             dues = late(cfg, db, spec, aliases, first, last, at)
         except CalendarError as exc:

@@ -96,7 +96,7 @@ def test_make_airflow_runs_a_feed_triggered_through_the_rest_api(sqlite_home, tm
         assert claims["role"] == "ADMIN"                 # the API server signs with the secret in JINBAO_HOME
 
         run = af.http.post(f"/api/v2/dags/{DAG}/dagRuns",
-                           json={"dag_run_id": "live-1", "logical_date": "2026-11-22T04:00:00Z"})
+                           json={"dag_run_id": "live-1", "logical_date": "2026-11-23T04:00:00Z"})
         assert run.status_code == 200, run.text
         unpaused = af.http.patch(f"/api/v2/dags/{DAG}", json={"is_paused": False})
         assert unpaused.status_code == 200 and unpaused.json()["is_paused"] is False, unpaused.text
@@ -117,7 +117,7 @@ def test_make_airflow_runs_a_feed_triggered_through_the_rest_api(sqlite_home, tm
         summary = {t["task_id"]: t["state"] for t in tis}
         assert state == "success", f"{summary}\n" + "\n".join(f"== {k}\n{v[-3000:]}" for k, v in logs.items()) \
             + af.tail()
-        assert summary == dict.fromkeys(["receive", "judge", "publish", "finish"], "success")
+        assert summary == dict.fromkeys(["expected_delivery", "receive", "judge", "publish", "finish"], "success")
 
         # the store holds what the feed published
         with connect(sqlite_home.store_url).connect() as conn:

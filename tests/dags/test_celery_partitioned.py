@@ -197,7 +197,7 @@ def test_a_partitioned_feed_on_two_celery_workers_equals_the_single_process_run(
         cluster.wait(f"{FEED} in the API", 180, lambda: http.get(f"/api/v2/dags/{FEED}").status_code == 200)
         cluster.wait("both Celery workers consuming", 120, lambda: cluster.consuming() >= {"worker1", "worker2"})
         tasks = {t["task_id"] for t in http.get(f"/api/v2/dags/{FEED}/tasks").json()["tasks"]}
-        assert tasks == {"receive", "judge", "plan", "publish_partition", "publish", "finish"}
+        assert tasks == {"expected_delivery", "receive", "judge", "plan", "publish_partition", "publish", "finish"}
 
         def task_instances() -> list[dict]:
             return http.get(f"/api/v2/dags/{FEED}/dagRuns/celery-1/taskInstances").json()["task_instances"]
@@ -222,7 +222,7 @@ def test_a_partitioned_feed_on_two_celery_workers_equals_the_single_process_run(
             gate.execute(sa.text(f"LOCK TABLE {target} IN SHARE MODE"))
             gate_pid = gate.execute(sa.text("SELECT pg_backend_pid()")).scalar_one()
             run = http.post(f"/api/v2/dags/{FEED}/dagRuns",
-                            json={"dag_run_id": "celery-1", "logical_date": "2026-11-22T04:00:00Z"})
+                            json={"dag_run_id": "celery-1", "logical_date": "2026-11-23T04:00:00Z"})
             assert run.status_code == 200, run.text
             assert http.patch(f"/api/v2/dags/{FEED}", json={"is_paused": False}).status_code == 200
             cluster.wait("two publish_partition tasks running at once", 300, lambda: two_partitions_running(gate_pid))
@@ -246,7 +246,7 @@ def test_a_partitioned_feed_on_two_celery_workers_equals_the_single_process_run(
 
     # both workers ran tasks, and partitions on each: the feed was spread over them
     ran = {w: cluster.ran(w) for w in ("worker1", "worker2")}
-    assert sum(n for r in ran.values() for n in r.values()) == 6 + PARTS - 1, ran    # every task, once
+    assert sum(n for r in ran.values() for n in r.values()) == 7 + PARTS - 1, ran    # every task, once
     assert all(r.get("publish_partition") for r in ran.values()), ran
     everything = "".join(cluster.console(n) for n in cluster.procs)
     assert not [f for f in AUTH_FAILURES if f in everything]

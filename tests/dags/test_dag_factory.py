@@ -61,8 +61,8 @@ def test_every_dag_imports_fast_without_heavy_modules(sqlite_home):
     assert info["labels"]["police.insured_status"] == {"send": None}
     assert info["owner"]["audit.death_mismatch"] == "审计 auditors" and "audit" in info["tags"]["audit.death_mismatch"]
     by_delivery = "{{ delivery | default('') }}"
-    assert info["labels"]["police.death"] == {"receive": None, "judge": by_delivery, "publish": by_delivery,
-                                              "finish": by_delivery}
+    assert info["labels"]["police.death"] == {"expected_delivery": None, "receive": None, "judge": by_delivery,
+                                              "publish": by_delivery, "finish": by_delivery}
 
 
 def _published(cfg):
@@ -86,7 +86,7 @@ def test_airflow_dags_test_publishes_like_the_cli(home, tmp_path, monkeypatch):
     rows[3]["GMSFHM"] = rows[3]["GMSFHM"][:6] + rows[3]["GMSFHM"][8:17]  # a 15-digit first-generation ID
     write_delivery(home.inbound("police"), "police.death", rows)
     assert airflow(home, "db", "migrate").returncode == 0
-    run = airflow(home, "dags", "test", "police.death", "2026-11-22")
+    run = airflow(home, "dags", "test", "police.death", "2026-11-23")
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     via_airflow = _published(home)
     assert via_airflow[1] == [("published", "16", "15", "1", "15", via_airflow[1][0][5])]
@@ -110,7 +110,7 @@ def test_held_batch_fails_the_dag_run_with_the_release_command(sqlite_home):
         r["ZXYY"] = "7"                                  # 40 % rejected: above the 20 % threshold
     write_delivery(sqlite_home.inbound("police"), "police.death", rows)
     assert airflow(sqlite_home, "db", "migrate").returncode == 0
-    run = airflow(sqlite_home, "dags", "test", "police.death", "2026-11-22")
+    run = airflow(sqlite_home, "dags", "test", "police.death", "2026-11-23")
     log = run.stdout + run.stderr
     assert "jinbao batches release 1" in log and "40.0%" in log
     with engine(sqlite_home.store_url).connect() as conn:
@@ -135,7 +135,7 @@ def test_task_logs_tell_the_story_of_a_delivery(sqlite_home):
     from jinbao.cli import main
     assert main(["db", "upgrade"]) == 0
     assert airflow(sqlite_home, "db", "migrate").returncode == 0
-    run = airflow(sqlite_home, "dags", "test", "police.death", "2026-11-22")
+    run = airflow(sqlite_home, "dags", "test", "police.death", "2026-11-23")
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     logs = run.stdout + run.stderr                    # `dags test` runs the tasks in-process: their logs are here
     assert "took police.death_20261122_000001.csv as batch 1" in logs
@@ -152,7 +152,7 @@ def test_a_refused_delivery_fails_the_run_naming_the_delivery_and_reason(sqlite_
     assert main(["run", "police.death"]) == 0
     write_delivery(sqlite_home.inbound("police"), "police.death", [death_row(i) for i in range(10, 15)], seq=5)
     assert airflow(sqlite_home, "db", "migrate").returncode == 0
-    run = airflow(sqlite_home, "dags", "test", "police.death", "2026-11-22")
+    run = airflow(sqlite_home, "dags", "test", "police.death", "2026-11-23")
     log = run.stdout + run.stderr
     assert run.returncode != 0                                        # red, not green
     assert "SEQUENCE_REPLAYED" in log and "police.death_20261122_000005.csv" in log

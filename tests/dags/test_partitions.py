@@ -236,7 +236,7 @@ def test_airflow_dags_test_publishes_a_partitioned_feed_like_the_cli(tmp_path, m
     cfg = _home(tmp_path, monkeypatch, "parted", None, feeds)
     write_delivery(cfg.inbound("police"), "police.death", rows)
     assert airflow(cfg, "db", "migrate").returncode == 0
-    run = airflow(cfg, "dags", "test", "police.death", "2026-11-22")
+    run = airflow(cfg, "dags", "test", "police.death", "2026-11-23")
     log = run.stdout + run.stderr
     assert run.returncode == 0, log[-4000:]
     assert snapshot(cfg.store_url) == expected

@@ -90,3 +90,15 @@ def test_due_within_a_window(feeds):
     daily = due_within("police.death", feeds["police.death"].expected, at(2026, 3, 5, 0), at(2026, 3, 6, 0))
     assert [d.business_date for d in daily] == [D(2026, 3, 4)]
     assert between("police.death", feeds["police.death"].expected, D(2026, 3, 5), D(2026, 3, 4)) == []
+
+
+def test_a_due_day_in_a_year_the_calendar_does_not_know_is_left_out_only_when_asked(feeds):
+    import chinese_calendar
+    from jinbao.expected.calendar import CalendarError
+    year = max(chinese_calendar.holidays).year
+    last = D(year, 12, 31)                     # a working day?  its due day is in the next, unknown year
+    health = feeds["health.death_certificate"]
+    with pytest.raises(CalendarError):
+        of_feed(health, D(year, 12, 20), last)
+    known = of_feed(health, D(year, 12, 20), last, known_only=True)
+    assert known and all(d.due.year == year for d in known)

@@ -64,6 +64,7 @@ def test_a_late_delivery_is_reminded_once_and_taken_or_waiting_ones_are_not(home
     again = capsys.readouterr().out
     assert "sent now" not in again and again.count("sent 2026-10-06 12:00") == 3
     assert _reminders(home) == names and len(_logged(home)) == 3
+    assert main(["log", "verify"]) == 0                 # the reminders are sealed in the chain like any entry
 
 
 def test_a_delivery_is_not_late_before_due_plus_grace(home, clock):

@@ -1,0 +1,75 @@
+"""The `expected_delivery` sensor of every inbound feed's DAG (agreements §5, docs/expected.md).
+
+An Airflow sensor in reschedule mode (it holds no worker slot while it waits): each poke asks
+jinbao/expected/watch.py whether the deliveries due within the run's window are in (taken or
+waiting in inbound/), and fails the task, red, once one is past due plus grace, after the
+partner has its reminder.  A manually triggered run looks once and never waits: what is not due
+yet is the scheduled run's to watch, so it is skipped.
+
+Imports inside functions: the engine's side (SQLAlchemy, the store, the transports) loads when the
+sensor pokes, never while the DAG file is parsed (dags/dag_factory.py).
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+import pendulum
+from airflow.sdk import BaseSensorOperator
+from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+
+from jinbao.declarations import InboundFeed
+from jinbao.settings import TIMEZONE
+
+TASK_ID = "expected_delivery"
+#: How often a scheduled run looks again while a delivery is not due yet or not in.
+POKE = dt.timedelta(minutes=10)
+#: Airflow's own limit, beyond the longest wait a window allows (a quarter's 10th working day).
+LIMIT = dt.timedelta(days=40)
+
+
+def window(schedule: str, logical_date) -> tuple[dt.datetime, dt.datetime]:
+    """From the start of the run's day to the start of the next scheduled run's day (China Standard Time)."""
+    from croniter import croniter  # parsing stays light: croniter only when a run asks
+
+    at = pendulum.instance(logical_date).in_timezone(TIMEZONE)
+    start = at.start_of("day")
+    following = pendulum.instance(croniter(schedule, at).get_next(dt.datetime)).in_timezone(TIMEZONE)
+    end = following.start_of("day")
+    return start, end if end > start else start.add(days=1)
+
+
+class ExpectedDelivery(BaseSensorOperator):
+    """Green when the run's due delivery is in, skipped when none is due, red when it is late."""
+
+    ui_color = "#fde8c8"
+
+    def __init__(self, *, feed: str, schedule: str, **kwargs):
+        super().__init__(task_id=TASK_ID, mode="reschedule", poke_interval=POKE, timeout=LIMIT, **kwargs)
+        self.feed, self.schedule = feed, schedule
+
+    def poke(self, context) -> bool:
+        from jinbao import privacy
+        from jinbao.declarations import get_feed, load_feeds
+        from jinbao.expected.watch import ARRIVED, LATE, NONE_DUE, verdict
+        from jinbao.settings import load_settings
+        from jinbao.store.database import upgrade
+
+        privacy.install()
+        cfg = load_settings()
+        start, end = window(self.schedule, context["logical_date"])
+        found = verdict(cfg, upgrade(cfg.store_url), load_feeds(cfg), get_feed(self.feed, cfg), start, end)
+        self.log.info("%s", found.message)
+        if found.state == ARRIVED:
+            return True
+        if found.state == NONE_DUE:
+            raise AirflowSkipException(found.message)
+        if found.state == LATE:       # retrying cannot bring the delivery: a person must chase it
+            raise AirflowFailException(found.message)
+        if context["dag_run"].run_type != "scheduled":
+            raise AirflowSkipException(found.message + "; a manual run does not wait: the scheduled run watches it")
+        return False
+
+
+def expected_delivery(spec: InboundFeed) -> ExpectedDelivery:
+    """The sensor for `spec`'s DAG (inside its `with DAG(...)` block)."""
+    return ExpectedDelivery(feed=spec.name, schedule=spec.schedule, retries=0)
