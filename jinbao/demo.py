@@ -182,7 +182,7 @@ def cmd_generate(args) -> int:
 
     summary = generate(load_settings(), args.date or ledger.today(), seed=args.seed, people=args.people,
                        defect_share=args.defect_share, feeds=args.feed or None, since=args.since,
-                       subsidy_key=args.subsidy_key)
+                       subsidy_key=args.subsidy_key, every_feed=args.every_feed, omit=tuple(args.omit or ()))
     print(json.dumps(summary, ensure_ascii=False, indent=2, default=str))
     return 0
 
@@ -195,6 +195,12 @@ def add_commands(sub, kw) -> None:
     g.add_argument("--people", type=int, default=20_000, help="insured people in the synthetic province")
     g.add_argument("--defect-share", type=float, default=0.05, help="share of records with a planted defect")
     g.add_argument("--feed", action="append", help="only this feed (repeatable); default: every feed")
+    g.add_argument("--every-feed", action="store_true",
+                   help="write every feed's delivery, whatever the calendar; default: only the deliveries "
+                        "due for --date under the feeds' declarations (expected:)")
+    g.add_argument("--omit", action="append", metavar="FEED",
+                   help="leave this feed's delivery out (repeatable), as a partner that fails to deliver; "
+                        "truth/deliveries_<date>.csv says what was written and what was left out")
     g.add_argument("--since", type=iso_date, default=None,
                    help="the first day the hub was fed from (YYYY-MM-DD), where the answer keys start; "
                         "default: the story's first day")

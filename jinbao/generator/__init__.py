@@ -11,7 +11,9 @@ quarter or a month of days, story.py), so the days of one story agree with
 each other: a person dies once and appears alive in nothing afterwards.  Each
 feed's delivery draws from its own random stream (seed, feed number, day), so
 asking for one feed gives the same file as generating them all, and every day
-gives different files.
+gives different files.  Which feeds a day writes is the agreements' calendar
+(timetable.py: only the deliveries owed for the business date) or, with
+`every_feed` (the default here; `jinbao generate --every-feed`), all of them.
 
 Nothing in the product imports this package but jinbao/demo.py, for `jinbao demo` and `jinbao
 generate`, and only when they run: the hub that takes real deliveries never loads the third of
@@ -30,7 +32,7 @@ import pyarrow.parquet as pq
 
 from jinbao.generator import central_bank, civil_affairs, finance, health, hrss, police_death, police_identity, story
 from jinbao.generator import deaths as deaths_mod
-from jinbao.generator import audit_truth, register_truth, subsidy_truth
+from jinbao.generator import audit_truth, register_truth, subsidy_truth, timetable
 from jinbao.generator.defects import plant
 from jinbao.generator.population import counties, pension_roll, pensions, population
 from jinbao.generator.world import World
@@ -42,7 +44,7 @@ FEEDS = ("police.death", "police.identity", "civil_affairs.assistance", "civil_a
          "hrss.pension_roll", "hrss.resident_enrollment", "hrss.contribution")
 
 
-def _builders(people: int, roll: pa.Table, defect_share: float = 0.0) -> dict:
+def _builders(people: int, roll: pa.Table, defect_share: float = 0.0, since: dt.date | None = None) -> dict:
     return {
         "police.death": police_death.build,
         "police.identity": lambda rng, w: police_identity.build(rng, w, police_identity.size(people)),
@@ -52,8 +54,8 @@ def _builders(people: int, roll: pa.Table, defect_share: float = 0.0) -> dict:
         "civil_affairs.cremation": civil_affairs.cremation,
         "health.death_certificate": health.build,
         "finance.subsidy_payment": lambda rng, w: finance.build(
-            rng, w, finance.size(people), hrss.accepted_enrollees(w, w.seed, people, defect_share),
-            yesterday=_payees_yesterday(w, people, defect_share)),
+            rng, w, finance.size(people), _payable(w, people, defect_share, since),
+            yesterday=_paid_last_time(w, people, defect_share, since)),
         "central_bank.employer_status": lambda rng, w: central_bank.build(rng, w, central_bank.size(people)),
         "hrss.pension_roll": lambda rng, w: hrss.pension_roll(rng, w, roll),
         "hrss.resident_enrollment": lambda rng, w: hrss.resident_enrollment(rng, w, hrss.enrollment_size(people)),
@@ -61,22 +63,37 @@ def _builders(people: int, roll: pa.Table, defect_share: float = 0.0) -> dict:
     }
 
 
-def _payees_yesterday(w: World, people: int, defect_share: float) -> np.ndarray | None:
-    enrolled = hrss.enrolled_yesterday(w, w.seed, people, defect_share)
-    if enrolled is None:
+def _payable(w: World, people: int, defect_share: float, since: dt.date | None) -> np.ndarray:
+    """Whom finance's delivery of w's day pays: the fresh enrolments (hrss.fresh_enrollees) of every
+    day it covers (a month, on the calendar; the day, every feed every day), the dead left out."""
+    fresh = [hrss.fresh_enrollees(w.on_day(d), w.seed, people, defect_share, since) for d in w.period(finance.FEED)]
+    enrolled = np.unique(np.concatenate(fresh)) if fresh else np.empty(0, dtype=np.int64)
+    return enrolled[~w.dead[enrolled]]
+
+
+def _paid_last_time(w: World, people: int, defect_share: float, since: dt.date | None) -> np.ndarray | None:
+    """The payees of finance's previous delivery in the story (yesterday's, every feed every day),
+    some of whom finance pays again; None on the story's first delivery (another story's enrolments
+    are planned apart)."""
+    last = timetable.previous(w.timetable, finance.FEED, w.on, w.calendar.first)
+    if last is None:
         return None
-    return finance.payees(w.on_day(w.on - dt.timedelta(days=1)), enrolled)
+    before = w.on_day(last)
+    return finance.payees(before, _payable(before, people, defect_share, since))
 
 
 def generate(cfg, business_date: dt.date, seed: int = 20261122, people: int = 20_000,
              defect_share: float = 0.05, feeds: list[str] | None = None, since: dt.date | None = None,
-             subsidy_key: bool = False) -> dict:
+             subsidy_key: bool = False, every_feed: bool = True, omit: tuple[str, ...] = ()) -> dict:
     """One business day; `since`: the first day of the story the hub is fed from (default: the
-    story's first day), which the register's answer key (register_truth.py) starts from;
+    story's first day), which the register's answer key (register_truth.py) starts from, and from
+    which finance pays no resident twice (hrss.fresh_enrollees; without it a day stands alone);
     `subsidy_key`: also write the subsidies' answer key for since..the day (subsidy_truth.py),
-    which replays every day of the run and so is written only when asked."""
+    which replays every day of the run and so is written only when asked; `every_feed` False: only
+    the deliveries the declarations owe for the day (timetable.py; `jinbao generate` without
+    --every-feed), of which `omit` are left out, as the missing-delivery alarm's test case."""
     wanted = list(FEEDS) if feeds is None else list(feeds)
-    unknown = set(wanted) - set(FEEDS)
+    unknown = (set(wanted) | set(omit)) - set(FEEDS)
     if unknown:
         raise ValueError(f"cannot generate {sorted(unknown)}; available: {', '.join(FEEDS)}")
     rng = np.random.default_rng(seed)
@@ -94,12 +111,17 @@ def generate(cfg, business_date: dt.date, seed: int = 20261122, people: int = 20
                "story": {"first": calendar.first.isoformat(), "last": calendar.last.isoformat()},
                "pension_payments": roll.num_rows, "defect_share": defect_share, "feeds": {}}
 
-    world = World.of(pop, calendar, business_date, known, seed)
+    world = World.of(pop, calendar, business_date, known, seed, None if every_feed else timetable.cadences(cfg))
     dead = world.deaths
-    builders = _builders(people, roll, defect_share)
+    builders = _builders(people, roll, defect_share, since)
+    written, omitted = [], []
     for number, feed in enumerate(FEEDS, start=1):
-        if feed not in wanted:
+        if feed not in wanted or not world.delivers(feed):
             continue
+        if feed in omit:
+            omitted.append(feed)
+            continue
+        written.append(feed)
         feed_rng = np.random.default_rng([seed, number, story.day_number(business_date)])
         d = builders[feed](feed_rng, world)
         truth = plant(feed_rng, d, defect_share, business_date)
@@ -110,6 +132,8 @@ def generate(cfg, business_date: dt.date, seed: int = 20261122, people: int = 20
         summary["feeds"][feed] = {"file": name, "partner": d.partner, "encoding": d.encoding,
                                   "records": d.records, "defects": len(truth), "truth": truth_name}
 
+    summary["deliveries"] = {"truth": timetable.write(truth_dir, business_date, written, omitted),
+                             "written": written, "omitted": omitted}
     summary["planted"] = _paid_after_death(pop, roll, dead, truth_dir)
     summary["register"] = register_truth.write(truth_dir, world, business_date, seed, defect_share, wanted, since)
     summary["audit"] = audit_truth.write(truth_dir, world, business_date, seed, defect_share, wanted, monthly, since)

@@ -1,19 +1,22 @@
-"""finance.subsidy_payment: contribution subsidies that arrived, sent day by day.
+"""finance.subsidy_payment: contribution subsidies that arrived, monthly on the calendar, daily with
+every feed.
 
 前个人后财政: the insured person pays first and the subsidy follows, so this
 feed only names people of working age.  GB18030, dates YYYYMMDD, amounts in
 yuan with two decimals; the only feed with AMOUNT_INVALID defects.
 
-A subsidy is paid on the day its enrolment reaches the hub (build): the
-generator compresses finance's months into a day so that any one generated day
-exercises the match against the lines, whatever day a run starts from.  Beside
-the exact payments of all three levels, every day plants the mistakes finance
-makes (PLANTS): a county share short by ten yuan, a county share sent to the
-division of the school or community the person enrolled through (the
-attribution error the agreement forbids), a payment for someone who never
-enrolled, and yesterday's exact payment sent again.  Which of them the hub must
-refuse, and why, depends on what the hub holds; jinbao/generator/subsidy_truth.py
-works that out for a run of days.
+A delivery pays the lines of the enrolments the hub first accepted on the days
+it covers (build; the month on the calendar, the day itself with every feed, so
+that any one generated day exercises the match against the lines, whatever day
+a run starts from): once per person, level and year, as the hub holds them, so
+a resident who enrols again is not paid again.  Beside the exact payments of
+all three levels, a delivery plants the mistakes finance makes (PLANTS): a
+county share short by ten yuan, a county share sent to the division of the
+school or community the person enrolled through (the attribution error the
+agreement forbids), a payment for someone who never enrolled, and the previous
+delivery's exact payment sent again.  Which of them the hub must refuse, and
+why, depends on what the hub holds; jinbao/generator/subsidy_truth.py works
+that out for a run of days.
 """
 from __future__ import annotations
 
@@ -38,8 +41,11 @@ NUMBER = 6          # the feed's number in FEEDS: its story-planning stream
 #: What a row of the delivery is meant to be (`Delivery.extra["plant"]`, one per row).
 EXACT, SHORT, MISDIRECTED, NO_LINE, DUPLICATE = "exact", "short", "misdirected", "no_line", "duplicate"
 PLANTS = (SHORT, MISDIRECTED, NO_LINE, DUPLICATE)
-#: Share of the day's payees whose county share is short, resent the next day, ...; at least one each.
+#: Share of the day's payees whose county share is short, resent the next day, ...; at least one each
+#: from PLANT_FROM payees on, none below: a handful of payments with four planted mistakes would be
+#: refused beyond the feed's max_reject_share and held, which is no day finance has.
 PLANT_SHARE = 0.03
+PLANT_FROM = 15
 SHORT_BY = 10        # yuan
 
 
@@ -70,11 +76,11 @@ def _pick(rng: np.random.Generator, pool: np.ndarray, share: float = PLANT_SHARE
 
 def build(rng: np.random.Generator, w: World, n: int, enrolled: np.ndarray | None = None,
           yesterday: np.ndarray | None = None) -> Delivery:
-    """Exact payments of every level's line of the day's payees (`payees(enrolled)`), owed by their
-    household county (the population's, which is the police's and the ID's), with the day's plants
+    """Exact payments of every level's line of the delivery's payees (`payees(enrolled)`), owed by
+    their household county (the population's, which is the police's and the ID's), with the plants
     on top: short and misdirected county shares among them, payments for employed people (who
-    never enrol), yesterday's payees' county shares again (`yesterday`: yesterday's payees).  The
-    hub judges this feed after the day's enrolments (its declaration's `after`)."""
+    never enrol), the previous delivery's payees' county shares again (`yesterday`: its payees).
+    The hub judges this feed after the day's enrolments (its declaration's `after`)."""
     year = w.on.year
     table = standards.load().to_pandas()
     due = {(c, lv): str(a) for y, c, lv, a in zip(table["subsidy_year"], table["category"], table["subsidy_level"],
@@ -87,7 +93,10 @@ def build(rng: np.random.Generator, w: World, n: int, enrolled: np.ndarray | Non
     age = (w.today - w.birth).astype(int) / hrss.YEAR
     strangers = np.flatnonzero(work.employed & (age >= 18) & (age < 60) & ~w.dead & ~w.reserved)
     no_line = _pick(rng, strangers, PLANT_SHARE * max(1, len(people)) / max(1, len(strangers)))
-    again = _pick(rng, np.asarray(yesterday if yesterday is not None and due else [], dtype=np.int64))
+    again = _pick(rng, np.setdiff1d(np.asarray(yesterday if yesterday is not None and due else [], dtype=np.int64),
+                                    people))      # a line paid once in this delivery is paid nowhere else in it
+    if len(people) < PLANT_FROM:
+        misdirected, short, no_line, again = (x[:0] for x in (misdirected, short, no_line, again))
 
     p = np.concatenate([np.repeat(people, len(LEVELS)), no_line, again])
     level = np.concatenate([np.tile(LEVELS, len(people)), np.full(len(no_line) + len(again), "3")])

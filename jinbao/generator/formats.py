@@ -22,7 +22,7 @@ def dates(days: np.ndarray, layout: str) -> np.ndarray:
     """datetime64 values as partner strings (object array, ready for Arrow); a month layout
     writes the month the day falls in."""
     iso = days.astype("datetime64[M]" if layout in MONTHS else "datetime64[D]").astype(str)
-    if layout in (COMPACT, MONTH_COMPACT):
+    if layout in (COMPACT, MONTH_COMPACT) and iso.size:         # numpy cannot size an empty replace
         iso = np.char.replace(iso, "-", "")
     return iso.astype(object)
 

@@ -231,6 +231,8 @@ def accepted_enrollees(w: World, seed: int, people: int, defect_share: float) ->
     """The people whose enrolment record of the day the hub accepts: the day's delivery built again
     from its own stream, with its planted defects (what finance.build pays); kept in the world's
     memo, as finance, assistance and the subsidy key ask for the same days."""
+    if not w.delivers(ENROLLMENT):                   # no delivery that day: nobody enrols
+        return np.empty(0, dtype=np.int64)
     key = ("accepted_enrollees", w.on, people, defect_share)
     if key not in w.memo:
         w.memo[key] = _accepted_enrollees(w, seed, people, defect_share)
@@ -243,6 +245,35 @@ def enrolled_yesterday(w: World, seed: int, people: int, defect_share: float) ->
     if w.today <= w.story_first:
         return None
     return accepted_enrollees(w.on_day(w.on - dt.timedelta(days=1)), seed, people, defect_share)
+
+
+def fresh_enrollees(w: World, seed: int, people: int, defect_share: float,
+                    since: dt.date | None = None) -> np.ndarray:
+    """accepted_enrollees of w's day whose enrolment the hub accepted on no earlier day of the run
+    (`since`, not before the story, up to yesterday): the people whose year's lines the day's
+    enrolments create, and so the only ones finance may pay.  When a story holds more enrolments
+    than residents (`story.schedule` goes through the pool again), the rest re-enrol a year the
+    hub already holds lines for: paying them again would be SUBSIDY_ALREADY_PAID.  Without `since`
+    the day stands alone (nothing was accepted before it), so a single generated day keeps its
+    payments whatever day of the story it is."""
+    today = accepted_enrollees(w, seed, people, defect_share)
+    return today[~_enrolled_before(w, seed, people, defect_share, since)[today]]
+
+
+def _enrolled_before(w: World, seed: int, people: int, defect_share: float, since: dt.date | None) -> np.ndarray:
+    """Per person: an enrolment accepted on a day of the run before w's.  The last answer is kept in
+    the world's memo and carried forward, as the subsidy key asks for the run's days in order."""
+    start = max(since, w.calendar.first) if since else w.on
+    key = ("enrolled_before", start, people, defect_share)
+    day, seen = w.memo.get(key, (start, np.zeros(len(w.ids), dtype=bool)))
+    if day > w.on:
+        day, seen = start, np.zeros(len(w.ids), dtype=bool)
+    seen = seen.copy()
+    while day < w.on:
+        seen[accepted_enrollees(w.on_day(day), seed, people, defect_share)] = True
+        day += dt.timedelta(days=1)
+    w.memo[key] = (day, seen)
+    return seen
 
 
 def _accepted_enrollees(w: World, seed: int, people: int, defect_share: float) -> np.ndarray:

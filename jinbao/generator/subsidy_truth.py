@@ -5,8 +5,8 @@ each run with `jinbao run all` (register_truth.run_days): the subsidy lines it m
 with its owing division, category, amount due and status, and the payments it must refuse, by
 delivery and line, with the reason codes.  Whether a payment pays a line depends on what the
 hub holds when the payment arrives, which a single day's truth file cannot know, so the key
-replays the run: each day's enrolment, assistance and payment deliveries are built again from
-their own streams with their planted defects (as generate writes them), and the hub's rules
+replays the run: each day's enrolment, assistance and payment deliveries (those the day owes, on
+the calendar: timetable.py) are built again from their own streams with their planted defects (as generate writes them), and the hub's rules
 (jinbao.subsidies) are applied to what the gate accepts, day by day:
 
 * an accepted enrolment gives its person one line per level for the year, in arrears, owed by
@@ -84,12 +84,14 @@ def answer(world, on: dt.date, seed: int, people: int, defect_share: float, buil
                                        "status": ARREARS, "paid_on": "", "enrolled_day": day.isoformat()})
                          for lv in finance.LEVELS]
             lines = pd.concat([lines, *per_level], ignore_index=True)
-        d, good = _accepted(builders, civil_affairs.ASSISTANCE, ASSISTANCE_NUMBER, w, seed, defect_share)
-        known[d.person[good]] = True
+        if w.delivers(civil_affairs.ASSISTANCE):
+            d, good = _accepted(builders, civil_affairs.ASSISTANCE, ASSISTANCE_NUMBER, w, seed, defect_share)
+            known[d.person[good]] = True
         lines = _categorise(lines, w, known, case, due)
-        d, good = _accepted(builders, finance.FEED, FINANCE_NUMBER, w, seed, defect_share)
-        lines, refused = _pay(lines, d, good, day)
-        receipts.append(refused)
+        if w.delivers(finance.FEED):
+            d, good = _accepted(builders, finance.FEED, FINANCE_NUMBER, w, seed, defect_share)
+            lines, refused = _pay(lines, d, good, day)
+            receipts.append(refused)
     ids = world.ids
     lines = lines.assign(aac002=ids[lines["person"].to_numpy(dtype=np.int64)] if len(lines) else [])
     lines["amount_due"] = lines["amount_due"].map(lambda a: f"{a:.2f}")

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
-from jinbao.generator import story
+from jinbao.generator import story, timetable
 from jinbao.generator.deaths import Calendar, Deaths
 from jinbao.generator.register_cases import Cases
 
@@ -39,6 +39,8 @@ class World:
     reserved: np.ndarray | None = None   # bool per person: in a planted register or audit case
     #: What lasts and is costly to make (a county's hospitals), shared by the world on every day.
     memo: dict = dataclasses.field(default_factory=dict)
+    #: feed -> cadence of the deliveries written (timetable.py); None: every feed every day.
+    timetable: dict | None = None
 
     @property
     def cases(self) -> Cases:
@@ -46,7 +48,7 @@ class World:
 
     @classmethod
     def of(cls, pop: pa.Table, calendar: Calendar, on: dt.date, counties: list[tuple[str, str]],
-           seed: int = 0) -> "World":
+           seed: int = 0, timetable: dict | None = None) -> "World":
         def col(name):
             return pop.column(name).to_numpy(zero_copy_only=False)
         codes = np.array([c for c, _ in counties])
@@ -56,7 +58,8 @@ class World:
                    birth=pop.column("aac006").to_numpy().astype("datetime64[D]"), ethnic=col("aac005"),
                    county=col("aab301"), deaths=calendar.reported_on(on), calendar=calendar,
                    dead=cls._dead(calendar, pop.num_rows, on), county_codes=codes[order],
-                   county_names=names[order], seed=seed, reserved=calendar.reserved(pop.num_rows))
+                   county_names=names[order], seed=seed, reserved=calendar.reserved(pop.num_rows),
+                   timetable=timetable)
 
     @staticmethod
     def _dead(calendar: Calendar, n: int, on: dt.date) -> np.ndarray:
@@ -66,6 +69,14 @@ class World:
         """The same world on another day of its story (the columns are shared, not copied)."""
         return dataclasses.replace(self, on=on, deaths=self.calendar.reported_on(on),
                                    dead=self._dead(self.calendar, len(self.ids), on))
+
+    def delivers(self, feed: str) -> bool:
+        """Whether `feed` has a delivery for this world's day (its business date, timetable.py)."""
+        return timetable.owed(self.timetable, feed, self.on)
+
+    def period(self, feed: str) -> list[dt.date]:
+        """The days the day's delivery of `feed` covers (just the day, for a daily feed)."""
+        return timetable.period(self.timetable, feed, self.on, self.calendar.first)
 
     @property
     def today(self) -> np.datetime64:

@@ -188,7 +188,7 @@ def test_run_all_goes_on_after_one_feed_fails(pg_home, tmp_path):
     import os
 
     cfg = pg_home
-    assert main(["generate", "--date", "2026-11-22", "--people", "300", "--defect-share", "0",
+    assert main(["generate", "--date", "2026-11-22", "--every-feed", "--people", "300", "--defect-share", "0",
                  "--feed", "civil_affairs.cremation", "--feed", "police.identity"]) == 0
     death = drop_plain(cfg, people(5))
     civil = cfg.inbound("civil_affairs")
