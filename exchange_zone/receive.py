@@ -78,6 +78,25 @@ def forms(run: FeedRun) -> list[Form]:
     return found
 
 
+#: A header-only delivery is small: a larger file holds records whatever its lines say.
+_HEADER_ONLY_MAX = 64 * 1024
+
+
+def _records(opened, plain: Path) -> int | None:
+    """0 for a delivery that holds the header alone, else its declared count or None (not counted here:
+    the judge counts them, and a big file is not read twice)."""
+    if opened is not None and opened.declared_records is not None:
+        return opened.declared_records
+    path = opened.data if opened is not None else plain
+    try:
+        if path.stat().st_size > _HEADER_ONLY_MAX:
+            return None
+        lines = [line for line in path.read_bytes().splitlines() if line.strip()]
+    except OSError:
+        return None
+    return 0 if len(lines) <= 1 else None
+
+
 def _take(run: FeedRun, delivery: RemoteDelivery) -> int | None:
     spec, cfg = run.spec, run.cfg
     incoming = cfg.staging / spec.name / f"incoming-{delivery.name}"
@@ -111,7 +130,8 @@ def _take(run: FeedRun, delivery: RemoteDelivery) -> int | None:
         elif same is not None:    # seen before: carry on where it stopped (a held batch waits for a person)
             _restore(run, same, incoming)
             return None if same["status"] == Status.HELD else same["id"]
-        refusal = refusal or ledger.admission(conn, spec.name, digest, delivery.sequence)
+        refusal = refusal or ledger.admission(conn, spec.name, digest, delivery.sequence,
+                                              records=_records(opened, incoming / delivery.name))
         batch_id = ledger.insert(
             conn, feed=spec.name, file_name=delivery.name, sha256=digest, sequence=delivery.sequence,
             business_date=business_date,

@@ -162,9 +162,13 @@ def first_of_its_base(conn: Connection, row: dict) -> bool:
     return all(delivery_base(r.file_name) != base for r in earlier)
 
 
-def admission(conn: Connection, feed: str, sha256: str, sequence: int) -> Refusal | None:
-    """Why a new delivery may not be taken (duplicate content, replayed sequence), or None."""
-    dup = conn.execute(sa.select(batch.c.id, batch.c.file_name).where(
+def admission(conn: Connection, feed: str, sha256: str, sequence: int, *, records: int | None = None
+              ) -> Refusal | None:
+    """Why a new delivery may not be taken (duplicate content, replayed sequence), or None.
+
+    A delivery of no records (`records == 0`) is never a duplicate: a partner with nothing to report
+    still delivers the header alone (agreements §5), the same bytes every quiet day."""
+    dup = None if records == 0 else conn.execute(sa.select(batch.c.id, batch.c.file_name).where(
         batch.c.feed == feed, batch.c.sha256 == sha256, batch.c.status.in_([s.value for s in TAKEN]))).first()
     if dup is not None:
         return Refusal("DUPLICATE_FILE", f"same sha256 as batch {dup.id} ({dup.file_name})")

@@ -94,6 +94,22 @@ def test_replayed_sequence_refused(home):
     assert len(_rows(home, "select aac002 from death_record")) == 5
 
 
+def test_quiet_days_header_only_deliveries_are_each_taken(home):
+    """Agreements §5: nothing to report still means a header-only file, the same bytes every quiet day."""
+    write_delivery(_inbound(home), FEED, [], date="20261121", seq=1)
+    write_delivery(_inbound(home), FEED, [], date="20261122", seq=2)
+    assert main(["run", FEED]) == 0
+    assert _rows(home, "select status, reason_code from batch order by id") == [
+        {"status": "published", "reason_code": None}] * 2
+    # a file with records sent again under a new name is still a duplicate
+    write_delivery(_inbound(home), FEED, [death_row(1)], date="20261123", seq=3)
+    assert main(["run", FEED]) == 0
+    write_delivery(_inbound(home), FEED, [death_row(1)], date="20261123", seq=4)
+    assert main(["run", FEED]) == 2
+    assert _rows(home, "select reason_code from batch where status = 'refused'") == [
+        {"reason_code": "DUPLICATE_FILE"}]
+
+
 def test_received_equals_accepted_plus_rejected(home):
     for seq, n_bad in ((1, 0), (2, 1), (3, 2)):
         rows = [death_row(seq * 100 + i) for i in range(12)]

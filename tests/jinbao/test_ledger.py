@@ -127,6 +127,14 @@ def test_admission_refuses_duplicate_content_and_replayed_sequences(db, taken):
         assert ledger.admission(conn, "police.identity", "a" * 64, 1) is None
 
 
+def test_a_header_only_delivery_is_never_a_duplicate_of_another_quiet_day(db):
+    with db.begin() as conn:
+        _insert(conn, Status.PUBLISHED, sha="e" * 64, seq=5)
+        assert ledger.admission(conn, FEED, "e" * 64, 6, records=0) is None
+        assert ledger.admission(conn, FEED, "e" * 64, 6, records=3).code == "DUPLICATE_FILE"
+        assert ledger.admission(conn, FEED, "e" * 64, 5, records=0).code == "SEQUENCE_REPLAYED"
+
+
 def test_admission_checks_duplicate_before_sequence(db):
     with db.begin() as conn:
         _insert(conn, Status.PUBLISHED, sha="a" * 64, seq=5)
