@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pendulum
+from airflow.providers.standard.operators.empty import EmptyOperator
 from airflow.sdk import BaseSensorOperator
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
@@ -21,6 +22,10 @@ from jinbao.declarations import InboundFeed
 from jinbao.settings import TIMEZONE
 
 TASK_ID = "expected_delivery"
+#: The leaf behind the watch: upstream_failed when the delivery is late, so the run itself is red.
+ON_TIME_ID = "delivered_on_time"
+#: The XCom key under which a late watch leaves the business dates it found late.
+LATE_KEY = "late"
 #: How often a scheduled run looks again while a delivery is not due yet or not in.
 POKE = dt.timedelta(minutes=10)
 #: Airflow's own limit, beyond the longest wait a window allows (a quarter's 10th working day).
@@ -36,6 +41,11 @@ def window(schedule: str, logical_date) -> tuple[dt.datetime, dt.datetime]:
     following = pendulum.instance(croniter(schedule, at).get_next(dt.datetime)).in_timezone(TIMEZONE)
     end = following.start_of("day")
     return start, end if end > start else start.add(days=1)
+
+
+ON_TIME_DOC = ("Green when the watched delivery was in on time, skipped when none was due, and not run "
+               "(upstream failed) when it was late: then the whole run is red although what did arrive was "
+               "taken.  The partner has a reminder (催报); `jinbao deliveries missing` lists every late delivery.")
 
 
 class ExpectedDelivery(BaseSensorOperator):
@@ -64,6 +74,8 @@ class ExpectedDelivery(BaseSensorOperator):
         if found.state == NONE_DUE:
             raise AirflowSkipException(found.message)
         if found.state == LATE:       # retrying cannot bring the delivery: a person must chase it
+            # the run's note tells lateness from a failure of the hub (plugins/jinbao_plugin.py)
+            context["ti"].xcom_push(key=LATE_KEY, value=[str(d.business_date) for d in found.dues])
             raise AirflowFailException(found.message)
         if context["dag_run"].run_type != "scheduled":
             raise AirflowSkipException(found.message + "; a manual run does not wait: the scheduled run watches it")
@@ -71,5 +83,9 @@ class ExpectedDelivery(BaseSensorOperator):
 
 
 def expected_delivery(spec: InboundFeed) -> ExpectedDelivery:
-    """The sensor for `spec`'s DAG (inside its `with DAG(...)` block)."""
-    return ExpectedDelivery(feed=spec.name, schedule=spec.schedule, retries=0)
+    """The sensor for `spec`'s DAG (inside its `with DAG(...)` block), and behind it the leaf that makes a
+    late delivery's run red: Airflow judges a run by its last tasks, and `receive`, which follows the watch
+    whatever it decided, would otherwise end it green."""
+    watched = ExpectedDelivery(feed=spec.name, schedule=spec.schedule, retries=0)
+    watched >> EmptyOperator(task_id=ON_TIME_ID, doc_md=ON_TIME_DOC)
+    return watched

@@ -21,6 +21,8 @@ NOTE_MAX = 1000
 NOTHING = "nothing delivered"
 #: The task that turns red for a held or refused batch (dags/dag_factory.py); any other red task is the hub's.
 FINISH = "finish"
+#: The delivery watch (dags/expected.py): red for a late delivery, which is the partner's, not the hub's.
+WATCH = "expected_delivery"
 
 
 def _text(value) -> str:
@@ -52,16 +54,27 @@ def batch_line(cfg, row: dict) -> str:
                       if p)
 
 
-def hub_failures(rows: list[dict], failed_tasks: list[str]) -> list[str]:
-    """Red tasks the deliveries do not explain: a red `finish` is a held or refused batch's own."""
+def hub_failures(rows: list[dict], failed_tasks: list[str], late: bool = False) -> list[str]:
+    """Red tasks the deliveries do not explain: a red `finish` is a held or refused batch's own, a red
+    delivery watch a late partner's."""
     person = any(str(r["status"]) in (Status.HELD, Status.REFUSED) for r in rows)
-    return sorted({t for t in failed_tasks if not (t == FINISH and person)})
+    return sorted({t for t in failed_tasks if not (t == FINISH and person) and not (t == WATCH and late)})
 
 
-def run_note(cfg, rows: list[dict], failed_tasks: list[str] = ()) -> str:
-    """The note of a finished run that took the batches `rows` (ledger rows) and had `failed_tasks` red."""
+def late_line(feed: str, business_dates: list[str]) -> str:
+    return (f"**late**: {_text(feed)} for business date {', '.join(map(_text, business_dates))} did not arrive by "
+            "its due time plus grace; the partner has a reminder (催报). Next: ask them to deliver it, then clear "
+            f"{WATCH} (`jinbao deliveries missing` lists every late delivery)")
+
+
+def run_note(cfg, rows: list[dict], failed_tasks: list[str] = (), feed: str = "",
+             late: list[str] = ()) -> str:
+    """The note of a finished run that took the batches `rows` (ledger rows), had `failed_tasks` red and
+    found the deliveries of the business dates `late` late."""
     lines = [batch_line(cfg, r) for r in sorted(rows, key=lambda r: r["id"])]
-    failed = hub_failures(rows, list(failed_tasks))
+    if late:
+        lines.insert(0, late_line(feed, list(late)))
+    failed = hub_failures(rows, list(failed_tasks), bool(late))
     if failed:
         lines.insert(0, f"**hub failure** at {', '.join(failed)} (not the partner's doing): read the task's log, "
                         "fix the cause, then clear the task to run it again")

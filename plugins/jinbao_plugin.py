@@ -31,19 +31,22 @@ from jinbao.report_server import make_app
 log = logging.getLogger(__name__)
 #: The task whose return value is the run's batch ids (dags/dag_factory.py build_inbound).
 RECEIVE = "receive"
+#: The delivery watch, and the XCom key under which it leaves the business dates it found late (dags/expected.py).
+WATCH, LATE_KEY = "expected_delivery", "late"
 #: The auditors' monthly DAG and its task, which returns the report's files (dags/dag_factory.py build_audit).
 AUDIT_DAG, AUDIT_TASK = "audit.death_mismatch", "death_mismatch"
 
 
-def returned(dag_run, session, task_id: str):
-    """What the run's (unmapped) task `task_id` returned, or None (skipped, failed, not run)."""
+def returned(dag_run, session, task_id: str, key: str = "return_value"):
+    """What the run's (unmapped) task `task_id` returned (or pushed under `key`), or None (skipped, failed,
+    not run)."""
     # the scheduler's models: only when a run ends (module docstring)
     import sqlalchemy as sa
     from airflow.models.xcom import XComModel
 
     row = session.scalars(sa.select(XComModel).where(
         XComModel.dag_id == dag_run.dag_id, XComModel.run_id == dag_run.run_id, XComModel.task_id == task_id,
-        XComModel.key == "return_value", XComModel.map_index == -1)).first()
+        XComModel.key == key, XComModel.map_index == -1)).first()
     return XComModel.deserialize_value(row) if row is not None else None
 
 
@@ -71,7 +74,8 @@ def note_of(dag_run, session) -> str | None:
             rows = [ledger.get(conn, i) for i in ids]
     failed = [ti.task_id for ti in dag_run.get_task_instances(session=session)
               if ti.state == TaskInstanceState.FAILED]
-    return run_note(cfg, rows, failed)
+    late = returned(dag_run, session, WATCH, LATE_KEY) or []
+    return run_note(cfg, rows, failed, dag_run.dag_id, late)
 
 
 def _set_note(dag_run, session) -> None:

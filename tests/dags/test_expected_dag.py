@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from jinbao.store.database import connect
 from tests.airflow_env import airflow
+from tests.dags.test_dag_factory import _notes
 from tests.deliveries import death_row, write_delivery
 
 
@@ -33,6 +34,10 @@ def test_a_missing_delivery_turns_the_sensor_red_and_reminds_the_partner_once(sq
     states = task_states(log)
     assert states["expected_delivery"] == "failed", (states, log[-3000:])
     assert states["receive"] == "success"                      # what did come is still taken
+    assert run.returncode != 0                                  # and the run itself is red ...
+    [note] = _notes(home)                                       # ... for lateness, not for the hub
+    assert note.startswith("**late**: police.death for business date 2026-11-22 did not arrive"), note
+    assert "hub failure" not in note and "(batch 1) · published" in note, note
     assert "delivery for business date 2026-11-22 was due 2026-11-23 02:00" in log
     assert "Next: ask police to deliver it" in log
     assert sorted(p.name for p in home.outbound("police").glob("*.reminder.txt")) == [

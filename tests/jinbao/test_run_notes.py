@@ -75,6 +75,14 @@ def test_a_run_that_took_nothing_and_a_hub_failure_are_told_apart(sqlite_home):
     assert "clear the task" in failed
 
 
+def test_a_late_delivery_is_the_partners_and_a_watch_that_failed_otherwise_is_the_hubs(sqlite_home):
+    late = run_note(sqlite_home, [], ["expected_delivery"], "police.death", ["2026-11-22"])
+    assert late.startswith("**late**: police.death for business date 2026-11-22") and "hub failure" not in late
+    assert late.endswith(NOTHING)
+    down = run_note(sqlite_home, [], ["expected_delivery"], "police.death")
+    assert down.startswith("**hub failure** at expected_delivery") and "late" not in down
+
+
 def test_a_long_note_stays_within_airflows_limit(sqlite_home):
     for seq in range(1, 16):
         write_delivery(sqlite_home.inbound("police"), FEED, [death_row(seq * 10 + i) for i in range(2)], seq=seq)
