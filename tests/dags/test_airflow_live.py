@@ -118,7 +118,7 @@ def test_make_airflow_runs_a_feed_triggered_through_the_rest_api(sqlite_home, tm
         summary = {t["task_id"]: t["state"] for t in tis}
         assert state == "success", f"{summary}\n" + "\n".join(f"== {k}\n{v[-3000:]}" for k, v in logs.items()) \
             + af.tail()
-        assert summary == dict.fromkeys(["expected_delivery", "receive", "judge", "publish", "finish"], "success")
+        assert summary == dict.fromkeys(["expected_delivery", "delivered_on_time", "receive", "judge", "publish", "finish"], "success")
 
         # the store holds what the feed published
         with connect(sqlite_home.store_url).connect() as conn:

@@ -197,7 +197,7 @@ def test_a_partitioned_feed_on_two_celery_workers_equals_the_single_process_run(
         cluster.wait(f"{FEED} in the API", 180, lambda: http.get(f"/api/v2/dags/{FEED}").status_code == 200)
         cluster.wait("both Celery workers consuming", 120, lambda: cluster.consuming() >= {"worker1", "worker2"})
         tasks = {t["task_id"] for t in http.get(f"/api/v2/dags/{FEED}/tasks").json()["tasks"]}
-        assert tasks == {"expected_delivery", "receive", "judge", "plan", "publish_partition", "publish", "finish"}
+        assert tasks == {"expected_delivery", "delivered_on_time", "receive", "judge", "plan", "publish_partition", "publish", "finish"}
 
         def task_instances() -> list[dict]:
             return http.get(f"/api/v2/dags/{FEED}/dagRuns/celery-1/taskInstances").json()["task_instances"]

@@ -62,7 +62,7 @@ def test_every_dag_imports_fast_without_heavy_modules(sqlite_home):
     assert info["labels"]["police.insured_status"] == {"send": None}
     assert info["owner"]["audit.death_mismatch"] == "审计 auditors" and "audit" in info["tags"]["audit.death_mismatch"]
     by_delivery = "{{ delivery | default('') }}"
-    assert info["labels"]["police.death"] == {"expected_delivery": None, "receive": None, "judge": by_delivery,
+    assert info["labels"]["police.death"] == {"expected_delivery": None, "delivered_on_time": None, "receive": None, "judge": by_delivery,
                                               "publish": by_delivery, "finish": by_delivery}
 
 
