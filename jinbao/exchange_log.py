@@ -38,6 +38,8 @@ SEALED = ("seq", "at", "direction", "partner", "feed", "file_name", "sha256", "b
           "batch_id", "prev_hash")
 GENESIS = "0" * 64
 IN, OUT, EXPORT = "in", "out", "export"
+#: A person's answer to a held batch (jinbao/release.py): who, when, what.
+REVIEW = "review"
 KEY_NAME = "exchange_log.key"
 
 
