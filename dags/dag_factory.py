@@ -10,8 +10,8 @@ ledger, privacy) load in the tasks, never at parse time (tests/dags/test_dag_fac
 
 What a data engineer sees: the feed's bilingual title as the DAG's name, the
 partner's team as its owner, a readable description, each mapped task named
-after its delivery file, and a red task (with the reason in its log) for a
-held or refused delivery.
+after its delivery file, a Required Action (the `review` task, dags/review.py)
+for a held delivery and a red `review` (with the reason in its log) for a refused one.
 """
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from jinbao.declarations import InboundFeed, OutboundFeed, load_agreements, load_feeds
 from jinbao.settings import TIMEZONE, load_settings
+from review import HeldBatchReview
 
 #: Who owns a feed's DAG: the team on the partner's side of the agreement.
 PARTNER_TEAMS = {"police": "公安 police", "civil_affairs": "民政 civil affairs", "health": "卫健 health",
@@ -54,11 +55,15 @@ def _doc(spec: InboundFeed) -> str:
             f"| cross-field rules | {rules} |\n"
             f"| held when | more than {spec.quality.max_reject_share:.0%} of the records are rejected |\n"
             f"| publishes into | `{spec.target.table}` |\n\n"
-            "**Tasks.** `receive` takes the waiting deliveries; `judge`, `publish` and `finish` run once per "
-            "delivery and are named after its file.  `finish` is red when a delivery was **held** (too many "
-            "rejections: review the receipt, then trigger the `jinbao.release` DAG with the batch id, or run "
-            "`jinbao batches release BATCH`) or **refused** (its log says why; the delivery is kept in "
-            "quarantine and the partner has a receipt)." + (_partitions_doc(spec) if spec.partitions > 1 else ""))
+            "**Tasks.** `receive` takes the waiting deliveries; `judge`, `publish`, `finish` and `review` run "
+            "once per delivery and are named after its file.  A **held** delivery (too many rejections) waits in "
+            "`review`, a Required Action showing the counts, the most frequent reasons, the receipt and the "
+            "quality page: Release (publish the accepted records), Refuse (with a reason for the partner, who is "
+            "asked to resend) or Re-judge (after a mapping fix); scripts use the `jinbao.release` DAG or "
+            "`jinbao batches release|refuse|rejudge BATCH`.  `review` is skipped for a published delivery, red "
+            "after a refusal or a re-judge that holds again (clear it to be asked again), and red for a delivery "
+            "**refused** on arrival (its log says why and what to do; the delivery is kept in quarantine and the "
+            "partner has a receipt)." + (_partitions_doc(spec) if spec.partitions > 1 else ""))
 
 
 def _partitions_doc(spec: InboundFeed) -> str:
@@ -128,13 +133,16 @@ def build_inbound(spec: InboundFeed) -> DAG:
         @task(map_index_template=BY_DELIVERY)
         def finish(batch_id: int) -> dict:
             from jinbao.engine import BatchHeld
+            from jinbao import ledger
+            from jinbao.ledger import Outcome
             from jinbao.staged.refused import DeliveryRefused
             eng = _engine(spec.name)
             _label(eng, batch_id)
             try:
                 o = eng.finish(batch_id)
-            except (BatchHeld, DeliveryRefused) as exc:  # a person must act: retrying will not help
-                raise AirflowFailException(str(exc)) from exc
+            except (BatchHeld, DeliveryRefused):   # finished all the same; `review` asks a person or is red
+                with eng.db.begin() as conn:
+                    o = Outcome.of(ledger.get(conn, batch_id))
             finally:
                 eng.close()
             return {"batch_id": o.batch_id, "status": o.status, "received": o.received,
@@ -166,7 +174,8 @@ def build_inbound(spec: InboundFeed) -> DAG:
             parts >> published
         else:
             published = publish.expand(batch_id=judged)
-        finish.expand(batch_id=published)
+        HeldBatchReview.partial(task_id="review", map_index_template=BY_DELIVERY).expand(
+            outcome=finish.expand(batch_id=published))
     return dag
 
 
@@ -235,22 +244,33 @@ def build_release() -> DAG:
         dag_id=RELEASE_DAG,
         dag_display_name="放行暂停批次 Release a held batch",
         description="Publish a held batch after review and send the partner an updated receipt",
-        doc_md=("### Release a held batch\n\nTrigger with the batch id of a **held** batch (its `finish` task "
-                "was red; `jinbao batches list --status held` lists them).  The batch is published as it was "
+        doc_md=("### Release a held batch\n\nFor scripts: a feed run's `review` task asks a person about each "
+                "held batch.  Trigger with the batch id of a **held** batch (`jinbao batches list --status held` "
+                "lists them); any other batch is refused with an error and nothing changes.  The batch is published as it was "
                 "judged, the partner receives an updated receipt, and the delivery leaves `inbound/`.  The same "
                 "as `jinbao batches release BATCH`."),
         schedule=None,
         start_date=pendulum.datetime(2026, 1, 1, tz=pendulum.timezone(TIMEZONE)),
         catchup=False,
         tags=["jinbao", "release"],
-        params={"batch_id": Param(1, type="integer", minimum=1, description="the held batch's id")},
+        # no default: a prefilled id would offer a batch that is not held
+        params={"batch_id": Param(None, type=["null", "integer"], minimum=1, description="the held batch's id")},
         default_args={"owner": "人社 hub operators", "retries": 0},
     ) as dag:
         @task
         def release(params=None) -> dict:
-            from jinbao.release import release_batch
-            o = release_batch(int(params["batch_id"]))
-            return {"batch_id": o.batch_id, "status": o.status, "published": o.published}
+            from jinbao.release import NotHeld, os_user, release
+
+            if params.get("batch_id") is None:
+                raise AirflowFailException("no batch_id: trigger with the id of a held batch "
+                                           "(`jinbao batches list --status held`)")
+            who = get_current_context()["dag_run"].triggering_user_name or os_user()
+            try:
+                done = release(int(params["batch_id"]), who)
+            except (NotHeld, LookupError) as exc:        # a wrong id: nothing to retry
+                raise AirflowFailException(str(exc)) from exc
+            o = done.outcome
+            return {"batch_id": o.batch_id, "status": o.status, "published": o.published, "who": who}
 
         release()
     return dag

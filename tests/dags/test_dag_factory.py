@@ -62,7 +62,7 @@ def test_every_dag_imports_fast_without_heavy_modules(sqlite_home):
     assert info["owner"]["audit.death_mismatch"] == "审计 auditors" and "audit" in info["tags"]["audit.death_mismatch"]
     by_delivery = "{{ delivery | default('') }}"
     assert info["labels"]["police.death"] == {"receive": None, "judge": by_delivery, "publish": by_delivery,
-                                              "finish": by_delivery}
+                                              "finish": by_delivery, "review": by_delivery}
 
 
 def _published(cfg):
@@ -104,30 +104,6 @@ def test_airflow_dags_test_publishes_like_the_cli(home, tmp_path, monkeypatch):
     assert _published(cfg2) == via_airflow
 
 
-def test_held_batch_fails_the_dag_run_with_the_release_command(sqlite_home):
-    rows = [death_row(i) for i in range(10)]
-    for r in rows[:4]:
-        r["ZXYY"] = "7"                                  # 40 % rejected: above the 20 % threshold
-    write_delivery(sqlite_home.inbound("police"), "police.death", rows)
-    assert airflow(sqlite_home, "db", "migrate").returncode == 0
-    run = airflow(sqlite_home, "dags", "test", "police.death", "2026-11-22")
-    log = run.stdout + run.stderr
-    assert "jinbao batches release 1" in log and "40.0%" in log
-    with engine(sqlite_home.store_url).connect() as conn:
-        assert conn.execute(sa.text("select status from batch")).scalar() == "held"
-        assert conn.execute(sa.text("select count(*) from death_record")).scalar() == 0
-    assert "failed" in log.lower()
-    # Release is part of the story: the release DAG publishes it and the partner gets an updated receipt.
-    run = airflow(sqlite_home, "dags", "test", "jinbao.release", "2026-11-23", "--conf", '{"batch_id": 1}')
-    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
-    with engine(sqlite_home.store_url).connect() as conn:
-        assert conn.execute(sa.text("select status from batch")).scalar() == "published"
-        assert conn.execute(sa.text("select count(*) from death_record")).scalar() == 6
-    import json as _json
-    receipt = _json.loads((sqlite_home.outbound("police") / "police.death_20261122_000001.receipt.json").read_text())
-    assert receipt["status"] == "published" and receipt["published"] == 6
-
-
 def test_task_logs_tell_the_story_of_a_delivery(sqlite_home):
     rows = [death_row(i) for i in range(20)]
     rows[3]["XB"] = "5"
@@ -156,7 +132,8 @@ def test_a_refused_delivery_fails_the_run_naming_the_delivery_and_reason(sqlite_
     log = run.stdout + run.stderr
     assert run.returncode != 0                                        # red, not green
     assert "SEQUENCE_REPLAYED" in log and "police.death_20261122_000005.csv" in log
-    assert "end task task_id=finish" in log and "failed" in log.lower()
+    assert "end task task_id=review" in log and "failed" in log.lower()
+    assert "batch 2 (police.death_20261122_000005.csv) refused: SEQUENCE_REPLAYED" in log   # what review says
 
 
 def test_the_monthly_audit_dag_writes_the_report_and_hands_it_over(sqlite_home):

@@ -1,0 +1,53 @@
+"""Answering a Required Action through Airflow's REST API (/api/v2, the HITL endpoints), as a person's
+script or the UI does: find the open question, read it, answer it.
+
+`answer_open` works with any client of an API server: the live test's (a real `airflow api-server`),
+or, for `airflow dags test` (which parks a human-in-the-loop task until a response arrives from
+outside), the API server's own application in a process of its own on the same metadata database:
+`python -m tests.dags.hitl DAG OPTION [REASON]` with the test's Airflow environment.
+"""
+from __future__ import annotations
+
+import json
+import sys
+import time
+
+
+def open_questions(http, dag_id: str) -> list[dict]:
+    r = http.get(f"/api/v2/dags/{dag_id}/dagRuns/~/hitlDetails", params={"response_received": False})
+    assert r.status_code == 200, r.text
+    return list(r.json()["hitl_details"])
+
+
+def answer_open(http, dag_id: str, option: str, reason: str = "", timeout: float = 240) -> dict:
+    """Wait for the first open question of `dag_id`, answer it with `option` (and `reason`); return
+    {"question": what was asked, "answer": the API's response}."""
+    deadline = time.monotonic() + timeout
+    while not (found := open_questions(http, dag_id)):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"no Required Action of {dag_id} within {timeout} s")
+        time.sleep(1)
+    q = found[0]
+    ti = q["task_instance"]
+    r = http.patch(f"/api/v2/dags/{dag_id}/dagRuns/{ti['dag_run_id']}/taskInstances/{ti['task_id']}/"
+                   f"{ti['map_index']}/hitlDetails", json={"chosen_options": [option], "params_input": {"reason": reason}})
+    assert r.status_code == 200, r.text
+    return {"question": q, "answer": r.json()}
+
+
+def main(argv: list[str]) -> int:
+    # the API server's application, imported here: only this process runs it, under the test's environment
+    from fastapi.testclient import TestClient
+
+    from airflow.api_fastapi.app import create_app
+
+    dag_id, option, reason = argv[0], argv[1], (argv[2] if len(argv) > 2 else "")
+    with TestClient(create_app("core")) as http:
+        token = http.get("/auth/token").json()["access_token"]         # simple auth manager, all admins
+        http.headers["Authorization"] = f"Bearer {token}"
+        print(json.dumps(answer_open(http, dag_id, option, reason), default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
