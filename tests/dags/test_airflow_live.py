@@ -23,6 +23,7 @@ from dev.airflow_up import environment
 from dev.polling import poll
 from jinbao.store.database import connect
 from tests.airflow_env import REPO
+from tests.dags.hitl import answer_open
 from tests.dags.processes import free_port as _free_port, start, stop_group
 from tests.deliveries import death_row, write_delivery
 
@@ -117,7 +118,7 @@ def test_make_airflow_runs_a_feed_triggered_through_the_rest_api(sqlite_home, tm
         summary = {t["task_id"]: t["state"] for t in tis}
         assert state == "success", f"{summary}\n" + "\n".join(f"== {k}\n{v[-3000:]}" for k, v in logs.items()) \
             + af.tail()
-        assert summary == dict.fromkeys(["receive", "judge", "publish", "finish"], "success")
+        assert summary == {**dict.fromkeys(["receive", "judge", "publish", "finish"], "success"), "review": "skipped"}
 
         # the store holds what the feed published
         with connect(sqlite_home.store_url).connect() as conn:
@@ -137,3 +138,43 @@ def test_make_airflow_runs_a_feed_triggered_through_the_rest_api(sqlite_home, tm
     finally:
         af.stop()
     assert time.monotonic() - started < 300
+
+
+def test_a_held_batch_is_a_required_action_answered_through_the_rest_api(sqlite_home, tmp_path):
+    """More than 20 % defective: the run parks `review`; a person releases it through /api/v2's HITL
+    endpoints; the run ends green, the store has the batch published and the exchange log names them."""
+    home = sqlite_home.home
+    rows = [death_row(i) for i in range(10)]
+    for r in rows[:3]:
+        r["ZXYY"] = "7"                                   # 30 % rejected (UNMAPPED_CODE): held
+    write_delivery(sqlite_home.inbound("police"), DAG, rows)
+    started = time.monotonic()
+    af = Airflow(home, _free_port(), tmp_path / "airflow-console.log")
+    try:
+        af.wait(f"{DAG} in the API", started + 120, lambda: af.http.get(f"/api/v2/dags/{DAG}").status_code == 200)
+        run = af.http.post(f"/api/v2/dags/{DAG}/dagRuns",
+                           json={"dag_run_id": "held-1", "logical_date": "2026-11-22T04:00:00Z"})
+        assert run.status_code == 200, run.text
+        assert af.http.patch(f"/api/v2/dags/{DAG}", json={"is_paused": False}).status_code == 200
+
+        qa = answer_open(af.http, DAG, "Release", timeout=max(10.0, started + 240 - time.monotonic()))
+        q = qa["question"]
+        assert q["task_instance"]["task_id"] == "review" and DELIVERY in q["subject"]
+        assert "| 10 | 7 | 3 |" in q["body"] and "UNMAPPED_CODE" in q["body"]
+        who = qa["answer"]["responded_by"]["name"]
+
+        def finished():
+            state = af.http.get(f"/api/v2/dags/{DAG}/dagRuns/held-1").json()["state"]
+            return state if state in ("success", "failed") else None
+        state = af.wait("finished dag run", started + 300, finished)
+        tis = af.http.get(f"/api/v2/dags/{DAG}/dagRuns/held-1/taskInstances").json()["task_instances"]
+        assert state == "success", str({t["task_id"]: t["state"] for t in tis}) + af.tail()
+        assert {t["task_id"]: t["state"] for t in tis}["review"] == "success"
+
+        with connect(sqlite_home.store_url).connect() as conn:
+            assert conn.execute(sa.text("select status, published from batch")).one() == ("published", 7)
+            assert conn.execute(sa.text("select count(*) from death_record")).scalar() == 7
+            assert conn.execute(sa.text("select who, status from exchange_log where direction = 'review'")
+                                ).all() == [(who, "release")]
+    finally:
+        af.stop()
