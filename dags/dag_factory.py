@@ -140,7 +140,9 @@ def build_inbound(spec: InboundFeed) -> DAG:
             _label(eng, batch_id)
             try:
                 o = eng.finish(batch_id)
-            except (BatchHeld, DeliveryRefused):   # finished all the same; `review` asks a person or is red
+            except (BatchHeld, DeliveryRefused) as exc:   # finished all the same; `review` asks a person or is red
+                if isinstance(exc, BatchHeld):
+                    log.warning("%s (the `review` task asks this as a Required Action)", exc)
                 with eng.db.begin() as conn:
                     o = Outcome.of(ledger.get(conn, batch_id))
             finally:

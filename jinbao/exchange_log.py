@@ -1,4 +1,4 @@
-"""The exchange log (交换日志): every delivery in and out, and every export of personal data.
+"""The exchange log (交换日志): every delivery in and out, every export of personal data, every answer to a held batch.
 
 Each entry is a row of the store's `exchange_log` carrying the hash of the entry before
 it, so the rows form a chain; `verify` recomputes it and names the first entry that was

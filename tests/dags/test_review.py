@@ -112,3 +112,16 @@ def test_the_release_dag_takes_only_a_held_batch(sqlite_home):
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     assert _rows(sqlite_home, "select status from batch order by id") == [{"status": "published"}] * 2
     assert _rows(sqlite_home, "select status from exchange_log where direction = 'review'") == [{"status": "release"}]
+
+
+def test_the_options_shown_are_the_answers_carried_out():
+    """dags/review.py lists the options without importing the engine side (parse time); the two agree."""
+    from jinbao.held_question import OPTIONS as ANSWERS
+    from jinbao.release import ANSWERS as CARRIED_OUT
+
+    sys.path.insert(0, str(REPO / "dags"))
+    try:
+        from review import OPTIONS
+    finally:
+        sys.path.remove(str(REPO / "dags"))
+    assert list(ANSWERS) == OPTIONS and set(ANSWERS.values()) == set(CARRIED_OUT)
