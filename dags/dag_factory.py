@@ -248,9 +248,9 @@ def build_release() -> DAG:
         description="Publish a held batch after review and send the partner an updated receipt",
         doc_md=("### Release a held batch\n\nFor scripts: a feed run's `review` task asks a person about each "
                 "held batch.  Trigger with the batch id of a **held** batch (`jinbao batches list --status held` "
-                "lists them); any other batch is refused with an error and nothing changes.  The batch is published as it was "
-                "judged, the partner receives an updated receipt, and the delivery leaves `inbound/`.  The same "
-                "as `jinbao batches release BATCH`."),
+                "lists them); any other batch is refused with an error and nothing changes.  The batch is "
+                "published as it was judged, the partner receives an updated receipt, and the delivery leaves "
+                "`inbound/`.  The same as `jinbao batches release BATCH`."),
         schedule=None,
         start_date=pendulum.datetime(2026, 1, 1, tz=pendulum.timezone(TIMEZONE)),
         catchup=False,
@@ -272,6 +272,8 @@ def build_release() -> DAG:
             except (NotHeld, LookupError) as exc:        # a wrong id: nothing to retry
                 raise AirflowFailException(str(exc)) from exc
             o = done.outcome
+            if o.status != "published":                 # the store refused what was judged: not green
+                raise AirflowFailException(done.said)
             return {"batch_id": o.batch_id, "status": o.status, "published": o.published, "who": who}
 
         release()

@@ -1,11 +1,11 @@
 """The Required Action of a held batch: the `review` task after `finish`, one per delivery.
 
-A published batch skips it; a refused one makes it red, with the reason and what to do (the run of a
-refused delivery is never green; finish only tells the partner).  A held one waits (Airflow's human-in-the-loop, the task's
-"Required Action" in the UI, or the HITL endpoints of the REST API) for a person to choose Release,
-Refuse (with a reason for the partner) or Re-judge, and the answer is carried out by jinbao/release.py,
-as `jinbao batches release|refuse|rejudge` would, with the responding Airflow user as the one who
-answered in the exchange log.
+A published batch skips it; a refused one makes it red, with the reason and what to do (the run
+of a refused delivery is never green; finish only tells the partner).  A held one waits (Airflow's
+human-in-the-loop: the task's "Required Action" in the UI, or the HITL endpoints of the REST API) for
+a person to choose Release, Refuse (with a reason for the partner) or Re-judge, and the answer is
+carried out by jinbao/release.py, as `jinbao batches release|refuse|rejudge` would, with the
+responding Airflow user as the one who answered in the exchange log.
 
 What the run shows afterwards: released, or judged again and published, is green; refused is red (the
 delivery is refused, as a partner's bad delivery is); judged again and held again is red too, with the

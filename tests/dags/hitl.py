@@ -30,7 +30,8 @@ def answer_open(http, dag_id: str, option: str, reason: str = "", timeout: float
     q = found[0]
     ti = q["task_instance"]
     r = http.patch(f"/api/v2/dags/{dag_id}/dagRuns/{ti['dag_run_id']}/taskInstances/{ti['task_id']}/"
-                   f"{ti['map_index']}/hitlDetails", json={"chosen_options": [option], "params_input": {"reason": reason}})
+                   f"{ti['map_index']}/hitlDetails",
+                   json={"chosen_options": [option], "params_input": {"reason": reason}})
     assert r.status_code == 200, r.text
     return {"question": q, "answer": r.json()}
 

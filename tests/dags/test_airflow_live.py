@@ -140,41 +140,72 @@ def test_make_airflow_runs_a_feed_triggered_through_the_rest_api(sqlite_home, tm
     assert time.monotonic() - started < 300
 
 
+
+def _held_run(sqlite_home, tmp_path, run_id: str) -> tuple[Airflow, float]:
+    """Airflow up, a police.death delivery 30 % defective (UNMAPPED_CODE: held) and a run of it triggered."""
+    rows = [death_row(i) for i in range(10)]
+    for r in rows[:3]:
+        r["ZXYY"] = "7"
+    write_delivery(sqlite_home.inbound("police"), DAG, rows)
+    started = time.monotonic()
+    af = Airflow(sqlite_home.home, _free_port(), tmp_path / "airflow-console.log")
+    af.wait(f"{DAG} in the API", started + 120, lambda: af.http.get(f"/api/v2/dags/{DAG}").status_code == 200)
+    run = af.http.post(f"/api/v2/dags/{DAG}/dagRuns",
+                       json={"dag_run_id": run_id, "logical_date": "2026-11-22T04:00:00Z"})
+    assert run.status_code == 200, run.text
+    assert af.http.patch(f"/api/v2/dags/{DAG}", json={"is_paused": False}).status_code == 200
+    return af, started
+
+
+def _ended(af: Airflow, run_id: str, until: float) -> tuple[str, dict]:
+    def finished():
+        state = af.http.get(f"/api/v2/dags/{DAG}/dagRuns/{run_id}").json()["state"]
+        return state if state in ("success", "failed") else None
+    state = af.wait("finished dag run", until, finished)
+    tis = af.http.get(f"/api/v2/dags/{DAG}/dagRuns/{run_id}/taskInstances").json()["task_instances"]
+    return state, {t["task_id"]: t["state"] for t in tis}
+
+
+def _answers(cfg) -> list[tuple]:
+    with connect(cfg.store_url).connect() as conn:
+        return conn.execute(sa.text("select who, status from exchange_log where direction = 'review' order by seq")
+                            ).all()
+
+
 def test_a_held_batch_is_a_required_action_answered_through_the_rest_api(sqlite_home, tmp_path):
     """More than 20 % defective: the run parks `review`; a person releases it through /api/v2's HITL
     endpoints; the run ends green, the store has the batch published and the exchange log names them."""
-    home = sqlite_home.home
-    rows = [death_row(i) for i in range(10)]
-    for r in rows[:3]:
-        r["ZXYY"] = "7"                                   # 30 % rejected (UNMAPPED_CODE): held
-    write_delivery(sqlite_home.inbound("police"), DAG, rows)
-    started = time.monotonic()
-    af = Airflow(home, _free_port(), tmp_path / "airflow-console.log")
+    af, started = _held_run(sqlite_home, tmp_path, "held-1")
     try:
-        af.wait(f"{DAG} in the API", started + 120, lambda: af.http.get(f"/api/v2/dags/{DAG}").status_code == 200)
-        run = af.http.post(f"/api/v2/dags/{DAG}/dagRuns",
-                           json={"dag_run_id": "held-1", "logical_date": "2026-11-22T04:00:00Z"})
-        assert run.status_code == 200, run.text
-        assert af.http.patch(f"/api/v2/dags/{DAG}", json={"is_paused": False}).status_code == 200
-
         qa = answer_open(af.http, DAG, "Release", timeout=max(10.0, started + 240 - time.monotonic()))
         q = qa["question"]
         assert q["task_instance"]["task_id"] == "review" and DELIVERY in q["subject"]
         assert "| 10 | 7 | 3 |" in q["body"] and "UNMAPPED_CODE" in q["body"]
         who = qa["answer"]["responded_by"]["name"]
-
-        def finished():
-            state = af.http.get(f"/api/v2/dags/{DAG}/dagRuns/held-1").json()["state"]
-            return state if state in ("success", "failed") else None
-        state = af.wait("finished dag run", started + 300, finished)
-        tis = af.http.get(f"/api/v2/dags/{DAG}/dagRuns/held-1/taskInstances").json()["task_instances"]
-        assert state == "success", str({t["task_id"]: t["state"] for t in tis}) + af.tail()
-        assert {t["task_id"]: t["state"] for t in tis}["review"] == "success"
-
+        state, summary = _ended(af, "held-1", started + 300)
+        assert state == "success" and summary["review"] == "success", str(summary) + af.tail()
         with connect(sqlite_home.store_url).connect() as conn:
             assert conn.execute(sa.text("select status, published from batch")).one() == ("published", 7)
             assert conn.execute(sa.text("select count(*) from death_record")).scalar() == 7
-            assert conn.execute(sa.text("select who, status from exchange_log where direction = 'review'")
-                                ).all() == [(who, "release")]
+        assert _answers(sqlite_home) == [(who, "release")]
+    finally:
+        af.stop()
+
+
+def test_a_rejudge_that_holds_again_is_red_and_clearing_review_asks_again(sqlite_home, tmp_path):
+    af, started = _held_run(sqlite_home, tmp_path, "held-2")
+    try:
+        first = answer_open(af.http, DAG, "Re-judge", timeout=max(10.0, started + 240 - time.monotonic()))
+        state, summary = _ended(af, "held-2", started + 300)
+        assert state == "failed" and summary["review"] == "failed", str(summary) + af.tail()   # still held
+        cleared = af.http.post(f"/api/v2/dags/{DAG}/clearTaskInstances", json={
+            "dry_run": False, "dag_run_id": "held-2", "task_ids": ["review"], "only_failed": True})
+        assert cleared.status_code == 200, cleared.text
+        second = answer_open(af.http, DAG, "Release", timeout=max(10.0, started + 360 - time.monotonic()))
+        assert "| 10 | 7 | 3 |" in second["question"]["body"]          # asked again, with the counts now
+        state, summary = _ended(af, "held-2", started + 420)
+        assert state == "success" and summary["review"] == "success", str(summary) + af.tail()
+        who = first["answer"]["responded_by"]["name"]
+        assert _answers(sqlite_home) == [(who, "rejudge"), (who, "release")]
     finally:
         af.stop()
