@@ -12,11 +12,15 @@ import json
 import sys
 import time
 
+#: Seconds between a question appearing and its answer (see answer_open).
+READING = 5
+
 
 def open_questions(http, dag_id: str) -> list[dict]:
+    """Unanswered questions whose task waits for the answer (awaiting input), as a person sees them listed."""
     r = http.get(f"/api/v2/dags/{dag_id}/dagRuns/~/hitlDetails", params={"response_received": False})
     assert r.status_code == 200, r.text
-    return list(r.json()["hitl_details"])
+    return [q for q in r.json()["hitl_details"] if q["task_instance"]["state"] == "awaiting_input"]
 
 
 def answer_open(http, dag_id: str, option: str, reason: str = "", timeout: float = 240) -> dict:
@@ -28,6 +32,10 @@ def answer_open(http, dag_id: str, option: str, reason: str = "", timeout: float
             raise TimeoutError(f"no Required Action of {dag_id} within {timeout} s")
         time.sleep(1)
     q = found[0]
+    # A person reads before answering.  An answer in the very scheduler loop that parked the task races
+    # Airflow 3.3 itself: the scheduler then reads the parking run's executor event ("success") against the
+    # task already re-queued by the answer, and marks it up_for_retry.  A few seconds' reading avoids that.
+    time.sleep(READING)
     ti = q["task_instance"]
     r = http.patch(f"/api/v2/dags/{dag_id}/dagRuns/{ti['dag_run_id']}/taskInstances/{ti['task_id']}/"
                    f"{ti['map_index']}/hitlDetails",

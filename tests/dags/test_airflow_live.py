@@ -158,12 +158,15 @@ def _held_run(sqlite_home, tmp_path, run_id: str) -> tuple[Airflow, float]:
 
 
 def _ended(af: Airflow, run_id: str, until: float) -> tuple[str, dict]:
+    def states() -> dict:
+        tis = af.http.get(f"/api/v2/dags/{DAG}/dagRuns/{run_id}/taskInstances").json()["task_instances"]
+        return {t["task_id"]: t["state"] for t in tis}
+
     def finished():
         state = af.http.get(f"/api/v2/dags/{DAG}/dagRuns/{run_id}").json()["state"]
         return state if state in ("success", "failed") else None
-    state = af.wait("finished dag run", until, finished)
-    tis = af.http.get(f"/api/v2/dags/{DAG}/dagRuns/{run_id}/taskInstances").json()["task_instances"]
-    return state, {t["task_id"]: t["state"] for t in tis}
+    state = poll(until, finished, lambda: None) or pytest.fail(f"run {run_id} not finished: {states()}" + af.tail())
+    return state, states()
 
 
 def _answers(cfg) -> list[tuple]:
