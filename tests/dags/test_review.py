@@ -125,3 +125,20 @@ def test_the_options_shown_are_the_answers_carried_out():
     finally:
         sys.path.remove(str(REPO / "dags"))
     assert list(ANSWERS) == OPTIONS and set(ANSWERS.values()) == set(CARRIED_OUT)
+
+
+def test_a_refused_delivery_beside_a_held_one_keeps_the_run_red_and_the_question_asked(sqlite_home, tmp_path):
+    write_delivery(sqlite_home.inbound("police"), FEED, [death_row(i) for i in range(5)], seq=7)
+    assert main(["run", FEED]) == 0                                            # batch 1, sequence 7
+    rows = [death_row(i) for i in range(20, 30)]
+    for r in rows[:4]:
+        r["ZXYY"] = "7"
+    write_delivery(sqlite_home.inbound("police"), FEED, rows, seq=8)           # held
+    write_delivery(sqlite_home.inbound("police"), FEED, [death_row(i) for i in range(10, 15)], seq=5)  # replayed
+    assert airflow(sqlite_home, "db", "migrate").returncode == 0
+    run, qa, log = _run_answering(sqlite_home, tmp_path, "Release")
+    assert "police.death_20261122_000008.csv" in qa["question"]["subject"]
+    assert run.returncode != 0                                                 # the refusal keeps it red
+    assert "refused: SEQUENCE_REPLAYED" in log
+    assert {(r["sequence"], r["status"]) for r in _rows(sqlite_home, "select sequence, status from batch")} == {
+        (7, "published"), (8, "published"), (5, "refused")}
