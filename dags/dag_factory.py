@@ -10,10 +10,10 @@ ledger, privacy) load in the tasks, never at parse time (tests/dags/test_dag_fac
 
 What a data engineer sees: the feed's bilingual title as the DAG's name, the
 partner's team as its owner, a readable description, each mapped task named
-after its delivery file, a red `finish` (with the reason in its log) for a
-held or refused delivery whose `judge` or `publish` is skipped, a skipped
-`receive` when nothing was delivered, each task's doc (dags/task_docs.py), and
-each run's note (plugins/jinbao_plugin.py).
+after its delivery file, a Required Action (the `review` task, dags/review.py)
+for a held delivery and a red `review` (with the reason in its log) for a refused one,
+whose `judge` or `publish` is skipped, a skipped `receive` when nothing was delivered,
+each task's doc (dags/task_docs.py), and each run's note (plugins/jinbao_plugin.py).
 """
 from __future__ import annotations
 
@@ -28,6 +28,7 @@ from assets import AUDIT_READS, fed_or_calendar, reads, written_by
 from expected import expected_delivery
 from jinbao.declarations import InboundFeed, OutboundFeed, load_agreements, load_feeds
 from jinbao.settings import TIMEZONE, load_settings
+from review import HeldBatchReview
 from schedules import described, start_date, timetable
 from task_docs import FINISH, JUDGE, PUBLISH, RECEIVE
 
@@ -95,16 +96,20 @@ def _doc(spec: InboundFeed) -> str:
             f"| runs | {described(spec.schedule)} (`{spec.schedule}`) |\n\n"
             f"{_expected_doc(spec)}"
             "**Tasks.** `expected_delivery` watches the delivery due in the run's window (docs/expected.md): "
-            "green when it is in, skipped when none is due, red when it is late (the partner has a reminder); "
-            "`receive` then takes the waiting deliveries; `judge`, `publish` and `finish` run once per "
-            "delivery and are named after its file.  `finish` is red when a delivery was **held** (too many "
-            "rejections: review the receipt, then trigger the `jinbao.release` DAG with the batch id, or run "
-            "`jinbao batches release BATCH`) or **refused** (its log says why; the delivery is kept in "
-            "quarantine and the partner has a receipt); `judge` and `publish` are skipped for it.  A run that "
-            "took nothing is skipped at `receive`.  Each run ends with a note: every delivery, its batch, counts "
-            "and outcome, and links to its receipt and quality page."
+            "green when it is in, skipped when none is due, red when it is late (the partner has a reminder, "
+            "and `delivered_on_time` turns the run red); `receive` then takes the waiting deliveries; `judge`, "
+            "`publish`, `finish` and `review` run once per delivery and are named after its file.  A **held** "
+            "delivery (too many rejections) waits in `review`, a Required Action showing the counts, the most "
+            "frequent reasons, the receipt and the quality page: Release (publish the accepted records), Refuse "
+            "(with a reason for the partner, who is asked to resend) or Re-judge (after a mapping fix); scripts "
+            "use the `jinbao.release` DAG or `jinbao batches release|refuse|rejudge BATCH`.  `review` is skipped "
+            "for a published delivery, red after a refusal or a re-judge that holds again (clear it to be asked "
+            "again), and red for a delivery **refused** on arrival (its log says why and what to do; the delivery "
+            "is kept in quarantine and the partner has a receipt); `judge` and `publish` are skipped for a "
+            "refused delivery, `publish` for a held one.  A run that took nothing is skipped at `receive`.  Each "
+            "run ends with a note: every delivery, its batch, counts and outcome, and links to its receipt and "
+            "quality page."
             + (_partitions_doc(spec) if spec.partitions > 1 else "") + _after_doc(spec))
-
 
 
 def _expected_doc(spec: InboundFeed) -> str:
@@ -227,16 +232,19 @@ def build_inbound(spec: InboundFeed) -> DAG:
         @task(map_index_template=BY_DELIVERY, doc_md=FINISH)
         def finish(batch_id: int) -> dict:
             from jinbao.engine import BatchHeld
+            from jinbao import ledger
+            from jinbao.ledger import Outcome
             from jinbao.staged.refused import DeliveryRefused
             eng = _engine(spec.name)
             row = _label(eng, batch_id)
             try:
                 o = eng.finish(batch_id)
-            except BatchHeld as exc:  # a person must act: retrying will not help
-                _quality_page(eng, row)
-                raise AirflowFailException(str(exc)) from exc
-            except DeliveryRefused as exc:
-                raise AirflowFailException(str(exc)) from exc
+            except (BatchHeld, DeliveryRefused) as exc:   # finished all the same; `review` asks a person or is red
+                if isinstance(exc, BatchHeld):
+                    _quality_page(eng, row)          # the Required Action and the note link it
+                    log.warning("%s (the `review` task asks this as a Required Action)", exc)
+                with eng.db.begin() as conn:
+                    o = Outcome.of(ledger.get(conn, batch_id))
             finally:
                 eng.close()
             return {"batch_id": o.batch_id, "status": o.status, "received": o.received,
@@ -303,7 +311,9 @@ def build_inbound(spec: InboundFeed) -> DAG:
             # none_failed: a refused delivery's judge is skipped, and the others still publish
             published = publish.override(trigger_rule="none_failed").expand(batch_id=judged)
         # over judge's results, not publish's: a held or refused batch skips publish, and finish answers it
-        published >> finish.override(trigger_rule="none_failed").expand(batch_id=judged)
+        finished = finish.override(trigger_rule="none_failed").expand(batch_id=judged)
+        published >> finished
+        HeldBatchReview.partial(task_id="review", map_index_template=BY_DELIVERY).expand(outcome=finished)
     return dag
 
 
@@ -375,23 +385,35 @@ def build_release() -> DAG:
         dag_id=RELEASE_DAG,
         dag_display_name=_named("放行暂停批次 Release a held batch", RELEASE_DAG),
         description="Publish a held batch after review and send the partner an updated receipt",
-        doc_md=("### Release a held batch\n\nTrigger with the batch id of a **held** batch (its `finish` task "
-                "was red; `jinbao batches list --status held` lists them).  The batch is published as it was "
-                "judged, the partner receives an updated receipt, and the delivery leaves `inbound/`.  The same "
-                "as `jinbao batches release BATCH`."),
+        doc_md=("### Release a held batch\n\nFor scripts: a feed run's `review` task asks a person about each "
+                "held batch.  Trigger with the batch id of a **held** batch (`jinbao batches list --status held` "
+                "lists them); any other batch is refused with an error and nothing changes.  The batch is "
+                "published as it was judged, the partner receives an updated receipt, and the delivery leaves "
+                "`inbound/`.  The same as `jinbao batches release BATCH`."),
         schedule=None,
         start_date=pendulum.datetime(2026, 1, 1, tz=pendulum.timezone(TIMEZONE)),
         catchup=False,
         tags=["jinbao", "release"],
-        # no default: a batch is released only when a person names it
-        params={"batch_id": Param(type="integer", minimum=1, description="the held batch's id")},
+        # no default: a prefilled id would offer a batch that is not held
+        params={"batch_id": Param(None, type=["null", "integer"], minimum=1, description="the held batch's id")},
         default_args={"owner": "人社 hub operators", "retries": 0},
     ) as dag:
         @task
         def release(params=None) -> dict:
-            from jinbao.release import release_batch
-            o = release_batch(int(params["batch_id"]))
-            return {"batch_id": o.batch_id, "status": o.status, "published": o.published}
+            from jinbao.release import NotHeld, os_user, release
+
+            if params.get("batch_id") is None:
+                raise AirflowFailException("no batch_id: trigger with the id of a held batch "
+                                           "(`jinbao batches list --status held`)")
+            who = get_current_context()["dag_run"].triggering_user_name or os_user()
+            try:
+                done = release(int(params["batch_id"]), who)
+            except (NotHeld, LookupError) as exc:        # a wrong id: nothing to retry
+                raise AirflowFailException(str(exc)) from exc
+            o = done.outcome
+            if o.status != "published":                 # the store refused what was judged: not green
+                raise AirflowFailException(done.said)
+            return {"batch_id": o.batch_id, "status": o.status, "published": o.published, "who": who}
 
         release()
     return dag

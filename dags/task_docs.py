@@ -26,9 +26,9 @@ JUDGE = """\
 Checks every record of one delivery (its file is the task's name) against the partner schema, the mapping
 in force on its business date and the feed's rules, and counts received, accepted and rejected records.
 
-- **green**: judged; `publish` follows.  Too many rejections **hold** the batch: `finish` turns red.
+- **green**: judged; `publish` follows.  Too many rejections **hold** the batch: `review` asks a person.
 - **skipped**: the whole delivery was refused (the log says why, e.g. `COUNT_MISMATCH`); `finish` sends
-  the partner its receipt and turns red.
+  the partner its receipt and `review` turns red.
 - **red**: the hub failed (store down after the retries); clear the task once it is back.
 
 The log names the page of quality results (`jinbao quality docs`); the run's note links it when it exists.
@@ -42,7 +42,7 @@ and the consumers' registers.  A second run publishes nothing twice.
 
 - **green**: published.
 - **skipped**: nothing to publish, because the batch is held for review or was refused (the log says
-  which); `finish` turns red for it.
+  which); `review` asks a person about a held batch and is red for a refused one.
 - **red**: the hub failed (store down after the retries): the batch stays judged and the next run or a
   cleared task publishes it.
 """
@@ -53,9 +53,8 @@ FINISH = """\
 Tells the partner: the receipt (a readable copy is linked from the run's note), the exchange-log entry, the
 acknowledgement; a refused delivery goes to quarantine.
 
-- **green**: the delivery ended as it should (published, partner answered).
-- **red, held**: too many rejections.  Open the receipt and the quality page (links in the run's note),
-  then trigger the `jinbao.release` DAG with the batch id, or ask the partner to resend.
-- **red, refused**: the whole delivery was refused; the log and the note give the reason, the partner has
-  its receipt and is expected to send a corrected delivery.
+- **green**: the partner has its answer, whatever it was: published, held (then `review` asks a person:
+  release, refuse or re-judge) or refused (then `review` is red with the reason, and the partner is
+  expected to send a corrected delivery).  A held batch's quality page is written here, for the person.
+- **red**: the hub failed (store or drop zone unreachable after the retries); clear it once it is back.
 """

@@ -5,15 +5,15 @@ Run from the checkout: `.venv/bin/python -m dev.screenshots [--out docs/images]`
 On a private temporary JINBAO_HOME it starts Airflow as `make airflow` does (dev/airflow_up.py,
 in its own process group, on a free port, the schedule off as in tests/dags/test_airflow_live.py),
 drops a police.death delivery with more than 20 % defective records (so its batch is HELD),
-triggers police.death through the REST API and waits for the run to end (failed: `finish` is red
-and its log says how to release the batch), builds the batch's page with
+triggers police.death through the REST API and waits for the held batch's Required Action (the
+`review` task awaiting input; `finish`'s log says why it is held and how to answer), builds the batch's page with
 `jinbao quality docs police.death --batch 1`, then photographs with headless Chromium, driven
 through the DevTools protocol (the Airflow UI is a React app: each picture is taken once the
 text it must show is on the page, not after a fixed wait):
 
 - airflow-dag-list.png   the DAG list, one DAG per feed plus jinbao.release
 - airflow-dag-docs.png   police.death's page with its "Dag Docs" open
-- airflow-held-run.png   the failed run's grid and graph, the red `finish` named after its delivery file
+- airflow-held-run.png   the run's grid and graph, `finish` named after its delivery file, its log saying held
 - data-docs.png          the batch's quality results (file://, network off)
 
 Chromium's requests outside localhost go to a dead proxy, so nothing is fetched from the network.
@@ -168,15 +168,18 @@ def held_run(af: Airflow) -> str:
     log(f"triggered {FEED} run {run_id}; waiting for it to end")
     quoted = urllib.parse.quote(run_id, safe="")
 
-    def ended():
+    def asking():
+        tis = af.api("GET", f"/api/v2/dags/{FEED}/dagRuns/{quoted}/taskInstances")[1]["task_instances"]
+        if any(t["task_id"] == "review" and t["state"] == "awaiting_input" for t in tis):
+            return "awaiting_input"
         state = af.api("GET", f"/api/v2/dags/{FEED}/dagRuns/{quoted}")[1]["state"]
         return state if state in ("success", "failed") else None
-    state = wait_for("finished run", 300, ended, alive=af.check_alive)
+    state = wait_for("the held batch's Required Action", 300, asking, alive=af.check_alive)
     tis = af.api("GET", f"/api/v2/dags/{FEED}/dagRuns/{quoted}/taskInstances")[1]["task_instances"]
     summary = {(t["task_id"], t.get("rendered_map_index") or t["map_index"]): t["state"] for t in tis}
     log(f"run {run_id} {state}: {summary}")
-    if state != "failed" or not any(t == "finish" and s == "failed" for (t, _), s in summary.items()):
-        raise RuntimeError(f"expected a failed run with a red finish (held batch), got {state}: {summary}")
+    if state != "awaiting_input":
+        raise RuntimeError(f"expected the held batch's review awaiting input, got {state}: {summary}")
     return run_id
 
 
@@ -332,10 +335,10 @@ def take(browser: Browser, af: Airflow, run_id: str, page: Path, out: Path, deli
     time.sleep(1)
     made.append(browser.shot(out / "airflow-dag-docs.png"))
 
-    # the failed mapped `finish`: the grid of the run beside it, its log with the release instruction
+    # the mapped `finish`: the grid of the run beside it, its log with the answers to give
     run = urllib.parse.quote(run_id, safe="")
     browser.goto(f"{af.url}/dags/{FEED}/runs/{run}/tasks/finish/mapped/0",
-                 shows=[f"finish [{delivery_file}]", "Failed", "held:", "jinbao batches release 1"])
+                 shows=[f"finish [{delivery_file}]", "held:", "jinbao batches release 1"])
     browser.js(SCROLL_TOP)
     time.sleep(1)
     made.append(browser.shot(out / "airflow-held-run.png"))

@@ -49,8 +49,10 @@ def finish(run: FeedRun, batch: Batch) -> Outcome:
         row = ledger.get(conn, batch_id)
     if status == Status.HELD:
         raise BatchHeld(f"batch {batch_id} ({row['file_name']}) held: {row['message']}. Review the receipt in "
-                        f"{cfg.receipts / spec.name / str(batch_id)}, then release it with "
-                        f"`jinbao batches release {batch_id}` or ask {spec.partner} to resend.")
+                        f"{cfg.receipts / spec.name / str(batch_id)}, then answer (in Airflow: the run's `review` "
+                        f"task, a Required Action): `jinbao batches release {batch_id}` publishes the accepted "
+                        f"records, `jinbao batches refuse {batch_id} --reason TEXT` asks {spec.partner} to resend, "
+                        f"`jinbao batches rejudge {batch_id}` judges it again after a mapping fix.")
     if status == Status.REFUSED:
         kept = f"kept in {staging}" if staging else "set aside in the partner's inbound/rejected/"
         step = next_step(row["reason_code"], spec.partner)

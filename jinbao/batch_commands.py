@@ -1,5 +1,5 @@
-"""`jinbao run` (take a feed's waiting deliveries as batches) and `jinbao batches list|release`
-(the ledger as a person reads it, a held batch published after review).
+"""`jinbao run` (take a feed's waiting deliveries as batches) and `jinbao batches list|release|refuse|rejudge`
+(the ledger as a person reads it; the answers to a held batch, jinbao/release.py).
 
 What a command runs is imported when it runs, here and in every area's commands: building the
 parser for `jinbao --help` or any one command loads no other command's machinery.
@@ -51,7 +51,7 @@ def cmd_run(args) -> int:
 
 
 def cmd_batches(args) -> int:
-    from jinbao.release import NotHeld, release_batch
+    from jinbao.release import CannotAnswer, NotHeld, answer, os_user
     from jinbao.store.database import upgrade
 
     cfg = load_settings()
@@ -59,12 +59,12 @@ def cmd_batches(args) -> int:
     if args.action == "list":
         return _list_batches(cfg, db, args)
     try:
-        o = release_batch(args.batch, cfg)
-    except NotHeld as exc:
-        print(str(exc), file=sys.stderr)
+        done = answer(args.batch, args.action, os_user(), getattr(args, "reason", None), cfg)
+    except (NotHeld, CannotAnswer, LookupError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 1
-    print(f"released batch {o.batch_id}: published {o.published} of {o.received} records")
-    return 0
+    print(done.said)
+    return 2 if done.still_held else 0
 
 
 def _list_batches(cfg, db, args) -> int:
@@ -102,7 +102,7 @@ def add_commands(sub, kw) -> None:
                    "(YYYY-MM-DD); default: every waiting delivery")
     r.set_defaults(func=cmd_run)
 
-    b = sub.add_parser("batches", help="list batches or release a held one", **kw)
+    b = sub.add_parser("batches", help="list batches; release, refuse or rejudge a held one", **kw)
     bs = b.add_subparsers(dest="action", required=True, metavar="ACTION")
     bl = bs.add_parser("list", help="the newest batches with their counts, status and receipt", **kw)
     bl.add_argument("--feed", help="only this feed")
@@ -111,4 +111,11 @@ def add_commands(sub, kw) -> None:
     br = bs.add_parser("release", help="publish a held batch after review; the partner gets an updated receipt",
                        **kw)
     br.add_argument("batch", type=int, help="the held batch's id (see `jinbao batches list --status held`)")
+    bf = bs.add_parser("refuse", help="refuse a held delivery after review: nothing published, quarantined, the "
+                       "partner gets a receipt with your reason asking to resend", **kw)
+    bf.add_argument("batch", type=int, help="the held batch's id")
+    bf.add_argument("--reason", required=True, help="why, for the partner's receipt (no paths or commands)")
+    bj = bs.add_parser("rejudge", help="judge a held delivery again under the mapping now in force (after a "
+                       "mapping fix): published, or held again", **kw)
+    bj.add_argument("batch", type=int, help="the held batch's id")
     b.set_defaults(func=cmd_batches)

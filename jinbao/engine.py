@@ -95,16 +95,17 @@ class Engine:
                 return self._refuse(batch_id, Status.RECEIVED, fault("judge", batch.file_name, exc))
             return judge_step.decide(self._feed(), batch, gate, judged)
 
-    def publish(self, batch_id: int, released: bool = False) -> Outcome:
+    def publish(self, batch_id: int, released: bool = False, answered=None) -> Outcome:
         """Publish accepted records in one transaction; a second call publishes nothing.
 
-        `released`: a person reviewed a held batch and lets it through.  A store
+        `released`: a person reviewed a held batch and lets it through (`answered(conn)` logs who, in the
+        publishing transaction).  A store
         error no retry can cure (a value the store refuses) refuses the batch;
         one that a retry may cure leaves it judged, to be published again.
         """
         try:
             with self.lock.exclusive():
-                return publish_step.publish(self._feed(), batch_id, released)
+                return publish_step.publish(self._feed(), batch_id, released, answered)
         except Exception as exc:  # noqa: BLE001 - sorted into the two kinds right here
             file = self._batch(batch_id).file_name
             if is_transient(exc):

@@ -1,4 +1,4 @@
-"""The exchange log (交换日志): every delivery in and out, and every export of personal data.
+"""The exchange log (交换日志): every delivery in and out, every export of personal data, every answer to a held batch.
 
 Each entry is a row of the store's `exchange_log` carrying the hash of the entry before
 it, so the rows form a chain; `verify` recomputes it and names the first entry that was
@@ -38,6 +38,8 @@ SEALED = ("seq", "at", "direction", "partner", "feed", "file_name", "sha256", "b
           "batch_id", "prev_hash")
 GENESIS = "0" * 64
 IN, OUT, EXPORT = "in", "out", "export"
+#: A person's answer to a held batch (jinbao/release.py): who, when, what.
+REVIEW = "review"
 KEY_NAME = "exchange_log.key"
 
 

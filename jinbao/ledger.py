@@ -39,7 +39,8 @@ TRANSITIONS: dict[Status, frozenset[Status]] = {
     Status.RECEIVED: frozenset({Status.JUDGED, Status.HELD, Status.REFUSED}),
     # refused: the store cannot take it; received: its staged files were lost, judged again
     Status.JUDGED: frozenset({Status.PUBLISHED, Status.REFUSED, Status.RECEIVED}),
-    Status.HELD: frozenset({Status.PUBLISHED, Status.REFUSED}),     # published: released by a person
+    # published: released by a person; refused: refused by a person; received: judged again (jinbao/release.py)
+    Status.HELD: frozenset({Status.PUBLISHED, Status.REFUSED, Status.RECEIVED}),
     Status.PUBLISHED: frozenset(),
     Status.REFUSED: frozenset(),
 }

@@ -19,8 +19,9 @@ from jinbao.report_links import batch_links, url_for
 #: Airflow keeps at most this many characters of a note (DagRunNote.content).
 NOTE_MAX = 1000
 NOTHING = "nothing delivered"
-#: The task that turns red for a held or refused batch (dags/dag_factory.py); any other red task is the hub's.
-FINISH = "finish"
+#: The task that asks a person about a held batch and is red for a refused one (dags/review.py); any other red
+#: task but a late delivery's watch is the hub's.
+REVIEW = "review"
 #: The delivery watch (dags/expected.py): red for a late delivery, which is the partner's, not the hub's.
 WATCH = "expected_delivery"
 
@@ -39,8 +40,8 @@ def outcome(row: dict) -> str:
     if status == Status.PUBLISHED:
         return "published"
     if status == Status.HELD:
-        return (f"held for review: {_text(row['message'])}. Next: review the receipt and quality page, then "
-                f"release it (DAG jinbao.release, batch_id {row['id']}) or ask the partner to resend")
+        return (f"held for review: {_text(row['message'])}. Next: answer the run's Required Action (`review`: "
+                "release, refuse or re-judge) after reading the receipt and quality page")
     if status == Status.REFUSED:
         return f"refused: {_text(row['reason_code'])}: {_text(row['message'])} (the partner has its receipt)"
     return f"unfinished ({status}): the next run carries it on"
@@ -55,10 +56,10 @@ def batch_line(cfg, row: dict) -> str:
 
 
 def hub_failures(rows: list[dict], failed_tasks: list[str], late: bool = False) -> list[str]:
-    """Red tasks the deliveries do not explain: a red `finish` is a held or refused batch's own, a red
+    """Red tasks the deliveries do not explain: a red `review` is a held or refused batch's own, a red
     delivery watch a late partner's."""
     person = any(str(r["status"]) in (Status.HELD, Status.REFUSED) for r in rows)
-    return sorted({t for t in failed_tasks if not (t == FINISH and person) and not (t == WATCH and late)})
+    return sorted({t for t in failed_tasks if not (t == REVIEW and person) and not (t == WATCH and late)})
 
 
 def late_line(feed: str, business_dates: list[str]) -> str:

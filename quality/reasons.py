@@ -74,6 +74,9 @@ BATCH_REASONS: dict[str, tuple[str, str]] = {
     "PROCESSING_FAILED": ("处理失败，整批拒收", "the delivery could not be processed and is refused whole"),
     "NO_CERTIFICATE": ("本中心未登记（或已撤销）报送单位的证书，报送不予受理",
                        "the hub holds no certificate of the sender (never installed or withdrawn): not accepted"),
+    # a held delivery a person at the hub reviewed and refused (jinbao/release.py); the reviewer's reason follows
+    "REFUSED_AFTER_REVIEW": ("经人工审核整批拒收，请更正后重新报送", "refused whole after review at the hub; please "
+                             "correct it and send it again"),
     # agreements §5, what a delivery may contain
     "BUSINESS_DATE_IN_FUTURE": ("文件名中的业务日期晚于报送当日，整批拒收",
                                 "the business date in the file name is after the day of delivery; refused whole"),

@@ -32,8 +32,11 @@ def partitioned(run: FeedRun, released: bool = False) -> bool:
     return run.spec.partitions > 1 and not released
 
 
-def publish(run: FeedRun, batch_id: int, released: bool = False) -> Outcome:
-    """Publish the batch if it is still judged (held, when `released`); a second call publishes nothing."""
+def publish(run: FeedRun, batch_id: int, released: bool = False, answered=None) -> Outcome:
+    """Publish the batch if it is still judged (held, when `released`); a second call publishes nothing.
+
+    `answered(conn)`: the reviewer's exchange-log entry of a release (jinbao/release.py), committed in the
+    same transaction, so it exists exactly when the batch is published."""
     spec = run.spec
     with run.db.begin() as conn:
         row = ledger.get(conn, batch_id)
@@ -53,6 +56,8 @@ def publish(run: FeedRun, batch_id: int, released: bool = False) -> Outcome:
             store.source_version(batch.business_date, batch.sequence),
             on_chunk=run.progress_of("publish", batch.file_name))
         run_all(conn, batch, published, stamp)                   # same transaction
+        if answered is not None:
+            answered(conn)
         ledger.update(conn, batch_id, published=published)
         row = ledger.get(conn, batch_id)
     log.info("%s: published %s: %s records into %s in %.1f s (batch %s)", spec.name, row["file_name"],

@@ -24,6 +24,7 @@ from dev.airflow_up import environment
 from dev.polling import poll
 from jinbao.store.database import connect
 from tests.airflow_env import REPO
+from tests.dags.hitl import answer_open
 from tests.dags.processes import free_port as _free_port, start, stop_group
 from tests.deliveries import death_row, write_delivery
 
@@ -118,7 +119,8 @@ def test_make_airflow_runs_a_feed_triggered_through_the_rest_api(sqlite_home, tm
         summary = {t["task_id"]: t["state"] for t in tis}
         assert state == "success", f"{summary}\n" + "\n".join(f"== {k}\n{v[-3000:]}" for k, v in logs.items()) \
             + af.tail()
-        assert summary == dict.fromkeys(["expected_delivery", "delivered_on_time", "receive", "judge", "publish", "finish"], "success")
+        assert summary == {**dict.fromkeys(["expected_delivery", "delivered_on_time", "receive", "judge", "publish",
+                                            "finish"], "success"), "review": "skipped"}
 
         # the store holds what the feed published
         with connect(sqlite_home.store_url).connect() as conn:
@@ -162,3 +164,76 @@ def test_make_airflow_runs_a_feed_triggered_through_the_rest_api(sqlite_home, tm
     finally:
         af.stop()
     assert time.monotonic() - started < 330
+
+
+def _held_run(sqlite_home, tmp_path, run_id: str) -> tuple[Airflow, float]:
+    """Airflow up, a police.death delivery 30 % defective (UNMAPPED_CODE: held) and a run of it triggered."""
+    rows = [death_row(i) for i in range(10)]
+    for r in rows[:3]:
+        r["ZXYY"] = "7"
+    write_delivery(sqlite_home.inbound("police"), DAG, rows)
+    started = time.monotonic()
+    af = Airflow(sqlite_home.home, _free_port(), tmp_path / "airflow-console.log")
+    af.wait(f"{DAG} in the API", started + 120, lambda: af.http.get(f"/api/v2/dags/{DAG}").status_code == 200)
+    run = af.http.post(f"/api/v2/dags/{DAG}/dagRuns",
+                       json={"dag_run_id": run_id, "logical_date": "2026-11-23T04:00:00Z"})   # 22 Nov's delivery is due
+    assert run.status_code == 200, run.text
+    assert af.http.patch(f"/api/v2/dags/{DAG}", json={"is_paused": False}).status_code == 200
+    return af, started
+
+
+def _ended(af: Airflow, run_id: str, until: float) -> tuple[str, dict]:
+    def states() -> dict:
+        tis = af.http.get(f"/api/v2/dags/{DAG}/dagRuns/{run_id}/taskInstances").json()["task_instances"]
+        return {t["task_id"]: t["state"] for t in tis}
+
+    def finished():
+        state = af.http.get(f"/api/v2/dags/{DAG}/dagRuns/{run_id}").json()["state"]
+        return state if state in ("success", "failed") else None
+    state = poll(until, finished, lambda: None) or pytest.fail(f"run {run_id} not finished: {states()}" + af.tail())
+    return state, states()
+
+
+def _answers(cfg) -> list[tuple]:
+    with connect(cfg.store_url).connect() as conn:
+        return conn.execute(sa.text("select who, status from exchange_log where direction = 'review' order by seq")
+                            ).all()
+
+
+def test_a_held_batch_is_a_required_action_answered_through_the_rest_api(sqlite_home, tmp_path):
+    """More than 20 % defective: the run parks `review`; a person releases it through /api/v2's HITL
+    endpoints; the run ends green, the store has the batch published and the exchange log names them."""
+    af, started = _held_run(sqlite_home, tmp_path, "held-1")
+    try:
+        qa = answer_open(af.http, DAG, "Release", timeout=max(10.0, started + 240 - time.monotonic()))
+        q = qa["question"]
+        assert q["task_instance"]["task_id"] == "review" and DELIVERY in q["subject"]
+        assert "| 10 | 7 | 3 |" in q["body"] and "UNMAPPED_CODE" in q["body"]
+        who = qa["answer"]["responded_by"]["name"]
+        state, summary = _ended(af, "held-1", started + 300)
+        assert state == "success" and summary["review"] == "success", str(summary) + af.tail()
+        with connect(sqlite_home.store_url).connect() as conn:
+            assert conn.execute(sa.text("select status, published from batch")).one() == ("published", 7)
+            assert conn.execute(sa.text("select count(*) from death_record")).scalar() == 7
+        assert _answers(sqlite_home) == [(who, "release")]
+    finally:
+        af.stop()
+
+
+def test_a_rejudge_that_holds_again_is_red_and_clearing_review_asks_again(sqlite_home, tmp_path):
+    af, started = _held_run(sqlite_home, tmp_path, "held-2")
+    try:
+        first = answer_open(af.http, DAG, "Re-judge", timeout=max(10.0, started + 240 - time.monotonic()))
+        state, summary = _ended(af, "held-2", started + 300)
+        assert state == "failed" and summary["review"] == "failed", str(summary) + af.tail()   # still held
+        cleared = af.http.post(f"/api/v2/dags/{DAG}/clearTaskInstances", json={
+            "dry_run": False, "dag_run_id": "held-2", "task_ids": ["review"], "only_failed": True})
+        assert cleared.status_code == 200, cleared.text
+        second = answer_open(af.http, DAG, "Release", timeout=max(10.0, started + 360 - time.monotonic()))
+        assert "| 10 | 7 | 3 |" in second["question"]["body"]          # asked again, with the counts now
+        state, summary = _ended(af, "held-2", started + 420)
+        assert state == "success" and summary["review"] == "success", str(summary) + af.tail()
+        who = first["answer"]["responded_by"]["name"]
+        assert _answers(sqlite_home) == [(who, "rejudge"), (who, "release")]
+    finally:
+        af.stop()

@@ -62,8 +62,9 @@ def test_every_dag_imports_fast_without_heavy_modules(sqlite_home):
     assert info["labels"]["police.insured_status"] == {"send": None}
     assert info["owner"]["audit.death_mismatch"] == "审计 auditors" and "audit" in info["tags"]["audit.death_mismatch"]
     by_delivery = "{{ delivery | default('') }}"
-    assert info["labels"]["police.death"] == {"expected_delivery": None, "delivered_on_time": None, "receive": None, "judge": by_delivery,
-                                              "publish": by_delivery, "finish": by_delivery}
+    assert info["labels"]["police.death"] == {"expected_delivery": None, "delivered_on_time": None, "receive": None,
+                                              "judge": by_delivery, "publish": by_delivery,
+                                              "finish": by_delivery, "review": by_delivery}
 
 
 def _published(cfg):
@@ -115,34 +116,6 @@ def test_airflow_dags_test_publishes_like_the_cli(home, tmp_path, monkeypatch):
     assert _published(cfg2) == via_airflow
 
 
-def test_held_batch_fails_the_dag_run_with_the_release_command(sqlite_home):
-    rows = [death_row(i) for i in range(10)]
-    for r in rows[:4]:
-        r["ZXYY"] = "7"                                  # 40 % rejected: above the 20 % threshold
-    write_delivery(sqlite_home.inbound("police"), "police.death", rows)
-    assert airflow(sqlite_home, "db", "migrate").returncode == 0
-    run = airflow(sqlite_home, "dags", "test", "police.death", "2026-11-23")
-    log = run.stdout + run.stderr
-    assert "jinbao batches release 1" in log and "40.0%" in log
-    with engine(sqlite_home.store_url).connect() as conn:
-        assert conn.execute(sa.text("select status from batch")).scalar() == "held"
-        assert conn.execute(sa.text("select count(*) from death_record")).scalar() == 0
-    assert "failed" in log.lower()
-    # the page the note links is written for a held batch (someone will review it), where judge said it goes
-    page = sqlite_home.reports / "quality" / "police.death" / "1" / "index.html"
-    assert f"writes them to {page}" in log and "quality results: " + str(page) in log
-    assert "40.0%" in page.read_text(encoding="utf-8")
-    # Release is part of the story: the release DAG publishes it and the partner gets an updated receipt.
-    run = airflow(sqlite_home, "dags", "test", "jinbao.release", "2026-11-23", "--conf", '{"batch_id": 1}')
-    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
-    with engine(sqlite_home.store_url).connect() as conn:
-        assert conn.execute(sa.text("select status from batch")).scalar() == "published"
-        assert conn.execute(sa.text("select count(*) from death_record")).scalar() == 6
-    import json as _json
-    receipt = _json.loads((sqlite_home.outbound("police") / "police.death_20261122_000001.receipt.json").read_text())
-    assert receipt["status"] == "published" and receipt["published"] == 6
-
-
 def test_task_logs_tell_the_story_of_a_delivery(sqlite_home):
     rows = [death_row(i) for i in range(20)]
     rows[3]["XB"] = "5"
@@ -176,7 +149,8 @@ def test_a_refused_delivery_fails_the_run_naming_the_delivery_and_reason(sqlite_
     log = run.stdout + run.stderr
     assert run.returncode != 0                                        # red, not green
     assert "SEQUENCE_REPLAYED" in log and "police.death_20261122_000005.csv" in log
-    assert "end task task_id=finish" in log and "failed" in log.lower()
+    assert "end task task_id=review" in log and "failed" in log.lower()
+    assert "batch 2 (police.death_20261122_000005.csv) refused: SEQUENCE_REPLAYED" in log   # what review says
     # not green before finish either: judge and publish skip the refused delivery, saying why
     assert "nothing to judge; finish sends the partner its receipt" in log
     assert "nothing to publish; finish sends the partner its receipt" in log

@@ -49,9 +49,9 @@ def test_a_held_batch_says_what_to_do_next(sqlite_home):
     main(["run", FEED])
     [row] = _rows(sqlite_home)
     assert row["status"] == "held"
-    note = run_note(sqlite_home, [row], ["finish"])     # its red finish is the batch's own, not the hub's
+    note = run_note(sqlite_home, [row], ["review"])     # a red review is the batch's own, not the hub's
     assert "held for review: 4 of 10 records (40.0%) rejected" in note
-    assert "release it (DAG jinbao.release, batch_id 1)" in note
+    assert "answer the run's Required Action (`review`: release, refuse or re-judge)" in note
     assert "10 received, 6 accepted, 4 rejected, 0 published" in note
     assert "hub failure" not in note
 
@@ -62,7 +62,7 @@ def test_a_refused_delivery_gives_the_reason(sqlite_home):
     write_delivery(sqlite_home.inbound("police"), FEED, [death_row(i) for i in range(10, 15)], seq=5)
     main(["run", FEED])
     refused = _rows(sqlite_home)[-1]
-    note = run_note(sqlite_home, [refused], ["finish"])
+    note = run_note(sqlite_home, [refused], ["review"])
     assert f"**{FEED}\\_20261122\\_000005.csv** (batch 2) · refused: SEQUENCE\\_REPLAYED: sequence 5 is not " \
            "greater than the last accepted 7 (the partner has its receipt)" in note
     assert "[receipt](/jinbao/receipts/" in note and "hub failure" not in note

@@ -1,0 +1,62 @@
+"""Answering a Required Action through Airflow's REST API (/api/v2, the HITL endpoints), as a person's
+script or the UI does: find the open question, read it, answer it.
+
+`answer_open` works with any client of an API server: the live test's (a real `airflow api-server`),
+or, for `airflow dags test` (which parks a human-in-the-loop task until a response arrives from
+outside), the API server's own application in a process of its own on the same metadata database:
+`python -m tests.dags.hitl DAG OPTION [REASON]` with the test's Airflow environment.
+"""
+from __future__ import annotations
+
+import json
+import sys
+import time
+
+#: Seconds between a question appearing and its answer (see answer_open).
+READING = 5
+
+
+def open_questions(http, dag_id: str) -> list[dict]:
+    """Unanswered questions whose task waits for the answer (awaiting input), as a person sees them listed."""
+    r = http.get(f"/api/v2/dags/{dag_id}/dagRuns/~/hitlDetails", params={"response_received": False})
+    assert r.status_code == 200, r.text
+    return [q for q in r.json()["hitl_details"] if q["task_instance"]["state"] == "awaiting_input"]
+
+
+def answer_open(http, dag_id: str, option: str, reason: str = "", timeout: float = 240) -> dict:
+    """Wait for the first open question of `dag_id`, answer it with `option` (and `reason`); return
+    {"question": what was asked, "answer": the API's response}."""
+    deadline = time.monotonic() + timeout
+    while not (found := open_questions(http, dag_id)):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"no Required Action of {dag_id} within {timeout} s")
+        time.sleep(1)
+    q = found[0]
+    # A person reads before answering.  An answer in the very scheduler loop that parked the task races
+    # Airflow 3.3 itself: the scheduler then reads the parking run's executor event ("success") against the
+    # task already re-queued by the answer, and marks it up_for_retry.  A few seconds' reading avoids that.
+    time.sleep(READING)
+    ti = q["task_instance"]
+    r = http.patch(f"/api/v2/dags/{dag_id}/dagRuns/{ti['dag_run_id']}/taskInstances/{ti['task_id']}/"
+                   f"{ti['map_index']}/hitlDetails",
+                   json={"chosen_options": [option], "params_input": {"reason": reason}})
+    assert r.status_code == 200, r.text
+    return {"question": q, "answer": r.json()}
+
+
+def main(argv: list[str]) -> int:
+    # the API server's application, imported here: only this process runs it, under the test's environment
+    from fastapi.testclient import TestClient
+
+    from airflow.api_fastapi.app import create_app
+
+    dag_id, option, reason = argv[0], argv[1], (argv[2] if len(argv) > 2 else "")
+    with TestClient(create_app("core")) as http:
+        token = http.get("/auth/token").json()["access_token"]         # simple auth manager, all admins
+        http.headers["Authorization"] = f"Bearer {token}"
+        print(json.dumps(answer_open(http, dag_id, option, reason), default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
