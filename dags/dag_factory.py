@@ -394,8 +394,8 @@ def build_release() -> DAG:
         start_date=pendulum.datetime(2026, 1, 1, tz=pendulum.timezone(TIMEZONE)),
         catchup=False,
         tags=["jinbao", "release"],
-        # no default: a prefilled id would offer a batch that is not held
-        params={"batch_id": Param(None, type=["null", "integer"], minimum=1, description="the held batch's id")},
+        # no default, and required: the form asks for a batch (a prefilled id would offer one that is not held)
+        params={"batch_id": Param(type="integer", minimum=1, description="the held batch's id")},
         default_args={"owner": "人社 hub operators", "retries": 0},
     ) as dag:
         @task
