@@ -14,7 +14,10 @@ text it must show is on the page, not after a fixed wait):
 - airflow-dag-list.png   the DAG list, one DAG per feed plus jinbao.release
 - airflow-dag-docs.png   police.death's page with its "Dag Docs" open
 - airflow-held-run.png   the run's grid and graph, `finish` named after its delivery file, its log saying held
+- airflow-required-action.png  the held batch's Required Action (`review`): counts, reasons, Release/Refuse/Re-judge
 - data-docs.png          the batch's quality results (file://, network off)
+- airflow-run-note.png   the run after "Release" was answered through the REST API: green, with its note
+- airflow-assets.png     the asset `jinbao.store.register`: the feeds that publish into it, the DAGs it starts
 
 Chromium's requests outside localhost go to a dead proxy, so nothing is fetched from the network.
 Everything started here (Airflow's process group, Chromium) is stopped before the script ends.
@@ -323,28 +326,68 @@ def data_docs(home: Path) -> Path:
     return page
 
 
+def answer_release(af: Airflow, run_id: str) -> None:
+    """Answer the held batch's Required Action "Release" through the REST API, as a person's script would,
+    and wait for the run to end green (its note is then written)."""
+    quoted = urllib.parse.quote(run_id, safe="")
+    status, body = af.api("PATCH", f"/api/v2/dags/{FEED}/dagRuns/{quoted}/taskInstances/review/0/hitlDetails",
+                          {"chosen_options": ["Release"], "params_input": {"reason": ""}})
+    if status != 200:
+        raise RuntimeError(f"answer: {status} {body}")
+
+    def ended():
+        state = af.api("GET", f"/api/v2/dags/{FEED}/dagRuns/{quoted}")[1]["state"]
+        return state if state in ("success", "failed") else None
+    state = wait_for("the released run's end", 300, ended, alive=af.check_alive)
+    if state != "success":
+        raise RuntimeError(f"the released run ended {state}")
+    log(f"released batch 1 through the Required Action; run {run_id} {state}")
+
+
+def asset_id(af: Airflow, name: str) -> int:
+    status, body = af.api("GET", "/api/v2/assets?" + urllib.parse.urlencode({"name_pattern": name}))
+    found = [a["id"] for a in body.get("assets", []) if a["name"] == name]
+    if status != 200 or not found:
+        raise RuntimeError(f"no asset {name}: {status} {body}")
+    return found[0]
+
+
 def take(browser: Browser, af: Airflow, run_id: str, page: Path, out: Path, delivery_file: str) -> list[Path]:
     made = []
     browser.goto(f"{af.url}/dags", shows=["公安死亡人员信息", "放行暂停批次"])
     made.append(browser.shot(out / "airflow-dag-list.png"))
 
-    browser.goto(f"{af.url}/dags/{FEED}", shows=["公安死亡人员信息", "Overview", "Failed Run"])
+    browser.goto(f"{af.url}/dags/{FEED}", shows=["公安死亡人员信息", "Overview"])
     browser.click("document.querySelector('button[aria-label=\"Dag Docs\"]')")
-    browser.wait_text(["Dag Documentation", "held when", "jinbao.release"], where="the Dag Docs")
+    browser.wait_text(["Dag Documentation", "held when", "Required Action"], where="the Dag Docs")
     browser.js(GROW_DOCS)
     time.sleep(1)
     made.append(browser.shot(out / "airflow-dag-docs.png"))
 
-    # the mapped `finish`: the grid of the run beside it, its log with the answers to give
+    # the mapped `finish`: the grid of the run beside it, its log saying the batch is held and how to answer
     run = urllib.parse.quote(run_id, safe="")
     browser.goto(f"{af.url}/dags/{FEED}/runs/{run}/tasks/finish/mapped/0",
-                 shows=[f"finish [{delivery_file}]", "held:", "jinbao batches release 1"])
+                 shows=[f"finish [{delivery_file}]", "held"])
     browser.js(SCROLL_TOP)
     time.sleep(1)
     made.append(browser.shot(out / "airflow-held-run.png"))
 
+    # the held batch's Required Action: counts, reasons, links, and the three answers
+    browser.goto(f"{af.url}/dags/{FEED}/runs/{run}/tasks/review/mapped/0/required_actions",
+                 shows=[delivery_file, "Release", "Refuse", "Re-judge"])
+    made.append(browser.shot(out / "airflow-required-action.png"))
+
     browser.goto(page.as_uri(), shows=["Quality results", delivery_file])
     made.append(browser.shot(out / "data-docs.png"))
+
+    # answered: the run ends green and its note tells what became of the delivery
+    answer_release(af, run_id)
+    browser.goto(f"{af.url}/dags/{FEED}/runs/{run}", shows=["published", "24 received"])
+    made.append(browser.shot(out / "airflow-run-note.png"))
+
+    # the hub's data-aware graph: every feed that writes the register, and what runs when it changes
+    browser.goto(f"{af.url}/assets/{asset_id(af, 'jinbao.store.register')}", shows=["jinbao.store.register"])
+    made.append(browser.shot(out / "airflow-assets.png"))
     return made
 
 

@@ -1,13 +1,14 @@
 """The hub inside Airflow: each inbound run's note, and the hub's readable files under `/jinbao`.
 
 Airflow loads this folder (`plugins_folder` in airflow.cfg) in its scheduler, API server and
-workers.  Two parts:
+workers.  Three parts:
 
 - a listener (`RunNotes`): when an inbound feed's run ends, success or failure, the scheduler
   writes the run's note (jinbao/run_notes.py) from the batch ledger.  Tasks cannot write the
   metadata DB in Airflow 3; the scheduler can, and the note goes in with the run's final state.
   The run's batches are the ids its `receive` task returned (its XCom).  The auditors' monthly
   run gets a note too: links to the report it wrote.
+- the hub's timetable (jinbao/timetables.py): cron in China Standard Time, its summary in words;
 - a FastAPI app (jinbao/report_server.py) mounted on the API server at `/jinbao`, behind
   Airflow's own login (a signed-in user's cookie or a bearer token; anyone else gets 401), with
   a link in the UI's navigation.
@@ -27,6 +28,7 @@ from fastapi import Depends
 
 from jinbao.report_links import URL_PREFIX
 from jinbao.report_server import make_app
+from jinbao.timetables import ReadableCron
 
 log = logging.getLogger(__name__)
 #: The task whose return value is the run's batch ids (dags/dag_factory.py build_inbound).
@@ -119,6 +121,8 @@ class RunNotes:
 class JinbaoPlugin(AirflowPlugin):
     name = "jinbao"
     listeners = [RunNotes()]
+    # the hub's schedules, said in words: Airflow (de)serializes only the timetables a plugin registers
+    timetables = [ReadableCron]
     fastapi_apps = [{"app": make_app(dependencies=[Depends(requires_access_view(AccessView.WEBSITE))]),
                      "url_prefix": URL_PREFIX, "name": "Jinbao reports"}]
     external_views = [{"name": "Jinbao reports 报告与回执", "href": URL_PREFIX + "/", "destination": "nav",

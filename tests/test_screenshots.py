@@ -16,7 +16,8 @@ from jinbao.store.database import connect
 from tests.conftest import REPO as _REPO
 
 REPO = Path(_REPO)
-PICTURES = ["airflow-dag-list.png", "airflow-dag-docs.png", "airflow-held-run.png", "data-docs.png"]
+PICTURES = ["airflow-dag-list.png", "airflow-dag-docs.png", "airflow-held-run.png", "airflow-required-action.png",
+            "data-docs.png", "airflow-run-note.png", "airflow-assets.png"]
 
 
 def test_the_pictured_delivery_is_held(sqlite_home):
