@@ -10,9 +10,9 @@ from pathlib import Path
 
 from jinbao import ledger
 from jinbao.declarations import get_feed
-from jinbao.quality.data_docs import data_docs_path
 from jinbao.quality.judging import top_reasons
 from jinbao.quality.reasons import REASONS, next_step
+from jinbao.report_links import batch_links
 from jinbao.settings import Settings
 from jinbao.staged.layout import REJECTED
 from jinbao.store.database import upgrade
@@ -21,13 +21,13 @@ from jinbao.store.database import upgrade
 OPTIONS = {"Release": "release", "Refuse": "refuse", "Re-judge": "rejudge"}
 
 
-def links(cfg: Settings, feed: str, batch_id: int) -> dict[str, str]:
-    """Where the reviewer reads the receipt and the quality page: the one place that says so, to be pointed
-    at the reports pages under the API server once they exist."""
-    receipts = sorted((cfg.receipts / feed / str(batch_id)).glob("*.receipt.json"))
-    return {"receipt": f"`{receipts[-1] if receipts else cfg.receipts / feed / str(batch_id)}`",
-            "quality page": f"`{data_docs_path(cfg, feed, batch_id)}` (build it with "
-                            f"`jinbao quality docs {feed} --batch {batch_id}`)"}
+def links(cfg: Settings, row: dict) -> dict[str, str]:
+    """Where the reviewer reads the receipt and the quality page: links to the hub's read-only pages on the
+    API server (jinbao/report_links.py, the same as the run's note), or what to do when one is not written."""
+    found = batch_links(cfg, row)
+    missing = {"receipt": "not written yet (`finish` sends it)",
+               "quality page": f"not written: `jinbao quality docs {row['feed']} --batch {row['id']}` writes it"}
+    return {what: f"[{what}]({found[what]})" if what in found else why for what, why in missing.items()}
 
 
 def reason_text(code: str, field: str) -> str:
@@ -63,7 +63,7 @@ def question(cfg: Settings, batch_id: int) -> tuple[str, str]:
         lines += ["Most frequent reasons:", ""]
         lines += [f"- {n} × `{code}` on {field}: {reason_text(code, field)}" for code, field, n in reasons]
         lines.append("")
-    lines += [f"- {what}: {where}" for what, where in links(cfg, spec.name, batch_id).items()]
+    lines += [f"- {what}: {where}" for what, where in links(cfg, row).items()]
     lines += ["", f"**Release** publishes the {row['accepted']} accepted records as judged (the rejected stay "
               "rejected) and sends the partner an updated receipt.  **Refuse** publishes nothing, keeps the "
               "delivery in quarantine and sends the partner a receipt with your *reason* (required) asking them "

@@ -59,7 +59,10 @@ def test_release_through_the_required_action_publishes_and_names_the_responder(s
     assert q["options"] == ["Release", "Refuse", "Re-judge"] and q["task_instance"]["task_id"] == "review"
     assert FEED in q["subject"] and FILE in q["subject"]
     assert "| 10 | 6 | 4 |" in q["body"] and "4 × `UNMAPPED_CODE` on ZXYY" in q["body"]
-    assert "receipt" in q["body"] and "quality page" in q["body"] and "40.0%" in q["body"]
+    assert "40.0%" in q["body"]
+    # links to the hub's read-only pages, the same the run's note uses (finish wrote both files)
+    assert f"[receipt](/jinbao/receipts/{FEED}/1/" in q["body"], q["body"]
+    assert f"[quality page](/jinbao/reports/quality/{FEED}/1/index.html)" in q["body"], q["body"]
     who = qa["answer"]["responded_by"]["name"]
     assert _rows(sqlite_home, "select status, published from batch") == [{"status": "published", "published": 6}]
     entry = _rows(sqlite_home, "select who, status from exchange_log where direction = 'review'")
