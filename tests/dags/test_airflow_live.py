@@ -142,15 +142,22 @@ def test_make_airflow_runs_a_feed_triggered_through_the_rest_api(sqlite_home, tm
         plugins = {p["name"]: p for p in af.http.get("/api/v2/plugins").json()["plugins"]}
         assert [v["href"] for v in plugins["jinbao"]["external_views"]] == ["/jinbao/"]   # in the UI's menu
 
-        # a run that finds nothing: receive is skipped, not green, and the note says so
+        # a run that finds nothing, for a day whose delivery never came: receive is skipped, not green, the
+        # watch is red (the delivery due on 22 Nov, business date 21 Nov, is late), and the note says both
         run = af.http.post(f"/api/v2/dags/{DAG}/dagRuns",
-                           json={"dag_run_id": "live-2", "logical_date": "2026-11-23T04:00:00Z"})
+                           json={"dag_run_id": "live-2", "logical_date": "2026-11-22T04:00:00Z"})
         assert run.status_code == 200, run.text
         af.wait("second dag run", started + 270, lambda: af.http.get(
             f"/api/v2/dags/{DAG}/dagRuns/live-2").json()["state"] in ("success", "failed"))
-        second = af.http.get(f"/api/v2/dags/{DAG}/dagRuns/live-2/taskInstances").json()["task_instances"]
-        assert {t["task_id"]: t["state"] for t in second}["receive"] == "skipped"
-        assert af.http.get(f"/api/v2/dags/{DAG}/dagRuns/live-2").json()["note"] == "nothing delivered"
+        second = {t["task_id"]: t["state"] for t in af.http.get(
+            f"/api/v2/dags/{DAG}/dagRuns/live-2/taskInstances").json()["task_instances"]}
+        assert (second["expected_delivery"], second["receive"]) == ("failed", "skipped"), second
+        assert af.http.get(f"/api/v2/dags/{DAG}/dagRuns/live-2").json()["state"] == "failed"
+        note = af.http.get(f"/api/v2/dags/{DAG}/dagRuns/live-2").json()["note"] or ""
+        assert note.startswith(f"**late**: {DAG} for business date 2026-11-21 did not arrive"), note
+        assert note.endswith("nothing delivered") and "hub failure" not in note, note
+        reminders = [p.name for p in sqlite_home.outbound("police").glob("*.reminder.txt")]
+        assert reminders == ["police.death_20261121.reminder.txt"], reminders
 
         # each task's log (read back through the API, written under JINBAO_HOME) tells its part
         assert f"took {DELIVERY} as batch 1" in logs["receive"]

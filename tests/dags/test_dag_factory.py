@@ -25,7 +25,8 @@ print(json.dumps({
     "tags": {d: sorted(bag.dags[d].tags) for d in bag.dags},
     "retries": {d: bag.dags[d].default_args.get("retries") for d in bag.dags},
     "doc": {d: bag.dags[d].doc_md for d in bag.dags},
-    "tz": {d: str(getattr(bag.dags[d].timetable, "timezone", None)) for d in bag.dags},
+    "tz": {d: str(getattr(bag.dags[d].timetable, "timezone", None) or getattr(bag.dags[d].timetable, "_timezone", None))
+           for d in bag.dags},
     "name": {d: bag.dags[d].dag_display_name for d in bag.dags},
     "owner": {d: bag.dags[d].owner for d in bag.dags},
     "labels": {d: {t.task_id: t.map_index_template for t in bag.dags[d].tasks} for d in bag.dags},
