@@ -91,13 +91,33 @@ def between(feed: str, exp, first: dt.date, last: dt.date, known_only: bool = Fa
     return out
 
 
+def earliest_due_day(cadence: str, business_date: dt.date, working_day: int | None = None) -> dt.date:
+    """A day the delivery for `business_date` cannot be due before, found without the calendar: the day
+    after it, or for a monthly or quarterly feed the n-th calendar day of the month after the period."""
+    after = business_date + dt.timedelta(days=1)
+    if cadence in ("monthly", "quarterly"):
+        return after.replace(day=working_day or 1)
+    return after
+
+
 def due_within(feed: str, exp, start: dt.datetime, end: dt.datetime) -> list[Due]:
-    """The deliveries of `feed` due at or after `start` and before `end` (a DAG run's window, say)."""
+    """The deliveries of `feed` due at or after `start` and before `end` (a DAG run's window, say).
+
+    A business date whose delivery cannot fall due before `end` is not looked up: a December run of a
+    quarterly feed must not need next January's working days, which the calendar may not know yet."""
     # A due date follows its business date by at most a quarter's worth of days (10th working day).
     back = {"daily": 1, "working_day": 15, "weekly": 15}.get(exp.cadence, 45)
     tz = ZoneInfo(TIMEZONE)
     first = start.astimezone(tz).date() - dt.timedelta(days=back)
-    return [d for d in between(feed, exp, first, end.astimezone(tz).date()) if start <= d.due < end]
+    last = end.astimezone(tz).date()
+    out, day = [], first
+    while day <= last:
+        if earliest_due_day(exp.cadence, day, exp.working_day) <= last:
+            one = expected(feed, exp, day)
+            if one is not None and start <= one.due < end:
+                out.append(one)
+        day += dt.timedelta(days=1)
+    return out
 
 
 def of_feed(spec, first: dt.date, last: dt.date, known_only: bool = False) -> list[Due]:

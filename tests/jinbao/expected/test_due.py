@@ -102,3 +102,16 @@ def test_a_due_day_in_a_year_the_calendar_does_not_know_is_left_out_only_when_as
         of_feed(health, D(year, 12, 20), last)
     known = of_feed(health, D(year, 12, 20), last, known_only=True)
     assert known and all(d.due.year == year for d in known)
+
+
+def test_a_december_run_of_a_quarterly_feed_needs_no_calendar_of_the_next_year(feeds):
+    """Q4's delivery is due on the 10th working day of January: not before 10 January, whatever next year's
+    calendar says, so a run whose window ends on 5 January finds nothing due without asking for it."""
+    import chinese_calendar
+    year = max(chinese_calendar.holidays).year            # the last year the installed library knows
+    bank = feeds["central_bank.employer_status"].expected
+    assert due_within("central_bank.employer_status", bank, at(year, 12, 3, 0), at(year + 1, 1, 5, 0)) == []
+    # ... and one whose window reaches past the 10th still needs it, and says so
+    from jinbao.expected.calendar import CalendarError
+    with pytest.raises(CalendarError):
+        due_within("central_bank.employer_status", bank, at(year, 12, 3, 0), at(year + 1, 1, 20, 0))
