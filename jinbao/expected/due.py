@@ -112,7 +112,8 @@ def due_within(feed: str, exp, start: dt.datetime, end: dt.datetime) -> list[Due
     last = end.astimezone(tz).date()
     out, day = [], first
     while day <= last:
-        if earliest_due_day(exp.cadence, day, exp.working_day) <= last:
+        earliest = dt.datetime.combine(earliest_due_day(exp.cadence, day, exp.working_day), exp.time, tzinfo=tz)
+        if earliest < end:
             one = expected(feed, exp, day)
             if one is not None and start <= one.due < end:
                 out.append(one)
