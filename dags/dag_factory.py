@@ -313,7 +313,9 @@ def build_inbound(spec: InboundFeed) -> DAG:
         # over judge's results, not publish's: a held or refused batch skips publish, and finish answers it
         finished = finish.override(trigger_rule="none_failed").expand(batch_id=judged)
         published >> finished
-        HeldBatchReview.partial(task_id="review", map_index_template=BY_DELIVERY).expand(outcome=finished)
+        # outlets: a released (or re-judged and published) batch updates the same assets publish would have
+        HeldBatchReview.partial(task_id="review", map_index_template=BY_DELIVERY,
+                                outlets=written_by(spec)).expand(outcome=finished)
     return dag
 
 

@@ -90,4 +90,8 @@ class HeldBatchReview(HITLOperator):
         if done.still_held:
             raise AirflowFailException(done.said + ": clear `review` to answer again, or answer with "
                                        f"`jinbao batches release|refuse|rejudge {row['id']}`")
+        for asset in self.outlets:     # published now: what the Assets view shows of the update, as publish's
+            context["outlet_events"][asset].extra = {"feed": row["feed"], "batch_id": row["id"],
+                                                     "status": str(done.outcome.status),
+                                                     "published": done.outcome.published or 0}
         return result

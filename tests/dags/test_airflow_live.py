@@ -226,6 +226,11 @@ def test_a_held_batch_is_a_required_action_answered_through_the_rest_api(sqlite_
             assert conn.execute(sa.text("select status, published from batch")).one() == ("published", 7)
             assert conn.execute(sa.text("select count(*) from death_record")).scalar() == 7
         assert _answers(sqlite_home) == [(who, "release")]
+        # published by the answer: the assets publish would have updated are updated by review (the report and
+        # the outbound feeds that read them run on it)
+        events = af.http.get("/api/v2/assets/events", params={"limit": 100}).json()["asset_events"]
+        released = [e for e in events if e.get("source_task_id") == "review"]
+        assert released and all((e["extra"] or {}).get("published") == 7 for e in released), events
     finally:
         af.stop()
 
