@@ -20,6 +20,8 @@ text it must show is on the page, not after a fixed wait):
 - airflow-assets.png     the asset `jinbao.store.register`: the feeds that publish into it, the DAGs it starts
 
 Chromium's requests outside localhost go to a dead proxy, so nothing is fetched from the network.
+The titles and reasons are Chinese: without a CJK font (Debian's fonts-noto-cjk) Chromium draws boxes,
+so the script refuses to start without one.
 Everything started here (Airflow's process group, Chromium) is stopped before the script ends.
 """
 from __future__ import annotations
@@ -398,6 +400,10 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     out = args.out.resolve()
 
+    if shutil.which("fc-list") and not subprocess.run(["fc-list", ":lang=zh"], capture_output=True,
+                                                      text=True).stdout.strip():
+        sys.exit("no Chinese font: the pictures would show boxes for the feeds' titles; "
+                 "install one first (apt-get install fonts-noto-cjk)")
     # `kill` (SIGTERM) too goes through the finally below, which stops Airflow and Chromium
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     tmp = Path(tempfile.mkdtemp(prefix="jinbao-screenshots-"))
