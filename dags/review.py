@@ -72,6 +72,10 @@ class HeldBatchReview(HITLOperator):
 
         response = super().execute_complete(context, event)
         cfg, row = self._batch(context)
+        if row["status"] != "held":      # answered meanwhile elsewhere (`jinbao batches ...`, the release DAG)
+            raise AirflowSkipException(f"batch {row['id']} ({row['file_name']}) is already {row['status']}: it was "
+                                       "answered elsewhere (exchange log, direction review); this answer changes "
+                                       "nothing")
         user = response["responded_by_user"] or {}
         who = user.get("name") or user.get("id") or "Airflow (no user: the response timed out)"
         choice = ANSWERS[response["chosen_options"][0]]
