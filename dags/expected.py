@@ -24,7 +24,8 @@ from jinbao.settings import TIMEZONE
 TASK_ID = "expected_delivery"
 #: The leaf behind the watch: upstream_failed when the delivery is late, so the run itself is red.
 ON_TIME_ID = "delivered_on_time"
-#: The XCom key under which a late watch leaves the business dates it found late.
+#: The XCom key under which a late watch leaves the business dates it found late (jinbao/run_notes.py LATE_KEY,
+#: which the run's note reads; not imported: parsing must not load the ledger).
 LATE_KEY = "late"
 #: How often a scheduled run looks again while a delivery is not due yet or not in.
 POKE = dt.timedelta(minutes=10)

@@ -24,6 +24,9 @@ NOTHING = "nothing delivered"
 REVIEW = "review"
 #: The delivery watch (dags/expected.py): red for a late delivery, which is the partner's, not the hub's.
 WATCH = "expected_delivery"
+#: The XCom key under which a late watch leaves the business dates it found late (dags/expected.py pushes it;
+#: the DAG file keeps its own copy of the literal, as parsing must not load the ledger).
+LATE_KEY = "late"
 
 
 def _text(value) -> str:

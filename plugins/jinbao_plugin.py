@@ -33,8 +33,6 @@ from jinbao.timetables import ReadableCron
 log = logging.getLogger(__name__)
 #: The task whose return value is the run's batch ids (dags/dag_factory.py build_inbound).
 RECEIVE = "receive"
-#: The delivery watch, and the XCom key under which it leaves the business dates it found late (dags/expected.py).
-WATCH, LATE_KEY = "expected_delivery", "late"
 #: The auditors' monthly DAG and its task, which returns the report's files (dags/dag_factory.py build_audit).
 AUDIT_DAG, AUDIT_TASK = "audit.death_mismatch", "death_mismatch"
 
@@ -59,7 +57,7 @@ def note_of(dag_run, session) -> str | None:
 
     from jinbao import ledger
     from jinbao.declarations import InboundFeed, load_feeds
-    from jinbao.run_notes import report_note, run_note
+    from jinbao.run_notes import LATE_KEY, WATCH, report_note, run_note
     from jinbao.settings import load_settings
     from jinbao.store.database import connect
 

@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import sys
+from pathlib import Path
 
 import sqlalchemy as sa
 
-from jinbao import ledger
+from jinbao import ledger, run_notes
 from jinbao.audit.report import run
 from jinbao.cli import main
 from jinbao.report_links import batch_links
@@ -116,3 +118,10 @@ def test_the_auditors_run_links_its_report_and_nothing_that_is_gone(sqlite_home)
     assert 2 < shown <= len(files) and len(note) <= NOTE_MAX                  # the CSVs as far as room allows
     written.files["page"].unlink()
     assert "[page]" not in report_note(sqlite_home, files)
+
+
+def test_the_note_reads_the_watch_by_the_names_the_dag_gives_it():
+    """dags/expected.py keeps its own copies (parsing must not load the ledger): they must stay equal."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "dags"))
+    import expected  # the DAG folder's module: importable only once the folder is on the path
+    assert (expected.TASK_ID, expected.LATE_KEY) == (run_notes.WATCH, run_notes.LATE_KEY)
