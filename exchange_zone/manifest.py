@@ -56,7 +56,9 @@ class Manifest:
 
 def build(feed: str, file: str, sha256: str, records: int, encoding: str, sequence: int,
           created_at: str | None = None) -> Manifest:
-    created = created_at or dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    """A manifest stamped by the hub's clock (`ledger.now`), the clock `parse` checks it against: a
+    manifest the hub writes, or a test's partner writes under an injected clock, is never "from the future"."""
+    created = created_at or ledger.now().isoformat(timespec="seconds")
     return Manifest(feed=feed, file=file, sha256=sha256, records=records, encoding=encoding, sequence=sequence,
                     created_at=created)
 
