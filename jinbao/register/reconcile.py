@@ -31,7 +31,7 @@ from sqlalchemy.engine import Connection
 
 from jinbao.staged.layout import ACCEPTED
 from jinbao.register.authority import Authority, authority
-from jinbao.register.life import settle
+from jinbao.register import life
 from jinbao.schemas.store_tables import (
     REGISTER_FIELDS, BigId, UtcDateTime, batch, conflict, register, register_history, source_value,
 )
@@ -178,8 +178,10 @@ def reconcile(conn: Connection, accepted: Path, o: Offered, auth: Authority | No
     _remember_offers(conn, offer, people, fields, o, auth, newer, stamp)
     decision = _decide(conn, offer, fields, o, auth, newer, analyze=not walk)
     feed, batch_id = sa.literal(o.feed, sa.String(64)), sa.literal(o.batch_id, BigId)
+    # a death feed's life statuses derived before its new people go in, so they go in with theirs
+    change = life.derive(conn, offer, o.feed, o.batch_id, auth) if o.feed in auth.deaths else None
 
-    new = _insert_new(conn, offer, people, fields, feed, batch_id, stamp, auth.default)
+    new = _insert_new(conn, offer, people, fields, feed, batch_id, stamp, auth.default, change, o.stamp)
     for f in fields:
         conn.execute(sa.insert(register_history).from_select(
             ["aac002", "field", "value", "source_feed", "batch_id", "line_no", "set_at", "replaced_by_batch",
@@ -191,7 +193,7 @@ def reconcile(conn: Connection, accepted: Path, o: Offered, auth: Authority | No
                    decision.c[f"h_{f}"] != decision.c[f])))
     taken = _update_known(conn, decision, fields, feed, batch_id, stamp)
     changed = _conflicts(conn, decision, fields, stamp)
-    lives = settle(conn, offer, o.feed, o.batch_id, o.stamp, auth) if o.feed in auth.deaths else 0
+    lives = life.settle(conn, change, o.batch_id, o.stamp) if change is not None else 0
     scratch.drop(conn, DECISION)
     scratch.drop(conn, OFFER)
     if walk:
@@ -277,11 +279,20 @@ def _join_by_key(conn: Connection, on: bool) -> None:
         conn.exec_driver_sql(f"SET LOCAL {setting} = {'off' if on else 'on'}")
 
 
-def _insert_new(conn, offer: sa.Table, people: int, fields: list[str], feed, batch_id, stamp, status: str) -> int:
-    """The offered people the register does not know yet, with every field they bring (offer is in key
-    order, so the register's key index is written page after page)."""
+def _insert_new(conn, offer: sa.Table, people: int, fields: list[str], feed, batch_id, stamp, status: str,
+                change: sa.Table | None = None, at: dt.datetime | None = None) -> int:
+    """The offered people the register does not know yet, with every field they bring and, from a death
+    feed's `change` (jinbao/register/life.py), their life status (offer is in key order, so the
+    register's key index is written page after page)."""
     o = offer.c
-    names, exprs = ["aac002", "life_status"], [o.aac002, sa.literal(status, sa.String(16))]
+    names, exprs = ["aac002"], [o.aac002]
+    source = offer
+    if change is None:
+        names, exprs = [*names, "life_status"], [*exprs, sa.literal(status, sa.String(16))]
+    else:
+        lives = life.new_people(change, status, at)
+        names, exprs = [*names, *lives], [*exprs, *lives.values()]
+        source = offer.outerjoin(change, change.c.aac002 == o.aac002)
     for f in fields:
         given = o[f].is_not(None)
         names += [f, f"{f}_source", f"{f}_batch", f"{f}_line", f"{f}_at"]
@@ -289,7 +300,8 @@ def _insert_new(conn, offer: sa.Table, people: int, fields: list[str], feed, bat
                   sa.case((given, stamp))]
     known = sa.select(sa.literal(1)).select_from(register).where(register.c.aac002 == o.aac002).exists()
     with scratch.filling_what_it_checks(conn, "register", people):
-        return conn.execute(sa.insert(register).from_select(names, sa.select(*exprs).where(sa.not_(known))),
+        return conn.execute(sa.insert(register).from_select(names, sa.select(*exprs).select_from(source)
+                                                            .where(sa.not_(known))),
                             execution_options={"preserve_rowcount": True}).rowcount
 
 
