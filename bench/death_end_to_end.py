@@ -9,7 +9,8 @@ outside the measured process: a police.death file (bench/synthetic_police.py, GB
 of the records with one defect) is dropped plain into the police's inbound/ and a fresh database made.
 Then a fresh process runs receive -> judge -> publish -> finish as `jinbao run police.death` does,
 each stage timed by wrapping the function the engine calls (bench/end_to_end.py's clock), with the
-register's reconciliation split into `reconcile` (fields, new people, conflicts) and `life` (settle).
+register's reconciliation split into `reconcile` (fields, new people, conflicts) and `life`
+(jinbao/register/life.py: derive and settle; new people take their status in `reconcile`'s insert).
 
 Checked: the batch is published, received = accepted + rejected, death_record and the register hold every
 accepted person, each of them deceased (police reason 1) with one life_status_history row; otherwise exit 1.
@@ -44,6 +45,7 @@ def child(home: Path, url: str) -> dict:
     import jinbao.audit.evidence as evidence
     import jinbao.exchange_zone.finish as finish
     import jinbao.quality.judging as judging
+    import jinbao.register.life as life
     import jinbao.register.reconcile as reconcile
     import jinbao.store.publish as publish
     from jinbao.connectors.local import LocalTransport
@@ -60,7 +62,7 @@ def child(home: Path, url: str) -> dict:
     for owner, attr, stage in ((LocalTransport, "fetch", "fetch"), (judging, "judge_delivery", "judge"),
                                (publish, "publish_accepted", "publish"), (publish, "store_rejections", "rejections"),
                                (evidence, "keep_rejected", "evidence"), (reconcile, "reconcile", "reconcile"),
-                               (reconcile, "settle", "life"), (finish, "send_receipt", "receipt")):
+                               (life, "derive", "life"), (life, "settle", "life"), (finish, "send_receipt", "receipt")):
         clock.wrap(owner, attr, stage)
     sampler = threading.Thread(target=clock.sample, daemon=True)
     sampler.start()
