@@ -32,6 +32,7 @@ from bench.summary import parse  # noqa: E402
 BENCHES = {
     "end_to_end": ("end_to_end.py", [],                              # 1M and 10M sealed police.identity, ~15 min
                    ["--records", "100000", "1000000"]),
+    "death_end_to_end": ("death_end_to_end.py", [], ["--records", "100000"]),    # 1M police.death, ~3 min
     "translate_codes": ("translate_codes.py", ["10000000"], ["1000000"]),
     "gate_vs_ge": ("gate_vs_ge.py", ["1000000"], ["100000"]),        # GE runs ~2 min on 1M
     "gate_throughput": ("gate_throughput.py", ["200000", "2000000"], ["200000"]),
@@ -111,6 +112,13 @@ def table(s: dict[str, dict], quick: bool = False, live: bool = True) -> str:
             lines += ["    peak RSS in the stage  " + "".join(
                 f"{max(r['stage_peak_mb'].values()):>9,.0f} MB" for r in runs)]
             lines += ["    peak first reached in  " + "".join(f"{_peak_stage(r):>14}" for r in runs)]
+    for r in s.get("death_end_to_end", {}).get("runs", []):
+        if "seconds" not in r:
+            rows.append((f"end to end {r['records']:,} police.death", "did not finish", "", "", "FAILED"))
+            continue
+        rows.append((f"end to end, {r['records']:,} police.death", f"{r['records_per_s']:,.0f} rec/s",
+                     f"{r['seconds']:.0f} s (life status {r['stages']['life']:.0f} s), peak {r['peak_mb']:,.0f} MB",
+                     "aim >= 100k rec/s", "ok" if r["ok"] else "FAILED"))
     if "gate_vs_ge" in s:
         g = s["gate_vs_ge"]
         sec, n = g["seconds"], g["records"]
