@@ -139,6 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--records", type=int, default=1_000_000)
     ap.add_argument("--admin", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
     ap.add_argument("--port", type=int, default=18093)
+    ap.add_argument("--db-prefix", default="jinbao_bench", help="the two stores are PREFIX_plain and PREFIX_airflow")
     args = ap.parse_args(argv)
 
     from bench.fresh_db import fresh_database
@@ -147,8 +148,8 @@ def main(argv: list[str] | None = None) -> int:
     work = Path(tempfile.mkdtemp(prefix="jinbao-airflow-overhead-"))
     try:
         delivery = build(work / FILE, args.records, defect_share=0.05)
-        p = plain(work, fresh_database(args.admin, "jinbao_bench_plain"), delivery)
-        a = under_airflow(work, fresh_database(args.admin, "jinbao_bench_airflow"), delivery, args.port)
+        p = plain(work, fresh_database(args.admin, f"{args.db_prefix}_plain"), delivery)
+        a = under_airflow(work, fresh_database(args.admin, f"{args.db_prefix}_airflow"), delivery, args.port)
         parsed = parse_time()
     finally:
         shutil.rmtree(work, ignore_errors=True)

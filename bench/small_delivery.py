@@ -99,7 +99,7 @@ def one_run(feed: str, files: list[Path], n: int, keys: Path | None, args, work:
         shutil.copy(f, inbound / f.name)
     if keys is not None:
         shutil.copytree(keys / "keys", home / "keys")
-    env = _env(home, fresh_database(args.admin, DB), args.transport)
+    env = _env(home, fresh_database(args.admin, args.db), args.transport)
     subprocess.run([str(BIN / "jinbao"), "db", "upgrade"], env=env, check=True, capture_output=True)
     started = time.perf_counter()
     done = subprocess.run([str(BIN / "jinbao"), "run", feed, "--date", day], env=env, capture_output=True,
@@ -119,6 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--feeds", nargs="+", default=list(FEEDS), choices=list(FEEDS))
     ap.add_argument("--transport", default="local", choices=("local", "local+cms"))
     ap.add_argument("--admin", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+    ap.add_argument("--db", default=DB, help="the database each run gets afresh (dropped at the end)")
     args = ap.parse_args(argv)
 
     work = Path(tempfile.mkdtemp(prefix="jinbao-small-"))
@@ -152,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(work, ignore_errors=True)
         eng = sa.create_engine(args.admin, isolation_level="AUTOCOMMIT")    # the last run's database
         with eng.connect() as conn:
-            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
+            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {args.db} WITH (FORCE)")
         eng.dispose()
     load = os.getloadavg()
     print(f"load average {' '.join(f'{x:.1f}' for x in load)} at the end")
