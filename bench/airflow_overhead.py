@@ -15,6 +15,7 @@ processor measures), with the process's wall time around it.  Not a test: it pri
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import os
 import shutil
@@ -24,14 +25,26 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+import sqlalchemy as sa  # noqa: E402
+
+from bench.summary import emit  # noqa: E402
+from jinbao.ledger import today  # noqa: E402
+from jinbao.settings import TIMEZONE  # noqa: E402
+
 BIN = Path(sys.executable).parent
 FEED = "police.death"
-DAY = "2026-11-22"
-FILE = "police.death_20261122_000001.csv"
+#: The hub's day (China Standard Time) when the bench runs: the run's `expected_delivery` watch is green for
+#: a delivery of that day waiting in inbound/, where one of a fixed past day is late by now and turns the run red.
+TODAY = today()
+DAY = TODAY.isoformat()
+FILE = f"police.death_{TODAY:%Y%m%d}_000001.csv"
+#: The run's logical date: the start of that day in China (16:00 UTC the day before), never in the future.
+LOGICAL = dt.datetime.combine(TODAY, dt.time(), ZoneInfo(TIMEZONE)).astimezone(dt.timezone.utc)
 PARSE = """
 import json, sys, time
 t = time.perf_counter()
@@ -94,7 +107,7 @@ def under_airflow(work: Path, store: str, delivery: Path, port: int) -> dict:
         until("the feed in the API", lambda: http.get(f"/api/v2/dags/{FEED}").status_code == 200)
         time.sleep(5)                                         # scheduler and triggerer settle
         started = time.perf_counter()
-        run = http.post(f"/api/v2/dags/{FEED}/dagRuns", json={"dag_run_id": "bench-1", "logical_date": f"{DAY}T04:00:00Z"})
+        run = http.post(f"/api/v2/dags/{FEED}/dagRuns", json={"dag_run_id": "bench-1", "logical_date": LOGICAL.isoformat()})
         assert run.status_code == 200, run.text
         http.patch(f"/api/v2/dags/{FEED}", json={"is_paused": False})
 
@@ -105,7 +118,17 @@ def under_airflow(work: Path, store: str, delivery: Path, port: int) -> dict:
         elapsed = time.perf_counter() - started
         tis = http.get(f"/api/v2/dags/{FEED}/dagRuns/bench-1/taskInstances").json()["task_instances"]
         tasks = {t["task_id"]: round(t["duration"] or 0, 2) for t in tis}
-        return {"state": state, "trigger_to_success_s": elapsed, "tasks_s": tasks}
+        states = {t["task_id"]: t["state"] for t in tis}
+        if state != "success":                   # say why: the failed tasks' logs, not a bare "failed"
+            for t in tis:
+                if t["state"] in ("failed", "upstream_failed"):
+                    got = http.get(f"/api/v2/dags/{FEED}/dagRuns/bench-1/taskInstances/{t['task_id']}/logs/"
+                                   f"{max(t['try_number'], 1)}", params={"map_index": t["map_index"]},
+                                   headers={"Accept": "application/json"})
+                    lines = [e.get("event", "") if isinstance(e, dict) else str(e)
+                             for e in (got.json().get("content") or [])] if got.status_code == 200 else [got.text]
+                    print(f"--- {t['task_id']} {t['state']}:\n" + "\n".join(lines[-30:]), file=sys.stderr)
+        return {"state": state, "trigger_to_success_s": elapsed, "tasks_s": tasks, "states": states}
     finally:
         http.close()
         try:
@@ -139,6 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--records", type=int, default=1_000_000)
     ap.add_argument("--admin", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
     ap.add_argument("--port", type=int, default=18093)
+    ap.add_argument("--db-prefix", default="jinbao_bench", help="the two stores are PREFIX_plain and PREFIX_airflow")
     args = ap.parse_args(argv)
 
     from bench.fresh_db import fresh_database
@@ -147,21 +171,31 @@ def main(argv: list[str] | None = None) -> int:
     work = Path(tempfile.mkdtemp(prefix="jinbao-airflow-overhead-"))
     try:
         delivery = build(work / FILE, args.records, defect_share=0.05)
-        p = plain(work, fresh_database(args.admin, "jinbao_bench_plain"), delivery)
-        a = under_airflow(work, fresh_database(args.admin, "jinbao_bench_airflow"), delivery, args.port)
+        p = plain(work, fresh_database(args.admin, f"{args.db_prefix}_plain"), delivery)
+        a = under_airflow(work, fresh_database(args.admin, f"{args.db_prefix}_airflow"), delivery, args.port)
         parsed = parse_time()
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    print(f"police.death, {args.records:,} records, PostgreSQL store")
+        admin = sa.create_engine(args.admin, isolation_level="AUTOCOMMIT")     # the two stores, not left behind
+        with admin.connect() as conn:
+            for name in ("plain", "airflow"):
+                conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {args.db_prefix}_{name} WITH (FORCE)")
+        admin.dispose()
+    print(f"police.death, {args.records:,} records, PostgreSQL store, business day {DAY}")
     print("| run | seconds | ratio |\n|---|---:|---:|")
     print(f"| `jinbao run` (process start to exit) | {p:.1f} | 1.00 |")
     print(f"| Airflow, LocalExecutor (trigger to success, {a['state']}) | {a['trigger_to_success_s']:.1f} | "
           f"{a['trigger_to_success_s'] / p:.2f} |")
     print("task durations (s): " + ", ".join(f"{k} {v}" for k, v in a["tasks_s"].items()))
+    print("task states: " + ", ".join(f"{k} {v}" for k, v in a["states"].items()))
     print(f"DAG folder: {parsed['dags']} DAGs, {parsed['errors']} import errors, dags/jinbao_feeds.py parsed in "
           f"{parsed['file_s']:.2f} s (DagBag), {parsed['with_imports_s']:.2f} s with Airflow's imports, "
           f"{parsed['process_s']:.2f} s for the whole process (best of 3)")
-    return 0
+    ok = a["state"] == "success"
+    emit("airflow_overhead", ok, records=args.records, plain_s=p, airflow_s=a["trigger_to_success_s"],
+         ratio=a["trigger_to_success_s"] / p, tasks_s=a["tasks_s"], states=a["states"], parse=parsed,
+         load=[round(x, 2) for x in os.getloadavg()])
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

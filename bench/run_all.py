@@ -43,6 +43,8 @@ BENCHES = {
     "audit_accuracy": ("audit_accuracy.py", ["--people", "200000"],              # PostgreSQL, 4 generated days
                        ["--people", "20000"]),
     "long_line": ("long_line.py", ["1024", "200"], ["200"]),                     # SQLite, 3 GB of disk, ~1 min
+    "small_delivery": ("small_delivery.py", ["--records", "2000", "--runs", "5"],  # PostgreSQL, ~1 min
+                       ["--records", "2000", "--runs", "2"]),
 }
 
 
@@ -203,9 +205,20 @@ def table(s: dict[str, dict], quick: bool = False, live: bool = True) -> str:
                          f"run {r['mib_per_s']:,.0f} MiB/s, {judged}",
                          f"aim peak <= {aim} MB", ("ok" if r["peak_mb"] <= aim else "over the aim")
                          if r["ok"] else "FAILED: " + r["outcome"]))
+    if "small_delivery" in s:
+        sd = s["small_delivery"]
+        for feed, r in sd["feeds"].items():
+            what = f"small delivery, `jinbao run` {sd['records']:,} {feed}"
+            if not r.get("ok"):
+                rows.append((what, "did not finish", "", "", "FAILED: " + str(r.get("error", ""))[:60]))
+                continue
+            rows.append((what, f"{r['median_s']:.2f} s median", f"best {r['best_s']:.2f} s of {len(r['seconds'])}, "
+                         f"{sd['transport']}", f"aim <= {sd['aim_s']:.0f} s",
+                         "ok" if r["within_aim"] else "over the aim"))
     for name, summary in s.items():
         if name not in ("end_to_end", "gate_vs_ge", "gate_throughput", "translate_codes", "publish_paths",
-                        "death_match", "register_reconcile", "audit_accuracy", "long_line") or "error" in summary:
+                        "death_match", "register_reconcile", "audit_accuracy", "long_line",
+                        "small_delivery") or "error" in summary:
             rows.append((name, "", "", "", "FAILED: " + str(summary.get("error", "exit " + str(summary.get("exit"))))))
     widths = [max(len(r[i]) for r in rows + [("stage", "jinbao", "peers", "ratio", "check")]) for i in range(5)]
     fmt = "  ".join(f"{{:<{w}}}" for w in widths)

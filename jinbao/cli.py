@@ -48,12 +48,24 @@ def _version() -> str:
         return "unknown"
 
 
+class _Version(argparse.Action):
+    """`--version`, read from the installed metadata only when asked (every other command would pay
+    for reading it: about 10 ms of a small `jinbao run`)."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, help=None):
+        super().__init__(option_strings, dest=dest, default=default, nargs=0, help=help)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(f"jinbao {_version()}")
+        parser.exit()
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="jinbao", description="Jinbao Exchange 金保交换: the cross-department "
                                 "exchange hub. Settings come from JINBAO_* variables (see the README).",
                                 formatter_class=_Help)
     p.add_argument("-v", "--verbose", action="store_true", help="log every step, and show tracebacks on errors")
-    p.add_argument("--version", action="version", version=f"jinbao {_version()}")
+    p.add_argument("--version", action=_Version, help="show program's version number and exit")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     kw = {"formatter_class": _Help}
     for area in AREAS:

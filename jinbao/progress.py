@@ -9,8 +9,6 @@ from __future__ import annotations
 import sys
 from contextlib import contextmanager
 
-from rich.progress import BarColumn, Progress, ProgressColumn, SpinnerColumn, TextColumn, TimeElapsedColumn
-from rich.text import Text
 
 
 @contextmanager
@@ -21,6 +19,9 @@ def bars(enabled: bool | None = None):
     if not enabled:
         yield None
         return
+    # rich (~50 ms to import) only when bars are drawn: a scheduled or scripted `jinbao run` has no terminal
+    from rich.progress import BarColumn, Progress, ProgressColumn, SpinnerColumn, TextColumn, TimeElapsedColumn
+    from rich.text import Text
 
     class RecordsPerSecond(ProgressColumn):
         def render(self, task) -> Text:

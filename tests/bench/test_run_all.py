@@ -77,3 +77,23 @@ def test_a_failed_check_fails_the_run(tmp_path):
     res = subprocess.run([sys.executable, str(ROOT / "bench" / "run_all.py"), "--table-from", str(tmp_path)],
                          capture_output=True, text=True)
     assert res.returncode == 0, res.stderr
+
+
+def test_the_small_delivery_rows():
+    text = table({"small_delivery": {"bench": "small_delivery", "ok": False, "records": 2000, "runs": 3,
+                                     "transport": "local", "aim_s": 2.0, "feeds": {
+                                         "police.death": {"ok": True, "seconds": [1.4, 1.2, 1.3], "median_s": 1.3,
+                                                          "best_s": 1.2, "within_aim": True},
+                                         "hrss.pension_roll": {"ok": True, "seconds": [2.5, 2.4, 2.6], "median_s": 2.5,
+                                                               "best_s": 2.4, "within_aim": False},
+                                         "civil_affairs.cremation": {"ok": False, "error": "exit 1"}}}})
+    rows = [line for line in text.splitlines() if line.startswith("small delivery")]
+    assert "2,000 police.death" in rows[0] and "1.30 s median" in rows[0] and "best 1.20 s of 3" in rows[0]
+    assert rows[0].rstrip().endswith("ok") and rows[1].rstrip().endswith("over the aim")
+    assert "did not finish" in rows[2] and "exit 1" in rows[2]
+
+
+def test_the_registered_scripts_exist_and_the_small_delivery_is_one():
+    from bench.run_all import BENCHES
+
+    assert "small_delivery" in BENCHES and all((ROOT / "bench" / script).exists() for script, _, _ in BENCHES.values())

@@ -134,3 +134,35 @@ def test_the_shipped_declarations_of_every_kind_read_strictly():
     hub_dictionary()
     for path in sorted(PARTNERS_DIR.glob("*.yaml")):
         partner_schema(path.stem)
+
+
+def test_libyamls_parser_reads_every_shipped_declaration_as_the_python_one_does():
+    """strict_yaml parses with libyaml when it can (speed); the data must be what the pure-Python
+    reader, the one every error message comes from, makes of the same file."""
+    from jinbao import strict_yaml
+
+    repo = SCHEMAS.parent
+    files = sorted(f for top in ("dags", "mappings", "schemas", "quality") for f in (repo / top).rglob("*.yaml"))
+    assert len(files) > 40
+    for path in files:
+        text = path.read_text(encoding="utf-8")
+        loader = strict_yaml._Loader(text)
+        try:
+            assert strict_yaml.load(path, ValueError, text) == loader.get_single_data(), path
+        finally:
+            loader.dispose()
+
+
+@pytest.mark.parametrize("text", ["a: 1\nb: [\n", "a: {b: 1\n", "a:\n\t- 1\n", "a: 'x\n"])
+def test_invalid_yaml_says_what_the_python_reader_says(text):
+    import yaml
+
+    from jinbao import strict_yaml
+
+    with pytest.raises(yaml.YAMLError) as python:
+        loader = strict_yaml._Loader(text)
+        loader.name = "broken.yaml"
+        loader.get_single_data()
+    with pytest.raises(ValueError) as ours:
+        strict_yaml.load("broken.yaml", ValueError, text)
+    assert str(ours.value) == f"broken.yaml: not valid YAML: {python.value}"

@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import subprocess
+import sys
+from importlib import resources
 
 import sqlalchemy as sa
 
 from jinbao.schemas.store_tables import death_record, metadata
-from jinbao.store.database import upgrade
+from jinbao.store.database import shipped_head, upgrade
 from jinbao.store.publish import upsert
 
 NOW = dt.datetime(2026, 11, 22, 8, 0, tzinfo=dt.timezone.utc)
@@ -50,3 +53,29 @@ def test_alembic_model_and_migration_agree(store_url):
     with eng.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), metadata)
     assert diff == []
+
+
+def test_the_shipped_head_is_alembics():
+    """`upgrade`'s cheap check reads the version files itself; it must find the head Alembic finds."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(resources.files("jinbao.schemas.migrations")))
+    assert shipped_head() == ScriptDirectory.from_config(cfg).get_current_head()
+
+
+def test_a_store_behind_the_head_is_migrated_and_one_at_head_is_checked_without_alembic(store_url):
+    eng = upgrade(store_url)
+    with eng.begin() as conn:                    # as if the newest migration were not applied yet
+        conn.execute(sa.text("UPDATE alembic_version SET version_num = '0009'"))
+        conn.execute(sa.text("DROP TABLE rejected_payment"))
+    upgrade(store_url)
+    with eng.connect() as conn:
+        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar_one() == shipped_head()
+        assert sa.inspect(conn).has_table("rejected_payment")
+    eng.dispose()
+    probe = ("import sys; from jinbao.store.database import upgrade; upgrade(sys.argv[1]); "
+             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('alembic', 'mako')))")
+    out = subprocess.run([sys.executable, "-c", probe, store_url], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
