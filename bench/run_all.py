@@ -42,6 +42,8 @@ BENCHES = {
     "audit_accuracy": ("audit_accuracy.py", ["--people", "200000"],              # PostgreSQL, 4 generated days
                        ["--people", "20000"]),
     "long_line": ("long_line.py", ["1024", "200"], ["200"]),                     # SQLite, 3 GB of disk, ~1 min
+    "report_scale": ("report_scale.py", ["--people", "1000000", "--deaths", "100000"],   # PostgreSQL
+                     ["--people", "100000", "--deaths", "10000"]),
 }
 
 
@@ -195,9 +197,20 @@ def table(s: dict[str, dict], quick: bool = False, live: bool = True) -> str:
                          f"run {r['mib_per_s']:,.0f} MiB/s, {judged}",
                          f"aim peak <= {aim} MB", ("ok" if r["peak_mb"] <= aim else "over the aim")
                          if r["ok"] else "FAILED: " + r["outcome"]))
+    if "report_scale" in s:
+        r = s["report_scale"]
+        rows.append((f"death report, {r['people']:,} pensioners x {r['months']}, {r['deaths']:,} deaths",
+                     f"{r['report_s']:.1f} s, peak {r['report_peak_mb']:,.0f} MB",
+                     f"DuckDB paid after death {r['duckdb_s']:.2f} s", f"aim <= 60 s, <= 2,048 MB",
+                     ("ok" if r["report_s"] <= 60 and r["report_peak_mb"] <= 2048 else "over the aim")
+                     if r["ok"] else "FAILED"))
+        t = r["typo"]
+        rows.append((f"  typo search, {t['candidates']:,} records vs {t['pensioners']:,}",
+                     f"{t['search_s']:.2f} s (+ read {t['read_s'] + t['pensioners_s']:.1f} s)", "", "",
+                     f"{t['found']:,} found, {t['missed']} missed"))
     for name, summary in s.items():
         if name not in ("end_to_end", "gate_vs_ge", "gate_throughput", "translate_codes", "publish_paths",
-                        "death_match", "register_reconcile", "audit_accuracy", "long_line") or "error" in summary:
+                        "death_match", "register_reconcile", "audit_accuracy", "long_line", "report_scale") or "error" in summary:
             rows.append((name, "", "", "", "FAILED: " + str(summary.get("error", "exit " + str(summary.get("exit"))))))
     widths = [max(len(r[i]) for r in rows + [("stage", "jinbao", "peers", "ratio", "check")]) for i in range(5)]
     fmt = "  ".join(f"{{:<{w}}}" for w in widths)
