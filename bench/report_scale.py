@@ -4,7 +4,7 @@ Usage: python bench/report_scale.py [--people 1000000] [--deaths 100000] [--mont
                                     [--url postgresql+psycopg://postgres@127.0.0.1:5432/postgres] [--keep]
 
 Outside the clock, a fresh database (migrated to head) is filled set-based (numpy -> Arrow -> CSV ->
-COPY through psycopg; pension_payment's key is built after its COPY) with what the hub would have
+COPY through psycopg; the big tables' keys are built after their COPY) with what the hub would have
 published, without running the publish itself (loading 12M roll rows through every feed's gate
 would take longer than the report; the register's tests cover that path):
   * police.identity: `people` pensioners and 5 % more people who draw no pension, into `person`
@@ -77,14 +77,23 @@ CHUNK = 500_000
 
 
 # ------------------------------------------------------------------ loading
+#: The big tables' primary keys, built after their COPY (one sort instead of a B-tree filled in random order).
+KEYS = {"person": "aac002", "register": "aac002", "source_value": "aac002, field, source_feed",
+        "pension_payment": "aac002, month"}
+
+
 def copy(conn, table: str, data: pa.Table) -> None:
     """COPY an Arrow table into `table` (its column names), as CSV written by Arrow in chunks."""
     cols = ", ".join(data.column_names)
+    if table in KEYS:
+        conn.execute(f"ALTER TABLE {table} DROP CONSTRAINT pk_{table}")
     with conn.cursor() as cur, cur.copy(f"COPY {table} ({cols}) FROM STDIN (FORMAT csv)") as cp:
         for start in range(0, data.num_rows, CHUNK):
             sink = io.BytesIO()
             pcsv.write_csv(data.slice(start, CHUNK), sink, pcsv.WriteOptions(include_header=False))
             cp.write(sink.getvalue())
+    if table in KEYS:
+        conn.execute(f"ALTER TABLE {table} ADD CONSTRAINT pk_{table} PRIMARY KEY ({KEYS[table]})")
 
 
 def const(value, n: int, kind=pa.string()) -> pa.Array:
@@ -344,9 +353,7 @@ def build(url: str, people: int, deaths: int, months: int, seed: int = 11) -> di
         copy(raw, "rejected_death", rejected_death)
         copy(raw, "rejected_payment", rejected_payment)
         copy(raw, "rejection", rejections)
-        raw.execute("ALTER TABLE pension_payment DROP CONSTRAINT pk_pension_payment")
         copy(raw, "pension_payment", payments)
-        raw.execute("ALTER TABLE pension_payment ADD CONSTRAINT pk_pension_payment PRIMARY KEY (aac002, month)")
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.exec_driver_sql("VACUUM ANALYZE")
     engine.dispose()
@@ -448,10 +455,13 @@ def typo_search(url: str, month: dt.date, truth: dict) -> dict:
     found = probable_typos(candidates, roll)
     t3 = time.perf_counter()
     got = dict(zip(found["id_reported"].to_pylist(), found["aac002"].to_pylist()))
-    missed = {k: v for k, v in truth.items() if got.get(k) != v}
+    wrong = sum(1 for k, v in got.items() if k in truth and truth[k] != v)
+    missed = sum(1 for k in truth if k not in got)
+    # A mistyped ID can land on a registered person's (then it is not unplaced) or lie one edit from
+    # two namesakes (then no suggestion is right): a few planted typos may go unfound, none wrongly.
     return {"candidates": candidates.num_rows, "pensioners": roll.num_rows, "found": found.num_rows,
-            "read_s": t1 - t0, "pensioners_s": t2 - t1, "search_s": t3 - t2, "missed": len(missed),
-            "ok": not missed}
+            "planted": len(truth), "read_s": t1 - t0, "pensioners_s": t2 - t1, "search_s": t3 - t2,
+            "missed": missed, "wrong": wrong, "ok": wrong == 0 and missed <= max(1, len(truth) // 200)}
 
 
 def main() -> int:
@@ -502,7 +512,8 @@ def main() -> int:
         typos = typo_search(url, month, facts["typos"])
         print(f"typo search over {typos['candidates']:,} unplaced and rejected records against "
               f"{typos['pensioners']:,} pensioners: read {typos['read_s']:.1f} s, pensioners {typos['pensioners_s']:.1f} s, "
-              f"search {typos['search_s']:.2f} s; {typos['found']:,} found, {typos['missed']} planted missed")
+              f"search {typos['search_s']:.2f} s; {typos['found']:,} found, of {typos['planted']:,} planted "
+              f"{typos['missed']} not found, {typos['wrong']} linked wrongly")
     finally:
         if not args.keep:
             drop_database(args.url, DB)
