@@ -35,6 +35,7 @@ fuzz: install
 ## one table; exits non-zero when a correctness check fails.
 ## `make bench QUICK=1`: small sizes, minutes instead of about an hour, to iterate.
 bench: install
+	$(BIN)/pip install --quiet -c constraints.txt -e ".[quality,test,bench]"
 	$(BIN)/python bench/run_all.py $(if $(QUICK),--quick)
 
 ## Airflow UI, scheduler, DAG processor and triggerer (as `airflow standalone`, no log servers), metadata (SQLite) and

@@ -53,6 +53,8 @@ setup(
         "celery": CELERY,
         # the test suite runs a partitioned feed on two real Celery workers
         "test": ["pytest>=8", "hypothesis>=6", "python-stdnum>=1.20", *CELERY],
+        # `make bench` only: the peers the benchmarks measure the hub against (bench/report_scale.py)
+        "bench": ["duckdb>=1.1"],
     },
     entry_points={"console_scripts": ["jinbao=jinbao.cli:main"]},
 )

@@ -19,3 +19,16 @@ def fresh_database(admin: str, db: str) -> str:
     eng.dispose()
     forget_connections()
     return database_url(admin, db)
+
+
+def drop_database(admin: str, db: str) -> None:
+    """Drop `db` (a benchmark's database) when the run is over."""
+    import sqlalchemy as sa
+
+    from jinbao.store.database import forget_connections
+
+    forget_connections()
+    eng = sa.create_engine(admin, isolation_level="AUTOCOMMIT")
+    with eng.connect() as conn:
+        conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
+    eng.dispose()

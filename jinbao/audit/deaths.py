@@ -47,8 +47,13 @@ def _fen(amount):
 
 
 def _frame(conn: Connection, query) -> pd.DataFrame:
+    """The rows of `query` as a frame, taken from the driver's cursor as its tuples: no SQLAlchemy row
+    object per row (the pensioners are a million rows).  The queries select no column whose type
+    converts its result in Python (amounts are cast to fen in SQL; dates are read by `_dates`)."""
     result = conn.execute(query)
-    return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+    columns = list(result.keys())
+    return pd.DataFrame.from_records(result.cursor.fetchall(), columns=columns, nrows=None) if result.cursor \
+        else pd.DataFrame(columns=columns)
 
 
 def _day(value) -> dt.date | None:
@@ -62,9 +67,15 @@ def _day(value) -> dt.date | None:
 
 
 def _dates(frame: pd.DataFrame, *columns: str) -> pd.DataFrame:
-    """Date columns as pandas datetimes (NaT for none), whatever the backend returned."""
+    """Date columns as pandas datetimes (NaT for none), whatever the backend returned: dates, or ISO
+    text (SQLite), converted for the whole column at once; value by value only if that fails."""
     for c in columns:
-        frame[c] = pd.to_datetime(frame[c].map(_day))
+        try:
+            whole = pd.to_datetime(frame[c].astype(object).where(frame[c].notna(), None), format="ISO8601")
+            ok = not isinstance(whole.dtype, pd.DatetimeTZDtype)
+        except (TypeError, ValueError):
+            ok = False
+        frame[c] = (whole.dt.normalize() if ok else pd.to_datetime(frame[c].map(_day))).astype("datetime64[s]")
     return frame
 
 
@@ -154,7 +165,8 @@ def _people(conn: Connection, named) -> pd.DataFrame:
         held = frame[frame[f"{field}_source"].notna() & ~frame[f"{field}_source"].isin(deaths)]
         held = held[["aac002", column, f"{field}_source"]].set_axis(["aac002", "value", "source_feed"], axis=1)
         offered = offers[offers["field"] == field].drop(columns="field")
-        offered = offered.assign(rank=offered["source_feed"].map(lambda f, c=field: auth.rank(c, f)))
+        offered = offered.assign(rank=offered["source_feed"].map(
+            {f: auth.rank(field, f) for f in offered["source_feed"].unique()}))
         offered = offered.sort_values(["aac002", "rank"]).drop_duplicates("aac002")
         best = pd.concat([held.assign(rank=-1), offered]).sort_values(["aac002", "rank"]).drop_duplicates("aac002")
         best = best.set_index("aac002")
@@ -230,7 +242,8 @@ class AsOf:
 
 
 def _month_start(dates: pd.Series) -> pd.Series:
-    return dates.dt.to_period("M").dt.to_timestamp()
+    """The first day of each date's month (NaT stays NaT), in numpy: no Period object per row."""
+    return pd.Series(dates.to_numpy().astype("datetime64[M]").astype(dates.dtype), index=dates.index)
 
 
 def as_of(store: Store, month: dt.date) -> AsOf:

@@ -18,6 +18,7 @@ import datetime as dt
 import io
 
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
@@ -46,8 +47,10 @@ def sheet_title(kind: str) -> str:
     return findings.TITLES[kind][:31]          # Excel's limit
 
 
-def _set(ws, row: int, col: int, value, number_format: str | None = None, bold: bool = False):
-    cell = ws.cell(row=row, column=col, value=value)
+def _set(ws, value, number_format: str | None = None, bold: bool = False) -> WriteOnlyCell:
+    """A cell of a write-only sheet: the workbook streams its rows (a province's report holds hundreds
+    of thousands), so cells are made, styled, then appended row by row."""
+    cell = WriteOnlyCell(ws, value=value)
     if isinstance(value, str) and value.startswith("="):
         cell.data_type = "s"                   # never a formula, whatever a source sent
     if number_format:
@@ -90,27 +93,40 @@ def _fit(ws, widths: dict[int, int]) -> None:
 def _kind_sheet(wb: Workbook, report: findings.Report, kind: str, full_ids: bool) -> None:
     ws = wb.create_sheet(sheet_title(kind))
     columns = COLUMNS[kind]
+    found = rows(report, kind, full_ids=full_ids)
     widths: dict[int, int] = {}
     for j, col in enumerate(columns, 1):
-        cell = _set(ws, 1, j, f"{col.zh}\n{col.en}", bold=True)
+        widths[j] = max(display_width(col.zh), display_width(col.en))
+        multi = col.form in ("sources", "reasons")
+        for text in {_shown(col, row[col.field].replace(SOURCES_SEP, "\n") if multi and row[col.field]
+                            else row[col.field]) for row in found}:
+            widths[j] = max(widths[j], *(display_width(t) for t in text.split("\n")))
+    # a write-only sheet takes its layout before its rows
+    ws.row_dimensions[1].height = 30
+    ws.freeze_panes = "A2"
+    ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{len(found) + 1}"
+    _fit(ws, widths)
+    header = []
+    for col in columns:
+        cell = _set(ws, f"{col.zh}\n{col.en}", bold=True)
         cell.fill = HEADER_FILL
         cell.alignment = Alignment(wrap_text=True, vertical="top")
-        widths[j] = max(display_width(col.zh), display_width(col.en))
-    for i, row in enumerate(rows(report, kind, full_ids=full_ids), 2):
-        for j, col in enumerate(columns, 1):
+        header.append(cell)
+    ws.append(header)
+    wrap = Alignment(wrap_text=True, vertical="top")
+    for row in found:
+        line = []
+        for col in columns:
             value = row[col.field]
             if col.form in ("sources", "reasons") and value:
                 value = value.replace(SOURCES_SEP, "\n")     # one source (reason) a line
-            cell = _set(ws, i, j, value, _format(col, value))
+            cell = _set(ws, value, _format(col, value))
             if isinstance(value, str) and "\n" in value:
-                cell.alignment = Alignment(wrap_text=True, vertical="top")
+                cell.alignment = wrap
             if col.field == "roll_rows_rejected" and value and kind in FLAGGED_KINDS:
                 cell.fill = FLAG_FILL
-            widths[j] = max(widths[j], *(display_width(t) for t in _shown(col, value).split("\n")))
-    ws.row_dimensions[1].height = 30
-    ws.freeze_panes = "A2"
-    ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{max(ws.max_row, 1)}"
-    _fit(ws, widths)
+            line.append(cell)
+        ws.append(line)
 
 
 #: Summary labels (the tests find the figures by them).
@@ -124,12 +140,12 @@ ROLL_REJECTED = "被拒收的发放行 Roll rows rejected by the gate in the per
 
 
 def _summary(wb: Workbook, report: findings.Report, exported: tuple[str, dt.datetime] | None) -> None:
-    ws = wb.active
-    ws.title = SUMMARY
+    ws = wb.create_sheet(SUMMARY)
     widths = {1: 0, 2: 0, 3: 0, 4: 0, 5: 0, 6: 0}
+    grid: dict[tuple[int, int], WriteOnlyCell] = {}     # laid out here, appended row by row at the end
 
     def put(r: int, c: int, value, fmt: str | None = None, bold: bool = False, shown: str | None = None):
-        cell = _set(ws, r, c, value, fmt, bold)
+        cell = grid[r, c] = _set(ws, value, fmt, bold)
         text = shown if shown is not None else ("" if value is None else str(value))
         widths[c] = max(widths[c], max((display_width(t) for t in text.split("\n")), default=0))
         return cell
@@ -229,12 +245,14 @@ def _summary(wb: Workbook, report: findings.Report, exported: tuple[str, dt.date
             put(r, 2, m.people)
             put(r, 3, m.overpaid, YUAN_FORMAT, shown=yuan_text(m.overpaid))
     _fit(ws, widths)
+    for i in range(1, max(r for r, _ in grid) + 1):
+        ws.append([grid.get((i, c)) for c in range(1, max(widths) + 1)])
 
 
 def workbook_bytes(report: findings.Report, full_ids: bool = False,
                    exported: tuple[str, dt.datetime] | None = None) -> bytes:
     """The workbook as .xlsx bytes; `full_ids` with `exported` (who, when) for the full-ID export."""
-    wb = Workbook()
+    wb = Workbook(write_only=True)
     _summary(wb, report, exported if full_ids else None)
     for kind in findings.KINDS:
         _kind_sheet(wb, report, kind, full_ids)
