@@ -53,6 +53,8 @@ setup(
         "celery": CELERY,
         # the test suite runs a partitioned feed on two real Celery workers
         "test": ["pytest>=8", "hypothesis>=6", "python-stdnum>=1.20", *CELERY],
+        # `make bench` only: the peer that every inbound feed is measured beside (bench/feeds.py)
+        "bench": ["dlt[postgres]>=1.31,<2"],
     },
     entry_points={"console_scripts": ["jinbao=jinbao.cli:main"]},
 )

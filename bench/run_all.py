@@ -32,6 +32,9 @@ from bench.summary import parse  # noqa: E402
 BENCHES = {
     "end_to_end": ("end_to_end.py", [],                              # 1M and 10M sealed police.identity, ~15 min
                    ["--records", "100000", "1000000"]),
+    # every inbound feed at 1M beside dlt, then the two biggest by the agreement at 10M (hub only), ~40 min
+    "feeds": ("feeds.py", ["--records", "1000000", "--big", "10000000", "hrss.pension_roll", "hrss.contribution"],
+              ["--records", "100000"]),
     "translate_codes": ("translate_codes.py", ["10000000"], ["1000000"]),
     "gate_vs_ge": ("gate_vs_ge.py", ["1000000"], ["100000"]),        # GE runs ~2 min on 1M
     "gate_throughput": ("gate_throughput.py", ["200000", "2000000"], ["200000"]),
@@ -81,6 +84,36 @@ def _peak_stage(run: dict) -> str:
     return next((st for st in IN_ORDER if peaks.get(st, 0) >= 0.97 * top), max(peaks, key=peaks.get))
 
 
+def feed_rows(f: dict) -> list[tuple[str, str, str, str, str]]:
+    """One row per inbound feed beside dlt (bench/feeds.py), then the 10M runs against their 1M peak."""
+    rows = []
+    for r in f.get("runs", []) + f.get("big", []):
+        hub, peer = r["hub"], r.get("dlt")
+        what = f"end to end, {r['records']:,} {r['feed']}"
+        if "seconds" not in hub:
+            rows.append((what, "did not finish", "", "", "FAILED: " + str(hub.get("error", ""))[:60]))
+            continue
+        bad = [k for k, v in hub["checks"].items() if not v] + (["dlt"] if peer is not None and not peer.get("ok")
+                                                                 else [])
+        if peer is None:                      # a 10M run: its peak against the 1M one
+            small = next((x["hub"] for x in f.get("runs", []) if x["feed"] == r["feed"] and "peak_mb" in x["hub"]),
+                         None)
+            growth = hub["peak_mb"] / small["peak_mb"] if small else float("nan")
+            rows.append((what, f"{hub['records_per_s']:,.0f} rec/s",
+                         f"{hub['seconds']:.0f} s, peak {hub['peak_mb']:,.0f} MB ({growth:.2f}x the 1M)",
+                         "aim >= 100k rec/s, peak <= 1.20x",
+                         ("ok" if hub["records_per_s"] >= 100_000 and growth <= 1.2 else "below the aim")
+                         if not bad else "FAILED: " + ", ".join(bad)))
+            continue
+        ratio = peer["seconds"] / hub["seconds"] if "seconds" in peer else float("nan")
+        met = hub["records_per_s"] >= 100_000 and ratio >= 1.5
+        rows.append((what, f"{hub['records_per_s']:,.0f} rec/s",
+                     f"{hub['seconds']:.0f} s, peak {hub['peak_mb']:,.0f} MB; dlt {peer.get('records_per_s', 0):,.0f}"
+                     f" rec/s", f"{ratio:.2f}x dlt (aim >= 100k, >= 1.5x)",
+                     ("ok" if met else "below the aim") if not bad else "FAILED: " + ", ".join(bad)))
+    return rows
+
+
 def table(s: dict[str, dict], quick: bool = False, live: bool = True) -> str:
     rows: list[tuple[str, str, str, str, str]] = []      # stage, jinbao, peers, ratio, check
 
@@ -111,6 +144,8 @@ def table(s: dict[str, dict], quick: bool = False, live: bool = True) -> str:
             lines += ["    peak RSS in the stage  " + "".join(
                 f"{max(r['stage_peak_mb'].values()):>9,.0f} MB" for r in runs)]
             lines += ["    peak first reached in  " + "".join(f"{_peak_stage(r):>14}" for r in runs)]
+    if "feeds" in s:
+        rows += feed_rows(s["feeds"])
     if "gate_vs_ge" in s:
         g = s["gate_vs_ge"]
         sec, n = g["seconds"], g["records"]
@@ -196,7 +231,7 @@ def table(s: dict[str, dict], quick: bool = False, live: bool = True) -> str:
                          f"aim peak <= {aim} MB", ("ok" if r["peak_mb"] <= aim else "over the aim")
                          if r["ok"] else "FAILED: " + r["outcome"]))
     for name, summary in s.items():
-        if name not in ("end_to_end", "gate_vs_ge", "gate_throughput", "translate_codes", "publish_paths",
+        if name not in ("end_to_end", "feeds", "gate_vs_ge", "gate_throughput", "translate_codes", "publish_paths",
                         "death_match", "register_reconcile", "audit_accuracy", "long_line") or "error" in summary:
             rows.append((name, "", "", "", "FAILED: " + str(summary.get("error", "exit " + str(summary.get("exit"))))))
     widths = [max(len(r[i]) for r in rows + [("stage", "jinbao", "peers", "ratio", "check")]) for i in range(5)]
