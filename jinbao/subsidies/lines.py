@@ -74,12 +74,16 @@ def _in_chunks(conn: Connection, stmt_for, ids) -> pd.DataFrame:
         scope = scratch.create(conn, SCOPE, sa.Column("aac002", sa.String(18)), key="aac002")
         scratch.fill(conn, scope, pa.table({"aac002": unique}))
         try:
-            res = conn.execute(stmt_for(sa.select(scope.c.aac002)))
-            return pd.DataFrame(res.fetchall(), columns=list(res.keys()))
+            return _frame(conn.execute(stmt_for(sa.select(scope.c.aac002))))
         finally:
             scratch.drop(conn, SCOPE)
-    res = conn.execute(stmt_for(ids))
-    return pd.DataFrame(res.fetchall(), columns=list(res.keys()))
+    return _frame(conn.execute(stmt_for(ids)))
+
+
+def _frame(res) -> pd.DataFrame:
+    """The result as a frame from plain tuples: pandas probes each SQLAlchemy Row for attributes it does not
+    have (namedtuple fields), which cost 11 s of 16 for 300,000 lines."""
+    return pd.DataFrame([tuple(r) for r in res.fetchall()], columns=list(res.keys()))
 
 
 def _where(column, chunk):
