@@ -1,7 +1,7 @@
 """Every inbound feed end to end on PostgreSQL, one row per feed, beside dlt loading the same file.
 
 Usage: python bench/feeds.py [--records 1000000] [--feeds FEED ...] [--big 10000000 FEED ...]
-                             [--defect-share 0.01] [--url postgresql+psycopg://postgres@127.0.0.1:5432/postgres]
+                             [--defect-share 0.01] [--db feeds_bench] [--url postgresql+psycopg://postgres@127.0.0.1:5432/postgres]
 
 Per feed (bench/synthetic_feeds.py): a delivery valid by the agreement (encoding, codes, dates and
 genders agreeing with the ID, real divisions, check characters) with `defect-share` of its records
@@ -49,7 +49,6 @@ from bench.memory import peak_rss_kb, reset_peak_rss  # noqa: E402
 from bench.synthetic_feeds import FEEDS, write  # noqa: E402
 
 DAY = "20261122"
-HUB_DB, DLT_DB = "feeds_bench_hub", "feeds_bench_dlt"
 AIM_RATE, AIM_RATIO, AIM_PEAK = 100_000, 1.5, 1.2
 BIG = ["hrss.pension_roll", "hrss.contribution"]
 
@@ -190,12 +189,12 @@ def run_feed(feed: str, n: int, args, with_dlt: bool = True) -> dict:
     home = Path(tempfile.mkdtemp(prefix=f"jinbao-feeds-{feed}-{n}-"))
     try:
         facts = prepare(home, feed, n, args.defect_share)
-        hub = _child(["--hub", str(home), fresh_database(args.url, HUB_DB), feed, json.dumps(facts)])
+        hub = _child(["--hub", str(home), fresh_database(args.url, f"{args.db}_hub"), feed, json.dumps(facts)])
         out = {"feed": feed, "records": n, "planted": {k: facts[k] for k in ("accepted", "rejected")},
                "before": facts.get("before", {}), "plain_mb": facts["plain_mb"], "build_s": facts["build_s"],
                "hub": hub}
         if with_dlt:
-            out["dlt"] = _child(["--dlt", facts["plain"], fresh_database(args.url, DLT_DB), feed,
+            out["dlt"] = _child(["--dlt", facts["plain"], fresh_database(args.url, f"{args.db}_dlt"), feed,
                                  str(home / "dlt")])
         out["ok"] = hub.get("ok", False) and (not with_dlt or out["dlt"].get("ok", False))
         return out
@@ -211,7 +210,7 @@ def aims(r: dict) -> dict:
     return got
 
 
-def report(results: list[dict], big: list[dict]) -> None:
+def report(results: list[dict], big: list[dict], stages: bool = True) -> None:
     print(f"{'feed':<30} {'records':>10} {'rejected':>8} {'hub s':>7} {'hub rec/s':>10} {'peak MB':>8} "
           f"{'dlt s':>7} {'dlt rec/s':>10} {'ratio':>6}  aim (>= 100k rec/s, >= 1.5x dlt)  checks")
     for r in results:
@@ -239,7 +238,7 @@ def report(results: list[dict], big: list[dict]) -> None:
               f"(aim <= {AIM_PEAK}x)  {'ok' if hub['ok'] else 'FAILED'}")
     from bench.end_to_end import STAGES
     done = [r for r in results + big if "seconds" in r["hub"]]
-    if done:
+    if done and stages:
         print(f"\nstage share of the hub's time (s, %)\n{'feed':<30} {'records':>10} " +
               " ".join(f"{s:>13}" for s in STAGES))
         for r in done:
@@ -262,6 +261,7 @@ def main() -> None:
                    help="a size, then the feeds to run again at it (hub only): 10000000 " + " ".join(BIG))
     p.add_argument("--defect-share", type=float, default=0.01)
     p.add_argument("--url", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+    p.add_argument("--db", default="feeds_bench", help="the run's databases: DB_hub and DB_dlt, made afresh per feed")
     args = p.parse_args()
     big_n, big_feeds = (int(args.big[0]), args.big[1:]) if args.big else (0, [])
     need = max(args.records, big_n) * 60 * 4 / 2**30
@@ -272,14 +272,16 @@ def main() -> None:
     for feed in args.feeds:
         print(f"--- {feed}, {args.records:,} records", flush=True)
         results.append(run_feed(feed, args.records, args))
+        report(results[-1:], [], stages=False)          # as it comes: a long run stopped early keeps its rows
     for feed in big_feeds:
         print(f"--- {feed}, {big_n:,} records (hub only)", flush=True)
         big.append(run_feed(feed, big_n, args, with_dlt=False))
+        report(results, big[-1:], stages=False)
     print()
     report(results, big)
     eng = sa.create_engine(args.url, isolation_level="AUTOCOMMIT")
     with eng.connect() as conn:
-        for db in (HUB_DB, DLT_DB):
+        for db in (f"{args.db}_hub", f"{args.db}_dlt"):
             conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
     eng.dispose()
     ok = all(r["ok"] for r in results + big)
