@@ -19,6 +19,11 @@ $(VENV)/.installed: setup.py constraints.txt
 	$(BIN)/pip install --quiet -c constraints.txt -e ".[quality,test]"
 	touch $@
 
+## The bench extra (dlt, the peer of bench/feeds.py) on top of what `make install` puts in.
+$(VENV)/.bench-installed: $(VENV)/.installed
+	$(BIN)/pip install --quiet -c constraints.txt -e ".[quality,test,bench]"
+	touch $@
+
 ## Fresh JINBAO_HOME, a generated day of partner drops, every feed, a summary.
 demo: install
 	$(BIN)/python -m dev.sftp_demo
@@ -34,8 +39,7 @@ fuzz: install
 ## Benchmarks (not tests): throughput and peak memory, recorded in BENCHMARKS.md; every benchmark, then
 ## one table; exits non-zero when a correctness check fails.
 ## `make bench QUICK=1`: small sizes, minutes instead of about an hour, to iterate.
-bench: install
-	$(BIN)/pip install --quiet -c constraints.txt -e ".[quality,test,bench]"
+bench: $(VENV)/.bench-installed
 	$(BIN)/python bench/run_all.py $(if $(QUICK),--quick)
 
 ## Airflow UI, scheduler, DAG processor and triggerer (as `airflow standalone`, no log servers), metadata (SQLite) and

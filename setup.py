@@ -53,8 +53,9 @@ setup(
         "celery": CELERY,
         # the test suite runs a partitioned feed on two real Celery workers
         "test": ["pytest>=8", "hypothesis>=6", "python-stdnum>=1.20", *CELERY],
-        # `make bench` only: the peers the benchmarks measure the hub against (bench/report_scale.py)
-        "bench": ["duckdb>=1.1"],
+        # `make bench` only: the peers the benchmarks measure the hub against: dlt beside every inbound feed
+        # (bench/feeds.py), DuckDB beside the death report (bench/report_scale.py)
+        "bench": ["dlt[postgres]>=1.31,<2", "duckdb>=1.1"],
     },
     entry_points={"console_scripts": ["jinbao=jinbao.cli:main"]},
 )

@@ -53,53 +53,11 @@ STAGES = ("fetch", "decrypt", "judge", "dup-keys", "publish", "rejections", "rec
 
 
 # ------------------------------------------------------------------ the file
-def build(path: Path, n: int, defect_share: float, seed: int = 11, block: int = 1_000_000) -> dict:
-    """The delivery, written block by block; returns what was planted."""
-    import numpy as np
-    import pyarrow as pa
-    import pyarrow.compute as pc
-    import pyarrow.csv as pcsv
+def build(path: Path, n: int, defect_share: float) -> dict:
+    """The delivery, written block by block (bench/synthetic_feeds.py); returns what was planted."""
+    from bench.synthetic_feeds import write
 
-    from bench.synthetic_police import COUNTIES, NAMES
-    from jinbao.formats.citizen_id import with_check_char
-
-    days, seqs = 365 * 60, 1000
-    space = len(COUNTIES) * days * seqs
-    step = 1_000_003                               # a prime not dividing `space`: i -> i*step mod space is one-to-one
-    assert space % step and n <= space
-    rng = np.random.default_rng(seed)
-    defects = 0
-    with open(path, "wb") as out:
-        for start in range(0, n, block):
-            m = min(block, n - start)
-            idx = (np.arange(start, start + m, dtype=np.int64) * step + 12_345) % space
-            county, rest = idx % len(COUNTIES), idx // len(COUNTIES)
-            day, seq = rest % days, rest // days
-            birth = (np.datetime64("1940-01-01") + day).astype("datetime64[D]")
-            birth_s = np.char.replace(birth.astype(str), "-", "")
-            male = seq % 2 == 1
-            first17 = pc.binary_join_element_wise(pa.array(COUNTIES[county]), pa.array(birth_s),
-                                                  pa.array(np.char.zfill(seq.astype(str), 3)), "")
-            ids = with_check_char(first17).to_numpy(zero_copy_only=False).astype(object)
-            xb = np.where(male, "1", "2").astype(object)
-            bad = np.flatnonzero(rng.random(m) < defect_share)
-            kind = rng.integers(0, 2, len(bad))
-            wrong = bad[kind == 0]
-            ids[wrong] = [i[:-1] + ("0" if i[-1] != "0" else "1") for i in ids[wrong]]
-            xb[bad[kind == 1]] = "5"
-            defects += len(bad)
-            change = (np.datetime64("2026-10-23") + rng.integers(0, 30, m)).astype("datetime64[D]")
-            table = pa.table({
-                "GMSFHM": pa.array(ids, pa.string()), "XM": pa.array(NAMES[rng.integers(0, len(NAMES), m)]),
-                "XB": pa.array(xb, pa.string()), "CSRQ": pa.array(birth_s),
-                "MZ": pa.array(np.char.zfill(rng.integers(1, 6, m).astype(str), 2)),
-                "HJDZ_XZQH": pa.array(COUNTIES[county]),
-                "BGRQ": pa.array(np.char.replace(change.astype(str), "-", ""))})
-            buf = pa.BufferOutputStream()
-            pcsv.write_csv(table, buf, write_options=pcsv.WriteOptions(quoting_style="none",
-                                                                       include_header=start == 0))
-            out.write(buf.getvalue().to_pybytes().decode("utf-8").encode("gb18030"))
-    return {"records": n, "rejected": defects, "accepted": n - defects}
+    return write(path, FEED, n, defect_share)
 
 
 def prepare(home: Path, n: int, defect_share: float) -> dict:
@@ -168,9 +126,8 @@ SKIPPABLE = {"dup-keys": ("jinbao.quality.judging", "_reject_duplicate_keys", 0)
              "subsidies": ("jinbao.subsidies.hooks", "published", None)}
 
 
-def child(home: Path, url: str, facts: dict, without: list[str]) -> dict:
-    import sqlalchemy as sa
-
+def instrument(clock: "Clock") -> None:
+    """Charge each function the engine calls to its stage (no engine code changes)."""
     import jinbao.exchange_zone.envelope as envelope
     import jinbao.exchange_zone.finish as finish
     import jinbao.quality.judging as judging
@@ -178,24 +135,20 @@ def child(home: Path, url: str, facts: dict, without: list[str]) -> dict:
     import jinbao.store.publish as publish
     import jinbao.subsidies.hooks as hooks
     from jinbao.connectors.local import LocalTransport
-    from jinbao.declarations import load_feeds
-    from jinbao.engine import Engine
-    from jinbao.settings import load_settings
 
-    import importlib
-    for stage in without:                    # the synthetic IDs are unique and nobody is enrolled: nothing lost
-        module, attr, value = SKIPPABLE[stage]
-        setattr(importlib.import_module(module), attr, lambda *a, _v=value, **k: _v)
-    cfg = load_settings({"JINBAO_HOME": str(home), "JINBAO_STORE_URL": url, "JINBAO_TRANSPORT": "local+cms"})
-    spec = load_feeds(cfg)[FEED]
-    eng = Engine(spec, cfg)                                 # migrates the fresh database: not timed
-    clock = Clock()
     for owner, attr, stage in ((LocalTransport, "fetch", "fetch"), (envelope, "decrypt_file", "decrypt"),
                                (judging, "judge_delivery", "judge"), (judging, "_reject_duplicate_keys", "dup-keys"),
                                (publish, "publish_accepted", "publish"), (publish, "store_rejections", "rejections"),
                                (reconcile, "reconcile", "reconcile"), (hooks, "published", "subsidies"),
                                (finish, "send_receipt", "receipt")):
         clock.wrap(owner, attr, stage)
+
+
+def timed_run(eng) -> tuple[int, object, float, "Clock", int]:
+    """receive -> judge -> publish -> finish of the one waiting delivery, as `jinbao run` does, timed by
+    stage with RSS sampled; (batch id, outcome, seconds, clock, RSS in kB before the clock)."""
+    clock = Clock()
+    instrument(clock)
     sampler = threading.Thread(target=clock.sample, daemon=True)
     base = peak_rss_kb()
     sampler.start()
@@ -210,11 +163,29 @@ def child(home: Path, url: str, facts: dict, without: list[str]) -> dict:
     sampler.join()
     eng.close()
     clock.seconds["other"] = total - sum(v for k, v in clock.seconds.items() if k != "other")
+    return ids[0], outcome, total, clock, base
+
+
+def child(home: Path, url: str, facts: dict, without: list[str]) -> dict:
+    import sqlalchemy as sa
+
+    from jinbao.declarations import load_feeds
+    from jinbao.engine import Engine
+    from jinbao.settings import load_settings
+
+    import importlib
+    for stage in without:                    # the synthetic IDs are unique and nobody is enrolled: nothing lost
+        module, attr, value = SKIPPABLE[stage]
+        setattr(importlib.import_module(module), attr, lambda *a, _v=value, **k: _v)
+    cfg = load_settings({"JINBAO_HOME": str(home), "JINBAO_STORE_URL": url, "JINBAO_TRANSPORT": "local+cms"})
+    spec = load_feeds(cfg)[FEED]
+    eng = Engine(spec, cfg)                                 # migrates the fresh database: not timed
+    batch_id, outcome, total, clock, base = timed_run(eng)
     with eng.db.connect() as conn:
         person = conn.execute(sa.text("SELECT count(*) FROM person")).scalar_one()
         register = conn.execute(sa.text("SELECT count(*) FROM register")).scalar_one()
         row = conn.execute(sa.text("SELECT status, received, accepted, rejected, published, receipt_at IS NOT NULL "
-                                   "FROM batch WHERE id = :i"), {"i": ids[0]}).one()
+                                   "FROM batch WHERE id = :i"), {"i": batch_id}).one()
     checks = {
         "published": row[0] == "published", "received": row[1] == facts["records"],
         "accepted": row[2] == facts["accepted"], "rejected": row[3] == facts["rejected"],

@@ -33,6 +33,9 @@ BENCHES = {
     "end_to_end": ("end_to_end.py", [],                              # 1M and 10M sealed police.identity, ~15 min
                    ["--records", "100000", "1000000"]),
     "death_end_to_end": ("death_end_to_end.py", [], ["--records", "100000"]),    # 1M police.death, ~3 min
+    # every inbound feed at 1M beside dlt, then the two biggest by the agreement at 10M (hub only), ~40 min
+    "feeds": ("feeds.py", ["--records", "1000000", "--big", "10000000", "hrss.pension_roll", "hrss.contribution"],
+              ["--records", "100000"]),
     "translate_codes": ("translate_codes.py", ["10000000"], ["1000000"]),
     "gate_vs_ge": ("gate_vs_ge.py", ["1000000"], ["100000"]),        # GE runs ~2 min on 1M
     "gate_throughput": ("gate_throughput.py", ["200000", "2000000"], ["200000"]),
@@ -87,8 +90,38 @@ def _peak_stage(run: dict) -> str:
 
 
 #: The benchmarks table() draws rows for; any other summary, or one with an error, gets a FAILED row.
-TABLED = ("end_to_end", "death_end_to_end", "gate_vs_ge", "gate_throughput", "translate_codes", "publish_paths",
+TABLED = ("end_to_end", "death_end_to_end", "feeds", "gate_vs_ge", "gate_throughput", "translate_codes", "publish_paths",
           "death_match", "register_reconcile", "audit_accuracy", "long_line", "small_delivery", "report_scale")
+
+
+def feed_rows(f: dict) -> list[tuple[str, str, str, str, str]]:
+    """One row per inbound feed beside dlt (bench/feeds.py), then the 10M runs against their 1M peak."""
+    rows = []
+    for r in f.get("runs", []) + f.get("big", []):
+        hub, peer = r["hub"], r.get("dlt")
+        what = f"end to end, {r['records']:,} {r['feed']}"
+        if "seconds" not in hub:
+            rows.append((what, "did not finish", "", "", "FAILED: " + str(hub.get("error", ""))[:60]))
+            continue
+        bad = [k for k, v in hub["checks"].items() if not v] + (["dlt"] if peer is not None and not peer.get("ok")
+                                                                 else [])
+        if peer is None:                      # a 10M run: its peak against the 1M one
+            small = next((x["hub"] for x in f.get("runs", []) if x["feed"] == r["feed"] and "peak_mb" in x["hub"]),
+                         None)
+            growth = hub["peak_mb"] / small["peak_mb"] if small else float("nan")
+            rows.append((what, f"{hub['records_per_s']:,.0f} rec/s",
+                         f"{hub['seconds']:.0f} s, peak {hub['peak_mb']:,.0f} MB ({growth:.2f}x the 1M)",
+                         "aim >= 100k rec/s, peak <= 1.20x",
+                         ("ok" if hub["records_per_s"] >= 100_000 and growth <= 1.2 else "below the aim")
+                         if not bad else "FAILED: " + ", ".join(bad)))
+            continue
+        ratio = peer["seconds"] / hub["seconds"] if "seconds" in peer else float("nan")
+        met = hub["records_per_s"] >= 100_000 and ratio >= 1.5
+        rows.append((what, f"{hub['records_per_s']:,.0f} rec/s",
+                     f"{hub['seconds']:.0f} s, peak {hub['peak_mb']:,.0f} MB; dlt {peer.get('records_per_s', 0):,.0f}"
+                     f" rec/s", f"{ratio:.2f}x dlt (aim >= 100k, >= 1.5x)",
+                     ("ok" if met else "below the aim") if not bad else "FAILED: " + ", ".join(bad)))
+    return rows
 
 
 def table(s: dict[str, dict], quick: bool = False, live: bool = True) -> str:
@@ -128,6 +161,8 @@ def table(s: dict[str, dict], quick: bool = False, live: bool = True) -> str:
         rows.append((f"end to end, {r['records']:,} police.death", f"{r['records_per_s']:,.0f} rec/s",
                      f"{r['seconds']:.0f} s (life status {r['stages']['life']:.0f} s), peak {r['peak_mb']:,.0f} MB",
                      "aim >= 100k rec/s", "ok" if r["ok"] else "FAILED"))
+    if "feeds" in s:
+        rows += feed_rows(s["feeds"])
     if "gate_vs_ge" in s:
         g = s["gate_vs_ge"]
         sec, n = g["seconds"], g["records"]

@@ -97,3 +97,27 @@ def test_the_registered_scripts_exist_and_the_small_delivery_is_one():
     from bench.run_all import BENCHES
 
     assert "small_delivery" in BENCHES and all((ROOT / "bench" / script).exists() for script, _, _ in BENCHES.values())
+
+
+def _feed(feed: str, records: int, seconds: float, peak: float, dlt_seconds: float | None, ok: bool = True) -> dict:
+    hub = {"records": records, "accepted": records, "rejected": 0, "seconds": seconds,
+           "records_per_s": records / seconds, "peak_mb": peak, "checks": {"published": True, "received": ok}}
+    run = {"feed": feed, "records": records, "hub": hub, "ok": ok}
+    if dlt_seconds is not None:
+        run["dlt"] = {"seconds": dlt_seconds, "records_per_s": records / dlt_seconds, "ok": True}
+    return run
+
+
+def test_one_row_per_feed_beside_dlt_and_the_big_runs_against_their_peak():
+    text = table({"feeds": {"bench": "feeds", "ok": False, "runs": [
+        _feed("police.identity", 1_000_000, 8.0, 560, 20.0), _feed("police.death", 1_000_000, 50.0, 600, 25.0),
+        _feed("hrss.pension_roll", 1_000_000, 9.0, 500, 14.0, ok=False)],
+        "big": [_feed("hrss.pension_roll", 10_000_000, 80.0, 550, None)]}})
+    rows = {line.split("  ")[0]: line for line in text.splitlines() if line.startswith("end to end, ")}
+    identity = rows["end to end, 1,000,000 police.identity"]
+    assert "125,000 rec/s" in identity and "2.50x dlt" in identity and identity.rstrip().endswith("ok")
+    assert "0.50x dlt" in rows["end to end, 1,000,000 police.death"]
+    assert rows["end to end, 1,000,000 police.death"].rstrip().endswith("below the aim")
+    assert rows["end to end, 1,000,000 hrss.pension_roll"].rstrip().endswith("FAILED: received")
+    big = rows["end to end, 10,000,000 hrss.pension_roll"]
+    assert "1.10x the 1M" in big and big.rstrip().endswith("ok")

@@ -252,3 +252,10 @@ def test_summary_per_division_and_level_to_the_fen(home, capsys, tmp_path):
                                      "paid": "160.00", "in_arrears": "0.00"}
     assert rows[("110000", "1")]["in_arrears"] == "400.00" and rows[("310115", "3")]["paid"] == "0.00"
     assert "total" in page and "4000.00" in page and "3840.00" in page      # 10 people x 400.00 due, 160.00 paid
+
+
+def test_the_same_when_the_people_go_through_a_temporary_table(home, monkeypatch):
+    """Beyond ID_CHUNK people (a big enrolment, a big payments file) lines and payments read them by a join
+    with a temporary table of their IDs: everything above holds as it does for a short IN list."""
+    monkeypatch.setattr("jinbao.subsidies.lines.ID_CHUNK", 2)
+    test_lines_follow_the_household_and_payments_flip_or_fail(home)
