@@ -15,6 +15,8 @@ stage by wrapping the functions the engine calls (no engine code changes):
   decrypt     signature check, streamed CMS decryption and sha256 (envelope.decrypt_file)
   judge       parse + transcode + translate + every rule + staged Parquet (quality.judging.judge_delivery),
               of which `dup-keys` is the pass that rejects keys occurring twice
+  after-judge the store-backed checks after the gate (quality/judge_step.py AFTER_JUDGE: finance's
+              payments against the subsidy lines, subsidies.hooks.judged)
   publish     accepted records into `person` (store.publish.publish_accepted: COPY + merge)
   rejections  failed fields into `rejection` (store.publish.store_rejections)
   reconcile   the register (register.reconcile)
@@ -48,8 +50,8 @@ from bench.memory import peak_rss_kb  # noqa: E402
 
 FEED, DAY, DB = "police.identity", dt.date(2026, 11, 22), "jinbao_bench_e2e"
 NAME = f"{FEED}_{DAY:%Y%m%d}_000001.csv"
-STAGES = ("fetch", "decrypt", "judge", "dup-keys", "publish", "rejections", "reconcile", "subsidies", "receipt",
-          "other")
+STAGES = ("fetch", "decrypt", "judge", "dup-keys", "after-judge", "publish", "rejections", "reconcile", "subsidies",
+          "receipt", "other")
 
 
 # ------------------------------------------------------------------ the file
@@ -138,6 +140,7 @@ def instrument(clock: "Clock") -> None:
 
     for owner, attr, stage in ((LocalTransport, "fetch", "fetch"), (envelope, "decrypt_file", "decrypt"),
                                (judging, "judge_delivery", "judge"), (judging, "_reject_duplicate_keys", "dup-keys"),
+                               (hooks, "judged", "after-judge"),
                                (publish, "publish_accepted", "publish"), (publish, "store_rejections", "rejections"),
                                (reconcile, "reconcile", "reconcile"), (hooks, "published", "subsidies"),
                                (finish, "send_receipt", "receipt")):

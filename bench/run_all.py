@@ -78,7 +78,8 @@ def _rate(n: float, secs: float, unit: str = "") -> str:
 
 
 #: The end-to-end stages in the order they run ("other" is everywhere in between).
-IN_ORDER = ("fetch", "decrypt", "judge", "dup-keys", "publish", "rejections", "reconcile", "subsidies", "receipt")
+IN_ORDER = ("fetch", "decrypt", "judge", "dup-keys", "after-judge", "publish", "rejections", "reconcile", "subsidies",
+            "receipt")
 
 
 def _peak_stage(run: dict) -> str:

@@ -34,10 +34,11 @@ def drop(conn: Connection, name: str) -> None:
         conn.exec_driver_sql(f"DROP TABLE IF EXISTS {name}")
 
 
-def create(conn: Connection, name: str, *columns: sa.Column, key: str | None = None) -> sa.Table:
-    """A fresh temporary table; `key` becomes its primary key (the join column)."""
+def create(conn: Connection, name: str, *columns: sa.Column, key: str | tuple[str, ...] | None = None) -> sa.Table:
+    """A fresh temporary table; `key` (a column or several) becomes its primary key (the join columns)."""
     drop(conn, name)
-    cols = [sa.Column(c.name, c.type, primary_key=(c.name == key)) for c in columns]
+    keys = (key,) if isinstance(key, str) else tuple(key or ())
+    cols = [sa.Column(c.name, c.type, primary_key=(c.name in keys)) for c in columns]
     table = sa.Table(name, sa.MetaData(), *cols, prefixes=["TEMPORARY"])
     table.create(conn)
     return table

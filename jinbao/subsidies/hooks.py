@@ -55,19 +55,22 @@ def _changes_lines(spec) -> bool:
     return any(col.lower() == "aab301" for col in authority().offers(spec.name))
 
 
-def _people(conn: Connection, spec, batch_id: int, accepted: Path) -> list[str]:
-    """The enrolled people whose rows this batch wrote: a join in the store, so a ten-million-record
-    identity refresh that enrols nobody costs one query, not its IDs in Python (a row the
-    newest-wins rule kept from a newer batch changes nothing and is rightly left out)."""
+def _people(spec, batch_id: int, accepted: Path) -> lines.People:
+    """The enrolled people whose rows this batch wrote, as a query the store runs into the recompute's
+    scope, so a million enrolments never come to Python and a ten-million-record identity refresh that
+    enrols nobody costs one join (a row the newest-wins rule kept from a newer batch changes nothing
+    and is rightly left out)."""
     target = metadata.tables.get(spec.target.table)
     if target is None or not {"aac002", "batch_id"} <= set(target.c.keys()):
         if "AAC002" not in pq.read_schema(accepted).names:
             return []
         return pc.unique(pq.read_table(accepted, columns=["AAC002"])["AAC002"]).drop_null().to_pylist()
-    e, written = resident_enrollment, target.alias("written")      # aliased: the target may be the enrolments
-    rows = conn.execute(sa.select(e.c.aac002).distinct()
-                        .join(written, written.c.aac002 == e.c.aac002).where(written.c.batch_id == batch_id))
-    return sorted(r[0] for r in rows)
+    e = resident_enrollment
+    if target is e:                 # the enrolments themselves: no join (a million of them, 1.5 s of the publish)
+        return sa.select(e.c.aac002).distinct().where(e.c.batch_id == batch_id)
+    written = target.alias("written")
+    return sa.select(e.c.aac002).distinct().join(written, written.c.aac002 == e.c.aac002) \
+        .where(written.c.batch_id == batch_id)
 
 
 def published(conn: Connection, spec, batch_id: int, staging: Path, count: int, stamp: dt.datetime) -> None:
@@ -76,7 +79,7 @@ def published(conn: Connection, spec, batch_id: int, staging: Path, count: int, 
         paid = payments.settle(conn, batch_id, count)
         log.info("%s: %s subsidy line(s) paid", spec.name, paid)
     if _changes_lines(spec):
-        done = lines.recompute(conn, _people(conn, spec, batch_id, staging / ACCEPTED), batch_id, stamp)
+        done = lines.recompute(conn, _people(spec, batch_id, staging / ACCEPTED), batch_id, stamp)
         if done.people:
             log.info("%s: subsidy lines of %s enrolled people: %s new, %s changed, %s differences after a claim, "
                      "%s resolved", spec.name, done.people, done.new, done.changed, done.differences, done.resolved)

@@ -19,26 +19,32 @@ is applied; once claimed (or paid) the line keeps what was sent and the new
 computation is recorded in `subsidy_difference`, resolved when the two agree
 again, so nothing sent to finance changes silently.
 
-Everything is a handful of statements over whole columns: the touched people's
-enrolments, divisions and assistance periods are read by joining their IDs (a temporary table
-beyond a few thousand), the lines computed with pandas; new lines go in by COPY on PostgreSQL
-(a million enrolments are three million lines), changed ones by executemany.
+Everything runs in the store, so no enrolment travels to Python: the lines are one
+SELECT (enrolments joined to the register, the standards as a derived table of
+literals, the category from one GROUP BY of the people's assistance periods), and
+recomputing is INSERT ... SELECT and UPDATE ... FROM over it.  When none of the
+touched people has a line yet (a new year's enrolment: a million enrolments, three
+million lines) that SELECT is inserted straight into `subsidy_line`; otherwise it
+is kept in a temporary table first, which the updates and differences join.
+The people come as a query (the batch's rows joined to the enrolments), a list
+of IDs, or None (everyone enrolled); beyond ID_CHUNK they go into a temporary table.
 """
 from __future__ import annotations
 
 import datetime as dt
 import logging
+from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Iterator
 
-import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from jinbao.schemas.store_tables import assistance, register, resident_enrollment, subsidy_difference, subsidy_line
+from jinbao.schemas.store_tables import (BigId, UtcDateTime, assistance, register, resident_enrollment,
+                                         subsidy_difference, subsidy_line)
 from jinbao.store import scratch
 from jinbao.subsidies import standards
 
@@ -47,12 +53,16 @@ log = logging.getLogger(__name__)
 ARREARS, PAID = "arrears", "paid"
 #: IDs in one IN (...) list, well under every backend's limit on bound parameters; more go into SCOPE.
 ID_CHUNK = 5_000
-#: The temporary table of the people a recompute or a payments check is about.
+#: The temporary table of the people a recompute is about.
 SCOPE = "subsidy_scope"
-#: Rows per executemany round trip.
-WRITE_CHUNK = 5_000
+#: The temporary table of the lines computed for people who had lines already (updates and differences join it).
+WANT = "subsidy_want"
 KEY = ["aac002", "subsidy_year", "subsidy_level"]
 COMPUTED = ["aab301", "household_division", "division_source", "category", "amount_due"]
+LINE = KEY + COMPUTED + ["enrolled_on", "enrollment_batch"]
+
+#: Whose lines: a query of their IDs (one row each), a list of IDs, or None (everyone enrolled).
+People = sa.Select | list[str] | None
 
 
 @dataclass(frozen=True)
@@ -64,218 +74,213 @@ class Recomputed:
     resolved: int      # differences that agree again
 
 
-def _in_chunks(conn: Connection, stmt_for, ids) -> pd.DataFrame:
-    """stmt_for(ids) run once (ids None: unrestricted), as one frame.  Up to ID_CHUNK IDs go in the
-    statement as an IN list; more go into a temporary table first (COPY on PostgreSQL) and the
-    statement takes them as a subquery: a million enrolments are one join, not two hundred
-    statements whose IN lists SQLAlchemy renders value by value."""
-    if ids is not None and len(ids) > ID_CHUNK:
-        unique = pc.unique(pa.array(ids, pa.string()))
-        scope = scratch.create(conn, SCOPE, sa.Column("aac002", sa.String(18)), key="aac002")
-        scratch.fill(conn, scope, pa.table({"aac002": unique}))
-        try:
-            return _frame(conn.execute(stmt_for(sa.select(scope.c.aac002))))
-        finally:
-            scratch.drop(conn, SCOPE)
-    return _frame(conn.execute(stmt_for(ids)))
+@contextmanager
+def scoped(conn: Connection, people: People) -> Iterator[sa.Select | list[str] | None]:
+    """The people as `column.in_()` takes them: None (no restriction), up to ID_CHUNK IDs as an IN list,
+    otherwise a SELECT of the temporary table SCOPE, filled by the store from a query (no ID comes to
+    Python) or in bulk from a longer list (COPY on PostgreSQL).  Many people (or everyone) are joined
+    by hashing on PostgreSQL (`_hashing`)."""
+    if people is None:
+        with _hashing(conn):
+            yield None
+        return
+    if not isinstance(people, sa.Select) and len(people) <= ID_CHUNK:
+        yield people
+        return
+    scope = scratch.create(conn, SCOPE, sa.Column("aac002", sa.String(18)), key="aac002")
+    try:
+        if isinstance(people, sa.Select):
+            conn.execute(sa.insert(scope).from_select(["aac002"], people))
+            if conn.dialect.name == "postgresql":
+                conn.exec_driver_sql(f"ANALYZE {SCOPE}")
+            # counted: an INSERT ... SELECT's rowcount is -1 through SQLAlchemy on PostgreSQL
+            n = conn.execute(sa.select(sa.func.count()).select_from(scope)).scalar_one()
+        else:
+            n = scratch.fill(conn, scope, pa.table({"aac002": pc.unique(pa.array(people, pa.string()))}))
+        if n > ID_CHUNK:
+            with _hashing(conn):
+                yield sa.select(scope.c.aac002)
+        else:
+            yield sa.select(scope.c.aac002)
+    finally:
+        scratch.drop(conn, SCOPE)
 
 
-def _frame(res) -> pd.DataFrame:
-    """The result as a frame from plain tuples: pandas probes each SQLAlchemy Row for attributes it does not
-    have (namedtuple fields), which cost 11 s of 16 for 300,000 lines."""
-    return pd.DataFrame([tuple(r) for r in res.fetchall()], columns=list(res.keys()))
+@contextmanager
+def _hashing(conn: Connection) -> Iterator[None]:
+    """PostgreSQL: no nested loops while many people's lines are computed.  Their enrolments and
+    register rows were mostly written by the same transaction (the publish this runs in), so the
+    planner's statistics still see those tables as they were, small or empty, and would join a
+    million enrolments by nested loops (12 s instead of 3 for 200,000 enrolments)."""
+    if conn.dialect.name != "postgresql":
+        yield
+        return
+    was = conn.exec_driver_sql("SHOW enable_nestloop").scalar()
+    conn.exec_driver_sql("SET LOCAL enable_nestloop = off")
+    yield                   # an error rolls the transaction back, and SET LOCAL with it
+    conn.exec_driver_sql(f"SET LOCAL enable_nestloop = {'on' if was == 'on' else 'off'}")
 
 
-def _where(column, chunk):
-    return sa.true() if chunk is None else column.in_(chunk)
+def _where(column, scope):
+    return sa.true() if scope is None else column.in_(scope)
 
 
-def desired(conn: Connection, ids: list[str] | None) -> pd.DataFrame:
-    """The lines the hub owes for these people (None: everyone enrolled) as the store stands now."""
-    e, r, a = resident_enrollment, register, assistance
-    enrol = _in_chunks(conn, lambda c: sa.select(
-        e.c.aac002, e.c.enrollment_year.label("subsidy_year"), e.c.paid_date.label("enrolled_on"),
-        e.c.batch_id.label("enrollment_batch"), r.c.aab301.label("register_division"))
-        .select_from(e.outerjoin(r, r.c.aac002 == e.c.aac002)).where(_where(e.c.aac002, c)), ids)
-    cols = KEY + COMPUTED + ["enrolled_on", "enrollment_batch"]
-    if enrol.empty:
-        return pd.DataFrame(columns=cols)
-    people = sorted(enrol["aac002"].unique())
-    periods = _in_chunks(conn, lambda c: sa.select(a.c.aac002, a.c.assistance_category, a.c.start_date,
-                                                   a.c.end_date).where(_where(a.c.aac002, c)), people)
-    known = enrol["register_division"].notna() & (enrol["register_division"].astype(str).str.len() == 6)
-    enrol["household_division"] = np.where(known, enrol["register_division"], enrol["aac002"].str[:6])
-    enrol["division_source"] = np.where(known, "register", "id")
-    enrol["category"] = _categories(enrol, periods)
-    table = standards.load().to_pandas()
-    lines = enrol.merge(table, on=["subsidy_year", "category"], how="inner")     # levels 1, 2, 3
-    missing = sorted(set(enrol["subsidy_year"]) - set(table["subsidy_year"]))
+def _standards(name: str) -> sa.Subquery | None:
+    """The standards as a derived table of literals (five categories x three levels a year): the amount,
+    the category's rank that year (0 the highest standard) and 1 January, the day the category is taken
+    on.  None when no year is declared."""
+    table, rank = standards.load(), standards.rank()
+    rows = [sa.select(sa.literal(r["subsidy_year"], sa.String(4)).label("subsidy_year"),
+                      sa.literal(r["category"], sa.String(2)).label("category"),
+                      sa.literal(r["subsidy_level"], sa.String(1)).label("subsidy_level"),
+                      sa.literal(r["amount"], subsidy_line.c.amount_due.type).label("amount"),
+                      sa.literal(rank[(r["subsidy_year"], r["category"])], sa.Integer).label("rank"),
+                      sa.literal(dt.date(int(r["subsidy_year"]), 1, 1), sa.Date).label("jan1"))
+            for r in table.to_pylist()]
+    return sa.union_all(*rows).subquery(name) if rows else None
+
+
+def _in_force(scope) -> sa.Subquery:
+    """Per person and declared year with an assistance period in force on 1 January: the best rank
+    among the categories the year declares (0 the highest standard), one GROUP BY over the periods of
+    the people in scope."""
+    a, st = assistance, _standards("in_force")
+    return (sa.select(a.c.aac002, st.c.subsidy_year, sa.func.min(st.c.rank).label("rank"))
+            .select_from(a.join(st, sa.and_(st.c.category == a.c.assistance_category, st.c.subsidy_level == "1",
+                                            a.c.start_date <= st.c.jan1,
+                                            sa.or_(a.c.end_date.is_(None), a.c.end_date >= st.c.jan1))))
+            .where(_where(a.c.aac002, scope)).group_by(a.c.aac002, st.c.subsidy_year).subquery("best"))
+
+
+def _desired(scope) -> sa.Select | None:
+    """The lines the hub owes for the people in scope as the store stands now, columns LINE; None when
+    no year is declared."""
+    e, r, st, named = resident_enrollment, register, _standards("standard"), _standards("named")
+    if st is None:
+        return None
+    best = _in_force(scope)
+    held = r.c.aab301
+    known = sa.and_(held.is_not(None), sa.func.length(held) == 6)
+    county = sa.case((known, held), else_=sa.func.substr(e.c.aac002, 1, 6, type_=sa.String(6)))
+    source = sa.case((known, sa.literal("register", sa.String(16))), else_=sa.literal("id", sa.String(16)))
+    category = sa.func.coalesce(named.c.category, sa.literal(standards.ORDINARY, sa.String(2)))
+    owing = sa.case((st.c.subsidy_level == "1", sa.func.substr(county, 1, 2, type_=sa.String(6)) + "0000"),
+                    (st.c.subsidy_level == "2", sa.func.substr(county, 1, 4, type_=sa.String(6)) + "00"),
+                    else_=county)
+    return (sa.select(e.c.aac002, e.c.enrollment_year, st.c.subsidy_level, owing, county, source, category,
+                      st.c.amount, e.c.paid_date, e.c.batch_id)
+            .select_from(e.outerjoin(r, r.c.aac002 == e.c.aac002)
+                         .outerjoin(best, sa.and_(best.c.aac002 == e.c.aac002,
+                                                  best.c.subsidy_year == e.c.enrollment_year))
+                         .outerjoin(named, sa.and_(named.c.subsidy_year == best.c.subsidy_year,
+                                                   named.c.rank == best.c.rank, named.c.subsidy_level == "1"))
+                         .join(st, sa.and_(st.c.subsidy_year == e.c.enrollment_year, st.c.category == category)))
+            .where(_where(e.c.aac002, scope)))
+
+
+def _warn_undeclared(conn: Connection, scope) -> None:
+    e = resident_enrollment
+    declared = sorted(set(standards.load()["subsidy_year"].to_pylist()))
+    missing = sorted(y for (y,) in conn.execute(sa.select(e.c.enrollment_year).distinct().where(
+        _where(e.c.aac002, scope), e.c.enrollment_year.not_in(declared))))
     if missing:
         log.warning("subsidies: no standards for year(s) %s (schemas/subsidy_standards.yaml); their enrolments "
                     "have no lines until the year is declared", ", ".join(missing))
-    hd = lines["household_division"].astype(str)
-    lines["aab301"] = np.select([lines["subsidy_level"] == "1", lines["subsidy_level"] == "2"],
-                                [hd.str[:2] + "0000", hd.str[:4] + "00"], hd)
-    lines["amount_due"] = lines["amount"]
-    return lines[cols].reset_index(drop=True)
 
 
-def _categories(enrol: pd.DataFrame, periods: pd.DataFrame) -> pd.Series:
-    """Per enrolment, the category in force on 1 January of its year (the highest standard wins)."""
-    out = pd.Series(standards.ORDINARY, index=enrol.index, dtype=object)
-    if periods.empty:
-        return out
-    rank = standards.rank()
-    m = enrol.reset_index().merge(periods, on="aac002")
-    jan1 = pd.to_datetime(m["subsidy_year"] + "-01-01")
-    start, end = pd.to_datetime(m["start_date"]), pd.to_datetime(m["end_date"])
-    m = m[(start <= jan1) & (end.isna() | (end >= jan1))].copy()
-    if m.empty:
-        return out
-    m["rank"] = [rank.get(k, 99) for k in zip(m["subsidy_year"], m["assistance_category"])]
-    best = m.sort_values(["index", "rank"]).drop_duplicates("index")
-    best = best[best["rank"] < 99]
-    out.loc[best["index"].to_numpy()] = best["assistance_category"].to_numpy()
-    return out
+def _stamps(batch_id, stamp: dt.datetime) -> dict:
+    return {"computed_batch": sa.literal(batch_id, BigId), "computed_at": sa.literal(stamp, UtcDateTime())}
 
 
-def _existing(conn: Connection, ids: list[str] | None) -> pd.DataFrame:
-    s = subsidy_line
-    return _in_chunks(conn, lambda c: sa.select(
-        *[s.c[k] for k in KEY + COMPUTED], s.c.status, s.c.first_claim_seq).where(_where(s.c.aac002, c)), ids)
-
-
-def _open_differences(conn: Connection, ids: list[str] | None) -> pd.DataFrame:
-    d = subsidy_difference
-    return _in_chunks(conn, lambda c: sa.select(d.c.aac002, d.c.subsidy_year, d.c.subsidy_level, d.c.resolved_at)
-                      .where(_where(d.c.aac002, c)), ids)
-
-
-def _same(a: pd.Series, b: pd.Series) -> pd.Series:
-    return a.astype(str) == b.astype(str)
-
-
-def recompute(conn: Connection, ids: list[str] | None, batch_id: int | None, stamp: dt.datetime) -> Recomputed:
+def recompute(conn: Connection, people: People, batch_id: int | None, stamp: dt.datetime) -> Recomputed:
     """Bring the lines of these people (None: everyone enrolled) in line with the store, inside the
     caller's transaction: new lines in arrears, unclaimed ones updated, claimed ones get a difference."""
-    want = desired(conn, ids)
-    if want.empty:
+    if isinstance(people, list) and not people:
         return Recomputed(0, 0, 0, 0, 0)
-    scope = sorted(want["aac002"].unique())
-    have = _existing(conn, scope)
-    if have.empty:
-        have = pd.DataFrame(columns=KEY + COMPUTED + ["status", "first_claim_seq"])
-    both = want.merge(have, on=KEY, how="left", suffixes=("", "_held"), indicator=True)
-    new = both[both["_merge"] == "left_only"]
-    held = both[both["_merge"] == "both"]
-    differs = ~(_same(held["aab301"], held["aab301_held"]) & _same(held["category"], held["category_held"])
-                & (held["amount_due"].map(Decimal) == held["amount_due_held"].map(Decimal)))
-    frozen = held["first_claim_seq"].notna() | (held["status"] != ARREARS)
-    update = held[differs & ~frozen]
-    differ = held[differs & frozen]
-    agree = held[~differs & frozen]
-    _insert_lines(conn, new, batch_id, stamp)
-    _update_lines(conn, update, batch_id, stamp)
-    opened = _record_differences(conn, differ, batch_id, stamp, scope)
-    resolved = _resolve_differences(conn, agree, stamp, scope)
-    return Recomputed(len(scope), len(new), len(update), opened, resolved)
-
-
-def _rows(frame: pd.DataFrame, columns: list[str], **fixed) -> list[dict]:
-    out = frame[columns].astype(object).where(frame[columns].notna(), None).to_dict("records")
-    for r in out:
-        r.update(fixed)
-    return out
-
-
-def _executemany(conn: Connection, stmt, rows: list[dict]) -> None:
-    for start in range(0, len(rows), WRITE_CHUNK):
-        conn.execute(stmt, rows[start:start + WRITE_CHUNK])
-
-
-def _by_key(table: sa.Table):
-    return sa.and_(*[table.c[k] == sa.bindparam(f"k_{k}") for k in KEY])
-
-
-def _keyed(rows: list[dict]) -> list[dict]:
-    for r in rows:
-        for k in KEY:
-            r[f"k_{k}"] = r.pop(k)
-    return rows
-
-
-#: New lines as Arrow columns for a COPY (PostgreSQL); the other backends take the rows by executemany.
-LINE_SCHEMA = pa.schema([(k, pa.string()) for k in KEY + COMPUTED[:-1]] + [
-    ("amount_due", standards.AMOUNT), ("enrolled_on", pa.date32()), ("enrollment_batch", pa.int64())])
-
-
-def _insert_lines(conn: Connection, new: pd.DataFrame, batch_id, stamp) -> None:
-    if new.empty:
-        return
-    if conn.dialect.name == "postgresql":
-        data = pa.Table.from_pandas(new[LINE_SCHEMA.names], schema=LINE_SCHEMA, preserve_index=False)
-        n = data.num_rows
-        utc = np.datetime64(stamp.astimezone(dt.timezone.utc).replace(tzinfo=None), "us")
-        data = (data.append_column("status", pa.array(np.full(n, ARREARS), pa.string()))
-                .append_column("computed_batch", pa.nulls(n, pa.int64()) if batch_id is None
-                               else pa.array(np.full(n, batch_id, dtype=np.int64)))
-                .append_column("computed_at", pa.array(np.full(n, utc), pa.timestamp("us", tz="UTC"))))
-        scratch.load(conn, subsidy_line, data)
-        return
-    rows = _rows(new, KEY + COMPUTED + ["enrolled_on", "enrollment_batch"], status=ARREARS,
-                 computed_batch=batch_id, computed_at=stamp)
-    _executemany(conn, sa.insert(subsidy_line), rows)
-
-
-def _update_lines(conn: Connection, changed: pd.DataFrame, batch_id, stamp) -> None:
-    if changed.empty:
-        return
     s = subsidy_line
-    stmt = (sa.update(s).where(_by_key(s), s.c.status == ARREARS, s.c.first_claim_seq.is_(None))
-            .values({c: sa.bindparam(f"v_{c}") for c in COMPUTED}))
-    rows = _keyed(_rows(changed, KEY + COMPUTED))
-    for r in rows:
-        for c in COMPUTED:
-            r[f"v_{c}"] = r.pop(c)
-    _executemany(conn, stmt.values(computed_batch=batch_id, computed_at=stamp), rows)
+    with scoped(conn, people) as scope:
+        _warn_undeclared(conn, scope)
+        desired_lines = _desired(scope)
+        if desired_lines is None:
+            return Recomputed(0, 0, 0, 0, 0)
+        if conn.execute(sa.select(s.c.aac002).where(_where(s.c.aac002, scope)).limit(1)).first() is None:
+            return _first_lines(conn, desired_lines, scope, batch_id, stamp)
+        want = scratch.create(conn, WANT, *[s.c[c] for c in LINE], key=tuple(KEY))
+        try:
+            conn.execute(sa.insert(want).from_select(LINE, desired_lines))
+            if conn.dialect.name == "postgresql":
+                conn.exec_driver_sql(f"ANALYZE {WANT}")
+            return _against_held(conn, want, batch_id, stamp)
+        finally:
+            scratch.drop(conn, WANT)
 
 
-def _record_differences(conn: Connection, differ: pd.DataFrame, batch_id, stamp, scope) -> int:
-    if differ.empty:
-        return 0
-    d = subsidy_difference
-    known = _open_differences(conn, scope)
-    keys = set(map(tuple, known[KEY].to_numpy())) if not known.empty else set()
-    present = np.array([tuple(k) in keys for k in differ[KEY].to_numpy()], dtype=bool)
-    frame = differ.assign(line_aab301=differ["aab301_held"], line_category=differ["category_held"],
-                          line_amount=differ["amount_due_held"])
-    cols = ["aab301", "category", "amount_due"]
-    fresh = _rows(frame[~present], KEY + cols + ["line_aab301", "line_category", "line_amount"],
-                  batch_id=batch_id, first_seen=stamp, last_seen=stamp, resolved_at=None)
-    _executemany(conn, sa.insert(d), fresh)
-    again = _keyed(_rows(frame[present], KEY + cols + ["line_aab301", "line_category", "line_amount"]))
-    for r in again:
-        for c in cols + ["line_aab301", "line_category", "line_amount"]:
-            r[f"v_{c}"] = r.pop(c)
-    stmt = sa.update(d).where(_by_key(d)).values(
-        {c: sa.bindparam(f"v_{c}") for c in cols + ["line_aab301", "line_category", "line_amount"]})
-    _executemany(conn, stmt.values(batch_id=batch_id, last_seen=stamp, resolved_at=None), again)
-    return len(differ)
+def _first_lines(conn: Connection, desired_lines: sa.Select, scope, batch_id, stamp) -> Recomputed:
+    """None of the people has a line yet: every line computed goes in, by one INSERT ... SELECT."""
+    s, stamps = subsidy_line, _stamps(batch_id, stamp)
+    rows = desired_lines.add_columns(sa.literal(ARREARS, s.c.status.type), *stamps.values())
+    conn.execute(sa.insert(s).from_select(LINE + ["status", *stamps], rows))
+    new, people = conn.execute(sa.select(sa.func.count(), sa.func.count(sa.distinct(s.c.aac002)))
+                               .where(_where(s.c.aac002, scope))).one()
+    return Recomputed(people, new, 0, 0, 0)
 
 
-def _resolve_differences(conn: Connection, agree: pd.DataFrame, stamp, scope) -> int:
-    if agree.empty:
-        return 0
-    d = subsidy_difference
-    known = _open_differences(conn, scope)
-    if known.empty:
-        return 0
-    open_keys = known[known["resolved_at"].isna()][KEY]
-    hits = agree[KEY].merge(open_keys, on=KEY)
-    if hits.empty:
-        return 0
-    _executemany(conn, sa.update(d).where(_by_key(d)).values(resolved_at=stamp), _keyed(_rows(hits, KEY)))
-    return len(hits)
+def _same_key(table: sa.Table, other: sa.Table):
+    return sa.and_(*[table.c[k] == other.c[k] for k in KEY])
+
+
+def _differs(line: sa.Table, want: sa.Table):
+    """What finance is told differs: owing division, category or amount (the county and its source alone
+    are not sent)."""
+    return sa.or_(line.c.aab301 != want.c.aab301, line.c.category != want.c.category,
+                  line.c.amount_due != want.c.amount_due)
+
+
+def _agrees(line: sa.Table, want: sa.Table):
+    return sa.and_(line.c.aab301 == want.c.aab301, line.c.category == want.c.category,
+                   line.c.amount_due == want.c.amount_due)
+
+
+def _frozen(line: sa.Table):
+    """Claimed or paid: the line keeps what was sent."""
+    return sa.or_(line.c.first_claim_seq.is_not(None), line.c.status != ARREARS)
+
+
+def _against_held(conn: Connection, want: sa.Table, batch_id, stamp) -> Recomputed:
+    """The lines computed (`want`) against those held: unclaimed ones that differ updated, claimed ones
+    that differ get a difference (opened, or updated and reopened), claimed ones that agree resolve
+    theirs, and the rest go in as new lines."""
+    s, d = subsidy_line, subsidy_difference
+    people = conn.execute(sa.select(sa.func.count(sa.distinct(want.c.aac002)))).scalar_one()
+    if not people:
+        return Recomputed(0, 0, 0, 0, 0)
+    at = sa.literal(stamp, UtcDateTime())
+    changed = conn.execute(sa.update(s).where(
+        _same_key(s, want), s.c.status == ARREARS, s.c.first_claim_seq.is_(None), _differs(s, want))
+        .values({**{c: want.c[c] for c in COMPUTED}, **_stamps(batch_id, stamp)})).rowcount
+    seen = {"aab301": want.c.aab301, "category": want.c.category, "amount_due": want.c.amount_due,
+            "line_aab301": s.c.aab301, "line_category": s.c.category, "line_amount": s.c.amount_due}
+    reopened = conn.execute(sa.update(d).where(_same_key(d, want), _same_key(s, want), _frozen(s), _differs(s, want))
+                            .values(**seen, batch_id=sa.literal(batch_id, BigId), last_seen=at,
+                                    resolved_at=None)).rowcount
+    recorded = sa.select(sa.literal(1)).select_from(d).where(_same_key(d, want)).exists()
+    # counted before, not by rowcount: an INSERT ... SELECT's is -1 through SQLAlchemy on PostgreSQL
+    opened = conn.execute(sa.select(sa.func.count()).select_from(want.join(s, _same_key(s, want)))
+                          .where(_frozen(s), _differs(s, want), ~recorded)).scalar_one()
+    conn.execute(sa.insert(d).from_select(
+        KEY + list(seen) + ["batch_id", "first_seen", "last_seen"],
+        sa.select(*[want.c[k] for k in KEY], *seen.values(), sa.literal(batch_id, BigId), at, at)
+        .select_from(want.join(s, _same_key(s, want))).where(_frozen(s), _differs(s, want), ~recorded)))
+    resolved = conn.execute(sa.update(d).where(_same_key(d, want), _same_key(s, want), _frozen(s), _agrees(s, want),
+                                               d.c.resolved_at.is_(None)).values(resolved_at=at)).rowcount
+    held = sa.select(sa.literal(1)).select_from(s).where(_same_key(s, want)).exists()
+    stamps = _stamps(batch_id, stamp)
+    rows = sa.select(*[want.c[c] for c in LINE], sa.literal(ARREARS, s.c.status.type), *stamps.values()) \
+        .where(~held)
+    new = conn.execute(sa.select(sa.func.count()).select_from(want).where(~held)).scalar_one()
+    with scratch.filling_what_it_checks(conn, "subsidy_line", new):
+        conn.execute(sa.insert(s).from_select(LINE + ["status", *stamps], rows))
+    return Recomputed(people, new, changed, reopened + opened, resolved)
 
 
 # ---------------------------------------------------------------------------------------- for claims

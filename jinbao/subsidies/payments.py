@@ -27,23 +27,24 @@ from jinbao.quality.reasons import message
 from jinbao.quality.verdict import REJECTION_SCHEMA
 from jinbao.schemas.store_tables import subsidy_line, subsidy_payment
 from jinbao.store import scratch
-from jinbao.subsidies.lines import ARREARS, PAID, _in_chunks
+from jinbao.subsidies.lines import ARREARS, PAID
 
 #: The division a payment names as owing the line (mapping 2026.1 of finance.subsidy_payment).
 OWING = "owing_division"
 #: What the county-only mapping 2024.1 called it: a batch judged with it is read the same way.
 OWING_BEFORE_2026 = "AAB301"
 HUB = ["AAC002", "subsidy_year", "subsidy_level", OWING, "amount"]
+#: The temporary table of a delivery's payments while they are checked against the lines.
+PAYING = "subsidy_paying"
 
 
 class SubsidyRace(RuntimeError):
     """Lines changed between judging and publishing: the batch is refused, nothing is paid twice."""
 
 
-def _failures(payments: pa.Table, lines: pa.Table) -> pa.Table:
-    """(line_no, reason, which field) for every payment that does not pay a line, one row per failure."""
-    keyed = payments.join(lines, ["AAC002", "subsidy_year", "subsidy_level"], join_type="left outer",
-                          right_suffix="_line")
+def _failures(keyed: pa.Table) -> pa.Table:
+    """(line_no, reason, which field) for every payment joined to the line its key names (`status` null:
+    none), one row per failure."""
     no_line = pc.is_null(keyed["status"])
     paid = pc.and_not(pc.equal(keyed["status"], PAID), no_line)
     open_ = pc.invert(pc.or_(no_line, paid))
@@ -62,16 +63,28 @@ def _failures(payments: pa.Table, lines: pa.Table) -> pa.Table:
     return pa.concat_tables(parts).sort_by([("line_no", "ascending"), ("reason_code", "ascending")])
 
 
-def _lines_of(conn: Connection, ids: list[str]) -> pa.Table:
-    s = subsidy_line
-    frame = _in_chunks(conn, lambda c: sa.select(
-        s.c.aac002.label("AAC002"), s.c.subsidy_year, s.c.subsidy_level, s.c.aab301, s.c.amount_due, s.c.status)
-        .where(s.c.aac002.in_(c)), ids)
-    schema = pa.schema([("AAC002", pa.string()), ("subsidy_year", pa.string()), ("subsidy_level", pa.string()),
-                        ("aab301", pa.string()), ("amount_due", pa.decimal128(12, 2)), ("status", pa.string())])
-    if frame.empty:
-        return schema.empty_table()
-    return pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
+def _unpaying(conn: Connection, pay: pa.Table) -> pa.Table:
+    """The payments that do not pay a line in arrears exactly, each with the line its key names (aab301,
+    amount_due, status; null: no line).  The payments go into a temporary table (COPY on PostgreSQL) and
+    one outer join in the store finds them, so only the failures come back to Python, never the lines."""
+    s, key = subsidy_line, ("aac002", "subsidy_year", "subsidy_level")
+    p = scratch.create(conn, PAYING, sa.Column("line_no", sa.Integer), *[sa.Column(k, s.c[k].type) for k in key],
+                       sa.Column("owing_division", sa.String(6)), sa.Column("amount", s.c.amount_due.type),
+                       key="line_no")
+    try:
+        scratch.fill(conn, p, pa.table({"line_no": pay["line_no"], "aac002": pay["AAC002"],
+                                        "subsidy_year": pay["subsidy_year"], "subsidy_level": pay["subsidy_level"],
+                                        "owing_division": pay[OWING], "amount": pay["amount"]}))
+        rows = conn.execute(sa.select(p.c.line_no, s.c.aab301, s.c.amount_due, s.c.status)
+                            .select_from(p.outerjoin(s, sa.and_(*[s.c[k] == p.c[k] for k in key])))
+                            .where(sa.or_(s.c.status.is_(None), s.c.status != ARREARS,
+                                          s.c.aab301 != p.c.owing_division, s.c.amount_due != p.c.amount))).fetchall()
+    finally:
+        scratch.drop(conn, PAYING)
+    cols = list(zip(*rows)) if rows else [[], [], [], []]
+    met = pa.table({"line_no": pa.array(cols[0], pay["line_no"].type), "aab301": pa.array(cols[1], pa.string()),
+                    "amount_due": pa.array(cols[2], pa.decimal128(12, 2)), "status": pa.array(cols[3], pa.string())})
+    return pay.filter(pc.is_in(pay["line_no"], value_set=met["line_no"])).join(met, "line_no")
 
 
 def rejections(failures: pa.Table, partner: dict[str, str]) -> pa.Table:
@@ -111,10 +124,10 @@ def check(conn: Connection, staging: Path, partner: dict[str, str]) -> int:
     pay = pay.set_column(pay.schema.get_field_index("amount"), "amount",
                          pc.cast(pay["amount"], amount_type) if not pa.types.is_decimal(pay["amount"].type)
                          else pay["amount"].cast(amount_type))
-    lines = _lines_of(conn, pc.unique(pay["AAC002"]).to_pylist())
-    failures = _failures(pay, lines)
-    if failures.num_rows == 0:
+    keyed = _unpaying(conn, pay)
+    if keyed.num_rows == 0:
         return 0
+    failures = _failures(keyed)
     moved = pc.unique(failures["line_no"])
     _rewrite(staging / REJECTED, lambda t: t, append=storable(rejections(failures, partner)))
     _rewrite(accepted, lambda t: t.filter(pc.invert(pc.is_in(t["line_no"], value_set=moved))))

@@ -19,6 +19,7 @@ from jinbao.schemas.store_tables import subsidy_line
 from jinbao.store.database import connect
 from jinbao.outbound.claims import mark_claimed
 from jinbao.subsidies.lines import in_arrears
+from tests.conftest import private_home
 from tests.deliveries import COUNTIES, _person, enrollment_row, write_delivery, write_hrss
 
 PAYMENT = ["SFZH", "XZQH", "BTJB", "BTND", "BTJE", "DZRQ"]
@@ -259,3 +260,12 @@ def test_the_same_when_the_people_go_through_a_temporary_table(home, monkeypatch
     with a temporary table of their IDs: everything above holds as it does for a short IN list."""
     monkeypatch.setattr("jinbao.subsidies.lines.ID_CHUNK", 2)
     test_lines_follow_the_household_and_payments_flip_or_fail(home)
+
+
+@pytest.mark.parametrize("chunk", [5_000, 2])
+def test_the_same_on_mariadb(tmp_path, monkeypatch, mariadb_url, chunk):
+    """The lines are computed and the payments checked by statements the store runs (UPDATE ... FROM is
+    MariaDB's multi-table UPDATE): the whole story above holds on a MariaDB store, IN list or
+    temporary table."""
+    monkeypatch.setattr("jinbao.subsidies.lines.ID_CHUNK", chunk)
+    test_lines_follow_the_household_and_payments_flip_or_fail(private_home(tmp_path, monkeypatch, mariadb_url))
