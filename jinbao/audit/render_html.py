@@ -21,6 +21,8 @@ import html
 import math
 from decimal import Decimal
 
+import pyarrow as pa
+
 from jinbao.audit import findings
 from jinbao.audit.render import (COLUMNS, DESCRIPTIONS, FLAGGED_KINDS, SOURCES_SEP, Column, MonthTotal,
                                  by_death_month, change_counts, change_label, division_totals, figures,
@@ -148,9 +150,9 @@ def _cell(col: Column, value) -> str:
     return f"<td>{_e(value)}</td>"
 
 
-def _kind_table(report: findings.Report, kind: str) -> str:
+def _kind_table(report: findings.Report, kind: str, table: pa.Table | None = None) -> str:
     columns = COLUMNS[kind]
-    found = rows(report, kind)
+    found = rows(report, kind) if table is None else table.to_pylist()
     zh, en = DESCRIPTIONS[kind]
     tol = report.tolerance_days
     title_zh, title_en = findings.TITLES[kind].split(" ", 1)
@@ -313,12 +315,13 @@ def _headline(report: findings.Report) -> str:
     return "\n".join(out)
 
 
-def page(report: findings.Report) -> str:
-    """The whole page as text (UTF-8 when written)."""
+def page(report: findings.Report, tables: dict[str, pa.Table] | None = None) -> str:
+    """The whole page as text (UTF-8 when written); `tables`: each kind's shown columns (shown.py)
+    when the caller has them already."""
     month = month_text(report.month)
     sections = []
     for kind in findings.KINDS:
-        sections.append(_kind_table(report, kind))
+        sections.append(_kind_table(report, kind, (tables or {}).get(kind)))
         if kind == "paid_after_death":
             sections += [_division_table(report),
                          f'<section id="by-month"><h2>{_bilingual("按死亡月份的多发金额", "Overpaid by month of death")}'
