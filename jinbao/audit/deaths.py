@@ -148,6 +148,15 @@ def _joined(frame: pd.DataFrame, keys: str | list[str], column: str, sep: str = 
     return pd.Series(joined.to_numpy(), index=index, name=column).sort_index()
 
 
+def _isin(values: pd.Series, among) -> pd.Series:
+    """values.isin(among) by Arrow (a null is in nothing): pandas makes a Python list of `among` for
+    Arrow-backed text first, a hundred thousand IDs at a time here."""
+    among = list(among) if isinstance(among, (set, frozenset)) else among
+    found = pc.is_in(pa.array(values, from_pandas=True, type=pa.string()),
+                     value_set=pa.array(among, from_pandas=True, type=pa.string()), skip_nulls=True)
+    return pd.Series(pc.fill_null(found, False).to_numpy(zero_copy_only=False), index=values.index)
+
+
 def _months_before(month: dt.date, n: int) -> dt.date:
     index = month.year * 12 + month.month - 1 - n
     return dt.date(index // 12, index % 12 + 1, 1)
@@ -231,8 +240,8 @@ def _people(conn: Connection, named, on_roll) -> pd.DataFrame:
     offers = _read(conn, sa.select(sv.aac002, sv.field, sv.source_feed, sv.value)
                    .where(sv.aac002.in_(named), sv.source_feed.not_in(deaths)),
                    pa.schema([("aac002", text), ("field", text), ("source_feed", text), ("value", text)]))
-    frame["known"] = frame["known"].astype(bool) | frame["aac002"].isin(on_roll) | \
-        frame["aac002"].isin(offers["aac002"].unique())
+    frame["known"] = frame["known"].astype(bool) | _isin(frame["aac002"], on_roll) | \
+        _isin(frame["aac002"], offers["aac002"].unique())
     for field, column in (("aac003", "name"), ("aaa002", "gender")):
         held = frame[frame[f"{field}_source"].notna() & ~frame[f"{field}_source"].isin(deaths)]
         held = held[["aac002", column, f"{field}_source"]].set_axis(["aac002", "value", "source_feed"], axis=1)
@@ -392,7 +401,7 @@ def _reported(rec: pd.DataFrame, end: pd.Timestamp) -> pd.Series:
 
 
 def death_evidence(store: Store, state: AsOf, people) -> pa.Table:
-    rec = store.records[store.records["aac002"].isin(people)].sort_values(["aac002", "rank"])
+    rec = store.records[_isin(store.records["aac002"], people)].sort_values(["aac002", "rank"])
     rec = rec.assign(reported=_reported(rec, pd.Timestamp(month_end(state.month))), death_date=rec["aac060"])
     return _table(rec, findings.DEATH_EVIDENCE)
 
@@ -433,7 +442,7 @@ def rejected_deaths(store: Store, state: AsOf) -> pa.Table:
     """Rejected death records, dated up to the month, whose ID as sent is a pensioner's."""
     end = pd.Timestamp(month_end(state.month))
     pay = store.payments[store.payments["month"] <= pd.Timestamp(state.month)]
-    rj = store.rejected[(store.rejected["aac060"] <= end) & store.rejected["id_sent"].isin(pay["aac002"].unique())]
+    rj = store.rejected[(store.rejected["aac060"] <= end) & _isin(store.rejected["id_sent"], pay["aac002"].unique())]
     if rj.empty:
         return findings.REJECTED_DEATH.empty_table()
     rj = rj.rename(columns={"id_sent": "aac002", "aac003": "name_reported", "aac060": "death_date"})
@@ -468,7 +477,7 @@ def _unknown(store: Store, end: pd.Timestamp) -> pd.DataFrame:
     """Records dated up to `end` of IDs no non-death source knows."""
     known = store.people.loc[store.people["known"], "aac002"].unique()   # not set(): one Python str per row
     rec = store.records
-    return rec[(rec["aac060"] <= end) & ~rec["aac002"].isin(known)]
+    return rec[(rec["aac060"] <= end) & ~_isin(rec["aac002"], known)]
 
 
 def unplaced(store: Store, state: AsOf) -> pa.Table:
