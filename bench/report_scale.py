@@ -2,6 +2,11 @@
 
 Usage: python bench/report_scale.py [--people 1000000] [--deaths 100000] [--months 12]
                                     [--url postgresql+psycopg://postgres@127.0.0.1:5432/postgres] [--keep]
+                                    [--keep-store NAME]
+
+--keep-store NAME builds the store into database NAME and keeps it; a later run with the same NAME
+and sizes reuses it (the build takes minutes, the report is what is being measured).  Without it
+the store is built afresh and dropped at the end, as before.
 
 Outside the clock, a fresh database (migrated to head) is filled set-based (numpy -> Arrow -> CSV ->
 COPY through psycopg; the big tables' keys are built after their COPY) with what the hub would have
@@ -46,6 +51,7 @@ import argparse
 import csv
 import datetime as dt
 import io
+import json
 import os
 import subprocess
 import sys
@@ -365,6 +371,45 @@ def build(url: str, people: int, deaths: int, months: int, seed: int = 11) -> di
             "unplaced_ids": unplaced, "typos": typo_truth, "first_month": str(first_month)}
 
 
+# ------------------------------------------------------------------ a kept store
+#: The planted facts of a kept store (sizes, typo truth), in a table of its own beside the store's.
+FACTS = "report_scale_facts"
+
+
+def keep_facts(url: str, facts: dict, sizes: dict) -> None:
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f"CREATE TABLE {FACTS} (doc text NOT NULL)")
+        conn.exec_driver_sql(f"INSERT INTO {FACTS} VALUES (%s)", (json.dumps({"sizes": sizes, "facts": facts}),))
+    engine.dispose()
+
+
+def kept_facts(admin: str, db: str, sizes: dict) -> dict | None:
+    """The facts of a store kept under `db` with these sizes; None when there is none to reuse."""
+    import sqlalchemy as sa
+
+    from bench.fresh_db import database_url
+
+    eng = sa.create_engine(admin, isolation_level="AUTOCOMMIT")
+    with eng.connect() as conn:
+        exists = conn.exec_driver_sql("SELECT 1 FROM pg_database WHERE datname = %s", (db,)).scalar()
+    eng.dispose()
+    if not exists:
+        return None
+    eng = sa.create_engine(database_url(admin, db))
+    try:
+        with eng.connect() as conn:
+            doc = conn.exec_driver_sql(f"SELECT doc FROM {FACTS}").scalar()
+    except sa.exc.ProgrammingError:          # a build that did not finish: no facts table
+        return None
+    finally:
+        eng.dispose()
+    kept = json.loads(doc) if doc else None
+    return kept["facts"] if kept and kept["sizes"] == sizes else None
+
+
 # ------------------------------------------------------------------ the hub's report, as a user runs it
 def run_report(env: dict, month: str) -> tuple[float, float, str]:
     """(seconds, peak RSS MB, stdout) of `jinbao report deaths --month month` in a fresh process."""
@@ -471,7 +516,11 @@ def main() -> int:
     ap.add_argument("--months", type=int, default=12)
     ap.add_argument("--url", default=ADMIN, help="an AUTOCOMMIT URL to the server's postgres database")
     ap.add_argument("--keep", action="store_true", help="leave the database (dropped otherwise)")
+    ap.add_argument("--keep-store", metavar="NAME", help="build the store into database NAME and keep it; reuse "
+                    "it when a run with the same NAME and sizes built it before")
     args = ap.parse_args()
+    db = args.keep_store or DB
+    sizes = {"people": args.people, "deaths": args.deaths, "months": args.months}
     month = REPORT_MONTH.astype(dt.date)
     end = (REPORT_MONTH + 1).astype("datetime64[D]").astype(dt.date) - dt.timedelta(days=1)
     from bench.fresh_db import drop_database, fresh_database
@@ -479,12 +528,22 @@ def main() -> int:
 
     print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())} ({os.cpu_count()} cores)",
           flush=True)
-    url = fresh_database(args.url, DB)
+    from bench.fresh_db import database_url
+
+    facts = kept_facts(args.url, db, sizes) if args.keep_store else None
+    url = database_url(args.url, db)
     try:
-        upgrade(url).dispose()
-        t0 = time.perf_counter()
-        facts = build(url, args.people, args.deaths, args.months)
-        build_s = time.perf_counter() - t0
+        if facts is None:
+            url = fresh_database(args.url, db)
+            upgrade(url).dispose()
+            t0 = time.perf_counter()
+            facts = build(url, args.people, args.deaths, args.months)
+            build_s = time.perf_counter() - t0
+            if args.keep_store:
+                keep_facts(url, facts, sizes)
+        else:
+            build_s = 0.0
+            print(f"reusing the store kept in {db}", flush=True)
         print(f"built: {facts['people']:,} pensioners (+{facts['others']:,} not paid), {facts['payments']:,} roll "
               f"rows {facts['first_month']}..{month:%Y-%m}, {facts['death_people']:,} people in "
               f"{facts['death_records']:,} death records, {facts['rejected_deaths']:,} rejected death records, "
@@ -515,8 +574,8 @@ def main() -> int:
               f"search {typos['search_s']:.2f} s; {typos['found']:,} found, of {typos['planted']:,} planted "
               f"{typos['missed']} not found, {typos['wrong']} linked wrongly")
     finally:
-        if not args.keep:
-            drop_database(args.url, DB)
+        if not (args.keep or args.keep_store):
+            drop_database(args.url, db)
     print(f"load average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}; bench peak RSS "
           f"{peak_rss_kb() / 1024:,.0f} MB")
     ok = same and typos["ok"] and report_s > 0

@@ -359,44 +359,11 @@ def rows(report: findings.Report, kind: str, full_ids: bool = False) -> list[dic
 
     Texts are cleaned (IDs inside masked, controls visible), IDs masked unless `full_ids`, codes
     with their words, feeds by their titles; dates stay dates and amounts exact Decimals, each
-    writer formats them.
+    writer formats them.  The rows of shown.shown(), the columns the writers share.
     """
-    columns = COLUMNS[kind]
-    on = month_end(report.month)
-    titles = feed_titles() if any(c.form == "sources" for c in columns) else {}
-    out = []
-    for raw in _table(report, kind).to_pylist():
-        row: dict = {}
-        for col in columns:
-            if col.field == "division_name":
-                row[col.field] = division_name(raw.get("division"), on)
-                continue
-            value = raw.get(col.field)
-            if col.form == "id":
-                row[col.field] = value if full_ids else mask_id(value)
-            elif col.form == "birth":
-                row[col.field] = value if full_ids or value is None else value.year
-            elif col.form == "difference":
-                ref = raw.get("id_reported") or raw.get("aac002") or ""
-                row[col.field] = clean_text(value if full_ids else masked_difference(value, len(ref)))
-            elif col.form == "gender":
-                row[col.field] = None if value is None else f"{value} {GENDER_WORDS.get(value, '')}".strip()
-            elif col.form == "kind":
-                row[col.field] = None if value is None else clean_text(f"{KIND_WORDS.get(value, '')} {value}".strip())
-            elif col.form == "bool":
-                row[col.field] = None if value is None else BOOL_WORDS[bool(value)]
-            elif col.form == "sources":
-                row[col.field] = source_names(value, titles)
-            elif col.form == "reasons":
-                row[col.field] = reason_text(value)
-            elif col.form == "yuan":
-                row[col.field] = None if value is None else Decimal(value).quantize(FEN)
-            elif col.form in ("text", "division", "file"):
-                row[col.field] = clean_text(value)
-            else:
-                row[col.field] = value
-        out.append(row)
-    return out
+    # cycle: shown.py takes COLUMNS and the value helpers from this module
+    from jinbao.audit.shown import shown
+    return shown(report, kind, full_ids).to_pylist()
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -582,30 +549,14 @@ def file_names(month: dt.date) -> dict[str, str]:
     return names
 
 
-def _csv_cell(col: Column, value) -> str:
-    if value is None:
-        return ""
-    if col.form == "yuan":
-        return yuan_text(value, grouped=False)
-    if col.form == "month":
-        return month_text(value)
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    text = str(value)
-    # a text cell Excel would read as a formula (=, +, -, @ first) is quoted as text (CSV injection)
-    return "'" + text if text.startswith(_FORMULA_START) else text
-
-
-def csv_bytes(report: findings.Report, kind: str) -> bytes:
+def csv_bytes(report: findings.Report, kind: str, table: pa.Table | None = None) -> bytes:
     """One kind's findings as CSV: UTF-8 with a BOM (Excel then reads Chinese right), a header row,
-    IDs masked, amounts with exactly two decimals, dates YYYY-MM-DD, months YYYY-MM."""
-    columns = COLUMNS[kind]
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\r\n")
-    writer.writerow([c.label for c in columns])
-    for row in rows(report, kind):
-        writer.writerow([_csv_cell(c, row[c.field]) for c in columns])
-    return buf.getvalue().encode("utf-8-sig")
+    IDs masked, amounts with exactly two decimals, dates YYYY-MM-DD, months YYYY-MM (render_csv.py);
+    `table`: its shown columns when the caller has them already."""
+    # cycle: render_csv.py and shown.py import COLUMNS and the value helpers from this module
+    from jinbao.audit.render_csv import csv_text
+    from jinbao.audit.shown import shown
+    return csv_text(shown(report, kind) if table is None else table, kind)
 
 
 #: record(file, data, people, when): enter a full-ID export in the exchange log before the file exists.
@@ -626,6 +577,7 @@ def write_report(report: findings.Report, folder: Path, full_ids: bool = False, 
     # cycle: render_excel.py and render_html.py import COLUMNS, DESCRIPTIONS... from this module
     from jinbao.audit.render_excel import workbook_bytes
     from jinbao.audit.render_html import page
+    from jinbao.audit.shown import shown
 
     if full_ids and (who is None or not who.strip()):
         raise ValueError("a full-ID export needs who (the person it is for or by): it is recorded")
@@ -635,16 +587,18 @@ def write_report(report: findings.Report, folder: Path, full_ids: bool = False, 
     folder.mkdir(parents=True, exist_ok=True)
     names = file_names(report.month)
     written: dict[str, Path] = {}
+    tables = {kind: shown(report, kind) for kind in findings.KINDS}     # one conversion for the three forms
     for kind in findings.KINDS:
         written[kind] = folder / names[kind]
-        write_atomically(written[kind], csv_bytes(report, kind), mode=0o644)
+        write_atomically(written[kind], csv_bytes(report, kind, tables[kind]), mode=0o644)
     if report.missing_deliveries is not None:
         written[MISSING] = folder / names[MISSING]
         write_atomically(written[MISSING], missing_csv_bytes(report), mode=0o644)
     written[WORKBOOK] = folder / names[WORKBOOK]
-    write_atomically(written[WORKBOOK], workbook_bytes(report), mode=0o644)
+    write_atomically(written[WORKBOOK], workbook_bytes(report, tables=tables), mode=0o644)
     written[PAGE] = folder / names[PAGE]
-    write_atomically(written[PAGE], page(report).encode("utf-8"), mode=0o644)
+    write_atomically(written[PAGE], page(report, tables).encode("utf-8"), mode=0o644)
+    del tables
 
     full = folder / names[FULL_IDS]
     if not full_ids:

@@ -17,17 +17,20 @@ from __future__ import annotations
 import datetime as dt
 import io
 
+import pyarrow as pa
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
-from jinbao.audit import findings
+from jinbao.audit import findings, sheet_rows
 from jinbao.audit.render import (COLUMNS, DESCRIPTIONS, FLAGGED_KINDS, SOURCES_SEP, Column, by_death_month,
                                  change_counts, change_label, division_totals, figures, local_time, missing_lines,
-                                 month_text, rows, yuan_text)
+                                 month_text, yuan_text)
 #: The summary sheet's line on the month's death deliveries that never came (jinbao/expected/gaps.py).
 MISSING_LABEL = "未收到的死亡数据交付 Death deliveries that never came"
+from jinbao.audit.sheet_rows import Styles
+from jinbao.audit.shown import shown
 from jinbao.display import display_width
 
 YUAN_FORMAT = "#,##0.00"
@@ -60,52 +63,33 @@ def _set(ws, value, number_format: str | None = None, bold: bool = False) -> Wri
     return cell
 
 
-def _shown(col: Column, value) -> str:
-    """The text Excel shows for `value` (for the column width: its longest line)."""
-    if value is None:
-        return ""
-    if col.form == "yuan":
-        return yuan_text(value)
-    if col.form == "month":
-        return month_text(value)
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return str(value)
-
-
-def _format(col: Column, value) -> str | None:
-    if col.form == "yuan":
-        return YUAN_FORMAT
-    if col.form == "month":
-        return MONTH_FORMAT
-    if isinstance(value, dt.date):
-        return DATE_FORMAT
-    if col.form == "id":
-        return "@"
-    return None
-
-
 def _fit(ws, widths: dict[int, int]) -> None:
     for col, width in widths.items():
         ws.column_dimensions[get_column_letter(col)].width = min(MAX_WIDTH, width + 2)
 
 
-def _kind_sheet(wb: Workbook, report: findings.Report, kind: str, full_ids: bool) -> None:
+def _style(ws, number_format: str | None = None, fill: PatternFill | None = None, wrap: bool = False) -> int:
+    """The index of a cell format in the workbook's styles (the data rows are written by sheet_rows.py)."""
+    cell = WriteOnlyCell(ws)
+    if number_format:
+        cell.number_format = number_format
+    if fill:
+        cell.fill = fill
+    if wrap:
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
+    return cell.style_id
+
+
+def _kind_sheet(wb: Workbook, kind: str, table: pa.Table) -> tuple[object, Styles]:
+    """The kind's sheet with its layout and header row; its data rows (`table`: the shown columns) are
+    put in after the save (sheet_rows.fill)."""
     ws = wb.create_sheet(sheet_title(kind))
     columns = COLUMNS[kind]
-    found = rows(report, kind, full_ids=full_ids)
-    widths: dict[int, int] = {}
-    for j, col in enumerate(columns, 1):
-        widths[j] = max(display_width(col.zh), display_width(col.en))
-        multi = col.form in ("sources", "reasons")
-        for text in {_shown(col, row[col.field].replace(SOURCES_SEP, "\n") if multi and row[col.field]
-                            else row[col.field]) for row in found}:
-            widths[j] = max(widths[j], *(display_width(t) for t in text.split("\n")))
     # a write-only sheet takes its layout before its rows
     ws.row_dimensions[1].height = 30
     ws.freeze_panes = "A2"
-    ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{len(found) + 1}"
-    _fit(ws, widths)
+    ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{table.num_rows + 1}"
+    _fit(ws, sheet_rows.widths(table, columns))
     header = []
     for col in columns:
         cell = _set(ws, f"{col.zh}\n{col.en}", bold=True)
@@ -113,20 +97,10 @@ def _kind_sheet(wb: Workbook, report: findings.Report, kind: str, full_ids: bool
         cell.alignment = Alignment(wrap_text=True, vertical="top")
         header.append(cell)
     ws.append(header)
-    wrap = Alignment(wrap_text=True, vertical="top")
-    for row in found:
-        line = []
-        for col in columns:
-            value = row[col.field]
-            if col.form in ("sources", "reasons") and value:
-                value = value.replace(SOURCES_SEP, "\n")     # one source (reason) a line
-            cell = _set(ws, value, _format(col, value))
-            if isinstance(value, str) and "\n" in value:
-                cell.alignment = wrap
-            if col.field == "roll_rows_rejected" and value and kind in FLAGGED_KINDS:
-                cell.fill = FLAG_FILL
-            line.append(cell)
-        ws.append(line)
+    styles = Styles(yuan=_style(ws, YUAN_FORMAT), date=_style(ws, DATE_FORMAT), month=_style(ws, MONTH_FORMAT),
+                    text=_style(ws, "@"), text_wrap=_style(ws, "@", wrap=True), wrap=_style(ws, wrap=True),
+                    flag=_style(ws, fill=FLAG_FILL), flagged=kind in FLAGGED_KINDS)
+    return ws, styles
 
 
 #: Summary labels (the tests find the figures by them).
@@ -250,15 +224,23 @@ def _summary(wb: Workbook, report: findings.Report, exported: tuple[str, dt.date
 
 
 def workbook_bytes(report: findings.Report, full_ids: bool = False,
-                   exported: tuple[str, dt.datetime] | None = None) -> bytes:
-    """The workbook as .xlsx bytes; `full_ids` with `exported` (who, when) for the full-ID export."""
+                   exported: tuple[str, dt.datetime] | None = None,
+                   tables: dict[str, pa.Table] | None = None) -> bytes:
+    """The workbook as .xlsx bytes; `full_ids` with `exported` (who, when) for the full-ID export;
+    `tables`: each kind's shown columns (shown.py, as `full_ids` asks) when the caller has them."""
     wb = Workbook(write_only=True)
     _summary(wb, report, exported if full_ids else None)
+    sheets = []
     for kind in findings.KINDS:
-        _kind_sheet(wb, report, kind, full_ids)
+        table = tables[kind] if tables else shown(report, kind, full_ids)
+        ws, styles = _kind_sheet(wb, kind, table)
+        sheets.append((ws, table, COLUMNS[kind], styles))
     wb.properties.title = f"死亡人员比对报告 Death-record mismatch report {month_text(report.month)}"
     wb.properties.creator = "Jinbao Exchange 金保交换"
+    saved = io.BytesIO()
+    wb.save(saved)
     out = io.BytesIO()
-    wb.save(out)
+    sheet_rows.fill(saved.getvalue(), {ws.path.lstrip("/"): (table, columns, styles)
+                                       for ws, table, columns, styles in sheets}, out)
     return out.getvalue()
 

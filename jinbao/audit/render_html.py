@@ -21,10 +21,14 @@ import html
 import math
 from decimal import Decimal
 
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from jinbao.audit import findings
 from jinbao.audit.render import (COLUMNS, DESCRIPTIONS, FLAGGED_KINDS, SOURCES_SEP, Column, MonthTotal,
                                  by_death_month, change_counts, change_label, division_totals, figures,
-                                 generated_text, missing_lines, month_text, rows, trend_months, yuan_text)
+                                 generated_text, missing_lines, month_text, trend_months, yuan_text)
+from jinbao.audit.shown import per_value, shown
 
 CSS = """
 :root { color-scheme: light; }
@@ -148,23 +152,49 @@ def _cell(col: Column, value) -> str:
     return f"<td>{_e(value)}</td>"
 
 
-def _kind_table(report: findings.Report, kind: str) -> str:
+def _escaped(text: pa.Array) -> pa.Array:
+    """html.escape(quote=True) over a column."""
+    for raw, entity in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ('"', "&quot;"), ("'", "&#x27;")):
+        text = pc.replace_substring(text, raw, entity)
+    return text
+
+
+def _cells(col: Column, values: pa.Array) -> pa.Array:
+    """_cell over a column: a text or an ID escaped by Arrow, anything else once per distinct value."""
+    values = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+    if pa.types.is_string(values.type) and col.form not in LISTS:
+        opening = '<td class="id">' if col.form == "id" else "<td>"
+        return pc.fill_null(pc.binary_join_element_wise(opening, _escaped(values), "</td>", ""), _cell(col, None))
+    return pc.fill_null(per_value(values, lambda v: _cell(col, v)), _cell(col, None))
+
+
+def _body(kind: str, columns: list[Column], table: pa.Table) -> list[str]:
+    """The table's rows as <tr> lines (flagged where a rejected roll row touches the finding)."""
+    cells = [_cells(c, table.column(c.field)) for c in columns]
+    if kind in FLAGGED_KINDS and "roll_rows_rejected" in table.column_names:
+        flagged = pc.fill_null(pc.not_equal(table.column("roll_rows_rejected").combine_chunks(), 0), False)
+        opening = pc.if_else(flagged, '<tr class="flagged">', "<tr>")
+    else:
+        opening = pa.array(["<tr>"] * table.num_rows, pa.string())
+    return pc.binary_join_element_wise(opening, *cells, "</tr>", "").to_pylist()
+
+
+def _kind_table(report: findings.Report, kind: str, table: pa.Table | None = None) -> str:
     columns = COLUMNS[kind]
-    found = rows(report, kind)
+    table = shown(report, kind) if table is None else table
+    found = table.num_rows
     zh, en = DESCRIPTIONS[kind]
     tol = report.tolerance_days
     title_zh, title_en = findings.TITLES[kind].split(" ", 1)
     out = [f'<section id="{kind}"><h2>{_bilingual(title_zh, title_en)} '
-           f'<span class="en">({len(found):,})</span></h2>',
+           f'<span class="en">({found:,})</span></h2>',
            f'<p class="desc">{_e(zh.format(tol=tol))}<br><span class="en">{_e(en.format(tol=tol))}</span></p>']
     if not found:
         out.append('<p class="none">无 none</p></section>')
         return "\n".join(out)
     out.append(f'<table class="sortable" id="t-{kind}"><thead><tr>'
                + "".join(_head((c.zh, c.en), c.form in NUMERIC) for c in columns) + "</tr></thead><tbody>")
-    for row in found:
-        flag = ' class="flagged"' if kind in FLAGGED_KINDS and row.get("roll_rows_rejected") else ""
-        out.append(f"<tr{flag}>" + "".join(_cell(c, row[c.field]) for c in columns) + "</tr>")
+    out += _body(kind, columns, table)
     out.append("</tbody></table>")
     if kind == "trend":
         out.append(chart(trend_months(report), "trend-chart", "按月份的多发金额（按采信死亡日期）",
@@ -313,12 +343,13 @@ def _headline(report: findings.Report) -> str:
     return "\n".join(out)
 
 
-def page(report: findings.Report) -> str:
-    """The whole page as text (UTF-8 when written)."""
+def page(report: findings.Report, tables: dict[str, pa.Table] | None = None) -> str:
+    """The whole page as text (UTF-8 when written); `tables`: each kind's shown columns (shown.py)
+    when the caller has them already."""
     month = month_text(report.month)
     sections = []
     for kind in findings.KINDS:
-        sections.append(_kind_table(report, kind))
+        sections.append(_kind_table(report, kind, (tables or {}).get(kind)))
         if kind == "paid_after_death":
             sections += [_division_table(report),
                          f'<section id="by-month"><h2>{_bilingual("按死亡月份的多发金额", "Overpaid by month of death")}'
