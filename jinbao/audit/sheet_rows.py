@@ -96,10 +96,18 @@ def _cells(col: Column, values: pa.Array, ref: pa.Array, styles: Styles) -> pa.A
         text = pc.replace_substring(text, SOURCES_SEP, "\n")       # one source (reason) a line
     body = _escaped(text)
     lines = pc.fill_null(pc.match_substring(text, "\n"), False)
+    # an empty text: an empty text cell, as openpyxl writes it (read back as no value)
+    empty = pc.fill_null(pc.equal(text, ""), False)
     if col.form == "id":
-        return pc.if_else(present, pc.if_else(lines, cell(styles.text_wrap, body, True), cell(styles.text, body, True)),
-                          cell(styles.text, None))
-    return pc.if_else(lines, cell(styles.wrap, body, True), cell(None, body, True))
+        filled = pc.if_else(lines, cell(styles.text_wrap, body, True), cell(styles.text, body, True))
+        return pc.if_else(present, pc.if_else(empty, _blank(ref, styles.text), filled), cell(styles.text, None))
+    filled = pc.if_else(lines, cell(styles.wrap, body, True), cell(None, body, True))
+    return pc.if_else(empty, _blank(ref, None), filled)
+
+
+def _blank(ref: pa.Array, style: int | None) -> pa.Array:
+    s = "" if style is None else f' s="{style}"'
+    return pc.binary_join_element_wise('<c r="', ref, f'"{s} t="inlineStr"/>', "")
 
 
 def _letter(j: int) -> str:
