@@ -128,8 +128,9 @@ SKIPPABLE = {"dup-keys": ("jinbao.quality.judging", "_reject_duplicate_keys", 0)
              "subsidies": ("jinbao.subsidies.hooks", "published", None)}
 
 
-def instrument(clock: "Clock") -> None:
-    """Charge each function the engine calls to its stage (no engine code changes)."""
+def instrument(clock: "Clock", extra=()) -> None:
+    """Charge each function the engine calls to its stage (no engine code changes); `extra`: more
+    (owner, attribute, stage) for a benchmark that times a step inside one of these apart."""
     import jinbao.exchange_zone.envelope as envelope
     import jinbao.exchange_zone.finish as finish
     import jinbao.quality.judging as judging
@@ -143,15 +144,15 @@ def instrument(clock: "Clock") -> None:
                                (hooks, "judged", "after-judge"),
                                (publish, "publish_accepted", "publish"), (publish, "store_rejections", "rejections"),
                                (reconcile, "reconcile", "reconcile"), (hooks, "published", "subsidies"),
-                               (finish, "send_receipt", "receipt")):
+                               (finish, "send_receipt", "receipt"), *extra):
         clock.wrap(owner, attr, stage)
 
 
-def timed_run(eng) -> tuple[int, object, float, "Clock", int]:
+def timed_run(eng, extra=()) -> tuple[int, object, float, "Clock", int]:
     """receive -> judge -> publish -> finish of the one waiting delivery, as `jinbao run` does, timed by
     stage with RSS sampled; (batch id, outcome, seconds, clock, RSS in kB before the clock)."""
     clock = Clock()
-    instrument(clock)
+    instrument(clock, extra)
     sampler = threading.Thread(target=clock.sample, daemon=True)
     base = peak_rss_kb()
     sampler.start()
