@@ -23,19 +23,27 @@ def open_questions(http, dag_id: str) -> list[dict]:
     return [q for q in r.json()["hitl_details"] if q["task_instance"]["state"] == "awaiting_input"]
 
 
-def answer_open(http, dag_id: str, option: str, reason: str = "", timeout: float = 240) -> dict:
+def answer_open(http, dag_id: str, option: str, reason: str = "", timeout: float = 240,
+                parked=None) -> dict:
     """Wait for the first open question of `dag_id`, answer it with `option` (and `reason`); return
-    {"question": what was asked, "answer": the API's response}."""
+    {"question": what was asked, "answer": the API's response}.
+
+    An answer before the scheduler has taken the parking run's executor event ("success") races Airflow
+    3.3 itself: the scheduler then reads that event against the task already re-queued by the answer and
+    marks it up_for_retry (scheduler_job_runner.process_executor_events).  A person reading the question
+    never answers that fast; a script must wait.  `parked(question)`, when given, says the scheduler has
+    taken that event (the live test reads the scheduler's "TaskInstance Finished" line); without it, a
+    few seconds' reading stand in (enough for `airflow dags test`, whose one process takes its own
+    events)."""
     deadline = time.monotonic() + timeout
-    while not (found := open_questions(http, dag_id)):
+    while not (found := open_questions(http, dag_id)) or (parked and not parked(found[0])):
         if time.monotonic() > deadline:
-            raise TimeoutError(f"no Required Action of {dag_id} within {timeout} s")
+            raise TimeoutError(f"no Required Action of {dag_id} within {timeout} s"
+                               + (" that the scheduler had seen parked" if found else ""))
         time.sleep(1)
     q = found[0]
-    # A person reads before answering.  An answer in the very scheduler loop that parked the task races
-    # Airflow 3.3 itself: the scheduler then reads the parking run's executor event ("success") against the
-    # task already re-queued by the answer, and marks it up_for_retry.  A few seconds' reading avoids that.
-    time.sleep(READING)
+    if parked is None:
+        time.sleep(READING)
     ti = q["task_instance"]
     r = http.patch(f"/api/v2/dags/{dag_id}/dagRuns/{ti['dag_run_id']}/taskInstances/{ti['task_id']}/"
                    f"{ti['map_index']}/hitlDetails",

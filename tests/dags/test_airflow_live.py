@@ -9,6 +9,7 @@ on PATH nor a JWT secret shared by the components, so it cannot see either going
 from __future__ import annotations
 
 import os
+import re
 import stat
 import subprocess
 import sys
@@ -75,6 +76,15 @@ class Airflow:
         def alive():
             assert self.proc.poll() is None, f"airflow exited ({self.proc.returncode}) waiting for {what}" + self.tail()
         return poll(until, check, alive) or pytest.fail(f"no {what} in time" + self.tail())
+
+    def parked(self, question: dict) -> bool:
+        """The scheduler has taken the executor event of the run that parked `question`'s task (see
+        tests/dags/hitl.py answer_open): its "TaskInstance Finished" line, state awaiting_input, this try."""
+        ti = question["task_instance"]
+        line = re.compile(rf"TaskInstance Finished: dag_id={re.escape(ti['dag_id'])}, task_id={ti['task_id']}, "
+                          rf"run_id={re.escape(ti['dag_run_id'])}, map_index={ti['map_index']},.*"
+                          rf"state=awaiting_input,.*try_number={ti['try_number']},")
+        return bool(line.search(self.output()))
 
     def stop(self):
         self.http.close()
@@ -200,8 +210,23 @@ def _ended(af: Airflow, run_id: str, until: float) -> tuple[str, dict]:
     def finished():
         state = af.http.get(f"/api/v2/dags/{DAG}/dagRuns/{run_id}").json()["state"]
         return state if state in ("success", "failed") else None
-    state = poll(until, finished, lambda: None) or pytest.fail(f"run {run_id} not finished: {states()}" + af.tail())
+    state = poll(until, finished, lambda: None) or pytest.fail(
+        f"run {run_id} not finished: {states()}" + _unfinished_logs(af, run_id) + af.tail())
     return state, states()
+
+
+def _unfinished_logs(af: Airflow, run_id: str) -> str:
+    """Every try's log of the tasks neither green nor skipped: why a run did not end, as the UI shows it."""
+    out = []
+    for ti in af.http.get(f"/api/v2/dags/{DAG}/dagRuns/{run_id}/taskInstances").json()["task_instances"]:
+        if ti["state"] in ("success", "skipped"):
+            continue
+        for attempt in range(1, ti["try_number"] + 1):
+            r = af.http.get(f"/api/v2/dags/{DAG}/dagRuns/{run_id}/taskInstances/{ti['task_id']}/logs/{attempt}",
+                            params={"map_index": ti["map_index"]}, headers={"Accept": "application/json"})
+            text = "\n".join(str(e.get("event", "")) for e in r.json().get("content", [])) if r.is_success else r.text
+            out.append(f"\n--- {ti['task_id']} try {attempt} ({ti['state']}) ---\n{text[-3000:]}")
+    return "".join(out)
 
 
 def _answers(cfg) -> list[tuple]:
@@ -215,7 +240,8 @@ def test_a_held_batch_is_a_required_action_answered_through_the_rest_api(sqlite_
     endpoints; the run ends green, the store has the batch published and the exchange log names them."""
     af, started = _held_run(sqlite_home, tmp_path, "held-1")
     try:
-        qa = answer_open(af.http, DAG, "Release", timeout=max(10.0, started + 240 - time.monotonic()))
+        qa = answer_open(af.http, DAG, "Release", timeout=max(10.0, started + 240 - time.monotonic()),
+                         parked=af.parked)
         q = qa["question"]
         assert q["task_instance"]["task_id"] == "review" and DELIVERY in q["subject"]
         assert "| 10 | 7 | 3 |" in q["body"] and "UNMAPPED_CODE" in q["body"]
@@ -238,13 +264,15 @@ def test_a_held_batch_is_a_required_action_answered_through_the_rest_api(sqlite_
 def test_a_rejudge_that_holds_again_is_red_and_clearing_review_asks_again(sqlite_home, tmp_path):
     af, started = _held_run(sqlite_home, tmp_path, "held-2")
     try:
-        first = answer_open(af.http, DAG, "Re-judge", timeout=max(10.0, started + 240 - time.monotonic()))
+        first = answer_open(af.http, DAG, "Re-judge", timeout=max(10.0, started + 240 - time.monotonic()),
+                            parked=af.parked)
         state, summary = _ended(af, "held-2", started + 300)
         assert state == "failed" and summary["review"] == "failed", str(summary) + af.tail()   # still held
         cleared = af.http.post(f"/api/v2/dags/{DAG}/clearTaskInstances", json={
             "dry_run": False, "dag_run_id": "held-2", "task_ids": ["review"], "only_failed": True})
         assert cleared.status_code == 200, cleared.text
-        second = answer_open(af.http, DAG, "Release", timeout=max(10.0, started + 360 - time.monotonic()))
+        second = answer_open(af.http, DAG, "Release", timeout=max(10.0, started + 360 - time.monotonic()),
+                             parked=af.parked)
         assert "| 10 | 7 | 3 |" in second["question"]["body"]          # asked again, with the counts now
         state, summary = _ended(af, "held-2", started + 420)
         assert state == "success" and summary["review"] == "success", str(summary) + af.tail()
