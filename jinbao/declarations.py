@@ -10,7 +10,6 @@ running task is an incident.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import ClassVar
@@ -20,10 +19,12 @@ from jinbao.agreements import AgreementError, load_agreements as read_agreements
 from jinbao.connectors.registry import ENVELOPES, TRANSPORTS
 from jinbao.expected.due import BUSINESS_DATES, CADENCES
 from jinbao.mappings import tables as mapping_tables      # FEEDS_DIR read when used: tests point it elsewhere
+from jinbao.mappings.check import check_feed_mapping, check_targets
 from jinbao.outbound.catalog import QUERIES
 from jinbao.partitions import BY, MAX_PARTITIONS
 from jinbao.quality.cross import CROSS_RULES, NotBefore, keys as rule_keys
 from jinbao.quality.reasons import REASONS
+from jinbao.register.authority import authority
 from jinbao.schemas.dictionary import PARTNERS_DIR
 from jinbao.settings import Settings, load_settings
 
@@ -69,6 +70,9 @@ class Target:
 
     table: str
     set: dict = field(default_factory=dict)
+    #: hub fields the mapping translates and the gate judges that the table does not keep, on purpose
+    #: (read by an after-judge check, or only checked); any other mapped field the table lacks is an error
+    not_stored: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -224,10 +228,41 @@ def _check_references(path: Path, raw: dict) -> None:
     _one_of(path, "target.table", raw["target"].get("table"), tuple(TARGETS))
     if not (PARTNERS_DIR / f"{raw['schema']}.yaml").is_file():
         raise FeedError(f"{path}: schema {raw['schema']!r} has no file {raw['schema']}.yaml among the partner schemas")
+    table = TARGETS[raw["target"]["table"]]
+    unknown = [c for c in (raw["target"].get("set") or {}) if str(c).lower() not in table.c]
+    if unknown:
+        raise FeedError(f"{path}: target.set: {', '.join(map(str, unknown))} not column(s) of {table.name}: "
+                        "set only columns the table has")
+
+
+def mapping_problems(path: Path, raw: dict) -> list[str]:
+    """What is wrong with the mapping a declaration names (mappings/check.py, every version), and for an
+    inbound feed every mapped hub field that its target table lacks: each would publish NULL or nothing.
+    Run with every load, so a feed with such a mistake is refused before it takes a delivery."""
+    from jinbao.schemas.store_tables import TARGETS  # DAG parsing: store_tables loads SQLAlchemy
+
+    mapping = mapping_tables.FEEDS_DIR / f"{raw['mapping']}.yaml"
+    problems = check_feed_mapping(mapping)
+    if raw.get("direction", "inbound") == "inbound" and not problems:
+        table = TARGETS[raw["target"]["table"]]
+        not_stored = _not_stored(path, raw)
+        elsewhere = {c.lower() for c in not_stored} | set(authority().offers(raw["feed"]))
+        problems += check_targets(mapping, {c.name for c in table.columns}, table.name, elsewhere)
+        mapped = _mapped_hub_fields(raw["mapping"])
+        problems += [f"{path}: target.not_stored: {f} is not translated by mapping {raw['mapping']}: remove it"
+                     for f in not_stored if f not in mapped]
+    return problems
+
+
+def _not_stored(path: Path, raw: dict) -> tuple[str, ...]:
+    value = raw["target"].get("not_stored") or []
+    if not isinstance(value, list) or not all(isinstance(f, str) for f in value):
+        raise FeedError(f"{path}: target.not_stored must be a list of hub fields, got {value!r}")
+    return tuple(value)
 
 
 def _mapped_hub_fields(mapping: str) -> set[str]:
-    """Every hub field the outbound mapping would translate, over all its versions."""
+    """Every hub field the mapping would translate, over all its versions."""
     raw = mapping_tables.read_feed_mapping(mapping_tables.FEEDS_DIR / f"{mapping}.yaml")
     return {rule["to"] for version in raw.get("versions") or [] for rule in (version.get("fields") or {}).values()}
 
@@ -310,6 +345,10 @@ def parse(path: Path, agreements: dict | None = None) -> FeedSpec:
     if not 0 <= share <= 1:
         raise FeedError(f"{path}: quality.max_reject_share must be within 0..1, got {share}")
     _check_references(path, raw)
+    problems = mapping_problems(path, raw)
+    if problems:
+        raise FeedError(f"{path}: mapping {raw['mapping']} cannot be used (`jinbao feeds check {raw['feed']}`):\n  "
+                        + "\n  ".join(problems))
     outbound = direction == "outbound"
     sent = _check_agreement(path, raw, agreements or {}) if outbound else ()
     tags = raw.get("tags") or []
@@ -337,7 +376,8 @@ def parse(path: Path, agreements: dict | None = None) -> FeedSpec:
                             after=_after(path, raw))
     rules = _check_rules(path, quality.get("rules") or [])
     return InboundFeed(**common, schema=raw["schema"], quality=Quality(max_reject_share=share, rules=rules),
-                       target=Target(table=target["table"], set=dict(target.get("set") or {})),
+                       target=Target(table=target["table"], set=dict(target.get("set") or {}),
+                                     not_stored=_not_stored(path, raw)),
                        after=_after(path, raw), partitions=_partitions(path, raw.get("partitions", 1)),
                        expected=_expected(path, raw.get("expected")))
 
@@ -411,55 +451,114 @@ def _after(path: Path, raw: dict) -> tuple[str, ...]:
     return tuple(after)
 
 
-def _in_order(path: Path, specs: dict[str, FeedSpec]) -> dict[str, FeedSpec]:
-    """By name, except that a feed comes after the feeds its `after` names (a cycle or an unknown
-    name is an error naming the feed)."""
+def _in_order(specs: dict[str, FeedSpec], broken: dict[str, FeedError]) -> dict[str, FeedSpec]:
+    """By name, except that a feed comes after the feeds its `after` names; a feed whose `after` names
+    an undeclared or broken feed, or that waits for itself, is broken in its turn (`broken`)."""
     out: dict[str, FeedSpec] = {}
 
     def visit(name: str, stack: tuple[str, ...]) -> None:
         if name in out:
             return
         if name in stack:
-            raise FeedError(f"{path}: feeds {' -> '.join(stack + (name,))} wait for each other (after)")
+            raise FeedError(f"{specs[name].path}: after: feeds {' -> '.join(stack + (name,))} wait for each other: "
+                            "remove one of them from the other's after")
         for before in specs[name].after:
+            if before in broken:
+                raise FeedError(f"{specs[name].path}: after: names {before!r}, whose declaration is broken "
+                                f"({broken[before]})")
             if before not in specs:
-                raise FeedError(f"{specs[name].path}: after names {before!r}, which is not declared")
+                raise FeedError(f"{specs[name].path}: after: names {before!r}, which is not declared")
             visit(before, stack + (name,))
         out[name] = specs[name]
 
     for name in specs:
-        visit(name, ())
+        try:
+            visit(name, ())
+        except FeedError as exc:
+            broken[name] = exc
     return out
 
 
-@functools.lru_cache(maxsize=8)
-def _load_dir(folder: str) -> dict[str, FeedSpec]:
+@dataclass(frozen=True)
+class Declarations:
+    """Every declaration of a folder, each loaded on its own: the valid feeds, and the broken ones with
+    why.  A typo in one file stops only that feed (its `jinbao run`, its DAG), never the others."""
+
+    feeds: dict[str, FeedSpec]
+    #: feed name (the file's stem) -> the error naming file and key
+    broken: dict[str, FeedError]
+    #: the agreements folder itself cannot be read (every outbound feed is then broken too)
+    agreements_error: FeedError | None = None
+
+    def strict(self) -> dict[str, FeedSpec]:
+        """The feeds, when every declaration is valid; else the first error."""
+        if self.agreements_error is not None:
+            raise self.agreements_error
+        if self.broken:
+            raise next(iter(self.broken.values()))
+        return self.feeds
+
+
+#: Folders whose declarations all loaded, by path: a broken one is read again on every call, so that
+#: fixing the file is enough (as an error raised from a cached loader never was cached).
+_LOADED: dict[str, Declarations] = {}
+
+
+def _load_dir(folder: str) -> Declarations:
+    if folder in _LOADED:
+        return _LOADED[folder]
+    found = _read_dir(folder)
+    if not found.broken and found.agreements_error is None:
+        _LOADED[folder] = found
+    return found
+
+
+def _read_dir(folder: str) -> Declarations:
     root = Path(folder)
     if not root.is_dir():
         raise FeedError(f"feed declarations folder {root} does not exist (set JINBAO_FEEDS_DIR)")
+    agreements, agreements_error = {}, None
     try:
         agreements = read_agreements(root)
     except AgreementError as exc:
-        raise FeedError(str(exc)) from exc
-    specs = {spec.name: spec for spec in (parse(p, agreements) for p in sorted(root.glob("*.yaml")))}
-    for spec in specs.values():
+        agreements_error = FeedError(str(exc))
+    specs: dict[str, FeedSpec] = {}
+    broken: dict[str, FeedError] = {}
+    for path in sorted(root.glob("*.yaml")):
+        try:
+            spec = parse(path, agreements)
+        except FeedError as exc:
+            broken[path.stem] = agreements_error if agreements_error and "agreement" in str(exc) else exc
+            continue
+        specs[spec.name] = spec
+    for spec in list(specs.values()):
         same = getattr(spec, "expected", None) and spec.expected.same_as
         if same and not (isinstance(specs.get(same), InboundFeed) and specs[same].expected
                          and specs[same].expected.cadence):
-            raise FeedError(f"{spec.path}: expected.same_as names {same!r}, which is no inbound feed with its own "
-                            "expected deliveries")
-    return _in_order(root, specs)
+            broken[spec.name] = FeedError(f"{spec.path}: expected.same_as names {same!r}, which is no inbound feed "
+                                          "with its own expected deliveries")
+            del specs[spec.name]
+    return Declarations(_in_order(specs, broken), broken, agreements_error)
 
 
-def load_feeds(cfg: Settings | None = None) -> dict[str, FeedSpec]:
+def declared(cfg: Settings | None = None) -> Declarations:
+    """The declarations of the feeds folder, each valid or broken on its own (`jinbao run all`, the DAGs)."""
     return _load_dir(str((cfg or load_settings()).feeds_dir))
 
 
+def load_feeds(cfg: Settings | None = None) -> dict[str, FeedSpec]:
+    """Every feed, all declarations valid (an error names the first broken one's file and key)."""
+    return declared(cfg).strict()
+
+
 def get_feed(name: str, cfg: Settings | None = None) -> FeedSpec:
-    feeds = load_feeds(cfg)
-    if name not in feeds:
-        raise FeedError(f"no feed {name!r}; declared feeds: {', '.join(sorted(feeds)) or 'none'}")
-    return feeds[name]
+    """One feed, whatever is wrong with the others' declarations."""
+    found = declared(cfg)
+    if name in found.feeds:
+        return found.feeds[name]
+    if name in found.broken:
+        raise found.broken[name]
+    raise FeedError(f"no feed {name!r}; declared feeds: {', '.join(sorted(found.feeds)) or 'none'}")
 
 
 def load_agreements(cfg: Settings | None = None) -> dict:

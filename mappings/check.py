@@ -8,11 +8,11 @@ publish a value the store does not know.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 from pathlib import Path
 
-from jinbao.mappings.reference import allowed_codes
-from jinbao.mappings.tables import (CODES_DIR, FEEDS_DIR, MappingError, _date, _reverse, read_code_table,
-                                   read_feed_mapping)
+from jinbao.mappings import tables       # CODES_DIR and FEEDS_DIR read when used: tests point them elsewhere
+from jinbao.mappings.tables import MappingError, _date, _reverse, read_code_table, read_feed_mapping
 from jinbao.schemas.dictionary import HERE as SCHEMAS_DIR, hub_dictionary, partner_schema
 
 ONE_DAY = dt.timedelta(days=1)
@@ -44,6 +44,10 @@ def _versions(what: str, versions, problems: list[str]) -> list[dict]:
 
 
 def _allowed(hub_field: str) -> frozenset[str] | None:
+    # here, not at the top: reference lists load pyarrow, and the DAG processor runs check_feed_mapping
+    # (jinbao/declarations.py) at every parse, where pyarrow must not load (tests/dags/test_dag_factory.py)
+    from jinbao.mappings.reference import allowed_codes
+
     spec = hub_dictionary().get(hub_field)
     return allowed_codes(spec) if spec is not None else None
 
@@ -82,64 +86,109 @@ def check_code_table(path: Path) -> list[str]:
 
 
 def _covers(table: str, start: dt.date, end: dt.date | None) -> bool:
-    raw = read_code_table(CODES_DIR / f"{table}.yaml")
+    raw = read_code_table(tables.CODES_DIR / f"{table}.yaml")
     vs = sorted(raw["versions"], key=lambda v: _date(v["valid_from"]))
     last_end = _date(vs[-1].get("valid_to"))
     return _date(vs[0]["valid_from"]) <= start and (last_end is None or (end is not None and end <= last_end))
 
 
+def problem(file: str, key: str, what: str, todo: str) -> str:
+    """One problem as every static check says it: `file: key path: what is wrong: what to do`."""
+    return f"{file}: {key}: {what}: {todo}"
+
+
+def _closest(word: str, choices) -> str:
+    near = difflib.get_close_matches(str(word), list(choices), n=1)
+    return f" (did you mean {near[0]}?)" if near else ""
+
+
 def check_feed_mapping(path: Path) -> list[str]:
+    """Every version of a feed's mapping: hub fields in the dictionary, partner columns in the partner
+    schema, code tables present, fitting the field and covering the version's dates, date formats usable."""
     problems: list[str] = []
     try:
         raw = read_feed_mapping(path)
     except MappingError as exc:
         return [str(exc)]
-    what = f"feeds/{path.name}"
+    what = f"mappings/feeds/{path.name}"
     feed = raw.get("feed")
     if feed != path.stem:
-        problems.append(f"{what}: feed {feed!r} differs from the file name")
+        problems.append(problem(what, "feed", f"{feed!r} differs from the file name",
+                                f"write feed: {path.stem}"))
     schema_file = SCHEMAS_DIR / "partners" / f"{path.stem}.yaml"
     columns = set(partner_schema(path.stem).names) if schema_file.exists() else None
+    dictionary = hub_dictionary()
+    versions = raw.get("versions") if isinstance(raw.get("versions"), list) else []
+    index = {id(v): i for i, v in enumerate(versions)}
     for v in _versions(what, raw.get("versions"), problems):
-        label = f"{what}@{v['version']}"
+        label = f"versions[{index[id(v)]}]"
         hubs = []
         for partner, spec in (v.get("fields") or {}).items():
+            key = f"{label}.fields.{partner}"
             hub = spec.get("to")
             hubs.append(hub)
-            if hub not in hub_dictionary():
-                problems.append(f"{label}: {partner} -> {hub!r}, not a hub dictionary code")
+            if hub not in dictionary:
+                problems.append(problem(what, f"{key}.to", f"{hub!r} is not a hub dictionary field{_closest(hub, dictionary)}",
+                                        "map to a field of schemas/hub_dictionary.yaml, or add the field there"))
             if columns is not None and partner not in columns:
-                problems.append(f"{label}: {partner} is not a column of schemas/partners/{path.stem}.yaml")
+                problems.append(problem(what, key, f"{partner} is not a column of schemas/partners/{path.stem}.yaml",
+                                        "add the column to the partner schema or correct its name here"))
             table = spec.get("codes")
             if table:
-                if not (CODES_DIR / f"{table}.yaml").exists():
-                    problems.append(f"{label}: {partner} uses missing code table {table}")
+                if not (tables.CODES_DIR / f"{table}.yaml").exists():
+                    problems.append(problem(what, f"{key}.codes", f"code table {table} does not exist",
+                                            f"write mappings/codes/{table}.yaml or name an existing table"))
                     continue
-                t = read_code_table(CODES_DIR / f"{table}.yaml")
+                t = read_code_table(tables.CODES_DIR / f"{table}.yaml")
                 if t.get("hub_field") != hub:
-                    problems.append(f"{label}: {partner} -> {hub} uses {table}, which maps to {t.get('hub_field')}")
+                    problems.append(problem(what, f"{key}.codes", f"{table} maps to {t.get('hub_field')}, not {hub}",
+                                            f"use a code table whose hub_field is {hub}"))
                 if not _covers(table, _date(v["valid_from"]), _date(v.get("valid_to"))):
-                    problems.append(f"{label}: code table {table} has no version for part of "
-                                    f"{v['valid_from']}..{v.get('valid_to') or 'open'}")
+                    problems.append(problem(what, f"{key}.codes", f"code table {table} has no version for part of "
+                                            f"{v['valid_from']}..{v.get('valid_to') or 'open'}",
+                                            f"add a version to mappings/codes/{table}.yaml covering those dates"))
             fmt = spec.get("date_format")
-            kind = getattr(hub_dictionary().get(hub), "type", None)
+            kind = getattr(dictionary.get(hub), "type", None)
             if fmt:
                 try:
                     dt.datetime.strptime(dt.date(2001, 2, 3).strftime(fmt), fmt)
                 except ValueError:
-                    problems.append(f"{label}: {partner} has an unusable date_format {fmt!r}")
+                    problems.append(problem(what, f"{key}.date_format", f"{fmt!r} is not a usable date format",
+                                            "write it with strftime codes, e.g. %Y%m%d or %Y/%m/%d"))
                 if kind == "month" and "%d" in fmt:
-                    problems.append(f"{label}: {partner} -> {hub} is a month, its date_format {fmt!r} "
-                                    "must not hold a day (a month is stored as its first day)")
+                    problems.append(problem(what, f"{key}.date_format", f"{hub} is a month, but {fmt!r} holds a day",
+                                            "drop %d (a month is stored as its first day)"))
             elif kind in ("date", "month"):
-                problems.append(f"{label}: {partner} -> {hub} is a {kind} and needs a date_format")
+                problems.append(problem(what, key, f"{hub} is a {kind} and has no date_format",
+                                        "add date_format, e.g. %Y%m%d"))
         dup = {h for h in hubs if hubs.count(h) > 1}
         if dup:
-            problems.append(f"{label}: hub code(s) {sorted(dup)} fed by two partner columns")
+            problems.append(problem(what, f"{label}.fields", f"hub field(s) {', '.join(sorted(dup))} fed by two "
+                                    "partner columns", "keep one partner column per hub field"))
     return problems
 
 
-def check_all(codes_dir: Path = CODES_DIR, feeds_dir: Path = FEEDS_DIR) -> list[str]:
+def check_targets(path: Path, columns: set[str], table: str, elsewhere: set[str] = frozenset()) -> list[str]:
+    """Every hub field the mapping translates, in any version, is a column of the target table or one of
+    `elsewhere` (lower case: fields the register takes from the feed, fields judged but not stored on
+    purpose): publishing keeps only the table's columns, so any other field would be dropped without a word."""
+    raw = read_feed_mapping(path)
+    what = f"mappings/feeds/{path.name}"
+    problems = []
+    for i, v in enumerate(raw.get("versions") or []):
+        for partner, spec in ((v or {}).get("fields") or {}).items():
+            hub = str((spec or {}).get("to"))
+            if hub in hub_dictionary() and hub.lower() not in columns | elsewhere:
+                problems.append(problem(what, f"versions[{i}].fields.{partner}.to",
+                                        f"{hub} is not a column of the target table {table}",
+                                        f"add column {hub.lower()} to {table} (then `jinbao db revision`), "
+                                        "map the column to another field, or list the field in the "
+                                        "declaration's target.not_stored if it is only judged"))
+    return problems
+
+
+def check_all(codes_dir: Path | None = None, feeds_dir: Path | None = None) -> list[str]:
+    codes_dir, feeds_dir = codes_dir or tables.CODES_DIR, feeds_dir or tables.FEEDS_DIR
     problems: list[str] = []
     for path in sorted(codes_dir.glob("*.yaml")):
         problems += check_code_table(path)
