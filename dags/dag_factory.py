@@ -26,7 +26,7 @@ from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from assets import AUDIT_READS, fed_or_calendar, reads, written_by
 from expected import expected_delivery
-from jinbao.declarations import InboundFeed, OutboundFeed, load_agreements, load_feeds
+from jinbao.declarations import InboundFeed, OutboundFeed, declared, load_agreements
 from jinbao.settings import TIMEZONE, load_settings
 from review import HeldBatchReview
 from schedules import described, start_date, timetable
@@ -462,11 +462,43 @@ def build_audit() -> DAG:
     return dag
 
 
+#: What a broken declaration's placeholder DAG is called in the DAG list.
+BROKEN_TITLE = "⚠ 声明有误 broken declaration"
+
+
+def build_broken(name: str, error: Exception) -> DAG:
+    """The DAG of a feed whose declaration is broken: its id, so the feed does not vanish from the list,
+    its error as its description and docs, and one task that fails with the error (red) when it runs.
+    Every other feed's DAG loads as usual; `jinbao_declarations.py` lists the broken ones as an import error."""
+    with DAG(
+        dag_id=name,
+        dag_display_name=_named(BROKEN_TITLE, name),
+        description=f"not run: its declaration is broken ({str(error).splitlines()[0][:200]})",
+        doc_md=(f"### {BROKEN_TITLE}: {name}\n\nThis feed is not run until its declaration is fixed:\n\n"
+                f"```\n{error}\n```\n\nFix the file and key named above, check it with "
+                f"`jinbao feeds check {name}`, and the DAG processor loads the feed again at its next parse."),
+        schedule="@once",
+        start_date=pendulum.datetime(2026, 1, 1, tz=pendulum.timezone(TIMEZONE)),
+        catchup=False,
+        tags=["jinbao", "broken declaration"],
+        default_args={"owner": "人社 hub operators", "retries": 0},
+    ) as dag:
+        @task(task_id="declaration")
+        def declaration() -> None:
+            raise AirflowFailException(f"{name} is not run: {error}  (fix it, then `jinbao feeds check {name}`)")
+
+        declaration()
+    return dag
+
+
 def build_dags() -> dict[str, DAG]:
-    feeds = load_feeds()
-    agreements = load_agreements()
+    found = declared()
+    feeds = found.feeds
+    # only outbound feeds need the agreements, and none loaded if the agreements cannot be read
+    agreements = load_agreements() if any(isinstance(s, OutboundFeed) for s in feeds.values()) else {}
     dags = {spec.name: build_outbound(spec, agreements[spec.agreement]) if isinstance(spec, OutboundFeed)
             else build_inbound(spec) for spec in feeds.values()}
+    dags.update({name: build_broken(name, error) for name, error in found.broken.items()})
     dags[RELEASE_DAG] = build_release()
     dags[AUDIT_DAG] = build_audit()
     return dags

@@ -60,7 +60,7 @@ class ExpectedDelivery(BaseSensorOperator):
 
     def poke(self, context) -> bool:
         from jinbao import privacy
-        from jinbao.declarations import get_feed, load_feeds
+        from jinbao.declarations import declared, get_feed
         from jinbao.expected.watch import ARRIVED, LATE, NONE_DUE, verdict
         from jinbao.settings import load_settings
         from jinbao.store.database import upgrade
@@ -68,7 +68,7 @@ class ExpectedDelivery(BaseSensorOperator):
         privacy.install()
         cfg = load_settings()
         start, end = window(self.schedule, context["logical_date"])
-        found = verdict(cfg, upgrade(cfg.store_url), load_feeds(cfg), get_feed(self.feed, cfg), start, end)
+        found = verdict(cfg, upgrade(cfg.store_url), declared(cfg).feeds, get_feed(self.feed, cfg), start, end)
         self.log.info("%s", found.message)
         if found.state == ARRIVED:
             return True

@@ -19,7 +19,7 @@ from jinbao.batch import FeedRun, fault, transient
 from jinbao.connectors.base import RemoteDelivery, sha256_of
 from jinbao.connectors.names import Form, classify, shown_name
 from jinbao.connectors.registry import NOT_DROP_ZONES, choice
-from jinbao.declarations import OutboundFeed, load_feeds
+from jinbao.declarations import OutboundFeed, declared
 from jinbao.exchange_zone.envelope import COMPANIONS
 from jinbao.staged.refused import DeliveryRefused
 from jinbao.store.errors import is_transient
@@ -68,13 +68,19 @@ def forms(run: FeedRun) -> list[Form]:
     its transport takes them, the others as declared (connectors/names.py Form)."""
     here, _ = choice(run.spec.transport, run.cfg)
     found = [Form(run.spec.name, bool(run.transport.companions), tuple(run.transport.companions))]
-    for spec in load_feeds(run.cfg).values():
+    feeds = declared(run.cfg)
+    for spec in feeds.feeds.values():
         if spec.partner != run.spec.partner or isinstance(spec, OutboundFeed) or spec.name == run.spec.name:
             continue
         kind, envelope = choice(spec.transport, run.cfg)
         if kind != here or kind in NOT_DROP_ZONES:
             continue
         found.append(Form(spec.name, envelope == "cms", COMPANIONS if envelope == "cms" else ()))
+    # A feed of this partner whose declaration is broken (named partner.feed by convention): its deliveries
+    # wait for the fix, never set aside as strays and answered to the partner for a mistake of the hub.
+    sealed = found[0].sealed
+    found += [Form(name, sealed, found[0].companions) for name in feeds.broken
+              if name.split(".")[0] == run.spec.partner and name != run.spec.name]
     return found
 
 

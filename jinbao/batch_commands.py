@@ -16,22 +16,34 @@ from jinbao.settings import load_settings
 
 
 def cmd_run(args) -> int:
-    from jinbao.declarations import get_feed, load_feeds
+    from jinbao.declarations import FeedError, declared, get_feed
     from jinbao.engine import Engine
+    from jinbao.feed_checks import store_problems
     from jinbao.store.errors import is_transient
     from jinbao.privacy import mask_text
     from jinbao.progress import bars
 
     cfg = load_settings()
-    names = list(load_feeds(cfg)) if args.feed == "all" else [args.feed]
+    found = declared(cfg)
+    names = list(found.feeds) if args.feed == "all" else [args.feed]
     worst, failed = 0, False
     for name in names:
-        spec = get_feed(name, cfg)
+        try:
+            spec = get_feed(name, cfg)
+        except FeedError as exc:
+            _not_run(name, exc.problems)
+            return 1
         if spec.direction != "inbound":
             continue
         try:
             with bars() as progress:
                 eng = Engine(spec, cfg)
+                with eng.db.connect() as conn:
+                    missing = store_problems(spec, conn)
+                if missing:             # a forgotten migration: nothing taken, the delivery stays waiting
+                    _not_run(name, missing)
+                    failed = True
+                    continue
                 eng.progress = progress
                 outcomes = eng.run(args.date)
         except Exception as exc:  # noqa: BLE001 - one feed's failure never stops the others
@@ -47,7 +59,19 @@ def cmd_run(args) -> int:
                   + (f" [{o.reason_code}]" if o.reason_code else ""))
             if o.status in (Status.HELD, Status.REFUSED):
                 worst = 2
+    if args.feed == "all" and found.broken:          # every other feed ran; the broken ones are named last
+        for name, exc in found.broken.items():
+            _not_run(name, exc.problems)
+        failed = True
     return 1 if failed else worst
+
+
+def _not_run(name: str, problems) -> None:
+    """An operator's error: the feed was not run, each problem with its file and key, and what to do."""
+    print(f"{name}: error: not run, nothing taken (deliveries stay in inbound/):", file=sys.stderr)
+    for p in problems:
+        print(f"  {p}", file=sys.stderr)
+    print(f"  fix it, then `jinbao feeds check {name}`", file=sys.stderr)
 
 
 def cmd_batches(args) -> int:

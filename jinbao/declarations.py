@@ -25,12 +25,27 @@ from jinbao.partitions import BY, MAX_PARTITIONS
 from jinbao.quality.cross import CROSS_RULES, NotBefore, keys as rule_keys
 from jinbao.quality.reasons import REASONS
 from jinbao.register.authority import authority
-from jinbao.schemas.dictionary import PARTNERS_DIR
+from jinbao.schemas import dictionary    # PARTNERS_DIR read when used: tests point it elsewhere
 from jinbao.settings import Settings, load_settings
 
 
 class FeedError(ValueError):
-    """A feed declaration is missing or malformed; the message names file and key."""
+    """A feed declaration is missing or malformed; the message names file and key.  `problems`: each
+    problem on its own (`file: key path: what is wrong: what to do`), when there are several."""
+
+    def __init__(self, message: str, problems: tuple[str, ...] = ()):
+        super().__init__(message)
+        self.problems = problems or (message,)
+
+
+class BrokenDeclarations(Exception):
+    """Some feeds' declarations are broken: each named with its error (dags/jinbao_declarations.py raises
+    it, for Airflow to show as an import error; every other feed still runs)."""
+
+    def __init__(self, broken: dict[str, Exception]):
+        self.broken = dict(broken)
+        super().__init__(f"{len(broken)} feed declaration(s) broken, not run until fixed (each other feed runs):\n"
+                         + "\n".join(f"{name}: {error}" for name, error in broken.items()))
 
 
 @dataclass(frozen=True)
@@ -226,7 +241,7 @@ def _check_references(path: Path, raw: dict) -> None:
     if raw.get("direction") == "outbound":
         return
     _one_of(path, "target.table", raw["target"].get("table"), tuple(TARGETS))
-    if not (PARTNERS_DIR / f"{raw['schema']}.yaml").is_file():
+    if not (dictionary.PARTNERS_DIR / f"{raw['schema']}.yaml").is_file():
         raise FeedError(f"{path}: schema {raw['schema']!r} has no file {raw['schema']}.yaml among the partner schemas")
     table = TARGETS[raw["target"]["table"]]
     unknown = [c for c in (raw["target"].get("set") or {}) if str(c).lower() not in table.c]
@@ -348,7 +363,7 @@ def parse(path: Path, agreements: dict | None = None) -> FeedSpec:
     problems = mapping_problems(path, raw)
     if problems:
         raise FeedError(f"{path}: mapping {raw['mapping']} cannot be used (`jinbao feeds check {raw['feed']}`):\n  "
-                        + "\n  ".join(problems))
+                        + "\n  ".join(problems), tuple(problems))
     outbound = direction == "outbound"
     sent = _check_agreement(path, raw, agreements or {}) if outbound else ()
     tags = raw.get("tags") or []

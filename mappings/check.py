@@ -13,7 +13,8 @@ from pathlib import Path
 
 from jinbao.mappings import tables       # CODES_DIR and FEEDS_DIR read when used: tests point them elsewhere
 from jinbao.mappings.tables import MappingError, _date, _reverse, read_code_table, read_feed_mapping
-from jinbao.schemas.dictionary import HERE as SCHEMAS_DIR, hub_dictionary, partner_schema
+from jinbao.schemas import dictionary           # PARTNERS_DIR read when used: tests point it elsewhere
+from jinbao.schemas.dictionary import hub_dictionary, partner_schema
 
 ONE_DAY = dt.timedelta(days=1)
 
@@ -115,9 +116,9 @@ def check_feed_mapping(path: Path) -> list[str]:
     if feed != path.stem:
         problems.append(problem(what, "feed", f"{feed!r} differs from the file name",
                                 f"write feed: {path.stem}"))
-    schema_file = SCHEMAS_DIR / "partners" / f"{path.stem}.yaml"
+    schema_file = dictionary.PARTNERS_DIR / f"{path.stem}.yaml"
     columns = set(partner_schema(path.stem).names) if schema_file.exists() else None
-    dictionary = hub_dictionary()
+    known = hub_dictionary()
     versions = raw.get("versions") if isinstance(raw.get("versions"), list) else []
     index = {id(v): i for i, v in enumerate(versions)}
     for v in _versions(what, raw.get("versions"), problems):
@@ -127,8 +128,8 @@ def check_feed_mapping(path: Path) -> list[str]:
             key = f"{label}.fields.{partner}"
             hub = spec.get("to")
             hubs.append(hub)
-            if hub not in dictionary:
-                problems.append(problem(what, f"{key}.to", f"{hub!r} is not a hub dictionary field{_closest(hub, dictionary)}",
+            if hub not in known:
+                problems.append(problem(what, f"{key}.to", f"{hub!r} is not a hub dictionary field{_closest(hub, known)}",
                                         "map to a field of schemas/hub_dictionary.yaml, or add the field there"))
             if columns is not None and partner not in columns:
                 problems.append(problem(what, key, f"{partner} is not a column of schemas/partners/{path.stem}.yaml",
@@ -148,7 +149,7 @@ def check_feed_mapping(path: Path) -> list[str]:
                                             f"{v['valid_from']}..{v.get('valid_to') or 'open'}",
                                             f"add a version to mappings/codes/{table}.yaml covering those dates"))
             fmt = spec.get("date_format")
-            kind = getattr(dictionary.get(hub), "type", None)
+            kind = getattr(known.get(hub), "type", None)
             if fmt:
                 try:
                     dt.datetime.strptime(dt.date(2001, 2, 3).strftime(fmt), fmt)

@@ -74,10 +74,15 @@ def hub_dictionary(path: Path = DICTIONARY) -> dict[str, HubField]:
     return out
 
 
+def partner_schema(name: str, folder: Path | None = None) -> PartnerSchema:
+    """The partner's file schema `name` (PARTNERS_DIR, read when called: tests point it at a copy, or
+    another `folder`)."""
+    return _partner_schema(name, Path(folder or PARTNERS_DIR))
+
+
 @functools.lru_cache(maxsize=64)
-def partner_schema(name: str, folder: Path = PARTNERS_DIR) -> PartnerSchema:
-    """The partner's file schema `name` (schemas/partners/, or another `folder`)."""
-    path = Path(folder) / f"{name}.yaml"
+def _partner_schema(name: str, folder: Path) -> PartnerSchema:
+    path = folder / f"{name}.yaml"
     raw = strict_yaml.load_mapping(path, DictionaryError, "a partner schema")
     strict_yaml.refuse_unknown(path, raw, SCHEMA_KEYS, DictionaryError)
     for i, column in enumerate(raw["columns"]):

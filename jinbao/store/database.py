@@ -156,3 +156,22 @@ def upgrade(url: str) -> Engine:
     finally:
         quiet.disabled = was
     return eng
+
+
+def table_differences(conn: Connection, table: sa.Table) -> list[str]:
+    """What the store behind `conn` lacks of `table` as declared (schemas/store_tables.py): the table
+    itself, or columns; empty when every declared column is there.  `jinbao run` asks the store it
+    writes to, `jinbao feeds check` a scratch store at the migration head (`columns_at_head`)."""
+    found = sa.inspect(conn)
+    if not found.has_table(table.name):
+        return [f"table {table.name} does not exist"]
+    have = {c["name"] for c in found.get_columns(table.name)}
+    missing = [c.name for c in table.columns if c.name not in have]
+    return [f"table {table.name} lacks column(s) {', '.join(missing)}"] if missing else []
+
+
+@functools.lru_cache(maxsize=1)
+def head_store() -> Engine:
+    """A scratch in-memory SQLite store brought to the newest shipped migration (Alembic, about a second,
+    once per process): what any store looks like after `jinbao db upgrade`.  Not for DAG parsing."""
+    return upgrade("sqlite://")

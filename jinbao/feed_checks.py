@@ -1,0 +1,83 @@
+"""Every static check of one feed (`jinbao feeds check FEED`): what can be known to be wrong before a
+delivery comes, said as `file: key path: what is wrong: what to do`.
+
+Loading a declaration already refuses most mistakes (jinbao/declarations.py: keys, references, and the
+mapping by mappings/check.py: hub fields, partner columns, code tables, date formats, every mapped field
+a column of the target table); that is what `jinbao run` and the DAG processor use, so a broken feed is
+never run.  Here come on top the code tables the mapping uses, checked whole (mappings/check.py), the
+hub codes an outbound feed could not send, and the target table at the migration head, which needs
+Alembic (about a second) and so is left out of DAG parsing; `jinbao run` asks its own store instead
+(`store_problems`).
+"""
+from __future__ import annotations
+
+import difflib
+
+from jinbao.declarations import FeedSpec, InboundFeed, OutboundFeed, declared
+from jinbao.mappings import tables as mapping_tables      # CODES_DIR and FEEDS_DIR read when used (tests)
+from jinbao.mappings.check import check_code_table, problem
+from jinbao.mappings.reference import allowed_codes
+from jinbao.schemas.dictionary import hub_dictionary
+from jinbao.schemas.store_tables import TARGETS
+from jinbao.settings import Settings
+from jinbao.store.database import head_store, table_differences
+
+#: What to do about a target table the store lacks.
+MIGRATE = ("declare the table in schemas/store_tables.py, generate its migration with `jinbao db revision`, "
+           "then `jinbao db upgrade`")
+
+
+def problems(name: str, cfg: Settings, at_head: bool = True) -> list[str]:
+    """Every problem of feed `name`'s declaration, mapping, code tables and target table."""
+    path = cfg.feeds_dir / f"{name}.yaml"
+    found = declared(cfg)
+    if name in found.broken:
+        return list(found.broken[name].problems)
+    if name not in found.feeds:
+        near = difflib.get_close_matches(name, list(found.feeds) + list(found.broken), n=1)
+        return [problem(str(path), "feed", "no such declaration" + (f" (did you mean {near[0]}?)" if near else ""),
+                        "write one with `jinbao feeds new PARTNER FEED_NAME`")]
+    spec = found.feeds[name]
+    out = code_table_problems(spec)
+    if isinstance(spec, InboundFeed) and at_head:
+        with head_store().connect() as conn:
+            out += [problem(str(path), "target.table", f"{d} at the newest migration", MIGRATE)
+                    for d in table_differences(conn, TARGETS[spec.target.table])]
+    return out
+
+
+def code_tables(spec: FeedSpec) -> dict[str, str]:
+    """The code tables the feed's mapping uses in any version -> the hub field each translates."""
+    raw = mapping_tables.read_feed_mapping(mapping_tables.FEEDS_DIR / f"{spec.mapping}.yaml")
+    return {rule["codes"]: rule["to"] for version in raw.get("versions") or []
+            for rule in (version.get("fields") or {}).values() if rule.get("codes")}
+
+
+def code_table_problems(spec: FeedSpec) -> list[str]:
+    """Each code table used, checked whole; for an outbound feed, the hub codes a table cannot send back
+    (a record holding one would be held back at every send)."""
+    out: list[str] = []
+    for table, hub in sorted(code_tables(spec).items()):
+        path = mapping_tables.CODES_DIR / f"{table}.yaml"
+        out += check_code_table(path)
+        spec_field = hub_dictionary().get(hub)
+        allowed = allowed_codes(spec_field) if spec_field is not None else None
+        if not isinstance(spec, OutboundFeed) or allowed is None:
+            continue
+        raw = mapping_tables.read_code_table(path)
+        for i, version in enumerate(raw.get("versions") or []):
+            sent = {str(h) for h in (version.get("map") or {}).values()}
+            missing = sorted(allowed - sent)
+            if missing:
+                out.append(problem(f"mappings/codes/{path.name}", f"versions[{i}].map",
+                                   f"hub code(s) {', '.join(missing)} of {hub} have no partner code",
+                                   "add them (records holding one are held back at every send)"))
+    return out
+
+
+def store_problems(spec: FeedSpec, conn) -> list[str]:
+    """The target table as the store behind `conn` has it (after its migrations): `jinbao run`'s check."""
+    if not isinstance(spec, InboundFeed):
+        return []
+    return [problem(str(spec.path), "target.table", d, MIGRATE)
+            for d in table_differences(conn, TARGETS[spec.target.table])]
