@@ -107,7 +107,8 @@ def scaffold(partner: str, name: str, cfg: Settings) -> Scaffold:
              f"  1. edit {schema}: the partner's columns, in order\n"
              f"  2. edit {mapping}: each column's hub field (replace HUB_FIELD), code table or date format\n"
              f"  3. edit {declaration}: title, schedule, encoding, and target.table (replace TARGET_TABLE)\n"
-             f"     a table the store does not have yet: declare it, then `jinbao db revision` and `jinbao db upgrade`\n"
+             f"     (a table the store does not have yet: declare it, then `jinbao db revision`, "
+             f"`jinbao db upgrade`)\n"
              f"  4. jinbao feeds check {feed}                      (every static check; exit 0 when all is well)\n"
              f"  5. jinbao feeds check {feed} --sample FILE.csv    (a partner's sample judged; nothing kept or sent)\n"
              f"  6. jinbao run {feed}                              (a delivery in the partner's inbound/ folder)")

@@ -129,7 +129,8 @@ def check_feed_mapping(path: Path) -> list[str]:
             hub = spec.get("to")
             hubs.append(hub)
             if hub not in known:
-                problems.append(problem(what, f"{key}.to", f"{hub!r} is not a hub dictionary field{_closest(hub, known)}",
+                problems.append(problem(what, f"{key}.to",
+                                        f"{hub!r} is not a hub dictionary field{_closest(hub, known)}",
                                         "map to a field of schemas/hub_dictionary.yaml, or add the field there"))
             if columns is not None and partner not in columns:
                 problems.append(problem(what, key, f"{partner} is not a column of schemas/partners/{path.stem}.yaml",

@@ -138,7 +138,8 @@ def test_a_scaffolded_feed_passes_the_check_once_its_placeholders_are_filled(cop
     assert "jinbao feeds check police.enrolled_students" in out and "jinbao db revision" in out
     declaration = copy / "feeds" / "police.enrolled_students.yaml"
     mapping = copy / "maps" / "police.enrolled_students.yaml"
-    assert declaration.is_file() and mapping.is_file() and (copy / "partners" / "police.enrolled_students.yaml").is_file()
+    schema = copy / "partners" / "police.enrolled_students.yaml"
+    assert declaration.is_file() and mapping.is_file() and schema.is_file()
     assert main(["feeds", "new", "police", "enrolled_students"]) == 1          # never overwrites
     assert "not overwriting" in capsys.readouterr().err
     assert main(["feeds", "check", "police.enrolled_students"]) == 1           # the placeholders are refused
