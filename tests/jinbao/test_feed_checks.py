@@ -86,8 +86,12 @@ def test_a_mapping_mistake_fails_check_and_run_naming_file_and_key_and_publishes
 def test_a_yaml_typo_in_one_feed_stops_only_that_feed_in_run_and_in_airflow(copy, sqlite_home, capsys):
     _edit(copy / "feeds" / "police.identity.yaml", "target:\n", "targt:\n")
     write_delivery(sqlite_home.inbound("police"), "police.death", [death_row(i) for i in range(5)])
+    # the broken feed's own delivery, in the same drop zone, waits for the fix: not set aside as a stray
+    waiting = sqlite_home.inbound("police") / "police.identity_20261122_000001.csv"
+    waiting.write_bytes(b"GMSFHM\n")
     assert main(["run", "police.death"]) == 0
     assert "published: received 5" in capsys.readouterr().out
+    assert waiting.exists() and not any(sqlite_home.outbound("police").glob("police.identity*"))
     assert main(["run", "all"]) == 1          # every other feed ran; the broken one is named at the end
     err = capsys.readouterr().err
     assert "police.identity: error: not run" in err and "police.identity.yaml: unknown key(s) targt" in err
