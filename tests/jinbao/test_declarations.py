@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 import yaml
 
-from jinbao.declarations import FeedError, FeedSpec, OutboundFeed, get_feed, load_feeds
+from jinbao.declarations import FeedError, FeedSpec, OutboundFeed, declared, get_feed, load_feeds
 from jinbao.quality.cross import NotBefore
 from jinbao.settings import Settings, shipped_feeds_dir
 
@@ -164,6 +164,27 @@ def test_one_bad_declaration_fails_the_folder_and_a_fixed_one_loads_from_a_fresh
         load_feeds(_settings(tmp_path / "a"))
     _write(tmp_path / "b", VALID)
     assert list(load_feeds(_settings(tmp_path / "b"))) == ["police.death"]
+
+
+def test_each_declaration_loads_on_its_own_and_a_fixed_one_loads_again_from_the_same_folder(tmp_path):
+    cfg = _write(tmp_path, VALID)
+    _write(tmp_path, _broken(feed="police.identity", target__table="nope"), name="police.identity")
+    found = declared(cfg)
+    assert list(found.feeds) == ["police.death"] and list(found.broken) == ["police.identity"]
+    assert "police.identity.yaml: target.table 'nope'" in str(found.broken["police.identity"])
+    assert get_feed("police.death", cfg).name == "police.death"       # the other feed runs
+    with pytest.raises(FeedError, match="police.identity.yaml: target.table 'nope'"):
+        get_feed("police.identity", cfg)
+    _write(tmp_path, (shipped_feeds_dir() / "police.identity.yaml").read_text(encoding="utf-8"), name="police.identity")
+    assert list(load_feeds(cfg)) == ["police.death", "police.identity"]   # a broken folder is never cached
+
+
+def test_a_feed_after_a_broken_one_is_broken_too(tmp_path):
+    cfg = _write(tmp_path, _broken(after=["police.identity"]))
+    _write(tmp_path, _broken(feed="police.identity", target__table="nope"), name="police.identity")
+    found = declared(cfg)
+    assert found.feeds == {}
+    assert "after: names 'police.identity', whose declaration is broken" in str(found.broken["police.death"])
 
 
 def test_missing_folder_is_named(tmp_path):
