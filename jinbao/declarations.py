@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import ClassVar
 
-from jinbao import strict_yaml
+from jinbao import partners, strict_yaml
 from jinbao.agreements import AgreementError, load_agreements as read_agreements
 from jinbao.connectors.registry import ENVELOPES, TRANSPORTS
 from jinbao.expected.due import BUSINESS_DATES, CADENCES
@@ -318,8 +318,7 @@ def parse(path: Path, agreements: dict | None = None) -> FeedSpec:
     target = raw.get("target") or {}
     if not isinstance(target.get("set") or {}, dict):
         raise FeedError(f"{path}: target.set must be a mapping of column: value")
-    from jinbao.keys import PARTNERS  # DAG parsing: keys loads cryptography
-    _one_of(path, "partner", raw["partner"], PARTNERS)
+    partners.require(path, "partner", raw["partner"], path.parent, FeedError)
     start = raw["start_date"]
     try:
         start = start if isinstance(start, dt.date) else dt.date.fromisoformat(str(start))
@@ -441,7 +440,8 @@ def _load_dir(folder: str) -> dict[str, FeedSpec]:
         agreements = read_agreements(root)
     except AgreementError as exc:
         raise FeedError(str(exc)) from exc
-    specs = {spec.name: spec for spec in (parse(p, agreements) for p in sorted(root.glob("*.yaml")))}
+    specs = {spec.name: spec for spec in (parse(p, agreements) for p in sorted(root.glob("*.yaml"))
+                                          if p.name != partners.FILE)}
     for spec in specs.values():
         same = getattr(spec, "expected", None) and spec.expected.same_as
         if same and not (isinstance(specs.get(same), InboundFeed) and specs[same].expected
