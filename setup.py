@@ -24,7 +24,7 @@ setup(
     # Data files are read through importlib.resources, so an installed hub finds them.
     package_data={
         "jinbao.mappings": ["feeds/*.yaml", "codes/*.yaml", "reference/*.csv"],
-        "jinbao.schemas": ["partners/*.yaml", "*.yaml"],
+        "jinbao.schemas": ["partners/*.yaml", "tables/*.yaml", "*.yaml"],
         "jinbao.schemas.migrations": ["*.mako"],
         "jinbao.declared_feeds": ["*.yaml", "agreements/*.yaml"],
     },
