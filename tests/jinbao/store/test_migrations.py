@@ -180,3 +180,18 @@ def test_a_declared_table_gets_its_migration_from_db_revision_and_db_upgrade_cre
     assert again.returncode == 1 and "nothing to generate" in again.stderr
     assert sorted(p.name for p in versions.glob("*.py")) == \
         sorted([p.name for p in shipped_migrations_dir().glob("[0-9]*.py")] + [expected.name])
+
+
+def test_db_check_names_each_column_a_changed_declaration_differs_in(tmp_path):
+    tables = tmp_path / "tables"
+    shutil.copytree(shipped_tables_dir(), tables)
+    path = tables / "contribution.yaml"
+    text = path.read_text(encoding="utf-8")
+    assert "  paid_flag: required\n" in text
+    path.write_text(text.replace("  paid_flag: required\n", "  paid_flag: optional\n  paid_date: optional\n"),
+                    encoding="utf-8")
+    env = {**os.environ, "JINBAO_HOME": str(tmp_path / "home"), "JINBAO_TABLES_DIR": str(tables)}
+    check = _jinbao(env, "db", "check")
+    assert check.returncode == 1, check.stderr
+    assert "column contribution.paid_date: in the tables, not made by any migration" in check.stdout
+    assert "column contribution.paid_flag: nullable False at the head, True in the tables" in check.stdout
