@@ -213,7 +213,7 @@ def _check_rules(path: Path, rules) -> tuple[NotBefore, ...]:
 
 def _check_references(path: Path, raw: dict) -> None:
     """The transport kind, store table, partner schema and mapping a declaration names must exist."""
-    from jinbao.schemas.store_tables import TARGETS  # DAG parsing: store_tables loads SQLAlchemy
+    from jinbao.schemas.store_tables import BROKEN, TARGETS  # DAG parsing: store_tables loads SQLAlchemy
 
     _one_of(path, "transport.kind", raw["transport"].get("kind", "local"), tuple(TRANSPORTS))
     _one_of(path, "transport.envelope", raw["transport"].get("envelope", "none"), ENVELOPES)
@@ -221,6 +221,8 @@ def _check_references(path: Path, raw: dict) -> None:
         raise FeedError(f"{path}: mapping {raw['mapping']!r} has no file {raw['mapping']}.yaml among the feed mappings")
     if raw.get("direction") == "outbound":
         return
+    if raw["target"].get("table") in BROKEN:            # a malformed table declaration fails its feeds only
+        raise FeedError(f"{path}: target.table {raw['target']['table']!r}: {BROKEN[raw['target']['table']]}")
     _one_of(path, "target.table", raw["target"].get("table"), tuple(TARGETS))
     if not (PARTNERS_DIR / f"{raw['schema']}.yaml").is_file():
         raise FeedError(f"{path}: schema {raw['schema']!r} has no file {raw['schema']}.yaml among the partner schemas")

@@ -152,10 +152,32 @@ def parse(path: Path, fields: dict[str, HubField] | None = None) -> TableDeclara
                             indexes=tuple(tuple(i) for i in indexes), path=path)
 
 
-def declarations(folder: Path) -> list[TableDeclaration]:
-    """Every table declared in `folder`, by name ([] when it is absent)."""
+def declarations(folder: Path) -> tuple[list[TableDeclaration], dict[str, str]]:
+    """Every table declared in `folder`, by name, and the malformed ones' errors by table name (the
+    file's stem).  A malformed declaration is set aside, not raised: the store's tables load at every
+    import of the hub, and one typo in a new table must fail only the feeds that publish into it and
+    `jinbao db revision`/`check` (which would otherwise take the table for dropped), never the rest."""
     folder = Path(folder)
-    return [parse(p) for p in sorted(folder.glob("*.yaml"))] if folder.is_dir() else []
+    if not folder.is_dir():
+        raise TableError(f"table declarations folder {folder} does not exist (JINBAO_TABLES_DIR)")
+    good, broken = [], {}
+    for path in sorted(folder.glob("*.yaml")):
+        try:
+            good.append(parse(path))
+        except TableError as exc:
+            broken[path.stem] = str(exc)
+    return good, broken
+
+
+def needed(tables: dict[str, Table], broken: dict[str, str], name: str, folder: Path) -> Table:
+    """The declared table `name`, which the hub's own code reads by name (the outbound queries, the
+    subsidies, the audit): a copy of the declarations must keep it, well-formed."""
+    if name in broken:
+        raise TableError(broken[name])
+    if name not in tables:
+        raise TableError(f"{Path(folder) / (name + '.yaml')}: missing; the hub's code reads table {name}, keep "
+                         "its declaration")
+    return tables[name]
 
 
 def build(metadata: MetaData, declared: list[TableDeclaration], provenance: Callable[[], list[Column]]) -> dict[str, Table]:

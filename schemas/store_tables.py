@@ -15,7 +15,7 @@ from sqlalchemy import (
     Numeric, String, Table, Text, TypeDecorator,
 )
 
-from jinbao.schemas.declared_tables import build, declarations
+from jinbao.schemas.declared_tables import build, declarations, needed
 from jinbao.settings import load_setting
 
 # Stable constraint names so migrations are identical on every backend.
@@ -389,11 +389,15 @@ frontend_row = Table(
 
 #: The feed tables declared in YAML (schemas/declared_tables.py: key and columns by hub code, types from
 #: the hub dictionary), on the same metadata, so Alembic and the publish step see no difference.
-DECLARED = build(metadata, declarations(load_setting("tables_dir")), _provenance)
-pension_payment = DECLARED["pension_payment"]            # hrss: the pension roll
-employer_status = DECLARED["employer_status"]            # central bank: employers to insure or in arrears
-resident_enrollment = DECLARED["resident_enrollment"]    # hrss: 城乡居民医保 enrolment
-contribution = DECLARED["contribution"]                  # hrss: employee contributions
+#: BROKEN: the malformed declarations' errors by table name, set aside so that they fail only the feeds
+#: publishing into them and `jinbao db revision`/`check` (declarations.py, jinbao/store/migrations.py).
+_TABLES_DIR = load_setting("tables_dir")
+_declared, BROKEN = declarations(_TABLES_DIR)
+DECLARED = build(metadata, _declared, _provenance)
+pension_payment = needed(DECLARED, BROKEN, "pension_payment", _TABLES_DIR)            # hrss: the pension roll
+employer_status = needed(DECLARED, BROKEN, "employer_status", _TABLES_DIR)            # central bank: employers
+resident_enrollment = needed(DECLARED, BROKEN, "resident_enrollment", _TABLES_DIR)    # hrss: 城乡居民医保 enrolment
+contribution = needed(DECLARED, BROKEN, "contribution", _TABLES_DIR)                  # hrss: employee contributions
 
 #: Tables a feed may publish into, by the name used in feed declarations: the hand-written ones
 #: (with columns beyond hub fields: id_upgraded, source_feed in the key ...) and every declared one.

@@ -22,15 +22,16 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from jinbao.schemas.store_tables import metadata
+from jinbao.schemas.store_tables import BROKEN, metadata
 from jinbao.store.database import alembic_config, migrations_dir, upgrade
 
 #: A migration file's name: four digits, then the message's words (0010_rejected_payment.py).
 _NUMBERED = re.compile(r"^(\d{4})_\w*\.py$")
 
 
-class RevisionError(ValueError):
-    """No migration to write (nothing differs) or a bad message; the text says what to do."""
+class MigrationError(ValueError):
+    """No migration to write (nothing differs), a bad message or a malformed table declaration; the text
+    says what to do."""
 
 
 @contextmanager
@@ -50,7 +51,15 @@ def _store_at_head(url: str | None):
             eng.dispose()
 
 
+def _refuse_broken() -> None:
+    """With a declaration set aside, its table is missing from the metadata and Alembic would take it for
+    dropped: nothing is compared until it is fixed."""
+    if BROKEN:
+        raise MigrationError("fix the table declaration(s) first: " + "; ".join(BROKEN.values()))
+
+
 def _diff(eng) -> list:
+    _refuse_broken()
     with eng.connect() as conn:
         return compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), metadata)
 
@@ -81,7 +90,9 @@ def _said(op) -> str:
 def differences(url: str | None = None) -> list[str]:
     """What the tables the hub defines (hand-written and declared) have that the migration head does
     not make, or the reverse, one line each ([]: the migrations make exactly the tables).  `url`:
-    compare with that store (brought to the head first) instead of a scratch SQLite one."""
+    compare with that store (brought to the head first) instead of a scratch SQLite one.  MigrationError
+    while a table declaration is malformed."""
+    _refuse_broken()
     with _store_at_head(url) as eng:
         return [_said(op) for op in _diff(eng)]
 
@@ -116,11 +127,12 @@ def revision(message: str, url: str | None = None) -> Path:
     differs (an empty migration is noise).  A person reviews and commits the file; `jinbao db upgrade`
     applies it."""
     if not re.search(r"\w", message or ""):
-        raise RevisionError("the message says what the migration does, e.g. -m \"education student table\"")
+        raise MigrationError("the message says what the migration does, e.g. -m \"education student table\"")
     folder = migrations_dir()
+    _refuse_broken()
     with _store_at_head(url) as eng:
         if not _diff(eng):
-            raise RevisionError("nothing to generate: the migrations already make every table (declared in "
+            raise MigrationError("nothing to generate: the migrations already make every table (declared in "
                                 "schemas/tables/ or in schemas/store_tables.py); declare the table first")
         with eng.begin() as conn:
             script = command.revision(alembic_config(conn), message=message, autogenerate=True,

@@ -195,3 +195,38 @@ def test_db_check_names_each_column_a_changed_declaration_differs_in(tmp_path):
     assert check.returncode == 1, check.stderr
     assert "column contribution.paid_date: in the tables, not made by any migration" in check.stdout
     assert "column contribution.paid_flag: nullable False at the head, True in the tables" in check.stdout
+
+
+def test_a_malformed_table_declaration_stops_only_the_migration_commands(tmp_path):
+    """Its table is set aside (store_tables.BROKEN): the hub still loads and migrates; check and revision
+    refuse, naming file and key, since they would take the table for dropped."""
+    tables = tmp_path / "tables"
+    shutil.copytree(shipped_tables_dir(), tables)
+    (tables / "education_student.yaml").write_text(STUDENT.replace("[AAC002,", "[AAC02,"), encoding="utf-8")
+    env = {**os.environ, "JINBAO_HOME": str(tmp_path / "home"), "JINBAO_TABLES_DIR": str(tables),
+           "JINBAO_STORE_URL": f"sqlite:///{tmp_path / 'store.db'}"}
+    assert _jinbao(env, "db", "upgrade").returncode == 0
+    for args in (["check"], ["revision", "-m", "students"]):
+        done = _jinbao(env, "db", *args)
+        assert done.returncode == 1
+        assert f"{tables / 'education_student.yaml'}: key 'AAC02' is not a hub field" in done.stderr, done.stderr
+
+
+def test_a_feed_publishing_into_a_malformed_table_is_refused_naming_the_table_declaration(tmp_path):
+    from jinbao.settings import shipped_feeds_dir
+
+    tables, feeds = tmp_path / "tables", tmp_path / "feeds"
+    shutil.copytree(shipped_tables_dir(), tables)
+    shutil.copytree(shipped_feeds_dir(), feeds, ignore=shutil.ignore_patterns("__*"))
+    (tables / "education_student.yaml").write_text(STUDENT.replace("[AAC002,", "[AAC02,"), encoding="utf-8")
+    text = (feeds / "police.death.yaml").read_text(encoding="utf-8")
+    assert "table: death_record" in text
+    (feeds / "police.death.yaml").write_text(text.replace("table: death_record", "table: education_student"),
+                                             encoding="utf-8")
+    env = {**os.environ, "JINBAO_HOME": str(tmp_path / "home"), "JINBAO_TABLES_DIR": str(tables),
+           "JINBAO_FEEDS_DIR": str(feeds)}
+    done = subprocess.run([sys.executable, "-c", "from jinbao.declarations import get_feed; get_feed('police.death')"],
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1
+    assert (f"FeedError: {feeds / 'police.death.yaml'}: target.table 'education_student': "
+            f"{tables / 'education_student.yaml'}: key 'AAC02' is not a hub field") in done.stderr, done.stderr
