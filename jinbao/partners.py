@@ -14,7 +14,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 
 from jinbao import strict_yaml
-from jinbao.settings import load_settings
+from jinbao.settings import load_setting
 
 #: The file in the feed declarations folder; declarations.py skips it when it reads the feeds.
 FILE = "partners.yaml"
@@ -112,4 +112,4 @@ def require(path: Path | str, key: str, value, feeds_dir: Path | str, error: typ
 
 
 def _file(feeds_dir: Path | str | None) -> Path:
-    return Path(feeds_dir if feeds_dir is not None else load_settings().feeds_dir) / FILE
+    return Path(feeds_dir if feeds_dir is not None else load_setting("feeds_dir")) / FILE
