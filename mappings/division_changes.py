@@ -42,8 +42,8 @@ def default_grace_months() -> int:
     return months
 
 
-def _bad(line: int, column: str, why: str) -> DivisionChangesError:
-    return DivisionChangesError(f"{CHANGES}:{line}: {column}: {why}")
+def _bad(path: Path, line: int, column: str, why: str) -> DivisionChangesError:
+    return DivisionChangesError(f"{path}:{line}: {column}: {why}")
 
 
 def read_changes(path: Path = CHANGES) -> pd.DataFrame:
@@ -56,22 +56,22 @@ def read_changes(path: Path = CHANGES) -> pd.DataFrame:
     for column in ("old_code", "new_code"):
         bad = df[~df[column].str.fullmatch(r"[0-9]{6}")]
         if len(bad):
-            raise _bad(bad.line.iloc[0], column, f"{bad[column].iloc[0]!r} is not a six-digit code")
+            raise _bad(path, bad.line.iloc[0], column, f"{bad[column].iloc[0]!r} is not a six-digit code")
     for column, allowed in (("kind", KINDS), ("precision", PRECISIONS)):
         bad = df[~df[column].isin(allowed)]
         if len(bad):
-            raise _bad(bad.line.iloc[0], column, f"{bad[column].iloc[0]!r} is not one of {', '.join(allowed)}")
+            raise _bad(path, bad.line.iloc[0], column, f"{bad[column].iloc[0]!r} is not one of {', '.join(allowed)}")
     effective = pd.to_datetime(df.effective, format="%Y-%m-%d", errors="coerce")
     if effective.isna().any():
         row = df[effective.isna()].iloc[0]
-        raise _bad(row.line, "effective", f"{row.effective!r} is not a date YYYY-MM-DD")
+        raise _bad(path, row.line, "effective", f"{row.effective!r} is not a date YYYY-MM-DD")
     grace = df.grace_months.where(df.grace_months != "", str(default_grace_months()))
     bad = df[~grace.str.fullmatch(r"[0-9]{1,3}")]
     if len(bad):
-        raise _bad(bad.line.iloc[0], "grace_months", f"{bad.grace_months.iloc[0]!r} is not a number of months")
+        raise _bad(path, bad.line.iloc[0], "grace_months", f"{bad.grace_months.iloc[0]!r} is not a number of months")
     same = df[df.old_code == df.new_code]
     if len(same):
-        raise _bad(same.line.iloc[0], "new_code", "a code that stays in force needs no row (renamed in place)")
+        raise _bad(path, same.line.iloc[0], "new_code", "a code that stays in force needs no row (renamed in place)")
     df["effective"] = effective.dt.date
     months = grace.astype(int)
     df["grace_months"] = months
@@ -82,12 +82,12 @@ def read_changes(path: Path = CHANGES) -> pd.DataFrame:
     kinds = per_change.kind.transform("nunique")
     if (kinds > 1).any():
         row = df[kinds > 1].iloc[0]
-        raise _bad(row.line, "kind", f"{row.old_code} has rows of different kinds for the change of {row.effective}")
+        raise _bad(path, row.line, "kind", f"{row.old_code} has rows of different kinds for the change of {row.effective}")
     successors = per_change.new_code.transform("nunique")
     wrong = df[(df.kind == "split") != (successors > 1)]
     if len(wrong):
         row = wrong.iloc[0]
-        raise _bad(row.line, "kind", f"{row.old_code} has {successors[wrong.index[0]]} successor(s) on "
+        raise _bad(path, row.line, "kind", f"{row.old_code} has {successors[wrong.index[0]]} successor(s) on "
                                      f"{row.effective}: kind split means more than one, rename or merge exactly one")
     return df
 
