@@ -17,6 +17,7 @@ import pyarrow as pa
 import pytest
 
 from jinbao.mappings import division_changes
+from jinbao.mappings.check import check_division_changes
 from jinbao.mappings.division_changes import CHANGES, DivisionChangesError, changes, read_changes
 from jinbao.mappings.reference import ANY, division_ever_existed, division_valid
 from jinbao.mappings.successions import resolved, succeed_column
@@ -168,3 +169,14 @@ def test_resolved_holds_only_codes_abolished_on_the_date():
     r = resolved(D(2026, 1, 10))
     old = r.old.to_pylist()
     assert "500105" in old and "500112" in old and "511402" not in old and "500157" not in old
+
+
+def test_mappings_check_holds_the_table_to_the_validity_list(tmp_path):
+    """`jinbao mappings check`: a change whose old code is still in force, or whose successor is not,
+    is named with its line; the shipped table has none."""
+    assert check_division_changes() == []
+    path = _write(tmp_path, [["500106", "沙坪坝区", "500157", "两江新区", "2024-01-01", "day", "merge", "", "t"]])
+    [problem] = check_division_changes(path)
+    assert problem.startswith(f"{path}:{len(ROWS) + 2}: 500106 -> 500157 on 2024-01-01: the old code is not")
+    bad = _write(tmp_path, [["5001", "x", "500157", "y", "2025-11-07", "day", "merge", "", "t"]])
+    assert check_division_changes(bad) == [f"{bad}:{len(ROWS) + 2}: old_code: '5001' is not a six-digit code"]
