@@ -112,8 +112,8 @@ class Succeeded:
     translated: np.ndarray
     abolished: np.ndarray
     split: np.ndarray
-    warning: pa.Array        # per row: the detail text of the warning (null elsewhere)
-    refusal: pa.Array        # per row: the detail text of the rejection (null elsewhere)
+    warning: pa.Array        # per row: the detail text of the warning (null elsewhere; dictionary-encoded)
+    refusal: pa.Array        # per row: the detail text of the rejection (null elsewhere; dictionary-encoded)
 
 
 def succeed_column(values: pa.Array, on: dt.date, levels: str = COUNTY) -> Succeeded:
@@ -133,11 +133,16 @@ def succeed_column(values: pa.Array, on: dt.date, levels: str = COUNTY) -> Succe
     split = hit & r.split[at]
     in_grace = hit & ~split & ((on - dt.date(1970, 1, 1)).days <= r.grace_end[at])
     abolished = hit & ~split & ~in_grace
-    successor = pc.take(r.successor, idx)
-    out = pc.if_else(pa.array(in_grace), successor, values)
-    out = pc.if_else(pa.array(abolished | split), pa.scalar(None, pa.string()), out)
-    warning = pc.if_else(pa.array(in_grace), pc.take(r.warning, idx), pa.scalar(None, pa.string()))
-    refusal = pc.if_else(pa.array(abolished | split), pc.take(r.refusal, idx), pa.scalar(None, pa.string()))
+    out = values
+    if in_grace.any():                  # only the rows that change are gathered, not the column
+        out = pc.replace_with_mask(out, pa.array(in_grace), r.successor.take(pa.array(at[in_grace])))
+    gone = abolished | split
+    if gone.any():
+        out = pc.replace_with_mask(out, pa.array(gone), pa.nulls(int(gone.sum()), pa.string()))
+    # per row, a reference into the few texts of the resolution (dictionary-encoded: nothing copied)
+    indices = at.astype(np.int32)
+    warning = pa.DictionaryArray.from_arrays(pa.array(indices, mask=~in_grace), r.warning)
+    refusal = pa.DictionaryArray.from_arrays(pa.array(indices, mask=~gone), r.refusal)
     return Succeeded(out, in_grace, abolished, split, warning, refusal)
 
 

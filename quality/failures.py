@@ -45,7 +45,7 @@ class Failures:
         vals = values.take(idx).cast(pa.string()) if values is not None else pa.nulls(rows.size, pa.string())
         text = messages(reason, field_name, vals)
         if detail is not None:
-            text = pc.binary_join_element_wise(text, pc.fill_null(detail.take(idx), ""), " — ")
+            text = pc.binary_join_element_wise(text, pc.fill_null(detail.take(idx).cast(pa.string()), ""), " — ")
         self.parts.append(pa.table({
             "row": idx,
             "field": pa.array([field_name] * rows.size, pa.string()),
