@@ -1,10 +1,11 @@
 """Receipts (回执) the hub sends back to a partner for every delivery.
 
 The JSON summary is for machines, the CSV of rejected records for the people
-who fix them, and, when there are any, a CSV of warnings about records the hub
+who fix them and, when there are any, a CSV of warnings about records the hub
 took all the same (a division code abolished before the business date, taken as
-its successor during the grace period: mappings/successions.py); the CSVs is written in the encoding of the delivery it answers (the
-one its manifest declared, else the feed's) so it opens in the partner's tools.
+its successor during the grace period: mappings/successions.py).  The CSVs are
+written in the encoding of the delivery they answer (the one its manifest
+declared, else the feed's) so they open in the partner's tools.
 Personal values never appear: a value shaped like a citizen ID is masked in every
 column (jinbao.privacy), and the summary's message is cut to what the partner may
 read (no hub paths, even with spaces in them, no hub commands).  The hub keeps a
