@@ -53,6 +53,9 @@ def test_within_grace_translated_with_a_warning_split_rejected_id_prefix_valid(h
     assert by_line[4]["aab301"] == "500157"          # 500105 sent, its successor stored
     assert by_line[6]["aab301"] == "500157" and 5 not in by_line
     assert by_line[7]["aac002"] == YUBEI_ID           # the ID's 500112 prefix is no reason to reject
+    register = {r["aac002"]: r["aab301"] for r in _rows(home, "select aac002, aab301 from register")}
+    assert register[by_line[4]["aac002"]] == "500157"  # the register holds the successor too
+    assert len(register) == 19                         # the split record's person is not guessed into it
 
     base = "police.death_20261102_000001"
     summary = json.loads((home.outbound("police") / f"{base}.receipt.json").read_text())
