@@ -23,7 +23,7 @@ setup(
                  **{f"jinbao.{p}": p for p in SUBPACKAGES}},
     # Data files are read through importlib.resources, so an installed hub finds them.
     package_data={
-        "jinbao.mappings": ["feeds/*.yaml", "codes/*.yaml", "reference/*.csv"],
+        "jinbao.mappings": ["feeds/*.yaml", "codes/*.yaml", "reference/*.csv", "reference/*.yaml"],
         "jinbao.schemas": ["partners/*.yaml", "tables/*.yaml", "*.yaml"],
         "jinbao.schemas.migrations": ["*.mako"],
         "jinbao.declared_feeds": ["*.yaml", "agreements/*.yaml"],
