@@ -23,8 +23,8 @@ setup(
                  **{f"jinbao.{p}": p for p in SUBPACKAGES}},
     # Data files are read through importlib.resources, so an installed hub finds them.
     package_data={
-        "jinbao.mappings": ["feeds/*.yaml", "codes/*.yaml", "reference/*.csv"],
-        "jinbao.schemas": ["partners/*.yaml", "*.yaml"],
+        "jinbao.mappings": ["feeds/*.yaml", "codes/*.yaml", "reference/*.csv", "reference/*.yaml"],
+        "jinbao.schemas": ["partners/*.yaml", "tables/*.yaml", "*.yaml"],
         "jinbao.schemas.migrations": ["*.mako"],
         "jinbao.declared_feeds": ["*.yaml", "agreements/*.yaml"],
     },

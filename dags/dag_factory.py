@@ -26,16 +26,13 @@ from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from assets import AUDIT_READS, fed_or_calendar, reads, written_by
 from expected import expected_delivery
-from jinbao.declarations import InboundFeed, OutboundFeed, declared, load_agreements
+from jinbao.declarations import FeedSpec, InboundFeed, OutboundFeed, declared, load_agreements
+from jinbao.partners import Partner, load_partners
 from jinbao.settings import TIMEZONE, load_settings
 from review import HeldBatchReview
 from schedules import described, start_date, timetable
 from task_docs import FINISH, JUDGE, PUBLISH, RECEIVE
 
-#: Who owns a feed's DAG: the team on the partner's side of the agreement.
-PARTNER_TEAMS = {"police": "公安 police", "civil_affairs": "民政 civil affairs", "health": "卫健 health",
-                 "finance": "财政 finance", "central_bank": "人民银行 central bank",
-                 "hrss": "人社核心业务系统 bureau core systems"}
 #: Mapped task instances show the delivery file they carry instead of 0, 1, 2.
 BY_DELIVERY = "{{ delivery | default('') }}"
 RELEASE_DAG = "jinbao.release"
@@ -46,6 +43,17 @@ AUDIT_SCHEDULE = "0 6 2 * *"
 AFTER_POKE = dt.timedelta(seconds=15)
 AFTER_TIMEOUT = dt.timedelta(hours=6)
 log = logging.getLogger("jinbao.audit")
+
+
+def _partner(spec: FeedSpec) -> Partner:
+    """The feed's partner as `partners.yaml` beside its declaration declares it: its `owner` team owns
+    the feed's DAG (the DAG list's Owner column)."""
+    return load_partners(spec.path.parent)[spec.partner]
+
+
+def _partner_text(spec: FeedSpec) -> str:
+    p = _partner(spec)
+    return f"{p.zh} {p.en} (`{p.id}`; DAG owner {p.owner})"
 
 
 def _transport_text(spec: InboundFeed) -> str:
@@ -84,7 +92,7 @@ def _doc(spec: InboundFeed) -> str:
     rules = ", ".join(f"{r.field} not before {r.than} ({r.reason})" for r in spec.quality.rules) or "none"
     return (f"### {spec.title}\n\n{spec.description}\n\n"
             "| | |\n|---|---|\n"
-            f"| partner | {PARTNER_TEAMS.get(spec.partner, spec.partner)} |\n"
+            f"| partner | {_partner_text(spec)} |\n"
             f"| delivery | `{spec.name}_<YYYYMMDD>_<seq>.csv`, {spec.format.encoding}, in the partner's `inbound/` |\n"
             f"| transport | {_transport_text(spec)} |\n"
             f"| partner schema | `schemas/partners/{spec.schema}.yaml` |\n"
@@ -180,7 +188,7 @@ def build_inbound(spec: InboundFeed) -> DAG:
         catchup=False,
         max_active_runs=1,
         tags=["jinbao", *spec.tags],
-        default_args={"owner": PARTNER_TEAMS.get(spec.partner, spec.partner), "retries": spec.retries,
+        default_args={"owner": _partner(spec).owner, "retries": spec.retries,
                       "retry_delay": dt.timedelta(minutes=spec.retry_delay_minutes)},
     ) as dag:
         # all_done: what did arrive is taken whether the watched delivery is in, not due, or late (red)
@@ -322,7 +330,7 @@ def build_inbound(spec: InboundFeed) -> DAG:
 def _outbound_doc(spec: OutboundFeed, agreement) -> str:
     return (f"### {spec.title}\n\n{spec.description}\n\n"
             "| | |\n|---|---|\n"
-            f"| partner | {PARTNER_TEAMS.get(spec.partner, spec.partner)} |\n"
+            f"| partner | {_partner_text(spec)} |\n"
             f"| agreement | `{agreement.name}`: {agreement.title} |\n"
             f"| purpose | {agreement.purpose} |\n"
             f"| legal basis | {agreement.legal_basis} |\n"

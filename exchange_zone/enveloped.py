@@ -71,10 +71,10 @@ class Enveloped(Transport):
         """Encrypted to the partner, manifest signed by the hub (stating `encoding`), as partners send to us.
         Raises CannotSeal when the hub holds no certificate of the partner: nothing is uploaded."""
         try:
-            recipient = keys.load_cert(self.home, self.partner)
-        except keys.NoCertificate:
+            recipient = keys.partner_cert(self.home, self.partner)
+        except keys.NoCertificate as exc:
             raise CannotSeal(self.partner, f"the hub holds no certificate of {self.partner} "
-                             f"(keys/{self.partner}.crt is not installed)") from None
+                             f"(keys/{exc.path.name} is not installed)") from None
         sealed = envelope.seal_delivery(
             path, feed, sequence, 1, encoding, recipient, keys.load_key(self.home, "hub"),
             path.parent / "sealed", name=path.name + ".p7m", base=path.name)

@@ -1,8 +1,11 @@
 """Receipts (回执) the hub sends back to a partner for every delivery.
 
 The JSON summary is for machines, the CSV of rejected records for the people
-who fix them; the CSV is written in the encoding of the delivery it answers (the
-one its manifest declared, else the feed's) so it opens in the partner's tools.
+who fix them and, when there are any, a CSV of warnings about records the hub
+took all the same (a division code abolished before the business date, taken as
+its successor during the grace period: mappings/successions.py).  The CSVs are
+written in the encoding of the delivery they answer (the one its manifest
+declared, else the feed's) so they open in the partner's tools.
 Personal values never appear: a value shaped like a citizen ID is masked in every
 column (jinbao.privacy), and the summary's message is cut to what the partner may
 read (no hub paths, even with spaces in them, no hub commands).  The hub keeps a
@@ -24,6 +27,7 @@ from jinbao.files import atomic_write
 from jinbao.ledger import STRAY
 from jinbao.privacy import mask_table, partner_text
 from jinbao.quality.reasons import BATCH_REASONS
+from jinbao.staged.layout import WARNED
 from jinbao.staged.parquet import read_staged
 
 RECEIPT_COLUMNS = ["line_no", "masked_id", "field", "value", "reason_code", "message"]
@@ -52,10 +56,11 @@ def batch_message(row: dict) -> str | None:
 
 
 def write_receipt(folder: Path, summary: dict, rejected: pa.Table | pq.ParquetFile | None, encoding: str,
-                  name: str | None = None) -> list[Path]:
+                  name: str | None = None, warnings: pa.Table | pq.ParquetFile | None = None) -> list[Path]:
     """`<name>.receipt.json` and, when records were judged, `<name>.receipt.csv` in `folder`
     (`name` defaults to the delivery's base name).  `rejected` as a table or as the staged Parquet
-    file, which is read and written chunk by chunk (a large delivery's rejections never in memory at once)."""
+    file, which is read and written chunk by chunk (a large delivery's rejections never in memory at once).
+    `warnings` (the same columns), when given: `<name>.receipt.warnings.csv`, counted in the summary."""
     folder.mkdir(parents=True, exist_ok=True)
     base = name or delivery_base(summary["file"])
     out = []
@@ -63,6 +68,12 @@ def write_receipt(folder: Path, summary: dict, rejected: pa.Table | pq.ParquetFi
         csv_path = folder / f"{base}.receipt.csv"
         _write_csv(csv_path, rejected, encoding)
         summary = {**summary, "rejections_file": csv_path.name}
+        out.append(csv_path)
+    if warnings is not None:
+        csv_path = folder / f"{base}.receipt.warnings.csv"
+        _write_csv(csv_path, warnings, encoding)
+        count = warnings.metadata.num_rows if isinstance(warnings, pq.ParquetFile) else warnings.num_rows
+        summary = {**summary, "warnings": count, "warnings_file": csv_path.name}
         out.append(csv_path)
     json_path = folder / f"{base}.receipt.json"
     json_path.write_text(json.dumps(summary, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
@@ -112,7 +123,9 @@ def send_receipt(transport: Transport, folder: Path, row: dict, rejected_path: P
     The copies are written before anything is sent: when the transport cannot deliver them (no
     certificate to seal them to, exchange_zone.errors.CannotSeal) the hub still holds the receipt."""
     rejected = read_staged(rejected_path) if rejected_path and rejected_path.exists() else None
-    paths = write_receipt(folder, summary_of(row, created_at, hub_paths), rejected, encoding, name)
+    warned = rejected_path.with_name(WARNED) if rejected_path else None
+    warnings = read_staged(warned) if warned is not None and warned.exists() else None
+    paths = write_receipt(folder, summary_of(row, created_at, hub_paths), rejected, encoding, name, warnings)
     for path in paths:
         transport.send(path, row["feed"], row["sequence"], encoding if path.suffix == ".csv" else "UTF-8")
     return paths

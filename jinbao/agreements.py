@@ -15,7 +15,7 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
-from jinbao import strict_yaml
+from jinbao import partners, strict_yaml
 
 KEYS = ("agreement", "partner", "feed", "title", "fields", "purpose", "legal_basis", "in_force", "schedule")
 CADENCES = ("monthly", "quarterly")
@@ -65,6 +65,7 @@ def _date(path: Path, key: str, value) -> dt.date | None:
 
 
 def parse(path: Path) -> Agreement:
+    """The agreement in `<feeds dir>/agreements/<name>.yaml`; its partner must be in `<feeds dir>/partners.yaml`."""
     raw = strict_yaml.load_mapping(path, AgreementError, "an agreement")
     strict_yaml.refuse_unknown(path, raw, KEYS, AgreementError)
     missing = [k for k in KEYS if k not in raw]
@@ -72,9 +73,7 @@ def parse(path: Path) -> Agreement:
         raise AgreementError(f"{path}: missing key(s) {', '.join(missing)}")
     if raw["agreement"] != path.stem:
         raise AgreementError(f"{path}: agreement {raw['agreement']!r} must match the file name {path.stem!r}")
-    from jinbao.keys import PARTNERS  # DAG parsing (declarations load agreements): keys loads cryptography
-    if raw["partner"] not in PARTNERS:
-        raise AgreementError(f"{path}: partner {raw['partner']!r} is not one of {', '.join(PARTNERS)}")
+    partners.require(path, "partner", raw["partner"], path.parent.parent, AgreementError)
     fields = raw["fields"]
     if not isinstance(fields, list) or not fields or not all(isinstance(f, str) and f for f in fields):
         raise AgreementError(f"{path}: fields must be a non-empty list of hub codes")

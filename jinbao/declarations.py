@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import ClassVar
 
-from jinbao import strict_yaml
+from jinbao import partners, strict_yaml
 from jinbao.agreements import AgreementError, load_agreements as read_agreements
 from jinbao.connectors.registry import ENVELOPES, TRANSPORTS
 from jinbao.expected.due import BUSINESS_DATES, CADENCES
@@ -232,7 +232,7 @@ def _check_rules(path: Path, rules) -> tuple[NotBefore, ...]:
 
 def _check_references(path: Path, raw: dict) -> None:
     """The transport kind, store table, partner schema and mapping a declaration names must exist."""
-    from jinbao.schemas.store_tables import TARGETS  # DAG parsing: store_tables loads SQLAlchemy
+    from jinbao.schemas.store_tables import BROKEN, TARGETS  # DAG parsing: store_tables loads SQLAlchemy
 
     _one_of(path, "transport.kind", raw["transport"].get("kind", "local"), tuple(TRANSPORTS))
     _one_of(path, "transport.envelope", raw["transport"].get("envelope", "none"), ENVELOPES)
@@ -240,6 +240,8 @@ def _check_references(path: Path, raw: dict) -> None:
         raise FeedError(f"{path}: mapping {raw['mapping']!r} has no file {raw['mapping']}.yaml among the feed mappings")
     if raw.get("direction") == "outbound":
         return
+    if raw["target"].get("table") in BROKEN:            # a malformed table declaration fails its feeds only
+        raise FeedError(f"{path}: target.table {raw['target']['table']!r}: {BROKEN[raw['target']['table']]}")
     _one_of(path, "target.table", raw["target"].get("table"), tuple(TARGETS))
     if not (dictionary.PARTNERS_DIR / f"{raw['schema']}.yaml").is_file():
         raise FeedError(f"{path}: schema {raw['schema']!r} has no file {raw['schema']}.yaml among the partner schemas")
@@ -372,8 +374,7 @@ def parse(path: Path, agreements: dict | None = None) -> FeedSpec:
     target = raw.get("target") or {}
     if not isinstance(target.get("set") or {}, dict):
         raise FeedError(f"{path}: target.set must be a mapping of column: value")
-    from jinbao.keys import PARTNERS  # DAG parsing: keys loads cryptography
-    _one_of(path, "partner", raw["partner"], PARTNERS)
+    partners.require(path, "partner", raw["partner"], path.parent, FeedError)
     start = raw["start_date"]
     try:
         start = start if isinstance(start, dt.date) else dt.date.fromisoformat(str(start))
@@ -540,6 +541,8 @@ def _read_dir(folder: str) -> Declarations:
     specs: dict[str, FeedSpec] = {}
     broken: dict[str, FeedError] = {}
     for path in sorted(root.glob("*.yaml")):
+        if path.name == partners.FILE:
+            continue
         try:
             spec = parse(path, agreements)
         except FeedError as exc:

@@ -20,11 +20,11 @@ from jinbao.mappings.reference import allowed_codes
 from jinbao.schemas.dictionary import hub_dictionary
 from jinbao.schemas.store_tables import TARGETS
 from jinbao.settings import Settings
-from jinbao.store.database import head_store, table_differences
+from jinbao.store.database import table_differences
 
 #: What to do about a target table the store lacks.
-MIGRATE = ("declare the table in schemas/store_tables.py, generate its migration with `jinbao db revision`, "
-           "then `jinbao db upgrade`")
+MIGRATE = ("declare the table (schemas/tables/), generate its migration with `jinbao db revision`, review and "
+           "commit it, then `jinbao db upgrade`")
 
 
 def problems(name: str, cfg: Settings, at_head: bool = True) -> list[str]:
@@ -40,10 +40,25 @@ def problems(name: str, cfg: Settings, at_head: bool = True) -> list[str]:
     spec = found.feeds[name]
     out = code_table_problems(spec)
     if isinstance(spec, InboundFeed) and at_head:
-        with head_store().connect() as conn:
-            out += [problem(str(path), "target.table", f"{d} at the newest migration", MIGRATE)
-                    for d in table_differences(conn, TARGETS[spec.target.table])]
+        out += head_problems(spec)
     return out
+
+
+def head_problems(spec: InboundFeed) -> list[str]:
+    """The target table as the migration head makes it (jinbao/store/migrations.py): missing, or any
+    column or index that differs from its declaration."""
+    # here, not at the top: migrations load Alembic, which `jinbao run` (store_problems) must not pay for
+    from jinbao.store.migrations import MigrationError, differences, missing_at_head
+
+    table, where = spec.target.table, str(spec.path)
+    if missing_at_head([table]):
+        return [problem(where, "target.table", f"table {table} is made by no migration", MIGRATE)]
+    try:
+        found = differences()
+    except MigrationError as exc:
+        return [problem(where, "target.table", str(exc), "fix the table declaration, then check again")]
+    return [problem(where, "target.table", d, MIGRATE) for d in found
+            if d.startswith((f"table {table}:", f"column {table}.")) or f" on {table} (" in d]
 
 
 def code_tables(spec: FeedSpec) -> dict[str, str]:

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from jinbao.keys import PARTNERS
+from jinbao.partners import partner_ids
 from jinbao.mappings import tables as mapping_tables      # FEEDS_DIR read when used: tests point it elsewhere
 from jinbao.schemas import dictionary                      # PARTNERS_DIR likewise
 from jinbao.settings import Settings
@@ -24,7 +24,7 @@ PLACEHOLDERS = ("HUB_FIELD", "TARGET_TABLE")
 DECLARATION = """\
 # The declaration of {feed}: the DAG factory and `jinbao run` read only this (docs/architecture.md).
 feed: {feed}                  # must equal the file name
-partner: {partner}            # who delivers (jinbao/keys.py PARTNERS): their drop zone, owner team and key
+partner: {partner}            # who delivers (partners.yaml beside this file): drop zone, owner team, key
 direction: inbound
 title: {feed}                 # the DAG list's name: write it in Chinese and English, e.g. 教育局在校学生 Enrolled students
 description: |
@@ -41,7 +41,7 @@ mapping: {feed}               # mappings/feeds/{feed}.yaml: partner column -> hu
 quality:
   max_reject_share: 0.20      # more records rejected than this share: the batch is held for a person
 target:
-  table: TARGET_TABLE         # the store table published into (schemas/store_tables.py); a new one: `jinbao db revision`
+  table: TARGET_TABLE         # the store table published into: schemas/tables/<table>.yaml (a new one: then `jinbao db revision`)
   set: {{source_feed: {feed}}}  # columns stamped on every row (only those the table has)
 # expected: {{cadence: daily, business_date: day, due: "02:00", grace_hours: 2}}   # when deliveries are due (docs/expected.md)
 """
@@ -89,8 +89,10 @@ def paths(feed: str, cfg: Settings) -> tuple[Path, Path, Path]:
 def scaffold(partner: str, name: str, cfg: Settings) -> Scaffold:
     """Write the feed's three files (FEED_NAME alone or partner.FEED_NAME); refuse to overwrite any."""
     feed = name if name.startswith(f"{partner}.") else f"{partner}.{name}"
-    if partner not in PARTNERS:
-        raise ScaffoldError(f"partner {partner!r} is not one of {', '.join(PARTNERS)}")
+    known = partner_ids(cfg.feeds_dir)
+    if partner not in known:
+        raise ScaffoldError(f"partner {partner!r} is not declared in {Path(cfg.feeds_dir) / 'partners.yaml'} "
+                            f"({', '.join(known)}): add it there first")
     if not NAME.fullmatch(feed):
         raise ScaffoldError(f"feed name {feed!r} must be partner.what in lower-case letters and _ (e.g. "
                             f"{partner}.enrolled_students)")
@@ -107,8 +109,9 @@ def scaffold(partner: str, name: str, cfg: Settings) -> Scaffold:
              f"  1. edit {schema}: the partner's columns, in order\n"
              f"  2. edit {mapping}: each column's hub field (replace HUB_FIELD), code table or date format\n"
              f"  3. edit {declaration}: title, schedule, encoding, and target.table (replace TARGET_TABLE)\n"
-             f"     (a table the store does not have yet: declare it, then `jinbao db revision`, "
-             f"`jinbao db upgrade`)\n"
+             f"     a new table: declare it in schemas/tables/<table>.yaml (key and columns by hub field, as "
+             f"schemas/tables/contribution.yaml),\n"
+             f"     then `jinbao db revision -m \"<table> table\"`, review and commit the migration, `jinbao db upgrade`\n"
              f"  4. jinbao feeds check {feed}                      (every static check; exit 0 when all is well)\n"
              f"  5. jinbao feeds check {feed} --sample FILE.csv    (a partner's sample judged; nothing kept or sent)\n"
              f"  6. jinbao run {feed}                              (a delivery in the partner's inbound/ folder)")

@@ -4,8 +4,11 @@ A real deployment installs certificates issued by the provincial CA instead
 (docs/transport.md); the file layout is the same, so nothing else changes:
 
     <home>/keys/hub.key  hub.crt            the hub's CMS/signing key pair
-    <home>/keys/<partner>.crt               each partner's certificate
-    <home>/keys/<partner>.key               demo/test only: a real hub never holds these
+    <home>/keys/<certificate>.crt           each partner's certificate
+    <home>/keys/<certificate>.key           demo/test only: a real hub never holds these
+
+A partner's `<certificate>` name is its `certificate:` in the partner list (jinbao/partners.py,
+`dags/feeds/partners.yaml`); the functions here take partner ids and find the files by it.
 
 Private keys are written 0600 and nothing is ever overwritten: re-running
 `keys init` must not silently rotate a key partners already encrypt to, nor
@@ -23,6 +26,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
+from jinbao.partners import get_partner, partner_ids
+
 class NoCertificate(FileNotFoundError):
     """The certificate of a party is not installed in `keys/` (for a partner: never installed, or removed
     to stop accepting it)."""
@@ -32,7 +37,6 @@ class NoCertificate(FileNotFoundError):
         super().__init__(f"no certificate for {who} at {path}; run `jinbao keys init` or install it")
 
 
-PARTNERS = ("police", "civil_affairs", "health", "finance", "central_bank", "hrss")
 HUB = "hub"
 
 
@@ -97,12 +101,19 @@ def _ensure(home: Path, who: str) -> str:
     return "created"
 
 
-def init_keys(home: Path, partners: tuple[str, ...] = PARTNERS) -> dict[str, str]:
-    """Create what is missing under `home/keys/`; report per party what was done
-    ("created", "kept", ...).  Idempotent: existing keys and certificates are never replaced."""
+def _file_name(partner: str) -> str:
+    """The partner's key files' name: its declared `certificate`."""
+    return get_partner(partner).certificate
+
+
+def init_keys(home: Path, partners: tuple[str, ...] | None = None) -> dict[str, str]:
+    """Create what is missing under `home/keys/` for the hub and `partners` (default: every declared
+    partner); report per party what was done ("created", "kept", ...).  Idempotent: existing keys and
+    certificates are never replaced."""
     key_dir(home).mkdir(parents=True, exist_ok=True)
     os.chmod(key_dir(home), 0o700)
-    return {who: _ensure(Path(home), who) for who in (HUB, *partners)}
+    done = {HUB: _ensure(Path(home), HUB)}
+    return done | {p: _ensure(Path(home), _file_name(p)) for p in (partner_ids() if partners is None else partners)}
 
 
 def load_key(home: Path, who: str):
@@ -128,14 +139,16 @@ def hub_cert(home: Path) -> x509.Certificate:
 
 
 def partner_cert(home: Path, partner: str) -> x509.Certificate:
-    return load_cert(home, partner)
+    return load_cert(home, _file_name(partner))
 
 
 def partner_key(home: Path, partner: str):
     """Demo and tests only: in production the partner's private key never reaches the hub."""
-    return load_key(home, partner)
+    return load_key(home, _file_name(partner))
 
 
-def partner_certs(home: Path, partners: tuple[str, ...] = PARTNERS) -> dict[str, x509.Certificate]:
-    """Every installed partner certificate, to tell UNKNOWN_SIGNER from BAD_SIGNATURE."""
-    return {p: load_cert(home, p) for p in partners if cert_path(home, p).exists()}
+def partner_certs(home: Path, partners: tuple[str, ...] | None = None) -> dict[str, x509.Certificate]:
+    """Every installed certificate of `partners` (default: every declared partner) by partner id, to
+    tell UNKNOWN_SIGNER from BAD_SIGNATURE."""
+    names = {p: _file_name(p) for p in (partner_ids() if partners is None else partners)}
+    return {p: load_cert(home, name) for p, name in names.items() if cert_path(home, name).exists()}

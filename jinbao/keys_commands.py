@@ -18,6 +18,7 @@ def cmd_keys(args) -> int:
 
 
 def add_commands(sub, kw) -> None:
-    k = sub.add_parser("keys", help="the hub's and demo partners' keys and certificates", **kw)
+    k = sub.add_parser("keys", help="the hub's and demo partners' keys and certificates (every partner in "
+                       "dags/feeds/partners.yaml)", **kw)
     k.add_argument("action", choices=["init"], help="init: make what is missing, never replace a key")
     k.set_defaults(func=cmd_keys)

@@ -42,6 +42,16 @@ def shipped_feeds_dir() -> Path:
     return Path(str(resources.files("jinbao.declared_feeds")))
 
 
+def shipped_tables_dir() -> Path:
+    """The feed target tables declared with the package (schemas/tables in a checkout)."""
+    return Path(str(resources.files("jinbao.schemas"))) / "tables"
+
+
+def shipped_migrations_dir() -> Path:
+    """The store's migrations shipped with the package (schemas/migrations/versions in a checkout)."""
+    return Path(str(resources.files("jinbao.schemas.migrations"))) / "versions"
+
+
 def _default_threads() -> int:
     return max(1, min(4, os.cpu_count() or 1))
 
@@ -78,6 +88,12 @@ DECLARED: tuple[Declared, ...] = (
              "the shared store, e.g. `postgresql+psycopg://postgres@127.0.0.1/jinbao`", str),
     Declared("JINBAO_FEEDS_DIR", "feeds_dir", "the shipped declarations (`dags/feeds`)",
              "where feed declarations are read", lambda s: Path(s).resolve()),
+    Declared("JINBAO_TABLES_DIR", "tables_dir", "the shipped table declarations (`schemas/tables`)",
+             "where feed target tables are declared (read once per process, when the store's tables load)",
+             lambda s: Path(s).resolve()),
+    Declared("JINBAO_MIGRATIONS_DIR", "migrations_dir", "the shipped migrations (`schemas/migrations/versions`)",
+             "the store's migrations: `jinbao db upgrade` applies them, `jinbao db revision` writes the next one "
+             "there", lambda s: Path(s).resolve()),
     Declared("JINBAO_TRANSPORT", "transport", "the declarations'",
              "`local`, `local+cms` or `sftp+cms` for every feed (docs/transport.md)", _transport),
     Declared("JINBAO_GATE_THREADS", "gate_threads", "cores, at most 4",
@@ -93,6 +109,8 @@ class Settings:
     home: Path
     store_url: str = ""
     feeds_dir: Path = field(default_factory=shipped_feeds_dir)
+    tables_dir: Path = field(default_factory=shipped_tables_dir)
+    migrations_dir: Path = field(default_factory=shipped_migrations_dir)
     #: Overrides every feed's declared transport; None keeps the declarations'.
     transport: str | None = None
     gate_threads: int = field(default_factory=_default_threads)
@@ -166,3 +184,18 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             raise SettingsError(f"{d.env}={raw!r}: {exc}") from exc
     values.setdefault("home", Path("var"))
     return Settings(**values)
+
+
+def load_setting(name: str, env: Mapping[str, str] | None = None):
+    """One setting (a `Settings` field) from the environment, or its default: for what is read at
+    import (the store's tables, schemas/store_tables.py), where a mistake in another variable must not
+    stop the import (it is reported where that variable is used)."""
+    declared = next(d for d in DECLARED if d.field == name)
+    raw = (os.environ if env is None else env).get(declared.env)
+    if raw:
+        try:
+            return declared.parse(raw)
+        except ValueError as exc:
+            raise SettingsError(f"{declared.env}={raw!r}: {exc}") from exc
+    default = next(f for f in dataclasses.fields(Settings) if f.name == name)
+    return default.default_factory() if default.default_factory is not dataclasses.MISSING else default.default

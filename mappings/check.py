@@ -3,7 +3,10 @@
 Run in CI and before every table change: a gap between versions would leave a
 business date with no translation (deliveries refused), an overlap would make
 the translation ambiguous, and a hub code missing from the dictionary would
-publish a value the store does not know.
+publish a value the store does not know.  The division successions
+(`mappings/reference/gbt2260_changes.csv`) are checked with them: a row that does
+not fit the validity list would translate a code that is still in force, or into
+one that is not.
 """
 from __future__ import annotations
 
@@ -189,9 +192,35 @@ def check_targets(path: Path, columns: set[str], table: str, elsewhere: set[str]
     return problems
 
 
+def check_division_changes(path: Path | None = None) -> list[str]:
+    """The successions table well-formed, each old code in force the day before its change and not on
+    it, each successor in force on it (the validity list as the hub reads it)."""
+    # here, not at the top: the successions and the validity list load pyarrow and pandas, and the DAG
+    # processor runs check_feed_mapping (jinbao/declarations.py) at every parse, where they must not load
+    import pyarrow as pa
+    from jinbao.mappings.division_changes import CHANGES, DivisionChangesError, default_grace_months, read_changes
+    from jinbao.mappings.reference import division_valid
+
+    path = path or CHANGES
+    try:
+        default_grace_months()
+        df = read_changes(path)
+    except DivisionChangesError as exc:
+        return [str(exc)]
+    on = pa.array(df.effective, pa.date32())
+    eve = pa.array([d - ONE_DAY for d in df.effective], pa.date32())     # the table's rows, not records
+    ok_old = division_valid(pa.array(df.old_code), eve) & ~division_valid(pa.array(df.old_code), on)
+    ok_new = division_valid(pa.array(df.new_code), on)
+    return [f"{path}:{r.line}: {r.old_code} -> {r.new_code} on {r.effective}: "
+            + ("the old code is not in force the day before and abolished on the day"
+               if not old else "the successor is not in force on the day")
+            + " in mappings/reference/gbt2260.csv (as refined by the announced days)"
+            for r, old, new in zip(df.itertuples(), ok_old, ok_new) if not (old and new)]
+
+
 def check_all(codes_dir: Path | None = None, feeds_dir: Path | None = None) -> list[str]:
     codes_dir, feeds_dir = codes_dir or tables.CODES_DIR, feeds_dir or tables.FEEDS_DIR
-    problems: list[str] = []
+    problems: list[str] = check_division_changes()
     for path in sorted(codes_dir.glob("*.yaml")):
         problems += check_code_table(path)
     for path in sorted(feeds_dir.glob("*.yaml")):

@@ -3,7 +3,9 @@
 Division codes change every year (counties merge, districts are renamed), so a
 code is judged against the list as it stood on a date, not against today's
 list: a 2009 record from 南汇区 (310119, merged into 浦东 in 2009) is valid.
-The lookup is a sorted-array interval search, vectorised over whole columns.
+The lookup is a sorted-array interval search, vectorised over whole columns.  The list's
+intervals are in years (its source has no days); the announced changes of
+gbt2260_changes.csv (mappings/division_changes.py) give the days where known.
 """
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 
 from jinbao.formats.fixed_width import byte_matrix, digits_value
+from jinbao.mappings.division_changes import refine
 from jinbao.schemas.dictionary import HubField
 
 HERE = Path(__file__).resolve().parent / "reference"
@@ -32,8 +35,10 @@ def _read(name: str) -> pa.Table:
 
 @functools.lru_cache(maxsize=1)
 def divisions() -> pa.Table:
-    """GB/T 2260 codes with validity intervals (several rows when a code was reused)."""
-    return _read("gbt2260.csv")
+    """GB/T 2260 codes with validity intervals (several rows when a code was reused), to the day where
+    a change announcement says it (division_changes.refine)."""
+    listed = _read("gbt2260.csv")
+    return pa.Table.from_pandas(refine(listed.to_pandas()), schema=listed.schema, preserve_index=False)
 
 
 @functools.lru_cache(maxsize=1)

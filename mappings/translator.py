@@ -26,7 +26,8 @@ class FailedFields(Protocol):
     """Where a failed field is recorded: the gate's collector (quality/failures.py) is one.  Said here
     as what the translator calls, so that mappings need nothing of the quality gate that uses them."""
 
-    def add(self, mask, field_name: str, reason: str, values: pa.Array | None = None) -> None: ...
+    def add(self, mask, field_name: str, reason: str, values: pa.Array | None = None,
+            detail: pa.Array | None = None) -> None: ...
 
 
 def _has_trimmable(col: pa.Array) -> bool:

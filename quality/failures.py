@@ -28,11 +28,14 @@ class Failures:
     n: int
     parts: list[pa.Table] = field(default_factory=list)
 
-    def add(self, mask, field_name: str, reason: str, values: pa.Array | None = None) -> None:
+    def add(self, mask, field_name: str, reason: str, values: pa.Array | None = None,
+            detail: pa.Array | None = None) -> None:
         """Record `reason` on `field_name` for every row where mask is true.
 
         `values` are the values as sent; pass None for personal data (IDs,
-        names) so that they never appear in a receipt.
+        names) so that they never appear in a receipt.  `detail`: per row, text
+        the message ends with (a division's successor), where one reason's
+        message differs from row to row.
         """
         mask = _as_numpy(mask)
         rows = np.flatnonzero(mask)
@@ -40,12 +43,15 @@ class Failures:
             return
         idx = pa.array(rows, pa.int64())
         vals = values.take(idx).cast(pa.string()) if values is not None else pa.nulls(rows.size, pa.string())
+        text = messages(reason, field_name, vals)
+        if detail is not None:
+            text = pc.binary_join_element_wise(text, pc.fill_null(detail.take(idx).cast(pa.string()), ""), " — ")
         self.parts.append(pa.table({
             "row": idx,
             "field": pa.array([field_name] * rows.size, pa.string()),
             "reason_code": pa.array([reason] * rows.size, pa.string()),
             "value": vals,
-            "message": messages(reason, field_name, vals),
+            "message": text,
         }, schema=FAILURE_SCHEMA))
 
     def table(self) -> pa.Table:

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from jinbao.mappings.successions import succeed
 from jinbao.mappings.translator import normalise, translate
 from jinbao.quality.columns import GENDER, ID, ID_BIRTH, ID_GENDER, STATED_GENDER, ge_column
 from jinbao.quality.failures import Failures
@@ -26,6 +27,8 @@ def ge_frame(batch: pa.RecordBatch, lines: np.ndarray, gate: Gate) -> pd.DataFra
         if name not in frame:
             frame[name] = pd.Series([None] * batch.num_rows, dtype=object)
     hub = translate(batch, gate.mapping, Failures(batch.num_rows))
+    # abolished divisions as the fast path sees them (successor within grace, none once rejected)
+    hub = succeed(hub, batch, gate.mapping, gate.business_date, Failures(batch.num_rows), Failures(batch.num_rows))
     for name in hub.column_names:
         col = hub.column(name)
         values = col.to_pandas()

@@ -27,7 +27,7 @@ from jinbao.quality.verdict import REJECTION_SCHEMA, Gate
 from jinbao.schemas.dictionary import hub_dictionary, partner_schema
 from jinbao.schemas.store_tables import rejection
 from jinbao.staged.key_order import sort_by_key
-from jinbao.staged.layout import ACCEPTED, HELD_BACK, REJECTED  # noqa: F401 - named here for the gate's users
+from jinbao.staged.layout import ACCEPTED, HELD_BACK, REJECTED, WARNED  # noqa: F401 - named here for the gate's users
 from jinbao.staged.parquet import read_staged
 from jinbao.staged.reader import open_csv
 
@@ -107,12 +107,14 @@ def judge_delivery(path: Path, encoding: str, gate: Gate, staging: Path, workers
     blocks are judged (a progress bar).
     """
     stream = open_delivery_csv(path, encoding, gate)
-    acc_writer = rej_writer = held_writer = None
+    acc_writer = rej_writer = held_writer = warn_writer = None
     received = rejected = 0
     (staging / HELD_BACK).unlink(missing_ok=True)
-    # Renamed in place when all three are complete, accepted first (the `with` leaves them last to first);
-    # held back only if a record was.  A crash re-judges the delivery: no fsync.
-    with atomic_write(staging / HELD_BACK, fsync=False) as held_tmp, \
+    (staging / WARNED).unlink(missing_ok=True)
+    # Renamed in place when all are complete, accepted first (the `with` leaves them last to first);
+    # held back and warnings only if there are any.  A crash re-judges the delivery: no fsync.
+    with atomic_write(staging / WARNED, fsync=False) as warn_tmp, \
+            atomic_write(staging / HELD_BACK, fsync=False) as held_tmp, \
             atomic_write(staging / REJECTED, fsync=False) as rej_tmp, \
             atomic_write(staging / ACCEPTED, fsync=False) as acc_tmp:
         try:
@@ -130,12 +132,16 @@ def judge_delivery(path: Path, encoding: str, gate: Gate, staging: Path, workers
                     if held_writer is None:
                         held_writer = pq.ParquetWriter(held_tmp, verdict.accepted.schema)
                     held_writer.write_table(verdict.held_back.cast(verdict.accepted.schema))
+                if verdict.warnings is not None:
+                    if warn_writer is None:
+                        warn_writer = pq.ParquetWriter(warn_tmp, REJECTION_SCHEMA)
+                    warn_writer.write_table(storable(verdict.warnings))
             if stream.malformed:
                 rej_writer.write_table(storable(malformed_rejections(stream.malformed)))
                 received += len(stream.malformed)
                 rejected += len(stream.malformed)
         finally:
-            for w in (acc_writer, rej_writer, held_writer):
+            for w in (acc_writer, rej_writer, held_writer, warn_writer):
                 if w is not None:
                     w.close()
         if acc_writer is None:  # no well-formed record at all

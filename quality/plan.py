@@ -54,13 +54,16 @@ def plan(mapping, cross=()) -> list[Step]:
 def rules_version(mapping, cross=()) -> str:
     """A short, stable name for the rules that judged a batch, kept with the batch for field lineage.
 
-    The digest covers the rules' code and the hub dictionary (patterns, widths, code sets) and the
+    The digest covers the rules' code, the hub dictionary (patterns, widths, code sets), the division
+    successions and their grace period (mappings/successions.py) and the
     feed's plan (which rule on which field, the declaration's cross-field rules): when any of them
     changes, so does the version, so a lineage entry says which edition of the gate passed a value.
     """
     digest = hashlib.sha256()
     digest.update(resources.files("jinbao.quality").joinpath("rules.py").read_bytes())
     digest.update(resources.files("jinbao.schemas").joinpath("hub_dictionary.yaml").read_bytes())
+    for name in ("gbt2260_changes.csv", "divisions.yaml"):       # what an abolished division code becomes
+        digest.update(resources.files("jinbao.mappings").joinpath("reference", name).read_bytes())
     digest.update(repr([(s.rule.reason, s.field, s.reads) for s in plan(mapping, cross)]).encode())
     return f"{__version__}+{digest.hexdigest()[:12]}"
 

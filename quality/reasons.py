@@ -26,6 +26,16 @@ REASONS: dict[str, tuple[str, str]] = {
                            "{field}={value} contradicts the 17th digit of the ID"),
     "DIVISION_UNKNOWN": ("行政区划代码无效：{field}={value}",
                          "{field}={value} is not a GB/T 2260 division code on that date"),
+    # A division code abolished before the business date (mappings/successions.py; the message ends with the
+    # successor or the candidates).  DIVISION_TRANSLATED is a warning in the receipt, never a rejection.
+    "DIVISION_TRANSLATED": ("行政区划代码已撤销，宽限期内按继任代码接收，请尽快改报：{field}={value}",
+                            "{field}={value} was abolished; within the grace period it is taken as its successor, "
+                            "please send the new code"),
+    "DIVISION_ABOLISHED": ("行政区划代码已撤销且宽限期已过，请改报继任代码：{field}={value}",
+                           "{field}={value} was abolished and its grace period is over; send the successor code"),
+    "DIVISION_SPLIT": ("行政区划代码已撤销并拆分，无法确定继任代码，请按实际所在地改报：{field}={value}",
+                       "{field}={value} was abolished and split; the hub cannot tell which successor applies, "
+                       "send the code of the actual place"),
     "USCC_CHECKSUM": ("统一社会信用代码校验位错误：{field}={value}",
                       "{field}={value} fails the GB 32100 check character"),
     "AMOUNT_INVALID": ("金额须为非负且最多两位小数：{field}={value}",

@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from jinbao.formats import citizen_id
+from jinbao.mappings.successions import succeed
 from jinbao.mappings.tables import FeedMapping
 from jinbao.mappings.translator import normalise_batch, translate
 from jinbao.privacy import mask_ids
@@ -61,6 +62,8 @@ class Verdict:
     rejected: pa.Table     # REJECTION_SCHEMA, one row per failed field
     rejected_records: int
     held_back: pa.Table | None = None   # the rejected records themselves, hub columns as far as translated
+    #: REJECTION_SCHEMA rows that reject nothing: a division taken as its successor (mappings/successions.py)
+    warnings: pa.Table | None = None
 
 
 def judge(batch: pa.RecordBatch, lines: np.ndarray, gate: Gate) -> Verdict:
@@ -71,13 +74,16 @@ def judge(batch: pa.RecordBatch, lines: np.ndarray, gate: Gate) -> Verdict:
             values = clean.column(col.name) if col.name in batch.schema.names \
                 else pa.nulls(batch.num_rows, pa.string())
             rules.REQUIRED.check(f, col.name, None, Column(col.name, values=values))
-    hub = _field_rules(translate(batch, gate.mapping, f, clean), batch, gate, f)
+    notes = Failures(batch.num_rows)
+    hub = succeed(translate(batch, gate.mapping, f, clean), batch, gate.mapping, gate.business_date, f, notes)
+    hub = _field_rules(hub, batch, gate, f)
     rejected_mask = f.rejected_mask()
     hub = hub.append_column("line_no", pa.array(lines, pa.int64()))
     accepted = hub.filter(pa.array(~rejected_mask))
     return Verdict(accepted=accepted, rejected=_rejections(f, hub, lines),
                    rejected_records=int(rejected_mask.sum()),
-                   held_back=hub.filter(pa.array(rejected_mask)) if rejected_mask.any() else None)
+                   held_back=hub.filter(pa.array(rejected_mask)) if rejected_mask.any() else None,
+                   warnings=_rejections(notes, hub, lines) if notes.parts else None)
 
 
 def _field_rules(hub: pa.Table, raw: pa.RecordBatch, gate: Gate, f: Failures) -> pa.Table:

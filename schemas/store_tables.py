@@ -2,7 +2,8 @@
 
 Column names are the hub dictionary codes in lower case (aac002, aac060, ...)
 so a record translated by the engine maps onto a table without a second
-renaming layer.  The same metadata drives Alembic migrations and tests, and
+renaming layer.  A feed table made only of hub fields is declared in YAML instead
+(`schemas/tables/`, schemas/declared_tables.py) and built here on the same metadata.  The same metadata drives Alembic migrations and tests, and
 works unchanged on SQLite, PostgreSQL and MariaDB.
 """
 from __future__ import annotations
@@ -13,6 +14,9 @@ from sqlalchemy import (
     BigInteger, Boolean, Column, Date, DateTime, ForeignKey, Index, Integer, MetaData,
     Numeric, String, Table, Text, TypeDecorator,
 )
+
+from jinbao.schemas.declared_tables import build, declarations, needed
+from jinbao.settings import load_setting
 
 # Stable constraint names so migrations are identical on every backend.
 metadata = MetaData(naming_convention={
@@ -174,13 +178,6 @@ rejected_payment = Table(
     Index(None, "aac002"),
 )
 
-pension_payment = Table(
-    "pension_payment", metadata,
-    Column("aac002", String(18), primary_key=True),
-    Column("month", Date, primary_key=True),  # first day of the benefit month
-    Column("amount", Numeric(12, 2), nullable=False),
-    *_provenance(),
-)
 
 assistance = Table(
     "assistance", metadata,   # civil affairs: low-income and disability status periods
@@ -205,38 +202,6 @@ subsidy_payment = Table(
     Column("amount", Numeric(12, 2), nullable=False),
     Column("arrival_date", Date, nullable=True),
     Column("id_upgraded", Boolean, nullable=False, default=False),
-    *_provenance(),
-)
-
-employer_status = Table(
-    "employer_status", metadata,   # central bank: employers that should be insured or are in arrears
-    Column("aab998", String(18), primary_key=True),
-    Column("report_quarter", String(6), primary_key=True),
-    Column("employer_name", String(200), nullable=True),
-    Column("aab301", String(6), nullable=True),
-    Column("employer_status", String(1), nullable=False),
-    *_provenance(),
-)
-
-resident_enrollment = Table(
-    "resident_enrollment", metadata,   # hrss: 城乡居民医保 enrolment and the personal contribution
-    Column("aac002", String(18), primary_key=True),
-    Column("enrollment_year", String(4), primary_key=True),
-    Column("aac003", String(50), nullable=True),
-    Column("unit_code", String(50), nullable=True),
-    Column("unit_name", String(200), nullable=True),
-    Column("unit_division", String(6), nullable=True),
-    Column("amount", Numeric(12, 2), nullable=False),
-    Column("paid_date", Date, nullable=True),
-    *_provenance(),
-)
-
-contribution = Table(
-    "contribution", metadata,   # hrss: employee contributions, one row per person, employer and month
-    Column("aac002", String(18), primary_key=True),
-    Column("aab998", String(18), primary_key=True),
-    Column("month", Date, primary_key=True),  # first day of the contribution month
-    Column("paid_flag", String(1), nullable=False),
     *_provenance(),
 )
 
@@ -422,6 +387,18 @@ frontend_row = Table(
     Column("line_no", Integer, nullable=False),
 )
 
-#: Tables a feed may publish into, by the name used in feed declarations.
-TARGETS = {t.name: t for t in (person, death_record, pension_payment, assistance, subsidy_payment, employer_status,
-                               resident_enrollment, contribution)}
+#: The feed tables declared in YAML (schemas/declared_tables.py: key and columns by hub code, types from
+#: the hub dictionary), on the same metadata, so Alembic and the publish step see no difference.
+#: BROKEN: the malformed declarations' errors by table name, set aside so that they fail only the feeds
+#: publishing into them and `jinbao db revision`/`check` (declarations.py, jinbao/store/migrations.py).
+_TABLES_DIR = load_setting("tables_dir")
+_declared, BROKEN = declarations(_TABLES_DIR)
+DECLARED = build(metadata, _declared, _provenance)
+pension_payment = needed(DECLARED, BROKEN, "pension_payment", _TABLES_DIR)            # hrss: the pension roll
+employer_status = needed(DECLARED, BROKEN, "employer_status", _TABLES_DIR)            # central bank: employers
+resident_enrollment = needed(DECLARED, BROKEN, "resident_enrollment", _TABLES_DIR)    # hrss: 城乡居民医保 enrolment
+contribution = needed(DECLARED, BROKEN, "contribution", _TABLES_DIR)                  # hrss: employee contributions
+
+#: Tables a feed may publish into, by the name used in feed declarations: the hand-written ones
+#: (with columns beyond hub fields: id_upgraded, source_feed in the key ...) and every declared one.
+TARGETS = {t.name: t for t in (person, death_record, assistance, subsidy_payment, *DECLARED.values())}

@@ -25,7 +25,7 @@ import pytest
 from dev import sshd_zone
 from jinbao.connectors.sftp import SftpTransport
 from jinbao.exchange_zone.envelope import COMPANIONS
-from jinbao.keys import PARTNERS
+from jinbao.partners import partner_ids
 from tests.conftest import unavailable
 
 
@@ -34,7 +34,7 @@ def sshd_server():
     root = None
     try:
         root = sshd_zone.server_root()
-        server = sshd_zone.start(root, PARTNERS, install=True)
+        server = sshd_zone.start(root, partner_ids(), install=True)
     except (sshd_zone.Unavailable, PermissionError, OSError) as exc:
         if root is not None:
             shutil.rmtree(root, ignore_errors=True)

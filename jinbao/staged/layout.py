@@ -12,3 +12,6 @@ REJECTED = "rejected.parquet"
 #: The rejected records themselves (hub columns as far as they translated), for the auditors' typo search:
 #: a death reported under a mistyped ID is still evidence.  Absent when none.
 HELD_BACK = "rejected_records.parquet"
+#: One row per warning about an accepted or rejected record (the REJECTED columns): a division code abolished
+#: before the business date and taken as its successor within the grace period.  Absent when none.
+WARNED = "warnings.parquet"

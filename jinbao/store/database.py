@@ -18,6 +18,8 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from jinbao.settings import load_setting
+
 log = logging.getLogger(__name__)
 #: pg_advisory_xact_lock key for migrations ("jinbao" in ASCII).
 MIGRATION_LOCK_KEY = 0x6A696E62616F
@@ -51,13 +53,23 @@ def forget_connections() -> None:
     _connect.cache_clear()
 
 
-def _alembic_config(conn: Connection):
+def alembic_config(conn: Connection):
+    """Alembic's configuration for migrating over `conn`: the shipped environment (env.py) and the
+    migrations in JINBAO_MIGRATIONS_DIR (the shipped ones unless a test or `jinbao db revision` in a
+    copy points elsewhere)."""
     from alembic.config import Config  # alembic (~100 ms) only when migrating: connect() alone does not pay
 
     cfg = Config()
     cfg.set_main_option("script_location", str(resources.files("jinbao.schemas.migrations")))
+    cfg.set_main_option("path_separator", "os")            # a folder with a space in its name stays one
+    cfg.set_main_option("version_locations", str(migrations_dir()))
     cfg.attributes["connection"] = conn
     return cfg
+
+
+def migrations_dir() -> Path:
+    """The folder of the store's migrations (JINBAO_MIGRATIONS_DIR, or the shipped one)."""
+    return Path(load_setting("migrations_dir"))
 
 
 @contextmanager
@@ -89,16 +101,21 @@ _ASSIGNED = re.compile(r"^(revision|down_revision|branch_labels|depends_on)\s*(?
 _QUOTED = re.compile(r"""^(['"])([^'"]+)\1$""")
 
 
-@functools.lru_cache(maxsize=1)
 def shipped_head() -> str | None:
-    """The newest shipped migration, read from the version files' own lines without Alembic (which
-    takes ~150 ms to import and scan, against a few ms here); None whenever the files are anything but
-    one plain chain (a merge, a branch label, a dependency, an assignment not a plain string), so
-    that `upgrade` then asks Alembic."""
+    """The newest migration (of `migrations_dir()`), read from the version files' own lines without
+    Alembic (which takes ~150 ms to import and scan, against a few ms here); None whenever the files are
+    anything but one plain chain (a merge, a branch label, a dependency, an assignment not a plain
+    string), so that `upgrade` then asks Alembic."""
+    folder = migrations_dir()
+    names = tuple(sorted(f.name for f in folder.iterdir() if f.name.endswith(".py") and not f.name.startswith("_")))
+    return _head(str(folder), names)       # cached by the files' names: a new revision is seen at once
+
+
+@functools.lru_cache(maxsize=8)
+def _head(folder: str, names: tuple[str, ...]) -> str | None:
     revisions, downs = set(), set()
-    for f in (resources.files("jinbao.schemas.migrations") / "versions").iterdir():
-        if not f.name.endswith(".py") or f.name.startswith("_"):
-            continue
+    for name in names:
+        f = Path(folder) / name
         found = dict(_ASSIGNED.findall(f.read_text(encoding="utf-8")))
         rev = _QUOTED.match(found.get("revision", ""))
         down = found.get("down_revision")
@@ -145,7 +162,7 @@ def upgrade(url: str) -> Engine:
     quiet.disabled = True
     try:
         with eng.begin() as conn, _migration_lock(conn, url):
-            cfg = _alembic_config(conn)
+            cfg = alembic_config(conn)
             head = ScriptDirectory.from_config(cfg).get_current_head()
             current = MigrationContext.configure(conn).get_current_revision()
             if current != head:
@@ -160,8 +177,9 @@ def upgrade(url: str) -> Engine:
 
 def table_differences(conn: Connection, table: sa.Table) -> list[str]:
     """What the store behind `conn` lacks of `table` as declared (schemas/store_tables.py): the table
-    itself, or columns; empty when every declared column is there.  `jinbao run` asks the store it
-    writes to, `jinbao feeds check` a scratch store at the migration head (`columns_at_head`)."""
+    itself, or columns; empty when every declared column is there.  `jinbao run` asks the store it writes
+    to before taking a delivery, without Alembic (jinbao/store/migrations.py compares with the migration
+    head, for `jinbao feeds check` and `jinbao db check`)."""
     found = sa.inspect(conn)
     if not found.has_table(table.name):
         return [f"table {table.name} does not exist"]
@@ -169,9 +187,3 @@ def table_differences(conn: Connection, table: sa.Table) -> list[str]:
     missing = [c.name for c in table.columns if c.name not in have]
     return [f"table {table.name} lacks column(s) {', '.join(missing)}"] if missing else []
 
-
-@functools.lru_cache(maxsize=1)
-def head_store() -> Engine:
-    """A scratch in-memory SQLite store brought to the newest shipped migration (Alembic, about a second,
-    once per process): what any store looks like after `jinbao db upgrade`.  Not for DAG parsing."""
-    return upgrade("sqlite://")

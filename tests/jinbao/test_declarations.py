@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import shutil
 
 import pytest
 import yaml
@@ -36,6 +37,8 @@ def _settings(tmp_path) -> Settings:
 def _write(tmp_path, raw: dict | str, name: str = "police.death") -> Settings:
     folder = tmp_path / "feeds"
     folder.mkdir(parents=True, exist_ok=True)
+    if not (folder / "partners.yaml").exists():          # the partner list every declarations folder holds
+        shutil.copy(shipped_feeds_dir() / "partners.yaml", folder)
     text = raw if isinstance(raw, str) else yaml.safe_dump(raw, allow_unicode=True, sort_keys=False)
     (folder / f"{name}.yaml").write_text(text, encoding="utf-8")
     return _settings(tmp_path)

@@ -15,6 +15,7 @@ from jinbao.declarations import FeedError, load_feeds
 from jinbao.mappings.tables import CODES_DIR, FEEDS_DIR, MappingError, read_code_table, read_feed_mapping
 from jinbao.register.authority import FILE as REGISTER_FILE, RegisterError, parse as parse_register
 from jinbao.schemas.dictionary import DICTIONARY, PARTNERS_DIR, DictionaryError, hub_dictionary, partner_schema
+from jinbao.partners import PartnerError, load_partners
 from jinbao.settings import Settings, shipped_feeds_dir
 from jinbao.subsidies.standards import StandardsError, load as load_standards
 
@@ -42,8 +43,15 @@ def _feeds(tmp_path, old, new):
 def _agreement(tmp_path, old, new):
     folder = tmp_path / "feeds"
     path = _copy(shipped_feeds_dir() / "agreements" / "police.insured_status.yaml", folder / "agreements")
+    _copy(shipped_feeds_dir() / "partners.yaml", folder)
     _edit(path, old, new)
     return AgreementError, path, lambda: load_agreements(folder)
+
+
+def _partners(tmp_path, old, new):
+    path = _copy(shipped_feeds_dir() / "partners.yaml", tmp_path / "feeds")
+    _edit(path, old, new)
+    return PartnerError, path, lambda: load_partners(path.parent)
 
 
 def _register(tmp_path, old, new):
@@ -89,6 +97,8 @@ def _partner_schema(tmp_path, old, new):
     (_agreement, "partner: police\n", "partner: police\npartner: health\n", "key 'partner' appears twice"),
     (_agreement, "partner: police\n", "partner: police\nparty: health\n", "unknown key(s) party"),
     (_agreement, "in_force: {from:", "in_force: {til: 2030-01-01, from:", "unknown key(s) in_force.til"),
+    (_partners, "  health:\n", "  police:\n    zh: x\n  health:\n", "key 'police' appears twice"),
+    (_partners, "    owner: 卫健 health\n", "    owner: 卫健 health\n    team: x\n", "unknown key(s) partners.health.team"),
     (_register, "fields:\n", "fields:\n  AAC005: [police.identity]\n", "key 'AAC005' appears twice"),
     (_register, "fields:\n", "field_order: []\nfields:\n", "unknown key(s) field_order"),
     (_register, "life_status:\n", "life_status:\n  fallback: alive\n", "unknown key(s) life_status.fallback"),

@@ -24,7 +24,10 @@ from jinbao.mappings.reference import (current_counties, division_ever_existed, 
 
 REF = Path(reference.__file__).resolve().parent / "reference"
 ROWS = list(csv.DictReader(open(REF / "gbt2260.csv", encoding="utf-8")))
-COUNTY = [r for r in ROWS if r["level"] == "county" and r["name"] != "市辖区"]   # xxxx01 placeholders excluded
+#: The list the lookups judge by: the CSV made exact to the day by the announced changes
+#: (tests/mappings/test_division_changes.py holds that step to the announcements).
+IN_FORCE = [{k: "" if v is None else str(v) for k, v in r.items()} for r in reference.divisions().to_pylist()]
+COUNTY = [r for r in IN_FORCE if r["level"] == "county" and r["name"] != "市辖区"]   # xxxx01 placeholders excluded
 COUNTY_CODES = sorted({r["code"] for r in COUNTY})
 
 
@@ -186,8 +189,8 @@ def test_live_county_codes_are_what_division_valid_accepts(on):
     assert division_valid(pa.array(COUNTY_CODES), on).tolist() == [c in live for c in COUNTY_CODES]
 
 
-ANY_LEVEL = COUNTY + [r for r in ROWS if r["level"] in ("province", "prefecture")]   # prefecture 市辖区 kept
-ALL_CODES = sorted({r["code"] for r in ROWS})
+ANY_LEVEL = COUNTY + [r for r in IN_FORCE if r["level"] in ("province", "prefecture")]   # prefecture 市辖区 kept
+ALL_CODES = sorted({r["code"] for r in IN_FORCE})
 
 
 def _any_oracle(code: str, on: dt.date) -> bool:

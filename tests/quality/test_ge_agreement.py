@@ -130,3 +130,18 @@ def test_agreement_on_a_death_feed_with_and_without_czbz(with_czbz):
                 _gate("police.death").rules)
     fast = _compare(pa.record_batch(cols), np.arange(2, len(rows) + 2), gate)
     assert fast == ({("UNMAPPED_CODE", "CZBZ"): {5, 6}} if with_czbz else {})
+
+
+def test_agreement_on_a_division_taken_as_its_successor():
+    """Within the grace period 江北区 500105 is 两江新区 500157 on both paths; a code never known fails on both."""
+    from tests.quality.test_verdict import _row
+    day = dt.date(2026, 11, 2)                         # 500105 abolished 2025-11-07, taken until 2026-11-06
+    rows = [_row(DEATH_DATE="2026-10-01", DEATH_PLACE=p) for p in ("310115", "500105", "500157", "990101")]
+    cols = {k: pa.array([r[k] for r in rows], pa.string()) for k in rows[0]}
+    gate = Gate(feed_mapping("health.death_certificate", day), partner_schema("health.death_certificate"), day,
+                (NotBefore("AAC060", "AAC006", "DEATH_BEFORE_BIRTH"),))
+    fast = _compare(pa.record_batch(cols), np.arange(2, len(rows) + 2), gate)
+    assert dict(fast) == {("DIVISION_UNKNOWN", "DEATH_PLACE"): {5}}
+    verdict = judge(pa.record_batch(cols), np.arange(2, len(rows) + 2), gate)
+    assert verdict.accepted.column("death_place").to_pylist() == ["310115", "500157", "500157"]
+    assert verdict.warnings.column("reason_code").to_pylist() == ["DIVISION_TRANSLATED"]
