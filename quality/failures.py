@@ -28,11 +28,14 @@ class Failures:
     n: int
     parts: list[pa.Table] = field(default_factory=list)
 
-    def add(self, mask, field_name: str, reason: str, values: pa.Array | None = None) -> None:
+    def add(self, mask, field_name: str, reason: str, values: pa.Array | None = None,
+            expected: str | tuple[str, str] | None = None) -> None:
         """Record `reason` on `field_name` for every row where mask is true.
 
         `values` are the values as sent; pass None for personal data (IDs,
-        names) so that they never appear in a receipt.
+        names) so that they never appear in a receipt.  `expected`: what was
+        agreed (a date layout, the code values, a declared bound), which the
+        message states (quality/reasons.py EXPECTED).
         """
         mask = _as_numpy(mask)
         rows = np.flatnonzero(mask)
@@ -45,7 +48,7 @@ class Failures:
             "field": pa.array([field_name] * rows.size, pa.string()),
             "reason_code": pa.array([reason] * rows.size, pa.string()),
             "value": vals,
-            "message": messages(reason, field_name, vals),
+            "message": messages(reason, field_name, vals, expected, shown=values is not None),
         }, schema=FAILURE_SCHEMA))
 
     def table(self) -> pa.Table:

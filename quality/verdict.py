@@ -24,6 +24,7 @@ from jinbao.quality.columns import BIRTH, ID, Column
 from jinbao.quality.cross import NotBefore
 from jinbao.quality.failures import Failures
 from jinbao.quality.plan import Columns, plan
+from jinbao.quality.value_rules import ValueRule
 from jinbao.schemas.dictionary import PartnerSchema
 
 REJECTION_SCHEMA = pa.schema([
@@ -43,7 +44,7 @@ class Gate:
     mapping: FeedMapping
     schema: PartnerSchema
     business_date: dt.date
-    rules: tuple[NotBefore, ...] = ()
+    rules: tuple[NotBefore | ValueRule, ...] = ()     # the declaration's (quality/cross.py, value_rules.py)
     #: The latest business date the hub's clock allowed when the delivery came in (ledger.latest_business_date);
     #: None: the business date alone.
     not_after: dt.date | None = None
