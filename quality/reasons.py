@@ -66,6 +66,9 @@ BATCH_REASONS: dict[str, tuple[str, str]] = {
     "SEQUENCE_REPLAYED": ("批次序号未递增", "sequence number not greater than the last accepted"),
     "NO_MAPPING": ("业务日期无生效的代码对照表", "no mapping version in force on the business date"),
     "HELD": ("拒绝比例超过阈值，整批暂停发布", "rejected share above the threshold: batch held"),
+    # quality/suspect.py: a whole column failed one rule; held at the hub, whose detail is for its operators only
+    "HUB_CONFIG_SUSPECTED": ("整批暂缓处理：本中心正在核查自身配置，核查后另行回执",
+                             "held at the hub while it checks its own configuration; a receipt follows"),
     "BAD_SIGNATURE": ("清单签名验证失败", "the manifest signature does not verify"),
     "BAD_NAME": ("文件名不符合约定，未处理", "the file name does not follow the agreement; not read"),
     "NOT_A_FILE": ("不是普通文件（链接、设备或文件夹），未读取", "not a regular file (a link, a device or a folder); not read"),
@@ -90,6 +93,12 @@ BATCH_REASONS: dict[str, tuple[str, str]] = {
                           "the header has a column the agreement in force on the business date does not have; "
                           "refused whole"),
 }
+
+#: Batch reasons whose ledger message is for the hub's operators only (mapping files, commands): a receipt
+#: gives the partner the reason's own words and nothing more.
+HUB_ONLY_DETAIL = {"HUB_CONFIG_SUSPECTED"}
+#: Held for these, a batch sends no receipt until a person has answered (exchange_zone/finish.py).
+NO_RECEIPT_WHILE_HELD = {"HUB_CONFIG_SUSPECTED"}
 
 #: What an operator does next about a refused delivery (log lines, never a partner's receipt); {partner}
 #: is the sender.  A code without an entry needs nothing beyond the receipt the partner already has.

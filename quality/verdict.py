@@ -9,7 +9,7 @@ so the two cannot drift.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
@@ -62,6 +62,9 @@ class Verdict:
     rejected: pa.Table     # REJECTION_SCHEMA, one row per failed field
     rejected_records: int
     held_back: pa.Table | None = None   # the rejected records themselves, hub columns as far as translated
+    #: partner column -> how many records hold a value in it (trimmed, not empty): what a column's
+    #: failures are measured against (quality/suspect.py)
+    present: dict[str, int] = field(default_factory=dict)
 
 
 def judge(batch: pa.RecordBatch, lines: np.ndarray, gate: Gate) -> Verdict:
@@ -78,7 +81,8 @@ def judge(batch: pa.RecordBatch, lines: np.ndarray, gate: Gate) -> Verdict:
     accepted = hub.filter(pa.array(~rejected_mask))
     return Verdict(accepted=accepted, rejected=_rejections(f, hub, lines),
                    rejected_records=int(rejected_mask.sum()),
-                   held_back=hub.filter(pa.array(rejected_mask)) if rejected_mask.any() else None)
+                   held_back=hub.filter(pa.array(rejected_mask)) if rejected_mask.any() else None,
+                   present={name: len(col) - col.null_count for name, col in zip(clean.schema.names, clean.columns)})
 
 
 def _field_rules(hub: pa.Table, raw: pa.RecordBatch, gate: Gate, f: Failures) -> pa.Table:
