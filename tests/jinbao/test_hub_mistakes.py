@@ -111,3 +111,43 @@ def test_a_few_bad_values_are_the_partners_and_get_their_receipt(sqlite_home):
     assert main(["run", FEED]) == 2                                   # 9 values: too few to suspect the hub
     assert _rows(cfg, "select reason_code from batch where id = 2") == [{"reason_code": "HELD"}]
     assert "police.death_20261122_000002.receipt.json" in _receipts(cfg)
+
+
+def test_a_missing_store_table_is_retried_never_refused_and_published_once_when_it_is_back(home, capsys):
+    """A target table dropped (a forgotten migration): no receipt, no refusal, the delivery stays in inbound/
+    and the operator is told to run `jinbao db upgrade`; once the table is back the next run publishes it."""
+    from jinbao.schemas.store_tables import TARGETS
+
+    cfg = home
+    assert main(["db", "upgrade"]) == 0
+    with engine(cfg.store_url).begin() as conn:
+        TARGETS["death_record"].drop(conn)
+    capsys.readouterr()
+    write_delivery(cfg.inbound("police"), FEED, [death_row(i) for i in range(5)])
+    assert main(["run", FEED]) == 1                                   # an error, not a verdict
+    err = capsys.readouterr().err
+    assert "police.death: error:" in err and "run `jinbao db upgrade`" in err, err
+    assert _rows(cfg, "select status, reason_code from batch") == [{"status": "judged", "reason_code": None}]
+    assert _receipts(cfg) == [] and (cfg.inbound("police") / FILE).exists()
+    assert main(["run", FEED]) == 1 and _receipts(cfg) == []           # still missing: still no verdict
+    capsys.readouterr()
+    with engine(cfg.store_url).begin() as conn:
+        TARGETS["death_record"].create(conn)
+    assert main(["run", FEED]) == 0
+    assert _rows(cfg, "select status, published from batch") == [{"status": "published", "published": 5}]
+    assert len(_rows(cfg, "select * from death_record")) == 5
+    assert _receipts(cfg) == ["police.death_20261122_000001.receipt.csv", "police.death_20261122_000001.receipt.json"]
+    assert not (cfg.inbound("police") / FILE).exists()
+    assert main(["run", FEED]) == 0 and len(_rows(cfg, "select * from batch")) == 1    # published once
+
+
+def test_an_unreachable_store_is_an_error_the_next_run_cures(sqlite_home, monkeypatch, capsys):
+    cfg = sqlite_home
+    write_delivery(cfg.inbound("police"), FEED, [death_row(i) for i in range(5)])
+    monkeypatch.setenv("JINBAO_STORE_URL", "postgresql+psycopg://postgres@127.0.0.1:1/nowhere")   # nothing listens
+    assert main(["run", FEED]) == 1
+    assert "retry later: the delivery stays in inbound/" in capsys.readouterr().err
+    assert _receipts(cfg) == [] and (cfg.inbound("police") / FILE).exists()
+    monkeypatch.delenv("JINBAO_STORE_URL")
+    assert main(["run", FEED]) == 0 and _receipts(cfg) == ["police.death_20261122_000001.receipt.csv",
+                                                           "police.death_20261122_000001.receipt.json"]
