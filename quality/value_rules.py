@@ -47,7 +47,7 @@ class Range:
     types: ClassVar[tuple[str, ...]] = NUMBER_TYPES + DATE_TYPES
 
     def expected(self, spec: HubField) -> tuple[str, str]:
-        lo, hi = _shown(self.min), _shown(self.max)
+        lo, hi = bound_text(self.min), bound_text(self.max)
         if lo is not None and hi is not None:
             return f"{spec.label}须在{lo}至{hi}之间", f"{spec.en} must lie between {lo} and {hi}"
         dated = spec.type in DATE_TYPES
@@ -121,7 +121,8 @@ def keys(rule: str) -> tuple[set[str], set[str]]:
     return every, required
 
 
-def _shown(bound) -> str | None:
+def bound_text(bound) -> str | None:
+    """A bound as messages and pages write it: 2000, not 2000.0; a date as YYYY-MM-DD."""
     if bound is None:
         return None
     if isinstance(bound, float) and bound.is_integer():
@@ -171,7 +172,7 @@ def build(raw: dict, dictionary: dict[str, HubField], known_reasons) -> ValueRul
             if given.get(key) is not None:
                 given[key] = read(key, given[key])
         if given.get("min") is not None and given.get("max") is not None and given["min"] > given["max"]:
-            raise RuleError(f"min {_shown(given['min'])} is above max {_shown(given['max'])}")
+            raise RuleError(f"min {bound_text(given['min'])} is above max {bound_text(given['max'])}")
     if cls is Length and (isinstance(given["length"], bool) or not isinstance(given["length"], int)
                           or given["length"] < 1):
         raise RuleError(f"length must be a whole number of at least 1, got {given['length']!r}")
