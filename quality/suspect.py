@@ -22,8 +22,6 @@ import pyarrow.parquet as pq
 
 from jinbao.mappings import tables as mapping_tables      # FEEDS_DIR, CODES_DIR read when used: tests move them
 from jinbao.mappings.tables import FeedMapping, date_layout
-from jinbao.quality.cross import CROSS_RULES
-from jinbao.quality.value_rules import VALUE_RULES
 from jinbao.staged.layout import REJECTED
 
 #: At least this share of a column's values failing one rule makes it a suspected configuration error.
@@ -97,7 +95,7 @@ def _what_to_check(reason: str, field: str, mapping: FeedMapping, spec, sent: li
         table = mapping.code_tables[rule.codes]
         return (f"Check code table {mapping_tables.CODES_DIR / f'{rule.codes}.yaml'} (version {table.version}, "
                 f"named for {field} in {where}): it lacks the values sent{shown}.")
-    declared = [r for r in spec.quality.rules if r.reason == reason and r.rule in {*VALUE_RULES, *CROSS_RULES}]
+    declared = [r for r in spec.quality.rules if r.reason == reason]
     if declared:
         return (f"Check the rule {declared[0].rule} with reason {reason} in {spec.path or spec.name} "
                 f"(quality.rules) against the agreement{shown}.")

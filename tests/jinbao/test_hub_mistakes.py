@@ -4,14 +4,17 @@ is an operator error retried on the next run, never a refusal sent to the partne
 from __future__ import annotations
 
 import json
+import shutil
 
 import sqlalchemy as sa
 import yaml
 
 from jinbao.cli import main
 from jinbao.held_question import question
+from jinbao.settings import shipped_feeds_dir
 from jinbao.store.database import connect as engine
-from tests.deliveries import death_row, write_delivery
+from tests.conftest import private_home
+from tests.deliveries import death_row, enrollment_row, write_delivery, write_hrss
 from tests.faults.test_mapping_changed import mappings_copy  # noqa: F401 - a fixture
 
 FEED = "police.death"
@@ -151,3 +154,26 @@ def test_an_unreachable_store_is_an_error_the_next_run_cures(sqlite_home, monkey
     monkeypatch.delenv("JINBAO_STORE_URL")
     assert main(["run", FEED]) == 0 and _receipts(cfg) == ["police.death_20261122_000001.receipt.csv",
                                                            "police.death_20261122_000001.receipt.json"]
+
+
+
+def test_a_declared_range_reaches_the_partners_receipt_saying_what_was_expected(tmp_path, monkeypatch):
+    """A value rule declared in a copy of the declarations, run end to end: the record outside the range is
+    rejected with the declared code and a message naming the bounds; the others are published."""
+    feeds = tmp_path / "feeds"
+    shutil.copytree(shipped_feeds_dir(), feeds)
+    path = feeds / "hrss.resident_enrollment.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace(
+        "  rules: []", "  rules:\n    - {rule: range, field: enrollment_year, min: 2000, max: 2030, "
+        "reason: YEAR_OUT_OF_RANGE}"), encoding="utf-8")
+    monkeypatch.setenv("JINBAO_FEEDS_DIR", str(feeds))
+    cfg = private_home(tmp_path, monkeypatch)
+    rows = [enrollment_row(i) for i in range(5)]
+    rows[2]["CBND"] = "1999"
+    write_hrss(cfg.inbound("hrss"), "hrss.resident_enrollment", rows)
+    assert main(["run", "hrss.resident_enrollment"]) == 0
+    assert _rows(cfg, "select status, accepted, rejected from batch") == [
+        {"status": "published", "accepted": 4, "rejected": 1}]
+    csv_text = (cfg.outbound("hrss") / "hrss.resident_enrollment_20261122_000001.receipt.csv").read_text("utf-8")
+    assert "YEAR_OUT_OF_RANGE" in csv_text
+    assert "CBND=1999: enrolment year must lie between 2000 and 2030" in csv_text
