@@ -3,9 +3,10 @@
 A refused delivery goes to quarantine; the partner gets its receipt (with the
 batch's entry in the exchange log, committed together); only then is the remote
 delivery acknowledged (out of inbound/).  A batch held as a suspected hub
-configuration error (quality/suspect.py) gets no receipt until a person answers.  A held or refused batch then raises
-BatchHeld or DeliveryRefused, so that a scheduler shows it as failed: a person
-must act, a retry would not help.
+configuration error (quality/suspect.py) gets no receipt until a person answers:
+the partner is not blamed for the hub's mistake.  A held or refused batch then
+raises BatchHeld or DeliveryRefused, so that a scheduler shows it as failed: a
+person must act, a retry would not help.
 """
 from __future__ import annotations
 
