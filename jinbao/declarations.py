@@ -196,9 +196,10 @@ def _one_of(path: Path, key: str, value, allowed) -> None:
         raise FeedError(f"{path}: {key} {value!r} is not one of {', '.join(map(str, allowed))}")
 
 
-def _check_rules(path: Path, rules) -> tuple[NotBefore | ValueRule, ...]:
+def _check_rules(path: Path, rules, mapping: str) -> tuple[NotBefore | ValueRule, ...]:
     """The cross-field rules (quality/cross.py) and value rules (quality/value_rules.py) of `quality.rules`,
-    typed; anything unknown or malformed names the file and the rule's key path."""
+    typed; anything unknown or malformed names the file and the rule's key path, and so does a value rule
+    on a field no version of the feed's `mapping` translates (it would check nothing)."""
     if not isinstance(rules, list):
         raise FeedError(f"{path}: quality.rules must be a list")
     out = []
@@ -221,6 +222,9 @@ def _check_rules(path: Path, rules) -> tuple[NotBefore | ValueRule, ...]:
             out.append(build_value_rule(rule, hub_dictionary(), REASONS))
         except RuleError as exc:
             raise FeedError(f"{path}: {where} ({rule['rule']} on {rule.get('field')}): {exc}") from exc
+        if rule["field"] not in _mapped_hub_fields(mapping):
+            raise FeedError(f"{path}: {where} ({rule['rule']} on {rule['field']}): no version of mapping {mapping} "
+                            f"translates a partner column into {rule['field']}; the rule would check nothing")
     return tuple(out)
 
 
@@ -240,7 +244,7 @@ def _check_references(path: Path, raw: dict) -> None:
 
 
 def _mapped_hub_fields(mapping: str) -> set[str]:
-    """Every hub field the outbound mapping would translate, over all its versions."""
+    """Every hub field the mapping would translate, over all its versions."""
     raw = mapping_tables.read_feed_mapping(mapping_tables.FEEDS_DIR / f"{mapping}.yaml")
     return {rule["to"] for version in raw.get("versions") or [] for rule in (version.get("fields") or {}).values()}
 
@@ -348,7 +352,7 @@ def parse(path: Path, agreements: dict | None = None) -> FeedSpec:
     if outbound:
         return OutboundFeed(**common, agreement=raw["agreement"], query=raw["query"], fields=sent,
                             after=_after(path, raw))
-    rules = _check_rules(path, quality.get("rules") or [])
+    rules = _check_rules(path, quality.get("rules") or [], raw["mapping"])
     return InboundFeed(**common, schema=raw["schema"], quality=Quality(max_reject_share=share, rules=rules),
                        target=Target(table=target["table"], set=dict(target.get("set") or {})),
                        after=_after(path, raw), partitions=_partitions(path, raw.get("partitions", 1)),

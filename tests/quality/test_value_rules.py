@@ -115,11 +115,14 @@ def test_a_declared_rule_loads_typed_with_the_feed(tmp_path):
     ({"rule": "range", "field": "AAC060", "min": "2030-02-30"}, "min must be a date YYYY-MM-DD, got '2030-02-30'"),
     ({"rule": "range", "field": "enrollment_year", "min": "2000"}, "min must be a number, got '2000'"),
     ({"rule": "range", "field": "enrollment_year", "min": 2030, "max": 2000}, "min 2030 is above max 2000"),
-    ({"rule": "length", "field": "unit_code", "length": 0}, "length must be a whole number of at least 1"),
-    ({"rule": "pattern", "field": "unit_code", "regex": "([0-9]", "expected": "x"}, "is not a regular expression"),
-    ({"rule": "pattern", "field": "unit_code", "regex": "(a)\\1", "expected": "x"}, "look-around or back-reference"),
-    ({"rule": "digits", "field": "unit_code", "reason": "not digits"}, "reason 'not digits' must be a code"),
-    ({"rule": "digits", "field": "unit_code", "reason": "DATE_INVALID"}, "DATE_INVALID already means something else"),
+    ({"rule": "range", "field": "dereg_date", "min": 2030}, "min must be a date YYYY-MM-DD, got 2030"),
+    ({"rule": "length", "field": "dereg_reason", "length": 0}, "length must be a whole number of at least 1"),
+    ({"rule": "pattern", "field": "AAB301", "regex": "([0-9]", "expected": "x"}, "is not a regular expression"),
+    ({"rule": "pattern", "field": "AAB301", "regex": "(a)\\1", "expected": "x"}, "look-around or back-reference"),
+    ({"rule": "digits", "field": "AAB301", "reason": "not digits"}, "reason 'not digits' must be a code"),
+    ({"rule": "digits", "field": "AAB301", "reason": "DATE_INVALID"}, "DATE_INVALID already means something else"),
+    ({"rule": "digits", "field": "unit_code"}, "quality.rules[0] (digits on unit_code): no version of mapping "
+                                               "police.death translates a partner column into unit_code"),
 ])
 def test_a_bad_value_rule_is_refused_naming_file_and_key(tmp_path, rule, says):
     message = _refused(tmp_path, _broken(quality__rules=[rule]))
