@@ -17,7 +17,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from jinbao.mappings import tables as mapping_tables      # FEEDS_DIR, CODES_DIR read when used: tests move them
@@ -52,7 +51,7 @@ def suspicion(staging: Path, present: dict[str, int], mapping: FeedMapping, spec
 
     `present`: records holding a value per partner column (quality.judging.Judged.present); `mapping`: the
     one it was judged under; `spec`: the feed's declaration (its mapping's name, file and declared rules)."""
-    table = pq.read_table(staging / REJECTED, columns=["reason_code", "field", "value"])
+    table = pq.read_table(staging / REJECTED, columns=["reason_code", "field"])
     if table.num_rows == 0:
         return None
     counts = table.group_by(["reason_code", "field"]).aggregate([("reason_code", "count")])
@@ -67,8 +66,8 @@ def suspicion(staging: Path, present: dict[str, int], mapping: FeedMapping, spec
     if worst is None:
         return None
     reason, field, n, values = worst
-    failing = table.filter(pc.and_(pc.equal(table["reason_code"], reason), pc.equal(table["field"], field)))
-    sent = _most_frequent(failing)
+    sent = _most_frequent(pq.read_table(staging / REJECTED, columns=["value"],       # the values: only now
+                                        filters=[("reason_code", "=", reason), ("field", "=", field)]))
     account = (f"suspected hub configuration error: {n} of the {values} values of column {field} fail "
                f"{reason}, which suggests the hub's own configuration rather than the partner's data; no receipt "
                f"has gone to the partner. {_what_to_check(reason, field, mapping, spec, sent)} "
