@@ -2,9 +2,11 @@
 
 A refused delivery goes to quarantine; the partner gets its receipt (with the
 batch's entry in the exchange log, committed together); only then is the remote
-delivery acknowledged (out of inbound/).  A held or refused batch then raises
-BatchHeld or DeliveryRefused, so that a scheduler shows it as failed: a person
-must act, a retry would not help.
+delivery acknowledged (out of inbound/).  A batch held as a suspected hub
+configuration error (quality/suspect.py) gets no receipt until a person answers:
+the partner is not blamed for the hub's mistake.  A held or refused batch then
+raises BatchHeld or DeliveryRefused, so that a scheduler shows it as failed: a
+person must act, a retry would not help.
 """
 from __future__ import annotations
 
@@ -21,7 +23,7 @@ from jinbao.exchange_zone.receipts import receipt_name, send_receipt
 from jinbao.keys import cert_path
 from jinbao.ledger import Outcome, Status
 from jinbao.staged.layout import REJECTED
-from jinbao.quality.reasons import next_step
+from jinbao.quality.reasons import NO_RECEIPT_WHILE_HELD, next_step
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +41,8 @@ def finish(run: FeedRun, batch: Batch) -> Outcome:
             with run.db.begin() as conn:
                 ledger.update(conn, batch_id, staging_dir=str(staging))
     delivery = _delivery(run, row, staging) if staging else None
-    if row["receipt_at"] is None:
+    quiet = status == Status.HELD and row["reason_code"] in NO_RECEIPT_WHILE_HELD    # the hub's mistake, suspected
+    if row["receipt_at"] is None and not quiet:
         send(run, row, None if status == Status.REFUSED else staging / REJECTED, staging)
     if status != Status.HELD and row["acked_at"] is None and delivery is not None:
         run.transport.ack(delivery, batch_id)
@@ -47,6 +50,9 @@ def finish(run: FeedRun, batch: Batch) -> Outcome:
             ledger.update(conn, batch_id, acked_at=ledger.now())
     with run.db.begin() as conn:
         row = ledger.get(conn, batch_id)
+    if quiet:
+        raise BatchHeld(f"batch {batch_id} ({row['file_name']}) held, no receipt sent to {spec.partner}: "
+                        f"{row['message']} (in Airflow: the run's `review` task, a Required Action, asks the same)")
     if status == Status.HELD:
         raise BatchHeld(f"batch {batch_id} ({row['file_name']}) held: {row['message']}. Review the receipt in "
                         f"{cfg.receipts / spec.name / str(batch_id)}, then answer (in Airflow: the run's `review` "

@@ -26,7 +26,7 @@ from jinbao.connectors.names import safe_fragment
 from jinbao.files import atomic_write
 from jinbao.ledger import STRAY
 from jinbao.privacy import mask_table, partner_text
-from jinbao.quality.reasons import BATCH_REASONS
+from jinbao.quality.reasons import BATCH_REASONS, HUB_ONLY_DETAIL
 from jinbao.staged.layout import WARNED
 from jinbao.staged.parquet import read_staged
 
@@ -51,7 +51,8 @@ def batch_message(row: dict) -> str | None:
     """Bilingual text of a batch-level reason, with the details the ledger holds."""
     if row["reason_code"] in BATCH_REASONS:
         zh, en = BATCH_REASONS[row["reason_code"]]
-        return f"{zh} / {en}" + (f": {row['message']}" if row["message"] else "")
+        detail = row["message"] if row["reason_code"] not in HUB_ONLY_DETAIL else None
+        return f"{zh} / {en}" + (f": {detail}" if detail else "")
     return row["message"]
 
 

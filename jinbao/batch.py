@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
-from jinbao.store.errors import TransientFault
+from jinbao.store.errors import TransientFault, operator_step
 from jinbao.ledger import Refusal, Status, encoding_of
 from jinbao.privacy import mask_text
 
@@ -88,4 +88,4 @@ def fault(step: str, file: str, exc: BaseException) -> Refusal:
 
 def transient(step: str, file: str, exc: BaseException) -> TransientFault:
     return TransientFault(f"{file}: {step} interrupted by {type(exc).__name__}: {mask_text(str(exc))[:300]}; "
-                          "the delivery stays in inbound/ and the batch resumes on the next run")
+                          f"{operator_step(exc)}")

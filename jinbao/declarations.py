@@ -24,8 +24,11 @@ from jinbao.outbound.catalog import QUERIES
 from jinbao.partitions import BY, MAX_PARTITIONS
 from jinbao.quality.cross import CROSS_RULES, NotBefore, keys as rule_keys
 from jinbao.quality.reasons import REASONS
+from jinbao.quality.value_rules import VALUE_RULES, RuleError, ValueRule, build as build_value_rule, \
+    keys as value_rule_keys
 from jinbao.register.authority import authority
 from jinbao.schemas import dictionary    # PARTNERS_DIR read when used: tests point it elsewhere
+from jinbao.schemas.dictionary import hub_dictionary
 from jinbao.settings import Settings, load_settings
 
 
@@ -71,11 +74,11 @@ class Format:
 
 @dataclass(frozen=True)
 class Quality:
-    """The declaration's `quality:`: when a delivery is held, and the cross-field rules beyond the
-    ones the hub dictionary gives each field."""
+    """The declaration's `quality:`: when a delivery is held, and the rules beyond the ones the hub
+    dictionary gives each field: cross-field (not_before) and value rules (range, length, digits, pattern)."""
 
     max_reject_share: float = 0.20
-    rules: tuple[NotBefore, ...] = ()
+    rules: tuple[NotBefore | ValueRule, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -213,21 +216,36 @@ def _one_of(path: Path, key: str, value, allowed) -> None:
         raise FeedError(f"{path}: {key} {value!r} is not one of {', '.join(map(str, allowed))}")
 
 
-def _check_rules(path: Path, rules) -> tuple[NotBefore, ...]:
+def _check_rules(path: Path, rules, mapping: str) -> tuple[NotBefore | ValueRule, ...]:
+    """The cross-field rules (quality/cross.py) and value rules (quality/value_rules.py) of `quality.rules`,
+    typed; anything unknown or malformed names the file and the rule's key path, and so does a value rule
+    on a field no version of the feed's `mapping` translates (it would check nothing)."""
     if not isinstance(rules, list):
         raise FeedError(f"{path}: quality.rules must be a list")
+    out = []
     for i, rule in enumerate(rules):
         where = f"quality.rules[{i}]"
         if not isinstance(rule, dict):
             raise FeedError(f"{path}: {where} must be a mapping")
-        _one_of(path, f"{where}.rule", rule.get("rule"), tuple(CROSS_RULES))
-        extra = set(rule) - rule_keys(rule["rule"])
-        missing = rule_keys(rule["rule"]) - set(rule)
+        _one_of(path, f"{where}.rule", rule.get("rule"), (*CROSS_RULES, *VALUE_RULES))
+        every, required = (rule_keys(rule["rule"]),) * 2 if rule["rule"] in CROSS_RULES \
+            else value_rule_keys(rule["rule"])
+        extra, missing = set(rule) - every, required - set(rule)
         if extra or missing:
             raise FeedError(f"{path}: {where} " + (f"has unknown key(s) {', '.join(sorted(extra))}" if extra
                                                    else f"lacks {', '.join(sorted(missing))}"))
-        _one_of(path, f"{where}.reason", rule["reason"], tuple(REASONS))
-    return tuple(CROSS_RULES[r["rule"]](**{k: v for k, v in r.items() if k != "rule"}) for r in rules)
+        if rule["rule"] in CROSS_RULES:
+            _one_of(path, f"{where}.reason", rule["reason"], tuple(REASONS))
+            out.append(CROSS_RULES[rule["rule"]](**{k: v for k, v in rule.items() if k != "rule"}))
+            continue
+        try:
+            out.append(build_value_rule(rule, hub_dictionary(), REASONS))
+        except RuleError as exc:
+            raise FeedError(f"{path}: {where} ({rule['rule']} on {rule.get('field')}): {exc}") from exc
+        if rule["field"] not in _mapped_hub_fields(mapping):
+            raise FeedError(f"{path}: {where} ({rule['rule']} on {rule['field']}): no version of mapping {mapping} "
+                            f"translates a partner column into {rule['field']}; the rule would check nothing")
+    return tuple(out)
 
 
 def _check_references(path: Path, raw: dict) -> None:
@@ -390,7 +408,7 @@ def parse(path: Path, agreements: dict | None = None) -> FeedSpec:
     if outbound:
         return OutboundFeed(**common, agreement=raw["agreement"], query=raw["query"], fields=sent,
                             after=_after(path, raw))
-    rules = _check_rules(path, quality.get("rules") or [])
+    rules = _check_rules(path, quality.get("rules") or [], raw["mapping"])
     return InboundFeed(**common, schema=raw["schema"], quality=Quality(max_reject_share=share, rules=rules),
                        target=Target(table=target["table"], set=dict(target.get("set") or {}),
                                      not_stored=_not_stored(path, raw)),

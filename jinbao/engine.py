@@ -33,7 +33,7 @@ from jinbao.settings import Settings, load_settings
 from jinbao.staged.refused import DeliveryRefused
 from jinbao.store import publish_step
 from jinbao.store.database import upgrade
-from jinbao.store.errors import is_transient
+from jinbao.store.errors import TransientFault, is_transient
 
 __all__ = ["BatchHeld", "Engine", "fault", "transient"]
 
@@ -65,6 +65,11 @@ class Engine:
             ledger.move(conn, batch_id, frm, Status.REFUSED, reason_code=refusal.code, message=refusal.detail)
             return Outcome.of(ledger.get(conn, batch_id))
 
+    def _retried(self, fault: TransientFault) -> TransientFault:
+        """The operator's line for a fault a retry may cure (what to do is in it), then the fault to raise."""
+        log.error("%s: %s", self.spec.name, fault)
+        return fault
+
     def receive(self, up_to: dt.date | None = None) -> list[int]:
         """Take waiting deliveries (business date <= up_to); return the batch ids still to carry on."""
         with self.lock.exclusive():
@@ -90,7 +95,7 @@ class Engine:
                 return self._refuse(batch_id, Status.RECEIVED, Refusal(exc.reason_code, str(exc)))
             except Exception as exc:  # noqa: BLE001 - sorted into the two kinds right here
                 if is_transient(exc):
-                    raise transient("judge", batch.file_name, exc) from exc
+                    raise self._retried(transient("judge", batch.file_name, exc)) from exc
                 log.exception("%s: judging batch %s failed", self.spec.name, batch_id)
                 return self._refuse(batch_id, Status.RECEIVED, fault("judge", batch.file_name, exc))
             return judge_step.decide(self._feed(), batch, gate, judged)
@@ -109,7 +114,7 @@ class Engine:
         except Exception as exc:  # noqa: BLE001 - sorted into the two kinds right here
             file = self._batch(batch_id).file_name
             if is_transient(exc):
-                raise transient("publish", file, exc) from exc
+                raise self._retried(transient("publish", file, exc)) from exc
             if publish_step.partitioned(self._feed(), released):   # its partitions' rows are in: keep it judged
                 log.error("%s: publishing batch %s failed; it stays judged: %s", self.spec.name, batch_id,
                           mask_text(str(exc)))

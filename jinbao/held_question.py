@@ -11,7 +11,7 @@ from pathlib import Path
 from jinbao import ledger
 from jinbao.declarations import get_feed
 from jinbao.quality.judging import top_reasons
-from jinbao.quality.reasons import REASONS, next_step
+from jinbao.quality.reasons import NO_RECEIPT_WHILE_HELD, REASONS, next_step
 from jinbao.report_links import batch_links
 from jinbao.settings import Settings
 from jinbao.staged.layout import REJECTED
@@ -25,7 +25,9 @@ def links(cfg: Settings, row: dict) -> dict[str, str]:
     """Where the reviewer reads the receipt and the quality page: links to the hub's read-only pages on the
     API server (jinbao/report_links.py, the same as the run's note), or what to do when one is not written."""
     found = batch_links(cfg, row)
-    missing = {"receipt": "not written yet (`finish` sends it)",
+    unsent = "not sent: held as a suspected hub configuration error, the partner hears nothing until you answer" \
+        if row["reason_code"] in NO_RECEIPT_WHILE_HELD else "not written yet (`finish` sends it)"
+    missing = {"receipt": unsent,
                "quality page": f"not written: `jinbao quality docs {row['feed']} --batch {row['id']}` writes it"}
     return {what: f"[{what}]({found[what]})" if what in found else why for what, why in missing.items()}
 
@@ -53,6 +55,9 @@ def question(cfg: Settings, batch_id: int) -> tuple[str, str]:
         row = ledger.get(conn, batch_id)
     spec = get_feed(row["feed"], cfg)
     subject = f"Held: {spec.name} {row['file_name']} (batch {batch_id}) — release, refuse or re-judge?"
+    if row["reason_code"] in NO_RECEIPT_WHILE_HELD:
+        subject = (f"Suspected hub configuration error: {spec.name} {row['file_name']} (batch {batch_id}) — fix the "
+                   "mapping or code table, then re-judge")
     staging = Path(row["staging_dir"]) if row["staging_dir"] else None
     reasons = top_reasons(staging) if staging and (staging / REJECTED).exists() else []
     lines = [f"**{row['file_name']}** from {spec.partner} (batch {batch_id}, business date {row['business_date']}, "
@@ -64,6 +69,12 @@ def question(cfg: Settings, batch_id: int) -> tuple[str, str]:
         lines += [f"- {n} × `{code}` on {field}: {reason_text(code, field)}" for code, field, n in reasons]
         lines.append("")
     lines += [f"- {what}: {where}" for what, where in links(cfg, row).items()]
+    if row["reason_code"] in NO_RECEIPT_WHILE_HELD:
+        lines += ["", "A whole column failed one rule: this is a **suspected hub configuration error**, so the "
+                  "partner has had no receipt.  Fix what the message above names (the mapping's `date_format`, "
+                  "the code table, the declared rule), then choose **Re-judge** (or run `jinbao batches rejudge "
+                  f"{batch_id}`): the partner then gets one receipt.  Release or Refuse only if the partner "
+                  "really sent this."]
     lines += ["", f"**Release** publishes the {row['accepted']} accepted records as judged (the rejected stay "
               "rejected) and sends the partner an updated receipt.  **Refuse** publishes nothing, keeps the "
               "delivery in quarantine and sends the partner a receipt with your *reason* (required) asking them "

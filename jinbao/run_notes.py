@@ -14,6 +14,7 @@ from pathlib import Path
 
 from jinbao.display import visible_controls
 from jinbao.ledger import Status
+from jinbao.quality.reasons import NO_RECEIPT_WHILE_HELD
 from jinbao.report_links import batch_links, url_for
 
 #: Airflow keeps at most this many characters of a note (DagRunNote.content).
@@ -42,6 +43,9 @@ def outcome(row: dict) -> str:
     status = str(row["status"])
     if status == Status.PUBLISHED:
         return "published"
+    if status == Status.HELD and row["reason_code"] in NO_RECEIPT_WHILE_HELD:
+        return (f"held, no receipt sent: {_text(row['message'])} In Airflow: fix, then choose Re-judge in the run's "
+                "Required Action (`review`)")
     if status == Status.HELD:
         return (f"held for review: {_text(row['message'])}. Next: answer the run's Required Action (`review`: "
                 "release, refuse or re-judge) after reading the receipt and quality page")

@@ -55,6 +55,31 @@ class CodeTable:
     def label(self) -> str:
         return f"{self.name}@{self.version}"
 
+    def agreed(self) -> str:
+        """The partner codes this version takes, as a rejection states them (agreed_values)."""
+        return agreed_values(self.forward)
+
+
+#: At most this many of a code set's values are named in a rejection's message.
+AGREED_SHOWN = 12
+
+
+def agreed_values(codes) -> str:
+    """A set of codes as a rejection states it: all of them, or the first AGREED_SHOWN and how many there
+    are (a receipt line stays short for a table of 56 ethnicities)."""
+    ordered = sorted(codes)
+    shown = ", ".join(ordered[:AGREED_SHOWN])
+    return shown if len(ordered) <= AGREED_SHOWN else f"{shown}, … ({len(ordered)} values)"
+#: strftime codes as an agreement writes a date layout (YYYYMMDD, YYYY-MM).
+_LAYOUT = {"%Y": "YYYY", "%m": "MM", "%d": "DD", "%H": "hh", "%M": "mm", "%S": "ss"}
+
+
+def date_layout(fmt: str) -> str:
+    """'%Y%m%d' -> 'YYYYMMDD': a mapping's date_format as the partner's agreement writes it."""
+    for code, words in _LAYOUT.items():
+        fmt = fmt.replace(code, words)
+    return fmt
+
 
 @dataclass(frozen=True)
 class FieldRule:

@@ -4,7 +4,8 @@ Everything is whole-column Arrow compute: code values through `index_in` +
 `take` against the table's keys, dates through `strptime`.  A value that
 cannot be translated never silently becomes null: it is recorded as a failed
 field (UNMAPPED_CODE, DATE_INVALID) on the partner's column, which rejects the
-record, and the receipt names the column the partner knows.
+record, and the receipt names the column the partner knows and what was agreed
+(the table's codes, the date layout).
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ import pyarrow.compute as pc
 
 from jinbao.formats import citizen_id
 from jinbao.formats.fixed_width import parse_numeric_date
-from jinbao.mappings.tables import CodeTable, FeedMapping
+from jinbao.mappings.tables import CodeTable, FeedMapping, date_layout
 
 _TRIM = " \t\r\u3000\ufeff"
 
@@ -27,7 +28,7 @@ class FailedFields(Protocol):
     as what the translator calls, so that mappings need nothing of the quality gate that uses them."""
 
     def add(self, mask, field_name: str, reason: str, values: pa.Array | None = None,
-            detail: pa.Array | None = None) -> None: ...
+            expected: str | None = None, detail: pa.Array | None = None) -> None: ...
 
 
 def _has_trimmable(col: pa.Array) -> bool:
@@ -115,11 +116,13 @@ def translate(batch: pa.RecordBatch, mapping: FeedMapping, failures: FailedField
                 col, mask = citizen_id.upgrade_15(col)
                 upgraded = pa.array(mask)
         if rule.codes:
-            col, unmapped = translate_codes(col, mapping.code_tables[rule.codes])
-            failures.add(unmapped, rule.partner, "UNMAPPED_CODE", batch.column(rule.partner))
+            table = mapping.code_tables[rule.codes]
+            col, unmapped = translate_codes(col, table)
+            failures.add(unmapped, rule.partner, "UNMAPPED_CODE", batch.column(rule.partner), table.agreed())
         elif rule.date_format:
             col, invalid = parse_dates(col, rule.date_format)
-            failures.add(invalid, rule.partner, "DATE_INVALID", batch.column(rule.partner))
+            failures.add(invalid, rule.partner, "DATE_INVALID", batch.column(rule.partner),
+                         date_layout(rule.date_format))
         out[rule.hub] = col
     out["id_upgraded"] = upgraded
     return pa.table(out)

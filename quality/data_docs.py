@@ -41,6 +41,7 @@ from jinbao.quality.columns import BIRTH, GENDER, ID, ID_BIRTH, ID_GENDER, STATE
 from jinbao.quality.judging import gate_for, open_delivery_csv
 from jinbao.quality.reasons import REASONS
 from jinbao.quality.suites import suite_specs
+from jinbao.quality.value_rules import bound_text
 from jinbao.schemas.dictionary import hub_dictionary
 
 #: At most this many failing lines are listed per check (all of them are counted).
@@ -234,8 +235,15 @@ def _describe(exp: dict, names: Names, gate) -> str:
     if t == "expect_column_value_lengths_to_be_between":
         return f"at most {kw.get('max_value')} characters 长度上限"
     if t == "expect_column_values_to_be_between":
-        limit = kw.get("max_value")
-        return f"not after {str(limit)[:10]} (business date) 不晚于业务日期"
+        low, limit = kw.get("min_value"), kw.get("max_value")
+        business = {gate.latest.isoformat(), rules.month_end(gate.latest).isoformat()}
+        if low is None and limit is not None and str(limit)[:10] in business:
+            return f"not after {str(limit)[:10]} (business date) 不晚于业务日期"
+        return _between(None if low is None else str(low)[:10], None if limit is None else str(limit)[:10])
+    if t == "expect_column_values_to_be_number_between":
+        return _between(bound_text(kw.get("lowest")), bound_text(kw.get("highest")))
+    if t == "expect_column_value_lengths_to_equal":
+        return f"exactly {kw.get('value')} characters 长度须为{kw.get('value')}"
     if t == "expect_column_values_to_pass_citizen_id_stage":
         return {"checksum": "GB 11643 check character right 校验位正确",
                 "birth": f"birth date inside the ID exists, not after {kw.get('on')} 出生日期有效",
@@ -247,6 +255,13 @@ def _describe(exp: dict, names: Names, gate) -> str:
     if t == "expect_column_pair_values_a_to_be_greater_than_b":
         return f"on or after 不早于 {html.escape(col('column_B'))}"
     return html.escape(t)
+
+
+def _between(low, high) -> str:
+    """A declared range (quality/value_rules.py) in words."""
+    if low is not None and high is not None:
+        return f"from {low} to {high} 在{low}至{high}之间"
+    return f"at least {low} 不小于{low}" if low is not None else f"at most {high} 不大于{high}"
 
 
 def _reason_text(code: str, field: str) -> tuple[str, str]:

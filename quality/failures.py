@@ -29,11 +29,13 @@ class Failures:
     parts: list[pa.Table] = field(default_factory=list)
 
     def add(self, mask, field_name: str, reason: str, values: pa.Array | None = None,
-            detail: pa.Array | None = None) -> None:
+            expected: str | tuple[str, str] | None = None, detail: pa.Array | None = None) -> None:
         """Record `reason` on `field_name` for every row where mask is true.
 
         `values` are the values as sent; pass None for personal data (IDs,
-        names) so that they never appear in a receipt.  `detail`: per row, text
+        names) so that they never appear in a receipt.  `expected`: what was
+        agreed (a date layout, the code values, a declared bound), which the
+        message states (quality/reasons.py EXPECTED).  `detail`: per row, text
         the message ends with (a division's successor), where one reason's
         message differs from row to row.
         """
@@ -43,7 +45,7 @@ class Failures:
             return
         idx = pa.array(rows, pa.int64())
         vals = values.take(idx).cast(pa.string()) if values is not None else pa.nulls(rows.size, pa.string())
-        text = messages(reason, field_name, vals)
+        text = messages(reason, field_name, vals, expected, shown=values is not None)
         if detail is not None:
             text = pc.binary_join_element_wise(text, pc.fill_null(detail.take(idx).cast(pa.string()), ""), " — ")
         self.parts.append(pa.table({

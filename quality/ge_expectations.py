@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from decimal import Decimal
 
 from great_expectations.execution_engine import PandasExecutionEngine
 from great_expectations.expectations.expectation import ColumnMapExpectation
@@ -103,3 +104,31 @@ class ExpectColumnValuesToBeValidUscc(ColumnMapExpectation):
 
     map_metric = "column_values.jinbao_gb32100"
     success_keys = ("mostly",)
+
+
+def number_between(value: str, lowest, highest, well_formed: str) -> bool:
+    """A declared range (quality/value_rules.py) on a number written as text: a malformed value is another
+    rule's failure (FORMAT_INVALID, AMOUNT_INVALID) and passes here."""
+    if not re.fullmatch(well_formed.strip("^$"), value):
+        return True
+    number = Decimal(value)
+    return (lowest is None or number >= Decimal(str(lowest))) and (highest is None or number <= Decimal(str(highest)))
+
+
+class ColumnValuesNumberBetween(ColumnMapMetricProvider):
+    condition_metric_name = "column_values.jinbao_number_between"
+    condition_value_keys = ("lowest", "highest", "well_formed")
+
+    @column_condition_partial(engine=PandasExecutionEngine)
+    def _pandas(cls, column, lowest, highest, well_formed, **kwargs):
+        return column.map(lambda v: number_between(v, lowest, highest, well_formed))
+
+
+class ExpectColumnValuesToBeNumberBetween(ColumnMapExpectation):
+    """A number written as text lies between `lowest` and `highest` (either may be None), inclusive."""
+
+    lowest: float | None = None
+    highest: float | None = None
+    well_formed: str
+    map_metric = "column_values.jinbao_number_between"
+    success_keys = ("lowest", "highest", "well_formed", "mostly")

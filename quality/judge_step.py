@@ -4,7 +4,8 @@ quality.judging streams the delivery through the gate of the mapping pinned at
 receipt into accepted and rejected Parquet; a manifest's count that the file
 does not match refuses the delivery; then the checks that need the store run,
 each declared by the package that owns it (AFTER_JUDGE), so a new one never
-touches this step or the engine.  Too many rejections hold the batch for a person.
+touches this step or the engine.  Too many rejections hold the batch for a person; so does a
+column that fails one rule throughout (quality/suspect.py), before the partner hears anything.
 
 `judge` raises what goes wrong (the engine sorts it into a refusal or a retry);
 `decide` records the verdict.
@@ -25,6 +26,7 @@ from jinbao.quality import judging
 from jinbao.quality.data_docs import hint
 from jinbao.quality.judging import Judged
 from jinbao.quality.plan import rules_version
+from jinbao.quality.suspect import HUB_CONFIG_SUSPECTED, suspicion
 from jinbao.quality.verdict import Gate
 from jinbao.schemas.store_tables import TARGETS
 
@@ -70,10 +72,13 @@ def judge(run: FeedRun, batch: Batch) -> tuple[Gate, Judged]:
 
 
 def decide(run: FeedRun, batch: Batch, gate: Gate, judged: Judged) -> Outcome:
-    """Judged, or held when the rejected share is above the feed's threshold."""
+    """Judged, or held: as a suspected hub configuration error when a whole column fails one rule
+    (quality/suspect.py: no receipt until a person answers), else when the rejected share is above the
+    feed's threshold."""
     spec, batch_id = run.spec, batch.id
     share = judged.rejected / judged.received if judged.received else 0.0
-    held = share > spec.quality.max_reject_share
+    suspect = suspicion(batch.staging, judged.present, gate.mapping, spec, batch_id) if judged.rejected else None
+    held = suspect is not None or share > spec.quality.max_reject_share
     reasons = ", ".join(f"{code} on {field} {n}" for code, field, n in judging.top_reasons(batch.staging))
     log.info("%s: judged %s: %s records received, %s accepted, %s rejected (%.1f%%)%s", spec.name,
              batch.file_name, judged.received, judged.accepted, judged.rejected, 100 * share,
@@ -82,11 +87,14 @@ def decide(run: FeedRun, batch: Batch, gate: Gate, judged: Judged) -> Outcome:
         log.info("%s: %s", spec.name, hint(run.cfg, spec.name, batch_id))
     message = (f"{judged.rejected} of {judged.received} records ({share:.1%}) rejected, above the feed's "
                f"threshold of {spec.quality.max_reject_share:.0%}") if held else None
+    code = "HELD" if held else None
+    if suspect is not None:
+        log.warning("%s: batch %s (%s) held: %s", spec.name, batch_id, batch.file_name, suspect.account)
+        code, message = HUB_CONFIG_SUSPECTED, suspect.account
     with run.db.begin() as conn:
         ledger.move(conn, batch_id, Status.RECEIVED, Status.HELD if held else Status.JUDGED,
                     received=judged.received, accepted=judged.accepted, rejected=judged.rejected,
-                    rules_version=rules_version(gate.mapping, gate.rules),
-                    reason_code="HELD" if held else None, message=message)
+                    rules_version=rules_version(gate.mapping, gate.rules), reason_code=code, message=message)
         return Outcome.of(ledger.get(conn, batch_id))
 
 

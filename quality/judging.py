@@ -10,7 +10,8 @@ leaves either nothing or a whole result.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
@@ -37,6 +38,8 @@ from jinbao.staged.reader import open_csv
 class Judged:
     received: int
     rejected: int
+    #: partner column -> records holding a value in it (Verdict.present over the delivery)
+    present: dict[str, int] = field(default_factory=dict)
 
     @property
     def accepted(self) -> int:
@@ -109,6 +112,7 @@ def judge_delivery(path: Path, encoding: str, gate: Gate, staging: Path, workers
     stream = open_delivery_csv(path, encoding, gate)
     acc_writer = rej_writer = held_writer = warn_writer = None
     received = rejected = 0
+    present: Counter = Counter()
     (staging / HELD_BACK).unlink(missing_ok=True)
     (staging / WARNED).unlink(missing_ok=True)
     # Renamed in place when all are complete, accepted first (the `with` leaves them last to first);
@@ -122,6 +126,7 @@ def judge_delivery(path: Path, encoding: str, gate: Gate, staging: Path, workers
             for block, verdict in judge_stream(stream.blocks(), gate, workers):
                 received += block.num_rows
                 rejected += verdict.rejected_records
+                present.update(verdict.present)
                 if on_block is not None:
                     on_block(block.num_rows)
                 if acc_writer is None:
@@ -153,7 +158,7 @@ def judge_delivery(path: Path, encoding: str, gate: Gate, staging: Path, workers
             rejected += _reject_duplicate_keys(acc_tmp, rej_tmp, hub_keys,
                                                "+".join(partner.get(k, k) for k in hub_keys),
                                                held_tmp if held_writer is not None else None, staging / HELD_BACK)
-    return Judged(received, rejected)
+    return Judged(received, rejected, dict(present))
 
 
 #: Records counted at once for duplicate keys: beyond it the delivery is sorted by key on disk

@@ -15,6 +15,7 @@ import pyarrow as pa
 from jinbao import __version__
 from jinbao.quality import rules
 from jinbao.quality.columns import BIRTH, GENDER, ID, ID_BIRTH, Column, ge_column
+from jinbao.quality.value_rules import VALUE_RULES
 from jinbao.schemas.dictionary import hub_dictionary
 
 
@@ -29,7 +30,8 @@ def plan(mapping, cross=()) -> list[Step]:
     """The feed's field rules in the order a record's failures are listed.
 
     The ID comes first because the birth-date and gender rules compare with
-    what it says; `cross` are the declaration's rules (cross.NotBefore).
+    what it says; `cross` are the declaration's rules (cross.NotBefore, the value_rules kinds), each
+    on a field the mapping translates.
     """
     dictionary = hub_dictionary()
     partner = {r.hub: r.partner for r in mapping.fields}
@@ -48,6 +50,8 @@ def plan(mapping, cross=()) -> list[Step]:
     for c in cross:
         if c.rule == "not_before" and c.field in partner and (c.than in partner or c.than == BIRTH and ID in partner):
             steps.append(Step(rules.not_before(c.reason), partner[c.field], (c.field, c.than)))
+        elif c.rule in VALUE_RULES and c.field in partner:
+            steps.append(Step(rules.value_rule(c), partner[c.field], (c.field,)))
     return steps
 
 
@@ -65,6 +69,7 @@ def rules_version(mapping, cross=()) -> str:
     for name in ("gbt2260_changes.csv", "divisions.yaml"):       # what an abolished division code becomes
         digest.update(resources.files("jinbao.mappings").joinpath("reference", name).read_bytes())
     digest.update(repr([(s.rule.reason, s.field, s.reads) for s in plan(mapping, cross)]).encode())
+    digest.update(repr(tuple(cross)).encode())        # a declared rule's bounds, not only its reason
     return f"{__version__}+{digest.hexdigest()[:12]}"
 
 

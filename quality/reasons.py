@@ -58,6 +58,12 @@ REASONS: dict[str, tuple[str, str]] = {
                              "{field}={value} differs from the amount due on the subsidy line"),
     "SUBSIDY_ALREADY_PAID": ("该补贴明细已到账，重复拨付：{field}={value}",
                              "this subsidy line was already paid: {field}={value}"),
+    # the kinds of declared value rule (quality/value_rules.py), when a declaration names no code of its own;
+    # their messages say what was expected (EXPECTED below), these are the words without it
+    "OUT_OF_RANGE": ("超出约定范围：{field}={value}", "{field}={value} is outside the agreed range"),
+    "LENGTH_INVALID": ("长度不符合约定：{field}={value}", "{field}={value} does not have the agreed length"),
+    "NOT_DIGITS": ("须全部为数字：{field}={value}", "{field}={value} must hold digits only"),
+    "PATTERN_MISMATCH": ("不符合约定格式：{field}={value}", "{field}={value} does not have the agreed form"),
     "DUPLICATE_KEY": ("同一批次内主键重复：{field}，{value}", "the same key {field} appears more than once in the "
                       "delivery: {value}"),
 }
@@ -70,6 +76,9 @@ BATCH_REASONS: dict[str, tuple[str, str]] = {
     "SEQUENCE_REPLAYED": ("批次序号未递增", "sequence number not greater than the last accepted"),
     "NO_MAPPING": ("业务日期无生效的代码对照表", "no mapping version in force on the business date"),
     "HELD": ("拒绝比例超过阈值，整批暂停发布", "rejected share above the threshold: batch held"),
+    # quality/suspect.py: a whole column failed one rule; held at the hub, whose detail is for its operators only
+    "HUB_CONFIG_SUSPECTED": ("整批暂缓处理：本中心正在核查自身配置，核查后另行回执",
+                             "held at the hub while it checks its own configuration; a receipt follows"),
     "BAD_SIGNATURE": ("清单签名验证失败", "the manifest signature does not verify"),
     "BAD_NAME": ("文件名不符合约定，未处理", "the file name does not follow the agreement; not read"),
     "NOT_A_FILE": ("不是普通文件（链接、设备或文件夹），未读取", "not a regular file (a link, a device or a folder); not read"),
@@ -95,6 +104,12 @@ BATCH_REASONS: dict[str, tuple[str, str]] = {
                           "refused whole"),
 }
 
+#: Batch reasons whose ledger message is for the hub's operators only (mapping files, commands): a receipt
+#: gives the partner the reason's own words and nothing more.
+HUB_ONLY_DETAIL = {"HUB_CONFIG_SUSPECTED"}
+#: Held for these, a batch sends no receipt until a person has answered (exchange_zone/finish.py).
+NO_RECEIPT_WHILE_HELD = {"HUB_CONFIG_SUSPECTED"}
+
 #: What an operator does next about a refused delivery (log lines, never a partner's receipt); {partner}
 #: is the sender.  A code without an entry needs nothing beyond the receipt the partner already has.
 NEXT_STEPS: dict[str, str] = {
@@ -113,24 +128,49 @@ def next_step(code: str | None, partner: str) -> str | None:
     return step.format(partner=partner) if step else None
 
 
-def message(code: str, field: str, value: str | None = None) -> str:
-    zh, en = REASONS[code]
+#: Messages that state what was agreed, when the caller knows it ({expected}): the date layout of the
+#: mapping (YYYYMMDD), the code table's values, a declared value rule's bound.  A partner told only that
+#: "2008/01/01 is not a valid date" cannot tell whether the date or the agreement is wrong.
+EXPECTED: dict[str, tuple[str, str]] = {
+    "DATE_INVALID": ("日期不存在或不符合约定格式{expected}：{field}={value}",
+                     "{field}={value} is not a date in the agreed format {expected}"),
+    "UNMAPPED_CODE": ("代码值无对照：{field}={value}，约定代码值：{expected}",
+                      "code {value} of {field} has no mapping; agreed values: {expected}"),
+}
+#: A declared value rule's message (quality/value_rules.py), whatever its code: the value, then what was
+#: expected; without the value for a personal field.
+DECLARED = ("{expected}：{field}={value}", "{field}={value}: {expected}")
+DECLARED_UNSHOWN = ("{expected}：{field}", "{field}: {expected}")
+
+
+def _templates(code: str, expected, shown: bool) -> tuple[str, str]:
+    if expected is None:
+        return REASONS.get(code, ("{field}={value}", "{field}={value}"))
+    return EXPECTED.get(code) or (DECLARED if shown else DECLARED_UNSHOWN)
+
+
+def message(code: str, field: str, value: str | None = None, expected: str | tuple[str, str] | None = None) -> str:
+    """The partner's bilingual message; `expected`: what was agreed, one text or (Chinese, English)."""
+    zh, en = _templates(code, expected, value is not None)
     shown = "" if value is None else value
-    return f"{zh.format(field=field, value=shown)} / {en.format(field=field, value=shown)}"
+    zh_expected, en_expected = (expected, expected) if isinstance(expected, str) or expected is None else expected
+    return (f"{zh.format(field=field, value=shown, expected=zh_expected)} / "
+            f"{en.format(field=field, value=shown, expected=en_expected)}")
 
 
-def messages(code: str, field: str, values):
-    """The same message for a whole column of failing values, without a per-row loop."""
+def messages(code: str, field: str, values, expected: str | tuple[str, str] | None = None, shown: bool = True):
+    """The same message for a whole column of failing values, without a per-row loop; `shown`: whether
+    the values are the partner's (False: nulls standing for a personal field's, never echoed)."""
     # DAG parsing: declarations import REASONS from here; pyarrow only in tasks
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    template = message(code, field, "\x00")
+    template = message(code, field, "\x00" if shown else None, expected)
     if "\x00" not in template:
         return pa.array([template] * len(values), pa.string())
     parts = template.split("\x00")
-    shown = pc.fill_null(values.cast(pa.string()), "")
+    sent = pc.fill_null(values.cast(pa.string()), "")
     pieces = [pa.scalar(parts[0])]
     for part in parts[1:]:
-        pieces += [shown, pa.scalar(part)]
+        pieces += [sent, pa.scalar(part)]
     return pc.binary_join_element_wise(*pieces, "")

@@ -29,9 +29,11 @@ from jinbao.formats.encoding import looks_mojibake, mojibake_pattern
 from jinbao.formats.fixed_width import rows_with_digits
 from jinbao.mappings.reference import (ANY, allowed_codes, county_code_ints, division_valid, live_county_codes,
                                        live_division_codes)
+from jinbao.mappings.tables import agreed_values
 from jinbao.quality.columns import ID_BIRTH, ID_GENDER, STATED_GENDER, Column, as_mask
 from jinbao.quality.failures import Failures
-from jinbao.schemas.dictionary import HubField
+from jinbao.quality.value_rules import DATE_TYPES
+from jinbao.schemas.dictionary import HubField, hub_dictionary
 from jinbao.schemas.store_tables import TARGETS
 
 ID_PATTERN = r"^[0-9]{17}[0-9X]$"
@@ -57,9 +59,12 @@ class Rule:
     expect: tuple[Expect, ...]
     when: Callable[[HubField, bool], bool] = lambda spec, coded: True
     echo: bool = True                 # the receipt shows the value as sent (never personal or garbled text)
+    #: What was agreed, for the message (quality/reasons.py EXPECTED): over the judged Column
+    expected: Callable[[Column], str | tuple[str, str]] | None = None
 
     def check(self, f: Failures, field: str, sent: pa.Array, *cols: Column) -> None:
-        f.add(self.fails(*cols), field, self.reason, sent if self.echo else None)
+        f.add(self.fails(*cols), field, self.reason, sent if self.echo else None,
+              self.expected(cols[0]) if self.expected else None)
 
     def expectations(self, *cols: Column) -> list[tuple[str, dict]]:
         return [(e.type, e.kwargs(*cols)) for e in self.expect]
@@ -188,7 +193,8 @@ TYPE_RULES: dict[str, tuple[Rule, ...]] = {
              lambda c: c.present & ~as_mask(pc.is_in(c.values, value_set=_value_set(allowed_codes(c.spec)))),
              (Expect("expect_column_values_to_be_in_set",
                      lambda c: _col(c, value_set=sorted(allowed_codes(c.spec)))),),
-             when=lambda spec, coded: not coded and allowed_codes(spec) is not None),
+             when=lambda spec, coded: not coded and allowed_codes(spec) is not None,
+             expected=lambda c: agreed_values(allowed_codes(c.spec))),
     ),
     "date": (
         Rule("DATE_IN_FUTURE", lambda c: as_mask(pc.greater(c.values, pa.scalar(c.until, pa.date32()))),
@@ -292,6 +298,56 @@ def not_before(reason: str) -> Rule:
     return Rule(reason, lambda a, b: as_mask(pc.less(a.values, b.values)),
                 (_pair("expect_column_pair_values_a_to_be_greater_than_b", lambda a: a.name, lambda b: b.name,
                        or_equal=True),))
+
+
+#: The values a number rule reads, per hub type: a malformed one is its type's failure
+#: (FORMAT_INVALID, AMOUNT_INVALID), not also out of range (one reason per mistake).
+WELL_FORMED = {"year": YEAR_PATTERN, "amount": AMOUNT_PATTERN, "int": r"^-?[0-9]+$"}
+DIGITS_PATTERN = r"^[0-9]+$"
+
+
+def _outside(d, c: Column) -> np.ndarray:
+    """Range's fast form: dates compared as dates, numbers as numbers (well-formed ones only)."""
+    if c.spec.type in DATE_TYPES:
+        values, bound = c.values, (lambda v: pa.scalar(v, pa.date32()))
+    else:
+        well = c.present & as_mask(pc.match_substring_regex(c.values, WELL_FORMED[c.spec.type]))
+        values = pc.cast(pc.if_else(pa.array(well), c.values, pa.scalar(None, pa.string())), pa.float64())
+        bound = (lambda v: pa.scalar(float(v), pa.float64()))
+    out = np.zeros(len(c.values), dtype=bool)
+    if d.min is not None:
+        out |= as_mask(pc.less(values, bound(d.min)))
+    if d.max is not None:
+        out |= as_mask(pc.greater(values, bound(d.max)))
+    return out
+
+
+def _range_expect(d) -> Expect:
+    def kwargs(c: Column) -> dict:
+        if c.spec.type in DATE_TYPES:          # GE's frame holds dates as Timestamps (ge_check.ge_frame)
+            day = lambda v: None if v is None else dt.datetime.combine(v, dt.time())  # noqa: E731
+            return _col(c, min_value=day(d.min), max_value=day(d.max))
+        return _col(c, lowest=d.min, highest=d.max, well_formed=WELL_FORMED[c.spec.type])
+    return Expect("expect_column_values_to_be_between" if hub_dictionary()[d.field].type in DATE_TYPES
+                  else "expect_column_values_to_be_number_between", kwargs)
+
+
+@functools.lru_cache(maxsize=64)
+def value_rule(d) -> Rule:
+    """A declared value rule (quality/value_rules.py: range, length, digits, pattern) on its field, the
+    message saying what was expected; a personal field's value is never echoed."""
+    echo = not hub_dictionary()[d.field].personal
+    expected = lambda c: d.expected(c.spec)  # noqa: E731
+    if d.rule == "range":
+        return Rule(d.reason, lambda c: _outside(d, c), (_range_expect(d),), echo=echo, expected=expected)
+    if d.rule == "length":
+        return Rule(d.reason, lambda c: c.present & as_mask(pc.not_equal(pc.utf8_length(c.values), d.length)),
+                    (Expect("expect_column_value_lengths_to_equal", lambda c: _col(c, value=d.length)),),
+                    echo=echo, expected=expected)
+    pattern = DIGITS_PATTERN if d.rule == "digits" else d.anchored
+    return Rule(d.reason, lambda c: c.present & ~as_mask(pc.match_substring_regex(c.values, pattern)),
+                (Expect("expect_column_values_to_match_regex", lambda c: _col(c, regex=pattern)),),
+                echo=echo, expected=expected)
 
 
 #: On a partner column as sent (trimmed, empty = null), before translation.

@@ -9,7 +9,7 @@ so the two cannot drift.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
@@ -25,6 +25,7 @@ from jinbao.quality.columns import BIRTH, ID, Column
 from jinbao.quality.cross import NotBefore
 from jinbao.quality.failures import Failures
 from jinbao.quality.plan import Columns, plan
+from jinbao.quality.value_rules import ValueRule
 from jinbao.schemas.dictionary import PartnerSchema
 
 REJECTION_SCHEMA = pa.schema([
@@ -44,7 +45,7 @@ class Gate:
     mapping: FeedMapping
     schema: PartnerSchema
     business_date: dt.date
-    rules: tuple[NotBefore, ...] = ()
+    rules: tuple[NotBefore | ValueRule, ...] = ()     # the declaration's (quality/cross.py, value_rules.py)
     #: The latest business date the hub's clock allowed when the delivery came in (ledger.latest_business_date);
     #: None: the business date alone.
     not_after: dt.date | None = None
@@ -64,6 +65,9 @@ class Verdict:
     held_back: pa.Table | None = None   # the rejected records themselves, hub columns as far as translated
     #: REJECTION_SCHEMA rows that reject nothing: a division taken as its successor (mappings/successions.py)
     warnings: pa.Table | None = None
+    #: partner column -> how many records hold a value in it (trimmed, not empty): what a column's
+    #: failures are measured against (quality/suspect.py)
+    present: dict[str, int] = field(default_factory=dict)
 
 
 def judge(batch: pa.RecordBatch, lines: np.ndarray, gate: Gate) -> Verdict:
@@ -83,7 +87,8 @@ def judge(batch: pa.RecordBatch, lines: np.ndarray, gate: Gate) -> Verdict:
     return Verdict(accepted=accepted, rejected=_rejections(f, hub, lines),
                    rejected_records=int(rejected_mask.sum()),
                    held_back=hub.filter(pa.array(rejected_mask)) if rejected_mask.any() else None,
-                   warnings=_rejections(notes, hub, lines) if notes.parts else None)
+                   warnings=_rejections(notes, hub, lines) if notes.parts else None,
+                   present={name: len(col) - col.null_count for name, col in zip(clean.schema.names, clean.columns)})
 
 
 def _field_rules(hub: pa.Table, raw: pa.RecordBatch, gate: Gate, f: Failures) -> pa.Table:

@@ -31,13 +31,14 @@ _TRANSIENT_ERRNOS = {"ENOSPC", "EDQUOT", "EIO", "EAGAIN", "EBUSY", "ENETDOWN", "
 
 
 def is_transient(exc: BaseException) -> bool:
-    """Whether retrying the same step later may succeed (see docs/reliability.md)."""
+    """Whether retrying the same step later may succeed (see docs/reliability.md).  A store missing a table
+    or column is one: the hub's own fault, cured by an operator (`operator_step`), never the partner's."""
     if isinstance(exc, TransientFault | ConnectionError | TimeoutError | socket.timeout):
         return True
     if isinstance(exc, sx.TimeoutError | sx.DisconnectionError):
         return True
     if isinstance(exc, sx.DBAPIError):
-        return exc.connection_invalidated or _driver_says_transient(exc)
+        return exc.connection_invalidated or _driver_says_transient(exc) or schema_missing(exc)
     if isinstance(exc, OSError) and exc.errno is not None:
         return errno.errorcode.get(exc.errno) in _TRANSIENT_ERRNOS
     cause = exc.__cause__ or exc.__context__
@@ -69,3 +70,35 @@ def _driver_says_transient(exc) -> bool:
         return any(word in str(orig).lower() for word in _SQLITE_TRANSIENT)
     # no code to read (e.g. a connection that failed before the server answered)
     return isinstance(exc, sx.OperationalError | sx.InterfaceError)
+
+
+#: A table or column the hub's declarations use that the store lacks: PostgreSQL's undefined table, column
+#: and schema; MySQL/MariaDB's no such table, unknown column; SQLite's messages.
+_PG_MISSING = {"42P01", "42703", "3F000"}
+_MYSQL_MISSING = {1146, 1054}
+_SQLITE_MISSING = ("no such table", "no such column", "has no column named")
+
+
+def schema_missing(exc: BaseException) -> bool:
+    """Whether the store lacks a table or column the hub uses (a migration not applied or never written):
+    retried after an operator has fixed the store, never a refusal carrying the database's text."""
+    if not isinstance(exc, sx.DBAPIError):
+        cause = exc.__cause__ or exc.__context__
+        return cause is not None and cause is not exc and schema_missing(cause)
+    orig = exc.orig
+    sqlstate = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    if sqlstate:
+        return sqlstate in _PG_MISSING
+    code = orig.args[0] if getattr(orig, "args", None) and isinstance(orig.args[0], int) else None
+    if code is not None and type(orig).__module__.startswith("pymysql"):
+        return code in _MYSQL_MISSING
+    return type(orig).__module__.startswith("sqlite3") and any(w in str(orig).lower() for w in _SQLITE_MISSING)
+
+
+def operator_step(exc: BaseException) -> str:
+    """What an operator does about a fault a retry may cure: said in the log line and the CLI's error."""
+    if schema_missing(exc):
+        return ("the store lacks a table or column the hub uses: run `jinbao db upgrade`; if the store is at the "
+                "newest migration already, that table's migration was never written or the table was dropped "
+                "(docs/store.md); the delivery stays in inbound/ and is taken again on the next run")
+    return "the delivery stays in inbound/ and the batch resumes on the next run"

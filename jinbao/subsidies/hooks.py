@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from dataclasses import replace
 from pathlib import Path
 
 import pyarrow.compute as pc
@@ -25,7 +26,6 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from jinbao.mappings.tables import pinned
-from jinbao.quality.judging import Judged
 from jinbao.register.authority import authority
 from jinbao.schemas.store_tables import metadata, resident_enrollment
 from jinbao.staged.layout import ACCEPTED
@@ -46,7 +46,7 @@ def judged(db, spec, staging: Path, result):
         moved = payments.check(conn, staging, partner)
     if moved:
         log.info("%s: %s payment(s) pay no subsidy line in arrears; rejected with their reasons", spec.name, moved)
-    return Judged(result.received, result.rejected + moved)
+    return replace(result, rejected=result.rejected + moved)
 
 
 def _changes_lines(spec) -> bool:
