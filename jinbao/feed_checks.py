@@ -6,8 +6,8 @@ mapping by mappings/check.py: hub fields, partner columns, code tables, date for
 a column of the target table); that is what `jinbao run` and the DAG processor use, so a broken feed is
 never run.  Here come on top the code tables the mapping uses, checked whole (mappings/check.py), the
 hub codes an outbound feed could not send, and the target table at the migration head, which needs
-Alembic (about a second) and so is left out of DAG parsing; `jinbao run` asks its own store instead
-(`store_problems`).
+Alembic and a scratch migration (about a second) and so is left out of DAG parsing and `jinbao run`
+(where a table the store lacks is an error retried, never a refusal: jinbao/store/errors.py).
 """
 from __future__ import annotations
 
@@ -20,7 +20,6 @@ from jinbao.mappings.reference import allowed_codes
 from jinbao.schemas.dictionary import hub_dictionary
 from jinbao.schemas.store_tables import TARGETS
 from jinbao.settings import Settings
-from jinbao.store.database import table_differences
 
 #: What to do about a target table the store lacks.
 MIGRATE = ("declare the table (schemas/tables/), generate its migration with `jinbao db revision`, review and "
@@ -47,7 +46,7 @@ def problems(name: str, cfg: Settings, at_head: bool = True) -> list[str]:
 def head_problems(spec: InboundFeed) -> list[str]:
     """The target table as the migration head makes it (jinbao/store/migrations.py): missing, or any
     column or index that differs from its declaration."""
-    # here, not at the top: migrations load Alembic, which `jinbao run` (store_problems) must not pay for
+    # here, not at the top: migrations load Alembic (about 0.1 s), which only this check needs
     from jinbao.store.migrations import MigrationError, differences, missing_at_head
 
     table, where = spec.target.table, str(spec.path)
@@ -89,10 +88,3 @@ def code_table_problems(spec: FeedSpec) -> list[str]:
                                    "add them (records holding one are held back at every send)"))
     return out
 
-
-def store_problems(spec: FeedSpec, conn) -> list[str]:
-    """The target table as the store behind `conn` has it (after its migrations): `jinbao run`'s check."""
-    if not isinstance(spec, InboundFeed):
-        return []
-    return [problem(str(spec.path), "target.table", d, MIGRATE)
-            for d in table_differences(conn, TARGETS[spec.target.table])]

@@ -173,17 +173,3 @@ def upgrade(url: str) -> Engine:
     finally:
         quiet.disabled = was
     return eng
-
-
-def table_differences(conn: Connection, table: sa.Table) -> list[str]:
-    """What the store behind `conn` lacks of `table` as declared (schemas/store_tables.py): the table
-    itself, or columns; empty when every declared column is there.  `jinbao run` asks the store it writes
-    to before taking a delivery, without Alembic (jinbao/store/migrations.py compares with the migration
-    head, for `jinbao feeds check` and `jinbao db check`)."""
-    found = sa.inspect(conn)
-    if not found.has_table(table.name):
-        return [f"table {table.name} does not exist"]
-    have = {c["name"] for c in found.get_columns(table.name)}
-    missing = [c.name for c in table.columns if c.name not in have]
-    return [f"table {table.name} lacks column(s) {', '.join(missing)}"] if missing else []
-

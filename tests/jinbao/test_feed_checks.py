@@ -155,15 +155,3 @@ def test_a_scaffolded_feed_passes_the_check_once_its_placeholders_are_filled(cop
     assert main(["feeds", "check", "police.enrolled_students"]) == 0, capsys.readouterr()
     assert "all well-formed" in capsys.readouterr().out
 
-
-def test_run_refuses_a_target_table_the_store_lacks_before_taking_anything(sqlite_home, capsys):
-    from jinbao.store.database import upgrade
-    db = upgrade(sqlite_home.store_url)
-    with db.begin() as conn:                 # as if the migration adding the column had been forgotten
-        conn.execute(sa.text("ALTER TABLE death_record DROP COLUMN death_action"))
-    delivery = write_delivery(sqlite_home.inbound("police"), "police.death", [death_row(i) for i in range(5)])
-    assert main(["run", "police.death"]) == 1
-    err = capsys.readouterr().err
-    assert "police.death.yaml: target.table: table death_record lacks column(s) death_action" in err
-    assert "jinbao db upgrade" in err
-    assert _batches(sqlite_home) == [] and delivery.exists()
