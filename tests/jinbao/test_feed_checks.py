@@ -155,3 +155,20 @@ def test_a_scaffolded_feed_passes_the_check_once_its_placeholders_are_filled(cop
     assert main(["feeds", "check", "police.enrolled_students"]) == 0, capsys.readouterr()
     assert "all well-formed" in capsys.readouterr().out
 
+
+
+def test_check_finds_a_target_table_that_no_migration_makes(copy, sqlite_home, tmp_path, monkeypatch, capsys):
+    migrations = tmp_path / "migrations"
+    shutil.copytree(REPO / "schemas" / "migrations" / "versions", migrations,
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    # as if the table had been declared and its migration never generated: the head lacks it
+    (migrations / "0011_without_death_record.py").write_text(
+        "from alembic import op\n\nrevision = '0011'\ndown_revision = '0010'\nbranch_labels = None\n"
+        "depends_on = None\n\n\ndef upgrade() -> None:\n    op.drop_table('death_record')\n\n\n"
+        "def downgrade() -> None:\n    pass\n", encoding="utf-8")
+    monkeypatch.setenv("JINBAO_MIGRATIONS_DIR", str(migrations))
+    assert main(["feeds", "check", "police.death"]) == 1
+    out = capsys.readouterr().out
+    assert "police.death.yaml: target.table: table death_record is made by no migration" in out
+    assert "jinbao db revision" in out
+    assert main(["feeds", "check", "police.identity"]) == 0          # its table is there
