@@ -87,7 +87,7 @@ def cmd_batches(args) -> int:
 def _list_batches(cfg, db, args) -> int:
     """The ledger as a person reads it: a header, aligned columns, local times, the receipt's path."""
     from jinbao import ledger
-    from jinbao.declarations import load_feeds
+    from jinbao.declarations import declared
 
     if args.status and args.status not in {s.value for s in ledger.Status}:
         print(f"error: unknown status {args.status!r}; one of: {', '.join(s.value for s in ledger.Status)}",
@@ -95,8 +95,8 @@ def _list_batches(cfg, db, args) -> int:
         return 2
     with db.begin() as conn:
         rows = ledger.listing(conn, args.feed, args.status, limit=args.limit)
-    if args.feed and not rows and args.feed not in load_feeds(cfg):
-        print(f"error: no feed {args.feed!r}; declared feeds: {', '.join(sorted(load_feeds(cfg)))}", file=sys.stderr)
+    if args.feed and not rows and args.feed not in declared(cfg).feeds:
+        print(f"error: no feed {args.feed!r}; declared feeds: {', '.join(sorted(declared(cfg).feeds))}", file=sys.stderr)
         return 2
     if not rows:
         print("no batches" + (f" of {args.feed}" if args.feed else "") + (f" {args.status}" if args.status else ""))

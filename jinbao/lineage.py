@@ -21,7 +21,7 @@ from openlineage.client.facet_v2 import column_lineage_dataset as cl, schema_dat
 from sqlalchemy.engine import make_url
 
 from jinbao import ledger
-from jinbao.declarations import FeedSpec, InboundFeed, load_feeds
+from jinbao.declarations import FeedSpec, InboundFeed, declared
 from jinbao.mappings.lineage import ColumnLink, inbound_links, outbound_links
 from jinbao.mappings.tables import feed_mapping
 from jinbao.outbound.catalog import SOURCES
@@ -134,7 +134,7 @@ class FeedExtractor(BaseExtractor):
         return [TASKFLOW]
 
     def _spec(self) -> FeedSpec | None:
-        spec = load_feeds().get(self.operator.dag_id)
+        spec = declared().feeds.get(self.operator.dag_id)
         tasks = INBOUND_TASKS if isinstance(spec, InboundFeed) else OUTBOUND_TASKS
         return spec if spec is not None and self.operator.task_id in tasks else None
 
@@ -160,7 +160,7 @@ class FeedExtractor(BaseExtractor):
         row = batch_row(store_url, int(batch_id))
         if row["status"] not in WRITTEN:
             return OperatorLineage()
-        return feed_lineage(load_feeds()[row["feed"]], row["business_date"], store_url)
+        return feed_lineage(declared().feeds[row["feed"]], row["business_date"], store_url)
 
     def extract_on_failure(self, task_instance) -> OperatorLineage:
         return OperatorLineage()                # a failed publish rolled back: nothing moved

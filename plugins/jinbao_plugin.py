@@ -56,7 +56,7 @@ def note_of(dag_run, session) -> str | None:
     from airflow.utils.state import TaskInstanceState
 
     from jinbao import ledger
-    from jinbao.declarations import InboundFeed, load_feeds
+    from jinbao.declarations import InboundFeed, declared
     from jinbao.run_notes import LATE_KEY, WATCH, report_note, run_note
     from jinbao.settings import load_settings
     from jinbao.store.database import connect
@@ -65,7 +65,7 @@ def note_of(dag_run, session) -> str | None:
     if dag_run.dag_id == AUDIT_DAG:
         files = returned(dag_run, session, AUDIT_TASK)
         return report_note(cfg, files) if files else None
-    if not isinstance(load_feeds(cfg).get(dag_run.dag_id), InboundFeed):
+    if not isinstance(declared(cfg).feeds.get(dag_run.dag_id), InboundFeed):
         return None
     ids = [int(i) for i in returned(dag_run, session, RECEIVE) or []]
     rows = []

@@ -35,7 +35,7 @@ import pyarrow as pa
 
 from jinbao.audit import findings
 from jinbao.audit.findings import month_end
-from jinbao.declarations import load_feeds
+from jinbao.declarations import declared
 from jinbao.display import visible_controls
 from jinbao.expected.gaps import gaps_text
 from jinbao.files import write_atomically
@@ -287,7 +287,7 @@ def feed_titles() -> dict[str, str]:
     registrations', ...}); empty when the declarations cannot be read (the codes are shown then).
     The declarations are parsed once per folder (jinbao.declarations caches them)."""
     try:
-        return {name: spec.title for name, spec in load_feeds().items()}
+        return {name: spec.title for name, spec in declared().feeds.items()}
     except (ValueError, OSError):            # FeedError, SettingsError: show the codes rather than fail
         return {}
 

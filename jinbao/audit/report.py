@@ -21,7 +21,7 @@ from jinbao.audit import findings
 from jinbao.audit.deaths import find
 from jinbao.audit.findings import month_end
 from jinbao.audit.render import headline_text, write_report
-from jinbao.declarations import load_feeds
+from jinbao.declarations import declared
 from jinbao.expected.gaps import DEATH_FEEDS, never_came
 from jinbao.files import write_atomically
 from jinbao.privacy import mask_text
@@ -45,7 +45,7 @@ def run(cfg: Settings, month: dt.date, tolerance_days: int = 3, full_ids: bool =
     before = (month - dt.timedelta(days=1)).replace(day=1)
     with upgrade(cfg.store_url).connect() as conn:
         report = find(conn, month, tolerance_days, issued=issued(cfg, before))
-        report.missing_deliveries = never_came(conn, load_feeds(cfg), DEATH_FEEDS, month, month_end(month),
+        report.missing_deliveries = never_came(conn, declared(cfg).feeds, DEATH_FEEDS, month, month_end(month),
                                                report.generated_at)
     folder = cfg.reports / "deaths" / f"{month:%Y-%m}"
     shutil.rmtree(folder, ignore_errors=True)

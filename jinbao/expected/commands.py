@@ -19,12 +19,12 @@ LOOK_BACK = dt.timedelta(days=100)
 
 def cmd_missing(args) -> int:
     from jinbao import ledger
-    from jinbao.declarations import load_feeds
+    from jinbao.declarations import declared
     from jinbao.expected.missing import check
     from jinbao.store.database import upgrade
 
     cfg = load_settings()
-    feeds = load_feeds(cfg)
+    feeds = declared(cfg).feeds
     if args.feed and args.feed not in feeds:
         raise ValueError(f"no feed {args.feed!r}; declared feeds: {', '.join(sorted(feeds))}")
     last = args.to or ledger.today()

@@ -23,13 +23,13 @@ def default_as_of(today: dt.date | None = None) -> dt.date:
 
 
 def cmd_send(args) -> int:
-    from jinbao.declarations import OutboundFeed, get_feed, load_feeds
+    from jinbao.declarations import OutboundFeed, declared, get_feed
     from jinbao.outbound.send import OUTSIDE, send
     from jinbao.settings import load_settings
 
     cfg = load_settings()
     if args.feed == "all":
-        specs = [s for s in load_feeds(cfg).values() if isinstance(s, OutboundFeed)]
+        specs = [s for s in declared(cfg).feeds.values() if isinstance(s, OutboundFeed)]
     else:
         specs = [get_feed(args.feed, cfg)]
         if not isinstance(specs[0], OutboundFeed):
