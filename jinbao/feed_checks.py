@@ -15,7 +15,7 @@ import difflib
 
 from jinbao.declarations import FeedSpec, InboundFeed, OutboundFeed, declared
 from jinbao.mappings import tables as mapping_tables      # CODES_DIR and FEEDS_DIR read when used (tests)
-from jinbao.mappings.check import check_code_table, problem
+from jinbao.mappings.check import check_code_table, check_feed_mapping, problem
 from jinbao.mappings.reference import allowed_codes
 from jinbao.schemas.dictionary import hub_dictionary
 from jinbao.schemas.store_tables import TARGETS
@@ -31,7 +31,12 @@ def problems(name: str, cfg: Settings, at_head: bool = True) -> list[str]:
     path = cfg.feeds_dir / f"{name}.yaml"
     found = declared(cfg)
     if name in found.broken:
-        return list(found.broken[name].problems)
+        said = list(found.broken[name].problems)
+        # loading stops at the declaration's first mistake: the mapping of the same name is checked on its
+        # own as well, so that one run lists what is wrong in both files
+        mapping = mapping_tables.FEEDS_DIR / f"{name}.yaml"
+        more = check_feed_mapping(mapping) if mapping.is_file() else []
+        return said + [m for m in more if not any(m in s for s in said)]
     if name not in found.feeds:
         near = difflib.get_close_matches(name, list(found.feeds) + list(found.broken), n=1)
         return [problem(str(path), "feed", "no such declaration" + (f" (did you mean {near[0]}?)" if near else ""),

@@ -147,7 +147,9 @@ def test_a_scaffolded_feed_passes_the_check_once_its_placeholders_are_filled(cop
     assert main(["feeds", "new", "police", "enrolled_students"]) == 1          # never overwrites
     assert "not overwriting" in capsys.readouterr().err
     assert main(["feeds", "check", "police.enrolled_students"]) == 1           # the placeholders are refused
-    assert "TARGET_TABLE" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "police.enrolled_students.yaml: target.table 'TARGET_TABLE' is not one of" in out
+    assert "versions[0].fields.XM.to: 'HUB_FIELD' is not a hub dictionary field" in out      # both files at once
     _edit(declaration, "table: TARGET_TABLE", "table: person")
     assert main(["feeds", "check", "police.enrolled_students"]) == 1
     assert "versions[0].fields.XM.to: 'HUB_FIELD' is not a hub dictionary field" in capsys.readouterr().out
