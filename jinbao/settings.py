@@ -47,6 +47,16 @@ def shipped_tables_dir() -> Path:
     return Path(str(resources.files("jinbao.schemas"))) / "tables"
 
 
+def shipped_schemas_dir() -> Path:
+    """The hub dictionary and partner file schemas shipped with the package (schemas/ in a checkout)."""
+    return Path(str(resources.files("jinbao.schemas")))
+
+
+def shipped_mappings_dir() -> Path:
+    """The feed mappings and code tables shipped with the package (mappings/ in a checkout)."""
+    return Path(str(resources.files("jinbao.mappings")))
+
+
 def shipped_migrations_dir() -> Path:
     """The store's migrations shipped with the package (schemas/migrations/versions in a checkout)."""
     return Path(str(resources.files("jinbao.schemas.migrations"))) / "versions"
@@ -94,6 +104,12 @@ DECLARED: tuple[Declared, ...] = (
     Declared("JINBAO_MIGRATIONS_DIR", "migrations_dir", "the shipped migrations (`schemas/migrations/versions`)",
              "the store's migrations: `jinbao db upgrade` applies them, `jinbao db revision` writes the next one "
              "there", lambda s: Path(s).resolve()),
+    Declared("JINBAO_SCHEMAS_DIR", "schemas_dir", "the shipped schemas (`schemas`)",
+             "where the hub dictionary (`hub_dictionary.yaml`) and the partners' file schemas (`partners/`) are "
+             "read (once per process)", lambda s: Path(s).resolve()),
+    Declared("JINBAO_MAPPINGS_DIR", "mappings_dir", "the shipped mappings (`mappings`)",
+             "where feed mappings (`feeds/`) and code tables (`codes/`) are read (once per process)",
+             lambda s: Path(s).resolve()),
     Declared("JINBAO_TRANSPORT", "transport", "the declarations'",
              "`local`, `local+cms` or `sftp+cms` for every feed (docs/transport.md)", _transport),
     Declared("JINBAO_GATE_THREADS", "gate_threads", "cores, at most 4",
@@ -111,6 +127,8 @@ class Settings:
     feeds_dir: Path = field(default_factory=shipped_feeds_dir)
     tables_dir: Path = field(default_factory=shipped_tables_dir)
     migrations_dir: Path = field(default_factory=shipped_migrations_dir)
+    schemas_dir: Path = field(default_factory=shipped_schemas_dir)
+    mappings_dir: Path = field(default_factory=shipped_mappings_dir)
     #: Overrides every feed's declared transport; None keeps the declarations'.
     transport: str | None = None
     gate_threads: int = field(default_factory=_default_threads)

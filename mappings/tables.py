@@ -15,8 +15,10 @@ from pathlib import Path
 from jinbao import strict_yaml
 
 from jinbao.files import write_atomically
+from jinbao.settings import load_setting
 
-HERE = Path(__file__).resolve().parent
+#: JINBAO_MAPPINGS_DIR or the shipped mappings/ (read at import; tests may also move the two below).
+HERE = load_setting("mappings_dir")
 CODES_DIR = HERE / "codes"
 FEEDS_DIR = HERE / "feeds"
 

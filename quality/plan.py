@@ -16,7 +16,7 @@ from jinbao import __version__
 from jinbao.quality import rules
 from jinbao.quality.columns import BIRTH, GENDER, ID, ID_BIRTH, Column, ge_column
 from jinbao.quality.value_rules import VALUE_RULES
-from jinbao.schemas.dictionary import hub_dictionary
+from jinbao.schemas.dictionary import DICTIONARY, hub_dictionary
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,7 @@ def rules_version(mapping, cross=()) -> str:
     """
     digest = hashlib.sha256()
     digest.update(resources.files("jinbao.quality").joinpath("rules.py").read_bytes())
-    digest.update(resources.files("jinbao.schemas").joinpath("hub_dictionary.yaml").read_bytes())
+    digest.update(DICTIONARY.read_bytes())
     for name in ("gbt2260_changes.csv", "divisions.yaml"):       # what an abolished division code becomes
         digest.update(resources.files("jinbao.mappings").joinpath("reference", name).read_bytes())
     digest.update(repr([(s.rule.reason, s.field, s.reads) for s in plan(mapping, cross)]).encode())

@@ -10,8 +10,11 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 
 from jinbao import strict_yaml
+from jinbao.settings import load_setting
 
-HERE = Path(__file__).resolve().parent
+#: JINBAO_SCHEMAS_DIR or the shipped schemas/: read at import so a `jinbao` command, the DAG file and
+#: a test's copy of the declarations all see the same folder.
+HERE = load_setting("schemas_dir")
 DICTIONARY = HERE / "hub_dictionary.yaml"
 PARTNERS_DIR = HERE / "partners"
 
