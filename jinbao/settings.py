@@ -105,8 +105,8 @@ DECLARED: tuple[Declared, ...] = (
              "the store's migrations: `jinbao db upgrade` applies them, `jinbao db revision` writes the next one "
              "there", lambda s: Path(s).resolve()),
     Declared("JINBAO_SCHEMAS_DIR", "schemas_dir", "the shipped schemas (`schemas`)",
-             "where the hub dictionary (`hub_dictionary.yaml`) and the partners' file schemas (`partners/`) are "
-             "read (once per process)", lambda s: Path(s).resolve()),
+             "where the hub dictionary (`hub_dictionary.yaml`), the partners' file schemas (`partners/`) and the "
+             "register's authority (`register.yaml`) are read (once per process)", lambda s: Path(s).resolve()),
     Declared("JINBAO_MAPPINGS_DIR", "mappings_dir", "the shipped mappings (`mappings`)",
              "where feed mappings (`feeds/`) and code tables (`codes/`) are read (once per process)",
              lambda s: Path(s).resolve()),

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from importlib import resources
 
 from jinbao import strict_yaml
 from jinbao.schemas.store_tables import REGISTER_FIELDS
+from jinbao.settings import load_setting
 
 FILE = "register.yaml"
 STATUSES = ("alive", "deceased", "emigrated", "duplicate", "deregistered")
@@ -102,4 +102,4 @@ def parse(text: str, path: str = FILE) -> Authority:
 
 @functools.lru_cache(maxsize=1)
 def authority() -> Authority:
-    return parse(resources.files("jinbao.schemas").joinpath(FILE).read_text(encoding="utf-8"))
+    return parse((load_setting("schemas_dir") / FILE).read_text(encoding="utf-8"))    # JINBAO_SCHEMAS_DIR
