@@ -28,6 +28,8 @@ from assets import AUDIT_READS, fed_or_calendar, reads, written_by
 from expected import expected_delivery
 from jinbao.declarations import FeedSpec, InboundFeed, OutboundFeed, declared, load_agreements
 from jinbao.partners import Partner, load_partners
+from jinbao.quality.cross import NotBefore
+from jinbao.schemas.dictionary import hub_dictionary
 from jinbao.settings import TIMEZONE, load_settings
 from review import HeldBatchReview
 from schedules import described, start_date, timetable
@@ -88,8 +90,16 @@ def _after_doc(spec: InboundFeed) -> str:
             "turns red naming what it waits for: run or unpause that feed, then clear the task.")
 
 
+def _rule_text(rule) -> str:
+    """A declared rule as its feed's docs say it: a cross-field rule by its fields, a value rule (range,
+    length, digits, pattern) by the text a partner's rejection carries."""
+    if isinstance(rule, NotBefore):
+        return f"{rule.field} not before {rule.than} ({rule.reason})"
+    return f"{rule.expected(hub_dictionary()[rule.field])[1]} ({rule.reason})"
+
+
 def _doc(spec: InboundFeed) -> str:
-    rules = ", ".join(f"{r.field} not before {r.than} ({r.reason})" for r in spec.quality.rules) or "none"
+    rules = ", ".join(_rule_text(r) for r in spec.quality.rules) or "none"
     return (f"### {spec.title}\n\n{spec.description}\n\n"
             "| | |\n|---|---|\n"
             f"| partner | {_partner_text(spec)} |\n"
@@ -97,7 +107,7 @@ def _doc(spec: InboundFeed) -> str:
             f"| transport | {_transport_text(spec)} |\n"
             f"| partner schema | `schemas/partners/{spec.schema}.yaml` |\n"
             f"| mapping | `mappings/feeds/{spec.mapping}.yaml` (the version in force on the business date) |\n"
-            f"| cross-field rules | {rules} |\n"
+            f"| declared rules | {rules} |\n"
             f"| held when | more than {spec.quality.max_reject_share:.0%} of the records are rejected |\n"
             f"| publishes into | `{spec.target.table}` (asset{'s' if len(written_by(spec)) > 1 else ''} "
             f"{', '.join(f'`{a.name}`' for a in written_by(spec))}) |\n"

@@ -177,6 +177,7 @@ def test_a_feed_onboarded_from_the_guide_alone(home, tmp_path, monkeypatch):
     assert bag["errors"] == {}
     assert {FEED, "police.death", "hrss.contribution"} <= set(bag["dags"])
     assert bag["name"] == f"教育局在校学生 Enrolled students · {FEED}" and bag["owner"] == "教育 education"
+    assert "year of admission must lie between 2000 and 2030 (YEAR_OUT_OF_RANGE)" in bag["doc"]   # a value rule's text
 
     # zero Python by hand, and the checkout untouched
     assert python_files(root) - shipped_python == {generated}
