@@ -74,7 +74,11 @@ def _sample(args, cfg) -> int:
         print("\nmost frequent reasons:")
         for r in sample.reasons:
             print(f"  {r.column:<24} {r.code:<24} {r.records:>8}  e.g. {r.example}")
-    return 2 if held else 0
+    if sample.suspected:
+        s = sample.suspected
+        print(f"\nsuspected hub configuration error: {s.failed} of the {s.present} values of column {s.field} fail "
+              f"{s.reason}; a delivery like it is held before any receipt goes to the partner. {s.check}")
+    return 2 if held or sample.suspected else 0
 
 
 def add_commands(sub, kw) -> None:

@@ -18,6 +18,7 @@ import pyarrow.parquet as pq
 from jinbao.privacy import mask_text
 from jinbao.quality.judge_step import record_keys
 from jinbao.quality.judging import gate_for, judge_delivery
+from jinbao.quality.suspect import Suspicion, suspicion
 from jinbao.staged.layout import REJECTED
 
 
@@ -42,6 +43,8 @@ class Sample:
     rejected: int
     columns: tuple[ColumnShare, ...]     # worst first
     reasons: tuple[Reason, ...]          # most frequent first
+    #: a column failing one rule throughout: a delivery like it is held before any receipt (quality/suspect.py)
+    suspected: Suspicion | None = None
 
 
 def judge_sample(spec, path: Path, business_date: dt.date, workers: int = 1, top: int = 10) -> Sample:
@@ -50,6 +53,7 @@ def judge_sample(spec, path: Path, business_date: dt.date, workers: int = 1, top
     with tempfile.TemporaryDirectory(prefix="jinbao-sample-") as tmp:
         judged = judge_delivery(Path(path), spec.format.encoding, gate, Path(tmp), workers, keys=record_keys(spec))
         rejected = pq.read_table(Path(tmp) / REJECTED, columns=["line_no", "field", "reason_code", "message"])
+        suspected = suspicion(Path(tmp), judged.present, gate.mapping, spec)
     received = max(judged.received, 1)
     per_column = rejected.group_by("field").aggregate([("line_no", "count_distinct")])
     columns = sorted((ColumnShare(f, n, n / received) for f, n in
@@ -62,4 +66,4 @@ def judge_sample(spec, path: Path, business_date: dt.date, workers: int = 1, top
         first = rejected.filter(pc.and_(pc.equal(rejected["field"], field), pc.equal(rejected["reason_code"], code)))
         reasons.append(Reason(field, code, n, mask_text(str(first["message"][0].as_py()))))
     reasons.sort(key=lambda r: (-r.records, r.column, r.code))
-    return Sample(judged.received, judged.rejected, tuple(columns), tuple(reasons[:top]))
+    return Sample(judged.received, judged.rejected, tuple(columns), tuple(reasons[:top]), suspected)

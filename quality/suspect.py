@@ -36,13 +36,15 @@ HUB_CONFIG_SUSPECTED = "HUB_CONFIG_SUSPECTED"
 
 @dataclass(frozen=True)
 class Suspicion:
-    """The column, the rule and how many of its values failed it; `account` is the operator's text."""
+    """The column, the rule and how many of its values failed it; `account` is the operator's text, `check`
+    its part saying what to look at (a sample judged with `jinbao feeds check --sample` prints only that)."""
 
     field: str
     reason: str
     failed: int
     present: int
     account: str
+    check: str
 
 
 def suspicion(staging: Path, present: dict[str, int], mapping: FeedMapping, spec,
@@ -68,11 +70,11 @@ def suspicion(staging: Path, present: dict[str, int], mapping: FeedMapping, spec
     reason, field, n, values = worst
     sent = _most_frequent(pq.read_table(staging / REJECTED, columns=["value"],       # the values: only now
                                         filters=[("reason_code", "=", reason), ("field", "=", field)]))
+    check = _what_to_check(reason, field, mapping, spec, sent)
     account = (f"suspected hub configuration error: {n} of the {values} values of column {field} fail "
                f"{reason}, which suggests the hub's own configuration rather than the partner's data; no receipt "
-               f"has gone to the partner. {_what_to_check(reason, field, mapping, spec, sent)} "
-               f"Then {_next(batch_id)}")
-    return Suspicion(field, reason, n, values, account)
+               f"has gone to the partner. {check} Then {_next(batch_id)}")
+    return Suspicion(field, reason, n, values, account, check)
 
 
 def _most_frequent(failing, n: int = 5) -> list[str]:

@@ -76,6 +76,17 @@ def in_copy(root: Path, repo_path: str) -> Path:
     raise AssertionError(f"the guide names {repo_path}, outside the declaration folders")
 
 
+def apply_guide(root: Path) -> str:
+    """The guide's additions and files written into the copy under `root`; its sample delivery."""
+    files, additions, sample = guide()
+    for repo_path, text in additions.items():
+        with in_copy(root, repo_path).open("a", encoding="utf-8") as f:
+            f.write(text)
+    for repo_path, text in files.items():
+        in_copy(root, repo_path).write_text(text, encoding="utf-8")
+    return sample
+
+
 def jinbao(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([str(JINBAO), *args], capture_output=True, text=True, timeout=300)
 
@@ -182,3 +193,22 @@ def test_a_feed_onboarded_from_the_guide_alone(home, tmp_path, monkeypatch):
     # zero Python by hand, and the checkout untouched
     assert python_files(root) - shipped_python == {generated}
     assert git_status() == before
+
+
+def test_the_guides_common_mistake_a_date_format_the_file_does_not_use(sqlite_home, tmp_path, monkeypatch):
+    """docs/onboarding.md, "Common mistakes": `--sample` says the hub's mapping is suspect, and where."""
+    home = sqlite_home
+    root = tmp_path / "declarations"
+    copy_declarations(root, monkeypatch)
+    sample = apply_guide(root)
+    mapping = in_copy(root, f"mappings/feeds/{FEED}.yaml")
+    mapping.write_text(mapping.read_text(encoding="utf-8").replace('"%Y/%m/%d"', '"%Y-%m-%d"'), encoding="utf-8")
+    assert jinbao("db", "revision", "-m", "student table").returncode == 0
+    (tmp_path / DELIVERY).write_text(sample, encoding="utf-8")
+    judged = jinbao("feeds", "check", FEED, "--sample", str(tmp_path / DELIVERY))
+    assert judged.returncode == 2, judged.stdout + judged.stderr
+    assert "is not a date in the agreed format YYYY-MM-DD" in judged.stdout
+    assert ("suspected hub configuration error: 9 of the 10 values of column CSRQ fail DATE_INVALID; a delivery "
+            "like it is held before any receipt goes to the partner. Check CSRQ's date_format '%Y-%m-%d' "
+            f"(YYYY-MM-DD) in mapping {mapping} (version 1)") in judged.stdout
+    assert not home.receipts.exists() or not list(home.receipts.rglob("*"))
