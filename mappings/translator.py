@@ -81,7 +81,7 @@ def parse_dates(col: pa.Array, fmt: str) -> tuple[pa.Array, pa.Array]:
     if fmt.endswith("%d"):
         day = pc.cast(pc.if_else(pc.utf8_is_digit(pc.utf8_slice_codeunits(col, -2)),
                                  pc.utf8_slice_codeunits(col, -2), None), pa.int64())
-        same = pc.and_(pc.equal(pc.binary_length(col), width), pc.equal(pc.day(parsed), day))
+        same = pc.and_(pc.equal(pc.utf8_length(col), width), pc.equal(pc.day(parsed), day))
     else:
         same = pc.equal(pc.strftime(parsed, format=fmt), col)
     parsed = pc.if_else(pc.fill_null(same, False), parsed, pa.scalar(None, parsed.type))

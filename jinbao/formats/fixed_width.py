@@ -84,7 +84,7 @@ def parse_numeric_date(values: pa.Array, fmt: str) -> np.ndarray | None:
 
     A format without a day (%Y-%m, %Y%m: a month) gives the first day of the month.
     Returns None for formats this cannot do (names of months, %y, a day without a
-    month, ...), so the caller falls back to strptime.
+    month, a non-ASCII literal such as %Y年%m月%d日, ...), so the caller falls back to strptime.
     """
     layout, pos, i = {}, 0, 0
     literals = []
@@ -93,7 +93,7 @@ def parse_numeric_date(values: pa.Array, fmt: str) -> np.ndarray | None:
         if token in _FIELDS:
             layout[token] = (pos, pos + _FIELDS[token])
             pos, i = pos + _FIELDS[token], i + 2
-        elif fmt[i] == "%":
+        elif fmt[i] == "%" or not fmt[i].isascii():     # a literal like 年 is several bytes wide
             return None
         else:
             literals.append((pos, fmt[i]))

@@ -109,6 +109,24 @@ def test_a_month_becomes_its_first_day(fmt, good, bad):
     assert parse_numeric_date(sent, "%m%d") is None               # a day without a year is not read here
 
 
+@pytest.mark.parametrize("fmt, good, bad", [
+    ("%Y年%m月%d日", ["2026年11月03日", "2024年02月29日"], ["2026年02月30日", "2026-11-03", "2026年1月3日", "2026年11月03"]),
+    ("%Y年%m月%d", ["2026年11月03"], ["2026年02月30", "2026年11月3", "2026-11-03"]),
+    ("%Y年%m月", ["2026年11月"], ["2026年13月", "2026-11"]),
+])
+def test_a_date_layout_with_chinese_literals_is_read(fmt, good, bad):
+    """A partner writing 2026年11月03日 (date_format "%Y年%m月%d日"): the byte reader cannot take a
+    literal wider than one byte, so strptime reads it, with the same strictness (no 02-30, no unpadded day)."""
+    from jinbao.formats.fixed_width import parse_numeric_date
+    from jinbao.mappings.translator import parse_dates
+
+    sent = pa.array(good + bad + [None], pa.string())
+    dates, invalid = parse_dates(sent, fmt)
+    assert dates.to_pylist() == [dt.datetime.strptime(g, fmt).date() for g in good] + [None] * (len(bad) + 1)
+    assert invalid.to_pylist() == [False] * len(good) + [True] * len(bad) + [False]
+    assert parse_numeric_date(sent, fmt) is None                  # the strptime fallback
+
+
 def test_an_absent_optional_column_is_null_and_a_present_one_is_translated():
     """CZBZ (corrections to deaths) is optional: a police.death delivery without it gives null
     death_action, with it 1/2 pass and any other value is UNMAPPED_CODE on CZBZ."""
