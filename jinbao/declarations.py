@@ -233,9 +233,15 @@ def _check_rules(path: Path, rules, mapping: str) -> tuple[NotBefore | ValueRule
         extra, missing = set(rule) - every, required - set(rule)
         if extra or missing:
             raise FeedError(f"{path}: {where} " + (f"has unknown key(s) {', '.join(sorted(extra))}" if extra
-                                                   else f"lacks {', '.join(sorted(missing))}"))
+                                                   else f"lacks {', '.join(sorted(missing))}")
+                            + f"; rule {rule['rule']} takes {', '.join(sorted(every))}"
+                            + (f" ({', '.join(sorted(required))} required)" if required != every else "")
+                            + " (docs/quality.md)")
         if rule["rule"] in CROSS_RULES:
-            _one_of(path, f"{where}.reason", rule["reason"], tuple(REASONS))
+            if rule["reason"] not in REASONS:
+                raise FeedError(f"{path}: {where}.reason {rule['reason']!r} is not one of the hub's reason codes; "
+                                f"a {rule['rule']} rule names one whose fixed message fits the comparison, e.g. "
+                                f"{', '.join(r for r in REASONS if 'BEFORE' in r)} (all: quality/reasons.py)")
             out.append(CROSS_RULES[rule["rule"]](**{k: v for k, v in rule.items() if k != "rule"}))
             continue
         try:

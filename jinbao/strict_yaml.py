@@ -10,6 +10,7 @@ MappingError, ...), because callers and tests catch those.
 """
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -85,5 +86,10 @@ def refuse_unknown(path: Path | str, raw: dict, allowed: Iterable[str], error: t
     allowed = tuple(allowed)
     unknown = [k for k in raw if k not in allowed]
     if unknown:
+        near = {k: difflib.get_close_matches(str(k), [a for a in allowed if a not in raw], n=1) for k in unknown}
+        near = {k: m[0] for k, m in near.items() if m}
+        guess = ("did you mean " + ", ".join(f"{where}{m}" + (f" for {k}" if len(near) > 1 else "")
+                                           for k, m in near.items()) + "?") if near else ""
         raise error(f"{path}: unknown key(s) {', '.join(f'{where}{k}' for k in unknown)} "
-                    f"(as written: {', '.join(map(repr, unknown))}); {hint or 'allowed: ' + ', '.join(allowed)}")
+                    f"(as written: {', '.join(map(repr, unknown))}); {guess + ' ' if guess else ''}"
+                    f"{hint or 'allowed: ' + ', '.join(allowed)}")

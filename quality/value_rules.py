@@ -155,8 +155,11 @@ def build(raw: dict, dictionary: dict[str, HubField], known_reasons) -> ValueRul
     if spec is None:
         raise RuleError(f"field {given['field']!r} is not a hub field (schemas/hub_dictionary.yaml)")
     if spec.type not in cls.types:
+        others = [r for r, c in VALUE_RULES.items() if spec.type in c.types]
         raise RuleError(f"field {spec.code} is a {spec.type} field; rule {cls.rule} applies to "
-                        f"{', '.join(cls.types)} fields")
+                        f"{', '.join(cls.types)} fields: "
+                        + (f"on {spec.code} use {' or '.join(others)} instead" if others else
+                           f"no value rule applies to {spec.code}") + " (docs/quality.md)")
     reason = given.get("reason", cls.reason)
     if not isinstance(reason, str) or not REASON_CODE.match(reason):
         raise RuleError(f"reason {reason!r} must be a code of capital letters, digits and _ (e.g. YEAR_OUT_OF_RANGE)")
