@@ -22,8 +22,8 @@ from jinbao.mappings import tables as mapping_tables      # FEEDS_DIR read when 
 from jinbao.mappings.check import check_feed_mapping, check_targets
 from jinbao.outbound.catalog import QUERIES
 from jinbao.partitions import BY, MAX_PARTITIONS
-from jinbao.quality.cross import CROSS_RULES, NotBefore, keys as rule_keys
-from jinbao.quality.reasons import REASONS
+from jinbao.quality.cross import CROSS_RULES, NotBefore, build as build_cross_rule, keys as rule_keys
+from jinbao.quality.reasons import BATCH_REASONS, REASONS
 from jinbao.quality.value_rules import VALUE_RULES, RuleError, ValueRule, build as build_value_rule, \
     keys as value_rule_keys
 from jinbao.register.authority import authority
@@ -228,8 +228,7 @@ def _check_rules(path: Path, rules, mapping: str) -> tuple[NotBefore | ValueRule
         if not isinstance(rule, dict):
             raise FeedError(f"{path}: {where} must be a mapping")
         _one_of(path, f"{where}.rule", rule.get("rule"), (*CROSS_RULES, *VALUE_RULES))
-        every, required = (rule_keys(rule["rule"]),) * 2 if rule["rule"] in CROSS_RULES \
-            else value_rule_keys(rule["rule"])
+        every, required = (rule_keys if rule["rule"] in CROSS_RULES else value_rule_keys)(rule["rule"])
         extra, missing = set(rule) - every, required - set(rule)
         if extra or missing:
             raise FeedError(f"{path}: {where} " + (f"has unknown key(s) {', '.join(sorted(extra))}" if extra
@@ -238,11 +237,10 @@ def _check_rules(path: Path, rules, mapping: str) -> tuple[NotBefore | ValueRule
                             + (f" ({', '.join(sorted(required))} required)" if required != every else "")
                             + " (docs/quality.md)")
         if rule["rule"] in CROSS_RULES:
-            if rule["reason"] not in REASONS:
-                raise FeedError(f"{path}: {where}.reason {rule['reason']!r} is not one of the hub's reason codes; "
-                                f"a {rule['rule']} rule names one whose fixed message fits the comparison, e.g. "
-                                f"{', '.join(r for r in REASONS if 'BEFORE' in r)} (all: quality/reasons.py)")
-            out.append(CROSS_RULES[rule["rule"]](**{k: v for k, v in rule.items() if k != "rule"}))
+            try:
+                out.append(build_cross_rule(rule, REASONS, BATCH_REASONS))
+            except RuleError as exc:               # its text starts with the key at fault
+                raise FeedError(f"{path}: {where}.{exc}") from exc
             continue
         try:
             out.append(build_value_rule(rule, hub_dictionary(), REASONS))

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from jinbao import ledger
 from jinbao.declarations import get_feed
+from jinbao.quality.cross import declared_message
 from jinbao.quality.judging import top_reasons
 from jinbao.quality.reasons import NO_RECEIPT_WHILE_HELD, REASONS, next_step
 from jinbao.report_links import batch_links
@@ -32,8 +33,12 @@ def links(cfg: Settings, row: dict) -> dict[str, str]:
     return {what: f"[{what}]({found[what]})" if what in found else why for what, why in missing.items()}
 
 
-def reason_text(code: str, field: str) -> str:
-    """A rejection reason as the partner reads it in the receipt, the value left out."""
+def reason_text(code: str, field: str, declared=()) -> str:
+    """A rejection reason as the partner reads it in the receipt, the value left out; `declared`: the feed's
+    rules, whose own cross-field codes carry their declared message."""
+    own = declared_message(code, declared)
+    if own is not None:
+        return f"{field}: {own}"
     if code not in REASONS:
         return code
     zh, en = REASONS[code]
@@ -66,7 +71,8 @@ def question(cfg: Settings, batch_id: int) -> tuple[str, str]:
              f"| {row['received']} | {row['accepted']} | {row['rejected']} |", ""]
     if reasons:
         lines += ["Most frequent reasons:", ""]
-        lines += [f"- {n} × `{code}` on {field}: {reason_text(code, field)}" for code, field, n in reasons]
+        lines += [f"- {n} × `{code}` on {field}: {reason_text(code, field, spec.quality.rules)}"
+                  for code, field, n in reasons]
         lines.append("")
     lines += [f"- {what}: {where}" for what, where in links(cfg, row).items()]
     if row["reason_code"] in NO_RECEIPT_WHILE_HELD:

@@ -38,6 +38,7 @@ from jinbao.formats.encoding import mojibake_pattern
 from jinbao.privacy import mask_id, mask_name, mask_text
 from jinbao.quality import rules
 from jinbao.quality.columns import BIRTH, GENDER, ID, ID_BIRTH, ID_GENDER, STATED_GENDER, ge_column
+from jinbao.quality.cross import declared_message
 from jinbao.quality.judging import gate_for, open_delivery_csv
 from jinbao.quality.reasons import REASONS
 from jinbao.quality.suites import suite_specs
@@ -264,13 +265,17 @@ def _between(low, high) -> str:
     return f"at least {low} 不小于{low}" if low is not None else f"at most {high} 不大于{high}"
 
 
-def _reason_text(code: str, field: str) -> tuple[str, str]:
-    """The partners' bilingual message of a reason, without a value."""
+def _reason_text(code: str, field: str, declared=()) -> tuple[str, str]:
+    """The partners' bilingual message of a reason, without a value; `declared`: the feed's rules, whose
+    own cross-field codes carry their declared message."""
     def clean(template: str) -> str:
         for gone in ("={value}", " {value}", "{value}"):
             template = template.replace(gone, "")
         return template.replace("{field}", field).rstrip("：: ")
 
+    own = declared_message(code, declared)
+    if own is not None:
+        return own, own
     zh, en = REASONS.get(code, (code, code))
     return clean(zh), clean(en)
 
@@ -390,7 +395,7 @@ def render(spec, row: dict, gate, result, lines: dict, run_name: str) -> str:
     for (reason, field), got in sorted(lines.items(), key=lambda kv: (-len(kv[1]), kv[0])):
         if not got:
             continue
-        zh, en = _reason_text(reason, field)
+        zh, en = _reason_text(reason, field, spec.quality.rules)
         failed_rows.append(
             f'<tr class="fail"><td><code>{_e(reason)}</code></td>'
             f'<td>{_e(zh)}<br><span class="note">{_e(en)}</span></td>'

@@ -49,7 +49,7 @@ def plan(mapping, cross=()) -> list[Step]:
         steps.append(Step(rules.GENDER_MATCHES_ID, partner[GENDER], (GENDER, ID)))
     for c in cross:
         if c.rule == "not_before" and c.field in partner and (c.than in partner or c.than == BIRTH and ID in partner):
-            steps.append(Step(rules.not_before(c.reason), partner[c.field], (c.field, c.than)))
+            steps.append(Step(rules.not_before(c.reason, c.expected), partner[c.field], (c.field, c.than)))
         elif c.rule in VALUE_RULES and c.field in partner:
             steps.append(Step(rules.value_rule(c), partner[c.field], (c.field,)))
     return steps

@@ -293,11 +293,12 @@ GENDER_MATCHES_ID = Rule(
 
 
 @functools.lru_cache(maxsize=16)
-def not_before(reason: str) -> Rule:
-    """The declared cross-field rule (feed declaration `quality.rules`), read as (later, earlier)."""
+def not_before(reason: str, expected: str | None = None) -> Rule:
+    """The declared cross-field rule (feed declaration `quality.rules`), read as (later, earlier);
+    `expected`: the message a reason code of the declaration's own carries (a hub code has its fixed one)."""
     return Rule(reason, lambda a, b: as_mask(pc.less(a.values, b.values)),
                 (_pair("expect_column_pair_values_a_to_be_greater_than_b", lambda a: a.name, lambda b: b.name,
-                       or_equal=True),))
+                       or_equal=True),), expected=None if expected is None else (lambda a: expected))
 
 
 #: The values a number rule reads, per hub type: a malformed one is its type's failure

@@ -120,7 +120,20 @@ def test_defaults_for_optional_keys(tmp_path):
     ({"quality__rules": [{"rule": "after", "field": "AAC060", "than": "AAC006", "reason": "DEATH_BEFORE_BIRTH"}]},
      "quality.rules[0].rule 'after'"),                                # unknown cross-field rule
     ({"quality__rules": [{"rule": "not_before", "field": "AAC060", "than": "AAC006", "reason": "TOO_EARLY"}]},
-     "quality.rules[0].reason 'TOO_EARLY'"),                          # unknown reason code
+     "quality.rules[0].expected is missing: TOO_EARLY is not one of the hub's reason codes"),  # own code, no words
+    ({"quality__rules": [{"rule": "not_before", "field": "AAC060", "than": "AAC006", "reason": "TOO_EARLY",
+                          "expected": "  "}]}, "quality.rules[0].expected must say in words"),
+    ({"quality__rules": [{"rule": "not_before", "field": "AAC060", "than": "AAC006", "reason": "TOO_EARLY",
+                          "expected": {"zh": "早", "en": "early"}}]}, "quality.rules[0].expected must say in words"),
+    ({"quality__rules": [{"rule": "not_before", "field": "AAC060", "than": "AAC006", "reason": "too early",
+                          "expected": "死亡日期不得早于出生日期"}]},
+     "quality.rules[0].reason 'too early' must be a code of capital letters"),
+    ({"quality__rules": [{"rule": "not_before", "field": "AAC060", "than": "AAC006", "reason": "DEATH_BEFORE_BIRTH",
+                          "expected": "死亡日期不得早于出生日期"}]},
+     "quality.rules[0].expected: DEATH_BEFORE_BIRTH is a hub reason code with a fixed message"),
+    ({"quality__rules": [{"rule": "not_before", "field": "AAC060", "than": "AAC006", "reason": "HELD",
+                          "expected": "死亡日期不得早于出生日期"}]},
+     "quality.rules[0].reason HELD already means something else"),   # a whole delivery's code
     ({"quality__rules": [{"rule": "not_before", "field": "AAC060", "reason": "DEATH_BEFORE_BIRTH"}]},
      "quality.rules[0] lacks than"),
     ({"quality__rules": [{"rule": "not_before", "field": "AAC060", "than": "AAC006", "reason": "DEATH_BEFORE_BIRTH",
@@ -147,6 +160,15 @@ def test_defaults_for_optional_keys(tmp_path):
 def test_a_mistake_is_a_feed_error_naming_file_and_key(tmp_path, changes, key):
     message = _refused(tmp_path, _broken(**changes))
     assert key in message, message
+
+
+def test_a_not_before_rule_brings_its_own_reason_code_with_its_message(tmp_path):
+    """A comparison no hub code describes is declared, code and words, with no Python (quality/cross.py)."""
+    rule = {"rule": "not_before", "field": "AAC060", "than": "AAC006", "reason": "DEATH_BEFORE_BIRTH_DECLARED",
+            "expected": "死亡日期不得早于出生日期 the death date must not be before the birth date"}
+    spec = get_feed("police.death", _write(tmp_path, _broken(quality__rules=[rule])))
+    assert spec.quality.rules == (NotBefore(field="AAC060", than="AAC006", reason="DEATH_BEFORE_BIRTH_DECLARED",
+                                            expected=rule["expected"]),)
 
 
 def test_feed_must_match_the_file_name(tmp_path):
