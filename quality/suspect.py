@@ -21,6 +21,7 @@ import pyarrow.parquet as pq
 
 from jinbao.mappings import tables as mapping_tables      # FEEDS_DIR, CODES_DIR read when used: tests move them
 from jinbao.mappings.tables import FeedMapping, date_layout
+from jinbao.schemas import dictionary          # PARTNERS_DIR read when used, as the mapping folders
 from jinbao.staged.layout import REJECTED
 
 #: At least this share of a column's values failing one rule makes it a suspected configuration error.
@@ -102,7 +103,7 @@ def _what_to_check(reason: str, field: str, mapping: FeedMapping, spec, sent: li
                 f"(quality.rules) against the agreement{shown}.")
     hub = f" (hub field {rule.hub})" if rule is not None else ""
     return (f"Check that {where} maps column {field} to the right hub field{hub} and that the partner schema "
-            f"schemas/partners/{spec.schema}.yaml names the column the partner means by it{shown}.")
+            f"{dictionary.PARTNERS_DIR / (spec.schema + '.yaml')} names the column the partner means by it{shown}.")
 
 
 def _next(batch_id: int | None) -> str:
