@@ -11,11 +11,9 @@ Alembic and a scratch migration (about a second) and so is left out of DAG parsi
 """
 from __future__ import annotations
 
-import difflib
-
 from jinbao.declarations import FeedSpec, InboundFeed, OutboundFeed, declared
 from jinbao.mappings import tables as mapping_tables      # CODES_DIR and FEEDS_DIR read when used (tests)
-from jinbao.mappings.check import check_code_table, check_feed_mapping, problem
+from jinbao.mappings.check import check_code_table, check_feed_mapping, closest, problem
 from jinbao.mappings.reference import allowed_codes
 from jinbao.schemas.dictionary import hub_dictionary
 from jinbao.schemas.store_tables import TARGETS
@@ -38,8 +36,7 @@ def problems(name: str, cfg: Settings, at_head: bool = True) -> list[str]:
         more = check_feed_mapping(mapping) if mapping.is_file() else []
         return said + [m for m in more if not any(m in s for s in said)]
     if name not in found.feeds:
-        near = difflib.get_close_matches(name, list(found.feeds) + list(found.broken), n=1)
-        return [problem(str(path), "feed", "no such declaration" + (f" (did you mean {near[0]}?)" if near else ""),
+        return [problem(str(path), "feed", "no such declaration" + closest(name, [*found.feeds, *found.broken]),
                         "write one with `jinbao feeds new PARTNER FEED_NAME`")]
     spec = found.feeds[name]
     out = code_table_problems(spec)

@@ -101,7 +101,8 @@ def problem(file: str, key: str, what: str, todo: str) -> str:
     return f"{file}: {key}: {what}: {todo}"
 
 
-def _closest(word: str, choices) -> str:
+def closest(word: str, choices) -> str:
+    """" (did you mean X?)" for the nearest of `choices` to a misspelt `word`, or nothing."""
     near = difflib.get_close_matches(str(word), list(choices), n=1)
     return f" (did you mean {near[0]}?)" if near else ""
 
@@ -133,7 +134,7 @@ def check_feed_mapping(path: Path) -> list[str]:
             hubs.append(hub)
             if hub not in known:
                 problems.append(problem(what, f"{key}.to",
-                                        f"{hub!r} is not a hub dictionary field{_closest(hub, known)}",
+                                        f"{hub!r} is not a hub dictionary field{closest(hub, known)}",
                                         "map to a field of schemas/hub_dictionary.yaml, or add the field there"))
             if columns is not None and partner not in columns:
                 problems.append(problem(what, key, f"{partner} is not a column of schemas/partners/{path.stem}.yaml",
