@@ -11,7 +11,9 @@ declaration chooses (connectors/registry.py), wrapped where it says `envelope: c
 """
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
+from typing import Callable
 
 from jinbao import keys
 from jinbao.connectors.base import Opened, RemoteDelivery, Transport
@@ -19,6 +21,7 @@ from jinbao.connectors.registry import chosen_transport
 from jinbao.declarations import DeclaredTransport
 from jinbao.exchange_zone import envelope
 from jinbao.exchange_zone.errors import CannotSeal
+from jinbao.keys_expiry import CertificateExpired, sealing_cert, utc_now
 from jinbao.settings import Settings
 from jinbao.staged.refused import DeliveryRefused
 
@@ -26,8 +29,9 @@ from jinbao.staged.refused import DeliveryRefused
 class Enveloped(Transport):
     companions = envelope.COMPANIONS
 
-    def __init__(self, inner: Transport, home: Path, partner: str):
-        self.inner, self.home, self.partner = inner, Path(home), partner
+    def __init__(self, inner: Transport, home: Path, partner: str,
+                 clock: Callable[[], dt.datetime] = utc_now):
+        self.inner, self.home, self.partner, self.clock = inner, Path(home), partner, clock
 
     def __repr__(self) -> str:
         return f"Enveloped({self.inner!r})"
@@ -61,22 +65,26 @@ class Enveloped(Transport):
             raise DeliveryRefused("NO_CERTIFICATE", f"the hub holds no certificate of {self.partner}, so the "
                                   "delivery's signature cannot be checked", delivery.name) from None
         others = {p: c for p, c in keys.partner_certs(self.home).items() if p != self.partner}
+        current, *earlier = keys.hub_keyring(self.home)
         plain, manifest = envelope.open_delivery(
-            paths, partner_cert, keys.hub_key(self.home), keys.hub_cert(self.home),
-            work_dir=Path(dest), other_certs=others)
+            paths, partner_cert, current.key(), current.cert, work_dir=Path(dest), other_certs=others,
+            earlier=earlier, now=self.clock())
         return Opened(delivery, plain, manifest.sha256, declared_records=manifest.records,
                       encoding=manifest.encoding)
 
     def send(self, path: Path, feed: str, sequence: int, encoding: str = "UTF-8") -> list[str]:
-        """Encrypted to the partner, manifest signed by the hub (stating `encoding`), as partners send to us.
-        Raises CannotSeal when the hub holds no certificate of the partner: nothing is uploaded."""
+        """Encrypted to the partner, manifest signed by the hub's current key (stating `encoding`), as partners
+        send to us.  Raises CannotSeal when the hub holds no certificate of the partner, or only one out of its
+        validity: nothing is uploaded."""
         try:
-            recipient = keys.partner_cert(self.home, self.partner)
+            recipient = sealing_cert(self.home, self.partner, self.clock())
         except keys.NoCertificate as exc:
             raise CannotSeal(self.partner, f"the hub holds no certificate of {self.partner} "
                              f"(keys/{exc.path.name} is not installed)") from None
+        except CertificateExpired as exc:
+            raise CannotSeal(self.partner, str(exc)) from None
         sealed = envelope.seal_delivery(
-            path, feed, sequence, 1, encoding, recipient, keys.load_key(self.home, "hub"),
+            path, feed, sequence, 1, encoding, recipient, keys.hub_key(self.home),
             path.parent / "sealed", name=path.name + ".p7m", base=path.name)
         for f in sealed:
             self.inner.put(f, f.name)
