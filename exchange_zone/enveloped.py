@@ -12,6 +12,7 @@ declaration chooses (connectors/registry.py), wrapped where it says `envelope: c
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from pathlib import Path
 from typing import Callable
 
@@ -21,9 +22,11 @@ from jinbao.connectors.registry import chosen_transport
 from jinbao.declarations import DeclaredTransport
 from jinbao.exchange_zone import envelope
 from jinbao.exchange_zone.errors import CannotSeal
-from jinbao.keys_expiry import CertificateExpired, sealing_cert, utc_now
+from jinbao.keys_expiry import expired_reason, utc_now
 from jinbao.settings import Settings
 from jinbao.staged.refused import DeliveryRefused
+
+log = logging.getLogger(__name__)
 
 
 class Enveloped(Transport):
@@ -73,16 +76,24 @@ class Enveloped(Transport):
                       encoding=manifest.encoding)
 
     def send(self, path: Path, feed: str, sequence: int, encoding: str = "UTF-8") -> list[str]:
-        """Encrypted to the partner, manifest signed by the hub's current key (stating `encoding`), as partners
-        send to us.  Raises CannotSeal when the hub holds no certificate of the partner, or only one out of its
-        validity: nothing is uploaded."""
+        """A receipt (or notice) encrypted to the partner, manifest signed by the hub's current key (stating
+        `encoding`), as partners send to us.  Raises CannotSeal when the hub holds no certificate of the
+        partner: nothing is uploaded.
+
+        A certificate out of its validity still gets its receipts, with a warning in the operator log: a
+        receipt answers what the partner itself just put in its own drop zone, holds no unmasked ID, and is
+        the only way to tell a partner whose certificate expired why its delivery was refused.  Data for a
+        partner (jinbao/outbound/send.py) is never sealed to such a certificate (keys_expiry.sealing_cert)."""
         try:
-            recipient = sealing_cert(self.home, self.partner, self.clock())
+            recipient = keys.partner_cert(self.home, self.partner)
         except keys.NoCertificate as exc:
             raise CannotSeal(self.partner, f"the hub holds no certificate of {self.partner} "
                              f"(keys/{exc.path.name} is not installed)") from None
-        except CertificateExpired as exc:
-            raise CannotSeal(self.partner, str(exc)) from None
+        unusable = expired_reason(recipient, self.clock())
+        if unusable:
+            log.warning("%s: receipt %s sealed to %s's certificate (%s), which %s, so that %s learns why; install its "
+                        "renewed certificate with `jinbao keys install %s FILE`", feed, path.name, self.partner,
+                        keys.named(recipient), unusable, self.partner, self.partner)
         sealed = envelope.seal_delivery(
             path, feed, sequence, 1, encoding, recipient, keys.hub_key(self.home),
             path.parent / "sealed", name=path.name + ".p7m", base=path.name)

@@ -79,7 +79,7 @@ class CertificateExpired(Exception):
 
     def __init__(self, partner: str, cert: x509.Certificate, reason: str):
         self.partner, self.cert, self.reason = partner, cert, reason
-        super().__init__(f"{partner}'s certificate ({keys.named(cert)}) {reason}: nothing is sealed to it; "
+        super().__init__(f"{partner}'s certificate ({keys.named(cert)}) {reason}: no data is sent to it; "
                          f"install its renewed certificate with `jinbao keys install {partner} FILE`, then run "
                          "again")
 
@@ -118,7 +118,7 @@ class Finding:
                 todo = "partners may refuse what the hub signs; " + todo.replace(" before then", " now")
             return f"the hub's certificate ({keys.named(self.cert)}) {state}: {todo}"
         if self.reason:
-            todo = (f"its deliveries are refused and nothing is sealed to it until its renewed certificate is "
+            todo = (f"its deliveries are refused and no data is sent to it until its renewed certificate is "
                     f"installed: ask {self.who} for it, check it out of band, then `jinbao keys install {self.who} "
                     "FILE`")
         else:
