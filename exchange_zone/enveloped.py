@@ -58,6 +58,9 @@ class Enveloped(Transport):
         self.inner.close()
 
     def open(self, delivery: RemoteDelivery, dest: Path) -> Opened:
+        # the hub's keys first: a fault of its own (an interrupted rotation) leaves the delivery untouched
+        # in inbound/ for the next run instead of refusing it to the partner
+        current, *earlier = keys.hub_keyring(self.home)
         paths = self.fetch(delivery, dest)
         if not delivery.name.endswith(".p7m"):
             raise DeliveryRefused("MANIFEST_INVALID", "this feed takes only signed, encrypted .csv.p7m deliveries",
@@ -68,7 +71,6 @@ class Enveloped(Transport):
             raise DeliveryRefused("NO_CERTIFICATE", f"the hub holds no certificate of {self.partner}, so the "
                                   "delivery's signature cannot be checked", delivery.name) from None
         others = {p: c for p, c in keys.partner_certs(self.home).items() if p != self.partner}
-        current, *earlier = keys.hub_keyring(self.home)
         plain, manifest = envelope.open_delivery(
             paths, partner_cert, current.key(), current.cert, work_dir=Path(dest), other_certs=others,
             earlier=earlier, now=self.clock())

@@ -8,6 +8,7 @@ import datetime as dt
 import json
 
 import pytest
+import sqlalchemy as sa
 
 from jinbao import keys
 from jinbao.cli import main
@@ -16,6 +17,7 @@ from jinbao.exchange_zone import envelope
 from jinbao.exchange_zone.enveloped import Enveloped
 from jinbao.keys_rotation import RotationRefused, rotate_hub
 from jinbao.staged.refused import DeliveryRefused
+from jinbao.store.database import connect
 from tests.deliveries import death_row, write_delivery
 from tests.jinbao.certificates import T0, pair, write_pem
 
@@ -175,3 +177,32 @@ def test_keys_commands_rotate_and_list(home, monkeypatch, capsys):
     assert "hub (current: decrypts, signs)" in out and "hub (previous: decrypts until" in out
     assert "partner police (verifies, sealed to)" in out and keys.serial_hex(old) in out
     assert "partner finance: no certificate installed" in out and "days left" in out
+
+
+def test_through_the_engine_an_interrupted_rotation_refuses_nothing_and_the_overlap_takes_the_old_seal(
+        sqlite_home, tmp_path, monkeypatch):
+    """`jinbao run` over the sealed local zone: while a rotation is half done the delivery waits in inbound/
+    (an error of the hub, exit 1, nothing refused to police); once finished, the delivery sealed to the
+    previous certificate is published during the overlap, and its receipt is signed with the new key."""
+    cfg = sqlite_home
+    keys.init_keys(cfg.home)
+    monkeypatch.setenv("JINBAO_TRANSPORT", "local+cms")
+    old = keys.hub_cert(cfg.home)
+    files = _sealed_to(cfg.home, tmp_path, old, 1)
+    cfg.inbound("police").mkdir(parents=True)
+    for f in files:
+        f.rename(cfg.inbound("police") / f.name)
+    key, cert = pair("jinbao-hub-next", T0 - DAY, T0 + 400 * DAY)
+    kf, cf = write_pem(tmp_path / "ca", "next", key, cert)
+    keys._write_new(keys.key_dir(cfg.home) / "hub.next.key", kf.read_bytes(), 0o600)   # the crash
+    keys._write_new(keys.key_dir(cfg.home) / "hub.next.crt", cf.read_bytes(), 0o644)
+    assert main(["run", "police.death"]) == 1
+    assert sorted(p.name for p in cfg.inbound("police").iterdir() if p.is_file()) == sorted(f.name for f in files)
+    rotate_hub(cfg.home, overlap_days=7)
+    assert main(["run", "police.death"]) == 0
+    with connect(cfg.store_url).connect() as conn:
+        assert conn.execute(sa.text("select status, published from batch")).one() == ("published", 3)
+    base = files[0].name.removesuffix(".csv.p7m")
+    manifest = (cfg.outbound("police") / f"{base}.receipt.json.manifest.json").read_bytes()
+    signature = (cfg.outbound("police") / f"{base}.receipt.json.manifest.json.sig").read_bytes()
+    assert envelope.verify(manifest, signature, cert) and not envelope.verify(manifest, signature, old)
