@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 
 import pytest
 import sqlalchemy as sa
@@ -206,3 +207,35 @@ def test_through_the_engine_an_interrupted_rotation_refuses_nothing_and_the_over
     manifest = (cfg.outbound("police") / f"{base}.receipt.json.manifest.json").read_bytes()
     signature = (cfg.outbound("police") / f"{base}.receipt.json.manifest.json.sig").read_bytes()
     assert envelope.verify(manifest, signature, cert) and not envelope.verify(manifest, signature, old)
+
+
+def test_through_the_engine_a_seal_to_the_retired_certificate_is_refused_with_receipt_and_operator_line(
+        sqlite_home, tmp_path, monkeypatch, caplog):
+    """A rotation whose overlap ended (rotated ten days before the hub's clock, three days' overlap):
+    police's delivery still sealed to the old certificate is refused, police's receipt names that
+    certificate and the current one, and the operator's line says what to do."""
+    cfg = sqlite_home
+    keys.init_keys(cfg.home)
+    monkeypatch.setenv("JINBAO_TRANSPORT", "local+cms")
+    old = keys.hub_cert(cfg.home)
+    rotate_hub(cfg.home, overlap_days=3, now=T0 - 10 * DAY)
+    files = _sealed_to(cfg.home, tmp_path, old, 1)
+    cfg.inbound("police").mkdir(parents=True)
+    for f in files:
+        f.rename(cfg.inbound("police") / f.name)
+    caplog.set_level(logging.INFO)
+    assert main(["run", "police.death"]) == 2
+    with connect(cfg.store_url).connect() as conn:
+        assert conn.execute(sa.text("select status, reason_code from batch")).one() == (
+            "refused", "HUB_CERTIFICATE_RETIRED")
+    base = files[0].name.removesuffix(".csv.p7m")
+    sealed = (cfg.outbound("police") / f"{base}.receipt.json.p7m").read_bytes()
+    receipt = json.loads(envelope.decrypt(sealed, keys.partner_cert(cfg.home, "police"),
+                                          keys.partner_key(cfg.home, "police")))
+    message = receipt["message"]
+    assert receipt["reason_code"] == "HUB_CERTIFICATE_RETIRED" and "本中心证书已停用" in message
+    assert keys.fingerprint(old) in message and keys.fingerprint(keys.hub_cert(cfg.home)) in message
+    assert f"retired on {T0 - 7 * DAY:%Y-%m-%d}" in message
+    assert str(cfg.home) not in message and "keys/" not in message and "jinbao " not in message
+    line = next(m for m in (r.getMessage() for r in caplog.records) if "HUB_CERTIFICATE_RETIRED" in m and "next:" in m)
+    assert "give police the current keys/hub.crt again" in line and "send again" in line
