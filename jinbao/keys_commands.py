@@ -33,11 +33,7 @@ def _list(args, home: Path) -> int:
     now, window = utc_now(), load_policy().warn_days
     rows = []
     for pair in keys.hub_keyring(home):
-        role = {"current": "hub (current: decrypts, signs)",
-                "previous": f"hub (previous: decrypts until {pair.decrypts_until:%Y-%m-%d %H:%M} UTC)"
-                if pair.decrypts_until and now < pair.decrypts_until else "hub (previous: retired, overlap ended)",
-                "retired": "hub (retired: recognised, never used)"}[pair.role]
-        rows.append((role, pair.cert))
+        rows.append((_hub_role(pair, now), pair.cert))
     for pid, partner in load_partners().items():
         path = keys.cert_path(home, partner.certificate)
         if path.exists():
@@ -50,6 +46,15 @@ def _list(args, home: Path) -> int:
         print(f"{role}\n    {keys.named(cert)}\n    valid {cert.not_valid_before_utc:%Y-%m-%d} to "
               f"{cert.not_valid_after_utc:%Y-%m-%d}: {state}")
     return 0
+
+
+def _hub_role(pair, now) -> str:
+    if pair.role == "current":
+        return "hub (current: decrypts, signs)"
+    if pair.role == "previous" and now < pair.decrypts_until:
+        return f"hub (previous: decrypts until {pair.decrypts_until:%Y-%m-%d %H:%M} UTC)"
+    ended = f" {pair.decrypts_until:%Y-%m-%d}" if pair.decrypts_until else ""
+    return f"hub ({pair.role}: retired{ended}, never used; an envelope to it is refused HUB_CERTIFICATE_RETIRED)"
 
 
 def _check(args, home: Path) -> int:

@@ -6,7 +6,8 @@ so the hub warns ahead of time: `findings` lists every certificate the hub uses 
 declared partner's) that is within the declared window (`schemas/certificates.yaml` `warn_days`)
 or past it; the daily `keys.certificate_expiry` DAG (dags/keys_sentinel.py) and `jinbao keys check`
 turn red on any, each line saying what to do.  At use, `expired_reason` refuses an inbound delivery
-(exchange_zone/envelope.py) and `sealing_cert` an outbound file or receipt.  "Now" is a parameter
+(exchange_zone/envelope.py) and `sealing_cert` an outbound data file (jinbao/outbound/send.py); a
+receipt is still sealed, with a warning (exchange_zone/enveloped.py says why).  "Now" is a parameter
 everywhere, so tests build their certificates and their clock from one moment.
 """
 from __future__ import annotations

@@ -158,3 +158,15 @@ def test_nothing_is_sent_to_a_partner_whose_certificate_expired(sqlite_home, tmp
     assert not cfg.outbound("police").is_dir() or list(cfg.outbound("police").iterdir()) == []
     with connect(cfg.store_url).connect() as conn:
         assert conn.execute(sa.text("select count(*) from exchange_log where direction = 'out'")).scalar() == 0
+
+
+def test_send_all_skips_only_the_partner_whose_certificate_expired(sqlite_home, tmp_path, capsys):
+    cfg = sqlite_home
+    keys.init_keys(cfg.home)
+    upgrade(cfg.store_url)
+    _install(cfg.home, tmp_path, "police", T0 - 400 * DAY, T0 - DAY)
+    assert main(["send", "all", "--as-of", "2026-11-30"]) == 1
+    err = capsys.readouterr().err
+    assert "error: police.insured_status: not sent:" in err and "jinbao keys install police FILE" in err
+    assert not cfg.outbound("police").is_dir() or list(cfg.outbound("police").iterdir()) == []
+    assert any(p.name.endswith(".csv.p7m") for p in cfg.outbound("central_bank").iterdir())
