@@ -15,7 +15,10 @@ A partner's `<certificate>` name is its `certificate:` in the partner list (jinb
 
 Private keys are written 0600 and nothing is ever overwritten: re-running
 `keys init` must not silently rotate a key partners already encrypt to, nor
-replace a partner certificate that an operator installed by hand.
+replace a partner certificate that an operator installed by hand.  Only the
+explicit `jinbao keys rotate` and `jinbao keys install` put a new file under
+an existing name, and only after the old one has a second name it keeps
+(jinbao/keys_rotation.py).
 """
 from __future__ import annotations
 
