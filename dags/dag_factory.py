@@ -31,6 +31,7 @@ from jinbao.partners import Partner, load_partners
 from jinbao.quality.cross import NotBefore
 from jinbao.schemas.dictionary import hub_dictionary
 from jinbao.settings import TIMEZONE, load_settings
+from keys_sentinel import KEYS_DAG, build_certificate_expiry
 from review import HeldBatchReview
 from schedules import described, start_date, timetable
 from task_docs import FINISH, JUDGE, PUBLISH, RECEIVE
@@ -519,4 +520,5 @@ def build_dags() -> dict[str, DAG]:
     dags.update({name: build_broken(name, error) for name, error in found.broken.items()})
     dags[RELEASE_DAG] = build_release()
     dags[AUDIT_DAG] = build_audit()
+    dags[KEYS_DAG] = build_certificate_expiry()
     return dags

@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+from dataclasses import dataclass
 from typing import BinaryIO, Callable, Iterator
 
 from cryptography import x509
@@ -236,16 +237,38 @@ def _algorithm(content: bytes) -> tuple[str, tuple[_Tlv, bytes] | None]:
 
 
 # ---------------------------------------------------------------- recipients
-def _unwrap(recipients: bytes, cert: x509.Certificate, key) -> bytes:
-    """The content-encryption key from the recipient info naming `cert`."""
-    if not isinstance(key, rsa.RSAPrivateKey):
-        raise CMSError("the hub's key is not an RSA key")
-    issuer = cert.issuer.public_bytes()
-    try:
-        ski = cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value.digest
-    except x509.ExtensionNotFound:
-        ski = None
-    kinds = []
+@dataclass(frozen=True)
+class RecipientId:
+    """Whom a key transport recipient info names: a certificate's issuer (DER) and serial number, or its
+    subject key identifier.  The hub picks its key by this, never by trying each key in turn."""
+    issuer: bytes | None = None
+    serial: int | None = None
+    ski: bytes | None = None
+
+    def names(self, cert: x509.Certificate) -> bool:
+        if self.ski is not None:
+            try:
+                return cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value.digest == self.ski
+            except x509.ExtensionNotFound:
+                return False
+        return cert.issuer.public_bytes() == self.issuer and cert.serial_number == self.serial
+
+    def __str__(self) -> str:
+        return f"subject key identifier {self.ski.hex()}" if self.ski is not None else f"serial {self.serial:X}"
+
+
+#: Given the envelope's recipients, the hub's (certificate, private key) for one of them, or None.
+Chooser = Callable[[list[RecipientId]], "tuple[x509.Certificate, object] | None"]
+
+
+def only(cert: x509.Certificate, key) -> Chooser:
+    """The chooser of a single pair: a receipt, a test, a partner opening what the hub sealed."""
+    return lambda recipients: (cert, key) if any(r.names(cert) for r in recipients) else None
+
+
+def _unwrap(recipients: bytes, choose: Chooser) -> bytes:
+    """The content-encryption key from the recipient info naming the certificate `choose` picks."""
+    kinds, found = [], []
     for t, content in _children(recipients):
         if not t.is_(UNIVERSAL, SEQUENCE):      # key agreement, KEK, password, other: not for an RSA hub
             kinds.append(f"[{t.tag}]")
@@ -258,22 +281,27 @@ def _unwrap(recipients: bytes, cert: x509.Certificate, key) -> bytes:
             names = _children(rid)
             if len(names) != 2 or not names[1][0].is_(UNIVERSAL, INTEGER):
                 raise CMSError("malformed issuer and serial number")
-            mine = names[0][0].raw + names[0][1] == issuer and _int(names[1][1]) == cert.serial_number
+            who = RecipientId(issuer=names[0][0].raw + names[0][1], serial=_int(names[1][1]))
         elif rid_t.is_(CONTEXT, 0):
-            mine = ski is not None and rid == ski
+            who = RecipientId(ski=rid)
         else:
             raise CMSError("malformed recipient identifier")
         kinds.append("ktri")
-        if not mine:
-            continue
-        _expect(alg_t, UNIVERSAL, SEQUENCE, "a key encryption algorithm")
-        _expect(ek_t, UNIVERSAL, OCTET_STRING, "an encrypted key")
-        oid, params = _algorithm(alg)
-        try:
-            return key.decrypt(encrypted_key, _key_transport(oid, params))
-        except ValueError as exc:
-            raise CMSError(f"the content key does not decrypt with the hub's key: {exc}") from None
-    raise CMSError(f"no recipient is the hub's certificate (recipients: {', '.join(kinds) or 'none'})")
+        found.append((who, alg_t, alg, ek_t, encrypted_key))
+    chosen = choose([who for who, *_ in found])
+    if chosen is None:
+        raise CMSError(f"no recipient is the hub's certificate (recipients: {', '.join(kinds) or 'none'})")
+    cert, key = chosen
+    if not isinstance(key, rsa.RSAPrivateKey):
+        raise CMSError("the hub's key is not an RSA key")
+    who, alg_t, alg, ek_t, encrypted_key = next(f for f in found if f[0].names(cert))
+    _expect(alg_t, UNIVERSAL, SEQUENCE, "a key encryption algorithm")
+    _expect(ek_t, UNIVERSAL, OCTET_STRING, "an encrypted key")
+    oid, params = _algorithm(alg)
+    try:
+        return key.decrypt(encrypted_key, _key_transport(oid, params))
+    except ValueError as exc:
+        raise CMSError(f"the content key does not decrypt with the hub's key: {exc}") from None
 
 
 def _key_transport(oid: str, params):
@@ -321,6 +349,12 @@ def decrypt_stream(src: BinaryIO, cert: x509.Certificate, key, write: Callable[[
     """Decrypt the CMS envelope read from `src` with the hub's certificate and key, passing the plaintext to
     `write` piece by piece; returns its sha256 (hex).  Raises CMSError (a ValueError) for anything wrong,
     after some plaintext may have been written: the caller discards it."""
+    return decrypt_for(src, only(cert, key), write)
+
+
+def decrypt_for(src: BinaryIO, choose: Chooser, write: Callable[[bytes], object]) -> str:
+    """`decrypt_stream` with the key `choose` picks from the envelope's recipients (the hub's current key,
+    or during a rotation's overlap its previous one).  An exception `choose` raises passes through."""
     inp = _In(src)
     info = inp.header()
     _expect(info, UNIVERSAL, SEQUENCE, "a ContentInfo SEQUENCE")
@@ -339,7 +373,7 @@ def decrypt_stream(src: BinaryIO, cert: x509.Certificate, key, write: Callable[[
     if t.is_(CONTEXT, 0):                                # originatorInfo: certificates, CRLs; not needed
         t, recipients = inp.element()
     _expect(t, UNIVERSAL, SET, "the recipient infos SET")
-    cek = _unwrap(recipients, cert, key)
+    cek = _unwrap(recipients, choose)
 
     eci = inp.header()
     _expect(eci, UNIVERSAL, SEQUENCE, "the encrypted content info")

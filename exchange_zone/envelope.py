@@ -22,20 +22,24 @@ signature, a few hundred bytes, are read whole.
 """
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import io
 import os
 from pathlib import Path
+from typing import Sequence
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
+from jinbao import keys
 from jinbao.connectors.base import DELIVERY_NAME, companions_of, delivery_base
 from jinbao.exchange_zone import cms
 from jinbao.exchange_zone import manifest as manifests
 from jinbao.files import atomic_write, write_atomically
+from jinbao.keys_expiry import expired_reason, unusable_code, utc_now
 from jinbao.staged.refused import DeliveryRefused
 
 MANIFEST = ".manifest.json"
@@ -58,11 +62,12 @@ def decrypt(der: bytes, cert: x509.Certificate, key) -> bytes:
     return out.getvalue()
 
 
-def decrypt_file(src: Path, dst: Path, cert: x509.Certificate, key) -> str:
-    """Decrypt `src` into `dst` chunk by chunk; the plaintext's sha256.  On any error `dst` is removed."""
+def decrypt_file(src: Path, dst: Path, cert: x509.Certificate, key, choose: cms.Chooser | None = None) -> str:
+    """Decrypt `src` into `dst` chunk by chunk; the plaintext's sha256.  On any error `dst` is removed.
+    `choose`, when given, picks the key by the envelope's recipients instead of (`cert`, `key`)."""
     try:
         with open(src, "rb") as f, open(dst, "wb") as out:
-            return cms.decrypt_stream(f, cert, key, out.write)
+            return cms.decrypt_for(f, choose or cms.only(cert, key), out.write)
     except BaseException:
         dst.unlink(missing_ok=True)
         raise
@@ -113,18 +118,56 @@ def _split(paths: list[Path]) -> tuple[Path, Path, Path]:
     return data[0], by_name[pair[0]], by_name[pair[1]]
 
 
+class HubRecipients:
+    """Picks the hub's key by the envelope's recipient info: the current pair, or the previous one until
+    its overlap ends (jinbao/keys_rotation.py); an envelope addressed only to a certificate the hub has
+    retired is refused HUB_CERTIFICATE_RETIRED, naming that certificate and the current one."""
+
+    def __init__(self, current_cert: x509.Certificate, current_key, earlier: Sequence[keys.HubPair],
+                 now: dt.datetime, name: str):
+        self.current, self.key, self.earlier, self.now, self.name = current_cert, current_key, earlier, now, name
+
+    def __call__(self, recipients: list[cms.RecipientId]):
+        if any(r.names(self.current) for r in recipients):
+            return self.current, self.key
+        for pair in self.earlier:
+            if not any(r.names(pair.cert) for r in recipients):
+                continue
+            if pair.key_file is not None and pair.decrypts_until is not None and self.now < pair.decrypts_until:
+                return pair.cert, pair.key()
+            ended = f" on {pair.decrypts_until:%Y-%m-%d}" if pair.decrypts_until else ""
+            raise DeliveryRefused(
+                "HUB_CERTIFICATE_RETIRED",
+                f"the data file is encrypted to the hub's certificate {keys.named(pair.cert)}, retired{ended}; "
+                f"encrypt it to the hub's current certificate {keys.named(self.current)} and send it again",
+                self.name)
+        return None
+
+
 def open_delivery(paths: list[Path], partner_cert: x509.Certificate, hub_key, hub_cert: x509.Certificate,
                   work_dir: Path | None = None,
-                  other_certs: dict[str, x509.Certificate] | None = None) -> tuple[Path, manifests.Manifest]:
+                  other_certs: dict[str, x509.Certificate] | None = None, *,
+                  earlier: Sequence[keys.HubPair] = (), now: dt.datetime | None = None,
+                  ) -> tuple[Path, manifests.Manifest]:
     """Verify, decrypt and check a fetched delivery; return (`work_dir/<base>.csv`, manifest).
 
-    Refusals (DeliveryRefused.reason_code): BAD_SIGNATURE (verifies with no
-    certificate we know), UNKNOWN_SIGNER (verifies, but with another party's
-    certificate from `other_certs`), MANIFEST_INVALID, DECRYPT_FAILED, HASH_MISMATCH.
+    Refusals (DeliveryRefused.reason_code): CERTIFICATE_EXPIRED / CERTIFICATE_NOT_YET_VALID (the hub's
+    copy of the sender's certificate is out of its validity at `now`: nothing is read under it),
+    BAD_SIGNATURE (verifies with no certificate we know), UNKNOWN_SIGNER (verifies, but with another
+    party's certificate from `other_certs`), MANIFEST_INVALID, HUB_CERTIFICATE_RETIRED (encrypted to one
+    of the hub's `earlier` certificates whose overlap has ended), DECRYPT_FAILED, HASH_MISMATCH.
+    `earlier`: the hub's previous and retired pairs (keys.hub_keyring), the key picked by recipient info.
     The record count is the caller's to check after parsing (the engine's judge step: COUNT_MISMATCH).
     """
     data, mpath, spath = _split([Path(p) for p in paths])
     name = data.name
+    now = now or utc_now()
+    unusable = expired_reason(partner_cert, now)
+    if unusable:
+        raise DeliveryRefused(unusable_code(partner_cert, now),
+                              f"the sender's certificate {keys.named(partner_cert)} {unusable}: the hub accepts "
+                              "nothing signed under it; give the hub your renewed certificate (checked out of band), "
+                              "then send the delivery again", name)
     raw_manifest, signature = mpath.read_bytes(), spath.read_bytes()
     if not verify(raw_manifest, signature, partner_cert):
         signer = next((who for who, c in (other_certs or {}).items() if verify(raw_manifest, signature, c)), None)
@@ -136,9 +179,12 @@ def open_delivery(paths: list[Path], partner_cert: x509.Certificate, hub_key, hu
     out_dir = Path(work_dir) if work_dir is not None else data.parent
     out_dir.mkdir(parents=True, exist_ok=True)
     out = out_dir / f"{delivery_base(name)}.csv"
+    choose = HubRecipients(hub_cert, hub_key, earlier, now, name)
     with atomic_write(out, fsync=False) as part:            # a crash fetches and decrypts again
         try:
-            digest = decrypt_file(data, part, hub_cert, hub_key)
+            digest = decrypt_file(data, part, hub_cert, hub_key, choose)
+        except DeliveryRefused:
+            raise
         except Exception as exc:  # noqa: BLE001 - the parser, cryptography and the file system raise several types
             raise DeliveryRefused("DECRYPT_FAILED", f"CMS decryption with the hub key failed: {exc}", name) from exc
         if digest != m.sha256:

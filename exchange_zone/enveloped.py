@@ -11,7 +11,10 @@ declaration chooses (connectors/registry.py), wrapped where it says `envelope: c
 """
 from __future__ import annotations
 
+import datetime as dt
+import logging
 from pathlib import Path
+from typing import Callable
 
 from jinbao import keys
 from jinbao.connectors.base import Opened, RemoteDelivery, Transport
@@ -19,15 +22,19 @@ from jinbao.connectors.registry import chosen_transport
 from jinbao.declarations import DeclaredTransport
 from jinbao.exchange_zone import envelope
 from jinbao.exchange_zone.errors import CannotSeal
+from jinbao.keys_expiry import expired_reason, utc_now
 from jinbao.settings import Settings
 from jinbao.staged.refused import DeliveryRefused
+
+log = logging.getLogger(__name__)
 
 
 class Enveloped(Transport):
     companions = envelope.COMPANIONS
 
-    def __init__(self, inner: Transport, home: Path, partner: str):
-        self.inner, self.home, self.partner = inner, Path(home), partner
+    def __init__(self, inner: Transport, home: Path, partner: str,
+                 clock: Callable[[], dt.datetime] = utc_now):
+        self.inner, self.home, self.partner, self.clock = inner, Path(home), partner, clock
 
     def __repr__(self) -> str:
         return f"Enveloped({self.inner!r})"
@@ -51,6 +58,9 @@ class Enveloped(Transport):
         self.inner.close()
 
     def open(self, delivery: RemoteDelivery, dest: Path) -> Opened:
+        # the hub's keys first: a fault of its own (an interrupted rotation) leaves the delivery untouched
+        # in inbound/ for the next run instead of refusing it to the partner
+        current, *earlier = keys.hub_keyring(self.home)
         paths = self.fetch(delivery, dest)
         if not delivery.name.endswith(".p7m"):
             raise DeliveryRefused("MANIFEST_INVALID", "this feed takes only signed, encrypted .csv.p7m deliveries",
@@ -62,21 +72,32 @@ class Enveloped(Transport):
                                   "delivery's signature cannot be checked", delivery.name) from None
         others = {p: c for p, c in keys.partner_certs(self.home).items() if p != self.partner}
         plain, manifest = envelope.open_delivery(
-            paths, partner_cert, keys.hub_key(self.home), keys.hub_cert(self.home),
-            work_dir=Path(dest), other_certs=others)
+            paths, partner_cert, current.key(), current.cert, work_dir=Path(dest), other_certs=others,
+            earlier=earlier, now=self.clock())
         return Opened(delivery, plain, manifest.sha256, declared_records=manifest.records,
                       encoding=manifest.encoding)
 
     def send(self, path: Path, feed: str, sequence: int, encoding: str = "UTF-8") -> list[str]:
-        """Encrypted to the partner, manifest signed by the hub (stating `encoding`), as partners send to us.
-        Raises CannotSeal when the hub holds no certificate of the partner: nothing is uploaded."""
+        """A receipt (or notice) encrypted to the partner, manifest signed by the hub's current key (stating
+        `encoding`), as partners send to us.  Raises CannotSeal when the hub holds no certificate of the
+        partner: nothing is uploaded.
+
+        A certificate out of its validity still gets its receipts, with a warning in the operator log: a
+        receipt answers what the partner itself just put in its own drop zone, holds no unmasked ID, and is
+        the only way to tell a partner whose certificate expired why its delivery was refused.  Data for a
+        partner (jinbao/outbound/send.py) is never sealed to such a certificate (keys_expiry.sealing_cert)."""
         try:
             recipient = keys.partner_cert(self.home, self.partner)
         except keys.NoCertificate as exc:
             raise CannotSeal(self.partner, f"the hub holds no certificate of {self.partner} "
                              f"(keys/{exc.path.name} is not installed)") from None
+        unusable = expired_reason(recipient, self.clock())
+        if unusable:
+            log.warning("%s: receipt %s sealed to %s's certificate (%s), which %s, so that %s learns why; install its "
+                        "renewed certificate with `jinbao keys install %s FILE`", feed, path.name, self.partner,
+                        keys.named(recipient), unusable, self.partner, self.partner)
         sealed = envelope.seal_delivery(
-            path, feed, sequence, 1, encoding, recipient, keys.load_key(self.home, "hub"),
+            path, feed, sequence, 1, encoding, recipient, keys.hub_key(self.home),
             path.parent / "sealed", name=path.name + ".p7m", base=path.name)
         for f in sealed:
             self.inner.put(f, f.name)

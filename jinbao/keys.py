@@ -6,19 +6,27 @@ A real deployment installs certificates issued by the provincial CA instead
     <home>/keys/hub.key  hub.crt            the hub's CMS/signing key pair
     <home>/keys/<certificate>.crt           each partner's certificate
     <home>/keys/<certificate>.key           demo/test only: a real hub never holds these
+    <home>/keys/hub.previous.key .crt .json the hub's pair before the last rotation, decrypting until the
+                                            overlap's end in its .json (jinbao/keys_rotation.py)
+    <home>/keys/retired/                    pairs no longer used: earlier hub pairs, replaced partner certificates
 
 A partner's `<certificate>` name is its `certificate:` in the partner list (jinbao/partners.py,
 `dags/feeds/partners.yaml`); the functions here take partner ids and find the files by it.
 
 Private keys are written 0600 and nothing is ever overwritten: re-running
 `keys init` must not silently rotate a key partners already encrypt to, nor
-replace a partner certificate that an operator installed by hand.
+replace a partner certificate that an operator installed by hand.  Only the
+explicit `jinbao keys rotate` and `jinbao keys install` put a new file under
+an existing name, and only after the old one has a second name it keeps
+(jinbao/keys_rotation.py).
 """
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import stat
+from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography import x509
@@ -38,6 +46,10 @@ class NoCertificate(FileNotFoundError):
 
 
 HUB = "hub"
+#: The hub's pair before the last rotation (`keys/hub.previous.key`, `.crt`, `.json`).
+PREVIOUS = "hub.previous"
+#: Where pairs no longer used are kept (`keys/retired/`), never loaded for decryption or sealing.
+RETIRED = "retired"
 
 
 def key_dir(home: Path) -> Path:
@@ -68,11 +80,11 @@ def _write_new(path: Path, data: bytes, mode: int) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def _self_signed(who: str, key) -> x509.Certificate:
+def _self_signed(who: str, key, now: dt.datetime | None = None) -> x509.Certificate:
     name = x509.Name([x509.NameAttribute(NameOID.COUNTRY_NAME, "CN"),
                       x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Jinbao Exchange demo"),
                       x509.NameAttribute(NameOID.COMMON_NAME, f"jinbao-{who}")])
-    now = dt.datetime.now(dt.timezone.utc)
+    now = now or dt.datetime.now(dt.timezone.utc)
     return (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
             .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(days=1))
             .not_valid_after(now + dt.timedelta(days=825))
@@ -152,3 +164,65 @@ def partner_certs(home: Path, partners: tuple[str, ...] | None = None) -> dict[s
     tell UNKNOWN_SIGNER from BAD_SIGNATURE."""
     names = {p: _file_name(p) for p in (partner_ids() if partners is None else partners)}
     return {p: load_cert(home, name) for p, name in names.items() if cert_path(home, name).exists()}
+
+
+def fingerprint(cert: x509.Certificate) -> str:
+    """The certificate's SHA-256 fingerprint as `openssl x509 -fingerprint -sha256` prints it (AB:CD:...)."""
+    return cert.fingerprint(hashes.SHA256()).hex(":").upper()
+
+
+def serial_hex(cert: x509.Certificate) -> str:
+    """The serial number as `openssl x509 -serial` prints it (hex, upper case)."""
+    return f"{cert.serial_number:X}"
+
+
+def named(cert: x509.Certificate) -> str:
+    """How a certificate is named to people, partners included: subject, serial and fingerprint (no path)."""
+    return f"{cert.subject.rfc4514_string()}, serial {serial_hex(cert)}, SHA-256 fingerprint {fingerprint(cert)}"
+
+
+@dataclass(frozen=True)
+class HubPair:
+    """One of the hub's certificates and where its private key is: the current pair (decrypts and signs),
+    the previous one (decrypts until `decrypts_until`, the end of the rotation's overlap) or a retired
+    one (`key_file` None: recognised, so an envelope to it is refused naming it, never used)."""
+    role: str                                  # "current", "previous" or "retired"
+    cert: x509.Certificate
+    key_file: Path | None
+    decrypts_until: dt.datetime | None = None
+
+    def key(self):
+        if self.key_file is None:
+            raise FileNotFoundError(f"the {self.role} hub certificate {named(self.cert)} has no usable key")
+        return serialization.load_pem_private_key(self.key_file.read_bytes(), password=None)
+
+
+def previous_record(home: Path) -> dict | None:
+    """What `jinbao keys rotate` wrote about the previous pair (`keys/hub.previous.json`), or None."""
+    path = key_dir(home) / f"{PREVIOUS}.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+
+
+class RotationInterrupted(RuntimeError):
+    """`jinbao keys rotate` stopped half way: hub.key and hub.crt may not be one pair until it is run again."""
+
+
+def hub_keyring(home: Path) -> list[HubPair]:
+    """The hub's pairs an inbound envelope may be addressed to, current first.  Raises RotationInterrupted
+    while a rotation's new pair waits as `hub.next.*` (a retry after `jinbao keys rotate` finishes it)."""
+    home = Path(home)
+    if any(key_dir(home).glob(f"{HUB}.next.*")):
+        raise RotationInterrupted(f"a rotation of the hub's key was interrupted ({key_dir(home)} holds hub.next.*): "
+                                  "run `jinbao keys rotate` again to finish it")
+    ring = [HubPair("current", hub_cert(home), key_path(home, HUB))]
+    record = previous_record(home)
+    if record is not None and cert_path(home, PREVIOUS).exists():
+        ring.append(HubPair("previous", load_cert(home, PREVIOUS), key_path(home, PREVIOUS),
+                            dt.datetime.fromisoformat(record["overlap_ends"])))
+    retired = key_dir(home) / RETIRED
+    for crt in sorted(retired.glob(f"{HUB}.*.crt")) if retired.is_dir() else ():
+        record = crt.with_suffix(".json")
+        ended = json.loads(record.read_text(encoding="utf-8"))["overlap_ends"] if record.exists() else None
+        ring.append(HubPair("retired", x509.load_pem_x509_certificate(crt.read_bytes()), None,
+                            dt.datetime.fromisoformat(ended) if ended else None))
+    return ring

@@ -93,6 +93,15 @@ BATCH_REASONS: dict[str, tuple[str, str]] = {
     "PROCESSING_FAILED": ("处理失败，整批拒收", "the delivery could not be processed and is refused whole"),
     "NO_CERTIFICATE": ("本中心未登记（或已撤销）报送单位的证书，报送不予受理",
                        "the hub holds no certificate of the sender (never installed or withdrawn): not accepted"),
+    # certificates' validity and the hub's key rotation (jinbao/keys_expiry.py, jinbao/keys_rotation.py)
+    "CERTIFICATE_EXPIRED": ("报送单位证书已过期，报送不予受理，请向本中心提供续期证书后重新报送",
+                            "the sender's certificate has expired: not accepted; give the hub your renewed "
+                            "certificate, then send again"),
+    "CERTIFICATE_NOT_YET_VALID": ("报送单位证书尚未生效，报送不予受理", "the sender's certificate is not valid yet: "
+                                  "not accepted"),
+    "HUB_CERTIFICATE_RETIRED": ("数据文件加密所用的本中心证书已停用，请改用本中心现行证书加密后重新报送",
+                                "the data file is encrypted to a hub certificate that is retired; encrypt it to the "
+                                "hub's current certificate and send it again"),
     # a held delivery a person at the hub reviewed and refused (jinbao/release.py); the reviewer's reason follows
     "REFUSED_AFTER_REVIEW": ("经人工审核整批拒收，请更正后重新报送", "refused whole after review at the hub; please "
                              "correct it and send it again"),
@@ -113,6 +122,15 @@ NO_RECEIPT_WHILE_HELD = {"HUB_CONFIG_SUSPECTED"}
 #: What an operator does next about a refused delivery (log lines, never a partner's receipt); {partner}
 #: is the sender.  A code without an entry needs nothing beyond the receipt the partner already has.
 NEXT_STEPS: dict[str, str] = {
+    "CERTIFICATE_EXPIRED": "nothing was read; obtain {partner}'s renewed certificate, check it out of band, install "
+                           "it with `jinbao keys install {partner} FILE` and ask {partner} to send again "
+                           "(`jinbao keys list` shows every certificate's expiry)",
+    "CERTIFICATE_NOT_YET_VALID": "nothing was read; the certificate installed for {partner} is not valid yet: "
+                                 "check the hub's clock, or install the certificate valid now with `jinbao keys "
+                                 "install {partner} FILE`, and ask {partner} to send again",
+    "HUB_CERTIFICATE_RETIRED": "nothing was read; {partner} still encrypts to the hub certificate retired at the end "
+                               "of the last rotation's overlap: give {partner} the current keys/hub.crt again "
+                               "(`jinbao keys list` shows both) and ask it to send again",
     "BUSINESS_DATE_IN_FUTURE": "nothing was published and its sequence stays free; ask {partner} to send it again "
                                "under the business date it covers, and if they insist the date is right, check the "
                                "hub's clock (JINBAO_CLOCK_ALLOWANCE is the leeway)",

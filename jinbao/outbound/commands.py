@@ -24,6 +24,7 @@ def default_as_of(today: dt.date | None = None) -> dt.date:
 
 def cmd_send(args) -> int:
     from jinbao.declarations import OutboundFeed, declared, get_feed
+    from jinbao.keys_expiry import CertificateExpired
     from jinbao.outbound.send import OUTSIDE, send
     from jinbao.settings import load_settings
 
@@ -39,11 +40,16 @@ def cmd_send(args) -> int:
     as_of = args.as_of or default_as_of()
     worst = 0
     for spec in specs:
-        result = send(spec, cfg, as_of, resend=args.resend)
+        try:
+            result = send(spec, cfg, as_of, resend=args.resend)
+        except CertificateExpired as exc:     # that partner only: nothing sent to it, the others still go
+            print(f"error: {spec.name}: not sent: {exc}", file=sys.stderr)
+            worst = 1
+            continue
         print(f"{spec.name}: {result.message}")
         for note in result.notes:
             print(f"  {note}")
-        if result.status == OUTSIDE or result.held_back:
+        if (result.status == OUTSIDE or result.held_back) and worst == 0:
             worst = 2
     return worst
 

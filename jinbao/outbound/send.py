@@ -33,6 +33,7 @@ from jinbao.exchange_zone.envelope import seal_delivery
 from jinbao.feed_lock import feed_lock
 from jinbao.files import write_atomically
 from jinbao.formats import citizen_id
+from jinbao.keys_expiry import sealing_cert
 from jinbao.mappings.tables import feed_mapping
 from jinbao.mappings.translator import to_partner, unmapped_outbound
 from jinbao.outbound.catalog import QUERIES
@@ -189,7 +190,7 @@ def send(spec: OutboundFeed, cfg: Settings, as_of: dt.date, resend: bool = False
             report = folder / f"{name.removesuffix('.csv')}.held_back.csv"
             _write_private(report, csv_bytes(held, "utf-8"))
         sealed = seal_delivery(copy, spec.name, sequence, kept.num_rows, spec.format.encoding,
-                               keys.partner_cert(cfg.home, spec.partner), keys.hub_key(cfg.home),
+                               sealing_cert(cfg.home, spec.partner), keys.hub_key(cfg.home),
                                folder / "sealed", name=name + ".p7m")
         uploaded = _upload(spec, cfg, sealed)
         notes: list[str] = []
