@@ -51,7 +51,7 @@ def from_airflow(run_type: str | None, triggering_user_name: str | None) -> Requ
     user = (triggering_user_name or "").strip()
     if kind != MANUAL or not user or user == DAG_TEST_USER:
         why = ("`airflow dags test` is a command, not a login" if user == DAG_TEST_USER
-               else f"a {kind or 'unknown'} run has no person behind it" if kind != MANUAL
+               else f"a run of type {kind or 'unknown'} has no person behind it" if kind != MANUAL
                else "the run names no user who triggered it")
         raise ExportRefused(f"full IDs are exported only to an auditor logged in to Airflow who triggers this DAG "
                             f"with full_ids and a purpose ({why}); nothing was written.  Trigger the DAG from the "
