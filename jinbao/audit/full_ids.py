@@ -108,4 +108,7 @@ def write_full_ids(report: findings.Report, folder: Path, requester: Requester, 
     record(export)
     export.file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     write_atomically(export.file, kept, mode=0o600)
+    # the person's latest export of the month is the one file in their folder: once their certificate is
+    # installed, no plaintext of an earlier export stays beside the sealed one
+    (Path(folder) / (name if recipient is not None else name + ENVELOPE)).unlink(missing_ok=True)
     return export

@@ -111,6 +111,7 @@ def test_full_ids_on_the_host_for_the_os_user_with_a_purpose(home, tmp_path, cap
     assert main(["report", "deaths", "--month", "2026-11", "--full-ids", "--purpose", "recover overpayments"]) == 0
     assert "sealed to" in capsys.readouterr().out
     sealed = month_folder / "deaths-2026-11-full-ids.xlsx.p7m"
+    assert [p.name for p in month_folder.iterdir()] == [sealed.name]        # the earlier plaintext is gone
     opened = decrypt(sealed.read_bytes(), cert, key)
     second = _exports(home)[-1]
     assert (second.file_name, second.status, second.purpose) == (sealed.name, "sealed", "recover overpayments")
