@@ -33,7 +33,7 @@ from jinbao.audit.render_excel import workbook_bytes
 from jinbao.audit.requester import ExportRefused, Requester
 from jinbao.exchange_zone.envelope import encrypt
 from jinbao.files import write_atomically
-from jinbao.keys import auditor_cert_path, file_safe
+from jinbao.keys import auditor_cert, auditor_cert_path, file_safe
 
 #: The exchange log's status of an export: where its file went.
 SEALED, KEPT = "sealed", "kept on hub"
@@ -79,14 +79,22 @@ def folder_for(exports: Path, month, requester: Requester) -> Path:
     return Path(exports) / "deaths" / month_text(month) / file_safe(requester.name)
 
 
-def recipient_of(cert: x509.Certificate | None, now: dt.datetime) -> x509.Certificate | None:
-    """The auditor's certificate if it may be sealed to now; an expired or not yet valid one is refused, since
-    the auditor asked to have the export sealed to them and a silent plaintext would not be what they asked."""
+def recipient_for(home: Path, requester: Requester, now: dt.datetime) -> x509.Certificate | None:
+    """The requester's installed certificate if the export may be sealed to it now, None when none is
+    installed.  One that cannot be read, is expired or not yet valid refuses the export: they asked to have
+    it sealed to them, and a silent plaintext would not be what they asked for."""
+    path = auditor_cert_path(home, requester.name)
+    try:
+        cert = auditor_cert(home, requester.name)
+    except ValueError as exc:
+        raise ExportRefused(f"the certificate of {requester.name} at {path} cannot be read ({exc}): install it "
+                            "again as PEM (docs/audit.md) or remove it to have the export kept on the hub; "
+                            "nothing was written") from exc
     if cert is not None and not cert.not_valid_before_utc <= now <= cert.not_valid_after_utc:
-        raise ExportRefused(f"the auditor's certificate ({cert.subject.rfc4514_string()}) is valid only from "
-                            f"{cert.not_valid_before_utc:%Y-%m-%d} to {cert.not_valid_after_utc:%Y-%m-%d}: install "
-                            "a current one (docs/audit.md) or remove it to have the export kept on the hub; "
-                            "nothing was written")
+        raise ExportRefused(f"the certificate of {requester.name} at {path} ({cert.subject.rfc4514_string()}) is "
+                            f"valid only from {cert.not_valid_before_utc:%Y-%m-%d} to "
+                            f"{cert.not_valid_after_utc:%Y-%m-%d}: install a current one (docs/audit.md) or remove "
+                            "it to have the export kept on the hub; nothing was written")
     return cert
 
 

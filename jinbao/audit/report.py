@@ -22,13 +22,12 @@ from jinbao import exchange_log
 from jinbao.audit import findings
 from jinbao.audit.deaths import find
 from jinbao.audit.findings import month_end
-from jinbao.audit.full_ids import Export, folder_for, recipient_of, write_full_ids
+from jinbao.audit.full_ids import Export, folder_for, recipient_for, write_full_ids
 from jinbao.audit.render import FULL_IDS, headline_text, write_report
 from jinbao.audit.requester import Requester, purpose_of
 from jinbao.declarations import declared
 from jinbao.expected.gaps import DEATH_FEEDS, never_came
 from jinbao.files import write_atomically
-from jinbao.keys import auditor_cert
 from jinbao.privacy import mask_text
 from jinbao.settings import Settings
 from jinbao.store.database import upgrade
@@ -53,7 +52,7 @@ def run(cfg: Settings, month: dt.date, tolerance_days: int = 3, full_ids_for: Re
     month = month.replace(day=1)
     if full_ids_for is not None:
         purpose = purpose_of(purpose)
-        recipient = recipient_of(auditor_cert(cfg.home, full_ids_for.name), dt.datetime.now(dt.timezone.utc))
+        recipient = recipient_for(cfg.home, full_ids_for, dt.datetime.now(dt.timezone.utc))
     before = (month - dt.timedelta(days=1)).replace(day=1)
     with upgrade(cfg.store_url).connect() as conn:
         report = find(conn, month, tolerance_days, issued=issued(cfg, before))

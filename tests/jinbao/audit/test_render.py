@@ -29,7 +29,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
 from jinbao.audit import findings
-from jinbao.audit.full_ids import KEPT, SEALED, recipient_of, write_full_ids
+from jinbao.audit.full_ids import KEPT, SEALED, recipient_for, write_full_ids
 from jinbao.audit.requester import AIRFLOW_LOGIN, OS_USER, ExportRefused, Requester
 from jinbao.audit.render import (COLUMNS, DESCRIPTIONS, FULL_IDS, KIND_WORDS, PAGE, WORKBOOK, clean_text,
                                  feed_titles, headline, masked_difference, reason_text, source_names, stop_headline,
@@ -41,6 +41,7 @@ from jinbao.audit.render_html import CSS, SCRIPT
 from jinbao.display import display_width
 from jinbao.exchange_zone.cms import CMSError
 from jinbao.exchange_zone.envelope import decrypt
+from jinbao.keys import auditor_cert_path
 from jinbao.privacy import mask_id
 from tests.jinbao.audit import report_sample as s
 
@@ -460,13 +461,24 @@ def test_full_id_export_sealed_to_the_auditor_opens_with_their_key_only(tmp_path
         decrypt(sealed, cert, other)
 
 
-def test_a_certificate_not_valid_now_is_refused_before_anything_is_written(tmp_path):
-    _, expired = auditor_keys("alice", days=-2)         # expired two days ago
-    with pytest.raises(ExportRefused, match="install a current one"):
-        recipient_of(expired, dt.datetime.now(dt.timezone.utc))
+def test_a_certificate_not_valid_now_or_unreadable_is_refused(tmp_path):
+    alice, now = Requester("alice", AIRFLOW_LOGIN), dt.datetime.now(dt.timezone.utc)
+    assert recipient_for(tmp_path, alice, now) is None                 # none installed: kept on the hub
+    path = auditor_cert_path(tmp_path, "alice")
+    path.parent.mkdir(parents=True)
     _, good = auditor_keys("alice")
-    assert recipient_of(good, dt.datetime.now(dt.timezone.utc)) is good and recipient_of(None, dt.datetime.now(
-        dt.timezone.utc)) is None
+    path.write_bytes(good.public_bytes(serialization.Encoding.PEM))
+    assert recipient_for(tmp_path, alice, now) == good
+    _, expired = auditor_keys("alice", days=-2)         # expired two days ago
+    path.write_bytes(expired.public_bytes(serialization.Encoding.PEM))
+    with pytest.raises(ExportRefused, match="install a current one"):
+        recipient_for(tmp_path, alice, now)
+    path.write_bytes(b"-----BEGIN CERTIFICATE-----\nnot a certificate\n-----END CERTIFICATE-----\n")
+    with pytest.raises(ExportRefused, match="cannot be read"):
+        recipient_for(tmp_path, alice, now)
+    # a login name that cannot be a file name is looked up by its digest, never as a path
+    assert auditor_cert_path(tmp_path, "../hub").parent == path.parent
+    assert auditor_cert_path(tmp_path, "../hub").name.startswith("user-")
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -122,6 +122,12 @@ def test_full_ids_on_the_host_for_the_os_user_with_a_purpose(home, tmp_path, cap
     listed = capsys.readouterr().out
     assert listed.count(f"{me} (os user on hub host)") == 2 and "recover overpayments" in listed
     assert main(["log", "verify"]) == 0
+    with connect(home.store_url).begin() as conn:                   # an export's entry rewritten: noticed
+        conn.execute(sa.text("update exchange_log set who = 'someone else (airflow login)' "
+                             "where direction = 'export' and status = 'sealed'"))
+    capsys.readouterr()
+    assert main(["log", "verify"]) == 1
+    assert "was edited" in capsys.readouterr().out
 
 
 def _never_handed_over_nor_served(home, handed) -> None:
