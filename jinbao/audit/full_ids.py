@@ -30,7 +30,7 @@ from cryptography import x509
 from jinbao.audit import findings
 from jinbao.audit.render import FULL_IDS, file_names, finding_rows, month_text, people
 from jinbao.audit.render_excel import workbook_bytes
-from jinbao.audit.requester import ExportRefused, Requester
+from jinbao.audit.requester import ExportRefused, Requester, purpose_of
 from jinbao.exchange_zone.envelope import encrypt
 from jinbao.files import write_atomically
 from jinbao.keys import auditor_cert, auditor_cert_path, file_safe
@@ -102,15 +102,14 @@ def write_full_ids(report: findings.Report, folder: Path, requester: Requester, 
                    record: Recorder, recipient: x509.Certificate | None = None) -> Export:
     """The full-ID workbook for `requester`, sealed to `recipient` when given, else plain and 0600, in
     `folder`; `record` is called, and must succeed, before the file exists."""
-    if not purpose or not purpose.strip():
-        raise ExportRefused("a full-ID export needs its purpose: it is recorded with who asked; nothing was written")
+    purpose = purpose_of(purpose)
     when = dt.datetime.now(dt.timezone.utc)
-    data = workbook_bytes(report, full_ids=True, exported=(f"{requester}; 用途 purpose: {purpose.strip()}", when))
+    data = workbook_bytes(report, full_ids=True, exported=(f"{requester}; 用途 purpose: {purpose}", when))
     name = file_names(report.month)[FULL_IDS]
     kept = encrypt(data, recipient) if recipient is not None else data
     export = Export(file=Path(folder) / (name + ENVELOPE if recipient is not None else name),
                     sha256=hashlib.sha256(data).hexdigest(), people=people(report), rows=finding_rows(report),
-                    at=when, requester=requester, purpose=purpose.strip(),
+                    at=when, requester=requester, purpose=purpose,
                     sealed_to=recipient.subject.rfc4514_string() if recipient is not None else None)
     # recorded first: a failed record leaves no file behind, a failed write leaves a record of an attempt
     record(export)
