@@ -453,28 +453,53 @@ def build_audit() -> DAG:
                 "the police, identity mismatches and probable typos, each with its evidence.  CSV per finding, an "
                 "Excel workbook and one HTML page in `JINBAO_HOME/reports/deaths/<month>/`, copied to the "
                 "auditors' drop zone (`audit/outbound`); IDs masked.  Trigger with a `month` (YYYY-MM) to redo "
-                "one.  The same as `jinbao report deaths --month YYYY-MM`."),
+                "one.  The same as `jinbao report deaths --month YYYY-MM`.\n\n"
+                "**Full IDs**: trigger it yourself with `full_ids` on and a `purpose`.  Only auditors (and admins) "
+                "may trigger this DAG (Airflow's auth manager checks it when you trigger).  The workbook with "
+                "unmasked IDs is made for you, the logged-in user who triggered the run, and recorded first in the "
+                "exchange log (you, the purpose, its sha256, the month, people and rows): sealed to your "
+                "certificate (`JINBAO_HOME/keys/auditors/<your user name>.crt`) when one is installed, else kept "
+                "on the hub only (mode 0600); never served at /jinbao/ nor put in a drop zone.  The task's log "
+                "says where it is and how you get it.  A scheduled or asset-triggered run, `airflow dags test` "
+                "or a run without a purpose is refused (red) and writes nothing."),
         schedule=fed_or_calendar(AUDIT_SCHEDULE, AUDIT_READS),
         catchup=False,
         tags=["jinbao", "audit"],
         params={"month": Param(None, type=["null", "string"], pattern=r"^\d{4}-\d{2}$",
                                description="YYYY-MM; empty: the month before the run"),
                 "tolerance_days": Param(3, type="integer", minimum=0,
-                                        description="death dates further apart than this disagree")},
+                                        description="death dates further apart than this disagree"),
+                "full_ids": Param(False, type="boolean",
+                                  description="also a workbook with unmasked IDs for you (the logged-in user), "
+                                              "recorded in the exchange log; needs a purpose"),
+                "purpose": Param(None, type=["null", "string"], maxLength=1000,
+                                 description="why the unmasked IDs are needed (required with full_ids, recorded)")},
         default_args={"owner": "审计 auditors", "retries": 1},
     ) as dag:
         @task
         def death_mismatch(params=None, logical_date=None, dag_run=None) -> dict:
             from jinbao.audit.report import headline, run
+            from jinbao.audit.requester import ExportRefused, from_airflow
 
             if params.get("month"):
                 month = dt.datetime.strptime(params["month"], "%Y-%m").date()
             else:
                 ran = _run_day(logical_date, dag_run).replace(day=1)
                 month = (ran - dt.timedelta(days=1)).replace(day=1)
-            written = run(load_settings(), month, int(params["tolerance_days"]))
+            cfg = load_settings()
+            try:
+                requester = (from_airflow(dag_run.run_type, dag_run.triggering_user_name)
+                             if params.get("full_ids") else None)
+                written = run(cfg, month, int(params["tolerance_days"]), full_ids_for=requester,
+                              purpose=params.get("purpose"))
+            except ExportRefused as exc:                # nobody to export to, or no purpose: no retry helps
+                raise AirflowFailException(str(exc)) from exc
             log.info("death mismatch report %s: %s", f"{month:%Y-%m}", headline(written.report))
             log.info("files in %s, handed over to %s", written.folder, written.handed_over)
+            if written.full_ids:
+                e = written.full_ids
+                log.info("full IDs for %s (%d people, recorded in the exchange log): %s", e.requester, e.people,
+                         e.how_to_get(cfg.home))
             return {name: str(path) for name, path in written.files.items()}
 
         death_mismatch()

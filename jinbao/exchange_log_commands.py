@@ -36,10 +36,11 @@ def cmd_log(args) -> int:
     if not rows:
         print("no entries")
         return 0
-    print_table([("#", "at", "dir", "partner", "feed", "file", "status", "records", "held/rej", "purpose")]
+    print_table([("#", "at", "dir", "partner", "feed", "file", "status", "records", "held/rej", "who", "purpose")]
                 + [(str(r["seq"]), local_minute(r["at"]), r["direction"], r["partner"], r["feed"], r["file_name"],
                     r["status"], str(r["records"] if r["records"] is not None else ""),
-                    str(r["rejected"] if r["rejected"] is not None else ""), (r["purpose"] or "")[:40])
+                    str(r["rejected"] if r["rejected"] is not None else ""), (r["who"] or "")[:40],
+                    (r["purpose"] or "")[:40])
                    for r in rows], right={0, 7, 8})
     return 0
 

@@ -9,6 +9,7 @@ A real deployment installs certificates issued by the provincial CA instead
     <home>/keys/hub.previous.key .crt .json the hub's pair before the last rotation, decrypting until the
                                             overlap's end in its .json (jinbao/keys_rotation.py)
     <home>/keys/retired/                    pairs no longer used: earlier hub pairs, replaced partner certificates
+    <home>/keys/auditors/<username>.crt     an auditor's certificate: full-ID exports are sealed to it
 
 A partner's `<certificate>` name is its `certificate:` in the partner list (jinbao/partners.py,
 `dags/feeds/partners.yaml`); the functions here take partner ids and find the files by it.
@@ -23,8 +24,10 @@ an existing name, and only after the old one has a second name it keeps
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import os
+import re
 import stat
 from dataclasses import dataclass
 from pathlib import Path
@@ -157,6 +160,28 @@ def partner_cert(home: Path, partner: str) -> x509.Certificate:
 def partner_key(home: Path, partner: str):
     """Demo and tests only: in production the partner's private key never reaches the hub."""
     return load_key(home, _file_name(partner))
+
+
+#: Auditors' certificates, one per login name (Airflow user or OS user): a full-ID export is sealed to
+#: the certificate of the person who asked for it (jinbao/audit/full_ids.py, docs/audit.md).
+AUDITORS = "auditors"
+#: A login name used as a file name as it is; any other (a slash, a leading dot, spaces) by a digest.
+_FILE_SAFE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
+
+
+def file_safe(name: str) -> str:
+    """`name` as a file name: itself when it can be one, else `user-<digest>` (never a path)."""
+    return name if _FILE_SAFE.match(name) else "user-" + hashlib.sha256(name.encode("utf-8")).hexdigest()[:16]
+
+
+def auditor_cert_path(home: Path, username: str) -> Path:
+    return key_dir(home) / AUDITORS / f"{file_safe(username)}.crt"
+
+
+def auditor_cert(home: Path, username: str) -> x509.Certificate | None:
+    """The auditor's installed certificate, or None when none is installed (the export then stays on the hub)."""
+    path = auditor_cert_path(home, username)
+    return x509.load_pem_x509_certificate(path.read_bytes()) if path.is_file() else None
 
 
 def partner_certs(home: Path, partners: tuple[str, ...] | None = None) -> dict[str, x509.Certificate]:

@@ -177,6 +177,12 @@ class Settings:
         return self.home / "reports"
 
     @property
+    def exports(self) -> Path:
+        """Exports of unmasked personal data (the auditors' full-ID workbooks): owner-only, never served
+        by the Airflow plugin (jinbao/report_links.py serves receipts and reports), never a drop zone."""
+        return self.home / "exports"
+
+    @property
     def generated(self) -> Path:
         """Generator output that is not a partner delivery (population, truth files)."""
         return self.home / "generated"

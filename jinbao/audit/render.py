@@ -1,9 +1,8 @@
 """What a person opens from a death-mismatch `Report`: a CSV per finding kind, an Excel workbook and
-one self-contained HTML page, all with citizen IDs masked; on request, and only then, a separate
-workbook with full IDs whose every export is recorded (in the exchange log, by the caller's `record`).
+one self-contained HTML page, all with citizen IDs masked.  The workbook with full IDs, written only
+for an authenticated person and recorded, is full_ids.py's (render_excel.py makes its bytes).
 
     write_report(report, folder)                       # the masked files
-    write_report(report, folder, full_ids=True, who=)  # the same, plus deaths-YYYY-MM-full-ids.xlsx
 
 This module holds what the three forms share: the columns of each kind in findings.KINDS order
 (the stop-payment list first; bilingual labels, how a value is shown: feeds by their declared
@@ -29,7 +28,6 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Callable
 
 import pyarrow as pa
 
@@ -559,30 +557,19 @@ def csv_bytes(report: findings.Report, kind: str, table: pa.Table | None = None)
     return csv_text(shown(report, kind) if table is None else table, kind)
 
 
-#: record(file, data, people, when): enter a full-ID export in the exchange log before the file exists.
-Recorder = Callable[[Path, bytes, int, dt.datetime], None]
+def write_report(report: findings.Report, folder: Path) -> dict[str, Path]:
+    """Write the report month's masked files into `folder` (created if missing) and say where each went.
 
-
-def write_report(report: findings.Report, folder: Path, full_ids: bool = False, who: str | None = None,
-                 *, record: Recorder | None = None) -> dict[str, Path]:
-    """Write the report month's files into `folder` (created if missing) and say where each went.
-
-    Keys: each finding kind (its CSV), "workbook" (.xlsx), "page" (.html), and with `full_ids`
-    "full_ids" (the separate full-ID workbook).  `full_ids` needs `who` (the person the export is
-    for or by) and `record`, which enters the export in the exchange log before the file appears
-    (report.py's recorder does); a record that fails leaves no file.  A full-ID workbook left in
-    `folder` by an earlier run is removed by a run without `full_ids`, so the folder never holds
-    full IDs the masked files beside it no longer match.
+    Keys: each finding kind (its CSV), "missing_deliveries", "workbook" (.xlsx), "page" (.html).  The
+    full-ID workbook is never written here: jinbao/audit/full_ids.py writes it, for one authenticated
+    person, outside every folder that is served or handed over.  A full-ID workbook an earlier version
+    left in `folder` is removed, so the folder never holds full IDs.
     """
     # cycle: render_excel.py and render_html.py import COLUMNS, DESCRIPTIONS... from this module
     from jinbao.audit.render_excel import workbook_bytes
     from jinbao.audit.render_html import page
     from jinbao.audit.shown import shown
 
-    if full_ids and (who is None or not who.strip()):
-        raise ValueError("a full-ID export needs who (the person it is for or by): it is recorded")
-    if full_ids and record is None:
-        raise ValueError("a full-ID export must be recorded: pass record")
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     names = file_names(report.month)
@@ -598,22 +585,11 @@ def write_report(report: findings.Report, folder: Path, full_ids: bool = False, 
     write_atomically(written[WORKBOOK], workbook_bytes(report, tables=tables), mode=0o644)
     written[PAGE] = folder / names[PAGE]
     write_atomically(written[PAGE], page(report, tables).encode("utf-8"), mode=0o644)
-    del tables
-
-    full = folder / names[FULL_IDS]
-    if not full_ids:
-        full.unlink(missing_ok=True)
-        return written
-    when = dt.datetime.now(dt.timezone.utc)
-    data = workbook_bytes(report, full_ids=True, exported=(who.strip(), when))
-    # recorded first: a failed record leaves no file behind, a failed write leaves a record of an attempt
-    record(full, data, _people(report), when)
-    write_atomically(full, data, mode=0o600)
-    written[FULL_IDS] = full
+    (folder / names[FULL_IDS]).unlink(missing_ok=True)
     return written
 
 
-def _people(report: findings.Report) -> int:
+def people(report: findings.Report) -> int:
     """How many distinct full IDs a full-ID workbook holds (every ID column of every kind)."""
     ids: set[str] = set()
     for kind, columns in COLUMNS.items():
@@ -622,3 +598,8 @@ def _people(report: findings.Report) -> int:
             if col.form == "id":
                 ids.update(v for v in table.column(col.field).to_pylist() if v)
     return len(ids)
+
+
+def finding_rows(report: findings.Report) -> int:
+    """The rows of every kind's sheet together (a workbook's size, as the exchange log records an export)."""
+    return sum(_table(report, kind).num_rows for kind in findings.KINDS)

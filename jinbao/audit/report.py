@@ -4,11 +4,13 @@ The files go to JINBAO_HOME/reports/deaths/<YYYY-MM>/ and are copied to the
 auditors' drop zone (`audit/outbound`), so the auditors read them where the
 partners read their receipts.  Re-running a month replaces that month's files.  Each month's
 stop-payment list is also kept as issued (ISSUED, on the hub only), for the next month's changes.
+With `full_ids_for` (an authenticated requester.Requester) and a purpose, the full-ID workbook is
+written too, by full_ids.py, into JINBAO_HOME/exports: neither here nor in the drop zone.
 """
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
+import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +22,9 @@ from jinbao import exchange_log
 from jinbao.audit import findings
 from jinbao.audit.deaths import find
 from jinbao.audit.findings import month_end
-from jinbao.audit.render import headline_text, write_report
+from jinbao.audit.full_ids import Export, folder_for, recipient_for, write_full_ids
+from jinbao.audit.render import FULL_IDS, headline_text, write_report
+from jinbao.audit.requester import Requester, purpose_of
 from jinbao.declarations import declared
 from jinbao.expected.gaps import DEATH_FEEDS, never_came
 from jinbao.files import write_atomically
@@ -37,11 +41,18 @@ class Written:
     folder: Path
     files: dict[str, Path]
     handed_over: Path
+    full_ids: Export | None = None
 
 
-def run(cfg: Settings, month: dt.date, tolerance_days: int = 3, full_ids: bool = False,
-        who: str | None = None) -> Written:
+def run(cfg: Settings, month: dt.date, tolerance_days: int = 3, full_ids_for: Requester | None = None,
+        purpose: str | None = None) -> Written:
+    """The month's report; with `full_ids_for` also its full-ID workbook for that person, who must give a
+    purpose (requester.ExportRefused before anything is written otherwise, or when their certificate is
+    not valid now)."""
     month = month.replace(day=1)
+    if full_ids_for is not None:
+        purpose = purpose_of(purpose)
+        recipient = recipient_for(cfg.home, full_ids_for, dt.datetime.now(dt.timezone.utc))
     before = (month - dt.timedelta(days=1)).replace(day=1)
     with upgrade(cfg.store_url).connect() as conn:
         report = find(conn, month, tolerance_days, issued=issued(cfg, before))
@@ -51,15 +62,20 @@ def run(cfg: Settings, month: dt.date, tolerance_days: int = 3, full_ids: bool =
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     keep_issued(report, folder)
-    files = write_report(report, folder, full_ids=full_ids, who=who,
-                         record=recorder(cfg, month, who) if full_ids else None)
+    files = write_report(report, folder)          # masked, every one: all of them are handed over
     handed = cfg.outbound(AUDITORS) / f"deaths-{month:%Y-%m}"
     shutil.rmtree(handed, ignore_errors=True)
     handed.mkdir(parents=True)
-    for name, path in files.items():
-        if "full" not in name:          # unmasked IDs stay on the hub, with their export recorded
-            shutil.copy2(path, handed / path.name)
-    return Written(report, folder, files, handed)
+    for path in files.values():
+        shutil.copy2(path, handed / path.name)
+    export = None
+    if full_ids_for is not None:
+        cfg.exports.mkdir(parents=True, exist_ok=True)
+        os.chmod(cfg.exports, 0o700)                  # the hub's user alone, whatever the umask
+        export = write_full_ids(report, folder_for(cfg.exports, month, full_ids_for), full_ids_for, purpose,
+                                record=recorder(cfg, month), recipient=recipient)
+        files[FULL_IDS] = export.file
+    return Written(report, folder, files, handed, export)
 
 
 #: The stop-payment list as a month's report was issued (full IDs: it stays on the hub, never handed
@@ -81,19 +97,22 @@ def keep_issued(report: findings.Report, folder: Path) -> None:
     write_atomically(folder / ISSUED, sink.getvalue().to_pybytes(), mode=0o600)
 
 
-#: Why unmasked IDs leave the masked report, as the exchange log records it.
-EXPORT_PURPOSE = "审计: 死亡人员领取养老金核查 (full IDs on an auditor's request)"
+#: The exchange log's feed of every full-ID export (the report's DAG id).
+FEED = "audit.death_mismatch"
 
 
-def recorder(cfg: Settings, month: dt.date, who: str | None):
-    """Enter a full-ID workbook in the exchange log (who, when, which report, its sha256, how many
-    people), committed before the workbook is written."""
-    def record(file: Path, data: bytes, people: int, when: dt.datetime) -> None:
+def recorder(cfg: Settings, month: dt.date):
+    """Enter a full-ID export in the exchange log, committed before its file is written: who (the
+    authenticated name and how it was authenticated), when, the purpose, which month, the workbook's
+    sha256, how many people (records) and finding rows (accepted) it holds, and whether it was sealed to
+    the auditor or kept on the hub (status).  An ID typed into the purpose is masked."""
+    def record(export: Export) -> None:
         with upgrade(cfg.store_url).begin() as conn:
             exchange_log.append(conn, exchange_log.log_key(cfg.home), direction=exchange_log.EXPORT,
-                                partner=AUDITORS, feed="audit.death_mismatch", file_name=file.name,
-                                sha256=hashlib.sha256(data).hexdigest(), status="exported", business_date=month,
-                                records=people, purpose=EXPORT_PURPOSE, who=mask_text((who or "").strip()), at=when)
+                                partner=AUDITORS, feed=FEED, file_name=export.file.name, sha256=export.sha256,
+                                status=export.status, business_date=month, records=export.people,
+                                accepted=export.rows, purpose=mask_text(export.purpose),
+                                who=mask_text(str(export.requester))[:200], at=export.at)
     return record
 
 

@@ -1,10 +1,12 @@
 """Every DAG loads quickly and without heavy imports; a real `airflow dags test` publishes."""
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import sqlalchemy as sa
 
@@ -207,6 +209,74 @@ def test_the_monthly_audit_dag_writes_the_report_and_hands_it_over(sqlite_home):
     assert note.startswith("death mismatch report 2026-11 ([every file](/jinbao/reports/deaths/2026-11/)): "
                            "[page](/jinbao/reports/deaths/2026-11/deaths-2026-11.html) · "
                            "[workbook](/jinbao/reports/deaths/2026-11/deaths-2026-11.xlsx) · ")
+
+    # full IDs through `airflow dags test`: a command on the host, not a login; red, nothing written
+    refused = airflow(sqlite_home, "dags", "test", "audit.death_mismatch", "2026-12-03", "--conf",
+                      '{"month": "2026-11", "full_ids": true, "purpose": "stop payments"}')
+    assert refused.returncode != 0
+    assert "(`airflow dags test` is a command, not a login); nothing was written" in refused.stdout + refused.stderr
+    assert not sqlite_home.exports.exists() and _export_entries(sqlite_home) == []
+
+
+def _export_entries(cfg) -> list[dict]:
+    with engine(cfg.store_url).connect() as conn:
+        return [dict(r) for r in conn.execute(sa.text(
+            "select file_name, sha256, status, records, accepted, who, purpose, business_date from exchange_log "
+            "where direction = 'export' order by seq")).mappings()]
+
+
+#: The report DAG's task called as Airflow calls it, with the run it gets: a real SDK DagRun whose
+#: run_type and triggering_user_name are those of each case (in a subprocess with Airflow's environment).
+AUDIT_TASK_PROBE = """
+import datetime as dt, json, os, sys
+sys.path.insert(0, sys.argv[1])
+from airflow.sdk.api.datamodels._generated import DagRun, DagRunState, DagRunType
+from airflow.sdk.exceptions import AirflowFailException
+from dag_factory import build_audit
+
+task = build_audit().get_task("death_mismatch").python_callable
+now = dt.datetime(2026, 12, 2, 6, tzinfo=dt.timezone.utc)
+out = []
+for user, kind, full_ids, purpose in json.loads(sys.argv[2]):
+    run = DagRun(dag_id="audit.death_mismatch", run_id=f"{kind}-{user}", logical_date=now, data_interval_start=now,
+                 data_interval_end=now, run_after=now, start_date=now, end_date=None, run_type=DagRunType(kind),
+                 state=DagRunState.RUNNING, consumed_asset_events=[], partition_key=None, triggering_user_name=user)
+    params = {"month": "2026-11", "tolerance_days": 3, "full_ids": full_ids, "purpose": purpose}
+    try:
+        out.append({"files": task(params=params, logical_date=now, dag_run=run)})
+    except AirflowFailException as exc:
+        out.append({"failed": str(exc), "exports": os.path.exists(os.path.join(os.environ["JINBAO_HOME"], "exports"))})
+print(json.dumps(out))
+"""
+
+
+def test_full_ids_from_the_dag_only_for_the_logged_in_user_who_triggered_it(sqlite_home):
+    write_delivery(sqlite_home.inbound("police"), "police.death", [death_row(i) for i in range(10)])
+    assert main(["run", "police.death"]) == 0
+    cases = [[None, "scheduled", True, "stop payments"], [None, "asset_triggered", True, "stop payments"],
+             ["dag_test", "manual", True, "stop payments"], ["alice", "backfill", True, "stop payments"],
+             ["alice", "manual", True, None], ["alice", "manual", True, "  "],
+             [None, "scheduled", False, None],                     # the monthly run: masked files only
+             ["alice", "manual", True, "核查停发 stop payments"]]
+    out = subprocess.run([sys.executable, "-c", AUDIT_TASK_PROBE, str(REPO / "dags"), json.dumps(cases)],
+                         env=airflow_env(sqlite_home), capture_output=True, text=True, timeout=300, cwd=REPO)
+    assert out.returncode == 0, out.stderr[-3000:]
+    *refused, monthly, alice = json.loads(out.stdout.strip().splitlines()[-1])
+    assert [r["failed"].split(" (")[1].split(")")[0] for r in refused[:4]] == [
+        "a run of type scheduled has no person behind it", "a run of type asset_triggered has no person behind it",
+        "`airflow dags test` is a command, not a login", "a run of type backfill has no person behind it"]
+    assert all("needs its purpose" in r["failed"] for r in refused[4:])
+    assert not any(r["exports"] for r in refused)                 # red before anything was written
+    assert "full_ids" not in monthly["files"]
+
+    full = Path(alice["files"]["full_ids"])
+    assert full == sqlite_home.exports / "deaths" / "2026-11" / "alice" / "deaths-2026-11-full-ids.xlsx"
+    assert full.stat().st_mode & 0o777 == 0o600
+    [entry] = _export_entries(sqlite_home)
+    assert entry["who"] == "alice (airflow login)" and entry["purpose"] == "核查停发 stop payments"
+    assert entry["sha256"] == hashlib.sha256(full.read_bytes()).hexdigest() and entry["status"] == "kept on hub"
+    assert str(entry["business_date"]) == "2026-11-01" and entry["records"] > 0 and entry["accepted"] > 0
+    assert not [p for p in sqlite_home.outbound("audit").rglob("*") if "full-ids" in p.name]
 
 
 def test_an_outbound_dag_sends_the_month_and_a_rerun_sends_nothing_new(sqlite_home):

@@ -106,15 +106,26 @@ def test_resolve_refuses_any_way_out(served):
 
 def test_the_auditors_report_is_served_and_its_full_id_workbook_never(served, capsys):
     home, client = served
-    assert main(["report", "deaths", "--month", "2026-10", "--full-ids", "--who", "审计 auditor"]) == 0
+    assert main(["report", "deaths", "--month", "2026-10", "--full-ids", "--purpose", "审计 stop payments"]) == 0
     capsys.readouterr()
     month = home / "reports" / "deaths" / "2026-10"
-    full = month / "deaths-2026-10-full-ids.xlsx"
+    [full] = (home / "exports").rglob("deaths-2026-10-full-ids.xlsx")      # kept on the hub, outside what is served
     assert full.is_file() and (month / "deaths-2026-10.html").is_file()
+    assert not list(month.glob("*full-ids*"))
     assert client.get("/reports/deaths/2026-10/deaths-2026-10.html").status_code == 200
     workbook = client.get("/reports/deaths/2026-10/deaths-2026-10.xlsx")
     assert workbook.status_code == 200 and workbook.content[:2] == b"PK"
     assert workbook.headers["content-type"] == TYPES[".xlsx"]
-    assert client.get("/reports/deaths/2026-10/deaths-2026-10-full-ids.xlsx").status_code == 404
+    rel = full.relative_to(home).as_posix()
+    for url in ("/reports/deaths/2026-10/deaths-2026-10-full-ids.xlsx", f"/{rel}", f"/reports/../{rel}",
+                f"/reports/%2E%2E/{rel}", f"/reports/..%2F{rel}", "/exports/", "/reports/../exports/"):
+        assert client.get(url).status_code == 404, url
     listing = client.get("/reports/deaths/2026-10/").text
     assert "deaths-2026-10.html" in listing and "full-ids" not in listing
+    assert "exports" not in client.get("/").text
+    # and were a copy ever put among the reports, it is private (0600) and still neither served nor listed
+    copy = month / full.name
+    copy.write_bytes(full.read_bytes())
+    copy.chmod(0o600)
+    assert client.get(f"/reports/deaths/2026-10/{full.name}").status_code == 404
+    assert "full-ids" not in client.get("/reports/deaths/2026-10/").text

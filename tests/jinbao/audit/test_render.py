@@ -1,4 +1,4 @@
-"""jinbao/audit/render*.py: the CSVs, the workbook, the page and the full-ID export of a hand-built Report
+"""jinbao/audit/render*.py and full_ids.py: the CSVs, the workbook, the page and the full-ID export of a hand-built Report
 with rows of every kind (tests/jinbao/audit/report_sample.py).
 
 Every file a person opens is read back (csv, openpyxl, an HTML parser) and checked for what it must
@@ -15,6 +15,7 @@ import datetime as dt
 import hashlib
 import io
 import re
+import subprocess
 import zipfile
 from decimal import Decimal
 from html.parser import HTMLParser
@@ -22,8 +23,14 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
 
 from jinbao.audit import findings
+from jinbao.audit.full_ids import KEPT, SEALED, recipient_for, write_full_ids
+from jinbao.audit.requester import AIRFLOW_LOGIN, OS_USER, ExportRefused, Requester
 from jinbao.audit.render import (COLUMNS, DESCRIPTIONS, FULL_IDS, KIND_WORDS, PAGE, WORKBOOK, clean_text,
                                  feed_titles, headline, masked_difference, reason_text, source_names, stop_headline,
                                  write_report)
@@ -32,6 +39,9 @@ from jinbao.audit.render_excel import (DATE_FORMAT, FLAG_FILL, MONTH_FORMAT, MON
                                        sheet_title)
 from jinbao.audit.render_html import CSS, SCRIPT
 from jinbao.display import display_width
+from jinbao.exchange_zone.cms import CMSError
+from jinbao.exchange_zone.envelope import decrypt
+from jinbao.keys import auditor_cert_path
 from jinbao.privacy import mask_id
 from tests.jinbao.audit import report_sample as s
 
@@ -344,35 +354,61 @@ def test_an_empty_report_still_writes_every_file(tmp_path):
 
 
 # ---------------------------------------------------------------------------------------------------
-# Full IDs: a separate workbook, only with who, every export recorded
+# Full IDs: a separate workbook for one authenticated person with a purpose, recorded first, sealed or kept
 
 
 class Recorded(list):
     """A recorder that keeps what it was asked to record (report.py's writes the exchange log)."""
 
-    def __call__(self, file, data, people, when):
-        self.append({"file": file, "sha256": hashlib.sha256(data).hexdigest(), "people": people, "at": when})
+    def __call__(self, export):
+        self.append(export)
 
 
-def test_full_ids_need_who_and_a_record_and_write_nothing_without(tmp_path):
-    folder = tmp_path / "deaths" / "2026-11"
-    for who in (None, "", "   "):
-        with pytest.raises(ValueError, match="who"):
-            write_report(s.report(), folder, full_ids=True, who=who, record=Recorded())
-    with pytest.raises(ValueError, match="must be recorded"):
-        write_report(s.report(), folder, full_ids=True, who="someone")
-    assert not folder.exists()
+WANG = Requester("wang", OS_USER)
 
 
-def test_full_id_export_is_separate_and_recorded(tmp_path):
+def auditor_keys(name: str = "alice", days: int = 365):
+    """An auditor's key pair and certificate, as a CA would issue them (valid from ten days ago until `days` from now)."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    subject = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "审计处 Audit office"),
+                         x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = dt.datetime.now(dt.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(days=10))
+            .not_valid_after(now + dt.timedelta(days=days)).sign(key, hashes.SHA256()))
+    return key, cert
+
+
+def test_full_ids_need_a_purpose_and_a_record_and_write_nothing_without(tmp_path):
+    folder = tmp_path / "exports" / "deaths" / "2026-11" / "wang"
+    for purpose in ("", "   "):
+        with pytest.raises(ExportRefused, match="purpose"):
+            write_full_ids(s.report(), folder, WANG, purpose, record=Recorded())
+
+    def refuse(export):
+        raise OSError("store unreachable")
+    with pytest.raises(OSError, match="store unreachable"):
+        write_full_ids(s.report(), folder, WANG, "stop payments", record=refuse)
+    assert not folder.exists() or not list(folder.iterdir()), "no file, not even a temporary one"
+
+
+def test_the_masked_files_never_include_full_ids(tmp_path):
     folder = tmp_path / "reports" / "deaths" / "2026-11"
+    folder.mkdir(parents=True)
+    (folder / "deaths-2026-11-full-ids.xlsx").write_bytes(b"left by an earlier version")
+    paths = write_report(s.report(), folder)
+    assert FULL_IDS not in paths and not (folder / "deaths-2026-11-full-ids.xlsx").exists()
+    for path in folder.iterdir():
+        _assert_no_full_id(path)
+
+
+def test_full_id_export_kept_on_the_hub_and_recorded(tmp_path):
+    folder = tmp_path / "exports" / "deaths" / "2026-11" / "wang"
     recorded = Recorded()
-    paths = write_report(s.report(), folder, full_ids=True, who="审计处 李审计", record=recorded)
-    full = paths[FULL_IDS]
-    assert full == folder / "deaths-2026-11-full-ids.xlsx" and full.stat().st_mode & 0o077 == 0
-    for key, path in paths.items():                     # every other file as without full_ids: masked
-        if key != FULL_IDS:
-            _assert_no_full_id(path)
+    export = write_full_ids(s.report(), folder, WANG, "停发 stop payments", record=recorded)
+    full = export.file
+    assert full == folder / "deaths-2026-11-full-ids.xlsx" and full.stat().st_mode & 0o777 == 0o600
+    assert export.status == KEPT and export.sealed_to is None and "kept on the hub only" in export.how_to_get(tmp_path)
 
     wb = openpyxl.load_workbook(full)
     paid = wb[sheet_title("paid_after_death")]
@@ -385,30 +421,64 @@ def test_full_id_export_is_separate_and_recorded(tmp_path):
     assert typo.cell(2, 5).value == dt.datetime(1944, 4, 4)
     ws = wb[SUMMARY]
     r, c = _find(ws, "含完整身份号码 Contains full citizen IDs")
-    assert "审计处 李审计" in ws.cell(r, c + 1).value
+    assert "wang (os user on hub host)" in ws.cell(r, c + 1).value and "停发 stop payments" in ws.cell(r, c + 1).value
 
-    [entry] = recorded
-    assert entry["file"] == full and entry["sha256"] == hashlib.sha256(full.read_bytes()).hexdigest()
-    assert entry["people"] == len(s.ALL_IDS)
-    assert abs(dt.datetime.now(dt.timezone.utc) - entry["at"]) < dt.timedelta(minutes=5)
-
-    # a run without full_ids leaves no full-ID workbook behind, and records nothing
-    again = write_report(s.report(), folder, record=recorded)
-    assert FULL_IDS not in again and not full.exists() and len(recorded) == 1
-    for path in folder.iterdir():
-        _assert_no_full_id(path)
+    [entry] = recorded                                  # recorded before the file existed, and exactly it
+    assert entry is export and entry.sha256 == hashlib.sha256(full.read_bytes()).hexdigest()
+    assert entry.people == len(s.ALL_IDS)
+    assert entry.rows == sum(s.report().table(kind).num_rows for kind in findings.KINDS) > 0
+    assert abs(dt.datetime.now(dt.timezone.utc) - entry.at) < dt.timedelta(minutes=5)
 
 
-def test_no_export_without_a_record(tmp_path):
-    folder = tmp_path / "deaths" / "2026-11"
+def test_full_id_export_sealed_to_the_auditor_opens_with_their_key_only(tmp_path):
+    key, cert = auditor_keys("alice")
+    alice = Requester("alice", AIRFLOW_LOGIN)
+    folder = tmp_path / "exports" / "deaths" / "2026-11" / "alice"
+    recorded = Recorded()
+    export = write_full_ids(s.report(), folder, alice, "recover overpayments", record=recorded, recipient=cert)
+    assert export.file == folder / "deaths-2026-11-full-ids.xlsx.p7m" and export.status == SEALED
+    assert "CN=alice" in export.sealed_to and export.file.stat().st_mode & 0o777 == 0o600
+    assert [p.name for p in folder.iterdir()] == [export.file.name]           # the plaintext never reached the disk
+    sealed = export.file.read_bytes()
+    assert not any(cid.encode() in sealed for cid in s.ALL_IDS)
 
-    def refuse(*args):
-        raise OSError("store unreachable")
-    with pytest.raises(OSError, match="store unreachable"):
-        write_report(s.report(), folder, full_ids=True, who="someone", record=refuse)
-    assert not (folder / "deaths-2026-11-full-ids.xlsx").exists()
-    assert not [p for p in folder.iterdir() if p.name.startswith(".")], "no temporary file left behind"
+    # opened the way its instructions say, with openssl and the auditor's key
+    assert "openssl cms -decrypt -binary -inform DER" in export.how_to_get(tmp_path)
+    key_file = tmp_path / "alice.key"
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    plain = tmp_path / "opened.xlsx"
+    done = subprocess.run(["openssl", "cms", "-decrypt", "-binary", "-inform", "DER", "-in", str(export.file),
+                           "-inkey", str(key_file), "-out", str(plain)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert hashlib.sha256(plain.read_bytes()).hexdigest() == export.sha256 == recorded[0].sha256
+    wb = openpyxl.load_workbook(plain)
+    stop = wb[sheet_title("stop_payment")]
+    assert [stop.cell(i, 1).value for i in range(2, 7)] == [r["aac002"] for r in s.STOP]
 
+    other, _ = auditor_keys("bob")                     # anyone else's key opens nothing
+    with pytest.raises(CMSError):
+        decrypt(sealed, cert, other)
+
+
+def test_a_certificate_not_valid_now_or_unreadable_is_refused(tmp_path):
+    alice, now = Requester("alice", AIRFLOW_LOGIN), dt.datetime.now(dt.timezone.utc)
+    assert recipient_for(tmp_path, alice, now) is None                 # none installed: kept on the hub
+    path = auditor_cert_path(tmp_path, "alice")
+    path.parent.mkdir(parents=True)
+    _, good = auditor_keys("alice")
+    path.write_bytes(good.public_bytes(serialization.Encoding.PEM))
+    assert recipient_for(tmp_path, alice, now) == good
+    _, expired = auditor_keys("alice", days=-2)         # expired two days ago
+    path.write_bytes(expired.public_bytes(serialization.Encoding.PEM))
+    with pytest.raises(ExportRefused, match="install a current one"):
+        recipient_for(tmp_path, alice, now)
+    path.write_bytes(b"-----BEGIN CERTIFICATE-----\nnot a certificate\n-----END CERTIFICATE-----\n")
+    with pytest.raises(ExportRefused, match="cannot be read"):
+        recipient_for(tmp_path, alice, now)
+    # a login name that cannot be a file name is looked up by its digest, never as a path
+    assert auditor_cert_path(tmp_path, "../hub").parent == path.parent
+    assert auditor_cert_path(tmp_path, "../hub").name.startswith("user-")
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -553,7 +623,7 @@ def test_the_page_shows_the_stop_list_first_then_every_kind_in_order(written):
 
 
 def test_the_log_and_the_page_never_leak_through_json_or_markup(written, tmp_path):
-    # the exchange-log entry names no ID even when the person writes one in `who`
+    # the exchange-log entry names no ID even when the purpose (or a login name) holds one
     import sqlalchemy as sa
 
     from jinbao.audit.report import recorder
@@ -561,8 +631,9 @@ def test_the_log_and_the_page_never_leak_through_json_or_markup(written, tmp_pat
     from jinbao.store.database import connect
     _, paths = written
     cfg = Settings(home=tmp_path / "hub")
-    write_report(s.report(), paths[PAGE].parent, full_ids=True, who=f"for case {s.ZHANG}",
-                 record=recorder(cfg, dt.date(2026, 11, 1), f"for case {s.ZHANG}"))
+    write_full_ids(s.report(), tmp_path / "exports", Requester(s.ZHANG, OS_USER), f"for case {s.ZHANG}",
+                   record=recorder(cfg, dt.date(2026, 11, 1)))
     with connect(cfg.store_url).connect() as conn:
-        who = conn.execute(sa.text("select who from exchange_log")).scalar_one()
+        who, purpose = conn.execute(sa.text("select who, purpose from exchange_log")).one()
     assert s.ZHANG not in who and mask_id(s.ZHANG) in who
+    assert s.ZHANG not in purpose and mask_id(s.ZHANG) in purpose

@@ -1,13 +1,25 @@
 """`jinbao report deaths` end to end: the store's findings, typos linked, files written and handed over."""
 from __future__ import annotations
 
-
 import datetime as dt
+import getpass
+import hashlib
+import re
+
+import openpyxl
+import sqlalchemy as sa
+from cryptography.hazmat.primitives import serialization
+from fastapi.testclient import TestClient
 
 from jinbao.audit.report import ISSUED
 from jinbao.cli import main
+from jinbao.exchange_zone.envelope import decrypt
+from jinbao.keys import auditor_cert_path
+from jinbao.report_server import make_app
+from jinbao.store.database import connect
 from jinbao.schemas.store_tables import rejected_death
 from tests.jinbao.audit.test_deaths import HEALTH, _pid, _story
+from tests.jinbao.audit.test_render import auditor_keys
 from tests.jinbao.register.conftest import Hub, death, person
 
 
@@ -46,24 +58,90 @@ def test_report_deaths_writes_hands_over_and_links_a_typo(home, tmp_path, capsys
         data = path.read_bytes()
         assert _pid(1).encode() not in data and _pid(3).encode() not in data
 
-    assert main(["report", "deaths", "--month", "2026-11", "--full-ids"]) == 2
-    assert "--who" in capsys.readouterr().err
-    assert main(["report", "deaths", "--month", "2026-11", "--full-ids", "--who", "审计处 auditor Wang"]) == 0
-    assert (folder / "deaths-2026-11-full-ids.xlsx").exists()
-    assert not (handed / "deaths-2026-11-full-ids.xlsx").exists()        # unmasked IDs stay on the hub
-    from jinbao.store.database import connect
-    import hashlib
-    import sqlalchemy as sa
+
+
+def _exports(home) -> list:
     with connect(home.store_url).connect() as conn:
-        exports = conn.execute(sa.text("select partner, feed, file_name, sha256, records, who, purpose, business_date "
-                                       "from exchange_log where direction = 'export'")).all()
-    [export] = exports                                  # every full-ID export in the exchange log, with its purpose
-    full = (folder / "deaths-2026-11-full-ids.xlsx").read_bytes()
-    assert (export.partner, export.feed, export.file_name, export.who) == (
-        "audit", "audit.death_mismatch", "deaths-2026-11-full-ids.xlsx", "审计处 auditor Wang")
-    assert export.sha256 == hashlib.sha256(full).hexdigest() and export.records > 0 and "审计" in export.purpose
-    assert str(export.business_date) == "2026-11-01"
-    assert main(["audit", "verify"]) == 0
+        return conn.execute(sa.text("select partner, feed, file_name, sha256, status, records, accepted, who, "
+                                    "purpose, business_date from exchange_log where direction = 'export' "
+                                    "order by seq")).all()
+
+
+def test_full_ids_on_the_host_for_the_os_user_with_a_purpose(home, tmp_path, capsys):
+    """On the hub's host the identity is the login (the OS user), never a name typed in; a purpose is required;
+    the workbook is kept on the hub (0600, under exports/, not served, not handed over) or, once the auditor's
+    certificate is installed, sealed to it; every export is in the exchange log with its digest."""
+    hub = Hub(home.store_url, tmp_path)
+    _story(hub)
+    me = getpass.getuser()
+    month_folder = home.exports / "deaths" / "2026-11" / me
+    handed = home.outbound("audit") / "deaths-2026-11"
+
+    assert main(["report", "deaths", "--month", "2026-11", "--full-ids", "--who", "审计处 auditor Wang"]) == 2
+    err = capsys.readouterr().err
+    assert "--who is no longer accepted" in err and "login on the hub's host" in err
+    assert main(["report", "deaths", "--month", "2026-11", "--full-ids"]) == 2
+    assert "needs its purpose" in capsys.readouterr().err
+    assert main(["report", "deaths", "--month", "2026-11", "--full-ids", "--purpose", "  "]) == 2
+    assert main(["report", "deaths", "--month", "2026-11", "--purpose", "why"]) == 2
+    capsys.readouterr()
+    assert not home.exports.exists() and not (home.reports / "deaths").exists() and _exports(home) == []
+
+    assert main(["report", "deaths", "--month", "2026-11", "--full-ids", "--purpose", "停发核查 stop payments"]) == 0
+    out = capsys.readouterr().out
+    full = month_folder / "deaths-2026-11-full-ids.xlsx"
+    assert full.is_file() and full.stat().st_mode & 0o777 == 0o600 and home.exports.stat().st_mode & 0o777 == 0o700
+    assert f"full IDs for {me} (os user on hub host)" in out and "kept on the hub only" in out and str(full) in out
+    [export] = _exports(home)
+    assert (export.partner, export.feed, export.file_name, export.status) == (
+        "audit", "audit.death_mismatch", "deaths-2026-11-full-ids.xlsx", "kept on hub")
+    assert export.who == f"{me} (os user on hub host)" and export.purpose == "停发核查 stop payments"
+    assert export.sha256 == hashlib.sha256(full.read_bytes()).hexdigest() and str(export.business_date) == "2026-11-01"
+    wb = openpyxl.load_workbook(full)
+    ids = {c.value for ws in wb.worksheets[1:] for row in ws.iter_rows(min_row=2) for c in row
+           if isinstance(c.value, str) and re.fullmatch(r"\d{17}[\dX]", c.value)}
+    assert _pid(1) in ids and export.records == len(ids)          # people: the distinct full IDs it holds
+    assert export.accepted == sum(ws.max_row - 1 for ws in wb.worksheets[1:]) > export.records
+    _never_handed_over_nor_served(home, handed)
+
+    # the auditor's certificate installed where the hub looks for it: the next export is sealed to it
+    key, cert = auditor_keys(me)
+    auditor_cert_path(home.home, me).parent.mkdir(parents=True)
+    auditor_cert_path(home.home, me).write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    assert main(["report", "deaths", "--month", "2026-11", "--full-ids", "--purpose", "recover overpayments"]) == 0
+    assert "sealed to" in capsys.readouterr().out
+    sealed = month_folder / "deaths-2026-11-full-ids.xlsx.p7m"
+    assert [p.name for p in month_folder.iterdir()] == [sealed.name]        # the earlier plaintext is gone
+    opened = decrypt(sealed.read_bytes(), cert, key)
+    second = _exports(home)[-1]
+    assert (second.file_name, second.status, second.purpose) == (sealed.name, "sealed", "recover overpayments")
+    assert second.sha256 == hashlib.sha256(opened).hexdigest()
+    _never_handed_over_nor_served(home, handed)
+
+    assert main(["log", "list", "--direction", "export"]) == 0
+    listed = capsys.readouterr().out
+    assert listed.count(f"{me} (os user on hub host)") == 2 and "recover overpayments" in listed
+    assert main(["log", "verify"]) == 0
+    with connect(home.store_url).begin() as conn:                   # an export's entry rewritten: noticed
+        conn.execute(sa.text("update exchange_log set who = 'someone else (airflow login)' "
+                             "where direction = 'export' and status = 'sealed'"))
+    capsys.readouterr()
+    assert main(["log", "verify"]) == 1
+    assert "was edited" in capsys.readouterr().out
+
+
+def _never_handed_over_nor_served(home, handed) -> None:
+    """No file with a full ID in the auditors' drop zone, and nothing of exports/ reachable at /jinbao/."""
+    for path in handed.iterdir():
+        assert "full-ids" not in path.name and _pid(1).encode() not in path.read_bytes()
+    client = TestClient(make_app(home))
+    listing = client.get("/reports/deaths/2026-11/")
+    assert listing.status_code == 200 and "full-ids" not in listing.text and "deaths-2026-11.xlsx" in listing.text
+    for path in [p for p in home.exports.rglob("*") if p.is_file()]:
+        rel = path.relative_to(home.home).as_posix()
+        for url in (f"/reports/{path.name}", f"/reports/deaths/2026-11/{path.name}", f"/reports/../{rel}",
+                    f"/reports/%2E%2E/{rel}", f"/{rel}"):
+            assert client.get(url).status_code == 404, url
 
 
 def test_month_on_month_against_the_report_as_issued(home, capsys):
