@@ -34,6 +34,7 @@ from jinbao.audit.requester import ExportRefused, Requester, purpose_of
 from jinbao.exchange_zone.envelope import encrypt
 from jinbao.files import write_atomically
 from jinbao.keys import auditor_cert, auditor_cert_path, file_safe
+from jinbao.keys_expiry import expired_reason
 
 #: The exchange log's status of an export: where its file went.
 SEALED, KEPT = "sealed", "kept on hub"
@@ -90,11 +91,11 @@ def recipient_for(home: Path, requester: Requester, now: dt.datetime) -> x509.Ce
         raise ExportRefused(f"the certificate of {requester.name} at {path} cannot be read ({exc}): install it "
                             "again as PEM (docs/audit.md) or remove it to have the export kept on the hub; "
                             "nothing was written") from exc
-    if cert is not None and not cert.not_valid_before_utc <= now <= cert.not_valid_after_utc:
-        raise ExportRefused(f"the certificate of {requester.name} at {path} ({cert.subject.rfc4514_string()}) is "
-                            f"valid only from {cert.not_valid_before_utc:%Y-%m-%d} to "
-                            f"{cert.not_valid_after_utc:%Y-%m-%d}: install a current one (docs/audit.md) or remove "
-                            "it to have the export kept on the hub; nothing was written")
+    unusable = expired_reason(cert, now) if cert is not None else None
+    if unusable:
+        raise ExportRefused(f"the certificate of {requester.name} at {path} ({cert.subject.rfc4514_string()}) "
+                            f"{unusable}: install a current one (docs/audit.md) or remove it to have the export "
+                            "kept on the hub; nothing was written")
     return cert
 
 
