@@ -19,13 +19,14 @@ import shutil
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from jinbao import exchange_log, ledger
 from jinbao.feed_lock import FeedBusy, feed_lock
 from jinbao.retention import KINDS, Retention, Unit, declared, expired
-from jinbao.settings import Settings
+from jinbao.settings import TIMEZONE, Settings
 from jinbao.store.database import upgrade
-from jinbao.store.rejection_values import mask_after_receipt
+from jinbao.store.rejection_values import holding_values, mask_after_receipt
 
 log = logging.getLogger(__name__)
 #: The exchange log's partner and status for a purge: the hub deleting its own copies.
@@ -131,7 +132,7 @@ def _record(conn, cfg: Settings, result: Purged, who: str) -> None:
 
 def summary(kind: str, k: KindResult) -> str:
     """One kind's line, as the log entry, the command and the DAG's log say it (no path, no ID)."""
-    oldest = k.oldest.astimezone(dt.timezone.utc).strftime("%Y-%m-%d") if k.oldest else "-"
+    oldest = k.oldest.astimezone(ZoneInfo(TIMEZONE)).strftime("%Y-%m-%d") if k.oldest else "-"
     return (f"{kind}: {k.count} file(s)/folder(s), {k.bytes} bytes, oldest {oldest}; retention "
             f"{k.retention.days} days")
 
@@ -152,12 +153,8 @@ def purge(cfg: Settings, dry_run: bool = False, who: str = "jinbao purge") -> Pu
     if dry_run:
         for u in units:
             result.kinds[u.kind].add(u)
-        with db.connect() as conn:        # the same UPDATE, rolled back: the count it would change
-            trans = conn.begin()
-            try:
-                result.masked = mask_after_receipt(conn)
-            finally:
-                trans.rollback()
+        with db.connect() as conn:
+            result.masked = holding_values(conn)
         return result
     _delete(cfg, units, result.kinds, result.busy)
     with db.begin() as conn:

@@ -5,11 +5,11 @@ of each kind is data (`schemas/retention.yaml`, strictly read: every kind declar
 `reason` and nothing else), because how long is a decision of the bureau, not of a release.  What
 a kind covers and what of it the hub still needs whatever its age is code, here, once:
 
-- `staging` (staging/<feed>/<batch>/): only a batch the ledger says is finished (published or
-  refused, its receipt sent and the delivery acknowledged); a held batch waits for a person and its
-  staged files are what release, refuse and re-judge read;
-- `quarantine` (quarantine/<feed>/<batch>-<file>/) and `receipts` (receipts/<feed>/<batch>/): only
-  when the batch's receipt has gone out and the batch is not held;
+- `staging` (staging/<feed>/<batch>/), `quarantine` (quarantine/<feed>/<batch>-<file>/) and
+  `receipts` (receipts/<feed>/<batch>/): only a batch the ledger says is finished (published or
+  refused, its receipt sent and the delivery acknowledged); a held batch waits for a person (its
+  staged files are what release, refuse and re-judge read, its receipt what the review links), and an
+  unfinished one is resumed from its files; in staging also a download a killed run left half-way;
 - `sent` (sent/<feed>/...): the plaintext copies, held-back reports and sealed copies of outbound
   files; the exchange log keeps their sha256, which is all "never send the same twice" reads;
 - `reports` (reports/..., but the two kinds below): the masked death reports and quality pages;
@@ -33,7 +33,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from jinbao import strict_yaml
-from jinbao.ledger import STRAY, Status
+from jinbao.ledger import Status
 from jinbao.schemas.store_tables import batch
 from jinbao.settings import Settings
 
@@ -54,6 +54,8 @@ ISSUED = "issued-stop-payment.parquet"
 #: What marks a full-ID export's file name (jinbao/audit/render.py file_names).
 FULL_IDS = "-full-ids."
 TASK_LOGS = "airflow-logs"
+#: A download in progress in staging (exchange_zone/receive.py).
+INCOMING = "incoming-"
 
 
 class RetentionError(ValueError):
@@ -139,16 +141,10 @@ def _unit(kind: str, path: Path, feed: str | None = None) -> Unit:
 
 
 def _finished(conn: Connection) -> set[int]:
-    """Batches the hub is done with: published or refused, the receipt sent and the delivery acknowledged."""
+    """Batches the hub is done with: published or refused, the receipt sent and the delivery acknowledged
+    (a held batch waits for a person; anything else is unfinished and a run resumes it from its files)."""
     q = sa.select(batch.c.id).where(batch.c.status.in_([Status.PUBLISHED.value, Status.REFUSED.value]),
-                                    batch.c.receipt_at.is_not(None), batch.c.acked_at.is_not(None),
-                                    batch.c.sha256 != STRAY)
-    return {r.id for r in conn.execute(q)}
-
-
-def _answered(conn: Connection) -> set[int]:
-    """Batches whose receipt went out and that wait for no one (not held): their receipts and quarantine."""
-    q = sa.select(batch.c.id).where(batch.c.receipt_at.is_not(None), batch.c.status != Status.HELD.value)
+                                    batch.c.receipt_at.is_not(None), batch.c.acked_at.is_not(None))
     return {r.id for r in conn.execute(q)}
 
 
@@ -163,12 +159,17 @@ def _batch_id(name: str, sep: str | None = None) -> int | None:
 
 def _batch_folders(kind: str, root: Path, done: set[int], sep: str | None = None, locked: bool = False
                    ) -> Iterator[Unit]:
+    """The folders of finished batches under root/<feed>/; with `locked` (staging) also a download a killed
+    run left half-way (`incoming-<delivery>`, which the next run of that delivery discards anyway), whose
+    age alone decides: the purge deletes under the feed's run lock, so no run is writing it then."""
     for feed in _children(root):
         if not feed.is_dir() or feed.name.startswith("_zone."):
             continue
         for folder in _children(feed):
+            if not folder.is_dir():
+                continue
             bid = _batch_id(folder.name, sep)
-            if folder.is_dir() and bid is not None and bid in done:
+            if (bid is not None and bid in done) or (locked and folder.name.startswith(INCOMING)):
                 yield _unit(kind, folder, feed.name if locked else None)
 
 
@@ -189,10 +190,10 @@ def _issued_newest(reports: Path) -> Path | None:
 
 def candidates(cfg: Settings, conn: Connection) -> Iterator[Unit]:
     """Every file or folder of every kind that the hub no longer needs for its work, whatever its age."""
-    finished, answered = _finished(conn), _answered(conn)
+    finished = _finished(conn)
     yield from _batch_folders("staging", cfg.staging, finished, locked=True)
-    yield from _batch_folders("quarantine", cfg.quarantine, answered, sep="-")
-    yield from _batch_folders("receipts", cfg.receipts, answered)
+    yield from _batch_folders("quarantine", cfg.quarantine, finished, sep="-")
+    yield from _batch_folders("receipts", cfg.receipts, finished)
     yield from _files("sent", cfg.sent)
     newest = _issued_newest(cfg.reports)
     yield from _files("reports", cfg.reports, lambda p: p.name != ISSUED and FULL_IDS not in p.name)

@@ -30,17 +30,28 @@ _WIDTH = rejection.c.value.type.length
 CLEARED_MESSAGE = "值已于回执发出后删除 / the value was removed after the receipt went out"
 
 
-def mask_after_receipt(conn: Connection, batch_id: int | None = None) -> int:
-    """Clear the personal values of the rejections of `batch_id` (None: of every batch whose receipt went
-    out); how many rows changed.  Idempotent: a cleared row is never matched again."""
+def _holding_values(batch_id: int | None):
+    """Rows still holding a value to clear: of `batch_id` (None: of every batch), once its receipt went out."""
     r = rejection.c
     receipted = sa.select(batch.c.id).where(batch.c.receipt_at.is_not(None))
     if batch_id is not None:
         receipted = receipted.where(batch.c.id == batch_id)
-    message = sa.case((sa.func.length(r.value) >= _WIDTH, CLEARED_MESSAGE),
+    return sa.and_(r.value.is_not(None), r.reason_code.not_in(KEPT), r.batch_id.in_(receipted))
+
+
+def mask_after_receipt(conn: Connection, batch_id: int | None = None) -> int:
+    """Clear the personal values of the rejections of `batch_id` (None: of every batch whose receipt went
+    out); how many rows changed.  Idempotent: a cleared row is never matched again."""
+    r = rejection.c
+    # char_length: MariaDB's length() counts bytes, and a Chinese value is three per character
+    message = sa.case((sa.func.char_length(r.value) >= _WIDTH, CLEARED_MESSAGE),
                       else_=sa.func.replace(r.message, r.value, REMOVED))
     # message first: MariaDB evaluates assignments in order, and it must still see the value
-    stmt = (sa.update(rejection)
-            .where(r.value.is_not(None), r.reason_code.not_in(KEPT), r.batch_id.in_(receipted))
+    stmt = (sa.update(rejection).where(_holding_values(batch_id))
             .ordered_values((r.message, message), (r.value, None)))
     return conn.execute(stmt).rowcount or 0
+
+
+def holding_values(conn: Connection) -> int:
+    """How many rows `mask_after_receipt` would clear now (a dry run's count)."""
+    return conn.execute(sa.select(sa.func.count()).select_from(rejection).where(_holding_values(None))).scalar()

@@ -14,13 +14,16 @@ import pytest
 import sqlalchemy as sa
 
 from jinbao import exchange_log, ledger
+from jinbao import purge as purge_module
 from jinbao.cli import main
 from jinbao.declarations import get_feed
 from jinbao.engine import Engine
+from jinbao.feed_lock import feed_lock
 from jinbao.purge import purge
 from jinbao.retention import FILE, RetentionError, declared, load
 from jinbao.store.database import connect
 from jinbao.store.rejection_values import REMOVED
+from tests.conftest import private_home
 from tests.deliveries import death_row, write_delivery
 
 NOW = dt.datetime(2030, 1, 15, 12, 0, tzinfo=dt.timezone.utc)
@@ -81,6 +84,7 @@ def hub(home, monkeypatch):
         _write(deaths / month / f"deaths-{month}.html")
         _write(deaths / month / f"deaths-{month}-full-ids.xlsx")
     _write(home.reports / "quality" / FEED / "1" / "index.html")
+    _write(home.staging / FEED / "incoming-police.death_20261122_000009.csv" / "police.death_20261122_000009.csv")
     _write(home.home / "airflow-logs" / "dag_id=police.death" / "run_id=old" / "attempt=1.log")
     _write(home.home / "airflow-logs" / "dag_id=police.death" / "run_id=new" / "attempt=1.log")
     # everything old enough to go (the longest retention is 1095 days) ...
@@ -103,7 +107,7 @@ def test_a_dry_run_says_what_would_go_and_deletes_nothing(hub, capsys):
     assert "dry run, nothing changed" in out
     counts = {line.split()[0]: int(line.split()[1]) for line in out.splitlines()
               if line.split() and line.split()[0] in declared(hub)}
-    assert counts == {"staging": 1, "quarantine": 1, "receipts": 2, "sent": 2, "reports": 2, "issued": 1,
+    assert counts == {"staging": 2, "quarantine": 1, "receipts": 2, "sent": 2, "reports": 2, "issued": 1,
                       "exports": 2, "task_logs": 1}
 
 
@@ -112,6 +116,7 @@ def test_expired_files_go_fresh_and_needed_ones_stay(hub):
     assert not done.failed and not done.busy
     staged = hub.staging / FEED
     assert not (staged / "1").exists()                  # published, answered, expired
+    assert not list(staged.glob("incoming-*"))           # a download a killed run left half-way
     assert (staged / "2" / "rejected.parquet").exists()  # held: waits for a person, whatever its age
     assert (staged / "2").is_dir() and any((staged / "2").iterdir())
     assert not (hub.quarantine / FEED).exists()         # refused and answered (emptied folders go too)
@@ -127,7 +132,7 @@ def test_expired_files_go_fresh_and_needed_ones_stay(hub):
     assert not (hub.reports / "quality").exists()
     logs = hub.home / "airflow-logs" / "dag_id=police.death"
     assert sorted(p.name for p in logs.iterdir()) == ["run_id=new"]
-    assert done.kinds["staging"].count == 1 and done.kinds["issued"].count == 1
+    assert done.kinds["staging"].count == 2 and done.kinds["issued"].count == 1
     # a second purge finds nothing more, and logs nothing
     again = purge(hub, who="test")
     assert sum(k.count for k in again.kinds.values()) == 0 and again.masked == 0
@@ -140,16 +145,42 @@ def test_every_purge_is_in_the_exchange_log_without_names_or_ids(hub):
     assert set(entries) == {k for k, r in done.kinds.items() if r.count}
     staging = entries["staging"]
     assert staging["direction"] == "purge" and staging["partner"] == "hub" and staging["status"] == "purged"
-    assert staging["records"] == 1 and staging["who"] == "test operator" and staging["sha256"] == ""
+    assert staging["records"] == 2 and staging["who"] == "test operator" and staging["sha256"] == ""
     assert staging["business_date"] == dt.date(2030, 1, 15)
     bytes_ = done.kinds["staging"].bytes
-    assert bytes_ > 0 and staging["purpose"] == (f"staging: 1 file(s)/folder(s), {bytes_} bytes, oldest "
+    assert bytes_ > 0 and staging["purpose"] == (f"staging: 2 file(s)/folder(s), {bytes_} bytes, oldest "
                                                  f"{(NOW - dt.timedelta(days=2000)):%Y-%m-%d}; retention 30 days")
     assert entries["exports"]["purpose"].endswith("retention 30 days")
     for e in entries.values():               # kinds and counts; never a file's name, never an ID
         assert "police.death_2026" not in (e["file_name"] + e["purpose"]) and "1105" not in e["purpose"]
     with connect(hub.store_url).connect() as conn:
         assert exchange_log.verify(conn, exchange_log.log_key(hub.home)).ok
+
+
+def test_a_running_feed_keeps_its_staging_until_the_next_purge(hub, capsys, monkeypatch):
+    """The purge deletes a batch's staging under the feed's run lock: while a run holds it, the folder stays,
+    the rest goes, and the command says so (exit 2); the next purge takes it."""
+    monkeypatch.setattr(purge_module, "LOCK_WAIT", 0.2)
+    with feed_lock(hub.staging, FEED):
+        assert main(["purge"]) == 2
+    assert "left for the next purge (a run held its lock): staging of police.death" in capsys.readouterr().out
+    assert (hub.staging / FEED / "1").is_dir() and not (hub.receipts / FEED / "1").exists()
+    assert main(["purge"]) == 0
+    assert not (hub.staging / FEED / "1").exists()
+
+
+def test_masking_on_mariadb(tmp_path, monkeypatch, mariadb_url):
+    """MariaDB evaluates an UPDATE's assignments in order: the message must be rewritten from the value
+    before the value is cleared, and a Chinese value counts characters, not bytes."""
+    cfg = private_home(tmp_path, monkeypatch, mariadb_url)
+    rows = [death_row(i) for i in range(20)]
+    rows[4]["XB"] = "5"
+    rows[7]["SWRQ"] = "二〇二六年十一月" * 9      # 72 characters, 216 bytes
+    write_delivery(cfg.inbound("police"), FEED, rows)
+    assert main(["run", FEED]) == 0
+    got = _rejections(cfg, 1)
+    assert got["DATE_INVALID"][1] is None and "二〇二六年十一月" not in got["DATE_INVALID"][2]
+    assert f"SWRQ={REMOVED}" in got["DATE_INVALID"][2] and got["UNMAPPED_CODE"][:2] == ("XB", "5")
 
 
 def _rejections(cfg, batch_id: int) -> dict[str, tuple]:
