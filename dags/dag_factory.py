@@ -1,4 +1,5 @@
-"""One DAG per declared feed, built from dags/feeds/*.yaml, and one DAG to release held batches.
+"""One DAG per declared feed, built from dags/feeds/*.yaml, one DAG to release held batches, the auditors'
+monthly report and the daily purge of what outlived its retention.
 
 Parsing must stay cheap (the DAG processor re-parses every file often): only
 the YAML declarations are read here.  pyarrow, SQLAlchemy and the engine are
@@ -41,11 +42,15 @@ BY_DELIVERY = "{{ delivery | default('') }}"
 RELEASE_DAG = "jinbao.release"
 AUDIT_DAG = "audit.death_mismatch"
 AUDIT_SCHEDULE = "0 6 2 * *"
+PURGE_DAG = "jinbao.purge"
+#: Daily, in the quiet hour after midnight's deliveries and before the morning's.
+PURGE_SCHEDULE = "30 3 * * *"
 #: A feed judged after others (`after:`) asks this often whether they are done, and gives up after
 #: AFTER_TIMEOUT with a message saying what it waits for and what to do.
 AFTER_POKE = dt.timedelta(seconds=15)
 AFTER_TIMEOUT = dt.timedelta(hours=6)
 log = logging.getLogger("jinbao.audit")
+purge_log = logging.getLogger("jinbao.purge")
 
 
 def _partner(spec: FeedSpec) -> Partner:
@@ -506,6 +511,56 @@ def build_audit() -> DAG:
     return dag
 
 
+def build_purge() -> DAG:
+    """The daily purge: files whose declared retention ran out, and stored rejection values after the receipt."""
+    with DAG(
+        dag_id=PURGE_DAG,
+        dag_display_name=_named("到期数据清理 Purge what outlived its retention", PURGE_DAG),
+        description=f"Delete files holding personal data past their declared retention, {described(PURGE_SCHEDULE)}",
+        doc_md=("### Purge what outlived its retention\n\nPIPL (art. 19, 47): personal data is kept no longer than "
+                "needed.  Each kind of file (staging, quarantine, receipts' copies, sent copies, reports, issued "
+                "stop-payment lists, full-ID exports, task logs) has a declared retention in "
+                "`schemas/retention.yaml`; what is older goes, except what the hub still needs (a held or "
+                "unfinished batch's files, the newest issued stop-payment list).  The store's rejections lose "
+                "their personal values once the receipt went out.  Each kind deleted from is one exchange-log "
+                "entry (`jinbao log list --direction purge`).  The same as `jinbao purge`; `jinbao purge "
+                "--dry-run` says what would go.  docs/privacy.md lists every place personal data lives."),
+        schedule=timetable(PURGE_SCHEDULE),
+        catchup=False,
+        max_active_runs=1,
+        tags=["jinbao", "privacy"],
+        default_args={"owner": "人社 hub operators", "retries": 1, "retry_delay": dt.timedelta(minutes=10)},
+    ) as dag:
+        @task(doc_md="Deletes what outlived its retention and logs, per kind, what went; red when a file could "
+                     "not be deleted or the declaration is malformed (its log says what to do).")
+        def purge() -> dict:
+            from jinbao import privacy
+            from jinbao.purge import masked_summary, purge as run_purge, summary
+            from jinbao.retention import RetentionError
+
+            privacy.install()
+            try:
+                done = run_purge(load_settings(), who=f"Airflow {PURGE_DAG}")
+            except RetentionError as exc:       # a person must fix the file: a retry would fail the same
+                raise AirflowFailException(f"{exc}. Fix schemas/retention.yaml (docs/privacy.md says each kind), "
+                                           "then clear this task.") from exc
+            for kind, k in done.kinds.items():
+                purge_log.info("purge %s", summary(kind, k))
+            purge_log.info("purge %s", masked_summary(done.masked))
+            if done.busy:
+                purge_log.warning("purge: staging of %s left for tomorrow's purge: a run of the feed held its lock",
+                            ", ".join(done.busy))
+            if done.failed:
+                raise AirflowFailException(
+                    "not deleted: " + "; ".join(done.failed) + ". Give the hub's user back ownership of these "
+                    "files (JINBAO_HOME), then clear this task; what was deleted is in the exchange log.")
+            return {kind: {"count": k.count, "bytes": k.bytes} for kind, k in done.kinds.items()} \
+                | {"rejection_values": done.masked}
+
+        purge()
+    return dag
+
+
 #: What a broken declaration's placeholder DAG is called in the DAG list.
 BROKEN_TITLE = "⚠ 声明有误 broken declaration"
 
@@ -546,4 +601,5 @@ def build_dags() -> dict[str, DAG]:
     dags[RELEASE_DAG] = build_release()
     dags[AUDIT_DAG] = build_audit()
     dags[KEYS_DAG] = build_certificate_expiry()
+    dags[PURGE_DAG] = build_purge()
     return dags

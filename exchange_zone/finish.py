@@ -2,7 +2,8 @@
 
 A refused delivery goes to quarantine; the partner gets its receipt (with the
 batch's entry in the exchange log, committed together); only then is the remote
-delivery acknowledged (out of inbound/).  A batch held as a suspected hub
+delivery acknowledged (out of inbound/).  With the receipt recorded, the store's rejections of
+the batch lose their personal values (jinbao/store/rejection_values.py).  A batch held as a suspected hub
 configuration error (quality/suspect.py) gets no receipt until a person answers:
 the partner is not blamed for the hub's mistake.  A held or refused batch then
 raises BatchHeld or DeliveryRefused, so that a scheduler shows it as failed: a
@@ -23,6 +24,7 @@ from jinbao.exchange_zone.receipts import receipt_name, send_receipt
 from jinbao.keys import cert_path
 from jinbao.ledger import Outcome, Status
 from jinbao.staged.layout import REJECTED
+from jinbao.store.rejection_values import mask_after_receipt
 from jinbao.quality.reasons import NO_RECEIPT_WHILE_HELD, next_step
 
 log = logging.getLogger(__name__)
@@ -86,6 +88,7 @@ def send(run: FeedRun, row: dict, rejected: Path | None, staging: Path | None = 
     with run.db.begin() as conn:
         ledger.update(conn, batch_id, receipt_at=ledger.now())
         _log_delivery(run, conn, row)
+        mask_after_receipt(conn, batch_id)     # the partner has its values back: the store keeps none of them
     if unsealed is None:
         log.info("%s: receipt for %s (%s) sent to %s's outbound/; readable copy: %s", spec.name,
                  row["file_name"], row["status"], spec.partner, sent[0])

@@ -1,4 +1,5 @@
-"""The exchange log (交换日志): every delivery in and out, every export of personal data, every answer to a held batch.
+"""The exchange log (交换日志): every delivery in and out, every export of personal data, every answer to a held batch,
+every purge of personal data whose retention ran out.
 
 Each entry is a row of the store's `exchange_log` carrying the hash of the entry before
 it, so the rows form a chain; `verify` recomputes it and names the first entry that was
@@ -40,6 +41,9 @@ GENESIS = "0" * 64
 IN, OUT, EXPORT = "in", "out", "export"
 #: A person's answer to a held batch (jinbao/release.py): who, when, what.
 REVIEW = "review"
+#: Files deleted, or stored values cleared, because their declared retention ran out (jinbao/purge.py):
+#: the kind, how many, how many bytes, the retention applied; never a file's name or contents.
+PURGE = "purge"
 KEY_NAME = "exchange_log.key"
 
 

@@ -54,6 +54,6 @@ def add_commands(sub, kw) -> None:
     ls = acts.add_parser("list", aliases=["log"], help="the newest entries", **kw)
     ls.add_argument("--feed", help="only this feed")
     ls.add_argument("--partner", help="only this partner")
-    ls.add_argument("--direction", choices=["in", "out", "export", "review"], help="only this direction")
+    ls.add_argument("--direction", choices=["in", "out", "export", "review", "purge"], help="only this direction")
     ls.add_argument("--limit", type=int, default=50, help="at most this many, newest first")
     a.set_defaults(func=cmd_log)

@@ -44,7 +44,7 @@ def test_every_dag_imports_fast_without_heavy_modules(sqlite_home):
     assert info["errors"] == {}
     from jinbao.declarations import OutboundFeed, load_feeds
     assert info["dags"] == sorted(list(load_feeds()) + ["jinbao.release", "audit.death_mismatch",
-                                                        "keys.certificate_expiry"])
+                                                        "keys.certificate_expiry", "jinbao.purge"])
     assert all(d < 3.0 for d in info["durations"]), info["durations"]
     assert info["heavy"] == []                       # GE, pyarrow... only inside tasks
     assert "police" in info["tags"]["police.death"]
@@ -58,7 +58,8 @@ def test_every_dag_imports_fast_without_heavy_modules(sqlite_home):
     outbound = {n for n, s in load_feeds().items() if isinstance(s, OutboundFeed)}
     assert outbound == {"police.insured_status", "central_bank.contribution_status", "finance.subsidy_claim"}
     assert all(doc and "{'" not in doc and "jinbao.release" in doc for d, doc in info["doc"].items()
-               if d not in ("jinbao.release", "audit.death_mismatch", "keys.certificate_expiry", *outbound))
+               if d not in ("jinbao.release", "audit.death_mismatch", "keys.certificate_expiry", "jinbao.purge",
+                            *outbound))
     # an outbound DAG's docs name its agreement, purpose, legal basis and validity
     police = info["doc"]["police.insured_status"]
     assert "`police.insured_status`" in police and "household-registration services" in police

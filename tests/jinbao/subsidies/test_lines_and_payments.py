@@ -61,9 +61,18 @@ def batch(cfg, feed: str) -> list:
 
 
 def rejections(cfg, batch_id: int) -> list[tuple]:
+    """The batch's rejections as its receipt told the partner (the hub's copy): the store keeps each one's
+    line, field and reason, but not the value once the receipt went out (jinbao/store/rejection_values.py)."""
     with connect(cfg.store_url).connect() as conn:
-        return sorted(tuple(r) for r in conn.execute(sa.text(
-            "select line_no, field, value, reason_code from rejection where batch_id = :b"), {"b": batch_id}))
+        stored = conn.execute(sa.text("select line_no, field, value, reason_code from rejection where batch_id = :b"),
+                              {"b": batch_id}).all()
+    assert all(r.value is None for r in stored)
+    [copy] = (cfg.receipts / "finance.subsidy_payment").glob(f"{batch_id}/*.receipt.csv")
+    told = pcsv.read_csv(copy, read_options=pcsv.ReadOptions(encoding="gb18030"),
+                         convert_options=pcsv.ConvertOptions(column_types={"value": "string"})).to_pylist()
+    assert sorted((r.line_no, r.field, r.reason_code) for r in stored) == \
+        sorted((r["line_no"], r["field"], r["reason_code"]) for r in told)
+    return sorted((r["line_no"], r["field"], r["value"], r["reason_code"]) for r in told)
 
 
 def test_lines_follow_the_household_and_payments_flip_or_fail(home):
