@@ -88,7 +88,7 @@ def _prune_empty(folder: Path, stop: Path) -> None:
 
 def _roots(cfg: Settings) -> dict[str, Path]:
     return {"staging": cfg.staging, "quarantine": cfg.quarantine, "receipts": cfg.receipts, "sent": cfg.sent,
-            "reports": cfg.reports, "issued": cfg.reports, "exports": cfg.reports,
+            "reports": cfg.reports, "issued": cfg.reports, "exports": cfg.exports,
             "task_logs": cfg.home / "airflow-logs"}
 
 

@@ -15,7 +15,8 @@ a kind covers and what of it the hub still needs whatever its age is code, here,
 - `reports` (reports/..., but the two kinds below): the masked death reports and quality pages;
 - `issued` (reports/deaths/<month>/issued-stop-payment.parquet): never the newest month's, which the
   next month's report compares itself with;
-- `exports` (reports/**/*-full-ids.*): the full-ID workbooks;
+- `exports` (exports/<report>/<month>/<user>/...): the full-ID workbooks made for one person
+  (jinbao/audit/full_ids.py), sealed or kept;
 - `task_logs` (airflow-logs/, airflow.cfg's base_log_folder).
 
 A file's age is its last change (the newest file of a batch's folder), against the hub's clock
@@ -46,13 +47,11 @@ KINDS: dict[str, str] = {
     "sent": "sent/<feed>/",
     "reports": "reports/",
     "issued": "reports/deaths/<month>/issued-stop-payment.parquet",
-    "exports": "reports/**/*-full-ids.*",
+    "exports": "exports/<report>/<month>/<user>/",
     "task_logs": "airflow-logs/",
 }
 #: The issued stop-payment list's file name (jinbao/audit/report.py ISSUED, which imports the whole report).
 ISSUED = "issued-stop-payment.parquet"
-#: What marks a full-ID export's file name (jinbao/audit/render.py file_names).
-FULL_IDS = "-full-ids."
 TASK_LOGS = "airflow-logs"
 #: A download in progress in staging (exchange_zone/receive.py).
 INCOMING = "incoming-"
@@ -196,9 +195,9 @@ def candidates(cfg: Settings, conn: Connection) -> Iterator[Unit]:
     yield from _batch_folders("receipts", cfg.receipts, finished)
     yield from _files("sent", cfg.sent)
     newest = _issued_newest(cfg.reports)
-    yield from _files("reports", cfg.reports, lambda p: p.name != ISSUED and FULL_IDS not in p.name)
+    yield from _files("reports", cfg.reports, lambda p: p.name != ISSUED)
     yield from _files("issued", cfg.reports / "deaths", lambda p: p.name == ISSUED and p != newest)
-    yield from _files("exports", cfg.reports, lambda p: FULL_IDS in p.name)
+    yield from _files("exports", cfg.exports)
     yield from _files("task_logs", cfg.home / TASK_LOGS)
 
 

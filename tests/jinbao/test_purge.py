@@ -82,13 +82,13 @@ def hub(home, monkeypatch):
     for month in ("2028-10", "2028-11"):
         _write(deaths / month / "issued-stop-payment.parquet")
         _write(deaths / month / f"deaths-{month}.html")
-        _write(deaths / month / f"deaths-{month}-full-ids.xlsx")
+        _write(home.exports / "deaths" / month / "alice" / f"deaths-{month}-full-ids.xlsx.p7m")
     _write(home.reports / "quality" / FEED / "1" / "index.html")
     _write(home.staging / FEED / "incoming-police.death_20261122_000009.csv" / "police.death_20261122_000009.csv")
     _write(home.home / "airflow-logs" / "dag_id=police.death" / "run_id=old" / "attempt=1.log")
     _write(home.home / "airflow-logs" / "dag_id=police.death" / "run_id=new" / "attempt=1.log")
     # everything old enough to go (the longest retention is 1095 days) ...
-    for folder in ("staging", "quarantine", "receipts", "sent", "reports", "airflow-logs"):
+    for folder in ("staging", "quarantine", "receipts", "sent", "reports", "exports", "airflow-logs"):
         _age(home.home / folder, 2000)
     # ... but these, changed yesterday
     _age(home.sent / "police.insured_status" / "police.insured_status_20300110_000002.csv", 1)
