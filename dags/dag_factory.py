@@ -14,6 +14,8 @@ after its delivery file, a Required Action (the `review` task, dags/review.py)
 for a held delivery and a red `review` (with the reason in its log) for a refused one,
 whose `judge` or `publish` is skipped, a skipped `receive` when nothing was delivered,
 each task's doc (dags/task_docs.py), and each run's note (plugins/jinbao_plugin.py).
+Who sees and operates each DAG (its `access_control`: engineers the feeds and release, auditors the
+report) is jinbao/access.yaml's, docs/access.md.
 """
 from __future__ import annotations
 
