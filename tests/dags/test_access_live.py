@@ -100,6 +100,8 @@ def test_every_request_needs_a_login(shipped):
     assert shipped.http.post(f"/api/v2/dags/{FEED}/dagRuns", json={"logical_date": None}).status_code == 401
     # a token not signed with the deployment's secret is refused too (Airflow answers 403 to a bad token)
     assert shipped.http.get("/api/v2/dags", headers={"Authorization": "Bearer forged"}).status_code == 403
+    page = shipped.http.get("/auth/login/", follow_redirects=True)     # the UI's own login form (FAB)
+    assert page.status_code == 200 and 'name="password"' in page.text, page.text[:500]
     wrong = shipped.http.post("/auth/token", json={"username": "admin", "password": "admin"})
     assert wrong.status_code == 401, wrong.text
     assert "Engineer" in shipped.synced and "Auditor" in shipped.synced
