@@ -43,7 +43,8 @@ bench: $(VENV)/.bench-installed
 	$(BIN)/python bench/run_all.py $(if $(QUICK),--quick)
 
 ## Airflow UI, scheduler, DAG processor and triggerer (as `airflow standalone`, no log servers), metadata (SQLite) and
-## logs under JINBAO_HOME: http://127.0.0.1:$(AIRFLOW_PORT), no login.  dev/airflow_up.py puts .venv/bin
+## logs under JINBAO_HOME: http://127.0.0.1:$(AIRFLOW_PORT), no login (a dev setup: everyone is admin; the shipped
+## airflow.cfg asks for one, docs/access.md).  dev/airflow_up.py puts .venv/bin
 ## on PATH and gives every component the JWT secret it makes once in $(JINBAO_HOME)/airflow/.
 airflow: install
 	$(BIN)/python -m dev.airflow_up --port $(AIRFLOW_PORT)

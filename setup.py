@@ -27,6 +27,7 @@ setup(
         "jinbao.schemas": ["partners/*.yaml", "tables/*.yaml", "*.yaml"],
         "jinbao.schemas.migrations": ["*.mako"],
         "jinbao.declared_feeds": ["*.yaml", "agreements/*.yaml"],
+        "jinbao": ["access.yaml"],
     },
     # Loose ranges here; exact pins live in constraints.txt (Airflow's style).
     install_requires=[
@@ -44,6 +45,9 @@ setup(
         "openpyxl>=3.1",               # the auditors' Excel workbooks (jinbao/audit)
         # lineage of every feed (docs/lineage.md): inert until a transport is configured, so every hub has it
         "apache-airflow-providers-openlineage>=2.20,<3",
+        # the shipped auth manager (airflow.cfg, docs/access.md): users and roles in the metadata DB, per-DAG
+        # permissions; it needs python-dateutil<3, hence 2.9 in constraints.txt
+        "apache-airflow-providers-fab>=3.10,<4",
         # China's official working days incl. adjusted ones (jinbao/expected/calendar.py); upgrade each December
         "chinesecalendar>=1.11,<2",
     ],

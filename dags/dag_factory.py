@@ -15,6 +15,8 @@ after its delivery file, a Required Action (the `review` task, dags/review.py)
 for a held delivery and a red `review` (with the reason in its log) for a refused one,
 whose `judge` or `publish` is skipped, a skipped `receive` when nothing was delivered,
 each task's doc (dags/task_docs.py), and each run's note (plugins/jinbao_plugin.py).
+Who sees and operates each DAG (its `access_control`: engineers the feeds and release, auditors the
+report) is jinbao/access.yaml's, docs/access.md.
 """
 from __future__ import annotations
 
@@ -27,6 +29,7 @@ from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from assets import AUDIT_READS, fed_or_calendar, reads, written_by
 from expected import expected_delivery
+from jinbao.access import access_control
 from jinbao.declarations import FeedSpec, InboundFeed, OutboundFeed, declared, load_agreements
 from jinbao.partners import Partner, load_partners
 from jinbao.quality.cross import NotBefore
@@ -204,6 +207,7 @@ def build_inbound(spec: InboundFeed) -> DAG:
         catchup=False,
         max_active_runs=1,
         tags=["jinbao", *spec.tags],
+        access_control=access_control("feeds"),
         default_args={"owner": _partner(spec).owner, "retries": spec.retries,
                       "retry_delay": dt.timedelta(minutes=spec.retry_delay_minutes)},
     ) as dag:
@@ -376,6 +380,7 @@ def build_outbound(spec: OutboundFeed, agreement) -> DAG:
         catchup=False,
         max_active_runs=1,
         tags=["jinbao", *spec.tags],
+        access_control=access_control("feeds"),
         params={"as_of": Param(None, type=["null", "string"], format="date",
                                description="YYYY-MM-DD; empty: the day before the run")},
         default_args={"owner": "人社 hub operators", "retries": spec.retries,
@@ -420,6 +425,7 @@ def build_release() -> DAG:
         start_date=pendulum.datetime(2026, 1, 1, tz=pendulum.timezone(TIMEZONE)),
         catchup=False,
         tags=["jinbao", "release"],
+        access_control=access_control("release"),
         # no default, and required: the form asks for a batch (a prefilled id would offer one that is not held)
         params={"batch_id": Param(type="integer", minimum=1, description="the held batch's id")},
         default_args={"owner": "人社 hub operators", "retries": 0},
@@ -470,6 +476,7 @@ def build_audit() -> DAG:
         schedule=fed_or_calendar(AUDIT_SCHEDULE, AUDIT_READS),
         catchup=False,
         tags=["jinbao", "audit"],
+        access_control=access_control("report"),
         params={"month": Param(None, type=["null", "string"], pattern=r"^\d{4}-\d{2}$",
                                description="YYYY-MM; empty: the month before the run"),
                 "tolerance_days": Param(3, type="integer", minimum=0,
@@ -529,6 +536,7 @@ def build_purge() -> DAG:
         catchup=False,
         max_active_runs=1,
         tags=["jinbao", "privacy"],
+        access_control=access_control("housekeeping"),
         default_args={"owner": "人社 hub operators", "retries": 1, "retry_delay": dt.timedelta(minutes=10)},
     ) as dag:
         @task(doc_md="Deletes what outlived its retention and logs, per kind, what went; red when a file could "
@@ -580,6 +588,7 @@ def build_broken(name: str, error: Exception) -> DAG:
         start_date=pendulum.datetime(2026, 1, 1, tz=pendulum.timezone(TIMEZONE)),
         catchup=False,
         tags=["jinbao", "broken declaration"],
+        access_control=access_control("feeds"),
         default_args={"owner": "人社 hub operators", "retries": 0},
     ) as dag:
         @task(task_id="declaration")

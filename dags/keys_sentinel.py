@@ -13,6 +13,7 @@ from __future__ import annotations
 from airflow.sdk import DAG, task
 from airflow.sdk.exceptions import AirflowFailException
 
+from jinbao.access import access_control
 from jinbao.settings import load_settings
 from schedules import described, timetable
 
@@ -37,6 +38,7 @@ def build_certificate_expiry() -> DAG:
         schedule=timetable(KEYS_SCHEDULE),
         catchup=False,
         tags=["jinbao", "keys"],
+        access_control=access_control("housekeeping"),
         default_args={"owner": "人社 hub operators", "retries": 0},
     ) as dag:
         @task(task_id="certificates")

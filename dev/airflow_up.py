@@ -7,6 +7,10 @@ Every Airflow component of one run must see the same environment:
   plain `airflow ...` sub-processes (without it they die with FileNotFoundError and
   standalone waits for them for ever);
 - AIRFLOW_HOME, AIRFLOW_CONFIG (the repo's airflow.cfg), JINBAO_HOME and JINBAO_REPO;
+- the dev auth manager: Airflow's simple auth manager with every user an admin, instead of the
+  shipped FAB auth manager with its logins and roles (airflow.cfg, docs/access.md).  Anyone who
+  reaches the port can read the connections and trigger any DAG, so `main` says so when it starts;
+  `environment(..., dev_auth=False)` keeps the shipped configuration (tests/dags/test_access_live.py);
 - one JWT secret (`[api_auth] jwt_secret`), one API secret key (`[api] secret_key`) and one
   Fernet key (`[core] fernet_key`, so connections are stored encrypted).
   Left unset, Airflow makes a random one in every process, so the API server refuses
@@ -47,6 +51,13 @@ DEFAULT_PORT = 8080
 #: What `airflow standalone` runs, each as `airflow <args>`, minus the log servers (above).
 COMPONENTS = (("scheduler", "--skip-serve-logs"), ("dag-processor",), ("api-server",),
               ("triggerer", "--skip-serve-logs"))
+#: The dev setup's auth: no login, everyone is admin.  Never the shipped one (airflow.cfg).
+DEV_AUTH = {"AIRFLOW__CORE__AUTH_MANAGER": "airflow.api_fastapi.auth.managers.simple.simple_auth_manager."
+                                           "SimpleAuthManager",
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True"}
+DEV_WARNING = ("DEV SETUP: no login, everyone who reaches the port is an admin (Airflow's simple auth manager, "
+               "all admins), who can read the connections and trigger any DAG.  Never expose it; the shipped "
+               "airflow.cfg requires a login with the hub's roles (docs/access.md).")
 
 
 def secret(path: Path, make=lambda: secrets.token_urlsafe(64)) -> str:
@@ -65,8 +76,10 @@ def secret(path: Path, make=lambda: secrets.token_urlsafe(64)) -> str:
 
 
 def environment(home: Path, *, store_url: str | None = None, port: int = DEFAULT_PORT,
-                airflow_home: Path | None = None, base: dict[str, str] | None = None) -> dict[str, str]:
-    """The environment every Airflow process of a run under `home` gets."""
+                airflow_home: Path | None = None, base: dict[str, str] | None = None,
+                dev_auth: bool = True) -> dict[str, str]:
+    """The environment every Airflow process of a run under `home` gets; with `dev_auth` (the
+    launcher's and the tests' setup) no login and everyone an admin, else airflow.cfg's auth manager."""
     env = dict(os.environ if base is None else base)
     home = Path(home).resolve()
     secrets_dir = home / "airflow"
@@ -82,6 +95,8 @@ def environment(home: Path, *, store_url: str | None = None, port: int = DEFAULT
         # the tasks reach the API server here (default: port 8080 whatever [api] port says)
         AIRFLOW__CORE__EXECUTION_API_SERVER_URL=f"http://localhost:{port}/execution/",
     )
+    if dev_auth:
+        env.update(DEV_AUTH)
     if store_url:
         env["JINBAO_STORE_URL"] = store_url
     return env
@@ -98,8 +113,8 @@ def main(argv: list[str] | None = None) -> int:
                       airflow_home=Path(os.environ["AIRFLOW_HOME"]) if os.environ.get("AIRFLOW_HOME") else None)
     airflow = str(BIN / "airflow")
     print(f"Airflow for JINBAO_HOME={env['JINBAO_HOME']}: metadata and logs there, secrets in "
-          f"{cfg.home / 'airflow'}; UI at http://127.0.0.1:{args.port} (no login: all users are admins)",
-          flush=True)
+          f"{cfg.home / 'airflow'}; UI at http://127.0.0.1:{args.port}", flush=True)
+    print(DEV_WARNING, flush=True)
     migrated = subprocess.run([airflow, "db", "migrate"], env=env)
     if migrated.returncode:
         return migrated.returncode

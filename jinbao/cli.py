@@ -15,8 +15,8 @@ import os
 import sys
 from importlib.metadata import PackageNotFoundError, version
 
-from jinbao import (batch_commands, demo, exchange_log_commands, feeds_commands, keys_commands, privacy,
-                    purge_commands)
+from jinbao import (access_commands, batch_commands, demo, exchange_log_commands, feeds_commands, keys_commands,
+                    privacy, purge_commands)
 from jinbao.audit import commands as audit_commands
 from jinbao.expected import commands as expected_commands
 from jinbao.mappings import commands as mappings_commands
@@ -30,7 +30,7 @@ from jinbao.subsidies import commands as subsidies_commands
 #: Every area with commands, in the order `jinbao --help` lists them.
 AREAS = (batch_commands, feeds_commands, demo, store_commands, mappings_commands, register_commands, audit_commands,
          keys_commands, quality_commands, outbound_commands, exchange_log_commands, subsidies_commands,
-         expected_commands, purge_commands)
+         expected_commands, purge_commands, access_commands)
 
 
 class _Help(argparse.ArgumentDefaultsHelpFormatter):

@@ -21,7 +21,7 @@ import jwt
 import pytest
 import sqlalchemy as sa
 
-from dev.airflow_up import environment
+from dev.airflow_up import DEV_AUTH, DEV_WARNING, environment
 from dev.polling import poll
 from jinbao.store.database import connect
 from tests.airflow_env import REPO
@@ -46,6 +46,9 @@ def test_secrets_are_made_once_private_and_handed_to_every_component(tmp_path):
     assert (Path(env["PATH"].split(os.pathsep)[0]) / "airflow").exists()
     assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == "http://localhost:18123/execution/"
     assert env["AIRFLOW_CONFIG"] == str(REPO / "airflow.cfg") and env["AIRFLOW_HOME"] == str(tmp_path / "airflow")
+    # the launcher's dev setup (no login, everyone admin) only where asked for; the shipped cfg's auth otherwise
+    assert DEV_AUTH.items() <= env.items()
+    assert not set(DEV_AUTH) & set(environment(tmp_path, base={}, dev_auth=False))
     ignored = subprocess.run(["git", "check-ignore", "-q", "var/airflow/jwt_secret"], cwd=REPO)
     assert ignored.returncode == 0                       # the default JINBAO_HOME's secret is never committed
 
@@ -106,6 +109,7 @@ def test_make_airflow_runs_a_feed_triggered_through_the_rest_api(sqlite_home, tm
         claims = jwt.decode(token, home.joinpath("airflow", "jwt_secret").read_text().strip(),
                             algorithms=["HS512"], audience="apache-airflow")
         assert claims["role"] == "ADMIN"                 # the API server signs with the secret in JINBAO_HOME
+        assert DEV_WARNING in af.output()                # the launcher says everyone is admin
 
         run = af.http.post(f"/api/v2/dags/{DAG}/dagRuns",
                            json={"dag_run_id": "live-1", "logical_date": "2026-11-23T04:00:00Z"})
