@@ -38,7 +38,8 @@ def _run_answering(cfg, tmp_path, option: str, reason: str = "") -> tuple[subpro
         run = subprocess.Popen([str(BIN / "airflow"), "dags", "test", FEED, "2026-11-23"], env=airflow_env(cfg),
                                stdout=console, stderr=subprocess.STDOUT)
         try:
-            answered = subprocess.run([sys.executable, "-m", "tests.dags.hitl", FEED, option, reason], cwd=REPO,
+            answered = subprocess.run([sys.executable, "-m", "tests.dags.hitl", FEED, option, reason,
+                                       "--console", str(out)], cwd=REPO,
                                       env=airflow_env(cfg), capture_output=True, text=True, timeout=400)
             run.wait(timeout=400)
         finally:
