@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from jinbao.cli import main
 from jinbao.store.database import connect as engine
-from tests.airflow_env import BIN, REPO, airflow, airflow_env
+from tests.airflow_env import BIN, REPO, airflow, airflow_env, migrated
 from tests.deliveries import death_row, write_delivery
 
 PARSE_PROBE = """
@@ -102,7 +102,7 @@ def test_airflow_dags_test_publishes_like_the_cli(home, tmp_path, monkeypatch):
     rows = [death_row(i) for i in range(15)] + [death_row(99, XB="5")]
     rows[3]["GMSFHM"] = rows[3]["GMSFHM"][:6] + rows[3]["GMSFHM"][8:17]  # a 15-digit first-generation ID
     write_delivery(home.inbound("police"), "police.death", rows)
-    assert airflow(home, "db", "migrate").returncode == 0
+    migrated(home)
     run = airflow(home, "dags", "test", "police.death", "2026-11-23")
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     via_airflow = _published(home)
@@ -127,7 +127,7 @@ def test_task_logs_tell_the_story_of_a_delivery(sqlite_home):
     write_delivery(sqlite_home.inbound("police"), "police.death", rows)
     from jinbao.cli import main
     assert main(["db", "upgrade"]) == 0
-    assert airflow(sqlite_home, "db", "migrate").returncode == 0
+    migrated(sqlite_home)
     run = airflow(sqlite_home, "dags", "test", "police.death", "2026-11-23")
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     logs = run.stdout + run.stderr                    # `dags test` runs the tasks in-process: their logs are here
@@ -149,7 +149,7 @@ def test_a_refused_delivery_fails_the_run_naming_the_delivery_and_reason(sqlite_
     assert main(["run", "police.death"]) == 0
     write_delivery(sqlite_home.inbound("police"), "police.death", [death_row(i) for i in range(10, 15)], seq=5)
     write_delivery(sqlite_home.inbound("police"), "police.death", [death_row(i) for i in range(20, 23)], seq=8)
-    assert airflow(sqlite_home, "db", "migrate").returncode == 0
+    migrated(sqlite_home)
     run = airflow(sqlite_home, "dags", "test", "police.death", "2026-11-23")
     log = run.stdout + run.stderr
     assert run.returncode != 0                                        # red, not green
@@ -183,7 +183,7 @@ def test_a_failure_of_the_hub_is_red_and_named_in_the_note(sqlite_home, tmp_path
     (tmp_path / "not-a-folder").write_text("", encoding="utf-8")     # the store's folder cannot be made: down
     env = airflow_env(sqlite_home)
     env["JINBAO_STORE_URL"] = f"sqlite:///{tmp_path / 'not-a-folder' / 'store.db'}"
-    assert airflow(sqlite_home, "db", "migrate").returncode == 0
+    migrated(sqlite_home)
     run = subprocess.run([str(BIN / "airflow"), "dags", "test", "police.death", "2026-11-22"], env=env,
                          capture_output=True, text=True, timeout=300)
     assert run.returncode != 0, run.stdout[-3000:] + run.stderr[-3000:]
@@ -197,7 +197,7 @@ def test_the_monthly_audit_dag_writes_the_report_and_hands_it_over(sqlite_home):
     write_delivery(sqlite_home.inbound("police"), "police.death", [death_row(i) for i in range(10)])
     from jinbao.cli import main
     assert main(["run", "police.death"]) == 0
-    assert airflow(sqlite_home, "db", "migrate").returncode == 0
+    migrated(sqlite_home)
     run = airflow(sqlite_home, "dags", "test", "audit.death_mismatch", "2026-12-02", "--conf", '{"month": "2026-11"}')
     log = run.stdout + run.stderr
     assert run.returncode == 0, log[-3000:]
@@ -289,7 +289,7 @@ def test_an_outbound_dag_sends_the_month_and_a_rerun_sends_nothing_new(sqlite_ho
     init_keys(sqlite_home.home)
     assert main(["db", "upgrade"]) == 0
     contributions_for_november(sqlite_home)
-    assert airflow(sqlite_home, "db", "migrate").returncode == 0
+    migrated(sqlite_home)
     run = airflow(sqlite_home, "dags", "test", "police.insured_status", "2026-12-01")
     log = run.stdout + run.stderr
     assert run.returncode == 0, log[-3000:]

@@ -8,7 +8,7 @@ import re
 import sqlalchemy as sa
 
 from jinbao.store.database import connect
-from tests.airflow_env import airflow
+from tests.airflow_env import airflow, migrated
 from tests.dags.test_dag_factory import _notes
 from tests.deliveries import death_row, write_delivery
 
@@ -26,7 +26,7 @@ def task_states(log: str) -> dict[str, str]:
 
 def test_a_missing_delivery_turns_the_sensor_red_and_reminds_the_partner_once(sqlite_home):
     home = sqlite_home
-    assert airflow(home, "db", "migrate").returncode == 0
+    migrated(home)
     # 23 Nov's run watches 22 Nov's deaths (due 23 Nov 02:00, late 04:00): only 21 Nov's came.
     write_delivery(home.inbound("police"), "police.death", [death_row(1)], date="20261121")
     run = airflow(home, "dags", "test", "police.death", "2026-11-23")
@@ -57,7 +57,7 @@ def test_a_missing_delivery_turns_the_sensor_red_and_reminds_the_partner_once(sq
 
 
 def test_a_day_with_no_delivery_due_skips_the_sensor(sqlite_home):
-    assert airflow(sqlite_home, "db", "migrate").returncode == 0
+    migrated(sqlite_home)
     # Saturday 21 Nov 2026: Friday's certificates are due on Monday, nothing is due today.
     run = airflow(sqlite_home, "dags", "test", "health.death_certificate", "2026-11-21")
     log = run.stdout + run.stderr

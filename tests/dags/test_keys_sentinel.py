@@ -7,7 +7,7 @@ import datetime as dt
 
 from jinbao import keys
 from jinbao.keys_rotation import install_partner_cert
-from tests.airflow_env import airflow
+from tests.airflow_env import airflow, migrated
 from tests.dags.test_expected_dag import task_states
 from tests.jinbao.certificates import T0, pair, write_pem
 
@@ -20,7 +20,7 @@ def test_the_sentinel_is_red_for_a_certificate_about_to_expire_and_green_after_r
     key, soon = pair("jinbao-police-expiring", T0 - 300 * DAY, T0 + 12 * DAY)
     _, cf = write_pem(tmp_path / "police-side", "expiring", key, soon)
     install_partner_cert(home.home, "police", cf, now=T0)
-    assert airflow(home, "db", "migrate").returncode == 0
+    migrated(home)
     run = airflow(home, "dags", "test", "keys.certificate_expiry", f"{T0:%Y-%m-%d}")
     log = run.stdout + run.stderr
     assert task_states(log)["certificates"] == "failed" and run.returncode != 0, log[-3000:]

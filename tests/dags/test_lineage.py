@@ -16,7 +16,7 @@ from jinbao.cli import main
 from jinbao.declarations import load_feeds
 from jinbao.keys import init_keys
 from jinbao.lineage import store_namespace
-from tests.airflow_env import BIN, REPO, airflow_env
+from tests.airflow_env import BIN, REPO, airflow_env, migrated
 from tests.dags.partitioned import partitioned_feeds
 from tests.deliveries import death_row, write_delivery
 from tests.jinbao.outbound.store_cases import contributions_for_november
@@ -44,7 +44,7 @@ def _complete(events: list[dict], job_suffix: str) -> list[dict]:
 def test_an_inbound_run_emits_the_delivery_the_table_and_column_lineage(sqlite_home, tmp_path):
     rows = [death_row(i) for i in range(6)]
     write_delivery(sqlite_home.inbound("police"), "police.death", rows)
-    assert _airflow(sqlite_home, "db", "migrate").returncode == 0
+    migrated(sqlite_home)
     events_file = tmp_path / "lineage.jsonl"
     # the run of 23 Nov takes 22 Nov's delivery, the one it watches for (docs/expected.md)
     run = _airflow(sqlite_home, "dags", "test", "police.death", "2026-11-23",
@@ -86,7 +86,7 @@ def test_a_late_delivery_has_the_columns_of_its_own_day(sqlite_home, tmp_path):
     write_delivery(sqlite_home.inbound("police"), "police.death", [death_row(i) for i in range(3)], date="20261130")
     write_delivery(sqlite_home.inbound("police"), "police.death", [death_row(i) for i in range(3, 6)],
                    date="20261202", seq=2)
-    assert _airflow(sqlite_home, "db", "migrate").returncode == 0
+    migrated(sqlite_home)
     events_file = tmp_path / "lineage.jsonl"
     run = _airflow(sqlite_home, "dags", "test", "police.death", "2026-12-03",
                    transport={"type": "file", "log_file_path": str(events_file), "append": True})
@@ -102,7 +102,7 @@ def test_a_late_delivery_has_the_columns_of_its_own_day(sqlite_home, tmp_path):
 def test_each_partition_of_a_partitioned_feed_carries_the_lineage(sqlite_home, tmp_path, monkeypatch):
     monkeypatch.setenv("JINBAO_FEEDS_DIR", str(partitioned_feeds(tmp_path, "police.death", 2)))
     write_delivery(sqlite_home.inbound("police"), "police.death", [death_row(i) for i in range(8)])
-    assert _airflow(sqlite_home, "db", "migrate").returncode == 0
+    migrated(sqlite_home)
     events_file = tmp_path / "lineage.jsonl"
     run = _airflow(sqlite_home, "dags", "test", "police.death", "2026-11-23",
                    transport={"type": "file", "log_file_path": str(events_file), "append": True})
@@ -120,7 +120,7 @@ def test_releasing_a_held_batch_emits_its_feeds_lineage(sqlite_home, tmp_path):
     for r in rows[:4]:
         r["ZXYY"] = "7"                                  # 40 % rejected: held
     write_delivery(sqlite_home.inbound("police"), "police.death", rows)
-    assert _airflow(sqlite_home, "db", "migrate").returncode == 0
+    migrated(sqlite_home)
     events_file = tmp_path / "lineage.jsonl"
     transport = {"type": "file", "log_file_path": str(events_file), "append": True}
     # held on the command line (under Airflow the run would wait for a person's answer: tests/dags/test_review.py)
@@ -139,7 +139,7 @@ def test_an_outbound_run_emits_the_store_tables_and_only_the_agreed_fields(sqlit
     init_keys(sqlite_home.home)
     assert main(["db", "upgrade"]) == 0
     contributions_for_november(sqlite_home)
-    assert _airflow(sqlite_home, "db", "migrate").returncode == 0
+    migrated(sqlite_home)
     events_file = tmp_path / "lineage.jsonl"
     run = _airflow(sqlite_home, "dags", "test", "police.insured_status", "2026-12-01",
                    transport={"type": "file", "log_file_path": str(events_file), "append": True})

@@ -14,7 +14,7 @@ from jinbao import partitions
 from jinbao.declarations import FeedError, get_feed, parse
 from jinbao.engine import Engine
 from jinbao.store.database import connect
-from tests.airflow_env import airflow
+from tests.airflow_env import airflow, migrated
 from tests.conftest import private_home
 from tests.dags.partitioned import partitioned_feeds, snapshot, timestamps
 from tests.deliveries import death_row, write_delivery
@@ -235,7 +235,7 @@ def test_airflow_dags_test_publishes_a_partitioned_feed_like_the_cli(tmp_path, m
     feeds = partitioned_feeds(tmp_path, "police.death", 3)
     cfg = _home(tmp_path, monkeypatch, "parted", None, feeds)
     write_delivery(cfg.inbound("police"), "police.death", rows)
-    assert airflow(cfg, "db", "migrate").returncode == 0
+    migrated(cfg)
     run = airflow(cfg, "dags", "test", "police.death", "2026-11-23")
     log = run.stdout + run.stderr
     assert run.returncode == 0, log[-4000:]

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from jinbao.cli import main
 from jinbao.store.database import connect as engine
-from tests.airflow_env import BIN, REPO, airflow, airflow_env
+from tests.airflow_env import BIN, REPO, airflow, airflow_env, migrated
 from tests.deliveries import death_row, write_delivery
 
 FEED = "police.death"
@@ -28,7 +28,7 @@ def _held_delivery(cfg):
     for r in rows[:4]:
         r["ZXYY"] = "7"                                  # 40 % rejected: above the 20 % threshold
     write_delivery(cfg.inbound("police"), FEED, rows)
-    assert airflow(cfg, "db", "migrate").returncode == 0
+    migrated(cfg)
 
 
 def _run_answering(cfg, tmp_path, option: str, reason: str = "") -> tuple[subprocess.CompletedProcess, dict, str]:
@@ -38,7 +38,8 @@ def _run_answering(cfg, tmp_path, option: str, reason: str = "") -> tuple[subpro
         run = subprocess.Popen([str(BIN / "airflow"), "dags", "test", FEED, "2026-11-23"], env=airflow_env(cfg),
                                stdout=console, stderr=subprocess.STDOUT)
         try:
-            answered = subprocess.run([sys.executable, "-m", "tests.dags.hitl", FEED, option, reason], cwd=REPO,
+            answered = subprocess.run([sys.executable, "-m", "tests.dags.hitl", FEED, option, reason,
+                                       "--console", str(out)], cwd=REPO,
                                       env=airflow_env(cfg), capture_output=True, text=True, timeout=400)
             run.wait(timeout=400)
         finally:
@@ -99,7 +100,7 @@ def test_rejudge_that_holds_again_ends_red_and_keeps_the_batch_held(sqlite_home,
 def test_the_release_dag_takes_only_a_held_batch(sqlite_home):
     write_delivery(sqlite_home.inbound("police"), FEED, [death_row(i) for i in range(5)])
     assert main(["run", FEED]) == 0
-    assert airflow(sqlite_home, "db", "migrate").returncode == 0
+    migrated(sqlite_home)
     bare = airflow(sqlite_home, "dags", "test", "jinbao.release", "2026-11-23")    # no prefilled batch
     assert bare.returncode != 0 and "batch_id" in bare.stdout + bare.stderr, bare.stdout[-2000:] + bare.stderr[-2000:]
     published = airflow(sqlite_home, "dags", "test", "jinbao.release", "2026-11-24", "--conf", '{"batch_id": 1}')
@@ -138,7 +139,7 @@ def test_a_refused_delivery_beside_a_held_one_keeps_the_run_red_and_the_question
         r["ZXYY"] = "7"
     write_delivery(sqlite_home.inbound("police"), FEED, rows, seq=8)           # held
     write_delivery(sqlite_home.inbound("police"), FEED, [death_row(i) for i in range(10, 15)], seq=5)  # replayed
-    assert airflow(sqlite_home, "db", "migrate").returncode == 0
+    migrated(sqlite_home)
     run, qa, log = _run_answering(sqlite_home, tmp_path, "Release")
     assert "police.death_20261122_000008.csv" in qa["question"]["subject"]
     assert run.returncode != 0                                                 # the refusal keeps it red
