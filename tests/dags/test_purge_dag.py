@@ -14,7 +14,7 @@ import time
 from jinbao import exchange_log
 from jinbao.retention import declared
 from jinbao.store.database import upgrade
-from tests.airflow_env import REPO, airflow, airflow_env
+from tests.airflow_env import REPO, airflow, airflow_env, migrated
 
 PROBE = """
 import json, sys
@@ -48,7 +48,7 @@ def test_airflow_dags_test_purges_and_logs_what_went(sqlite_home):
     days = declared(sqlite_home)["sent"].days
     old = _file(sqlite_home.sent / "police.insured_status" / "police.insured_status_20260101_000001.csv", days + 5)
     fresh = _file(sqlite_home.sent / "police.insured_status" / "police.insured_status_20261201_000002.csv", 1)
-    assert airflow(sqlite_home, "db", "migrate").returncode == 0
+    migrated(sqlite_home)
     run = airflow(sqlite_home, "dags", "test", "jinbao.purge")
     log = run.stdout + run.stderr
     assert run.returncode == 0, log[-3000:]
