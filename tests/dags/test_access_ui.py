@@ -106,7 +106,8 @@ def signed_in(browser: Browser, shipped, user: str, path: str = "/dags") -> None
 
 
 def dag_list(browser: Browser) -> tuple[int, str]:
-    """The DAG list's count once as many rows are on the page, and the page's whole HTML."""
+    """The DAG list's count once as many rows are on the page (its first page holds 50, more than the
+    hub's DAGs), and the page's whole HTML."""
     def shown():
         count = COUNT.search(browser.text())
         return count and browser.js("document.querySelectorAll('tbody tr').length") == int(count[1]) \

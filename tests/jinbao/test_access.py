@@ -1,5 +1,5 @@
 """jinbao/access.yaml: what each of the hub's DAGs grants whom, and a malformed declaration refused by name.
-The roles in a real Airflow: tests/dags/test_access_live.py."""
+The roles in a real Airflow: tests/dags/test_access_live.py (REST API), tests/dags/test_access_ui.py (the UI)."""
 from __future__ import annotations
 
 import os
