@@ -6,7 +6,8 @@ The deployment's own steps, in its order (docs/access.md): `airflow db migrate`,
 the first admin by `airflow users create`, the DAGs serialized (`airflow dags reserialize`, which
 writes each DAG's access_control into the roles as the DAG processor does), the API server; the
 other users are made by that admin through FAB's users API.  Tokens come from POST /auth/token.
-No scheduler: a triggered run stays queued, which is enough to see who may trigger what.
+No scheduler: a triggered run stays queued, which is enough to see who may trigger what (a test that
+needs one run starts `airflow scheduler` with `env` itself, as test_access_ui.py does).
 """
 from __future__ import annotations
 

@@ -7,29 +7,34 @@ docs/access.md), and the UI shows their role's part of the hub.
 - an engineer's DAG list is every DAG, the Browse menu links the hub's reports, and there is no Admin
   menu: the Connections page, opened by its address, is refused and shows none of them;
 - an admin's Connections page lists the connection (the same page, so the refusal above is the role's);
-- the REST API, called with the signed-in auditor's own session (no token of the test's), runs the
-  death report with full IDs under the auditor's login, and refuses them a feed.
+- the REST API, called with the signed-in auditor's own session (no token of the test's), triggers
+  the death report with full IDs under the auditor's login and refuses them a feed; a scheduler then
+  runs it (the one test that starts one, about 15 s): the workbook is in the auditor's own folder and
+  the exchange log names them, "aud (airflow login)".
 
 Debian's headless Chromium, driven through the DevTools protocol (dev/screenshots.py's Browser), with
 every request off 127.0.0.1 sent to a dead proxy.  Airflow 3's UI is a React app: each check waits for
 the text or element it reads (Airflow's own aria-labels and the rows' DAG ids), never a fixed time.
 One API server and one browser serve the whole module; each test signs in anew (cookies cleared).
 Chromium missing: installed with apt-get when running as root, else skip (fail under CI=true).
-
-No scheduler runs here, so the triggered report stays queued: that the export is written for and
-logged to the run's `triggering_user_name` is tests/dags/test_dag_factory.py's business.
 """
 from __future__ import annotations
 
 import json
 import re
+import time
 import urllib.parse
+from pathlib import Path
 
 import pytest
 
+from dev.polling import poll
 from dev.screenshots import Browser, wait_for
+from tests.airflow_env import REPO
 from tests.conftest import unavailable
-from tests.dags.shipped import FEED, PASSWORD, REPORT, shipped_airflow
+from tests.dags.processes import start, stop_group
+from tests.dags.shipped import BIN, FEED, PASSWORD, REPORT, shipped_airflow
+from tests.dags.shipped import run as run_cli
 
 CONNECTION = "police_sftp"
 #: The count above the DAG list ("1 Dag", "18 Dags"), on a line of its own.
@@ -168,20 +173,42 @@ def test_an_admin_sees_the_connection(browser, shipped):
     assert "403 Forbidden" not in browser.text()
 
 
-def test_the_signed_in_auditor_runs_the_report_with_full_ids_under_their_login(browser, shipped):
+def test_the_signed_in_auditor_exports_full_ids_under_their_login(browser, shipped, tmp_path):
+    """The REST API with the auditor's UI session (no token of the test's): the report triggered with
+    full IDs and unpaused by them, a feed refused; then a scheduler runs it, and the workbook is in
+    the auditor's own folder and in the exchange log under their login (docs/audit.md)."""
     signed_in(browser, shipped, "aud")
     conf = {"full_ids": True, "purpose": "停发核查 stop payments"}
 
-    def post(dag: str, body: dict) -> list:
+    def call(method: str, path: str, body: dict) -> tuple[int, dict]:
         # the page's own fetch: the UI session's cookie is the only credential sent
-        return browser.js(f"fetch('/api/v2/dags/{dag}/dagRuns', {{method: 'POST', credentials: 'same-origin', "
-                          f"headers: {{'Content-Type': 'application/json'}}, body: {json.dumps(json.dumps(body))}}})"
-                          ".then(async r => [r.status, await r.text()])")
-    status, text = post(REPORT, {"logical_date": None, "conf": conf})
-    assert status == 200, text
-    run = json.loads(text)
+        status, text = browser.js(
+            f"fetch({json.dumps(path)}, {{method: {json.dumps(method)}, credentials: 'same-origin', headers: "
+            f"{{'Content-Type': 'application/json'}}, body: {json.dumps(json.dumps(body))}}})"
+            ".then(async r => [r.status, await r.text()])")
+        return status, json.loads(text)
+    assert call("POST", f"/api/v2/dags/{FEED}/dagRuns", {"logical_date": None})[0] == 403
+    status, run = call("POST", f"/api/v2/dags/{REPORT}/dagRuns", {"logical_date": None, "conf": conf})
+    assert status == 200, run
     assert run["triggering_user_name"] == "aud" and run["conf"] == conf
-    assert post(FEED, {"logical_date": None})[0] == 403
-    stored = shipped.get("admin", f"/api/v2/dags/{REPORT}/dagRuns/{urllib.parse.quote(run['dag_run_id'], safe='')}")
-    assert stored.status_code == 200 and stored.json()["triggering_user_name"] == "aud"
-    assert stored.json()["conf"] == conf
+    status, dag = call("PATCH", f"/api/v2/dags/{REPORT}", {"is_paused": False})
+    assert status == 200 and dag["is_paused"] is False, dag
+
+    quoted = urllib.parse.quote(run["dag_run_id"], safe="")
+    scheduler = start([str(BIN / "airflow"), "scheduler", "--skip-serve-logs"], shipped.env,
+                      tmp_path / "scheduler.log", REPO)
+    try:
+        def ended():
+            if scheduler.poll() is not None:
+                raise AssertionError("the scheduler exited:\n" + (tmp_path / "scheduler.log").read_text()[-3000:])
+            state = shipped.get("admin", f"/api/v2/dags/{REPORT}/dagRuns/{quoted}").json()["state"]
+            return state if state in ("success", "failed") else None
+        state = poll(time.monotonic() + 240, ended, shipped.alive)
+    finally:
+        stop_group(scheduler)
+    assert state == "success", (tmp_path / "scheduler.log").read_text()[-3000:]
+    home = Path(shipped.env["JINBAO_HOME"])
+    exported = sorted(home.glob("exports/deaths/*/aud/deaths-*-full-ids.xlsx"))
+    assert len(exported) == 1 and exported[0].stat().st_mode & 0o777 == 0o600, exported
+    logged = run_cli(shipped.env, str(BIN / "jinbao"), "log", "list", "--direction", "export")
+    assert exported[0].name in logged and "aud (airflow login)" in logged and "停发核查" in logged
