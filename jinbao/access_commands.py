@@ -43,14 +43,16 @@ def sync(sm, declared: dict[str, frozenset[tuple[str, str]]]) -> dict[str, tuple
 
 def cmd_sync(args) -> int:
     # Airflow's configuration and its FAB provider: only this command needs them
-    from airflow.configuration import conf
+    from airflow.configuration import AIRFLOW_CONFIG, conf
     from airflow.providers.fab.auth_manager.cli_commands.utils import get_application_builder
 
     manager = conf.get("core", "auth_manager")
     if FAB not in manager:
         raise SystemExit(f"Airflow's auth manager is {manager}, which has no roles to sync: the shipped airflow.cfg "
-                         "uses the FAB auth manager (docs/access.md); `make airflow` is a dev setup where "
-                         "everyone is admin")
+                         f"uses the FAB auth manager, and Airflow read {AIRFLOW_CONFIG}.  Set AIRFLOW_CONFIG to the "
+                         "checkout's airflow.cfg, and JINBAO_REPO, JINBAO_HOME, AIRFLOW_HOME and the secrets as "
+                         "docs/access.md's \"A new deployment\" does; `make airflow` is a dev setup where everyone "
+                         "is admin")
     declared = airflow_permissions()
     with get_application_builder() as appbuilder:
         appbuilder.add_permissions(update_perms=True)      # as `airflow sync-perm`: Airflow's own first

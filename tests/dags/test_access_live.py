@@ -1,97 +1,20 @@
 """The shipped airflow.cfg for real: a login on every request, and the hub's roles (jinbao/access.yaml)
-enforced by Airflow's FAB auth manager, asked through the REST API of a real `airflow api-server`.
-
-The deployment's own steps, in its order (docs/access.md): `airflow db migrate`, `jinbao access sync`,
-the first admin by `airflow users create`, the DAGs serialized (`airflow dags reserialize`, which
-writes each DAG's access_control into the roles as the DAG processor does), the API server; the
-other users are made by that admin through FAB's users API.  Tokens come from POST /auth/token.
+enforced by Airflow's FAB auth manager, asked through the REST API of a real `airflow api-server`
+(tests/dags/shipped.py: made in the deployment's own steps, docs/access.md).  The same in a browser,
+through the UI's login form: tests/dags/test_access_ui.py.
 """
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
-from pathlib import Path
-
-import httpx
 import pytest
 
-from dev.airflow_up import DEV_AUTH, environment
-from dev.polling import poll
 from jinbao.access import roles
-from tests.airflow_env import REPO
-from tests.dags.processes import free_port, start, stop_group
-
-BIN = Path(sys.executable).parent
-FEED = "police.death"
-REPORT = "audit.death_mismatch"
-RELEASE = "jinbao.release"
-PASSWORD = "a long passphrase 7!"
-#: user -> role; Admin and Viewer are Airflow's own, the others the declared ones
-USERS = {"eng": "Engineer", "aud": "Auditor", "view": "Viewer"}
-
-
-def _run(env, *args: str) -> str:
-    done = subprocess.run(list(args), env=env, cwd=REPO, capture_output=True, text=True, timeout=180)
-    assert done.returncode == 0, f"{' '.join(args)}\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
-    return done.stdout
-
-
-class Shipped:
-    """An API server with airflow.cfg as shipped (FAB auth manager), users of every role, their tokens."""
-
-    def __init__(self, home: Path):
-        port = free_port()
-        clean = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "JINBAO_"))}
-        self.env = environment(home, port=port, base=clean, dev_auth=False)
-        assert not set(DEV_AUTH) & set(self.env)
-        airflow = str(BIN / "airflow")
-        _run(self.env, airflow, "db", "migrate")
-        self.synced = _run(self.env, str(BIN / "jinbao"), "access", "sync")
-        _run(self.env, airflow, "users", "create", "--username", "admin", "--password", PASSWORD, "--role", "Admin",
-             "--email", "admin@example.org", "--firstname", "Hub", "--lastname", "Admin")
-        _run(self.env, airflow, "dags", "reserialize")
-        self.console = home / "api-server.log"
-        self.proc = start([airflow, "api-server"], self.env, self.console, REPO)
-        self.http = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30)
-
-        def alive():
-            assert self.proc.poll() is None, "api-server exited:\n" + self.console.read_text()[-4000:]
-        up = poll(time.monotonic() + 90, lambda: self.http.get("/api/v2/version").status_code == 200, alive)
-        assert up, "api-server did not answer:\n" + self.console.read_text()[-4000:]
-        self.headers = {"admin": self.login("admin")}
-        for user, role in USERS.items():
-            made = self.http.post("/auth/fab/v1/users", headers=self.headers["admin"], json={
-                "username": user, "password": PASSWORD, "email": f"{user}@example.org", "first_name": user,
-                "last_name": role, "roles": [{"name": role}]})
-            assert made.status_code == 200, made.text
-            self.headers[user] = self.login(user)
-
-    def login(self, user: str) -> dict[str, str]:
-        r = self.http.post("/auth/token", json={"username": user, "password": PASSWORD})
-        assert r.status_code in (200, 201), r.text
-        return {"Authorization": f"Bearer {r.json()['access_token']}"}
-
-    def get(self, user: str, path: str) -> httpx.Response:
-        return self.http.get(path, headers=self.headers[user])
-
-    def trigger(self, user: str, dag: str, conf: dict | None = None) -> httpx.Response:
-        return self.http.post(f"/api/v2/dags/{dag}/dagRuns", headers=self.headers[user],
-                              json={"logical_date": None, "conf": conf or {}})
-
-    def stop(self):
-        self.http.close()
-        stop_group(self.proc)
+from tests.dags.shipped import BIN, FEED, RELEASE, REPORT, USERS, run, shipped_airflow
 
 
 @pytest.fixture(scope="module")
 def shipped(tmp_path_factory):
-    af = Shipped(tmp_path_factory.mktemp("shipped-airflow"))
-    try:
+    with shipped_airflow(tmp_path_factory.mktemp("shipped-airflow")) as af:
         yield af
-    finally:
-        af.stop()
 
 
 def test_every_request_needs_a_login(shipped):
@@ -169,10 +92,10 @@ def test_only_an_admin_reads_connections_and_variables(shipped):
 
 def test_the_roles_in_airflow_are_the_declared_ones(shipped):
     """`jinbao access sync` again: nothing to change, and a permission granted by hand is revoked."""
-    _run(shipped.env, str(BIN / "airflow"), "roles", "add-perms", "Auditor", "-r", "Connections", "-a", "can_read")
-    again = _run(shipped.env, str(BIN / "jinbao"), "access", "sync")
+    run(shipped.env, str(BIN / "airflow"), "roles", "add-perms", "Auditor", "-r", "Connections", "-a", "can_read")
+    again = run(shipped.env, str(BIN / "jinbao"), "access", "sync")
     assert "revoked can_read on Connections" in again and "Engineer" in again
-    listed = _run(shipped.env, str(BIN / "airflow"), "roles", "list", "-p", "-o", "plain")
+    listed = run(shipped.env, str(BIN / "airflow"), "roles", "list", "-p", "-o", "plain")
     auditor = [line for line in listed.splitlines() if line.split() and line.split()[0] == "Auditor"]
     assert auditor and "Connections" not in " ".join(auditor)
     assert set(roles()) == {"Engineer", "Auditor"}

@@ -1,7 +1,9 @@
 """jinbao/access.yaml: what each of the hub's DAGs grants whom, and a malformed declaration refused by name.
-The roles in a real Airflow: tests/dags/test_access_live.py."""
+The roles in a real Airflow: tests/dags/test_access_live.py (REST API), tests/dags/test_access_ui.py (the UI)."""
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -22,15 +24,22 @@ def test_who_sees_and_operates_each_kind_of_dag():
 
 
 def test_no_declared_role_reaches_secrets_users_or_every_dag():
-    admins_only = {"Connections", "Variables", "Configurations", "Users", "Roles", "Passwords", "Plugins",
-                   "Providers", "Audit Logs", "Triggers"}
+    admins_only = {"Connections", "Variables", "Configurations", "Users", "Roles", "Passwords", "Providers",
+                   "Audit Logs", "Triggers"}
     for name, perms in airflow_permissions().items():
         assert not {r for _, r in perms} & admins_only, name
         assert not {r for a, r in perms if a != "can_read" and r == "Pools"}, name
         # "DAGs" Airflow-wide would open every DAG: only the menu entry is granted, the DAGs come from dags:
         assert {a for a, r in perms if r == "DAGs"} <= {"menu_access"}, name
-    # the auditors' permissions open nothing but what the report DAG's access_control lets them see
+    # the auditors' permissions open nothing but what the report DAG's access_control lets them see; the
+    # UI's DAG list asks for HITL Detail (tests/dags/test_access_ui.py), answering one is the engineers'
+    assert ("can_read", "HITL Detail") in airflow_permissions()["Auditor"]
     assert ("can_edit", "HITL Detail") not in airflow_permissions()["Auditor"]
+    # the plugins' list (the navigation's link to the hub's reports) is read by engineers; its page
+    # (Admin > Plugins, menu_access) stays the admins'
+    assert {name for name, perms in airflow_permissions().items() if {r for _, r in perms} & {"Plugins"}} \
+        == {"Engineer"}
+    assert {a for a, r in airflow_permissions()["Engineer"] if r == "Plugins"} == {"can_read"}
 
 
 def test_the_dag_factory_puts_the_declaration_on_every_dag():
@@ -70,3 +79,16 @@ def test_the_shipped_declaration_loads():
     assert set(roles(FILE)) == {"Engineer", "Auditor"}
     with pytest.raises(ValueError, match="unknown DAG kind"):
         access_control("everything")
+
+
+def test_sync_without_the_shipped_config_says_how_to_set_it(tmp_path):
+    """A newcomer's first try: the venv's `jinbao access sync` without AIRFLOW_CONFIG reads Airflow's
+    default config (the simple auth manager) and is told which file was read and what to set."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "JINBAO_"))}
+    env.update(HOME=str(tmp_path), AIRFLOW_HOME=str(tmp_path / "airflow"), JINBAO_HOME=str(tmp_path / "home"))
+    done = subprocess.run([str(Path(sys.executable).parent / "jinbao"), "access", "sync"], env=env, cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0
+    said = done.stderr.strip().splitlines()[-1]
+    assert "SimpleAuthManager" in said and str(tmp_path / "airflow" / "airflow.cfg") in said
+    assert "AIRFLOW_CONFIG" in said and "JINBAO_REPO" in said and "docs/access.md" in said
