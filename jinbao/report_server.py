@@ -5,7 +5,8 @@ reports); a path is refused unless it resolves, symlinks followed, to a file or 
 one of them: no `..`, no absolute path, no symlink out, no hidden file.  A file the hub wrote
 private (no read bit for others: the auditors' full-ID workbook, mode 0600, whose every export
 is recorded to a person) is never served nor listed.  Only GET and HEAD exist.  Pages are served
-with their content type and, for HTML, the same Content-Security-Policy the quality page declares (nothing fetched, no script), so a report cannot act in Airflow's origin.
+with their content type and, for HTML, the same Content-Security-Policy the quality page declares
+(nothing fetched, no script), so a report cannot act in Airflow's origin.
 
 Who may read is Airflow's business.  The plugin passes its login check (`dependencies`) and a
 `reader`: a FastAPI dependency that gives, per request, "may this user read DAG X" (Airflow's auth

@@ -151,9 +151,12 @@ def test_an_auditor_sees_the_death_report_alone(browser, shipped):
     assert FEED in others and len(others) > 10
     assert not [dag for dag in others if dag in page], "the auditor's page names another DAG"
     assert not has(browser, "button[aria-label=Admin]")
+    # the same session under /jinbao/ (no sign-in of its own: FAB allows five a 40 s, the module needs them)
+    reads_the_death_reports_alone(browser, shipped)
 
 
-def test_the_signed_in_auditor_reads_the_death_reports_under_jinbao_alone(browser, shipped):
+def reads_the_death_reports_alone(browser, shipped):
+    """The signed-in auditor's /jinbao/: the death reports, nothing of the partners'."""
     home = Path(shipped.env["JINBAO_HOME"])
     receipt, quality = f"receipts/{FEED}/1/{FEED}_20261122_000001.receipt.json", f"reports/quality/{FEED}/1/index.html"
     report = "reports/deaths/2026-09/deaths-2026-09.html"
@@ -161,7 +164,6 @@ def test_the_signed_in_auditor_reads_the_death_reports_under_jinbao_alone(browse
         (home / rel).parent.mkdir(parents=True, exist_ok=True)
         (home / rel).write_text(f"<p>{rel}</p>", encoding="utf-8")
         (home / rel).chmod(0o644)
-    signed_in(browser, shipped, "aud")
     # from the UI's page (the served pages' own policy lets them fetch nothing): the session's cookie alone
     status = {rel: browser.js(f"fetch('/jinbao/{rel}', {{credentials: 'same-origin'}}).then(r => r.status)")
               for rel in (receipt, quality, report, "receipts/")}
