@@ -30,6 +30,7 @@ from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 from assets import AUDIT_READS, fed_or_calendar, reads, written_by
 from expected import expected_delivery
 from jinbao.access import access_control
+from jinbao.audit import REPORT_DAG
 from jinbao.declarations import FeedSpec, InboundFeed, OutboundFeed, declared, load_agreements
 from jinbao.partners import Partner, load_partners
 from jinbao.quality.cross import NotBefore
@@ -43,7 +44,7 @@ from task_docs import FINISH, JUDGE, PUBLISH, RECEIVE
 #: Mapped task instances show the delivery file they carry instead of 0, 1, 2.
 BY_DELIVERY = "{{ delivery | default('') }}"
 RELEASE_DAG = "jinbao.release"
-AUDIT_DAG = "audit.death_mismatch"
+AUDIT_DAG = REPORT_DAG
 AUDIT_SCHEDULE = "0 6 2 * *"
 PURGE_DAG = "jinbao.purge"
 #: Daily, in the quiet hour after midnight's deliveries and before the morning's.

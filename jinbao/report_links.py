@@ -6,16 +6,55 @@ the auditors' death reports).  A link is only ever made to a file that exists, s
 run's note never points at a page nobody wrote.  One function, `batch_links`, gives a
 batch's links; the run notes and anything else that shows a batch use it.
 
+Who may open a served file is who may read its DAG in Airflow (docs/access.md): a feed's receipts
+and quality pages are its DAG's, the death reports the auditors' DAG's.  `DAG_FOLDERS` says which
+folder is whose; `governed` answers it for a path.
+
 Imports inside functions: the quality page's module (and the judging code it needs) loads only
 when a batch's links are made, so that the Airflow plugin importing this module stays cheap.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
+from jinbao.audit import REPORT_DAG
+
 #: Where the plugin's app is mounted on the API server.
 URL_PREFIX = "/jinbao"
+#: Whose each served folder is: (served root, the folder's path below it, the DAG whose readers open
+#: everything in it).  FEED stands for a folder named after a feed, which is that feed's DAG:
+#: receipts/<feed>/<batch>/..., reports/quality/<feed>/<batch>/...  Nothing else is anyone's.
+FEED = "{feed}"
+DAG_FOLDERS = (
+    ("receipts", (FEED,), FEED),
+    ("reports", ("quality", FEED), FEED),
+    ("reports", ("deaths",), REPORT_DAG),
+)
+
+
+@dataclass(frozen=True)
+class Governed:
+    """Who may open a served path: the readers of `dag`; `dag` None is a folder above the DAGs'
+    folders (a served root, reports/quality/), shown to whoever may open something inside it."""
+    dag: str | None
+    #: the path is a DAG's own folder or above one: a file in its place is nobody's
+    folder: bool
+
+
+def governed(area: str, parts: Sequence[str]) -> Governed | None:
+    """Whose `area/parts...` is (DAG_FOLDERS), or None: no DAG's, so served to nobody."""
+    for root, folder, dag in DAG_FOLDERS:
+        if root != area or any(want != FEED and want != got for want, got in zip(folder, parts)):
+            continue
+        if len(parts) < len(folder):
+            return Governed(dag=None, folder=True)
+        if dag == FEED:
+            dag = parts[folder.index(FEED)]
+        return Governed(dag=dag, folder=len(parts) == len(folder))
+    return None
 
 
 def served_roots(cfg) -> dict[str, Path]:

@@ -11,7 +11,8 @@ workers.  Three parts:
 - the hub's timetable (jinbao/timetables.py): cron in China Standard Time, its summary in words;
 - a FastAPI app (jinbao/report_server.py) mounted on the API server at `/jinbao`, behind
   Airflow's own login (a signed-in user's cookie or a bearer token; anyone else gets 401), with
-  a link in the UI's navigation.
+  a link in the UI's navigation.  Each served file is open to whom Airflow's auth manager lets
+  read its DAG (`dag_reader`): an auditor the death reports, not the feeds' receipts.
 
 Imports inside functions: the listener reads the ledger and the feed declarations only when a run
 ends, so that loading the plugin (in every Airflow process, the DAG processor included) stays cheap.
@@ -19,13 +20,16 @@ ends, so that loading the plugin (in every Airflow process, the DAG processor in
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
-from airflow.api_fastapi.auth.managers.models.resource_details import AccessView
-from airflow.api_fastapi.core_api.security import requires_access_view
+from airflow.api_fastapi.app import get_auth_manager
+from airflow.api_fastapi.auth.managers.models.resource_details import AccessView, DagDetails
+from airflow.api_fastapi.core_api.security import GetUserDep, requires_access_view
 from airflow.listeners import hookimpl
 from airflow.plugins_manager import AirflowPlugin
 from fastapi import Depends
 
+from jinbao.audit import REPORT_DAG
 from jinbao.report_links import URL_PREFIX
 from jinbao.report_server import make_app
 from jinbao.timetables import ReadableCron
@@ -34,7 +38,7 @@ log = logging.getLogger(__name__)
 #: The task whose return value is the run's batch ids (dags/dag_factory.py build_inbound).
 RECEIVE = "receive"
 #: The auditors' monthly DAG and its task, which returns the report's files (dags/dag_factory.py build_audit).
-AUDIT_DAG, AUDIT_TASK = "audit.death_mismatch", "death_mismatch"
+AUDIT_DAG, AUDIT_TASK = REPORT_DAG, "death_mismatch"
 
 
 def returned(dag_run, session, task_id: str, key: str = "return_value"):
@@ -104,6 +108,16 @@ def write_note(dag_run) -> None:
         log.exception("no note for %s %s", dag_run.dag_id, dag_run.run_id)
 
 
+def dag_reader(user: GetUserDep) -> Callable[[str], bool]:
+    """For a request to /jinbao: whether its user may read a DAG, asked as Airflow's own DAG endpoints
+    ask it (core_api/security.py `requires_access_dag`), so the files follow the roles' DAGs."""
+    manager = get_auth_manager()
+
+    def may_read(dag_id: str) -> bool:
+        return manager.is_authorized_dag(method="GET", details=DagDetails(id=dag_id), user=user)
+    return may_read
+
+
 class RunNotes:
     """Airflow's dag-run listener hooks: a run's note is written once it has ended, either way."""
 
@@ -121,7 +135,8 @@ class JinbaoPlugin(AirflowPlugin):
     listeners = [RunNotes()]
     # the hub's schedules, said in words: Airflow (de)serializes only the timetables a plugin registers
     timetables = [ReadableCron]
-    fastapi_apps = [{"app": make_app(dependencies=[Depends(requires_access_view(AccessView.WEBSITE))]),
+    fastapi_apps = [{"app": make_app(dependencies=[Depends(requires_access_view(AccessView.WEBSITE))],
+                                     reader=dag_reader),
                      "url_prefix": URL_PREFIX, "name": "Jinbao reports"}]
     external_views = [{"name": "Jinbao reports 报告与回执", "href": URL_PREFIX + "/", "destination": "nav",
                        "category": "browse"}]

@@ -7,3 +7,7 @@ writes what a person opens (CSV per finding, an Excel workbook, one
 self-contained HTML page).  IDs are full inside the findings (the store is the
 hub's own) and masked by every renderer, except the explicit full-ID export.
 """
+
+#: The auditors' DAG: its id names the report in Airflow (who may run and read it), in the exchange log
+#: (the feed of every full-ID export) and in what /jinbao/ serves (jinbao/report_links.py).
+REPORT_DAG = "audit.death_mismatch"

@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from jinbao import exchange_log
-from jinbao.audit import findings
+from jinbao.audit import REPORT_DAG, findings
 from jinbao.audit.deaths import find
 from jinbao.audit.findings import month_end
 from jinbao.audit.full_ids import Export, folder_for, recipient_for, write_full_ids
@@ -98,7 +98,7 @@ def keep_issued(report: findings.Report, folder: Path) -> None:
 
 
 #: The exchange log's feed of every full-ID export (the report's DAG id).
-FEED = "audit.death_mismatch"
+FEED = REPORT_DAG
 
 
 def recorder(cfg: Settings, month: dt.date):

@@ -1,14 +1,24 @@
 """The shipped airflow.cfg for real: a login on every request, and the hub's roles (jinbao/access.yaml)
 enforced by Airflow's FAB auth manager, asked through the REST API of a real `airflow api-server`
 (tests/dags/shipped.py: made in the deployment's own steps, docs/access.md).  The same in a browser,
-through the UI's login form: tests/dags/test_access_ui.py.
+through the UI's login form: tests/dags/test_access_ui.py.  The hub's files under /jinbao/ follow the
+same roles, DAG by DAG (plugins/jinbao_plugin.py asks the auth manager).
 """
 from __future__ import annotations
+
+import re
+from pathlib import Path
 
 import pytest
 
 from jinbao.access import roles
 from tests.dags.shipped import BIN, FEED, RELEASE, REPORT, USERS, run, shipped_airflow
+
+#: The hub's served files, by whose DAG they are (jinbao/report_links.py DAG_FOLDERS).
+RECEIPT = f"receipts/{FEED}/1/{FEED}_20261122_000001.receipt.json"
+QUALITY = f"reports/quality/{FEED}/1/index.html"
+DEATHS = "reports/deaths/2026-10/deaths-2026-10.html"
+STRAY = "reports/stray.html"
 
 
 @pytest.fixture(scope="module")
@@ -99,3 +109,42 @@ def test_the_roles_in_airflow_are_the_declared_ones(shipped):
     auditor = [line for line in listed.splitlines() if line.split() and line.split()[0] == "Auditor"]
     assert auditor and "Connections" not in " ".join(auditor)
     assert set(roles()) == {"Engineer", "Auditor"}
+
+
+@pytest.fixture(scope="module")
+def served(shipped):
+    """The files /jinbao/ serves, written into the server's JINBAO_HOME as the hub writes them (readable)."""
+    home = Path(shipped.env["JINBAO_HOME"])
+    for rel in (RECEIPT, QUALITY, DEATHS, STRAY):
+        (home / rel).parent.mkdir(parents=True, exist_ok=True)
+        (home / rel).write_text(f"<p>{rel}</p>", encoding="utf-8")
+        (home / rel).chmod(0o644)
+    return shipped
+
+
+def opens(shipped, user: str) -> dict[str, int]:
+    return {rel: shipped.get(user, f"/jinbao/{rel}").status_code for rel in (RECEIPT, QUALITY, DEATHS, STRAY)}
+
+
+def listed(shipped, user: str, path: str) -> list[str]:
+    page = shipped.get(user, path)
+    assert page.status_code == 200, page.text
+    return re.findall(r'href="([^"]+)"', page.text)
+
+
+def test_the_hubs_files_follow_the_dags_each_role_reads(served):
+    assert served.http.get("/jinbao/").status_code == 401
+    assert served.http.get(f"/jinbao/{DEATHS}").status_code == 401
+    # the auditor: the death reports, and nothing of the partners' (404: as if they were not there)
+    assert opens(served, "aud") == {RECEIPT: 404, QUALITY: 404, DEATHS: 200, STRAY: 404}
+    assert served.get("aud", f"/jinbao/{DEATHS}").text == f"<p>{DEATHS}</p>"
+    assert listed(served, "aud", "/jinbao/") == ["/jinbao/reports/"]
+    assert listed(served, "aud", "/jinbao/reports/") == ["/jinbao/reports/deaths/"]
+    for folder in ("receipts/", f"receipts/{FEED}/", "reports/quality/"):
+        assert served.get("aud", f"/jinbao/{folder}").status_code == 404, folder
+    # the engineer reads every feed's DAG and the report's; the viewer every DAG; the admin everything
+    for user in ("eng", "view", "admin"):
+        assert opens(served, user) == {RECEIPT: 200, QUALITY: 200, DEATHS: 200, STRAY: 404}, user
+        assert listed(served, user, "/jinbao/") == ["/jinbao/receipts/", "/jinbao/reports/"], user
+        assert listed(served, user, "/jinbao/reports/") == ["/jinbao/reports/deaths/", "/jinbao/reports/quality/"]
+        assert listed(served, user, "/jinbao/receipts/") == [f"/jinbao/receipts/{FEED}/"], user

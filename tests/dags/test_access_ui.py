@@ -3,7 +3,9 @@ api-server` run with the shipped airflow.cfg (tests/dags/shipped.py, the deploym
 docs/access.md), and the UI shows their role's part of the hub.
 
 - an anonymous visit lands on the login form (FAB's /auth/login/); a wrong password stays there;
-- an auditor's DAG list is the death report alone: no other DAG's name anywhere in the page;
+- an auditor's DAG list is the death report alone: no other DAG's name anywhere in the page; under
+  /jinbao/ their session opens the death reports and nothing of the partners' (no receipts, no
+  quality pages: not found);
 - an engineer's DAG list is every DAG, the Browse menu links the hub's reports, and there is no Admin
   menu: the Connections page, opened by its address, is refused and shows none of them;
 - an admin's Connections page lists the connection (the same page, so the refusal above is the role's);
@@ -149,6 +151,29 @@ def test_an_auditor_sees_the_death_report_alone(browser, shipped):
     assert FEED in others and len(others) > 10
     assert not [dag for dag in others if dag in page], "the auditor's page names another DAG"
     assert not has(browser, "button[aria-label=Admin]")
+    # the same session under /jinbao/ (no sign-in of its own: FAB allows five a 40 s, the module needs them)
+    reads_the_death_reports_alone(browser, shipped)
+
+
+def reads_the_death_reports_alone(browser, shipped):
+    """The signed-in auditor's /jinbao/: the death reports, nothing of the partners'."""
+    home = Path(shipped.env["JINBAO_HOME"])
+    receipt, quality = f"receipts/{FEED}/1/{FEED}_20261122_000001.receipt.json", f"reports/quality/{FEED}/1/index.html"
+    report = "reports/deaths/2026-09/deaths-2026-09.html"
+    for rel in (receipt, quality, report):
+        (home / rel).parent.mkdir(parents=True, exist_ok=True)
+        (home / rel).write_text(f"<p>{rel}</p>", encoding="utf-8")
+        (home / rel).chmod(0o644)
+    # from the UI's page (the served pages' own policy lets them fetch nothing): the session's cookie alone
+    status = {rel: browser.js(f"fetch('/jinbao/{rel}', {{credentials: 'same-origin'}}).then(r => r.status)")
+              for rel in (receipt, quality, report, "receipts/")}
+    assert status == {receipt: 404, quality: 404, report: 200, "receipts/": 404}
+    links = "[...document.querySelectorAll('li a')].map(a => a.getAttribute('href'))"
+    browser.send("Page.navigate", url=shipped.url + "/jinbao/")
+    assert until(browser, "the index", f"document.querySelector('h1') && {links}") == ["/jinbao/reports/"]
+    browser.click("document.querySelector('li a')")
+    until(browser, "reports/", "location.pathname == '/jinbao/reports/' && !!document.querySelector('li a')")
+    assert browser.js(links) == ["/jinbao/reports/deaths/"]
 
 
 def test_an_engineer_sees_every_dag_but_no_connections(browser, shipped):
