@@ -41,6 +41,7 @@ from jinbao.exchange_zone import manifest as manifests
 from jinbao.files import atomic_write, write_atomically
 from jinbao.keys_expiry import expired_reason, unusable_code, utc_now
 from jinbao.staged.refused import DeliveryRefused
+from jinbao.store.errors import TransientFault
 
 MANIFEST = ".manifest.json"
 SIGNATURE = ".manifest.json.sig"
@@ -118,6 +119,11 @@ def _split(paths: list[Path]) -> tuple[Path, Path, Path]:
     return data[0], by_name[pair[0]], by_name[pair[1]]
 
 
+class HubKeyUnreadable(TransientFault):
+    """A key the hub must decrypt with is missing or unreadable: the hub's fault, so the delivery waits in
+    inbound/ for the next run (a transient fault to the engine), never a receipt to the partner."""
+
+
 class HubRecipients:
     """Picks the hub's key by the envelope's recipient info: the current pair, or the previous one until
     its overlap ends (jinbao/keys_rotation.py); an envelope addressed only to a certificate the hub has
@@ -134,7 +140,14 @@ class HubRecipients:
             if not any(r.names(pair.cert) for r in recipients):
                 continue
             if pair.key_file is not None and pair.decrypts_until is not None and self.now < pair.decrypts_until:
-                return pair.cert, pair.key()
+                try:
+                    return pair.cert, pair.key()
+                except (OSError, ValueError) as exc:      # the hub's own file: its operators' to mend, not a refusal
+                    raise HubKeyUnreadable(
+                        f"the hub's previous key for {keys.named(pair.cert)} (in its overlap until "
+                        f"{pair.decrypts_until:%Y-%m-%d}) cannot be read: {exc}; put the key file back (or finish "
+                        "the rotation, docs/transport.md) and run the feed again: the delivery stays where it "
+                        "is") from exc
             ended = f" on {pair.decrypts_until:%Y-%m-%d}" if pair.decrypts_until else ""
             raise DeliveryRefused(
                 "HUB_CERTIFICATE_RETIRED",
@@ -183,7 +196,7 @@ def open_delivery(paths: list[Path], partner_cert: x509.Certificate, hub_key, hu
     with atomic_write(out, fsync=False) as part:            # a crash fetches and decrypts again
         try:
             digest = decrypt_file(data, part, hub_cert, hub_key, choose)
-        except DeliveryRefused:
+        except (DeliveryRefused, HubKeyUnreadable):
             raise
         except Exception as exc:  # noqa: BLE001 - the parser, cryptography and the file system raise several types
             raise DeliveryRefused("DECRYPT_FAILED", f"CMS decryption with the hub key failed: {exc}", name) from exc

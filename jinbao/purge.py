@@ -114,7 +114,8 @@ def _delete(cfg: Settings, units: list[Unit], kinds: dict[str, KindResult], busy
                     kinds[u.kind].failed.append(f"{u.kind}: {u.path}: {exc.strerror or exc}")
                     continue
                 kinds[u.kind].add(u)
-                _prune_empty(u.path.parent, roots[u.kind])
+                # a kind's root, or the reports' for a full-ID export written there before exports/ existed
+                _prune_empty(u.path.parent, roots[u.kind] if roots[u.kind] in u.path.parents else cfg.reports)
 
 
 def _record(conn, cfg: Settings, result: Purged, who: str) -> None:

@@ -17,8 +17,9 @@ its id and ledger row; the exchange log keeps its history (each verdict's receip
 """
 from __future__ import annotations
 
-import getpass
 import logging
+import os
+import pwd
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,11 +65,12 @@ class Answered:
 
 
 def os_user() -> str:
-    """Who answers on the command line: the operating-system user running it."""
+    """Who answers on the command line: the operating-system user running it, by the process's user id
+    (not LOGNAME/USER, which anyone can set to another name)."""
     try:
-        return getpass.getuser()
-    except (KeyError, OSError):              # no name for the uid (a bare container): say so rather than fail
-        return "unknown OS user"
+        return pwd.getpwuid(os.geteuid()).pw_name
+    except KeyError:                         # no name for the uid (a bare container): say so rather than fail
+        return f"uid {os.geteuid()}"
 
 
 def _held(cfg: Settings, batch_id: int, answer: str) -> dict:

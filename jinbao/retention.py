@@ -53,6 +53,9 @@ KINDS: dict[str, str] = {
 #: The issued stop-payment list's file name (jinbao/audit/report.py ISSUED, which imports the whole report).
 ISSUED = "issued-stop-payment.parquet"
 TASK_LOGS = "airflow-logs"
+#: Full-ID workbooks written beside the masked report before exports had their own folder
+#: (reports/deaths/<month>/deaths-<month>-full-ids.xlsx): exports too, whatever folder they are in.
+LEGACY_FULL_IDS = "-full-ids."
 #: A download in progress in staging (exchange_zone/receive.py).
 INCOMING = "incoming-"
 
@@ -195,9 +198,10 @@ def candidates(cfg: Settings, conn: Connection) -> Iterator[Unit]:
     yield from _batch_folders("receipts", cfg.receipts, finished)
     yield from _files("sent", cfg.sent)
     newest = _issued_newest(cfg.reports)
-    yield from _files("reports", cfg.reports, lambda p: p.name != ISSUED)
+    yield from _files("reports", cfg.reports, lambda p: p.name != ISSUED and LEGACY_FULL_IDS not in p.name)
     yield from _files("issued", cfg.reports / "deaths", lambda p: p.name == ISSUED and p != newest)
     yield from _files("exports", cfg.exports)
+    yield from _files("exports", cfg.reports, lambda p: LEGACY_FULL_IDS in p.name)
     yield from _files("task_logs", cfg.home / TASK_LOGS)
 
 

@@ -184,13 +184,15 @@ def send(spec: OutboundFeed, cfg: Settings, as_of: dt.date, resend: bool = False
         name = file_name(spec.name, as_of, sequence)
         folder = cfg.sent / spec.name
         copy = folder / name
+        # before any copy is written: nothing of a file that cannot be sent stays on the hub
+        recipient = sealing_cert(cfg.home, spec.partner)
         _write_private(copy, plain)
         report = None
         if held is not None:
             report = folder / f"{name.removesuffix('.csv')}.held_back.csv"
             _write_private(report, csv_bytes(held, "utf-8"))
         sealed = seal_delivery(copy, spec.name, sequence, kept.num_rows, spec.format.encoding,
-                               sealing_cert(cfg.home, spec.partner), keys.hub_key(cfg.home),
+                               recipient, keys.hub_key(cfg.home),
                                folder / "sealed", name=name + ".p7m")
         uploaded = _upload(spec, cfg, sealed)
         notes: list[str] = []

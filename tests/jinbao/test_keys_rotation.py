@@ -83,7 +83,8 @@ def test_rotation_round_trip_old_during_overlap_new_always_old_after_refused(hom
 
 def test_the_key_is_chosen_by_the_envelopes_recipient_not_by_trying_each(home, tmp_path):
     """The previous pair's key file is never read for an envelope to the current certificate: with it gone
-    the new envelope still opens, and one to the previous certificate fails naming why."""
+    the new envelope still opens, and one to the previous certificate is the hub's error (retried, no
+    receipt: the partner did nothing wrong), naming the key and what to do."""
     old = keys.hub_cert(home)
     rotate_hub(home, overlap_days=7, now=T0)
     current, previous = keys.hub_keyring(home)
@@ -92,10 +93,11 @@ def test_the_key_is_chosen_by_the_envelopes_recipient_not_by_trying_each(home, t
     out, _ = envelope.open_delivery(files, keys.partner_cert(home, "police"), current.key(), current.cert,
                                     work_dir=tmp_path / "w", earlier=[gone], now=T0 + DAY)
     assert out.is_file()
-    with pytest.raises(DeliveryRefused) as refused:
+    with pytest.raises(envelope.HubKeyUnreadable) as unreadable:
         envelope.open_delivery(_sealed_to(home, tmp_path, old, 2), keys.partner_cert(home, "police"), current.key(),
                                current.cert, work_dir=tmp_path / "w", earlier=[gone], now=T0 + DAY)
-    assert refused.value.reason_code == "DECRYPT_FAILED" and "no such key" in refused.value.detail
+    said = str(unreadable.value)
+    assert keys.serial_hex(old) in said and "no such key" in said and "run the feed again" in said
 
 
 def test_what_the_hub_signs_switches_to_the_new_key_at_rotation(home, tmp_path):
@@ -239,3 +241,28 @@ def test_through_the_engine_a_seal_to_the_retired_certificate_is_refused_with_re
     assert str(cfg.home) not in message and "keys/" not in message and "jinbao " not in message
     line = next(m for m in (r.getMessage() for r in caplog.records) if "HUB_CERTIFICATE_RETIRED" in m and "next:" in m)
     assert "give police the current keys/hub.crt again" in line and "send again" in line
+
+
+def test_through_the_engine_a_missing_previous_key_is_the_hubs_error_and_the_delivery_waits(
+        sqlite_home, tmp_path, monkeypatch):
+    """A delivery sealed to the previous certificate during the overlap, with that key's file gone: exit 1, no
+    receipt to police (the mistake is the hub's), the delivery still in inbound/; the key back: published."""
+    cfg = sqlite_home
+    keys.init_keys(cfg.home)
+    monkeypatch.setenv("JINBAO_TRANSPORT", "local+cms")
+    old = keys.hub_cert(cfg.home)
+    rotate_hub(cfg.home, overlap_days=7)
+    files = _sealed_to(cfg.home, tmp_path, old, 1)
+    cfg.inbound("police").mkdir(parents=True)
+    for f in files:
+        f.rename(cfg.inbound("police") / f.name)
+    previous = keys.key_dir(cfg.home) / "hub.previous.key"
+    aside = tmp_path / "previous.key"
+    previous.rename(aside)
+    assert main(["run", "police.death"]) == 1
+    assert sorted(p.name for p in cfg.inbound("police").iterdir() if p.is_file()) == sorted(f.name for f in files)
+    assert not list(cfg.outbound("police").glob("*receipt*"))          # nothing told to police
+    aside.rename(previous)
+    assert main(["run", "police.death"]) == 0
+    with connect(cfg.store_url).connect() as conn:
+        assert conn.execute(sa.text("select status, published from batch")).one() == ("published", 3)

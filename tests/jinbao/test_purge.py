@@ -83,6 +83,7 @@ def hub(home, monkeypatch):
         _write(deaths / month / "issued-stop-payment.parquet")
         _write(deaths / month / f"deaths-{month}.html")
         _write(home.exports / "deaths" / month / "alice" / f"deaths-{month}-full-ids.xlsx.p7m")
+        _write(deaths / month / f"deaths-{month}-full-ids.xlsx")       # written there before exports/ existed
     _write(home.reports / "quality" / FEED / "1" / "index.html")
     _write(home.staging / FEED / "incoming-police.death_20261122_000009.csv" / "police.death_20261122_000009.csv")
     _write(home.home / "airflow-logs" / "dag_id=police.death" / "run_id=old" / "attempt=1.log")
@@ -108,7 +109,7 @@ def test_a_dry_run_says_what_would_go_and_deletes_nothing(hub, capsys):
     counts = {line.split()[0]: int(line.split()[1]) for line in out.splitlines()
               if line.split() and line.split()[0] in declared(hub)}
     assert counts == {"staging": 2, "quarantine": 1, "receipts": 2, "sent": 2, "reports": 2, "issued": 1,
-                      "exports": 2, "task_logs": 1}
+                      "exports": 4, "task_logs": 1}
 
 
 def test_expired_files_go_fresh_and_needed_ones_stay(hub):
