@@ -425,7 +425,14 @@ def decrypt_for(src: BinaryIO, choose: Chooser, write: Callable[[bytes], object]
             _expect(t, CONTEXT, 1, "unprotected attributes")
             inp.close(env, "enveloped data")
         plain = decryptor.finalize()
-        out(unpadder.update(plain) + unpadder.finalize())
+        try:
+            last = unpadder.update(plain) + unpadder.finalize()
+        except ValueError:
+            # a wrong key may still "unwrap" (RSA PKCS#1 v1.5 implicit rejection gives a random key of the
+            # right size now and then): the content then ends in bad padding, which says the same thing
+            raise CMSError("the content does not decrypt (bad padding): the content key is not the sender's, "
+                           "or the file is damaged") from None
+        out(last)
     else:
         t, mac = inp.element()
         if t.is_(CONTEXT, 1):
