@@ -38,12 +38,15 @@ from jinbao.settings import TIMEZONE  # noqa: E402
 
 BIN = Path(sys.executable).parent
 FEED = "police.death"
-#: The hub's day (China Standard Time) when the bench runs: the run's `expected_delivery` watch is green for
-#: a delivery of that day waiting in inbound/, where one of a fixed past day is late by now and turns the run red.
+#: The hub's day (China Standard Time) when the bench runs.  A daily run watches the deliveries due within
+#: its day (jinbao/expected/watch.py): yesterday's, due at 02:00 today.  So the bench delivers yesterday's
+#: file and triggers today's run, whose watch finds it in inbound/ and is green; a delivery of any other day
+#: leaves yesterday's missing, and the run's first task red with a reminder sent.
 TODAY = today()
-DAY = TODAY.isoformat()
-FILE = f"police.death_{TODAY:%Y%m%d}_000001.csv"
-#: The run's logical date: the start of that day in China (16:00 UTC the day before), never in the future.
+BUSINESS_DAY = TODAY - dt.timedelta(days=1)
+DAY = BUSINESS_DAY.isoformat()
+FILE = f"police.death_{BUSINESS_DAY:%Y%m%d}_000001.csv"
+#: The run's logical date: the start of today in China (16:00 UTC the day before), never in the future.
 LOGICAL = dt.datetime.combine(TODAY, dt.time(), ZoneInfo(TIMEZONE)).astimezone(dt.timezone.utc)
 PARSE = """
 import json, sys, time

@@ -592,7 +592,7 @@ def main() -> int:
     ok = same and typos["ok"] and report_s > 0
     emit("report_scale", ok, people=args.people, deaths=args.deaths, months=args.months,
          payments=facts["payments"], death_records=facts["death_records"], build_s=build_s,
-         report_s=report_s, report_peak_mb=report_mb, duckdb_s=duck_s, duckdb_people=len(duck),
+         report_s=report_s, report_peak_mb=report_mb, duckdb_s=duck_s, duckdb_export_s=export_s, duckdb_people=len(duck),
          hub_people=len(hub), same_people=same, typo=typos, load=os.getloadavg())
     return 0 if ok else 1
 

@@ -9,7 +9,11 @@ reads that small `decision` table: replaced values go to register_history
 (a holder confirming the same value moves the field's provenance, not its history),
 new people and taken fields to the register.  What outranked feeds say is kept
 per person and field (source_value), and the conflicts of the batch's people
-are derived from it against the values in force.
+are derived from it against the values in force.  A feed's value is kept there
+only while a more trusted feed holds the field: the register holds it otherwise,
+and moves it to source_value the moment a more trusted feed takes the field (a
+death feed's million new people: no three million rows saying what the register
+already says).
 
 Idempotent: a batch that already set a value takes nothing the second time
 (same value, same holder), and derived conflicts come out the same.  Order-safe:
@@ -177,6 +181,7 @@ def reconcile(conn: Connection, accepted: Path, o: Offered, auth: Authority | No
     stamp = sa.literal(o.stamp, UtcDateTime())
     _remember_offers(conn, offer, people, fields, o, auth, newer, stamp)
     decision = _decide(conn, offer, fields, o, auth, newer, analyze=not walk)
+    _remember_displaced(conn, decision, fields, o)
     feed, batch_id = sa.literal(o.feed, sa.String(64)), sa.literal(o.batch_id, BigId)
     # a death feed's life statuses derived before its new people go in, so they go in with theirs
     change = life.derive(conn, offer, o.feed, o.batch_id, auth) if o.feed in auth.deaths else None
@@ -331,12 +336,18 @@ def _remember_offers(conn, offer: sa.Table, people: int, fields: list[str], o: O
                      newer: list[int], stamp) -> None:
     """What an outranked feed says now, per person and field, whether or not it agrees today: when the
     value in force changes, a feed that agreed may disagree, and its conflict is derived from this.
-    The most authoritative feed of a field is never outranked, so its values are not kept twice."""
-    sv = source_value.c
+    Kept only where a more trusted feed holds the field now: where this feed holds it or takes it, the
+    register says it (_remember_displaced moves it here once a more trusted feed takes the field).
+    The most authoritative feed of a field is never outranked, so its values are never kept twice."""
+    sv, r = source_value.c, register.c
     feed, batch_id = sa.literal(o.feed, sa.String(64)), sa.literal(o.batch_id, BigId)
     for f in fields:
-        if auth.rank(f, o.feed) == 0:
+        mine = auth.rank(f, o.feed)
+        if mine == 0:
             continue
+        ranks = {name: i for i, name in enumerate(auth.fields[f])}
+        outranked = sa.select(sa.literal(1)).select_from(register).where(
+            r.aac002 == offer.c.aac002, sa.case(ranks, value=r[f"{f}_source"], else_=len(ranks)) < mine).exists()
         value = _text(offer.c[f])
         key = sa.and_(sv.aac002 == offer.c.aac002, sv.field == f, sv.source_feed == o.feed)
         conn.execute(sa.update(source_value).values(value=value, batch_id=batch_id, line_no=offer.c.line_no,
@@ -347,8 +358,27 @@ def _remember_offers(conn, offer: sa.Table, people: int, fields: list[str], o: O
             conn.execute(sa.insert(source_value).from_select(
                 ["aac002", "field", "source_feed", "value", "batch_id", "line_no", "seen_at"],
                 sa.select(offer.c.aac002, sa.literal(f, sa.String(32)), feed, value, batch_id, offer.c.line_no, stamp)
-                .where(offer.c[f].is_not(None), sa.not_(sa.select(sa.literal(1)).select_from(source_value)
-                                                        .where(key).exists()))))
+                .where(offer.c[f].is_not(None), outranked,
+                       sa.not_(sa.select(sa.literal(1)).select_from(source_value).where(key).exists()))))
+
+
+def _remember_displaced(conn, decision: sa.Table, fields: list[str], o: Offered) -> None:
+    """The values this batch takes from another feed: what that feed said (value, batch, line, when it
+    was set) is from now on an outranked feed's word, kept in source_value like any other, so that its
+    conflict is derived as if it had been outranked from the start (the same conflicts whatever order
+    the feeds came in)."""
+    sv, d = source_value.c, decision.c
+    for f in fields:
+        holder = d[f"h_{f}_source"]
+        displaced = sa.and_(d[f"take_{f}"] == 1, d[f"h_{f}"].is_not(None), holder.is_not(None), holder != o.feed)
+        key = sa.and_(sv.aac002 == d.aac002, sv.field == f, sv.source_feed == holder)
+        said = {"value": _text(d[f"h_{f}"]), "batch_id": d[f"h_{f}_batch"], "line_no": d[f"h_{f}_line"],
+                "seen_at": d[f"h_{f}_at"]}
+        conn.execute(sa.update(source_value).values(said).where(key, displaced))
+        conn.execute(sa.insert(source_value).from_select(
+            ["aac002", "field", "source_feed", *said],
+            sa.select(d.aac002, sa.literal(f, sa.String(32)), holder, *said.values())
+            .where(displaced, sa.not_(sa.select(sa.literal(1)).select_from(source_value).where(key).exists()))))
 
 
 def _conflicts(conn, decision: sa.Table, fields: list[str], stamp) -> int:

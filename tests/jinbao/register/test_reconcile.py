@@ -49,6 +49,25 @@ def test_higher_source_overwrites_and_the_replaced_value_stays_in_conflict_and_h
         ("aac003", "张三", ASSIST, first.batch_id, 2)]
 
 
+def test_an_outranked_feeds_word_is_kept_only_while_a_more_trusted_feed_holds_the_field(hub):
+    """A death feed's new people: the register says what it offered, source_value holds nothing more.  Once
+    the police identity takes the fields, what the death feed had said moves to source_value (from its
+    batch and line), and its disagreement on the name is a conflict, exactly as had the identity come first."""
+    p = person(1)["AAC002"]
+    first = hub.publish(DEATH, [death(2, "2026-11-01"), death(1, "2026-11-02", AAC003="王方", dereg_reason="1")])
+    assert hub.rows("select count(*) from source_value") == [(0,)]
+    hub.publish(ID, [person(1, AAC003="王芳")])
+    assert hub.rows(f"select field, source_feed, value, batch_id, line_no from source_value where aac002 = '{p}' "
+                    "order by field") == [("aaa002", DEATH, "2", first.batch_id, 3),
+                                          ("aab301", DEATH, "110105", first.batch_id, 3),
+                                          ("aac003", DEATH, "王方", first.batch_id, 3)]
+    assert _conflicts(hub) == [("aac003", DEATH, "王方", "王芳", ID, "open")]
+    # still outranked, the death feed's next word goes to source_value and agrees: resolved
+    hub.publish(DEATH, [death(1, "2026-11-02", AAC003="王芳", dereg_reason="1")])
+    assert _conflicts(hub) == [("aac003", DEATH, "王方", "王芳", ID, "resolved")]
+    assert hub.rows(f"select value from source_value where aac002 = '{p}' and field = 'aac003'") == [("王芳",)]
+
+
 def test_either_order_ends_in_the_same_register_and_conflicts(store_url, tmp_path):
     from tests.jinbao.register.conftest import Hub
 
