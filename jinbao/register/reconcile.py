@@ -181,7 +181,7 @@ def reconcile(conn: Connection, accepted: Path, o: Offered, auth: Authority | No
     stamp = sa.literal(o.stamp, UtcDateTime())
     _remember_offers(conn, offer, people, fields, o, auth, newer, stamp)
     decision = _decide(conn, offer, fields, o, auth, newer, analyze=not walk)
-    _remember_displaced(conn, decision, fields, o)
+    _remember_displaced(conn, decision, fields, o, stamp)
     feed, batch_id = sa.literal(o.feed, sa.String(64)), sa.literal(o.batch_id, BigId)
     # a death feed's life statuses derived before its new people go in, so they go in with theirs
     change = life.derive(conn, offer, o.feed, o.batch_id, auth) if o.feed in auth.deaths else None
@@ -362,7 +362,7 @@ def _remember_offers(conn, offer: sa.Table, people: int, fields: list[str], o: O
                        sa.not_(sa.select(sa.literal(1)).select_from(source_value).where(key).exists()))))
 
 
-def _remember_displaced(conn, decision: sa.Table, fields: list[str], o: Offered) -> None:
+def _remember_displaced(conn, decision: sa.Table, fields: list[str], o: Offered, stamp) -> None:
     """The values this batch takes from another feed: what that feed said (value, batch, line, when it
     was set) is from now on an outranked feed's word, kept in source_value like any other, so that its
     conflict is derived as if it had been outranked from the start (the same conflicts whatever order
@@ -373,7 +373,7 @@ def _remember_displaced(conn, decision: sa.Table, fields: list[str], o: Offered)
         displaced = sa.and_(d[f"take_{f}"] == 1, d[f"h_{f}"].is_not(None), holder.is_not(None), holder != o.feed)
         key = sa.and_(sv.aac002 == d.aac002, sv.field == f, sv.source_feed == holder)
         said = {"value": _text(d[f"h_{f}"]), "batch_id": d[f"h_{f}_batch"], "line_no": d[f"h_{f}_line"],
-                "seen_at": d[f"h_{f}_at"]}
+                "seen_at": sa.func.coalesce(d[f"h_{f}_at"], stamp)}
         conn.execute(sa.update(source_value).values(said).where(key, displaced))
         conn.execute(sa.insert(source_value).from_select(
             ["aac002", "field", "source_feed", *said],
