@@ -219,27 +219,10 @@ def _first_lines(conn: Connection, desired_lines: sa.Select, scope, batch_id, st
     """None of the people has a line yet: every line computed goes in, by one INSERT ... SELECT."""
     s, stamps = subsidy_line, _stamps(batch_id, stamp)
     rows = desired_lines.add_columns(sa.literal(ARREARS, s.c.status.type), *stamps.values())
-    with _in_key_order(conn, rows) as rows:
-        conn.execute(sa.insert(s).from_select(LINE + ["status", *stamps], rows))
+    conn.execute(sa.insert(s).from_select(LINE + ["status", *stamps], rows))
     new, people = conn.execute(sa.select(sa.func.count(), sa.func.count(sa.distinct(s.c.aac002)))
                                .where(_where(s.c.aac002, scope))).one()
     return Recomputed(people, new, 0, 0, 0)
-
-
-@contextmanager
-def _in_key_order(conn: Connection, rows: sa.Select) -> Iterator[sa.Select]:
-    """PostgreSQL: the lines sorted by the primary key before they go in, so its index is filled page by
-    page instead of at random (three million lines: 24 s in enrolment order).  Sorted bytewise
-    (`COLLATE "C"`; the IDs, years and levels are ASCII, so the order is the same) because the store's
-    C.UTF-8 collation compares through strcoll, and in memory (`work_mem`, for this statement only).
-    Other backends: as they come."""
-    if conn.dialect.name != "postgresql":
-        yield rows
-        return
-    was = conn.exec_driver_sql("SHOW work_mem").scalar()
-    conn.exec_driver_sql("SET LOCAL work_mem = '256MB'")
-    yield rows.order_by(*[rows.selected_columns[i].collate("C") for i in range(len(KEY))])
-    conn.exec_driver_sql(f"SET LOCAL work_mem = '{was}'")
 
 
 def _same_key(table: sa.Table, other: sa.Table):
