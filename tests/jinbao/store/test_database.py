@@ -68,12 +68,13 @@ def test_the_shipped_head_is_alembics():
 def test_a_store_behind_the_head_is_migrated_and_one_at_head_is_checked_without_alembic(store_url):
     eng = upgrade(store_url)
     with eng.begin() as conn:                    # as if the newest migration were not applied yet
-        conn.execute(sa.text("UPDATE alembic_version SET version_num = '0009'"))
-        conn.execute(sa.text("DROP TABLE rejected_payment"))
+        conn.execute(sa.text("UPDATE alembic_version SET version_num = '0010'"))
+        conn.execute(sa.text("DROP INDEX ix_subsidy_line_aab301"))
+        conn.execute(sa.text("CREATE INDEX ix_subsidy_line_status_aab301 ON subsidy_line (status, aab301)"))
     upgrade(store_url)
     with eng.connect() as conn:
         assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar_one() == shipped_head()
-        assert sa.inspect(conn).has_table("rejected_payment")
+        assert {i["name"] for i in sa.inspect(conn).get_indexes("subsidy_line")} == {"ix_subsidy_line_aab301"}
     eng.dispose()
     probe = ("import sys; from jinbao.store.database import upgrade; upgrade(sys.argv[1]); "
              "print(sorted(m for m in sys.modules if m.split('.')[0] in ('alembic', 'mako')))")
