@@ -98,7 +98,7 @@ def test_a_task_process_builds_only_its_own_dag_the_same_as_the_dag_processor(sq
         assert only == {dag_id: every[dag_id]}
 
 
-def test_the_fork_servers_preloads_import_cleanly():
+def test_the_fork_servers_preloads_import_and_heartbeats_keep_their_tolerance():
     """airflow.cfg's `[scheduler] mp_forkserver_preload`: a module whose import raised anything but
     ImportError would stop the fork server (and with it every task), one that is gone would silently
     stop saving its import in every task."""
@@ -109,6 +109,10 @@ def test_the_fork_servers_preloads_import_cleanly():
     assert cfg["scheduler"]["mp_start_method"] == "forkserver"
     modules = [m.strip() for m in cfg["scheduler"]["mp_forkserver_preload"].split(",") if m.strip()]
     assert "jinbao.engine" in modules and "airflow.sdk.execution_time.task_runner" in modules
+    # the supervisor wakes every second (docs/airflow.md, "Latency"), and an unreachable API server is
+    # still tolerated for 15 s before a task is killed, as with Airflow's defaults (5 s x 3)
+    workers = cfg["workers"]
+    assert int(workers["min_heartbeat_interval"]) * int(workers["max_failed_heartbeats"]) >= 15
     out = subprocess.run([sys.executable, "-c", "import importlib, sys\nfor m in sys.argv[1:]: importlib.import_module(m)",
                           *modules], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
