@@ -72,6 +72,52 @@ def test_every_dag_imports_fast_without_heavy_modules(sqlite_home):
                                               "finish": by_delivery, "review": by_delivery}
 
 
+TASK_PARSE_PROBE = """
+import json, sys
+from airflow.dag_processing.dagbag import DagBag
+bag = DagBag(dag_folder=sys.argv[1])
+print(json.dumps({d: {t.task_id: sorted(t.downstream_task_ids) for t in bag.dags[d].tasks} for d in bag.dags}))
+"""
+
+
+def _task_graphs(env: dict[str, str]) -> dict:
+    out = subprocess.run([sys.executable, "-c", TASK_PARSE_PROBE, str(REPO / "dags" / "jinbao_feeds.py")], env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_a_task_process_builds_only_its_own_dag_the_same_as_the_dag_processor(sqlite_home):
+    """Airflow names the task's DAG in the parsing context (the task runner sets these variables)."""
+    env = airflow_env(sqlite_home)
+    every = _task_graphs(env)
+    assert len(every) > 10
+    for dag_id in ("police.death", "police.insured_status", "jinbao.purge"):
+        only = _task_graphs({**env, "_AIRFLOW_PARSING_CONTEXT_DAG_ID": dag_id,
+                             "_AIRFLOW_PARSING_CONTEXT_TASK_ID": "any"})
+        assert only == {dag_id: every[dag_id]}
+
+
+def test_the_fork_servers_preloads_import_and_heartbeats_keep_their_tolerance():
+    """airflow.cfg's `[scheduler] mp_forkserver_preload`: a module whose import raised anything but
+    ImportError would stop the fork server (and with it every task), one that is gone would silently
+    stop saving its import in every task."""
+    import configparser
+
+    cfg = configparser.ConfigParser(interpolation=None)
+    cfg.read(REPO / "airflow.cfg")
+    assert cfg["scheduler"]["mp_start_method"] == "forkserver"
+    modules = [m.strip() for m in cfg["scheduler"]["mp_forkserver_preload"].split(",") if m.strip()]
+    assert "jinbao.engine" in modules and "airflow.sdk.execution_time.task_runner" in modules
+    # the supervisor wakes every second (docs/airflow.md, "Latency"), and an unreachable API server is
+    # still tolerated for 15 s before a task is killed, as with Airflow's defaults (5 s x 3)
+    workers = cfg["workers"]
+    assert int(workers["min_heartbeat_interval"]) * int(workers["max_failed_heartbeats"]) >= 15
+    out = subprocess.run([sys.executable, "-c", "import importlib, sys\nfor m in sys.argv[1:]: importlib.import_module(m)",
+                          *modules], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+
+
 def _published(cfg):
     with engine(cfg.store_url).connect() as conn:
         deaths = conn.execute(sa.text(
