@@ -275,10 +275,12 @@ def table(s: dict[str, dict], quick: bool = False, live: bool = True) -> str:
                      f"{t['found']:,} found, {t['missed']} missed"))
     if "airflow_overhead" in s:
         a = s["airflow_overhead"]
+        # the second run on the same Airflow is the steady state; the first pays the scheduler's start once
+        steady = a.get("second", {}).get("trigger_to_success_s", a["airflow_s"])
         rows.append((f"small delivery under Airflow, {a['records']:,} police.death",
-                     f"{a['airflow_s']:.1f} s trigger to success", f"`jinbao run` {a['plain_s']:.1f} s",
-                     f"{a['ratio']:.1f}x (aim <= 3x)",
-                     ("ok" if a["ratio"] <= 3 else "over the aim") if a["ok"] else "FAILED: run not green"))
+                     f"{steady:.1f} s trigger to success", f"`jinbao run` {a['plain_s']:.1f} s; first run after "
+                     f"the scheduler starts {a['airflow_s']:.1f} s", f"{steady / a['plain_s']:.1f}x (aim <= 3x)",
+                     ("ok" if steady <= 3 * a["plain_s"] else "over the aim") if a["ok"] else "FAILED: run not green"))
     for name, summary in s.items():
         if name not in TABLED or "error" in summary:
             rows.append((name, "", "", "", "FAILED: " + str(summary.get("error", "exit " + str(summary.get("exit"))))))

@@ -93,6 +93,20 @@ def test_the_small_delivery_rows():
     assert "did not finish" in rows[2] and "exit 1" in rows[2]
 
 
+def test_the_airflow_row_takes_the_steady_run_and_names_the_first():
+    def row(second: float, ok: bool = True) -> str:
+        text = table({"airflow_overhead": {"bench": "airflow_overhead", "ok": ok, "records": 2000, "plain_s": 2.0,
+                                           "airflow_s": 14.0, "ratio": 7.0,
+                                           "second": {"state": "success", "trigger_to_success_s": second}}})
+        return next(line for line in text.splitlines() if line.startswith("small delivery under Airflow"))
+
+    steady = row(5.8)
+    assert "5.8 s trigger to success" in steady and "first run after the scheduler starts 14.0 s" in steady
+    assert "2.9x (aim <= 3x)" in steady and steady.rstrip().endswith("ok")
+    assert row(6.4).rstrip().endswith("over the aim")
+    assert row(5.8, ok=False).rstrip().endswith("FAILED: run not green")
+
+
 def test_the_registered_scripts_exist_and_the_small_delivery_is_one():
     from bench.run_all import BENCHES
 
