@@ -164,10 +164,12 @@ def test_check_finds_a_target_table_that_no_migration_makes(copy, sqlite_home, t
     migrations = tmp_path / "migrations"
     shutil.copytree(REPO / "schemas" / "migrations" / "versions", migrations,
                     ignore=shutil.ignore_patterns("__pycache__"))
-    # as if the table had been declared and its migration never generated: the head lacks it
-    (migrations / "0011_without_death_record.py").write_text(
-        "from alembic import op\n\nrevision = '0011'\ndown_revision = '0010'\nbranch_labels = None\n"
-        "depends_on = None\n\n\ndef upgrade() -> None:\n    op.drop_table('death_record')\n\n\n"
+    # as if the table had been declared and its migration never generated: the head lacks it (a
+    # migration after the shipped head drops it; numbered from the files, so a new migration is no clash)
+    head = max(int(f.name[:4]) for f in migrations.glob("[0-9][0-9][0-9][0-9]_*.py"))
+    (migrations / f"{head + 1:04d}_without_death_record.py").write_text(
+        f"from alembic import op\n\nrevision = '{head + 1:04d}'\ndown_revision = '{head:04d}'\n"
+        "branch_labels = None\ndepends_on = None\n\n\ndef upgrade() -> None:\n    op.drop_table('death_record')\n\n\n"
         "def downgrade() -> None:\n    pass\n", encoding="utf-8")
     monkeypatch.setenv("JINBAO_MIGRATIONS_DIR", str(migrations))
     assert main(["feeds", "check", "police.death"]) == 1
