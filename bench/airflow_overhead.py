@@ -33,6 +33,7 @@ sys.path.insert(0, str(REPO))
 import sqlalchemy as sa  # noqa: E402
 
 from bench.summary import emit  # noqa: E402
+from bench.synthetic_police import build  # noqa: E402
 from jinbao.ledger import today  # noqa: E402
 from jinbao.settings import TIMEZONE  # noqa: E402
 
@@ -112,7 +113,6 @@ def under_airflow(work: Path, store: str, delivery: Path, port: int, records: in
         runs = [one_run(http, until, "bench-1", LOGICAL)]
         # the day's next file (other people, same size), run on an Airflow that has already run tasks: the
         # first task after a scheduler start also pays for starting the executor's workers
-        from bench.synthetic_police import build
         build(home / "exchange_zone" / "police" / "inbound" / FILE.replace("000001", "000002"),
               records, defect_share=0.05, seed=8)
         runs.append(one_run(http, until, "bench-2", LOGICAL + dt.timedelta(minutes=1)))
@@ -203,7 +203,6 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     from bench.fresh_db import fresh_database
-    from bench.synthetic_police import build
 
     work = Path(tempfile.mkdtemp(prefix="jinbao-airflow-overhead-"))
     try:

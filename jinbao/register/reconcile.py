@@ -233,6 +233,13 @@ def _fill_in_chunks(conn: Connection, offer: sa.Table, accepted: Path, wanted: l
     return people
 
 
+def _rank_of(auth: Authority, field: str, feed) -> sa.ColumnElement:
+    """Authority.rank of the feed in the column `feed`, in the store: 0 for the field's most authoritative
+    feed; an unlisted feed or none (NULL) ranks below every listed one."""
+    feeds = auth.fields[field]
+    return sa.case({name: i for i, name in enumerate(feeds)}, value=feed, else_=len(feeds))
+
+
 def _decide(conn: Connection, offer: sa.Table, fields: list[str], o: Offered, auth: Authority,
             newer: list[int], analyze: bool = True) -> sa.Table:
     """Per person the register knows, and field: held value and holder, take (1/0), clash (1/0).
@@ -254,8 +261,7 @@ def _decide(conn: Connection, offer: sa.Table, fields: list[str], o: Offered, au
                  sa.Column(f"h_{f}_at", UtcDateTime()), sa.Column(f"take_{f}", sa.SmallInteger),
                  sa.Column(f"clash_{f}", sa.SmallInteger)]
         offered, held, holder = offer.c[f], r[f], r[f"{f}_source"]
-        ranks = {feed: i for i, feed in enumerate(auth.fields[f])}
-        held_rank = sa.case(ranks, value=holder, else_=len(ranks))
+        held_rank = _rank_of(auth, f, holder)
         mine = auth.rank(f, o.feed)
         wins = sa.or_(holder.is_(None), held_rank > mine,
                       sa.and_(holder == o.feed, r[f"{f}_batch"].not_in(newer) if newer else sa.true()))
@@ -345,9 +351,8 @@ def _remember_offers(conn, offer: sa.Table, people: int, fields: list[str], o: O
         mine = auth.rank(f, o.feed)
         if mine == 0:
             continue
-        ranks = {name: i for i, name in enumerate(auth.fields[f])}
         outranked = sa.select(sa.literal(1)).select_from(register).where(
-            r.aac002 == offer.c.aac002, sa.case(ranks, value=r[f"{f}_source"], else_=len(ranks)) < mine).exists()
+            r.aac002 == offer.c.aac002, _rank_of(auth, f, r[f"{f}_source"]) < mine).exists()
         value = _text(offer.c[f])
         key = sa.and_(sv.aac002 == offer.c.aac002, sv.field == f, sv.source_feed == o.feed)
         conn.execute(sa.update(source_value).values(value=value, batch_id=batch_id, line_no=offer.c.line_no,

@@ -127,8 +127,8 @@ def _hashing(conn: Connection) -> Iterator[None]:
     conn.exec_driver_sql("SET LOCAL enable_nestloop = off")
     conn.exec_driver_sql("SET LOCAL work_mem = '256MB'")
     yield                   # an error rolls the transaction back, and SET LOCAL with it
-    conn.exec_driver_sql(f"SET LOCAL enable_nestloop = {'on' if was['enable_nestloop'] == 'on' else 'off'}")
-    conn.execute(sa.text("SELECT set_config('work_mem', :v, true)"), {"v": was["work_mem"]})
+    for setting, value in was.items():
+        conn.execute(sa.text("SELECT set_config(:setting, :value, true)"), {"setting": setting, "value": value})
 
 
 def _where(column, scope):
